@@ -1,0 +1,171 @@
+/* Why: JSON-lines logging with typed context; see sg_log.h. */
+#include "sg_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sg_buf.h"
+
+static enum sg_log_level g_level = SG_LOG_INFO;
+static enum sg_log_format g_format = SG_LOG_JSON;
+static const char *g_component = NULL;
+static int g_fd = 1;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+bool sg_log_parse_level(const char *s, enum sg_log_level *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (enum sg_log_level)i;
+            return true;
+        }
+    }
+    if (strcasecmp(s, "warning") == 0) {
+        *out = SG_LOG_WARN;
+        return true;
+    }
+    return false;
+}
+
+bool sg_log_parse_format(const char *s, enum sg_log_format *out)
+{
+    if (strcasecmp(s, "json") == 0) {
+        *out = SG_LOG_JSON;
+        return true;
+    }
+    if (strcasecmp(s, "text") == 0 || strcasecmp(s, "pretty") == 0) {
+        *out = SG_LOG_TEXT;
+        return true;
+    }
+    return false;
+}
+
+void sg_log_init(enum sg_log_level level, enum sg_log_format format, const char *component)
+{
+    g_level = level;
+    g_format = format;
+    g_component = component;
+}
+
+void sg_log_set_fd(int fd)
+{
+    g_fd = fd;
+}
+
+bool sg_log_enabled(enum sg_log_level level)
+{
+    return level >= g_level;
+}
+
+static void put_key(struct sg_buf *b, const char *key)
+{
+    if (g_format == SG_LOG_JSON) {
+        sg_buf_putc(b, ',');
+        sg_buf_put_json_str(b, key, strlen(key));
+        sg_buf_putc(b, ':');
+    } else {
+        sg_buf_putc(b, ' ');
+        sg_buf_puts(b, key);
+        sg_buf_putc(b, '=');
+    }
+}
+
+static void put_text_value(struct sg_buf *b, const char *v)
+{
+    /* Quote when the value has spaces or quotes, so a text line stays parseable as logfmt. */
+    if (!*v || strpbrk(v, " \t\"=\n"))
+        sg_buf_put_json_str(b, v, strlen(v));
+    else
+        sg_buf_puts(b, v);
+}
+
+void sg_log(enum sg_log_level level, const char *msg, ...)
+{
+    if (level < g_level)
+        return;
+    int saved_errno = errno;
+    struct sg_buf b;
+    sg_buf_init(&b, 16384);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[64];
+    snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+
+    if (g_format == SG_LOG_JSON) {
+        sg_buf_puts(&b, "{\"ts\":\"");
+        sg_buf_puts(&b, ts);
+        sg_buf_puts(&b, "\",\"level\":\"");
+        sg_buf_puts(&b, level_names[level]);
+        sg_buf_puts(&b, "\"");
+        if (g_component) {
+            sg_buf_puts(&b, ",\"component\":");
+            sg_buf_put_json_str(&b, g_component, strlen(g_component));
+        }
+        sg_buf_puts(&b, ",\"msg\":");
+        sg_buf_put_json_str(&b, msg, strlen(msg));
+    } else {
+        sg_buf_printf(&b, "%s %-5s ", ts, level_names[level]);
+        sg_buf_puts(&b, msg);
+    }
+
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        enum sg_kv_type t = (enum sg_kv_type)va_arg(ap, int);
+        if (t == SG_KV_T_END)
+            break;
+        const char *key = va_arg(ap, const char *);
+        put_key(&b, key);
+        switch (t) {
+        case SG_KV_T_STR: {
+            const char *v = va_arg(ap, const char *);
+            if (!v)
+                sg_buf_puts(&b, "null");
+            else if (g_format == SG_LOG_JSON)
+                sg_buf_put_json_str(&b, v, strlen(v));
+            else
+                put_text_value(&b, v);
+            break;
+        }
+        case SG_KV_T_INT:
+            sg_buf_put_i64(&b, (int64_t)va_arg(ap, long long));
+            break;
+        case SG_KV_T_DBL:
+            sg_buf_printf(&b, "%.3f", va_arg(ap, double));
+            break;
+        case SG_KV_T_BOOL:
+            sg_buf_puts(&b, va_arg(ap, int) ? "true" : "false");
+            break;
+        default:
+            goto done; /* a caller bug: stop reading arguments */
+        }
+    }
+done:
+    va_end(ap);
+    if (g_format == SG_LOG_JSON)
+        sg_buf_putc(&b, '}');
+    sg_buf_putc(&b, '\n');
+    if (b.data) {
+        size_t off = 0;
+        while (off < b.len) {
+            ssize_t n = write(g_fd, b.data + off, b.len - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+    }
+    sg_buf_free(&b);
+    errno = saved_errno;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Why: a fresh Debian 12 machine has none of our libraries or servers; the two README commands
+# call this first so they work there as root with nothing but this repository.
+# Installs only what is missing; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl python3
+  libevent-dev libhiredis-dev libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev
+  libcmocka-dev libyaml-dev zlib1g-dev
+  redis-server redis-tools postgresql-15 postgresql-client-15)
+command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
+# Optional groups: fuzz (clang + libFuzzer), bench (wrk, nginx), deploy (buildah, podman, ...)
+case " ${SG_DEPS:-} " in *" fuzz "*) APT_PKGS+=(clang-14 libclang-rt-14-dev llvm-14) ;; esac
+case " ${SG_DEPS:-} " in *" bench "*) APT_PKGS+=(wrk nginx-light hyperfine time) ;; esac
+case " ${SG_DEPS:-} " in *" deploy "*) APT_PKGS+=(buildah podman podman-compose runc debootstrap golang-go) ;; esac
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 2
+  fi
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's redis-server and postgresql packages start machine-wide services; ours start their own.
+
+# npm packages the tests use (GitHub's webhook examples, its reference signing code, its OpenAPI
+# description, Kubernetes schemas): tests/package.json, installed into tests/node_modules.
+if [ -z "${SG_NO_NPM:-}" ] && [ -f tests/package.json ]; then
+  if [ ! -d tests/node_modules ] || [ tests/package.json -nt tests/node_modules/.sg-stamp ]; then
+    echo "deps: npm install (tests/package.json)" >&2
+    (cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.sg-stamp)
+  fi
+fi
