@@ -28,7 +28,8 @@ enum sg_err sg_buf_puts(struct sg_buf *b, const char *s);
 enum sg_err sg_buf_putc(struct sg_buf *b, char c);
 enum sg_err sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-enum sg_err sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap);
+enum sg_err sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 enum sg_err sg_buf_put_i64(struct sg_buf *b, int64_t v);
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
 enum sg_err sg_buf_put_json_str(struct sg_buf *b, const char *s, size_t len);

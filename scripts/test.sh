@@ -61,7 +61,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 if command -v clang-14 >/dev/null; then
   step "fuzz targets (libFuzzer, bounded)"
-  CC=clang-14 build build-fuzz -DSG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # clang warns differently from gcc; the gcc builds above are the warnings gate
+  CC=clang-14 build build-fuzz -DSG_FUZZ=ON -DSG_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
   (cd build-fuzz && ctest --output-on-failure -L fuzz) || status=1
 fi
 exit $status
