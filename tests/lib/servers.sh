@@ -126,3 +126,31 @@ sg_summary() {
   echo "$SG_PASSED passed, $SG_FAILED failed"
   [ "$SG_FAILED" -eq 0 ]
 }
+
+# Starts the GitHub API simulator (tests/github-sim, see its README) with the test App key on a free
+# port; extra arguments are passed on (e.g. --repos DIR --installation 1=octo/hello --record FILE).
+# Sets GITHUB_SIM_PORT, GITHUB_API_URL, APP_ID, PRIVATE_KEY_PATH.
+sg_start_github_sim() {
+  local bin="$SG_BUILD_DIR/tests/github-sim/singularity-github-sim"
+  APP_ID=${APP_ID:-12345}
+  PRIVATE_KEY_PATH=${PRIVATE_KEY_PATH:-$SG_SOURCE_DIR/tests/fixtures/github/app-key.pem}
+  : >"$SG_TMP/github-sim.out"
+  "$bin" --port 0 --app-id "$APP_ID" --app-key "$PRIVATE_KEY_PATH" "$@" >>"$SG_TMP/github-sim.out" 2>&1 &
+  SG_GITHUB_SIM_PID=$!
+  sg_track $SG_GITHUB_SIM_PID
+  sg_wait_for grep -q '^listening on ' "$SG_TMP/github-sim.out" || sg_fail "github simulator did not start: $(cat "$SG_TMP/github-sim.out")"
+  GITHUB_SIM_PORT=$(sed -n 's/^listening on //p' "$SG_TMP/github-sim.out" | head -1)
+  GITHUB_API_URL="http://127.0.0.1:$GITHUB_SIM_PORT"
+  export APP_ID PRIVATE_KEY_PATH GITHUB_SIM_PORT GITHUB_API_URL
+}
+
+# A GitHub App JWT made with openssl alone (independent of the C code): sg_github_jwt KEY APP_ID.
+sg_github_jwt() {
+  local now b64 h c s
+  now=$(date +%s)
+  b64() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+  h=$(printf '{"alg":"RS256","typ":"JWT"}' | b64)
+  c=$(printf '{"iat":%d,"exp":%d,"iss":"%s"}' $((now - 60)) $((now + 540)) "$2" | b64)
+  s=$(printf '%s.%s' "$h" "$c" | openssl dgst -sha256 -sign "$1" -binary | b64)
+  printf '%s.%s.%s' "$h" "$c" "$s"
+}
