@@ -1,0 +1,791 @@
+/* Why: see db.h. libpq errors are translated to SG_ERR_DB here and logged once, with PostgreSQL's
+ * own message; a connection that is no longer OK is dropped so the next call reconnects. */
+#include "db.h"
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg_buf.h"
+#include "sg_config.h"
+#include "sg_log.h"
+
+struct wk_db {
+    PGconn *conn;
+    char *url;
+    int connect_timeout_s;
+    int statement_timeout_ms;
+    bool in_tx;
+    uint64_t errors;
+    char err[512];
+};
+
+struct wk_db *wk_db_new(const char *database_url, int connect_timeout_s, int statement_timeout_ms)
+{
+    struct wk_db *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->url = strdup(database_url ? database_url : "");
+    if (!db->url) {
+        free(db);
+        return NULL;
+    }
+    db->connect_timeout_s = connect_timeout_s > 0 ? connect_timeout_s : 5;
+    db->statement_timeout_ms = statement_timeout_ms > 0 ? statement_timeout_ms : 30000;
+    return db;
+}
+
+static void drop(struct wk_db *db)
+{
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    db->in_tx = false;
+}
+
+void wk_db_free(struct wk_db *db)
+{
+    if (!db)
+        return;
+    drop(db);
+    free(db->url);
+    free(db);
+}
+
+const char *wk_db_error(const struct wk_db *db) { return db->err; }
+uint64_t wk_db_error_count(const struct wk_db *db) { return db->errors; }
+struct pg_conn *wk_db_conn(struct wk_db *db) { return db->conn; }
+
+/* Copies libpq's message (one line) into db->err and logs it once. */
+static void set_err(struct wk_db *db, const char *what, const char *msg)
+{
+    snprintf(db->err, sizeof db->err, "%s: %s", what, msg && *msg ? msg : "unknown error");
+    char *nl = strchr(db->err, '\n');
+    if (nl)
+        *nl = '\0';
+    db->errors++;
+    sg_log_warn("postgres error", SG_KV_STR("err", db->err), SG_KV_END);
+}
+
+static void notice_quiet(void *arg, const char *message) { (void)arg; (void)message; }
+
+enum sg_err wk_db_connect(struct wk_db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+        return SG_OK;
+    drop(db);
+    char ct[16];
+    snprintf(ct, sizeof ct, "%d", db->connect_timeout_s);
+    /* Keywords before "dbname" are defaults the URL may override. TCP keepalives bound a read
+     * from a server that vanished without closing the socket. */
+    const char *keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "dbname", NULL};
+    const char *vals[] = {ct, "singularity-worker", "1", "10", "5", "3", db->url, NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        set_err(db, "connect", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        drop(db);
+        return SG_ERR_DB;
+    }
+    PQsetNoticeProcessor(db->conn, notice_quiet, NULL);
+    return SG_OK;
+}
+
+/* Checks a result; on failure records the error and drops a broken connection. */
+static enum sg_err check(struct wk_db *db, PGresult *res, const char *what)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+        return SG_OK;
+    set_err(db, what, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        drop(db);
+    return SG_ERR_DB;
+}
+
+enum sg_err wk_db_begin(struct wk_db *db)
+{
+    enum sg_err e = wk_db_connect(db);
+    if (e)
+        return e;
+    char sql[96];
+    snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %d", db->statement_timeout_ms);
+    PGresult *res = PQexec(db->conn, sql);
+    e = check(db, res, "begin");
+    PQclear(res);
+    if (!e)
+        db->in_tx = true;
+    return e;
+}
+
+enum sg_err wk_db_commit(struct wk_db *db)
+{
+    if (!db->conn)
+        return SG_ERR_DB;
+    PGresult *res = PQexec(db->conn, "COMMIT");
+    enum sg_err e = check(db, res, "commit");
+    PQclear(res);
+    db->in_tx = false;
+    return e;
+}
+
+void wk_db_rollback(struct wk_db *db)
+{
+    if (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(db->conn, "ROLLBACK");
+        PQclear(res);
+        if (PQstatus(db->conn) != CONNECTION_OK)
+            drop(db);
+    }
+    db->in_tx = false;
+}
+
+enum sg_err wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char *const *params,
+                       void **out)
+{
+    if (out)
+        *out = NULL;
+    if (!db->conn)
+        return SG_ERR_DB;
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    enum sg_err e = check(db, res, "query");
+    if (e || !out)
+        PQclear(res);
+    else
+        *out = res;
+    return e;
+}
+
+/* One statement in its own transaction. */
+static enum sg_err exec_tx(struct wk_db *db, const char *sql, int n, const char *const *p,
+                           PGresult **out)
+{
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        return e;
+    e = wk_db_exec(db, sql, n, p, (void **)out);
+    if (!e)
+        e = wk_db_commit(db);
+    if (e) {
+        wk_db_rollback(db);
+        if (out && *out) {
+            PQclear(*out);
+            *out = NULL;
+        }
+    }
+    return e;
+}
+
+enum sg_err wk_db_schema_version(struct wk_db *db, int *version)
+{
+    *version = 0;
+    PGresult *res = NULL;
+    enum sg_err e = exec_tx(db,
+        "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE "
+        "(SELECT coalesce(max(version), 0) FROM schema_migrations) END", 0, NULL, &res);
+    if (e)
+        return e;
+    int64_t v = 0;
+    if (PQntuples(res) == 1 && sg_parse_i64(PQgetvalue(res, 0, 0), 0, 1000000, &v))
+        *version = (int)v;
+    PQclear(res);
+    return SG_OK;
+}
+
+enum sg_err wk_db_ensure_partitions(struct wk_db *db, int ahead, int *created)
+{
+    char a[16];
+    snprintf(a, sizeof a, "%d", ahead);
+    const char *p[] = {a};
+    PGresult *res = NULL;
+    enum sg_err e = exec_tx(db, "SELECT singularity_ensure_partitions($1::int)", 1, p, &res);
+    if (e)
+        return e;
+    int64_t v = 0;
+    if (created && sg_parse_i64(PQgetvalue(res, 0, 0), 0, 1000, &v))
+        *created = (int)v;
+    PQclear(res);
+    return SG_OK;
+}
+
+static void i64s(char *buf, size_t n, int64_t v) { snprintf(buf, n, "%lld", (long long)v); }
+
+enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
+                        const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
+                        int64_t stale_s, struct wk_claim *out)
+{
+    memset(out, 0, sizeof *out);
+    char inst[24], repo[24], pull[24], attempt[16];
+    i64s(inst, sizeof inst, job->installation);
+    i64s(repo, sizeof repo, job->repo_id);
+    i64s(pull, sizeof pull, job->pull);
+    snprintf(attempt, sizeof attempt, "%d", job->attempt);
+    char trigger[160];
+    if (job->action)
+        snprintf(trigger, sizeof trigger, "%s.%s", job->event ? job->event : "unknown", job->action);
+    else
+        snprintf(trigger, sizeof trigger, "%s", job->event ? job->event : "unknown");
+    PGresult *res = NULL;
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        return e;
+    {
+        const char *p[] = {inst};
+        e = wk_db_exec(db, "INSERT INTO installations (id) VALUES ($1::bigint) ON CONFLICT DO NOTHING",
+                       1, p, NULL);
+        if (e)
+            goto out;
+    }
+    {
+        const char *p[] = {repo, job->installation ? inst : NULL, job->repo_full_name};
+        e = wk_db_exec(db,
+            "INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
+            "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
+            "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
+            "WHERE repositories.full_name IS DISTINCT FROM EXCLUDED.full_name "
+            "OR repositories.installation_id IS DISTINCT FROM EXCLUDED.installation_id "
+            "OR repositories.removed_at IS NOT NULL", 3, p, NULL);
+        if (e)
+            goto out;
+    }
+    {
+        /* Serialises every claim for this commit until COMMIT (xact-scoped: PgBouncer-safe). */
+        const char *p[] = {repo, job->sha};
+        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))",
+                       2, p, NULL);
+        if (e)
+            goto out;
+    }
+    static const char cols[] =
+        "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+        "status, worker_id, coalesce(check_run_id, 0), "
+        "extract(epoch FROM now() - updated_at)::bigint FROM analyses ";
+    if (job->force) {
+        /* A forced job makes its own analysis; a retry of it finds the row by its delivery. */
+        char sql[600];
+        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND delivery = $3 "
+                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        const char *p[] = {repo, job->sha, job->delivery ? job->delivery : ""};
+        e = wk_db_exec(db, sql, 3, p, (void **)&res);
+    } else {
+        char sql[600];
+        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
+                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        const char *p[] = {repo, job->sha, engine_version};
+        e = wk_db_exec(db, sql, 3, p, (void **)&res);
+    }
+    if (e)
+        goto out;
+    if (PQntuples(res) == 1) {
+        int64_t id = 0, crid = 0, idle = 0;
+        sg_parse_i64(PQgetvalue(res, 0, 0), 0, INT64_MAX, &id);
+        sg_parse_i64(PQgetvalue(res, 0, 4), 0, INT64_MAX, &crid);
+        sg_parse_i64(PQgetvalue(res, 0, 5), INT64_MIN, INT64_MAX, &idle);
+        out->analysis_id = id;
+        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 1));
+        out->check_run_id = crid;
+        const char *status = PQgetvalue(res, 0, 2);
+        const char *owner = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+        if (strcmp(status, "completed") == 0) {
+            out->action = WK_CLAIM_REUSE;
+        } else if (owner && strcmp(owner, worker_id) != 0 && idle < stale_s && alive &&
+                   alive(alive_ud, owner)) {
+            out->action = WK_CLAIM_DEFER;
+            snprintf(out->owner, sizeof out->owner, "%s", owner);
+        } else {
+            /* Ours from an earlier attempt, handed back, or its worker died: resume it. */
+            char idb[24];
+            i64s(idb, sizeof idb, id);
+            const char *p[] = {worker_id, attempt, idb, out->created_at};
+            e = wk_db_exec(db, "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
+                           "WHERE id = $3 AND created_at = $4", 4, p, NULL);
+            if (e)
+                goto out;
+            out->action = WK_CLAIM_RUN;
+            out->resumed = true;
+        }
+    } else {
+        PQclear(res);
+        res = NULL;
+        const char *p[] = {repo, inst, job->sha, job->ref, pull[0] != '0' ? pull : NULL,
+                           job->base_sha, trigger, job->delivery, job->force ? "t" : "f",
+                           engine_version, worker_id, attempt};
+        e = wk_db_exec(db,
+            "INSERT INTO analyses (repository_id, installation_id, head_sha, ref, pull, base_sha, "
+            "trigger, delivery, forced, engine_version, status, worker_id, attempt) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12) "
+            "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            12, p, (void **)&res);
+        if (e)
+            goto out;
+        int64_t id = 0;
+        sg_parse_i64(PQgetvalue(res, 0, 0), 0, INT64_MAX, &id);
+        out->analysis_id = id;
+        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 1));
+        out->action = WK_CLAIM_RUN;
+    }
+    e = wk_db_commit(db);
+out:
+    PQclear(res);
+    if (e)
+        wk_db_rollback(db);
+    return e;
+}
+
+/* One UPDATE of the analysis row identified by the claim, in its own transaction. */
+static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set,
+                              int n, const char *const *extra)
+{
+    char id[24];
+    i64s(id, sizeof id, c->analysis_id);
+    const char *p[8] = {id, c->created_at};
+    for (int i = 0; i < n && i < 6; i++)
+        p[2 + i] = extra[i];
+    char sql[512];
+    snprintf(sql, sizeof sql, "UPDATE analyses SET %s, updated_at = now() WHERE id = $1 AND created_at = $2", set);
+    return exec_tx(db, sql, 2 + n, p, NULL);
+}
+
+enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int64_t check_run_id)
+{
+    char v[24];
+    i64s(v, sizeof v, check_run_id);
+    const char *p[] = {v};
+    return update_row(db, c, "check_run_id = $3", 1, p);
+}
+
+enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const char *conclusion,
+                           int64_t duration_ms)
+{
+    char d[24];
+    i64s(d, sizeof d, duration_ms);
+    const char *p[] = {conclusion, d};
+    return update_row(db, c, "status = 'completed', conclusion = $3, duration_ms = $4, "
+                      "finished_at = now(), worker_id = NULL, error = NULL", 2, p);
+}
+
+enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *error,
+                       int64_t duration_ms)
+{
+    char d[24];
+    i64s(d, sizeof d, duration_ms);
+    const char *p[] = {error ? error : "failed", d};
+    return update_row(db, c, "status = 'failed', conclusion = 'failure', error = $3, "
+                      "duration_ms = $4, finished_at = now(), worker_id = NULL", 2, p);
+}
+
+enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c)
+{
+    return update_row(db, c, "worker_id = NULL", 0, NULL);
+}
+
+enum sg_err wk_db_copy_escape(struct sg_buf *out, const char *s)
+{
+    enum sg_err e = SG_OK;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && !e) {
+        unsigned char ch = *p;
+        if (ch < 0x80) {
+            switch (ch) {
+            case '\\': e = sg_buf_puts(out, "\\\\"); break;
+            case '\t': e = sg_buf_puts(out, "\\t"); break;
+            case '\n': e = sg_buf_puts(out, "\\n"); break;
+            case '\r': e = sg_buf_puts(out, "\\r"); break;
+            default: e = sg_buf_putc(out, (char)ch);
+            }
+            p++;
+            continue;
+        }
+        /* Validate one UTF-8 sequence; PostgreSQL rejects a whole COPY on one bad byte. */
+        size_t n = ch >= 0xF0 && ch <= 0xF4 ? 4 : ch >= 0xE0 ? 3 : ch >= 0xC2 && ch <= 0xDF ? 2 : 0;
+        if (ch > 0xF4)
+            n = 0;
+        bool ok = n > 0;
+        for (size_t i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (ok && n == 3 && ((ch == 0xE0 && p[1] < 0xA0) || (ch == 0xED && p[1] > 0x9F)))
+            ok = false;
+        if (ok && n == 4 && ((ch == 0xF0 && p[1] < 0x90) || (ch == 0xF4 && p[1] > 0x8F)))
+            ok = false;
+        if (ok) {
+            e = sg_buf_append(out, p, n);
+            p += n;
+        } else {
+            e = sg_buf_putc(out, '?');
+            p++;
+        }
+    }
+    return e;
+}
+
+/* JSON text of the language table, skipped counts and config errors for the analysis row. */
+static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *langs,
+                               struct sg_buf *rules, struct sg_buf *skipped, struct sg_buf *cfgerr)
+{
+    enum sg_err e = sg_buf_putc(langs, '[');
+    for (size_t i = 0; !e && i < r->nlanguages; i++) {
+        const struct sg_an_language *l = &r->languages[i];
+        if (i)
+            e = sg_buf_putc(langs, ',');
+        if (!e)
+            e = sg_buf_puts(langs, "{\"name\":");
+        if (!e)
+            e = sg_buf_put_json_str(langs, l->name, strlen(l->name));
+        if (!e)
+            e = sg_buf_printf(langs, ",\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,"
+                              "\"bytes\":%llu,\"complexity\":%llu}",
+                              (unsigned long long)l->counts.files, (unsigned long long)l->counts.code,
+                              (unsigned long long)l->counts.comment, (unsigned long long)l->counts.blank,
+                              (unsigned long long)l->counts.bytes, (unsigned long long)l->counts.complexity);
+    }
+    if (!e)
+        e = sg_buf_putc(langs, ']');
+    if (!e)
+        e = sg_buf_putc(rules, '{');
+    for (size_t i = 0; !e && i < r->nrule_counts; i++) {
+        if (i)
+            e = sg_buf_putc(rules, ',');
+        if (!e)
+            e = sg_buf_put_json_str(rules, r->rule_counts[i].rule, strlen(r->rule_counts[i].rule));
+        if (!e)
+            e = sg_buf_printf(rules, ":%llu", (unsigned long long)r->rule_counts[i].count);
+    }
+    if (!e)
+        e = sg_buf_putc(rules, '}');
+    const struct sg_an_skipped *s = &r->skipped;
+    if (!e)
+        e = sg_buf_printf(skipped, "{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,"
+                          "\"minified\":%llu,\"too_large\":%llu,\"unsafe\":%llu,\"excluded\":%llu}",
+                          (unsigned long long)s->binary, (unsigned long long)s->vendored,
+                          (unsigned long long)s->generated, (unsigned long long)s->minified,
+                          (unsigned long long)s->too_large, (unsigned long long)s->unsafe,
+                          (unsigned long long)s->excluded);
+    if (!e)
+        e = sg_buf_putc(cfgerr, '[');
+    for (size_t i = 0; !e && i < r->nconfig_errors; i++) {
+        if (i)
+            e = sg_buf_putc(cfgerr, ',');
+        if (!e)
+            e = sg_buf_put_json_str(cfgerr, r->config_errors[i], strlen(r->config_errors[i]));
+    }
+    if (!e)
+        e = sg_buf_putc(cfgerr, ']');
+    return e;
+}
+
+/* Streams the findings into COPY in chunks of ~64 KiB. */
+static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
+                                 const struct sg_an_result *r, size_t n)
+{
+    PGresult *res = PQexec(db->conn, "COPY findings (analysis_id, analysis_created_at, ordinal, "
+                                     "path, line, rule, severity, message) FROM STDIN");
+    enum sg_err e = check(db, res, "copy");
+    PQclear(res);
+    if (e)
+        return e;
+    struct sg_buf b;
+    sg_buf_init(&b, 0);
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%lld\t%s\t", (long long)c->analysis_id, c->created_at);
+    const char *copy_err = NULL;
+    for (size_t i = 0; i < n && !e; i++) {
+        const struct sg_an_finding *f = &r->findings[i];
+        e = sg_buf_printf(&b, "%s%zu\t", prefix, i);
+        if (!e)
+            e = wk_db_copy_escape(&b, f->path ? f->path : "");
+        if (!e)
+            e = sg_buf_printf(&b, "\t%u\t", f->line);
+        if (!e)
+            e = wk_db_copy_escape(&b, f->rule ? f->rule : "");
+        if (!e)
+            e = sg_buf_printf(&b, "\t%s\t", sg_an_severity_str(f->severity));
+        if (!e)
+            e = wk_db_copy_escape(&b, f->message ? f->message : "");
+        if (!e)
+            e = sg_buf_putc(&b, '\n');
+        if (!e && (b.len >= 65536 || i + 1 == n)) {
+            if (PQputCopyData(db->conn, b.data, (int)b.len) != 1) {
+                e = SG_ERR_DB;
+                copy_err = "copy data";
+            }
+            sg_buf_reset(&b);
+        }
+    }
+    sg_buf_free(&b);
+    if (PQputCopyEnd(db->conn, e ? "aborted by worker" : NULL) != 1 && !e) {
+        e = SG_ERR_DB;
+        copy_err = "copy end";
+    }
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !e) {
+            set_err(db, "copy", PQresultErrorMessage(res));
+            e = SG_ERR_DB;
+        }
+        PQclear(res);
+    }
+    if (copy_err) {
+        set_err(db, copy_err, PQerrorMessage(db->conn));
+        if (PQstatus(db->conn) != CONNECTION_OK)
+            drop(db);
+    }
+    return e;
+}
+
+enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
+                               const struct sg_an_result *r, uint64_t tarball_bytes,
+                               int64_t download_ms, size_t max_findings, size_t *stored)
+{
+    struct sg_buf langs, rules, skipped, cfgerr;
+    sg_buf_init(&langs, 0);
+    sg_buf_init(&rules, 0);
+    sg_buf_init(&skipped, 0);
+    sg_buf_init(&cfgerr, 0);
+    size_t n = r->nfindings < max_findings ? r->nfindings : max_findings;
+    enum sg_err e = result_json(r, &langs, &rules, &skipped, &cfgerr);
+    if (e)
+        goto out;
+    e = wk_db_begin(db);
+    if (e)
+        goto out;
+    char id[24], score[16], thr[16], files[24], code[24], comment[24], blank[24], bytes[24],
+        cx[24], ftotal[24], fstored[24], tbytes[24], dms[24];
+    i64s(id, sizeof id, c->analysis_id);
+    snprintf(score, sizeof score, "%.1f", r->score);
+    snprintf(thr, sizeof thr, "%.1f", r->threshold);
+    i64s(files, sizeof files, (int64_t)r->totals.files);
+    i64s(code, sizeof code, (int64_t)r->totals.code);
+    i64s(comment, sizeof comment, (int64_t)r->totals.comment);
+    i64s(blank, sizeof blank, (int64_t)r->totals.blank);
+    i64s(bytes, sizeof bytes, (int64_t)r->totals.bytes);
+    i64s(cx, sizeof cx, (int64_t)r->totals.complexity);
+    i64s(ftotal, sizeof ftotal, (int64_t)r->findings_total);
+    i64s(fstored, sizeof fstored, (int64_t)n);
+    i64s(tbytes, sizeof tbytes, (int64_t)tarball_bytes);
+    i64s(dms, sizeof dms, download_ms);
+    {
+        const char *p[] = {id, c->created_at};
+        e = wk_db_exec(db, "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2",
+                       2, p, NULL);
+        if (e)
+            goto out;
+    }
+    {
+        const char *p[] = {id, c->created_at, score, thr, r->passed ? "t" : "f", files, code,
+                           comment, blank, bytes, cx, sg_buf_str(&langs), sg_buf_str(&rules),
+                           ftotal, fstored, sg_buf_str(&skipped), sg_buf_str(&cfgerr), tbytes, dms};
+        e = wk_db_exec(db,
+            "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = $7, "
+            "comment_lines = $8, blank_lines = $9, bytes = $10, complexity = $11, languages = $12, "
+            "rule_counts = $13, findings_total = $14, findings_stored = $15, skipped = $16, "
+            "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
+            "WHERE id = $1 AND created_at = $2", 19, p, NULL);
+        if (e)
+            goto out;
+    }
+    if (n > 0) {
+        e = copy_findings(db, c, r, n);
+        if (e)
+            goto out;
+    }
+    e = wk_db_commit(db);
+    if (!e && stored)
+        *stored = n;
+out:
+    if (e)
+        wk_db_rollback(db);
+    sg_buf_free(&langs);
+    sg_buf_free(&rules);
+    sg_buf_free(&skipped);
+    sg_buf_free(&cfgerr);
+    return e;
+}
+
+void wk_db_base_free(struct wk_db_base *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nrule_counts; i++)
+        free((char *)b->rule_counts[i].rule);
+    free(b->rule_counts);
+    memset(b, 0, sizeof *b);
+}
+
+static void fill_base(PGresult *res, struct wk_db_base *out)
+{
+    int64_t v;
+    out->found = true;
+    snprintf(out->sha, sizeof out->sha, "%s", PQgetvalue(res, 0, 0));
+    out->score = strtod(PQgetvalue(res, 0, 1), NULL);
+    uint64_t *t[] = {&out->totals.files, &out->totals.code, &out->totals.comment,
+                     &out->totals.blank, &out->totals.bytes, &out->totals.complexity,
+                     &out->findings_total};
+    for (int i = 0; i < 7; i++)
+        *t[i] = sg_parse_i64(PQgetvalue(res, 0, 2 + i), 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+    struct json_object *o = json_tokener_parse(PQgetvalue(res, 0, 9));
+    if (o && json_object_is_type(o, json_type_object)) {
+        size_t n = (size_t)json_object_object_length(o), i = 0;
+        out->rule_counts = calloc(n ? n : 1, sizeof *out->rule_counts);
+        if (out->rule_counts) {
+            json_object_object_foreach(o, key, val) {
+                if (i >= n)
+                    break;
+                char *k = strdup(key);
+                if (!k)
+                    break;
+                out->rule_counts[i].rule = k;
+                out->rule_counts[i].count = (uint64_t)json_object_get_int64(val);
+                i++;
+            }
+            out->nrule_counts = i;
+        }
+    }
+    json_object_put(o);
+}
+
+enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t repository_id,
+                            const char *head_sha, const char *base_sha, const char *ref,
+                            const char *engine_version, struct wk_db_base *out)
+{
+    memset(out, 0, sizeof *out);
+    static const char cols[] =
+        "SELECT head_sha, score, files, code_lines, comment_lines, blank_lines, bytes, complexity, "
+        "findings_total, coalesce(rule_counts, '{}')::text FROM analyses ";
+    char repo[24], id[24];
+    i64s(repo, sizeof repo, repository_id);
+    i64s(id, sizeof id, c->analysis_id);
+    PGresult *res = NULL;
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        return e;
+    if (base_sha && strcmp(base_sha, head_sha) != 0) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
+                 "AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        const char *p[] = {repo, base_sha, engine_version};
+        e = wk_db_exec(db, sql, 3, p, (void **)&res);
+        if (e)
+            goto out;
+        if (PQntuples(res) == 1) {
+            fill_base(res, out);
+            goto done;
+        }
+        PQclear(res);
+        res = NULL;
+    }
+    if (ref) {
+        char sql[640];
+        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND ref = $2 AND status = 'completed' "
+                 "AND head_sha <> $3 AND engine_version = $4 AND (created_at, id) < ($5::timestamptz, $6::bigint) "
+                 "ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        const char *p[] = {repo, ref, head_sha, engine_version, c->created_at, id};
+        e = wk_db_exec(db, sql, 6, p, (void **)&res);
+        if (e)
+            goto out;
+        if (PQntuples(res) == 1)
+            fill_base(res, out);
+    }
+done:
+    e = wk_db_commit(db);
+out:
+    PQclear(res);
+    if (e) {
+        wk_db_rollback(db);
+        wk_db_base_free(out);
+    }
+    return e;
+}
+
+enum sg_err wk_db_sync_installation(struct wk_db *db, int64_t installation_id,
+                                    const char *account_login, const char *account_type,
+                                    const char *repository_selection, bool suspended,
+                                    const struct wk_db_repo *repos, size_t nrepos)
+{
+    char inst[24];
+    i64s(inst, sizeof inst, installation_id);
+    struct sg_buf ids;
+    sg_buf_init(&ids, 0);
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        goto out;
+    {
+        const char *p[] = {inst, account_login, account_type, repository_selection,
+                           suspended ? "t" : "f"};
+        e = wk_db_exec(db,
+            "INSERT INTO installations (id, account_login, account_type, repository_selection, "
+            "suspended_at, deleted_at, synced_at) VALUES ($1, $2, $3, $4, "
+            "CASE WHEN $5::boolean THEN now() END, NULL, now()) "
+            "ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login, "
+            "account_type = EXCLUDED.account_type, repository_selection = EXCLUDED.repository_selection, "
+            "suspended_at = CASE WHEN $5::boolean THEN coalesce(installations.suspended_at, now()) END, "
+            "deleted_at = NULL, synced_at = now(), updated_at = now()", 5, p, NULL);
+        if (e)
+            goto out;
+    }
+    e = sg_buf_putc(&ids, '{');
+    for (size_t i = 0; i < nrepos && !e; i++) {
+        char id[24];
+        i64s(id, sizeof id, repos[i].id);
+        const char *p[] = {id, inst, repos[i].full_name, repos[i].default_branch,
+                           repos[i].is_private ? "t" : "f"};
+        e = wk_db_exec(db,
+            "INSERT INTO repositories (id, installation_id, full_name, default_branch, private) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET "
+            "installation_id = EXCLUDED.installation_id, full_name = EXCLUDED.full_name, "
+            "default_branch = EXCLUDED.default_branch, private = EXCLUDED.private, "
+            "removed_at = NULL, updated_at = now()", 5, p, NULL);
+        if (!e)
+            e = sg_buf_printf(&ids, "%s%s", i ? "," : "", id);
+    }
+    if (!e)
+        e = sg_buf_putc(&ids, '}');
+    if (e)
+        goto out;
+    {
+        /* Repositories the installation no longer sees (installation_repositories removed). */
+        const char *p[] = {inst, sg_buf_str(&ids)};
+        e = wk_db_exec(db, "UPDATE repositories SET removed_at = now(), updated_at = now() "
+                       "WHERE installation_id = $1 AND removed_at IS NULL AND NOT (id = ANY($2::bigint[]))",
+                       2, p, NULL);
+        if (e)
+            goto out;
+    }
+    e = wk_db_commit(db);
+out:
+    if (e)
+        wk_db_rollback(db);
+    sg_buf_free(&ids);
+    return e;
+}
+
+enum sg_err wk_db_installation_deleted(struct wk_db *db, int64_t installation_id)
+{
+    char inst[24];
+    i64s(inst, sizeof inst, installation_id);
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        return e;
+    const char *p[] = {inst};
+    e = wk_db_exec(db, "INSERT INTO installations (id, deleted_at) VALUES ($1, now()) "
+                   "ON CONFLICT (id) DO UPDATE SET deleted_at = now(), updated_at = now()", 1, p, NULL);
+    if (!e)
+        e = wk_db_exec(db, "UPDATE repositories SET removed_at = now(), updated_at = now() "
+                       "WHERE installation_id = $1 AND removed_at IS NULL", 1, p, NULL);
+    if (!e)
+        e = wk_db_commit(db);
+    if (e)
+        wk_db_rollback(db);
+    return e;
+}
+
+enum sg_err wk_db_installation_suspended(struct wk_db *db, int64_t installation_id, bool suspended)
+{
+    char inst[24];
+    i64s(inst, sizeof inst, installation_id);
+    const char *p[] = {inst, suspended ? "t" : "f"};
+    return exec_tx(db, "INSERT INTO installations (id, suspended_at) VALUES ($1, CASE WHEN $2::boolean THEN now() END) "
+                   "ON CONFLICT (id) DO UPDATE SET suspended_at = CASE WHEN $2::boolean THEN "
+                   "coalesce(installations.suspended_at, now()) END, updated_at = now()", 2, p, NULL);
+}

@@ -1,0 +1,21 @@
+# Why: turns migrations/NNNN_name.sql into a C array (name, SQL text) at build time, sorted by
+# name, so the worker carries its schema and knows the newest version it needs.
+# Usage: cmake -DDIR=migrations -DOUT=file.c -P embed_migrations.cmake
+file(GLOB files ${DIR}/*.sql)
+list(SORT files)
+set(body "/* Why: generated from the migrations/ SQL files by worker/embed_migrations.cmake; do not edit. */\n#include \"migrate.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," arr "${hex}")
+  string(APPEND body "static const unsigned char m${i}[] = {${arr}0x00};\n")
+  string(APPEND table "    {\"${name}\", (const char *)m${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst struct wk_migration wk_migrations_embedded[] = {\n${table}    {0, 0}\n};\n")
+string(APPEND body "const size_t wk_migrations_embedded_count = ${i};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

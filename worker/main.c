@@ -1,0 +1,8 @@
+/* Why: the singularity-worker binary; everything lives in the sg_worker library (cli.c) so tests
+ * link the same code. */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return wk_cli_main(argc, argv);
+}

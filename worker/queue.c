@@ -1,0 +1,468 @@
+/* Why: see queue.h. The Lua scripts are the heart of it: each one is a single atomic step, so a
+ * crash between two Redis commands can never leave a job in two places or in none. */
+#include "queue.h"
+
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "sg_keys.h"
+#include "sg_log.h"
+#include "sg_url.h"
+
+struct wk_queue {
+    redisContext *c;
+    struct sg_redis_url url;
+    char worker_id[128];
+    char processing[256];
+    int timeout_ms;
+    unsigned generation;
+    char err[256];
+};
+
+/* Finishing scripts: act only when the job is still in our processing list. */
+static const char LUA_ACK[] =
+    "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
+static const char LUA_DELAY[] =
+    "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
+    "return 1";
+static const char LUA_BURY[] =
+    "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
+    "return 1";
+static const char LUA_RETURN[] =
+    "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+    "return 1";
+/* Due delayed jobs go to the back of the queue (LPUSH), like a new job. */
+static const char LUA_PROMOTE[] =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "for _, j in ipairs(due) do\n"
+    "  redis.call('ZREM', KEYS[1], j)\n"
+    "  redis.call('LPUSH', KEYS[2], j)\n"
+    "end\n"
+    "return #due";
+/* A dead worker's jobs go to the front (RIGHT end) so they are taken next. Several reapers at
+ * once are safe: the script is atomic, and a second reaper finds the worker already gone. */
+static const char LUA_REAP[] =
+    "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])\n"
+    "local moved = 0\n"
+    "for _, id in ipairs(dead) do\n"
+    "  local src = ARGV[2] .. id\n"
+    "  while true do\n"
+    "    local j = redis.call('LMOVE', src, KEYS[2], 'RIGHT', 'RIGHT')\n"
+    "    if not j then break end\n"
+    "    moved = moved + 1\n"
+    "  end\n"
+    "  redis.call('ZREM', KEYS[1], id)\n"
+    "end\n"
+    "return {#dead, moved}";
+static const char LUA_LEAVE[] =
+    "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "return 1";
+static const char LUA_STATS[] =
+    "local inflight = 0\n"
+    "local ids = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
+    "for _, id in ipairs(ids) do inflight = inflight + redis.call('LLEN', ARGV[1] .. id) end\n"
+    "return {redis.call('LLEN', KEYS[1]), inflight, redis.call('ZCARD', KEYS[3]),\n"
+    "        redis.call('LLEN', KEYS[4]), #ids, redis.call('LINDEX', KEYS[1], -1)}";
+static const char LUA_REQUEUE[] =
+    "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
+    "return 1";
+
+struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
+                              char *err, size_t errlen)
+{
+    struct wk_queue *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sg_redis_url_parse(redis_url, &q->url, err, errlen) != SG_OK) {
+        free(q);
+        return NULL;
+    }
+    snprintf(q->worker_id, sizeof q->worker_id, "%s", worker_id ? worker_id : "");
+    sg_key_processing(q->processing, sizeof q->processing, q->worker_id);
+    q->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    return q;
+}
+
+static void drop(struct wk_queue *q)
+{
+    if (q->c) {
+        redisFree(q->c);
+        q->c = NULL;
+    }
+}
+
+void wk_queue_free(struct wk_queue *q)
+{
+    if (!q)
+        return;
+    drop(q);
+    sg_redis_url_clear(&q->url);
+    free(q);
+}
+
+static struct timeval tv_ms(int ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return tv;
+}
+
+const char *wk_queue_error(const struct wk_queue *q) { return q->err; }
+const char *wk_queue_worker_id(const struct wk_queue *q) { return q->worker_id; }
+unsigned wk_queue_generation(const struct wk_queue *q) { return q->generation; }
+struct redisContext *wk_queue_context(struct wk_queue *q) { return q->c; }
+
+/* Runs one command (argv form); on a connection error drops the context so the next call
+ * reconnects. The reply belongs to the caller. */
+static enum sg_err cmd(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                       const size_t *lens)
+{
+    *out = NULL;
+    enum sg_err e = wk_queue_connect(q);
+    if (e)
+        return e;
+    redisReply *r = redisCommandArgv(q->c, argc, argv, lens);
+    if (!r) {
+        snprintf(q->err, sizeof q->err, "redis: %s", q->c->errstr[0] ? q->c->errstr : "no reply");
+        drop(q);
+        return SG_ERR_REDIS;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(q->err, sizeof q->err, "redis: %s", r->str);
+        freeReplyObject(r);
+        return SG_ERR_REDIS;
+    }
+    *out = r;
+    return SG_OK;
+}
+
+enum sg_err wk_queue_connect(struct wk_queue *q)
+{
+    if (q->c && !q->c->err)
+        return SG_OK;
+    drop(q);
+    struct timeval tv = tv_ms(q->timeout_ms);
+    if (q->url.unix_path)
+        q->c = redisConnectUnixWithTimeout(q->url.unix_path, tv);
+    else
+        q->c = redisConnectWithTimeout(q->url.host, q->url.port, tv);
+    if (!q->c || q->c->err) {
+        snprintf(q->err, sizeof q->err, "redis connect: %s",
+                 q->c ? q->c->errstr : "out of memory");
+        drop(q);
+        return SG_ERR_REDIS;
+    }
+    redisSetTimeout(q->c, tv);
+    redisEnableKeepAlive(q->c);
+    q->generation++;
+    redisReply *r = NULL;
+    if (q->url.password) {
+        if (q->url.username)
+            r = redisCommand(q->c, "AUTH %s %s", q->url.username, q->url.password);
+        else
+            r = redisCommand(q->c, "AUTH %s", q->url.password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(q->err, sizeof q->err, "redis AUTH failed: %s",
+                     r ? r->str : q->c->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    if (q->url.db) {
+        r = redisCommand(q->c, "SELECT %d", q->url.db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(q->err, sizeof q->err, "redis SELECT failed: %s",
+                     r ? r->str : q->c->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return SG_OK;
+fail:
+    if (r)
+        freeReplyObject(r);
+    drop(q);
+    return SG_ERR_REDIS;
+}
+
+/* EVAL script with keys and args (strings). */
+static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script, int nkeys,
+                        const char **keys, int nargs, const char **args)
+{
+    const char *argv[16];
+    size_t lens[16];
+    char nk[16];
+    int argc = 0;
+    if (3 + nkeys + nargs > 16)
+        return SG_ERR_INVALID;
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    argv[argc++] = "EVAL";
+    argv[argc++] = script;
+    argv[argc++] = nk;
+    for (int i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    for (int i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return cmd(q, out, argc, argv, lens);
+}
+
+static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script, int nkeys,
+                            const char **keys, int nargs, const char **args)
+{
+    redisReply *r;
+    enum sg_err e = eval(q, &r, script, nkeys, keys, nargs, args);
+    if (e)
+        return e;
+    *v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return SG_OK;
+}
+
+enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *len)
+{
+    *line = NULL;
+    if (len)
+        *len = 0;
+    enum sg_err e = wk_queue_connect(q);
+    if (e)
+        return e;
+    char bs[16];
+    snprintf(bs, sizeof bs, "%d", block_s);
+    const char *argv[] = {"BLMOVE", SG_KEY_QUEUE, q->processing, "RIGHT", "LEFT", bs};
+    /* The command may legitimately block for block_s: widen the socket timeout for it. */
+    redisSetTimeout(q->c, tv_ms(block_s * 1000 + q->timeout_ms));
+    redisReply *r;
+    e = cmd(q, &r, 6, argv, NULL);
+    if (q->c)
+        redisSetTimeout(q->c, tv_ms(q->timeout_ms));
+    if (e)
+        return e;
+    if (r->type == REDIS_REPLY_STRING) {
+        *line = malloc(r->len + 1);
+        if (!*line) {
+            freeReplyObject(r);
+            return SG_ERR_NOMEM;
+        }
+        memcpy(*line, r->str, r->len);
+        (*line)[r->len] = '\0';
+        if (len)
+            *len = r->len;
+    }
+    freeReplyObject(r);
+    return SG_OK;
+}
+
+enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms)
+{
+    char score[32];
+    snprintf(score, sizeof score, "%lld", (long long)now_ms);
+    const char *argv[] = {"ZADD", SG_KEY_WORKERS, score, q->worker_id};
+    redisReply *r;
+    enum sg_err e = cmd(q, &r, 4, argv, NULL);
+    if (!e)
+        freeReplyObject(r);
+    return e;
+}
+
+static enum sg_err finish(struct wk_queue *q, const char *script, const char *dst,
+                          const char *line, const char *new_line, const char *score, bool *ours)
+{
+    const char *keys[2] = {q->processing, dst};
+    const char *args[3] = {line, new_line ? new_line : "", score ? score : "0"};
+    long long v = 0;
+    enum sg_err e = eval_int(q, &v, script, dst ? 2 : 1, keys, 3, args);
+    if (ours)
+        *ours = !e && v == 1;
+    return e;
+}
+
+enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours)
+{
+    return finish(q, LUA_ACK, NULL, line, NULL, NULL, ours);
+}
+
+enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
+                           int64_t due_ms, bool *ours)
+{
+    char score[32];
+    snprintf(score, sizeof score, "%lld", (long long)due_ms);
+    return finish(q, LUA_DELAY, SG_KEY_DELAYED, line, new_line, score, ours);
+}
+
+enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours)
+{
+    return finish(q, LUA_BURY, SG_KEY_DEAD, line, new_line, NULL, ours);
+}
+
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours)
+{
+    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, NULL, NULL, ours);
+}
+
+enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved)
+{
+    char now[32], lim[16];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(lim, sizeof lim, "%d", max > 0 ? max : 100);
+    const char *keys[] = {SG_KEY_DELAYED, SG_KEY_QUEUE};
+    const char *args[] = {now, lim};
+    long long v = 0;
+    enum sg_err e = eval_int(q, &v, LUA_PROMOTE, 2, keys, 2, args);
+    if (moved)
+        *moved = v;
+    return e;
+}
+
+enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after_ms,
+                          int64_t *workers, int64_t *jobs)
+{
+    char cutoff[32];
+    snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now_ms - dead_after_ms));
+    const char *keys[] = {SG_KEY_WORKERS, SG_KEY_QUEUE};
+    const char *args[] = {cutoff, SG_KEY_PROCESSING_PREFIX};
+    redisReply *r;
+    enum sg_err e = eval(q, &r, LUA_REAP, 2, keys, 2, args);
+    if (e)
+        return e;
+    int64_t w = 0, j = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        w = r->element[0]->integer;
+        j = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    if (workers)
+        *workers = w;
+    if (jobs)
+        *jobs = j;
+    return SG_OK;
+}
+
+enum sg_err wk_queue_worker_alive(struct wk_queue *q, const char *worker_id, int64_t now_ms,
+                                  int64_t dead_after_ms, bool *alive)
+{
+    const char *argv[] = {"ZSCORE", SG_KEY_WORKERS, worker_id};
+    redisReply *r;
+    *alive = false;
+    enum sg_err e = cmd(q, &r, 3, argv, NULL);
+    if (e)
+        return e;
+    if (r->type == REDIS_REPLY_STRING) {
+        double score = strtod(r->str, NULL);
+        *alive = score >= (double)(now_ms - dead_after_ms);
+    }
+    freeReplyObject(r);
+    return SG_OK;
+}
+
+enum sg_err wk_queue_leave(struct wk_queue *q, bool *left)
+{
+    const char *keys[] = {q->processing, SG_KEY_WORKERS};
+    const char *args[] = {q->worker_id};
+    long long v = 0;
+    enum sg_err e = eval_int(q, &v, LUA_LEAVE, 2, keys, 1, args);
+    if (left)
+        *left = !e && v == 1;
+    return e;
+}
+
+/* received_at (unix ms) of a job line, 0 when it cannot be read. */
+static int64_t received_at(const char *line, size_t len)
+{
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return 0;
+    struct json_object *o = json_tokener_parse_ex(tok, line, (int)len), *v;
+    int64_t at = 0;
+    if (o && json_object_object_get_ex(o, "received_at", &v) && json_object_is_type(v, json_type_int))
+        at = json_object_get_int64(v);
+    json_object_put(o);
+    json_tokener_free(tok);
+    return at;
+}
+
+enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct wk_queue_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    const char *keys[] = {SG_KEY_QUEUE, SG_KEY_WORKERS, SG_KEY_DELAYED, SG_KEY_DEAD};
+    const char *args[] = {SG_KEY_PROCESSING_PREFIX};
+    redisReply *r;
+    enum sg_err e = eval(q, &r, LUA_STATS, 4, keys, 1, args);
+    if (e)
+        return e;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 5) {
+        st->length = r->element[0]->integer;
+        st->inflight = r->element[1]->integer;
+        st->delayed = r->element[2]->integer;
+        st->dead = r->element[3]->integer;
+        st->workers = r->element[4]->integer;
+        if (r->elements >= 6 && r->element[5]->type == REDIS_REPLY_STRING) {
+            int64_t at = received_at(r->element[5]->str, r->element[5]->len);
+            if (at > 0 && now_ms > at)
+                st->oldest_age_s = (double)(now_ms - at) / 1000.0;
+        }
+    }
+    freeReplyObject(r);
+    return SG_OK;
+}
+
+enum sg_err wk_queue_dead_list(struct wk_queue *q, long start, long stop, wk_queue_line_fn cb,
+                               void *ud)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%ld", start);
+    snprintf(b, sizeof b, "%ld", stop);
+    const char *argv[] = {"LRANGE", SG_KEY_DEAD, a, b};
+    redisReply *r;
+    enum sg_err e = cmd(q, &r, 4, argv, NULL);
+    if (e)
+        return e;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                cb(ud, r->element[i]->str, r->element[i]->len);
+    freeReplyObject(r);
+    return SG_OK;
+}
+
+enum sg_err wk_queue_dead_requeue(struct wk_queue *q, const char *old_line, const char *new_line,
+                                  bool *moved)
+{
+    const char *keys[] = {SG_KEY_DEAD, SG_KEY_QUEUE};
+    const char *args[] = {old_line, new_line};
+    long long v = 0;
+    enum sg_err e = eval_int(q, &v, LUA_REQUEUE, 2, keys, 2, args);
+    if (moved)
+        *moved = !e && v == 1;
+    return e;
+}
+
+enum sg_err wk_queue_dead_purge(struct wk_queue *q, int64_t *n)
+{
+    const char *l[] = {"LLEN", SG_KEY_DEAD};
+    redisReply *r;
+    enum sg_err e = cmd(q, &r, 2, l, NULL);
+    if (e)
+        return e;
+    int64_t count = r->integer;
+    freeReplyObject(r);
+    const char *d[] = {"DEL", SG_KEY_DEAD};
+    e = cmd(q, &r, 2, d, NULL);
+    if (e)
+        return e;
+    freeReplyObject(r);
+    if (n)
+        *n = count;
+    return SG_OK;
+}

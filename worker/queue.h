@@ -1,0 +1,94 @@
+/* Why: the consuming side of the Redis queue (DESIGN.md section 3) in one place: a reliable take
+ * (BLMOVE into this worker's processing list), heartbeats, the reaper that hands a dead worker's
+ * job back, delayed retries, the dead list, and the counts operators and autoscalers read. Every
+ * multi-key step is one Lua script, so several workers (and reapers) can act at once safely, and
+ * every step that finishes a job first checks the job is still ours (LREM == 1): a worker that was
+ * wrongly presumed dead cannot double a job another worker already holds.
+ *
+ * Blocking hiredis with a timeout on every command; a failed command drops the connection and the
+ * next call reconnects, so Redis restarts are survived by retrying.
+ *
+ * Ownership: wk_queue_new() returns a queue freed with wk_queue_free(). Strings returned through
+ * char ** out-parameters are malloc'ed and belong to the caller (free()). wk_queue_context()
+ * returns a borrowed context, valid until the next wk_queue_* call that reconnects (see
+ * wk_queue_generation()). */
+#ifndef WK_QUEUE_H
+#define WK_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sg_err.h"
+
+struct redisContext;
+struct wk_queue;
+
+/* NULL with a reason in err when the URL is bad. Does not connect yet. timeout_ms bounds connect
+ * and every command (plus the block time for wk_queue_take). */
+struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
+                              char *err, size_t errlen);
+void wk_queue_free(struct wk_queue *q);
+
+/* Connects (or reconnects) when there is no healthy connection. */
+enum sg_err wk_queue_connect(struct wk_queue *q);
+/* The connected context (NULL when disconnected); borrowed. */
+struct redisContext *wk_queue_context(struct wk_queue *q);
+/* Increases each time a new connection is made (so borrowers know to refresh). */
+unsigned wk_queue_generation(const struct wk_queue *q);
+/* The last error's text ("" when none). */
+const char *wk_queue_error(const struct wk_queue *q);
+const char *wk_queue_worker_id(const struct wk_queue *q);
+
+/* BLMOVE analysis_queue -> analysis_queue:processing:<id> RIGHT LEFT, blocking at most block_s.
+ * SG_OK with *line NULL when nothing came. */
+enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *len);
+/* ZADD analysis_queue:workers now_ms <id>. */
+enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms);
+
+/* Each of these finishes the held job `line`; *ours (may be NULL) is false when the job was no
+ * longer in our processing list (a reaper gave it to another worker), in which case nothing else
+ * is changed. */
+enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours);
+/* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
+enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
+                           int64_t due_ms, bool *ours);
+/* To analysis_queue:dead as new_line (with last_error). */
+enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours);
+/* Back to the front of analysis_queue unchanged (shutdown). */
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours);
+
+/* Moves up to max delayed jobs whose due time has come back onto analysis_queue. */
+enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved);
+/* Workers whose heartbeat is older than now_ms - dead_after_ms: their processing lists go back to
+ * the front of analysis_queue and they leave the workers set. */
+enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after_ms,
+                          int64_t *workers, int64_t *jobs);
+/* Whether worker_id has a heartbeat newer than now_ms - dead_after_ms. */
+enum sg_err wk_queue_worker_alive(struct wk_queue *q, const char *worker_id, int64_t now_ms,
+                                  int64_t dead_after_ms, bool *alive);
+/* On a clean exit: leave the workers set when our processing list is empty. */
+enum sg_err wk_queue_leave(struct wk_queue *q, bool *left);
+
+struct wk_queue_stats {
+    int64_t length;      /* LLEN analysis_queue */
+    int64_t inflight;    /* sum of LLEN of the processing lists of registered workers */
+    int64_t delayed;     /* ZCARD analysis_queue:delayed */
+    int64_t dead;        /* LLEN analysis_queue:dead */
+    int64_t workers;     /* ZCARD analysis_queue:workers */
+    double oldest_age_s; /* now - received_at of the oldest pending job; 0 when empty */
+};
+enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct wk_queue_stats *st);
+
+/* Dead list: LRANGE analysis_queue:dead start stop; cb once per job line (borrowed). */
+typedef void (*wk_queue_line_fn)(void *ud, const char *line, size_t len);
+enum sg_err wk_queue_dead_list(struct wk_queue *q, long start, long stop, wk_queue_line_fn cb,
+                               void *ud);
+/* Atomically removes old_line from the dead list and LPUSHes new_line onto analysis_queue;
+ * *moved is false when old_line was not there any more. */
+enum sg_err wk_queue_dead_requeue(struct wk_queue *q, const char *old_line, const char *new_line,
+                                  bool *moved);
+/* DEL analysis_queue:dead; *n = jobs removed. */
+enum sg_err wk_queue_dead_purge(struct wk_queue *q, int64_t *n);
+
+#endif
