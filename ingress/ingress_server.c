@@ -1,0 +1,1059 @@
+/* Why: the connection side of the ingress; see ingress_server.h. Each connection is a small state
+ * machine (idle -> head -> body -> busy (waiting for Redis) -> idle, or -> closing) driven from
+ * bufferevent callbacks, with one timer that enforces whichever deadline applies (slowloris). A
+ * request waiting for Redis keeps a struct pending that outlives its connection, so a client
+ * that goes away first never causes a second reply or a use-after-free. */
+#include "ingress_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <hiredis/hiredis.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ingress_http.h"
+#include "ingress_redis.h"
+#include "ingress_webhook.h"
+#include "sg_buf.h"
+#include "sg_job.h"
+#include "sg_keys.h"
+#include "sg_log.h"
+#include "sg_metrics.h"
+#include "sg_time.h"
+
+#define LINGER_S 2
+#define WRITE_TIMEOUT_S 30
+#define MAX_WORKERS_READ 1000
+
+enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
+
+struct pending;
+
+struct conn {
+    struct conn *next, *prev;   /* all connections */
+    struct conn *wnext, *wprev; /* waiting for queue gauges (/metrics) */
+    struct ingress_server *s;
+    struct bufferevent *bev;
+    struct event *timer;
+    char addr[INET6_ADDRSTRLEN];
+    enum cstate state;
+    bool keep_alive;
+    bool waiting_stats;
+    bool shut_wr;
+    struct sg_buf head;
+    struct ingress_http_req req;
+    struct ingress_chunked chunk;
+    struct sg_buf body;
+    int64_t start_us;
+    const char *event_label;
+    struct pending *pending;
+};
+
+/* A webhook waiting for Redis; outlives its connection when the client goes away. */
+struct pending {
+    struct conn *c;
+    struct ingress_server *s;
+    int64_t start_us;
+    const char *event_label;
+    int64_t installation;
+    char delivery[INGRESS_DELIVERY_MAX + 1];
+    char event[INGRESS_EVENT_MAX + 1];
+    char action[64];
+    char repo[256];
+};
+
+struct stats {
+    bool in_progress;
+    bool failed;
+    int outstanding;
+    int64_t fetched_ms; /* monotonic; 0 = never */
+    double length, delayed, dead, inflight, oldest_age;
+};
+
+struct ingress_server {
+    const struct ingress_config *cfg;
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct ingress_redis *redis;
+    struct event *drain_timer;
+    int port;
+    bool draining;
+    int64_t drain_deadline_ms;
+    size_t nconns;
+    size_t npending;
+    struct conn conns;   /* list head */
+    struct conn waiters; /* list head (wnext/wprev) */
+    struct ingress_limiter *limiter;
+    struct ingress_webhook_result result; /* scratch: requests are processed one at a time */
+    struct stats stats;
+    size_t secret_len;
+    struct sg_metrics *metrics;
+    struct sg_metric *m_requests, *m_duration, *m_sigfail;
+    struct sg_metric *m_qlen, *m_inflight, *m_delayed, *m_dead, *m_oldest;
+};
+
+/* ------------------------------------------------------------------ limiter */
+
+struct limiter_slot {
+    char addr[INET6_ADDRSTRLEN];
+    int64_t window_start;
+    int64_t count;
+};
+
+struct ingress_limiter {
+    struct limiter_slot *slots;
+    size_t n;
+    int64_t limit, window_s;
+};
+
+struct ingress_limiter *ingress_limiter_new(size_t slots, int64_t limit, int64_t window_s)
+{
+    struct ingress_limiter *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->slots = calloc(slots, sizeof *l->slots);
+    if (!l->slots) {
+        free(l);
+        return NULL;
+    }
+    l->n = slots;
+    l->limit = limit;
+    l->window_s = window_s;
+    return l;
+}
+
+void ingress_limiter_free(struct ingress_limiter *l)
+{
+    if (!l)
+        return;
+    free(l->slots);
+    free(l);
+}
+
+static size_t addr_hash(const char *a)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *a; a++)
+        h = (h ^ (unsigned char)*a) * 1099511628211ull;
+    return h;
+}
+
+#define LIMITER_PROBE 8
+
+/* The slot for addr, or (create) a free/expired/oldest one among the probed slots. A bounded
+ * table: an attacker with many addresses can only evict entries, never grow memory. */
+static struct limiter_slot *limiter_find(struct ingress_limiter *l, const char *addr,
+                                         int64_t now_s, bool create)
+{
+    size_t h = addr_hash(addr);
+    struct limiter_slot *victim = NULL;
+    for (size_t i = 0; i < LIMITER_PROBE && i < l->n; i++) {
+        struct limiter_slot *sl = &l->slots[(h + i) % l->n];
+        if (sl->addr[0] && strcmp(sl->addr, addr) == 0)
+            return sl;
+        if (!create)
+            continue;
+        bool expired = !sl->addr[0] || now_s - sl->window_start >= l->window_s;
+        if (expired) {
+            if (!victim || victim->addr[0])
+                victim = sl;
+        } else if (!victim || (victim->addr[0] && sl->window_start < victim->window_start)) {
+            victim = sl;
+        }
+    }
+    if (!create || !victim)
+        return NULL;
+    snprintf(victim->addr, sizeof victim->addr, "%s", addr);
+    victim->window_start = now_s;
+    victim->count = 0;
+    return victim;
+}
+
+void ingress_limiter_fail(struct ingress_limiter *l, const char *addr, int64_t now_s)
+{
+    struct limiter_slot *sl = limiter_find(l, addr, now_s, true);
+    if (!sl)
+        return;
+    if (now_s - sl->window_start >= l->window_s) {
+        sl->window_start = now_s;
+        sl->count = 0;
+    }
+    sl->count++;
+}
+
+int64_t ingress_limiter_blocked(struct ingress_limiter *l, const char *addr, int64_t now_s)
+{
+    struct limiter_slot *sl = limiter_find(l, addr, now_s, false);
+    if (!sl || now_s - sl->window_start >= l->window_s || sl->count <= l->limit)
+        return 0;
+    return sl->window_start + l->window_s - now_s;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static void conn_free(struct conn *c);
+static void conn_process(struct conn *c);
+static void drain_check(struct ingress_server *s);
+
+static void set_deadline(struct conn *c, int64_t seconds)
+{
+    struct timeval tv = {(time_t)seconds, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+static void count_request(struct ingress_server *s, int status, const char *event_label)
+{
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    const char *labels[2] = {code, event_label ? event_label : "none"};
+    sg_metric_inc(s->m_requests, labels);
+}
+
+/* Writes one response. close_after forces "Connection: close"; extra is added verbatim
+ * (complete header lines). The connection goes back to idle (next request) or to closing. */
+static void respond(struct conn *c, int status, const char *content_type, const char *body,
+                    size_t body_len, const char *extra, bool close_after)
+{
+    struct ingress_server *s = c->s;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    bool keep = c->keep_alive && !close_after && !s->draining;
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Cache-Control: no-store\r\n%s%s\r\n",
+                        status, ingress_http_reason(status), content_type, body_len,
+                        extra ? extra : "",
+                        keep ? (c->req.minor == 0 ? "Connection: keep-alive\r\n" : "")
+                             : "Connection: close\r\n");
+    evbuffer_add(out, body, body_len);
+    count_request(s, status, c->event_label);
+    c->event_label = NULL;
+    sg_buf_free(&c->body);
+    if (!keep) {
+        c->state = C_CLOSING;
+        bufferevent_disable(c->bev, EV_READ);
+        set_deadline(c, WRITE_TIMEOUT_S);
+        return;
+    }
+    c->state = C_IDLE;
+    set_deadline(c, s->cfg->keepalive_timeout_s);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+static void respond_json(struct conn *c, int status, const char *st, const char *error,
+                         const char *delivery, const char *extra, bool close_after)
+{
+    char body[512];
+    struct sg_buf b;
+    sg_buf_init(&b, sizeof body - 1);
+    b.data = body;
+    b.cap = sizeof body;
+    /* Fixed capacity: every string here is short (static text or a validated delivery id). */
+    sg_buf_puts(&b, "{\"status\":");
+    sg_buf_put_json_str(&b, st, strlen(st));
+    if (error) {
+        sg_buf_puts(&b, ",\"error\":");
+        sg_buf_put_json_str(&b, error, strlen(error));
+    }
+    if (delivery) {
+        sg_buf_puts(&b, ",\"delivery\":");
+        sg_buf_put_json_str(&b, delivery, strlen(delivery));
+    }
+    sg_buf_putc(&b, '}');
+    respond(c, status, "application/json", b.data, b.len, extra, close_after);
+}
+
+static void respond_error(struct conn *c, int status, const char *error, bool close_after)
+{
+    char extra[64] = "";
+    if (status == 503)
+        snprintf(extra, sizeof extra, "Retry-After: %lld\r\n",
+                 (long long)c->s->cfg->retry_after_s);
+    else if (status == 405)
+        snprintf(extra, sizeof extra, "Allow: %s\r\n",
+                 ingress_str_eq(c->req.path, c->s->cfg->webhook_path) ? "POST" : "GET");
+    respond_json(c, status, "error", error, NULL, extra, close_after);
+}
+
+static void log_webhook(struct ingress_server *s, int status, const char *error,
+                        const char *delivery, const char *event, const char *action,
+                        int64_t installation, const char *repo, int64_t start_us, const char *addr)
+{
+    double dur_ms = (double)(sg_mono_us() - start_us) / 1000.0;
+    const char *labels[1] = {NULL};
+    (void)labels;
+    sg_metric_observe(s->m_duration, NULL, dur_ms / 1000.0);
+    sg_log(status >= 500 ? SG_LOG_WARN : SG_LOG_INFO, "webhook", SG_KV_STR("delivery", delivery),
+           SG_KV_STR("event", event), SG_KV_STR("action", action),
+           SG_KV_INT("installation", installation), SG_KV_STR("repo", repo),
+           SG_KV_INT("status", status), SG_KV_STR("error", error), SG_KV_DBL("dur_ms", dur_ms),
+           SG_KV_STR("client", addr), SG_KV_END);
+}
+
+/* Copies at most cap-1 bytes of an ingress_str. */
+static void copy_str(char *dst, size_t cap, struct ingress_str s)
+{
+    size_t n = s.p ? (s.len < cap - 1 ? s.len : cap - 1) : 0;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+}
+
+/* ------------------------------------------------------------------ webhooks */
+
+static void on_enqueued(enum ingress_enqueue_result res, void *priv)
+{
+    struct pending *p = priv;
+    struct ingress_server *s = p->s;
+    struct conn *c = p->c;
+    int status;
+    const char *error = NULL;
+    s->npending--;
+    switch (res) {
+    case INGRESS_ENQUEUE_QUEUED: status = 202; break;
+    case INGRESS_ENQUEUE_DUPLICATE: status = 200; break;
+    case INGRESS_ENQUEUE_BACKPRESSURE:
+        status = 503;
+        error = "queue above high watermark";
+        break;
+    default:
+        status = 503;
+        error = "redis unavailable";
+        break;
+    }
+    log_webhook(s, status, error, p->delivery, p->event, p->action[0] ? p->action : NULL,
+                p->installation, p->repo[0] ? p->repo : NULL, p->start_us,
+                c ? c->addr : NULL);
+    if (c) {
+        c->pending = NULL;
+        c->event_label = p->event_label;
+        if (status == 202)
+            respond_json(c, 202, "queued", NULL, p->delivery, NULL, false);
+        else if (status == 200)
+            respond_json(c, 200, "duplicate", NULL, NULL, NULL, false);
+        else
+            respond_error(c, 503, error, false);
+    } else {
+        /* The client went away first; the outcome is in Redis and in the log line above. */
+        char code[8];
+        snprintf(code, sizeof code, "%d", status);
+        const char *labels[2] = {code, p->event_label};
+        sg_metric_inc(s->m_requests, labels);
+    }
+    free(p);
+    if (c)
+        conn_process(c);
+    if (s->draining)
+        drain_check(s);
+}
+
+static void handle_webhook(struct conn *c, const char *body, size_t len)
+{
+    struct ingress_server *s = c->s;
+    const struct ingress_config *cfg = s->cfg;
+    struct ingress_webhook_result *r = &s->result;
+    int64_t now_ms = sg_now_ms();
+    struct ingress_webhook_in in = {
+        .event = c->req.event,
+        .delivery = c->req.delivery,
+        .signature = c->req.signature,
+        .content_type = c->req.content_type,
+        .body = body,
+        .body_len = len,
+        .received_at = now_ms,
+        .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
+    };
+    ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
+    char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
+    copy_str(delivery, sizeof delivery, c->req.delivery);
+    copy_str(event, sizeof event, c->req.event);
+
+    if (r->signature_failed) {
+        ingress_limiter_fail(s->limiter, c->addr, now_ms / 1000);
+        sg_metric_inc(s->m_sigfail, NULL);
+    }
+    if (r->status) {
+        log_webhook(s, r->status, r->error, delivery[0] ? delivery : NULL,
+                    event[0] ? event : NULL, r->action, r->installation, r->repo, c->start_us,
+                    c->addr);
+        if (r->error) {
+            char extra[64] = "";
+            if (r->status == 429)
+                snprintf(extra, sizeof extra, "Retry-After: %lld\r\n",
+                         (long long)r->retry_after);
+            respond_json(c, r->status, "error", r->error, NULL, extra, false);
+        } else {
+            respond_json(c, r->status, r->answer, NULL, NULL, NULL, false);
+        }
+        return;
+    }
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        respond_error(c, 503, "out of memory", false);
+        return;
+    }
+    p->c = c;
+    p->s = s;
+    p->start_us = c->start_us;
+    p->event_label = c->event_label;
+    p->installation = r->installation;
+    snprintf(p->delivery, sizeof p->delivery, "%s", delivery);
+    snprintf(p->event, sizeof p->event, "%s", event);
+    snprintf(p->action, sizeof p->action, "%s", r->action ? r->action : "");
+    snprintf(p->repo, sizeof p->repo, "%s", r->repo ? r->repo : "");
+    enum sg_err e = ingress_redis_enqueue(s->redis, c->req.delivery.p, c->req.delivery.len,
+                                          r->job.data, r->job.len, cfg->dedupe_ttl_s,
+                                          cfg->queue_high_watermark, on_enqueued, p);
+    if (e) {
+        log_webhook(s, 503, "redis unavailable", delivery, event, p->action[0] ? p->action : NULL,
+                    p->installation, p->repo[0] ? p->repo : NULL, c->start_us, c->addr);
+        free(p);
+        respond_error(c, 503, "redis unavailable", false);
+        return;
+    }
+    s->npending++;
+    c->pending = p;
+    c->state = C_BUSY;
+    bufferevent_disable(c->bev, EV_READ);
+    evtimer_del(c->timer); /* the Redis watchdog bounds the wait */
+}
+
+/* ------------------------------------------------------------------ probes and metrics */
+
+static void finish_stats(struct ingress_server *s)
+{
+    struct stats *st = &s->stats;
+    st->in_progress = false;
+    if (!st->failed) {
+        st->fetched_ms = sg_mono_ms();
+        sg_metric_set(s->m_qlen, NULL, st->length);
+        sg_metric_set(s->m_inflight, NULL, st->inflight);
+        sg_metric_set(s->m_delayed, NULL, st->delayed);
+        sg_metric_set(s->m_dead, NULL, st->dead);
+        sg_metric_set(s->m_oldest, NULL, st->oldest_age);
+    }
+    struct sg_buf b;
+    sg_buf_init(&b, 4 * 1024 * 1024);
+    sg_metrics_render(s->metrics, &b);
+    while (s->waiters.wnext != &s->waiters) {
+        struct conn *c = s->waiters.wnext;
+        c->wnext->wprev = c->wprev;
+        c->wprev->wnext = c->wnext;
+        c->wnext = c->wprev = NULL;
+        c->waiting_stats = false;
+        respond(c, 200, SG_METRICS_CONTENT_TYPE, sg_buf_str(&b), b.len, NULL, false);
+        conn_process(c);
+    }
+    sg_buf_free(&b);
+}
+
+enum stat_kind { ST_LEN, ST_DELAYED, ST_DEAD, ST_OLDEST, ST_WORKERS, ST_PROCESSING };
+
+static void on_stat(struct ingress_redis *rd, struct redisReply *reply, void *priv);
+
+static bool stat_cmd(struct ingress_server *s, enum stat_kind kind, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    /* priv carries the kind; the server is reached through the static below. */
+    if (ingress_redis_command(s->redis, on_stat, (void *)(uintptr_t)kind, argc, argv, lens) !=
+        SG_OK) {
+        s->stats.failed = true;
+        return false;
+    }
+    s->stats.outstanding++;
+    return true;
+}
+
+static struct ingress_server *g_stats_server; /* one server per process */
+
+static void on_stat(struct ingress_redis *rd, struct redisReply *reply, void *priv)
+{
+    struct ingress_server *s = g_stats_server;
+    struct stats *st = &s->stats;
+    enum stat_kind kind = (enum stat_kind)(uintptr_t)priv;
+    (void)rd;
+    st->outstanding--;
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        st->failed = true;
+    } else {
+        switch (kind) {
+        case ST_LEN: st->length = (double)reply->integer; break;
+        case ST_DELAYED: st->delayed = (double)reply->integer; break;
+        case ST_DEAD: st->dead = (double)reply->integer; break;
+        case ST_PROCESSING: st->inflight += (double)reply->integer; break;
+        case ST_OLDEST:
+            st->oldest_age = 0;
+            if (reply->type == REDIS_REPLY_STRING) {
+                struct sg_job job;
+                char err[64];
+                memset(&job, 0, sizeof job);
+                if (sg_job_decode(reply->str, reply->len, &job, err, sizeof err) == SG_OK &&
+                    job.received_at > 0) {
+                    double age = (double)(sg_now_ms() - job.received_at) / 1000.0;
+                    st->oldest_age = age > 0 ? age : 0;
+                }
+                sg_job_clear(&job);
+            }
+            break;
+        case ST_WORKERS:
+            if (reply->type == REDIS_REPLY_ARRAY) {
+                for (size_t i = 0; i < reply->elements && i < MAX_WORKERS_READ; i++) {
+                    struct redisReply *e = reply->element[i];
+                    char key[256];
+                    if (e->type != REDIS_REPLY_STRING)
+                        continue;
+                    int n = snprintf(key, sizeof key, "%s%.*s", SG_KEY_PROCESSING_PREFIX,
+                                     (int)e->len, e->str);
+                    if (n < 0 || (size_t)n >= sizeof key)
+                        continue;
+                    const char *argv[2] = {"LLEN", key};
+                    stat_cmd(s, ST_PROCESSING, 2, argv);
+                }
+            }
+            break;
+        }
+    }
+    if (st->outstanding == 0)
+        finish_stats(s);
+}
+
+static void serve_metrics(struct conn *c)
+{
+    struct ingress_server *s = c->s;
+    struct stats *st = &s->stats;
+    bool fresh = st->fetched_ms && sg_mono_ms() - st->fetched_ms < s->cfg->metrics_cache_ms;
+    c->state = C_BUSY;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    c->wnext = &s->waiters;
+    c->wprev = s->waiters.wprev;
+    s->waiters.wprev->wnext = c;
+    s->waiters.wprev = c;
+    c->waiting_stats = true;
+    if (st->in_progress)
+        return;
+    if (fresh || !ingress_redis_ready(s->redis)) {
+        st->failed = true; /* keep the last values */
+        finish_stats(s);
+        return;
+    }
+    st->in_progress = true;
+    st->failed = false;
+    st->outstanding = 0;
+    st->inflight = 0;
+    const char *a1[] = {"LLEN", SG_KEY_QUEUE};
+    const char *a2[] = {"ZCARD", SG_KEY_DELAYED};
+    const char *a3[] = {"LLEN", SG_KEY_DEAD};
+    const char *a4[] = {"LINDEX", SG_KEY_QUEUE, "-1"};
+    const char *a5[] = {"ZRANGE", SG_KEY_WORKERS, "0", "999"};
+    bool ok = stat_cmd(s, ST_LEN, 2, a1) && stat_cmd(s, ST_DELAYED, 2, a2) &&
+              stat_cmd(s, ST_DEAD, 2, a3) && stat_cmd(s, ST_OLDEST, 3, a4) &&
+              stat_cmd(s, ST_WORKERS, 4, a5);
+    if (!ok && st->outstanding == 0)
+        finish_stats(s);
+}
+
+/* ------------------------------------------------------------------ request dispatch */
+
+static bool is_get(const struct conn *c)
+{
+    return ingress_str_eq(c->req.method, "GET");
+}
+
+/* Routes a parsed head. Returns false when the connection must stop processing input. */
+static void dispatch(struct conn *c)
+{
+    struct ingress_server *s = c->s;
+    const struct ingress_config *cfg = s->cfg;
+    struct ingress_http_req *req = &c->req;
+    bool has_body = req->chunked || (req->has_length && req->content_length > 0);
+
+    if (ingress_str_eq(req->path, cfg->webhook_path)) {
+        c->event_label = ingress_event_label(req->event);
+        if (!ingress_str_eq(req->method, "POST")) {
+            respond_error(c, 405, "method not allowed", has_body);
+            return;
+        }
+        if (req->has_length && req->content_length > (uint64_t)cfg->max_body_bytes) {
+            char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
+            copy_str(delivery, sizeof delivery, req->delivery);
+            copy_str(event, sizeof event, req->event);
+            log_webhook(s, 413, "body too large", delivery[0] ? delivery : NULL,
+                        event[0] ? event : NULL, NULL, 0, NULL, c->start_us, c->addr);
+            respond_error(c, 413, "body too large", true);
+            return;
+        }
+        if (req->expect_continue && req->minor >= 1)
+            evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        c->state = C_BODY;
+        set_deadline(c, cfg->body_timeout_s);
+        if (req->chunked) {
+            ingress_chunked_init(&c->chunk);
+            sg_buf_init(&c->body, (size_t)cfg->max_body_bytes);
+        }
+        return;
+    }
+    bool probe = ingress_str_eq(req->path, "/healthz") || ingress_str_eq(req->path, "/readyz") ||
+                 ingress_str_eq(req->path, "/metrics");
+    if (!probe) {
+        respond_error(c, 404, "not found", has_body);
+        return;
+    }
+    if (!is_get(c)) {
+        respond_error(c, 405, "method not allowed", has_body);
+        return;
+    }
+    if (has_body) {
+        respond_error(c, 400, "unexpected request body", true);
+        return;
+    }
+    if (ingress_str_eq(req->path, "/healthz")) {
+        respond_json(c, 200, "ok", NULL, NULL, NULL, false);
+    } else if (ingress_str_eq(req->path, "/readyz")) {
+        if (s->draining)
+            respond_error(c, 503, "draining", false);
+        else if (!ingress_redis_ready(s->redis))
+            respond_error(c, 503, "redis unavailable", false);
+        else
+            respond_json(c, 200, "ready", NULL, NULL, NULL, false);
+    } else {
+        serve_metrics(c);
+    }
+}
+
+static void read_head(struct conn *c)
+{
+    struct ingress_server *s = c->s;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t avail = evbuffer_get_length(in);
+    size_t max = (size_t)s->cfg->max_header_bytes;
+    size_t look = avail < max ? avail : max;
+    const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
+    size_t end = data ? ingress_http_head_end(data, look) : 0;
+    if (!end) {
+        if (avail >= max) {
+            c->keep_alive = false;
+            respond_error(c, 431, "request head too large", true);
+        }
+        return; /* wait for more */
+    }
+    sg_buf_reset(&c->head);
+    if (sg_buf_append(&c->head, data, end) != SG_OK) {
+        respond_error(c, 503, "out of memory", true);
+        return;
+    }
+    evbuffer_drain(in, end);
+    const char *reason = NULL;
+    enum ingress_http_result hr =
+        ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
+    if (hr != INGRESS_HTTP_OK) {
+        c->keep_alive = false;
+        respond_error(c, hr == INGRESS_HTTP_VERSION ? 505 : hr == INGRESS_HTTP_UNSUPPORTED ? 501
+                                                                                           : 400,
+                      reason, true);
+        return;
+    }
+    c->keep_alive = c->req.keep_alive;
+    dispatch(c);
+}
+
+static void read_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (!c->req.chunked) {
+        size_t need = c->req.has_length ? (size_t)c->req.content_length : 0;
+        if (evbuffer_get_length(in) < need)
+            return;
+        const char *data = need ? (const char *)evbuffer_pullup(in, (ev_ssize_t)need) : "";
+        if (!data) {
+            respond_error(c, 503, "out of memory", true);
+            return;
+        }
+        handle_webhook(c, data, need);
+        evbuffer_drain(in, need);
+        return;
+    }
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return;
+        size_t used = 0;
+        enum ingress_chunked_result cr =
+            ingress_chunked_feed(&c->chunk, v.iov_base, v.iov_len, &used, &c->body);
+        evbuffer_drain(in, used);
+        if (cr == INGRESS_CHUNKED_MORE)
+            continue;
+        if (cr == INGRESS_CHUNKED_DONE) {
+            handle_webhook(c, c->body.data ? c->body.data : "", c->body.len);
+            return;
+        }
+        char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
+        copy_str(delivery, sizeof delivery, c->req.delivery);
+        copy_str(event, sizeof event, c->req.event);
+        int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
+        const char *err = status == 413 ? "body too large" : "malformed chunked body";
+        log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
+                    NULL, 0, NULL, c->start_us, c->addr);
+        respond_error(c, status, err, true);
+        return;
+    }
+}
+
+/* Runs the state machine over whatever input is buffered (pipelined requests included). */
+static void conn_process(struct conn *c)
+{
+    for (;;) {
+        enum cstate before = c->state;
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        switch (c->state) {
+        case C_IDLE:
+            if (evbuffer_get_length(in) == 0)
+                return;
+            c->state = C_HEAD;
+            c->start_us = sg_mono_us();
+            set_deadline(c, c->s->cfg->header_timeout_s);
+            /* fall through */
+        case C_HEAD:
+            read_head(c);
+            break;
+        case C_BODY:
+            read_body(c);
+            break;
+        case C_BUSY:
+        case C_CLOSING:
+            return;
+        }
+        if (c->state == before)
+            return; /* needs more input */
+    }
+}
+
+/* ------------------------------------------------------------------ connection callbacks */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (c->state == C_CLOSING) {
+        evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+        return;
+    }
+    conn_process(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state != C_CLOSING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+        return;
+    if (c->shut_wr)
+        return;
+    /* Lingering close: stop sending, then read and drop what the client still sends for a
+     * moment, so our answer is not destroyed by a reset before the client reads it. */
+    c->shut_wr = true;
+    shutdown(bufferevent_getfd(bev), SHUT_WR);
+    bufferevent_enable(bev, EV_READ);
+    set_deadline(c, LINGER_S);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        if (c->state == C_BUSY && c->pending)
+            sg_log_debug("client went away before the answer", SG_KV_STR("client", c->addr),
+                         SG_KV_END);
+        conn_free(c);
+    }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+    switch (c->state) {
+    case C_HEAD:
+    case C_BODY:
+        /* Slowloris: the head or body did not arrive in time. */
+        c->keep_alive = false;
+        if (c->state == C_BODY && ingress_str_eq(c->req.path, c->s->cfg->webhook_path))
+            log_webhook(c->s, 408, "request timed out", NULL, NULL, NULL, 0, NULL, c->start_us,
+                        c->addr);
+        respond_error(c, 408, "request timed out", true);
+        break;
+    case C_IDLE:
+    case C_CLOSING:
+    default:
+        conn_free(c);
+        break;
+    }
+}
+
+static void conn_free(struct conn *c)
+{
+    struct ingress_server *s = c->s;
+    if (c->pending)
+        c->pending->c = NULL;
+    if (c->waiting_stats) {
+        c->wnext->wprev = c->wprev;
+        c->wprev->wnext = c->wnext;
+    }
+    c->next->prev = c->prev;
+    c->prev->next = c->next;
+    bufferevent_free(c->bev);
+    event_free(c->timer);
+    sg_buf_free(&c->head);
+    sg_buf_free(&c->body);
+    free(c);
+    s->nconns--;
+    if (s->draining)
+        drain_check(s);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    struct ingress_server *s = arg;
+    (void)l;
+    (void)salen;
+    if (s->nconns >= (size_t)s->cfg->max_connections || s->draining) {
+        static const char busy[] =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Content-Length: 50\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+            "{\"status\":\"error\",\"error\":\"too many connections\"}";
+        ssize_t w = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)w;
+        const char *labels[2] = {"503", "none"};
+        sg_metric_inc(s->m_requests, labels);
+        evutil_closesocket(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->s = s;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->addr, sizeof c->addr);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->addr, sizeof c->addr);
+    else
+        snprintf(c->addr, sizeof c->addr, "local");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->timer = evtimer_new(s->base, on_timer, c);
+    if (!c->bev || !c->timer) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->timer)
+            event_free(c->timer);
+        free(c);
+        return;
+    }
+    sg_buf_init(&c->head, (size_t)s->cfg->max_header_bytes);
+    sg_buf_init(&c->body, 1);
+    struct timeval wt = {WRITE_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->next = &s->conns;
+    c->prev = s->conns.prev;
+    s->conns.prev->next = c;
+    s->conns.prev = c;
+    s->nconns++;
+    c->state = C_IDLE;
+    set_deadline(c, s->cfg->header_timeout_s);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    /* EMFILE and friends: log and keep going; libevent retries on the next readiness. */
+    sg_log_warn("accept failed", SG_KV_STR("err", evutil_socket_error_to_string(err)), SG_KV_END);
+}
+
+/* ------------------------------------------------------------------ drain */
+
+static void drain_check(struct ingress_server *s)
+{
+    if (s->nconns == 0 && s->npending == 0) {
+        event_base_loopexit(s->base, NULL);
+        return;
+    }
+    if (sg_mono_ms() >= s->drain_deadline_ms) {
+        sg_log_warn("shutdown grace expired", SG_KV_INT("connections", (long long)s->nconns),
+                    SG_KV_INT("pending", (long long)s->npending), SG_KV_END);
+        event_base_loopexit(s->base, NULL);
+    }
+}
+
+static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    drain_check(arg);
+}
+
+void ingress_server_drain(struct ingress_server *s)
+{
+    if (s->draining)
+        return;
+    s->draining = true;
+    s->drain_deadline_ms = sg_mono_ms() + s->cfg->shutdown_grace_s * 1000;
+    sg_log_info("draining", SG_KV_INT("connections", (long long)s->nconns),
+                SG_KV_INT("grace_s", s->cfg->shutdown_grace_s), SG_KV_END);
+    if (s->listener) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+    /* Idle keep-alive connections have nothing in flight: close them now. */
+    struct conn *c = s->conns.next;
+    while (c != &s->conns) {
+        struct conn *next = c->next;
+        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+            conn_free(c);
+        c = next;
+    }
+    struct timeval tv = {0, 50 * 1000};
+    event_add(s->drain_timer, &tv);
+    drain_check(s);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static const double DURATION_BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
+
+struct ingress_server *ingress_server_new(struct event_base *base,
+                                          const struct ingress_config *cfg, char *err,
+                                          size_t errlen)
+{
+    struct ingress_server *s = calloc(1, sizeof *s);
+    struct addrinfo *res = NULL;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->base = base;
+    s->secret_len = strlen(cfg->webhook_secret);
+    s->conns.next = s->conns.prev = &s->conns;
+    s->waiters.wnext = s->waiters.wprev = &s->waiters;
+    ingress_webhook_result_init(&s->result, (size_t)cfg->max_body_bytes);
+    g_stats_server = s;
+
+    s->metrics = sg_metrics_new();
+    s->limiter = ingress_limiter_new(4096, cfg->signature_failure_limit, 60);
+    s->drain_timer = event_new(base, -1, EV_PERSIST, on_drain_timer, s);
+    s->redis = ingress_redis_new(base, &cfg->redis, cfg->redis_timeout_ms);
+    if (!s->metrics || !s->limiter || !s->drain_timer || !s->redis) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    s->m_qlen = sg_metrics_gauge(s->metrics, "analysis_queue_length",
+                                 "Jobs waiting in analysis_queue (LLEN).", NULL);
+    s->m_inflight = sg_metrics_gauge(s->metrics, "analysis_queue_inflight",
+                                     "Jobs held by workers (analysis_queue:processing:*).", NULL);
+    s->m_delayed = sg_metrics_gauge(s->metrics, "analysis_queue_delayed",
+                                    "Jobs waiting to retry (analysis_queue:delayed).", NULL);
+    s->m_dead = sg_metrics_gauge(s->metrics, "analysis_queue_dead",
+                                 "Jobs that failed for good (analysis_queue:dead).", NULL);
+    s->m_oldest = sg_metrics_gauge(s->metrics, "analysis_queue_oldest_age_seconds",
+                                   "Age of the oldest waiting job.", NULL);
+    s->m_requests = sg_metrics_counter(s->metrics, "singularity_ingress_requests_total",
+                                       "HTTP requests answered, by status code and event.",
+                                       "code,event");
+    s->m_duration = sg_metrics_histogram(
+        s->metrics, "singularity_ingress_request_duration_seconds",
+        "Webhook handling time from the first byte to the answer.", NULL, DURATION_BUCKETS,
+        sizeof DURATION_BUCKETS / sizeof DURATION_BUCKETS[0]);
+    s->m_sigfail = sg_metrics_counter(s->metrics, "singularity_ingress_signature_failures_total",
+                                      "Webhooks refused for a missing or wrong signature.", NULL);
+    if (!s->m_qlen || !s->m_inflight || !s->m_delayed || !s->m_dead || !s->m_oldest ||
+        !s->m_requests || !s->m_duration || !s->m_sigfail) {
+        snprintf(err, errlen, "cannot register metrics");
+        goto fail;
+    }
+
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%lld", (long long)cfg->port);
+    int gai = getaddrinfo(cfg->host, port, &hints, &res);
+    if (gai) {
+        snprintf(err, errlen, "HOST: cannot resolve \"%s\": %s", cfg->host, gai_strerror(gai));
+        goto fail;
+    }
+    s->listener = evconnlistener_new_bind(base, on_accept, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_CLOSE_ON_EXEC,
+                                          1024, res->ai_addr, (int)res->ai_addrlen);
+    if (!s->listener) {
+        snprintf(err, errlen, "PORT: cannot listen on %s:%s: %s", cfg->host, port,
+                 strerror(errno));
+        goto fail;
+    }
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sl) == 0)
+        s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    freeaddrinfo(res);
+    ingress_redis_start(s->redis);
+    return s;
+fail:
+    if (res)
+        freeaddrinfo(res);
+    ingress_server_free(s);
+    return NULL;
+}
+
+int ingress_server_port(const struct ingress_server *s)
+{
+    return s->port;
+}
+
+void ingress_server_free(struct ingress_server *s)
+{
+    if (!s)
+        return;
+    while (s->conns.next != &s->conns) {
+        s->draining = false; /* no drain checks while tearing down */
+        conn_free(s->conns.next);
+    }
+    if (s->listener)
+        evconnlistener_free(s->listener);
+    /* Pending requests get their callbacks (NULL reply) here; their connections are gone. */
+    ingress_redis_free(s->redis);
+    if (s->drain_timer)
+        event_free(s->drain_timer);
+    ingress_limiter_free(s->limiter);
+    sg_metrics_free(s->metrics);
+    ingress_webhook_result_free(&s->result);
+    if (g_stats_server == s)
+        g_stats_server = NULL;
+    free(s);
+}
