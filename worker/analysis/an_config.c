@@ -1,0 +1,330 @@
+/* Why: a repository's .singularity.yml tunes the analysis, but a broken one must never stop it:
+ * every problem becomes one "FILE:LINE: key: problem" line in config_errors and the default stays.
+ * libyaml's document loader gives line numbers for every node; the text is capped before parsing
+ * and node counts are bounded by that cap, so a hostile file costs bounded time and memory. */
+#include <fnmatch.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "an_internal.h"
+#include "sg_config.h"
+
+#define AN_CONFIG_MAX_ERRORS 50
+#define AN_CONFIG_MAX_LIST 1000
+
+void an_config_defaults(struct an_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->quality_threshold = 7.0;
+    c->max_line_length = 120;
+    c->max_file_lines = 1000;
+    c->max_file_complexity = 100;
+    c->default_excludes = true;
+}
+
+void an_config_add_error(struct an_config *c, const char *fmt, ...)
+{
+    if (c->nerrors >= AN_CONFIG_MAX_ERRORS)
+        return;
+    char **n = realloc(c->errors, (c->nerrors + 1) * sizeof *n);
+    if (!n)
+        return;
+    c->errors = n;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *s = strdup(buf);
+    if (s)
+        c->errors[c->nerrors++] = s;
+}
+
+void an_config_free(struct an_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nexclude; i++)
+        free(c->exclude[i]);
+    free(c->exclude);
+    free(c->languages);
+    for (size_t i = 0; i < c->nerrors; i++)
+        free(c->errors[i]);
+    free(c->errors);
+    c->exclude = NULL, c->languages = NULL, c->errors = NULL;
+    c->nexclude = c->nlanguages = c->nerrors = 0;
+}
+
+static const char *an_scalar(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static unsigned long an_line(yaml_node_t *n)
+{
+    return (unsigned long)n->start_mark.line + 1;
+}
+
+static bool an_get_uint(struct an_config *c, const char *file, const char *key, yaml_node_t *v,
+                        uint32_t lo, uint32_t hi, uint32_t *out)
+{
+    const char *s = an_scalar(v);
+    int64_t x;
+    if (!s || !sg_parse_i64(s, INT64_MIN, INT64_MAX, &x)) {
+        an_config_add_error(c, "%s:%lu: %s: expected an integer", file, an_line(v), key);
+        return false;
+    }
+    if (x < (int64_t)lo || x > (int64_t)hi) {
+        an_config_add_error(c, "%s:%lu: %s: %lld is out of range (%u to %u)", file, an_line(v), key,
+                            (long long)x, lo, hi);
+        return false;
+    }
+    *out = (uint32_t)x;
+    return true;
+}
+
+static void an_parse_list(struct an_config *c, const char *file, const char *key, yaml_document_t *doc,
+                          yaml_node_t *v, bool langs)
+{
+    if (v->type != YAML_SEQUENCE_NODE) {
+        an_config_add_error(c, "%s:%lu: %s: expected a list", file, an_line(v), key);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n > AN_CONFIG_MAX_LIST) {
+        an_config_add_error(c, "%s:%lu: %s: more than %d entries", file, an_line(v), key, AN_CONFIG_MAX_LIST);
+        return;
+    }
+    char **pats = NULL;
+    int *ls = NULL;
+    size_t cnt = 0;
+    if (langs)
+        ls = calloc(n ? n : 1, sizeof *ls);
+    else
+        pats = calloc(n ? n : 1, sizeof *pats);
+    if (!ls && !pats)
+        return;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(doc, *it);
+        const char *s = an_scalar(e);
+        if (!s || !*s) {
+            an_config_add_error(c, "%s:%lu: %s: expected a string", file, e ? an_line(e) : an_line(v), key);
+            continue;
+        }
+        if (langs) {
+            int l = an_lang_by_name(s);
+            if (l < 0) {
+                an_config_add_error(c, "%s:%lu: %s: unknown language \"%.64s\" (use tokei's names, e.g. \"C Header\")",
+                                    file, an_line(e), key, s);
+                continue;
+            }
+            ls[cnt++] = l;
+        } else {
+            char *d = strdup(s);
+            if (d)
+                pats[cnt++] = d;
+        }
+    }
+    if (langs) {
+        free(c->languages);
+        c->languages = ls;
+        c->nlanguages = cnt;
+    } else {
+        for (size_t i = 0; i < c->nexclude; i++)
+            free(c->exclude[i]);
+        free(c->exclude);
+        c->exclude = pats;
+        c->nexclude = cnt;
+    }
+}
+
+static void an_parse_rules(struct an_config *c, const char *file, yaml_document_t *doc, yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        an_config_add_error(c, "%s:%lu: rules: expected a mapping of rule id to off|error|warning|notice",
+                            file, an_line(v));
+        return;
+    }
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key), *val = yaml_document_get_node(doc, p->value);
+        const char *id = an_scalar(k), *s = an_scalar(val);
+        int r = an_rule_index(id);
+        if (r < 0) {
+            an_config_add_error(c, "%s:%lu: rules: unknown rule \"%.32s\"", file, k ? an_line(k) : 0,
+                                id ? id : "?");
+            continue;
+        }
+        if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
+            c->rules[r].off = true;
+        } else if (s && strcasecmp(s, "error") == 0) {
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_ERROR};
+        } else if (s && strcasecmp(s, "warning") == 0) {
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_WARNING};
+        } else if (s && strcasecmp(s, "notice") == 0) {
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_NOTICE};
+        } else {
+            an_config_add_error(c, "%s:%lu: rules.%s: expected off, error, warning or notice", file,
+                                val ? an_line(val) : 0, id);
+        }
+    }
+}
+
+void an_config_parse(struct an_config *c, const char *file, const unsigned char *text, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    bool have_doc = false;
+    if (len > 65536) {
+        an_config_add_error(c, "%s:1: file is larger than 64 KiB; ignored", file);
+        return;
+    }
+    if (!yaml_parser_initialize(&parser))
+        return;
+    yaml_parser_set_input_string(&parser, text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        an_config_add_error(c, "%s:%lu: %s", file, (unsigned long)parser.problem_mark.line + 1,
+                            parser.problem ? parser.problem : "invalid YAML");
+        goto out;
+    }
+    have_doc = true;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root)
+        goto out; /* empty file: all defaults */
+    if (root->type != YAML_MAPPING_NODE) {
+        an_config_add_error(c, "%s:%lu: expected a mapping of settings at the top level", file, an_line(root));
+        goto out;
+    }
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key), *v = yaml_document_get_node(&doc, p->value);
+        const char *key = an_scalar(k);
+        if (!key || !v) {
+            an_config_add_error(c, "%s:%lu: expected a setting name", file, k ? an_line(k) : 0);
+            continue;
+        }
+        if (strcmp(key, "exclude") == 0) {
+            an_parse_list(c, file, key, &doc, v, false);
+        } else if (strcmp(key, "languages") == 0) {
+            an_parse_list(c, file, key, &doc, v, true);
+        } else if (strcmp(key, "quality_threshold") == 0) {
+            const char *s = an_scalar(v);
+            char *e = NULL;
+            double d = s ? strtod(s, &e) : NAN;
+            if (!s || e == s || *e || !(d >= 0.0 && d <= 10.0))
+                an_config_add_error(c, "%s:%lu: quality_threshold: expected a number from 0 to 10", file, an_line(v));
+            else
+                c->quality_threshold = d;
+        } else if (strcmp(key, "max_line_length") == 0) {
+            an_get_uint(c, file, key, v, 1, 100000, &c->max_line_length);
+        } else if (strcmp(key, "max_file_lines") == 0) {
+            an_get_uint(c, file, key, v, 1, 100000000, &c->max_file_lines);
+        } else if (strcmp(key, "max_file_complexity") == 0) {
+            an_get_uint(c, file, key, v, 1, 100000000, &c->max_file_complexity);
+        } else if (strcmp(key, "default_excludes") == 0) {
+            const char *s = an_scalar(v);
+            if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0))
+                c->default_excludes = true;
+            else if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0))
+                c->default_excludes = false;
+            else
+                an_config_add_error(c, "%s:%lu: default_excludes: expected true or false", file, an_line(v));
+        } else if (strcmp(key, "rules") == 0) {
+            an_parse_rules(c, file, &doc, v);
+        } else {
+            an_config_add_error(c, "%s:%lu: unknown setting \"%.64s\"", file, an_line(k), key);
+        }
+    }
+out:
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+}
+
+/* `**` matches across directories; fnmatch with FNM_PATHNAME does the rest. */
+static bool an_glob_rec(const char *pat, const char *path, int depth)
+{
+    if (depth > 8)
+        return false;
+    const char *ss = strstr(pat, "**");
+    if (!ss)
+        return fnmatch(pat, path, FNM_PATHNAME) == 0;
+    /* prefix before **, rest after (skip a following '/') */
+    size_t pl = (size_t)(ss - pat);
+    const char *rest = ss + 2;
+    if (*rest == '/')
+        rest++;
+    char pre[512];
+    if (pl >= sizeof pre)
+        return false;
+    memcpy(pre, pat, pl);
+    pre[pl] = '\0';
+    /* try every split of path where the prefix matches a leading part ending at a '/' (or empty) */
+    size_t n = strlen(path);
+    for (size_t i = 0; i <= n; i++) {
+        if (i != 0 && path[i - 1] != '/')
+            continue;
+        char head[512];
+        if (i >= sizeof head)
+            break;
+        memcpy(head, path, i);
+        head[i] = '\0';
+        if (pl == 0 ? i == 0 : fnmatch(pre, head, FNM_PATHNAME) == 0) {
+            for (size_t j = i; j <= n; j++) {
+                if (j != i && path[j - 1] != '/')
+                    continue;
+                if (!*rest || an_glob_rec(rest, path + j, depth + 1))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool an_glob_match(const char *pattern, const char *path)
+{
+    char pat[512];
+    size_t pl = strlen(pattern);
+    if (pl == 0 || pl >= sizeof pat)
+        return false;
+    memcpy(pat, pattern, pl + 1);
+    bool dir = pat[pl - 1] == '/';
+    if (dir)
+        pat[--pl] = '\0';
+    const char *p = pat;
+    if (*p == '/')
+        p++;
+    else if (*p == '.' && p[1] == '/')
+        p += 2;
+    bool anchored = strchr(p, '/') != NULL || pattern[0] == '/';
+    /* a pattern matches the path itself or any directory above it */
+    const char *s = path;
+    for (;;) {
+        const char *slash = strchr(s, '/');
+        size_t len = slash ? (size_t)(slash - path) : strlen(path);
+        char prefix[1024];
+        if (len < sizeof prefix) {
+            memcpy(prefix, path, len);
+            prefix[len] = '\0';
+            bool is_file = !slash;
+            if (!(dir && is_file)) {
+                if (anchored) {
+                    if (an_glob_rec(p, prefix, 0))
+                        return true;
+                } else {
+                    const char *comp = strrchr(prefix, '/');
+                    comp = comp ? comp + 1 : prefix;
+                    if (fnmatch(p, comp, 0) == 0)
+                        return true;
+                }
+            }
+        }
+        if (!slash)
+            break;
+        s = slash + 1;
+    }
+    return false;
+}

@@ -1,0 +1,564 @@
+/* Why: one pass over a file's bytes gives everything per line at once: the code / comment /
+ * blank class (tokei's state machine, so the counts agree with tokei), decision points in code,
+ * TODO markers in comments, and the line-level style rules. Most lines contain no byte that can
+ * start a string or a comment; those take a fast path (a bitmap test per byte, no state).
+ *
+ * The line classification deliberately mirrors tokei 15 (src/language/syntax.rs), including its
+ * quirks: blank lines inside a block comment are comments, a line that starts with a block comment
+ * opener and ends with its closer is a comment even with code between, and a backslash pair or a
+ * backslash before a quote is skipped outside strings too. docs/analysis.md lists the choices. */
+#include <string.h>
+
+#include "an_internal.h"
+
+#define AN_MAX_DEPTH 64 /* nesting deeper than this is still tracked by count, not by token */
+
+struct an_state {
+    const char *quote;      /* closing token of the open string, or NULL */
+    bool verbatim;          /* tokei keeps this flag after the string ends */
+    unsigned depth;         /* open block comments */
+    const char *stack[AN_MAX_DEPTH];
+};
+
+static inline bool an_ws(unsigned char c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0d);
+}
+
+static inline bool an_bit(const uint8_t *bm, unsigned char c)
+{
+    return (bm[c >> 3] >> (c & 7)) & 1u;
+}
+
+static inline bool an_starts(const unsigned char *p, const unsigned char *end, const char *tok)
+{
+    size_t n = strlen(tok);
+    return (size_t)(end - p) >= n && memcmp(p, tok, n) == 0;
+}
+
+static inline bool an_ends(const unsigned char *s, const unsigned char *e, const char *tok)
+{
+    size_t n = strlen(tok);
+    return (size_t)(e - s) >= n && memcmp(e - n, tok, n) == 0;
+}
+
+static const unsigned char an_ident[256] = {
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+    ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+#define KW(s) (n == sizeof(s) - 1 && memcmp(w, s, sizeof(s) - 1) == 0)
+
+/* Decision points of one keyword for a complexity family: branches, loops, cases, handlers. */
+static unsigned an_cx_word(uint8_t fam, const unsigned char *w, size_t n)
+{
+    if (n < 2 || n > 7)
+        return 0;
+    switch (fam) {
+    case AN_CX_C:
+    case AN_CX_JS:
+        return KW("if") || KW("for") || KW("while") || KW("case") || KW("catch") || KW("foreach") ||
+               KW("elseif") || KW("when") || KW("guard");
+    case AN_CX_GO:
+        return KW("if") || KW("for") || KW("case");
+    case AN_CX_RUST:
+        return KW("if") || KW("for") || KW("while") || KW("loop");
+    case AN_CX_PY:
+        return KW("if") || KW("elif") || KW("for") || KW("while") || KW("except") || KW("and") ||
+               KW("or");
+    case AN_CX_SH:
+        return KW("if") || KW("elif") || KW("for") || KW("while") || KW("until") || KW("case");
+    case AN_CX_RUBY:
+        return KW("if") || KW("elsif") || KW("elseif") || KW("elif") || KW("unless") || KW("while") ||
+               KW("until") || KW("for") || KW("foreach") || KW("when") || KW("rescue") ||
+               KW("case") || KW("cond") || KW("and") || KW("or") || KW("ifeq") || KW("ifneq") ||
+               KW("ifdef") || KW("ifndef") || KW("catch") || KW("except");
+    default:
+        return 0;
+    }
+}
+#undef KW
+
+/* Decision points in a run of code (outside strings and comments): keywords, && and ||, the
+ * conditional operator (in JS-like languages only a spaced `? `, since `?.` and `??` are not
+ * branches there), and `=>` match arms in Rust. */
+static unsigned an_cx_run(uint8_t fam, const unsigned char *p, const unsigned char *e)
+{
+    unsigned n = 0;
+    while (p < e) {
+        unsigned char c = *p;
+        unsigned char k = an_ident[c];
+        if (k == 1) {
+            const unsigned char *q = p + 1;
+            while (q < e && an_ident[*q])
+                q++;
+            n += an_cx_word(fam, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        if (k == 2) {
+            while (p < e && an_ident[*p])
+                p++;
+            continue;
+        }
+        if ((c == '&' || c == '|') && p + 1 < e && p[1] == c) {
+            n++;
+            p += 2;
+            continue;
+        }
+        if (c == '?') {
+            if (fam == AN_CX_C)
+                n++;
+            else if (fam == AN_CX_JS && p + 1 < e && p[1] == ' ' && (p == e || p[-1] == ' '))
+                n++;
+        } else if (c == '=' && fam == AN_CX_RUST && p + 1 < e && p[1] == '>') {
+            n++;
+        }
+        p++;
+    }
+    return n;
+}
+
+/* TODO, FIXME, XXX or HACK as a word in comment text: returns 1-4 (which) or 0. */
+static unsigned an_marker(const unsigned char *p, const unsigned char *e)
+{
+    static const char *const marks[] = {"TODO", "FIXME", "XXX", "HACK"};
+    for (const unsigned char *s = p; s < e; s++) {
+        unsigned char c = *s;
+        if (c != 'T' && c != 'F' && c != 'X' && c != 'H')
+            continue;
+        if (s > p && (an_ident[s[-1]] || s[-1] >= 0x80))
+            continue;
+        for (unsigned i = 0; i < 4; i++) {
+            size_t n = strlen(marks[i]);
+            if ((size_t)(e - s) >= n && memcmp(s, marks[i], n) == 0 &&
+                (s + n == e || !(an_ident[s[n]] || s[n] >= 0x80)))
+                return i + 1;
+        }
+    }
+    return 0;
+}
+
+static bool an_any_lc(const struct an_lang *L, const unsigned char *s, const unsigned char *e)
+{
+    for (unsigned i = 0; i < L->nlc; i++)
+        if (an_starts(s, e, L->lc[i]))
+            return true;
+    return false;
+}
+
+struct an_line_ctx {
+    const struct an_lang *L;
+    uint64_t cx;
+    unsigned marker;   /* MNT001 marker on this line */
+};
+
+static void an_code_run(struct an_line_ctx *c, const unsigned char *s, const unsigned char *e)
+{
+    if (s && e > s && c->L->cx)
+        c->cx += an_cx_run(c->L->cx, s, e);
+}
+
+static void an_comment_run(struct an_line_ctx *c, const unsigned char *s, const unsigned char *e)
+{
+    if (s && e > s && !c->marker && !(c->L->flags & AN_LANG_PROSE))
+        c->marker = an_marker(s, e);
+}
+
+/* tokei's perform_multi_line_analysis over one line [ls, le) (le includes the newline if any);
+ * `end` bounds look-ahead. Also collects code runs (complexity) and comment runs (markers). */
+static void an_line_machine(struct an_state *st, struct an_line_ctx *c, const unsigned char *ls,
+                            const unsigned char *le, const unsigned char *end)
+{
+    const struct an_lang *L = c->L;
+    const unsigned char *code = NULL, *cmt = NULL;
+    const unsigned char *i = ls;
+    if (st->depth)
+        cmt = ls;
+    while (i < le) {
+        bool plain = !st->quote && st->depth == 0;
+        if (plain && !cmt && !code)
+            code = i;
+        /* parse_end_of_quote */
+        if (st->quote && an_starts(i, end, st->quote)) {
+            i += strlen(st->quote);
+            st->quote = NULL;
+            continue;
+        }
+        if (!st->verbatim && i[0] == '\\') {
+            if (i + 1 < end && i[1] == '\\') {
+                i += 2;
+                continue;
+            }
+            bool esc = false;
+            for (unsigned k = 0; k < L->nq && !esc; k++)
+                esc = an_starts(i + 1, end, L->q[k].open);
+            if (esc) {
+                i += 2;
+                continue;
+            }
+        }
+        /* parse_end_of_multi_line */
+        if (st->depth) {
+            const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
+            if (an_starts(i, end, top)) {
+                i += strlen(top);
+                st->depth--;
+                if (st->depth == 0) {
+                    an_comment_run(c, cmt, i);
+                    cmt = NULL;
+                }
+                continue;
+            }
+        }
+        if (st->quote) {
+            i++;
+            continue;
+        }
+        /* parse_quote (only outside comments) */
+        if (st->depth == 0) {
+            const struct an_pair *hit = NULL;
+            bool verb = false;
+            for (unsigned k = 0; k < L->ndq && !hit; k++)
+                if (an_starts(i, end, L->dq[k].open))
+                    hit = &L->dq[k];
+            for (unsigned k = 0; k < L->nvq && !hit; k++)
+                if (an_starts(i, end, L->vq[k].open)) {
+                    hit = &L->vq[k];
+                    verb = true;
+                }
+            for (unsigned k = 0; k < L->nq && !hit; k++)
+                if (an_starts(i, end, L->q[k].open))
+                    hit = &L->q[k];
+            if (hit) {
+                an_code_run(c, code, i);
+                code = NULL;
+                st->quote = hit->close;
+                st->verbatim = verb;
+                i += strlen(hit->open);
+                continue;
+            }
+        }
+        /* parse_multi_line_comment */
+        {
+            const struct an_pair *hit = NULL;
+            bool nested_pair = false;
+            for (unsigned k = 0; k < L->nml && !hit; k++)
+                if (an_starts(i, end, L->ml[k].open))
+                    hit = &L->ml[k];
+            for (unsigned k = 0; k < L->nnc && !hit; k++)
+                if (an_starts(i, end, L->nc[k].open)) {
+                    hit = &L->nc[k];
+                    nested_pair = true;
+                }
+            if (hit) {
+                if (st->depth == 0 || (L->flags & AN_LANG_NESTED) || nested_pair) {
+                    if (st->depth == 0) {
+                        an_code_run(c, code, i);
+                        code = NULL;
+                        cmt = i;
+                    }
+                    if (st->depth < AN_MAX_DEPTH)
+                        st->stack[st->depth] = hit->close;
+                    st->depth++;
+                }
+                i += strlen(hit->open);
+                continue;
+            }
+        }
+        /* parse_line_comment */
+        if (st->depth == 0 && an_any_lc(L, i, end)) {
+            an_code_run(c, code, i);
+            code = NULL;
+            an_comment_run(c, i, le);
+            cmt = NULL;
+            return;
+        }
+        i++;
+    }
+    if (code)
+        an_code_run(c, code, le);
+    if (cmt)
+        an_comment_run(c, cmt, le);
+}
+
+/* tokei's line_is_comment, evaluated after the line was parsed. */
+static bool an_line_is_comment(const struct an_state *st, const struct an_lang *L,
+                               const unsigned char *ts, const unsigned char *te, bool started_in_comments)
+{
+    if (st->quote)
+        return false;
+    if (started_in_comments) {
+        /* doc-quote rule and "started in comments" both answer yes */
+        return true;
+    }
+    if (an_any_lc(L, ts, te))
+        return true;
+    for (unsigned k = 0; k < L->nml + L->nnc; k++) {
+        const struct an_pair *p = k < L->nml ? &L->ml[k] : &L->nc[k - L->nml];
+        if (an_starts(ts, te, p->open) && an_ends(ts, te, p->close))
+            return true;
+    }
+    if (st->depth) {
+        const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
+        for (unsigned k = 0; k < L->nml + L->nnc; k++) {
+            const struct an_pair *p = k < L->nml ? &L->ml[k] : &L->nc[k - L->nml];
+            if (strcmp(p->close, top) == 0 && an_starts(ts, te, p->open))
+                return true;
+        }
+    }
+    return false;
+}
+
+static uint32_t an_utf8_len(const unsigned char *s, const unsigned char *e)
+{
+    uint32_t n = 0;
+    for (; s < e; s++)
+        n += (*s & 0xC0) != 0x80;
+    return n;
+}
+
+static bool an_is_marker_line(const unsigned char *s, const unsigned char *e, unsigned char ch)
+{
+    /* seven marker characters, then end of line or a space and a label */
+    if (e - s < 7)
+        return false;
+    for (int k = 0; k < 7; k++)
+        if (s[k] != ch)
+            return false;
+    if (ch == '=')
+        return e - s == 7;
+    return e - s == 7 || s[7] == ' ';
+}
+
+void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
+             const struct an_scan_cfg *cfg, struct an_scan_out *out, an_finding_fn fn, void *ctx)
+{
+    struct an_state st;
+    memset(&st, 0, sizeof st);
+    memset(out, 0, sizeof *out);
+    const unsigned char *p = data, *end = data + len;
+    uint32_t line = 0;
+    uint32_t tab_lines = 0, space_lines = 0, first_tab = 0, first_space = 0;
+    uint32_t conflict_open = 0;
+    int conflict_state = 0; /* 0 none, 1 after <<<, 2 after === */
+    bool long_ok = cfg->minified || (L && (L->flags & AN_LANG_DATA));
+    bool check_indent = L && strcmp(L->name, "Makefile") != 0;
+    bool prose = L && (L->flags & AN_LANG_PROSE);
+    while (p < end) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        const unsigned char *le = nl ? nl : end;      /* line content end */
+        const unsigned char *lnext = nl ? nl + 1 : end;
+        line++;
+        /* visible end: without a trailing CR */
+        const unsigned char *ve = (le > p && le[-1] == '\r') ? le - 1 : le;
+
+        /* line rules that need no syntax */
+        if (L && ve > p && (ve[-1] == ' ' || ve[-1] == '\t') &&
+            !(prose && ve - p >= 3 && ve[-2] == ' ' && ve[-3] != ' ' && ve[-3] != '\t'))
+            fn(ctx, AN_STY002, line, 0); /* (Markdown's two-space line break is not trailing junk) */
+        if (L && !long_ok && (uint64_t)(ve - p) > cfg->max_line_length) {
+            uint32_t n = an_utf8_len(p, ve);
+            if (n > cfg->max_line_length)
+                fn(ctx, AN_STY001, line, n);
+        }
+        if (*p == '<' || *p == '=' || *p == '>' || *p == '|') {
+            if (an_is_marker_line(p, ve, '<')) {
+                conflict_state = 1;
+                conflict_open = line;
+            } else if (conflict_state == 1 && an_is_marker_line(p, ve, '=')) {
+                conflict_state = 2;
+            } else if (conflict_state == 2 && an_is_marker_line(p, ve, '>')) {
+                fn(ctx, AN_GIT001, conflict_open, 0);
+                conflict_state = 0;
+            }
+        }
+
+        if (!L) {
+            p = lnext;
+            continue;
+        }
+        /* trim */
+        const unsigned char *ts = p, *te = le;
+        while (ts < te && an_ws(*ts))
+            ts++;
+        while (te > ts && an_ws(te[-1]))
+            te--;
+        bool plain = !st.quote && st.depth == 0;
+        if (plain && ts == te) {
+            out->blank++;
+            p = lnext;
+            continue;
+        }
+        if (L->flags & AN_LANG_LITERATE) {
+            if (ts == te)
+                out->blank++;
+            else
+                out->comment++;
+            p = lnext;
+            continue;
+        }
+        const unsigned char *cs = (L->flags & AN_LANG_FORTRAN) ? p : ts; /* comment-test start */
+        bool is_code;
+        struct an_line_ctx lc = {.L = L};
+        bool fast = false;
+        if (plain) {
+            const unsigned char *s = ts;
+            while (s < te && !an_bit(L->first, *s))
+                s++;
+            fast = (s == te);
+        }
+        if (fast) {
+            is_code = true;
+            an_code_run(&lc, ts, te);
+        } else {
+            bool started = st.depth > 0;
+            an_line_machine(&st, &lc, p, lnext, end);
+            is_code = !an_line_is_comment(&st, L, cs, te, started);
+        }
+        if (is_code) {
+            out->code++;
+            out->complexity += lc.cx;
+            if (check_indent && (*p == '\t' || *p == ' ')) {
+                if (*p == '\t') {
+                    if (!tab_lines++)
+                        first_tab = line;
+                } else if (!space_lines++) {
+                    first_space = line;
+                }
+            }
+        } else if (ts == te) {
+            out->comment++; /* blank line inside a block comment: tokei counts it as comment */
+        } else {
+            out->comment++;
+            out->complexity += lc.cx; /* code before a trailing comment opener still branches */
+        }
+        if (lc.marker)
+            fn(ctx, AN_MNT001, line, lc.marker);
+        p = lnext;
+    }
+    out->lines = line;
+    if (L && len > 0 && data[len - 1] != '\n')
+        fn(ctx, AN_STY004, line, 0);
+    if (tab_lines && space_lines) {
+        /* dominant style wins; report the first line indented the other way */
+        uint32_t at = tab_lines >= space_lines ? first_space : first_tab;
+        fn(ctx, AN_STY003, at, tab_lines >= space_lines ? 1u : 2u);
+    }
+}
+
+/* ---- secrets ---- */
+
+static inline bool an_alnum(unsigned char c)
+{
+    return an_ident[c] && c != '_';
+}
+
+static uint32_t an_line_at(const unsigned char *data, const unsigned char *at,
+                           const unsigned char **cursor, uint32_t *cline)
+{
+    const unsigned char *s = *cursor;
+    uint32_t n = *cline;
+    while (s < at) {
+        const unsigned char *nl = memchr(s, '\n', (size_t)(at - s));
+        if (!nl)
+            break;
+        n++;
+        s = nl + 1;
+    }
+    *cursor = s;
+    *cline = n;
+    (void)data;
+    return n;
+}
+
+static bool an_pem_private(const unsigned char *s, const unsigned char *end)
+{
+    /* "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----" followed by a key body (a line of base64 or a
+     * legacy "Proc-Type:" header), so a parser's string constant is not reported as a key */
+    const unsigned char *p = s + 11, *lim = (end - p) > 48 ? p + 48 : end;
+    while (p < lim && ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == ' '))
+        p++;
+    if (p - (s + 11) < 11 || memcmp(p - 11, "PRIVATE KEY", 11) != 0)
+        return false;
+    if ((size_t)(end - p) < 5 || memcmp(p, "-----", 5) != 0)
+        return false;
+    p += 5;
+    if (p < end && *p == '\r')
+        p++;
+    if (p >= end || *p != '\n')
+        return false;
+    p++;
+    if ((size_t)(end - p) >= 10 && memcmp(p, "Proc-Type:", 10) == 0)
+        return true;
+    size_t b64 = 0;
+    while (p < end && (an_alnum(*p) || *p == '+' || *p == '/' || *p == '='))
+        p++, b64++;
+    return b64 >= 40;
+}
+
+void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
+{
+    const unsigned char *end = data + len;
+    /* each rule keeps its own line cursor; hits are rare, so counting lines on a hit is cheap */
+    const unsigned char *cur;
+    uint32_t cl;
+
+    cur = data, cl = 1;
+    for (const unsigned char *s = data; s < end;) {
+        const unsigned char *h = memmem(s, (size_t)(end - s), "-----BEGIN ", 11);
+        if (!h)
+            break;
+        if (an_pem_private(h, end))
+            fn(ctx, AN_SEC001, an_line_at(data, h, &cur, &cl), 0);
+        s = h + 11;
+    }
+    cur = data, cl = 1;
+    for (const unsigned char *s = data; s < end;) {
+        const unsigned char *h = memmem(s, (size_t)(end - s), "AKIA", 4);
+        if (!h)
+            break;
+        bool ok = (h == data || !an_alnum(h[-1])) && end - h >= 20;
+        for (int k = 4; ok && k < 20; k++)
+            ok = (h[k] >= 'A' && h[k] <= 'Z') || (h[k] >= '0' && h[k] <= '9');
+        if (ok && h + 20 < end && an_alnum(h[20]))
+            ok = false;
+        if (ok)
+            fn(ctx, AN_SEC002, an_line_at(data, h, &cur, &cl), 0);
+        s = h + 4;
+    }
+    cur = data, cl = 1;
+    for (const unsigned char *s = data; s < end;) {
+        const unsigned char *h = memmem(s, (size_t)(end - s), "gh", 2);
+        if (!h)
+            break;
+        s = h + 2;
+        if (h > data && an_alnum(h[-1]))
+            continue;
+        size_t need = 0;
+        const unsigned char *b = NULL;
+        if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2])) {
+            b = h + 4, need = 36;
+            size_t n = 0;
+            while (b + n < end && an_alnum(b[n]))
+                n++;
+            if (n != need)
+                continue;
+        } else if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0) {
+            b = h + 11;
+            size_t n = 0;
+            while (b + n < end && (an_alnum(b[n]) || b[n] == '_'))
+                n++;
+            if (n < 22)
+                continue;
+        } else {
+            continue;
+        }
+        fn(ctx, AN_SEC003, an_line_at(data, h, &cur, &cl), 0);
+    }
+}
