@@ -1,0 +1,283 @@
+// Why: schema validation says the manifests are well-formed; this says they do what matters.
+// Workers scale on analysis_queue (KEDA redis trigger or the External metric
+// analysis_queue_length), the migration Job is a pre-install/pre-upgrade hook whose Secret exists
+// before it, every pod is non-root with a read-only root and /tmp as its only writable path,
+// probes hit /healthz and /readyz on the right ports, workers get more time to stop than
+// SHUTDOWN_GRACE_S, and every reference (Secret keys, Services, scale targets) points at something
+// that is rendered.
+//
+//   node tests/deploy/chart-assert.mjs SCENARIO RENDERED.yaml
+//   SCENARIO: default | keda | hpa | none | everything | existing-secret
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+
+const [scenario, file] = process.argv.slice(2);
+if (!scenario || !file) {
+  console.error('usage: node chart-assert.mjs SCENARIO RENDERED.yaml');
+  process.exit(2);
+}
+const docs = YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+
+let passed = 0;
+const failures = [];
+function check(name, cond, detail = '') {
+  if (cond) passed++;
+  else failures.push(`${name}${detail ? ': ' + detail : ''}`);
+}
+const all = (kind) => docs.filter((d) => d.kind === kind);
+const one = (kind, pred = () => true) => docs.find((d) => d.kind === kind && pred(d));
+const component = (c) => (d) => d.metadata?.labels?.['app.kubernetes.io/component'] === c;
+const hooks = (d) => (d.metadata?.annotations?.['helm.sh/hook'] || '').split(',').map((s) => s.trim()).filter(Boolean);
+const envOf = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+
+// Every pod template in the release, with where it came from.
+function podSpecs() {
+  const out = [];
+  for (const d of docs) {
+    const where = `${d.kind}/${d.metadata.name}`;
+    if (d.kind === 'Deployment' || d.kind === 'Job') out.push([where, d.spec.template.spec, d]);
+    else if (d.kind === 'CronJob') out.push([where, d.spec.jobTemplate.spec.template.spec, d]);
+    else if (d.kind === 'Pod') out.push([where, d.spec, d]);
+  }
+  return out;
+}
+
+const secrets = new Map(all('Secret').map((s) => [s.metadata.name, s]));
+const existingSecret = scenario === 'existing-secret' ? 'singularity-credentials' : null;
+
+// ---- every pod: non-root, read-only root, no capabilities, seccomp, /tmp emptyDir, secrets exist
+for (const [where, spec, d] of podSpecs()) {
+  const psc = spec.securityContext || {};
+  check(`${where} pod runAsNonRoot`, psc.runAsNonRoot === true);
+  check(`${where} pod runAsUser non-zero`, Number.isInteger(psc.runAsUser) && psc.runAsUser > 0, String(psc.runAsUser));
+  check(`${where} automountServiceAccountToken false`, spec.automountServiceAccountToken === false);
+  const vols = Object.fromEntries((spec.volumes || []).map((v) => [v.name, v]));
+  for (const c of spec.containers) {
+    const sc = c.securityContext || {};
+    const w = `${where} container ${c.name}`;
+    check(`${w} readOnlyRootFilesystem`, sc.readOnlyRootFilesystem === true);
+    check(`${w} allowPrivilegeEscalation false`, sc.allowPrivilegeEscalation === false);
+    check(`${w} runAsNonRoot`, sc.runAsNonRoot === true || psc.runAsNonRoot === true);
+    check(`${w} drops ALL capabilities`, (sc.capabilities?.drop || []).includes('ALL'));
+    check(`${w} adds no capabilities`, !(sc.capabilities?.add || []).length);
+    const seccomp = sc.seccompProfile?.type || psc.seccompProfile?.type;
+    check(`${w} seccomp RuntimeDefault`, seccomp === 'RuntimeDefault', seccomp);
+    check(`${w} has resource requests`, !!c.resources?.requests?.memory && !!c.resources?.requests?.cpu);
+    check(`${w} has a memory limit`, !!c.resources?.limits?.memory);
+    if (d.kind !== 'Pod') {
+      const tmp = (c.volumeMounts || []).find((m) => m.mountPath === '/tmp');
+      check(`${w} mounts /tmp`, !!tmp);
+      check(`${w} /tmp is an emptyDir`, !!tmp && !!vols[tmp.name]?.emptyDir);
+    }
+    for (const e of c.env || []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (!ref) continue;
+      if (existingSecret) {
+        check(`${w} env ${e.name} reads existingSecret`, ref.name === existingSecret, ref.name);
+      } else {
+        const s = secrets.get(ref.name);
+        check(`${w} env ${e.name} Secret ${ref.name} is rendered`, !!s);
+        check(`${w} env ${e.name} Secret has key ${ref.key}`, !!s && ref.key in (s.data || {}));
+        if (s && hooks(d).length) {
+          // A hook pod runs before the release's own resources: its Secret must be a hook too, created earlier.
+          const sw = Number(s.metadata.annotations?.['helm.sh/weight'] ?? s.metadata.annotations?.['helm.sh/hook-weight'] ?? 0);
+          const dw = Number(d.metadata.annotations?.['helm.sh/hook-weight'] ?? 0);
+          if (!hooks(d).includes('test')) {
+            check(`${w} Secret ${ref.name} is a hook created before it`, hooks(s).length > 0 && sw < dw, `${hooks(s)} ${sw} vs ${dw}`);
+          }
+        }
+      }
+    }
+    // *_FILE / *_PATH variables must name a file inside a mounted Secret volume that carries it.
+    for (const e of c.env || []) {
+      if (!/(_FILE|KEY_PATH)$/.test(e.name)) continue;
+      const m = (c.volumeMounts || []).find((vm) => e.value.startsWith(vm.mountPath + '/'));
+      check(`${w} ${e.name} is under a mount`, !!m, e.value);
+      if (!m) continue;
+      const v = vols[m.name];
+      const rel = e.value.slice(m.mountPath.length + 1);
+      check(`${w} ${e.name} comes from a Secret volume`, !!v?.secret);
+      check(`${w} ${e.name} file ${rel} is projected`, !!v?.secret && (v.secret.items || []).some((it) => it.path === rel));
+    }
+  }
+}
+
+// ---- ingress
+const ingress = one('Deployment', component('ingress'));
+check('ingress Deployment rendered', !!ingress);
+if (ingress) {
+  const c = ingress.spec.template.spec.containers[0];
+  const env = envOf(c);
+  const port = c.ports.find((p) => p.name === 'http');
+  check('ingress PORT matches its containerPort', env.PORT?.value === String(port?.containerPort), env.PORT?.value);
+  check('ingress liveness GET /healthz on http', c.livenessProbe?.httpGet?.path === '/healthz' && c.livenessProbe.httpGet.port === 'http');
+  check('ingress readiness GET /readyz on http', c.readinessProbe?.httpGet?.path === '/readyz' && c.readinessProbe.httpGet.port === 'http');
+  for (const n of ['REDIS_URL', 'WEBHOOK_SECRET_FILE', 'WEBHOOK_PATH', 'HOST']) check(`ingress env ${n}`, !!env[n]);
+  check('ingress gets no DATABASE_URL (it never links libpq)', !env.DATABASE_URL);
+  const svc = one('Service', component('ingress'));
+  check('ingress Service selects the ingress pods', !!svc && Object.entries(svc.spec.selector).every(([k, v]) => ingress.spec.template.metadata.labels[k] === v));
+  check('ingress Service targets port http', svc?.spec.ports[0].targetPort === 'http');
+  const hpa = one('HorizontalPodAutoscaler', (h) => h.spec.scaleTargetRef.name === ingress.metadata.name);
+  if (scenario === 'none') {
+    check('ingress has no HPA when disabled', !hpa);
+    check('ingress replicas fixed when HPA disabled', ingress.spec.replicas === 3, String(ingress.spec.replicas));
+  } else {
+    check('ingress HPA rendered', !!hpa);
+    const cpu = hpa?.spec.metrics.find((m) => m.type === 'Resource' && m.resource.name === 'cpu');
+    check('ingress HPA on CPU 70%', cpu?.resource.target.averageUtilization === 70);
+    check('ingress HPA 2..10', hpa?.spec.minReplicas === 2 && hpa?.spec.maxReplicas === 10);
+    check('ingress Deployment leaves replicas to the HPA', ingress.spec.replicas === undefined);
+  }
+  check('ingress PDB rendered', !!one('PodDisruptionBudget', component('ingress')));
+}
+
+// ---- worker
+const worker = one('Deployment', component('worker'));
+check('worker Deployment rendered', !!worker);
+if (worker) {
+  const spec = worker.spec.template.spec;
+  const c = spec.containers[0];
+  const env = envOf(c);
+  const grace = Number(env.SHUTDOWN_GRACE_S?.value);
+  check('worker SHUTDOWN_GRACE_S set', Number.isInteger(grace) && grace > 0, env.SHUTDOWN_GRACE_S?.value);
+  check('worker terminationGracePeriodSeconds > SHUTDOWN_GRACE_S', spec.terminationGracePeriodSeconds > grace, `${spec.terminationGracePeriodSeconds} vs ${grace}`);
+  const mport = c.ports.find((p) => p.name === 'metrics');
+  check('worker METRICS_PORT matches its metrics port', env.METRICS_PORT?.value === String(mport?.containerPort));
+  check('worker liveness GET /healthz on metrics', c.livenessProbe?.httpGet?.path === '/healthz' && c.livenessProbe.httpGet.port === 'metrics');
+  for (const n of ['REDIS_URL', 'DATABASE_URL', 'APP_ID', 'PRIVATE_KEY_PATH', 'GITHUB_API_URL']) check(`worker env ${n}`, !!env[n]);
+  check('worker runs the default command (no args)', !c.args && !c.command);
+  check('worker PDB rendered', !!one('PodDisruptionBudget', component('worker')));
+  const so = one('ScaledObject');
+  const hpa = one('HorizontalPodAutoscaler', (h) => h.spec.scaleTargetRef.name === worker.metadata.name);
+  const mode = { default: 'keda', keda: 'keda', everything: 'keda', 'existing-secret': 'keda', hpa: 'hpa', none: 'none' }[scenario];
+  if (mode === 'keda') {
+    check('ScaledObject rendered', !!so);
+    check('no worker HPA besides KEDA', !hpa);
+    check('ScaledObject targets the worker Deployment', so?.spec.scaleTargetRef.name === worker.metadata.name);
+    const redis = so?.spec.triggers.find((t) => t.type === 'redis');
+    check('ScaledObject has a redis trigger', !!redis);
+    check('redis trigger watches analysis_queue', redis?.metadata.listName === 'analysis_queue', redis?.metadata.listName);
+    check('redis trigger listLength 10', redis?.metadata.listLength === '10', redis?.metadata.listLength);
+    check('redis trigger has host:port', /^[^:/]+:\d+$/.test(redis?.metadata.address || ''), redis?.metadata.address);
+    check('worker Deployment leaves replicas to KEDA', worker.spec.replicas === undefined);
+    check('ScaledObject behavior scales down one pod at a time',
+      so?.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.policies?.[0]?.value === 1);
+    if (scenario === 'keda') {
+      check('redis address parsed from redis.url', redis?.metadata.address === 'redis-master.data.svc:6380');
+      check('redis db parsed from redis.url', redis?.metadata.databaseIndex === '2');
+      const ta = one('TriggerAuthentication');
+      check('TriggerAuthentication for the redis password', !!ta && redis?.authenticationRef?.name === ta.metadata.name);
+      const ref = ta?.spec.secretTargetRef[0];
+      const s = secrets.get(ref?.name);
+      check('TriggerAuthentication reads the password key', !!s && Buffer.from(s.data[ref.key], 'base64').toString() === 's3cret');
+    }
+    if (scenario === 'everything') {
+      const inflight = so?.spec.triggers.find((t) => t.type === 'prometheus');
+      check('in-flight trigger on analysis_queue_inflight', /analysis_queue_inflight/.test(inflight?.metadata.query || ''));
+      check('minReplicaCount 0 allowed', so?.spec.minReplicaCount === 0);
+    } else {
+      check('no in-flight trigger by default', !so?.spec.triggers.some((t) => t.type === 'prometheus'));
+    }
+  } else if (mode === 'hpa') {
+    check('no ScaledObject in hpa mode', !so);
+    check('worker HPA rendered', !!hpa);
+    const ext = hpa?.spec.metrics.find((m) => m.type === 'External');
+    check('worker HPA External metric analysis_queue_length', ext?.external.metric.name === 'analysis_queue_length', ext?.external.metric.name);
+    check('worker HPA AverageValue 10', ext?.external.target.type === 'AverageValue' && String(ext.external.target.averageValue) === '10');
+    check('worker HPA behavior from values', hpa?.spec.behavior?.scaleUp?.policies?.[0]?.value === 2);
+    check('worker Deployment leaves replicas to the HPA', worker.spec.replicas === undefined);
+  } else {
+    check('no ScaledObject in none mode', !so);
+    check('no worker HPA in none mode', !hpa);
+    check('worker replicas fixed', worker.spec.replicas === 5, String(worker.spec.replicas));
+  }
+}
+
+// ---- migration hook Job
+const mig = one('Job', component('migrate'));
+check('migration Job rendered', !!mig);
+if (mig) {
+  const a = mig.metadata.annotations || {};
+  check('migration Job is pre-install and pre-upgrade hook', hooks(mig).includes('pre-install') && hooks(mig).includes('pre-upgrade'), a['helm.sh/hook']);
+  check('migration Job has a hook weight', a['helm.sh/hook-weight'] !== undefined);
+  check('migration Job delete policy', /before-hook-creation/.test(a['helm.sh/hook-delete-policy'] || ''));
+  const c = mig.spec.template.spec.containers[0];
+  check('migration runs `singularity-worker migrate`', JSON.stringify(c.args) === '["migrate"]', JSON.stringify(c.args));
+  check('migration uses the worker image', c.image === worker?.spec.template.spec.containers[0].image);
+  check('migration Job never restarts in place', mig.spec.template.spec.restartPolicy === 'Never');
+  check('migration Job has a deadline', mig.spec.activeDeadlineSeconds > 0);
+  check('migration env DATABASE_URL', !!envOf(c).DATABASE_URL);
+}
+
+// ---- redelivery CronJob
+const cron = one('CronJob');
+check('redelivery CronJob rendered', !!cron);
+if (cron) {
+  const c = cron.spec.jobTemplate.spec.template.spec.containers[0];
+  check('CronJob runs `redeliver --since 2h`', JSON.stringify(c.args) === '["redeliver","--since","2h"]', JSON.stringify(c.args));
+  check('CronJob forbids overlapping runs', cron.spec.concurrencyPolicy === 'Forbid');
+}
+
+// ---- helm test
+const testPod = one('Pod', (p) => hooks(p).includes('test'));
+check('helm test Pod rendered', !!testPod);
+if (testPod) {
+  const script = [...(testPod.spec.containers[0].command || []), ...(testPod.spec.containers[0].args || [])].join(' ');
+  check('helm test checks /readyz', /GET \/readyz/.test(script));
+  check('helm test targets the ingress Service', script.includes(ingress?.metadata.name));
+}
+
+// ---- network policies
+check('NetworkPolicy for ingress and worker', all('NetworkPolicy').length === 2);
+for (const np of all('NetworkPolicy')) {
+  const target = docs.find((d) => d.kind === 'Deployment' && Object.entries(np.spec.podSelector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+  check(`NetworkPolicy ${np.metadata.name} selects a Deployment`, !!target);
+}
+
+// ---- Secret / existingSecret
+if (existingSecret) {
+  check('no chart Secret with existingSecret', all('Secret').length === 0, all('Secret').map((s) => s.metadata.name).join(','));
+} else {
+  check('chart Secret rendered', all('Secret').some((s) => !hooks(s).length));
+}
+
+// ---- optional monitoring
+if (scenario === 'everything') {
+  const sms = all('ServiceMonitor');
+  check('two ServiceMonitors', sms.length === 2);
+  for (const sm of sms) {
+    const svc = docs.find((d) => d.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => d.metadata.labels[k] === v));
+    check(`ServiceMonitor ${sm.metadata.name} selects a Service`, !!svc);
+    check(`ServiceMonitor ${sm.metadata.name} port exists`, !!svc && svc.spec.ports.some((p) => p.name === sm.spec.endpoints[0].port));
+  }
+  const rule = one('PrometheusRule');
+  const exprs = (rule?.spec.groups || []).flatMap((g) => g.rules);
+  const byName = Object.fromEntries(exprs.map((r) => [r.alert, r.expr]));
+  check('alert on queue length > 100', /analysis_queue_length.*> 100/.test(byName.SingularityQueueBacklog || ''));
+  check('alert on webhook p95 latency > 0.5s', /histogram_quantile\(0\.95.*singularity_ingress_request_duration_seconds_bucket.*> 0\.5/.test(byName.SingularityWebhookLatencyHigh || ''));
+  check('alert on DB pool exhaustion', /max_connections/.test(byName.SingularityDatabasePoolExhausted || ''));
+  check('alert on DB errors', /singularity_db_errors_total/.test(byName.SingularityDatabaseErrors || ''));
+  check('alert on dead jobs', /analysis_queue_dead/.test(byName.SingularityDeadJobs || ''));
+  check('extra rule appended', 'SingularityIngressDown' in byName);
+  const cm = one('ConfigMap', (c) => c.metadata.labels?.grafana_dashboard === '1');
+  check('dashboard ConfigMap with the sidecar label', !!cm);
+  let dash = null;
+  try { dash = JSON.parse(Object.values(cm?.data || {})[0]); } catch { /* reported below */ }
+  check('dashboard is JSON', !!dash);
+  const exprsText = JSON.stringify((dash?.panels || []).flatMap((p) => (p.targets || []).map((t) => t.expr)));
+  for (const m of ['analysis_queue_length', 'analysis_queue_inflight', 'analysis_queue_delayed', 'analysis_queue_dead',
+    'singularity_ingress_requests_total', 'singularity_ingress_request_duration_seconds_bucket',
+    'singularity_worker_jobs_total', 'singularity_github_ratelimit_remaining']) {
+    check(`dashboard shows ${m}`, exprsText.includes(m));
+  }
+  check('webhooks per second by status', /sum by \(code\) \(rate\(singularity_ingress_requests_total/.test(exprsText));
+  const ing = one('Ingress');
+  check('Kubernetes Ingress exposes only the webhook path', ing?.spec.rules[0].http.paths.length === 1 && ing.spec.rules[0].http.paths[0].path === '/webhooks/github');
+} else {
+  check('no ServiceMonitor by default', all('ServiceMonitor').length === 0);
+  check('no PrometheusRule by default', all('PrometheusRule').length === 0);
+}
+
+for (const f of failures) console.log('not ok - ' + f);
+console.log(`chart-assert ${scenario}: ${passed} checks passed, ${failures.length} failed`);
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Why: the deploy tests run on a fresh CI machine that has Go, Node and Debian's packages but no
+# Helm and no npm schema packages. These helpers install them the first time (Helm with
+# `go install`, pinned, cached in ~/go/bin; the npm packages into tests/deploy/node_modules) and
+# are no-ops afterwards. Source after tests/lib/servers.sh.
+
+SG_HELM_VERSION=v3.16.4
+# Kubernetes version Helm assumes when no cluster is asked (what `make build` stamps into a
+# released helm; `go install` alone would leave the ancient v1.20 default).
+SG_KUBE_MINOR=31
+
+# Prints the helm binary to use, installing it when missing or of another version.
+sg_ensure_helm() {
+  local gobin go helm
+  gobin=$(go env GOBIN 2>/dev/null || true)
+  [ -n "$gobin" ] || gobin="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+  helm="$gobin/helm"
+  if [ -x "$helm" ] && "$helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$SG_HELM_VERSION"; then
+    echo "$helm"
+    return 0
+  fi
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$go" ] || { echo "sg_ensure_helm: no Go toolchain (SG_DEPS=deploy scripts/deps.sh)" >&2; return 1; }
+  echo "installing helm $SG_HELM_VERSION with go install (a few minutes, once)" >&2
+  local ld="-X helm.sh/helm/v3/internal/version.version=$SG_HELM_VERSION"
+  ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$SG_KUBE_MINOR"
+  ld+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$SG_KUBE_MINOR"
+  (cd / && GOFLAGS=-mod=mod GOBIN="$gobin" timeout 1500 "$go" install -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$SG_HELM_VERSION") >&2 ||
+    { echo "sg_ensure_helm: go install failed" >&2; return 1; }
+  echo "$helm"
+}
+
+# Installs tests/deploy's npm packages (Kubernetes/KEDA/prometheus-operator models, yaml).
+sg_ensure_deploy_npm() {
+  local dir="$SG_SOURCE_DIR/tests/deploy"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package.json" -nt "$dir/node_modules/.sg-stamp" ]; then
+    echo "npm install in tests/deploy" >&2
+    (cd "$dir" && timeout 600 npm install --no-audit --no-fund --loglevel=error >&2 && touch node_modules/.sg-stamp) ||
+      { echo "sg_ensure_deploy_npm: npm install failed" >&2; return 1; }
+  fi
+}
+
+# sg_expect_fail NAME CMD...: the command must fail (a check that the check can fail).
+sg_expect_fail() {
+  local name=$1; shift
+  if "$@" >"$SG_TMP/expect-fail.out" 2>&1; then
+    SG_FAILED=$((SG_FAILED+1)); echo "not ok - $name (succeeded but should have failed)"
+  else
+    SG_PASSED=$((SG_PASSED+1)); echo "ok - $name"
+  fi
+}
