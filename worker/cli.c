@@ -91,7 +91,7 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
     if (!needs_app)
         return SG_OK;
     int64_t id;
-    if (!cfg->app_id[0]) {
+    if (!cfg->app_id || !cfg->app_id[0]) {
         snprintf(err, errlen, "APP_ID: required to run jobs (the GitHub App's id)");
         return SG_ERR_CONFIG;
     }
@@ -100,9 +100,9 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
         return SG_ERR_CONFIG;
     }
     char *pem = NULL;
-    if (cfg->private_key[0]) {
+    if (cfg->private_key && cfg->private_key[0]) {
         pem = strdup(cfg->private_key);
-    } else if (cfg->private_key_path[0]) {
+    } else if (cfg->private_key_path && cfg->private_key_path[0]) {
         char why[200];
         pem = sg_read_secret_file(cfg->private_key_path, 64 * 1024, why, sizeof why);
         if (!pem) {

@@ -183,16 +183,31 @@ enum sg_err wk_db_schema_version(struct wk_db *db, int *version)
 {
     *version = 0;
     PGresult *res = NULL;
-    enum sg_err e = exec_tx(db,
-        "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE "
-        "(SELECT coalesce(max(version), 0) FROM schema_migrations) END", 0, NULL, &res);
+    /* Two statements: a query naming a table that does not exist fails at parse time. */
+    enum sg_err e = wk_db_begin(db);
     if (e)
         return e;
-    int64_t v = 0;
-    if (PQntuples(res) == 1 && sg_parse_i64(PQgetvalue(res, 0, 0), 0, 1000000, &v))
-        *version = (int)v;
+    e = wk_db_exec(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, (void **)&res);
+    if (e)
+        goto out;
+    bool exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
-    return SG_OK;
+    res = NULL;
+    if (exists) {
+        e = wk_db_exec(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
+                       (void **)&res);
+        if (e)
+            goto out;
+        int64_t v = 0;
+        if (PQntuples(res) == 1 && sg_parse_i64(PQgetvalue(res, 0, 0), 0, 1000000, &v))
+            *version = (int)v;
+    }
+    e = wk_db_commit(db);
+out:
+    PQclear(res);
+    if (e)
+        wk_db_rollback(db);
+    return e;
 }
 
 enum sg_err wk_db_ensure_partitions(struct wk_db *db, int ahead, int *created)

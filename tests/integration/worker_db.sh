@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Why: the schema is applied by `singularity-worker migrate` once each, under a lock (also when
+# several run at once, as several Helm hooks or compose services might), creates monthly partitions
+# ahead, and a worker refuses an older schema; the operators' queue/dead commands read and change
+# exactly the Redis keys DESIGN.md names. Real PostgreSQL and Redis on free ports.
+set -uo pipefail
+. "$SG_SOURCE_DIR/tests/lib/servers.sh"
+sg_tmpdir
+sg_start_redis
+sg_start_postgres
+W="$SG_BUILD_DIR/worker/singularity-worker"
+export LOG_FORMAT=text
+
+out=$("$W" migrate 2>&1)
+sg_check "first migrate applies every migration" grep -q "^migrate: [1-9][0-9]* applied" <<<"$out"
+out2=$("$W" migrate 2>&1)
+sg_check "second migrate applies nothing" grep -q "^migrate: 0 applied" <<<"$out2"
+n=$(psql -tAc "select count(*) from schema_migrations")
+sg_check "schema_migrations has one row per migration" [ "$n" = "$(ls "$SG_SOURCE_DIR"/migrations/*.sql | wc -l)" ]
+
+this=$(psql -tAc "select to_char(date_trunc('month', now() at time zone 'UTC'), 'YYYY_MM')")
+next=$(psql -tAc "select to_char(date_trunc('month', now() at time zone 'UTC') + interval '1 month', 'YYYY_MM')")
+for t in analyses findings; do
+  sg_check "partition ${t}_$this exists" [ "$(psql -tAc "select to_regclass('${t}_$this') is not null")" = t ]
+  sg_check "partition ${t}_$next exists" [ "$(psql -tAc "select to_regclass('${t}_$next') is not null")" = t ]
+done
+sg_check "repository_quality view exists" psql -qtAc "select * from repository_quality limit 1"
+
+# Concurrent migrate on a fresh database: every run succeeds, each migration applied once.
+psql -d postgres -qc "create database conc"
+pids=()
+for i in 1 2 3 4; do
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/conc" "$W" migrate >"$SG_TMP/m$i.out" 2>&1 &
+  pids+=($!)
+done
+okc=0
+for p in "${pids[@]}"; do wait "$p" && okc=$((okc+1)); done
+sg_check "four concurrent migrates all succeed" [ "$okc" = 4 ]
+applied=$(cat "$SG_TMP"/m*.out | sed -n 's/^migrate: \([0-9]*\) applied.*/\1/p' | paste -sd+ | bc)
+sg_check "concurrent migrates applied each migration once in total" [ "$applied" = "$n" ]
+sg_check "concurrent migrates left one row per migration" \
+  [ "$(psql -d conc -tAc 'select count(*) from schema_migrations')" = "$n" ]
+
+# A worker refuses a database whose schema is older than it needs.
+psql -d postgres -qc "create database empty"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/empty" APP_ID=1 \
+  PRIVATE_KEY_PATH="$SG_SOURCE_DIR/tests/fixtures/github/app-key.pem" METRICS_PORT=0 \
+  timeout 20 "$W" >"$SG_TMP/old.out" 2>&1
+rc=$?
+sg_check "worker exits 1 on an older schema" [ "$rc" = 1 ]
+sg_check "and says to run migrate" grep -q "run \`singularity-worker migrate\`" "$SG_TMP/old.out"
+
+# Without APP_ID a worker does not start; migrate/queue/dead do not need it.
+APP_ID= PRIVATE_KEY= PRIVATE_KEY_PATH= timeout 10 "$W" >"$SG_TMP/noapp.out" 2>&1
+rc=$?
+sg_check "worker without APP_ID exits 2 naming the variable" \
+  bash -c "[ $rc = 2 ] && grep -q '^singularity-worker: APP_ID: required' '$SG_TMP/noapp.out'"
+METRICS_PORT=99999 APP_ID=1 PRIVATE_KEY_PATH="$SG_SOURCE_DIR/tests/fixtures/github/app-key.pem" \
+  timeout 10 "$W" >"$SG_TMP/badport.out" 2>&1
+sg_check "bad METRICS_PORT is named" grep -q "METRICS_PORT" "$SG_TMP/badport.out"
+
+# Operators' commands on the Redis keys.
+now=$(($(date +%s) * 1000))
+job() { printf '{"v":1,"kind":"analyze","delivery":"%s","event":"push","action":null,"installation":7,"repo":{"id":1,"full_name":"octo/hello"},"sha":"%s","ref":"refs/heads/main","base_sha":null,"pull":null,"force":false,"received_at":%s,"attempt":%s%s}' "$@"; }
+redis-cli -p "$REDIS_PORT" lpush analysis_queue "$(job d-1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa $((now - 3000)) 0 '')" >/dev/null
+redis-cli -p "$REDIS_PORT" lpush analysis_queue:dead "$(job d-2 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb $now 8 ',"last_error":"creating the check run: Server Error"')" >/dev/null
+redis-cli -p "$REDIS_PORT" lpush analysis_queue:dead "$(job d-3 cccccccccccccccccccccccccccccccccccccccc $now 8 ',"last_error":"boom"')" >/dev/null
+redis-cli -p "$REDIS_PORT" zadd analysis_queue:delayed $((now + 60000)) x >/dev/null
+q=$("$W" queue --json)
+sg_check "queue --json counts" python3 -c "
+import json,sys; q=json.loads(sys.argv[1])
+assert q['pending']==1 and q['delayed']==1 and q['dead']==2 and q['inflight']==0, q
+assert 2.5 <= q['oldest_age_seconds'] < 30, q" "$q"
+sg_check "queue (readable) shows pending and dead" bash -c "'$W' queue | grep -q '^pending *1' && '$W' queue | grep -q '^dead *2'"
+sg_check "dead list shows the last error" bash -c "'$W' dead list | grep -q 'd-2.*Server Error'"
+sg_check "dead list --json is a JSON array" bash -c "'$W' dead list --json | python3 -c 'import json,sys; assert len(json.load(sys.stdin))==2'"
+sg_check "dead retry ID moves that job back with attempts reset" bash -c "
+  '$W' dead retry d-2 | grep -q '1 job' &&
+  [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 1 ] &&
+  redis-cli -p $REDIS_PORT lrange analysis_queue 0 0 | grep -q '\"delivery\":\"d-2\".*\"attempt\":0}'"
+sg_check "dead retry of an unknown id fails" bash -c "! '$W' dead retry nope >/dev/null 2>&1"
+sg_check "dead purge empties the dead list" bash -c "'$W' dead purge | grep -q '1 job' && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 0 ]"
+sg_check "--version and --help" bash -c "'$W' --version | grep -q 'singularity-worker' && '$W' --help | grep -q 'redeliver --since'"
+sg_check "unknown command exits 2" bash -c "'$W' frobnicate >/dev/null 2>&1; [ \$? = 2 ]"
+sg_summary

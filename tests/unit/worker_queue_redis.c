@@ -1,0 +1,273 @@
+/* Why: the queue's Lua scripts are where "no job is ever lost or doubled" is decided; this runs
+ * them against a real redis-server (started by tests/integration/worker_queue.sh, REDIS_URL):
+ * take/ack ownership, delay + promote, bury, return, the reaper (also two reapers racing over
+ * many dead workers: every job lands on the queue exactly once), and the stats operators read. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+#include "sg_keys.h"
+#include "sg_time.h"
+
+static const char *url(void)
+{
+    const char *u = getenv("REDIS_URL");
+    assert_non_null(u);
+    return u;
+}
+
+static struct wk_queue *open_q(const char *id)
+{
+    char err[200];
+    struct wk_queue *q = wk_queue_new(url(), id, 2000, err, sizeof err);
+    assert_non_null(q);
+    assert_int_equal(wk_queue_connect(q), SG_OK);
+    return q;
+}
+
+static long long rint_cmd(struct wk_queue *q, const char *fmt, const char *a)
+{
+    redisReply *r = redisCommand(wk_queue_context(q), fmt, a);
+    assert_non_null(r);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static void flush(struct wk_queue *q)
+{
+    redisReply *r = redisCommand(wk_queue_context(q), "FLUSHDB");
+    freeReplyObject(r);
+}
+
+static void push(struct wk_queue *q, const char *line)
+{
+    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue %s", line);
+    freeReplyObject(r);
+}
+
+static void test_take_ack_and_ownership(void **state)
+{
+    struct wk_queue *q = open_q("w1");
+    flush(q);
+    push(q, "{\"job\":1}");
+    push(q, "{\"job\":2}");
+    char *line = NULL;
+    size_t len = 0;
+    assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+    assert_string_equal(line, "{\"job\":1}"); /* FIFO: first pushed, first taken */
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w1"), 1);
+    bool ours = false;
+    assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+    assert_true(ours);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w1"), 0);
+    /* A second ack finds nothing: the job is no longer ours. */
+    assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+    assert_false(ours);
+    free(line);
+    /* Nothing left after the second job: take returns after the block time with no line. */
+    assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+    free(line);
+    int64_t t0 = sg_mono_ms();
+    assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+    assert_null(line);
+    assert_true(sg_mono_ms() - t0 >= 900);
+    wk_queue_free(q);
+}
+
+static void test_delay_promote_bury_return(void **state)
+{
+    struct wk_queue *q = open_q("w2");
+    flush(q);
+    push(q, "A");
+    char *line = NULL;
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+    bool ours = false;
+    int64_t now = sg_now_ms();
+    assert_int_equal(wk_queue_delay(q, line, "A2", now + 60000, &ours), SG_OK);
+    assert_true(ours);
+    free(line);
+    int64_t moved = -1;
+    assert_int_equal(wk_queue_promote(q, now, 100, &moved), SG_OK);
+    assert_int_equal(moved, 0); /* not due yet */
+    assert_int_equal(wk_queue_promote(q, now + 60001, 100, &moved), SG_OK);
+    assert_int_equal(moved, 1);
+    assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+    assert_string_equal(line, "A2");
+    assert_int_equal(wk_queue_bury(q, line, "A3-dead", &ours), SG_OK);
+    assert_true(ours);
+    free(line);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:dead"), 1);
+    /* Return puts a job at the front: it is the next taken even with others waiting. */
+    push(q, "B");
+    push(q, "C");
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+    assert_string_equal(line, "B");
+    assert_int_equal(wk_queue_return(q, line, &ours), SG_OK);
+    assert_true(ours);
+    free(line);
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+    assert_string_equal(line, "B");
+    free(line);
+    /* A finishing step on a job that is not ours changes nothing. */
+    assert_int_equal(wk_queue_delay(q, "not-held", "X", now, &ours), SG_OK);
+    assert_false(ours);
+    assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
+    wk_queue_free(q);
+}
+
+static void test_reaper_and_alive(void **state)
+{
+    struct wk_queue *dead = open_q("dead-1");
+    struct wk_queue *live = open_q("live-1");
+    flush(live);
+    int64_t now = sg_now_ms();
+    assert_int_equal(wk_queue_heartbeat(dead, now - 120000), SG_OK);
+    assert_int_equal(wk_queue_heartbeat(live, now), SG_OK);
+    push(dead, "J1");
+    push(dead, "J2");
+    char *a = NULL, *b = NULL;
+    assert_int_equal(wk_queue_take(dead, 1, &a, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(live, 1, &b, NULL), SG_OK);
+    bool alive = true;
+    assert_int_equal(wk_queue_worker_alive(live, "dead-1", now, 60000, &alive), SG_OK);
+    assert_false(alive);
+    assert_int_equal(wk_queue_worker_alive(live, "live-1", now, 60000, &alive), SG_OK);
+    assert_true(alive);
+    int64_t w = 0, j = 0;
+    assert_int_equal(wk_queue_reap(live, now, 60000, &w, &j), SG_OK);
+    assert_int_equal(w, 1);
+    assert_int_equal(j, 1);
+    /* The dead worker's job is back at the front; the live worker keeps its own. */
+    char *c = NULL;
+    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
+    assert_string_equal(c, a);
+    /* The dead worker, had it survived, can no longer finish what was taken from it. */
+    bool ours = true;
+    assert_int_equal(wk_queue_ack(dead, a, &ours), SG_OK);
+    assert_false(ours);
+    struct wk_queue_stats st;
+    assert_int_equal(wk_queue_stats(live, now, &st), SG_OK);
+    assert_int_equal(st.inflight, 2);
+    assert_int_equal(st.workers, 1);
+    assert_int_equal(st.length, 0);
+    free(a);
+    free(b);
+    free(c);
+    bool left = true;
+    assert_int_equal(wk_queue_leave(live, &left), SG_OK);
+    assert_false(left); /* still holds jobs */
+    wk_queue_free(dead);
+    wk_queue_free(live);
+}
+
+struct reaper_arg {
+    int64_t jobs;
+};
+
+static void *reaper(void *arg)
+{
+    struct reaper_arg *ra = arg;
+    char err[200];
+    struct wk_queue *q = wk_queue_new(getenv("REDIS_URL"), "reaper", 2000, err, sizeof err);
+    for (int i = 0; i < 50; i++) {
+        int64_t w = 0, j = 0;
+        if (wk_queue_reap(q, sg_now_ms(), 60000, &w, &j) == SG_OK)
+            ra->jobs += j;
+    }
+    wk_queue_free(q);
+    return NULL;
+}
+
+static void test_concurrent_reapers_move_each_job_once(void **state)
+{
+    struct wk_queue *q = open_q("setup");
+    flush(q);
+    int64_t old = sg_now_ms() - 120000;
+    for (int i = 0; i < 200; i++) {
+        char id[32], key[80], job[32];
+        snprintf(id, sizeof id, "gone-%d", i);
+        snprintf(key, sizeof key, "analysis_queue:processing:%s", id);
+        snprintf(job, sizeof job, "job-%d", i);
+        redisReply *r = redisCommand(wk_queue_context(q), "ZADD analysis_queue:workers %lld %s",
+                                     (long long)old, id);
+        freeReplyObject(r);
+        r = redisCommand(wk_queue_context(q), "LPUSH %s %s", key, job);
+        freeReplyObject(r);
+    }
+    pthread_t t[3];
+    struct reaper_arg ra[3] = {{0}, {0}, {0}};
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, reaper, &ra[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(ra[0].jobs + ra[1].jobs + ra[2].jobs, 200);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 200);
+    assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:workers"), 0);
+    wk_queue_free(q);
+}
+
+static void test_stats_oldest_age_and_dead_ops(void **state)
+{
+    struct wk_queue *q = open_q("w3");
+    flush(q);
+    int64_t now = sg_now_ms();
+    char job[128];
+    snprintf(job, sizeof job, "{\"v\":1,\"received_at\":%lld}", (long long)(now - 5000));
+    push(q, job);
+    push(q, "{\"v\":1,\"received_at\":1}");
+    struct wk_queue_stats st;
+    assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
+    assert_int_equal(st.length, 2);
+    assert_true(st.oldest_age_s >= 4.9 && st.oldest_age_s <= 5.1);
+    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:dead D1 D2");
+    freeReplyObject(r);
+    bool moved = false;
+    assert_int_equal(wk_queue_dead_requeue(q, "D1", "D1-again", &moved), SG_OK);
+    assert_true(moved);
+    assert_int_equal(wk_queue_dead_requeue(q, "D1", "D1-again", &moved), SG_OK);
+    assert_false(moved);
+    int64_t n = 0;
+    assert_int_equal(wk_queue_dead_purge(q, &n), SG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
+    assert_int_equal(st.dead, 0);
+    assert_int_equal(st.length, 3);
+    wk_queue_free(q);
+}
+
+static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
+{
+    char err[200];
+    struct wk_queue *q = wk_queue_new("redis://127.0.0.1:1/0", "x", 500, err, sizeof err);
+    assert_non_null(q);
+    int64_t t0 = sg_mono_ms();
+    char *line = NULL;
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_ERR_REDIS);
+    assert_true(sg_mono_ms() - t0 < 3000);
+    assert_non_null(strstr(wk_queue_error(q), "redis"));
+    wk_queue_free(q);
+    assert_null(wk_queue_new("http://nope", "x", 500, err, sizeof err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_take_ack_and_ownership),
+        cmocka_unit_test(test_delay_promote_bury_return),
+        cmocka_unit_test(test_reaper_and_alive),
+        cmocka_unit_test(test_concurrent_reapers_move_each_job_once),
+        cmocka_unit_test(test_stats_oldest_age_and_dead_ops),
+        cmocka_unit_test(test_unreachable_redis_is_an_error_not_a_hang),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
