@@ -5,11 +5,43 @@
 #include "ingress_json.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct path_comp {
     const char *key; /* NULL: array index */
     int idx;
+    size_t keylen;
 };
+
+/* Skips bytes that need no attention inside a string (printable ASCII other than '"' and '\\'),
+ * 16 at a time with SSE2: this loop is most of the cost of scanning a payload. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* signed compare: bytes >= 0x80 are negative, so "< 0x20" also catches non-ASCII */
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                 _mm_cmplt_epi8(v, space));
+        int mask = _mm_movemask_epi8(m);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+            break;
+        p++;
+    }
+    return p;
+}
 
 struct field_path {
     int n;
@@ -17,8 +49,8 @@ struct field_path {
     const char *text;
 };
 
-#define K(s) {s, 0}
-#define I(n) {NULL, n}
+#define K(s) {s, 0, sizeof(s) - 1}
+#define I(n) {NULL, n, 0}
 static const struct field_path PATHS[IJF__COUNT] = {
     [IJF_ACTION] = {1, {K("action")}, "action"},
     [IJF_INSTALLATION_ID] = {2, {K("installation"), K("id")}, "installation.id"},
@@ -174,12 +206,7 @@ static bool scan_string(struct scanner *s, char *dst, size_t cap, size_t *dlen, 
     bool over = false, esc = false;
     for (;;) {
         const unsigned char *run = s->p;
-        while (s->p < s->end) {
-            unsigned char c = *s->p;
-            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
-                break;
-            s->p++;
-        }
+        s->p = skip_plain(s->p, s->end);
         if (dst && s->p > run) {
             size_t k = (size_t)(s->p - run);
             if (!over && n + k <= cap) {
@@ -372,7 +399,7 @@ static unsigned member_mask(struct scanner *s, unsigned mask, int level, const u
     for (unsigned m = mask; m; m &= m - 1) {
         int f = __builtin_ctz(m);
         const struct path_comp *c = &PATHS[f].c[level];
-        if (PATHS[f].n > level && c->key && strlen(c->key) == keylen &&
+        if (PATHS[f].n > level && c->key && c->keylen == keylen &&
             memcmp(c->key, key, keylen) == 0)
             out |= 1u << f;
     }

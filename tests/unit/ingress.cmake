@@ -1,0 +1,6 @@
+# ingress unit tests (cmocka, no servers)
+if(TARGET sg_ingress)
+  sg_add_unit_test(test_ingress_json SOURCES unit/test_ingress_json.c LIBS sg_ingress)
+  sg_add_unit_test(test_ingress_http SOURCES unit/test_ingress_http.c LIBS sg_ingress)
+  sg_add_unit_test(test_ingress_webhook SOURCES unit/test_ingress_webhook.c LIBS sg_ingress)
+endif()
