@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Why: the product's promise end to end, through the real ingress: a signed webhook in, a completed
+# check run with score, summary and annotations out, the history in PostgreSQL; and idempotency:
+# push + check_suite requested for one sha give one analysis and one check run, a rerequested
+# check_suite (force) gives a new one; a sync job records the installation and its repositories.
+set -uo pipefail
+. "$SG_SOURCE_DIR/tests/lib/servers.sh"
+. "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
+sg_tmpdir
+sg_start_redis
+sg_start_postgres
+sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
+  --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO" --record "$SG_TMP/github.jsonl"
+export LOG_FORMAT=json
+"$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
+sys_start_ingress
+sys_start_worker a
+sys_start_worker b
+
+SHA1=1111111111111111111111111111111111111111
+SHA2=2222222222222222222222222222222222222222
+sg_check "push accepted (202)" [ "$(sys_send push "$(sys_push_payload $SHA1)")" = 202 ]
+sg_check "check run completed for the push" sys_wait_check_runs 1 60
+sg_check "check_suite requested for the same sha accepted" \
+  [ "$(sys_send check_suite "$(sys_check_suite_payload requested $SHA1)")" = 202 ]
+sg_check "queue drained" sys_wait_idle 30
+sg_check "one analysis row for sha1 (reused, not redone)" \
+  [ "$(psql -tAc "select count(*) from analyses where head_sha='$SHA1'")" = 1 ]
+sg_check "one check run for sha1" \
+  [ "$(sys_check_runs | python3 -c "import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']=='$SHA1'))")" = 1 ]
+
+run=$(sys_check_runs)
+sg_check "check run is named Singularity, completed, conclusion failure (the sample has errors)" python3 -c "
+import json,sys; c=json.loads(sys.argv[1])[0]
+assert c['name']=='Singularity' and c['status']=='completed' and c['conclusion']=='failure', c" "$run"
+sg_check "title begins 'Quality N.N/10'" python3 -c "
+import json,re,sys; c=json.loads(sys.argv[1])[0]
+assert re.match(r'Quality \d+(\.\d)?/10', c['output']['title']), c['output']['title']" "$run"
+sg_check "annotations: the fake AWS key (failure), the merge marker, the long line" python3 -c "
+import json,sys; a=json.loads(sys.argv[1])[0]['annotations']
+by={(x['title'].split()[0], x['path']): x for x in a}
+assert by[('SEC002','src/loader.py')]['annotation_level']=='failure', by
+assert by[('SEC002','src/loader.py')]['start_line']==5
+assert ('GIT001','scripts/deploy.sh') in by and by[('GIT001','scripts/deploy.sh')]['start_line']==4
+assert by[('STY001','src/widgets.c')]['annotation_level']=='warning'
+assert any(k[0]=='MNT001' for k in by)
+assert by[('SEC002','src/loader.py')]['title'].startswith('SEC002 AWS access key id')" "$run"
+sg_check "external_id is the analysis id" python3 -c "
+import json,sys; c=json.loads(sys.argv[1])[0]
+assert c['external_id']==sys.argv[2], (c['external_id'], sys.argv[2])" "$run" \
+  "$(psql -tAc "select id from analyses where head_sha='$SHA1'")"
+sg_check "analysis row completed with score, totals, languages, rule_counts, check_run_id" \
+  [ "$(psql -tAc "select status='completed' and score is not null and code_lines > 0 and languages @> '[{\"name\":\"C\"}]' and (rule_counts->>'SEC002')::int = 1 and check_run_id is not null and conclusion='failure' from analyses where head_sha='$SHA1'")" = t ]
+sg_check "findings rows stored, matching findings_total" \
+  [ "$(psql -tAc "select count(*) = max(a.findings_total) from findings f join analyses a on a.id=f.analysis_id where a.head_sha='$SHA1'")" = t ]
+sg_check "repository_quality shows the repository's score" \
+  [ "$(psql -tAc "select full_name from repository_quality where repository_id=$SYS_REPO_ID")" = "$SYS_OWNER/$SYS_REPO" ]
+
+# A pull request against sha1: a new analysis compared with the base.
+sg_check "pull_request opened accepted" [ "$(sys_send pull_request "$(sys_pr_payload opened $SHA2 $SHA1)")" = 202 ]
+sg_check "second check run completed" sys_wait_check_runs 2 60
+sg_check "the PR's summary compares with the base commit" bash -c "
+  curl -sf http://127.0.0.1:$GITHUB_SIM_PORT/_sim/check-runs | python3 -c \"
+import json,sys
+c=[c for c in json.load(sys.stdin) if c['head_sha']=='$SHA2'][0]
+assert '${SHA1:0:7}' in c['output']['summary'], c['output']['summary']\""
+
+# Rerequested: forced, a new analysis and a new check run for sha1.
+sg_check "check_suite rerequested accepted" \
+  [ "$(sys_send check_suite "$(sys_check_suite_payload rerequested $SHA1)")" = 202 ]
+sg_check "third check run completed" sys_wait_check_runs 3 60
+sg_check "sha1 now has two completed analyses" \
+  [ "$(psql -tAc "select count(*) from analyses where head_sha='$SHA1' and status='completed'")" = 2 ]
+sg_check "repository_quality trend is computed against the previous analysis" \
+  [ "$(psql -tAc "select previous_score is not null and trend is not null from repository_quality where repository_id=$SYS_REPO_ID")" = t ]
+
+# sync: installation created -> installation and repositories recorded.
+sg_check "installation created accepted" [ "$(sys_send installation "$(sys_installation_payload created)")" = 202 ]
+sg_check "sync recorded the installation and its repository" bash -c "
+  SG_WAIT_S=30; . '$SG_SOURCE_DIR/tests/lib/servers.sh'
+  sg_wait_for bash -c \"[ \\\"\\\$(psql -tAc 'select count(*) from installations i join repositories r on r.installation_id=i.id where i.id=$SYS_INSTALLATION and i.synced_at is not null and r.removed_at is null')\\\" -ge 1 ]\""
+sg_check "installation deleted is recorded" bash -c "
+  [ \"\$(WEBHOOK_SECRET=$WEBHOOK_SECRET INGRESS_PORT=$INGRESS_PORT; . '$SG_SOURCE_DIR/tests/integration/system_lib.sh'; sys_send installation \"\$(sys_installation_payload deleted)\")\" = 202 ] &&
+  SG_WAIT_S=30 && . '$SG_SOURCE_DIR/tests/lib/servers.sh' &&
+  sg_wait_for bash -c \"[ \\\"\\\$(psql -tAc 'select deleted_at is not null from installations where id=$SYS_INSTALLATION')\\\" = t ]\""
+
+m=$(curl -sf "http://127.0.0.1:$WORKER_METRICS_a/metrics"; curl -sf "http://127.0.0.1:$WORKER_METRICS_b/metrics")
+sg_check "worker metrics count completed and reused jobs" bash -c "
+  grep -q 'singularity_worker_jobs_total{kind=\"analyze\",outcome=\"completed\"}' <<<'$m' &&
+  grep -q 'singularity_worker_jobs_total{kind=\"analyze\",outcome=\"reused\"}' <<<'$m' &&
+  grep -q '^analysis_queue_length 0' <<<'$m' && grep -q '^singularity_github_requests_total{code=\"201\"}' <<<'$m'"
+sg_check "logs carry job context" grep -q '"msg":"job done".*"delivery":.*"repo":"acme/widgets".*"sha":.*"dur_ms"' "$SG_TMP/worker-a.log" "$SG_TMP/worker-b.log"
+sg_summary
