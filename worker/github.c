@@ -955,7 +955,7 @@ static void progress_set(struct wk_github *gh, int64_t id, size_t sent)
 {
     if (!gh->redis)
         return;
-    redisReply *rep = redisCommand(gh->redis, "SET github:annotations:%lld %zu EX 86400", (long long)id, sent);
+    redisReply *rep = redisCommand(gh->redis, "SET github:annotations:%lld %lld EX 86400", (long long)id, (long long)sent);
     if (rep)
         freeReplyObject(rep);
 }

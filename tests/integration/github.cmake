@@ -1,4 +1,10 @@
 # GitHub client and simulator integration tests (label integration).
 if(TARGET singularity-github-sim)
-  sg_add_shell_test(github_sim integration/github_sim.sh integration TIMEOUT 120)
+  sg_add_shell_test(github_sim ${CMAKE_CURRENT_SOURCE_DIR}/integration/github_sim.sh integration TIMEOUT 120)
+endif()
+if(TARGET singularity-github-sim AND TARGET sg_worker)
+  # the client run for real against the simulator and redis-server (started by the script)
+  add_executable(github_client_test integration/github_client.c)
+  target_link_libraries(github_client_test PRIVATE sg_worker PkgConfig::CMOCKA)
+  sg_add_shell_test(github_client ${CMAKE_CURRENT_SOURCE_DIR}/integration/github_client.sh integration TIMEOUT 180)
 endif()

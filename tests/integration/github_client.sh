@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Why: runs the worker's real GitHub client (github_client_test, C) against the real simulator
+# and a real redis-server, then checks every check-run body it sent against GitHub's OpenAPI
+# description (github_openapi.mjs), so "the simulator accepted it" is not the only judge.
+set -uo pipefail
+. "$SG_SOURCE_DIR/tests/lib/servers.sh"
+sg_tmpdir
+sg_start_redis
+sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
+  --installation 7=octo/hello,octo/other,octo/third --installation 8=someone/else \
+  --max-per-page 2 --record "$SG_TMP/record.jsonl"
+openssl genrsa -out "$SG_TMP/other-key.pem" 2048 2>/dev/null
+export SG_OTHER_KEY="$SG_TMP/other-key.pem"
+sg_check "GitHub client against the simulator" "$SG_BUILD_DIR/tests/github_client_test"
+if command -v node >/dev/null && [ -d "$SG_SOURCE_DIR/tests/node_modules/ajv" ]; then
+  sg_check "check-run bodies match GitHub's OpenAPI schemas" node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" "$SG_TMP/record.jsonl"
+else
+  echo "not ok - node or tests/node_modules/ajv missing (run scripts/deps.sh)"; SG_FAILED=$((SG_FAILED+1))
+fi
+sg_summary
