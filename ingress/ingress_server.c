@@ -34,6 +34,7 @@
 #define LINGER_S 2
 #define WRITE_TIMEOUT_S 30
 #define MAX_WORKERS_READ 1000
+#define MAX_REJECTING 64
 
 enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
 
@@ -50,6 +51,7 @@ struct conn {
     bool keep_alive;
     bool waiting_stats;
     bool shut_wr;
+    bool rejected; /* accepted over MAX_CONNECTIONS only to answer 503 */
     struct sg_buf head;
     struct ingress_http_req req;
     struct ingress_chunked chunk;
@@ -90,6 +92,7 @@ struct ingress_server {
     bool draining;
     int64_t drain_deadline_ms;
     size_t nconns;
+    size_t nrejecting;
     size_t npending;
     struct conn conns;   /* list head */
     struct conn waiters; /* list head (wnext/wprev) */
@@ -817,6 +820,8 @@ static void conn_free(struct conn *c)
     event_free(c->timer);
     sg_buf_free(&c->head);
     sg_buf_free(&c->body);
+    if (c->rejected)
+        s->nrejecting--;
     free(c);
     s->nconns--;
     if (s->draining)
@@ -829,13 +834,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct ingress_server *s = arg;
     (void)l;
     (void)salen;
-    if (s->nconns >= (size_t)s->cfg->max_connections || s->draining) {
-        static const char busy[] =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Content-Length: 50\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-            "{\"status\":\"error\",\"error\":\"too many connections\"}";
-        ssize_t w = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-        (void)w;
+    bool over = s->nconns - s->nrejecting >= (size_t)s->cfg->max_connections || s->draining;
+    if (over && s->nrejecting >= MAX_REJECTING) {
+        /* Past the cap and past the few rejections we linger on: just close. */
         const char *labels[2] = {"503", "none"};
         sg_metric_inc(s->m_requests, labels);
         evutil_closesocket(fd);
@@ -880,6 +881,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     s->nconns++;
     c->state = C_IDLE;
     set_deadline(c, s->cfg->header_timeout_s);
+    if (over) {
+        /* Answered through the normal path so the client reads our 503 before the close. */
+        c->rejected = true;
+        s->nrejecting++;
+        respond_error(c, 503, "too many connections", true);
+    }
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
