@@ -35,7 +35,7 @@ struct an_lang {
     const char *const *imp; uint8_t nimp;        /* tokei's "important syntax" */
     unsigned flags;
     uint8_t cx;                                  /* complexity family, AN_CX_* */
-    const void *reserved;
+    const char *firstset;                        /* the same bytes as a string (SIMD search) */
     uint8_t first[32];                           /* bitmap: bytes that may start any token */
 };
 

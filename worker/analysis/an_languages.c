@@ -3,1342 +3,1342 @@
 #include "an_internal.h"
 
 static const char *const lc_0[] = {";"};
-#define L0 {"ABNF", lc_0, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L0 {"ABNF", lc_0, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_1[] = {"#"};
-#define L1 {"AWK", lc_1, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L1 {"AWK", lc_1, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_2[] = {"*", "\""};
-#define L2 {"ABAP", lc_2, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L2 {"ABAP", lc_2, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "\"*", {0, 0, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_3[] = {"//"};
 static const struct an_pair ml_3[] = {{"/*", "*/"}};
 static const struct an_pair q_3[] = {{"\"", "\""}};
 static const char *const imp_3[] = {"\"", "/*"};
-#define L3 {"ActionScript", lc_3, 1, ml_3, 1, NULL, 0, q_3, 1, NULL, 0, NULL, 0, imp_3, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L3 {"ActionScript", lc_3, 1, ml_3, 1, NULL, 0, q_3, 1, NULL, 0, NULL, 0, imp_3, 2, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_4[] = {"--"};
-#define L4 {"Ada", lc_4, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L4 {"Ada", lc_4, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "-", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_5[] = {"--"};
 static const struct an_pair ml_5[] = {{"{-", "-}"}};
 static const char *const imp_5[] = {"{-"};
-#define L5 {"Agda", lc_5, 1, ml_5, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_5, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L6 {"Alex", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L5 {"Agda", lc_5, 1, ml_5, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_5, 1, AN_LANG_NESTED, 7, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L6 {"Alex", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_7[] = {"--", "//"};
 static const struct an_pair ml_7[] = {{"/*", "*/"}};
 static const char *const imp_7[] = {"/*"};
-#define L7 {"Alloy", lc_7, 2, ml_7, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_7, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L7 {"Alloy", lc_7, 2, ml_7, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_7, 1, 0, 0, "-/", {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_8[] = {"\342\215\235"};
 static const struct an_pair q_8[] = {{"'", "'"}};
 static const char *const imp_8[] = {"'"};
-#define L8 {"APL", lc_8, 1, NULL, 0, NULL, 0, q_8, 1, NULL, 0, NULL, 0, imp_8, 1, 0, 0, NULL, {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0}}
+#define L8 {"APL", lc_8, 1, NULL, 0, NULL, 0, q_8, 1, NULL, 0, NULL, 0, imp_8, 1, 0, 0, "'\303\242", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0}}
 static const char *const lc_9[] = {"//"};
 static const struct an_pair ml_9[] = {{"/*", "*/"}};
 static const struct an_pair q_9[] = {{"\"", "\""}};
 static const char *const imp_9[] = {"\"", "/*"};
-#define L9 {"Arduino C++", lc_9, 1, ml_9, 1, NULL, 0, q_9, 1, NULL, 0, NULL, 0, imp_9, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L9 {"Arduino C++", lc_9, 1, ml_9, 1, NULL, 0, q_9, 1, NULL, 0, NULL, 0, imp_9, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_10[] = {"//"};
 static const struct an_pair ml_10[] = {{"/*", "*/"}};
 static const struct an_pair q_10[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_10[] = {"\"", "'", "`", "/*"};
-#define L10 {"Ark TypeScript", lc_10, 1, ml_10, 1, NULL, 0, q_10, 3, NULL, 0, NULL, 0, imp_10, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L10 {"Ark TypeScript", lc_10, 1, ml_10, 1, NULL, 0, q_10, 3, NULL, 0, NULL, 0, imp_10, 4, 0, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_11[] = {";"};
 static const struct an_pair q_11[] = {{"\"", "\""}};
 static const char *const imp_11[] = {"\""};
-#define L11 {"Arturo", lc_11, 1, NULL, 0, NULL, 0, q_11, 1, NULL, 0, NULL, 0, imp_11, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L11 {"Arturo", lc_11, 1, NULL, 0, NULL, 0, q_11, 1, NULL, 0, NULL, 0, imp_11, 1, 0, 0, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_12[] = {"//"};
 static const struct an_pair ml_12[] = {{"////", "////"}};
 static const char *const imp_12[] = {"////"};
-#define L12 {"AsciiDoc", lc_12, 1, ml_12, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_12, 1, AN_LANG_DATA|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L12 {"AsciiDoc", lc_12, 1, ml_12, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_12, 1, AN_LANG_DATA|AN_LANG_PROSE, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_13[] = {"--"};
 static const struct an_pair ml_13[] = {{"/*", "*/"}};
 static const struct an_pair q_13[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_13[] = {"\"", "'", "/*"};
-#define L13 {"ASN.1", lc_13, 1, ml_13, 1, NULL, 0, q_13, 2, NULL, 0, NULL, 0, imp_13, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L13 {"ASN.1", lc_13, 1, ml_13, 1, NULL, 0, q_13, 2, NULL, 0, NULL, 0, imp_13, 3, 0, 0, "\"'-/", {0, 0, 0, 0, 132, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_14[] = {"'", "REM"};
-#define L14 {"ASP", lc_14, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L14 {"ASP", lc_14, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "'R", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_15[] = {{"<!--", "-->"}, {"<%--", "-->"}};
 static const char *const imp_15[] = {"<!--", "<%--"};
-#define L15 {"ASP.NET", NULL, 0, ml_15, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_15, 2, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L15 {"ASP.NET", NULL, 0, ml_15, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_15, 2, 0, 0, "<", {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_16[] = {";"};
 static const struct an_pair q_16[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_16[] = {"\"", "'"};
-#define L16 {"Assembly", lc_16, 1, NULL, 0, NULL, 0, q_16, 2, NULL, 0, NULL, 0, imp_16, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L16 {"Assembly", lc_16, 1, NULL, 0, NULL, 0, q_16, 2, NULL, 0, NULL, 0, imp_16, 2, 0, 0, "\"';", {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_17[] = {"//"};
 static const struct an_pair ml_17[] = {{"/*", "*/"}};
 static const struct an_pair q_17[] = {{"\"", "\""}};
 static const char *const imp_17[] = {"\"", "/*"};
-#define L17 {"GNU Style Assembly", lc_17, 1, ml_17, 1, NULL, 0, q_17, 1, NULL, 0, NULL, 0, imp_17, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L17 {"GNU Style Assembly", lc_17, 1, ml_17, 1, NULL, 0, q_17, 1, NULL, 0, NULL, 0, imp_17, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_18[] = {"//"};
 static const struct an_pair ml_18[] = {{"/*", "*/"}, {"<!--", "-->"}};
 static const char *const imp_18[] = {"/*", "<!--"};
-#define L18 {"Astro", lc_18, 1, ml_18, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_18, 2, 0, 2, NULL, {0, 0, 0, 0, 0, 128, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L18 {"Astro", lc_18, 1, ml_18, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_18, 2, 0, 2, "/<", {0, 0, 0, 0, 0, 128, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_19[] = {"//"};
 static const struct an_pair ml_19[] = {{"(*", "*)"}, {"/*", "*/"}};
 static const struct an_pair q_19[] = {{"\"", "\""}};
 static const char *const imp_19[] = {"\"", "(*", "/*"};
-#define L19 {"ATS", lc_19, 1, ml_19, 2, NULL, 0, q_19, 1, NULL, 0, NULL, 0, imp_19, 3, 0, 0, NULL, {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L19 {"ATS", lc_19, 1, ml_19, 2, NULL, 0, q_19, 1, NULL, 0, NULL, 0, imp_19, 3, 0, 0, "\"(/", {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_20[] = {";"};
 static const struct an_pair ml_20[] = {{"/*", "*/"}};
 static const char *const imp_20[] = {"/*"};
-#define L20 {"AutoHotKey", lc_20, 1, ml_20, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_20, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L20 {"AutoHotKey", lc_20, 1, ml_20, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_20, 1, 0, 0, "/;", {0, 0, 0, 0, 0, 128, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_21[] = {"#", "dnl"};
-#define L21 {"Autoconf", lc_21, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L21 {"Autoconf", lc_21, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "#d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_22[] = {";"};
 static const struct an_pair ml_22[] = {{"#comments-start", "#comments-end"}, {"#cs", "#ce"}};
 static const char *const imp_22[] = {"#comments-start", "#cs"};
-#define L22 {"Autoit", lc_22, 1, ml_22, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_22, 2, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L22 {"Autoit", lc_22, 1, ml_22, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_22, 2, 0, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_23[] = {"#"};
-#define L23 {"Automake", lc_23, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L23 {"Automake", lc_23, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_24[] = {{"<!--", "-->"}};
 static const struct an_pair q_24[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_24[] = {"\"", "'", "<!--"};
-#define L24 {"AXAML", NULL, 0, ml_24, 1, NULL, 0, q_24, 2, NULL, 0, NULL, 0, imp_24, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L24 {"AXAML", NULL, 0, ml_24, 1, NULL, 0, q_24, 2, NULL, 0, NULL, 0, imp_24, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_25[] = {"//", "#"};
 static const struct an_pair q_25[] = {{"\"", "\""}, {"`", "`"}};
 static const char *const imp_25[] = {"\"", "`"};
-#define L25 {"Ballerina", lc_25, 2, NULL, 0, NULL, 0, q_25, 2, NULL, 0, NULL, 0, imp_25, 2, 0, 0, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L25 {"Ballerina", lc_25, 2, NULL, 0, NULL, 0, q_25, 2, NULL, 0, NULL, 0, imp_25, 2, 0, 0, "\"#/`", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_26[] = {"#"};
 static const struct an_pair q_26[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_26[] = {"\"", "'"};
-#define L26 {"BASH", lc_26, 1, NULL, 0, NULL, 0, q_26, 2, NULL, 0, NULL, 0, imp_26, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L26 {"BASH", lc_26, 1, NULL, 0, NULL, 0, q_26, 2, NULL, 0, NULL, 0, imp_26, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_27[] = {"REM", "::"};
-#define L27 {"Batch", lc_27, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 6, NULL, {0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L27 {"Batch", lc_27, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 6, ":R", {0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_28[] = {"#"};
 static const struct an_pair q_28[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_28[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_28[] = {"\"", "'", "\"\"\"", "'''"};
-#define L28 {"Bazel", lc_28, 1, NULL, 0, NULL, 0, q_28, 2, NULL, 0, dq_28, 2, imp_28, 4, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L28 {"Bazel", lc_28, 1, NULL, 0, NULL, 0, q_28, 2, NULL, 0, dq_28, 2, imp_28, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_29[] = {";"};
 static const struct an_pair q_29[] = {{"\"", "\""}};
 static const char *const imp_29[] = {"\""};
-#define L29 {"Bean", lc_29, 1, NULL, 0, NULL, 0, q_29, 1, NULL, 0, NULL, 0, imp_29, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L29 {"Bean", lc_29, 1, NULL, 0, NULL, 0, q_29, 1, NULL, 0, NULL, 0, imp_29, 1, 0, 0, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_30[] = {"//"};
 static const struct an_pair ml_30[] = {{"/*", "*/"}};
 static const struct an_pair q_30[] = {{"'", "'"}, {"'''", "'''"}};
 static const char *const imp_30[] = {"'", "'''", "/*"};
-#define L30 {"Bicep", lc_30, 1, ml_30, 1, NULL, 0, q_30, 2, NULL, 0, NULL, 0, imp_30, 3, 0, 0, NULL, {0, 0, 0, 0, 128, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L30 {"Bicep", lc_30, 1, ml_30, 1, NULL, 0, q_30, 2, NULL, 0, NULL, 0, imp_30, 3, 0, 0, "'/", {0, 0, 0, 0, 128, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_31[] = {"#"};
 static const struct an_pair q_31[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_31[] = {"\"", "'"};
-#define L31 {"Bitbake", lc_31, 1, NULL, 0, NULL, 0, q_31, 2, NULL, 0, NULL, 0, imp_31, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L31 {"Bitbake", lc_31, 1, NULL, 0, NULL, 0, q_31, 2, NULL, 0, NULL, 0, imp_31, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_32[] = {{"{{--", "--}}"}, {"<!--", "-->"}};
 static const struct an_pair q_32[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_32[] = {"\"", "'", "{{--", "<!--"};
-#define L32 {"Blade", NULL, 0, ml_32, 2, NULL, 0, q_32, 2, NULL, 0, NULL, 0, imp_32, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L32 {"Blade", NULL, 0, ml_32, 2, NULL, 0, q_32, 2, NULL, 0, NULL, 0, imp_32, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_33[] = {"#"};
 static const struct an_pair q_33[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_33[] = {"\"", "'"};
-#define L33 {"BQN", lc_33, 1, NULL, 0, NULL, 0, q_33, 2, NULL, 0, NULL, 0, imp_33, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L33 {"BQN", lc_33, 1, NULL, 0, NULL, 0, q_33, 2, NULL, 0, NULL, 0, imp_33, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_34[] = {"'", "REM"};
 static const struct an_pair q_34[] = {{"\"", "\""}};
 static const char *const imp_34[] = {"\""};
-#define L34 {"BrightScript", lc_34, 2, NULL, 0, NULL, 0, q_34, 1, NULL, 0, NULL, 0, imp_34, 1, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L34 {"BrightScript", lc_34, 2, NULL, 0, NULL, 0, q_34, 1, NULL, 0, NULL, 0, imp_34, 1, 0, 0, "\"'R", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_35[] = {"//"};
 static const struct an_pair ml_35[] = {{"/*", "*/"}};
 static const struct an_pair q_35[] = {{"\"", "\""}};
 static const char *const imp_35[] = {"\"", "/*"};
-#define L35 {"C", lc_35, 1, ml_35, 1, NULL, 0, q_35, 1, NULL, 0, NULL, 0, imp_35, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L35 {"C", lc_35, 1, ml_35, 1, NULL, 0, q_35, 1, NULL, 0, NULL, 0, imp_35, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_36[] = {"//"};
 static const struct an_pair ml_36[] = {{"/*", "*/"}};
 static const struct an_pair q_36[] = {{"\"", "\""}};
 static const char *const imp_36[] = {"\"", "/*"};
-#define L36 {"C3", lc_36, 1, ml_36, 1, NULL, 0, q_36, 1, NULL, 0, NULL, 0, imp_36, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L36 {"C3", lc_36, 1, ml_36, 1, NULL, 0, q_36, 1, NULL, 0, NULL, 0, imp_36, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_37[] = {"//"};
 static const struct an_pair ml_37[] = {{"/*", "*/"}};
 static const struct an_pair q_37[] = {{"\"", "\""}};
 static const char *const imp_37[] = {"\"", "/*"};
-#define L37 {"C Header", lc_37, 1, ml_37, 1, NULL, 0, q_37, 1, NULL, 0, NULL, 0, imp_37, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L37 {"C Header", lc_37, 1, ml_37, 1, NULL, 0, q_37, 1, NULL, 0, NULL, 0, imp_37, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_38[] = {"#"};
 static const struct an_pair q_38[] = {{"\"", "\""}};
 static const char *const imp_38[] = {"\""};
-#define L38 {"CMake", lc_38, 1, NULL, 0, NULL, 0, q_38, 1, NULL, 0, NULL, 0, imp_38, 1, 0, 7, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L38 {"CMake", lc_38, 1, NULL, 0, NULL, 0, q_38, 1, NULL, 0, NULL, 0, imp_38, 1, 0, 7, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_39[] = {"//"};
 static const struct an_pair ml_39[] = {{"/*", "*/"}};
 static const struct an_pair q_39[] = {{"\"", "\""}};
 static const struct an_pair vq_39[] = {{"@\"", "\""}};
 static const char *const imp_39[] = {"\"", "/*"};
-#define L39 {"C#", lc_39, 1, ml_39, 1, NULL, 0, q_39, 1, vq_39, 1, NULL, 0, imp_39, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L39 {"C#", lc_39, 1, ml_39, 1, NULL, 0, q_39, 1, vq_39, 1, NULL, 0, imp_39, 2, 0, 2, "\"/@", {0, 0, 0, 0, 4, 128, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_40[] = {"#"};
-#define L40 {"C Shell", lc_40, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L40 {"C Shell", lc_40, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_41[] = {"--"};
 static const struct an_pair ml_41[] = {{"{-", "-}"}};
 static const char *const imp_41[] = {"{-"};
-#define L41 {"Cabal", lc_41, 1, ml_41, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_41, 1, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L41 {"Cabal", lc_41, 1, ml_41, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_41, 1, AN_LANG_NESTED, 0, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_42[] = {"//"};
 static const struct an_pair q_42[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_42[] = {"\"", "'"};
-#define L42 {"Cairo", lc_42, 1, NULL, 0, NULL, 0, q_42, 2, NULL, 0, NULL, 0, imp_42, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L42 {"Cairo", lc_42, 1, NULL, 0, NULL, 0, q_42, 2, NULL, 0, NULL, 0, imp_42, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_43[] = {"//"};
 static const struct an_pair ml_43[] = {{"/*", "*/"}};
 static const struct an_pair q_43[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const struct an_pair vq_43[] = {{"#\"", "\"#"}, {"##\"", "\"##"}, {"###\"", "\"###"}, {"#'", "'#"}, {"##'", "'##"}, {"###'", "'###"}};
 static const char *const imp_43[] = {"\"", "\"\"\"", "/*"};
-#define L43 {"Cangjie", lc_43, 1, ml_43, 1, NULL, 0, q_43, 2, vq_43, 6, NULL, 0, imp_43, 3, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L43 {"Cangjie", lc_43, 1, ml_43, 1, NULL, 0, q_43, 2, vq_43, 6, NULL, 0, imp_43, 3, AN_LANG_NESTED, 0, "\"#/", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_44[] = {"//"};
 static const struct an_pair ml_44[] = {{"/*", "*/"}};
 static const struct an_pair q_44[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_44[] = {"\"", "'", "/*"};
-#define L44 {"Cassius", lc_44, 1, ml_44, 1, NULL, 0, q_44, 2, NULL, 0, NULL, 0, imp_44, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L44 {"Cassius", lc_44, 1, ml_44, 1, NULL, 0, q_44, 2, NULL, 0, NULL, 0, imp_44, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_45[] = {"//"};
 static const struct an_pair ml_45[] = {{"/*", "*/"}};
 static const struct an_pair q_45[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_45[] = {"\"", "\"\"\"", "/*"};
-#define L45 {"Ceylon", lc_45, 1, ml_45, 1, NULL, 0, q_45, 2, NULL, 0, NULL, 0, imp_45, 3, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L45 {"Ceylon", lc_45, 1, ml_45, 1, NULL, 0, q_45, 2, NULL, 0, NULL, 0, imp_45, 3, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_46[] = {"//"};
 static const struct an_pair ml_46[] = {{"/*", "*/"}};
 static const struct an_pair q_46[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_46[] = {"\"", "'", "/*"};
-#define L46 {"Chapel", lc_46, 1, ml_46, 1, NULL, 0, q_46, 2, NULL, 0, NULL, 0, imp_46, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L46 {"Chapel", lc_46, 1, ml_46, 1, NULL, 0, q_46, 2, NULL, 0, NULL, 0, imp_46, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_47[] = {";"};
 static const struct an_pair q_47[] = {{"\"", "\""}};
 static const char *const imp_47[] = {"\""};
-#define L47 {"CIL (SELinux)", lc_47, 1, NULL, 0, NULL, 0, q_47, 1, NULL, 0, NULL, 0, imp_47, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L47 {"CIL (SELinux)", lc_47, 1, NULL, 0, NULL, 0, q_47, 1, NULL, 0, NULL, 0, imp_47, 1, 0, 0, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_48[] = {"//"};
 static const struct an_pair ml_48[] = {{"/*", "*/"}};
 static const char *const imp_48[] = {"/*"};
-#define L48 {"Circom", lc_48, 1, ml_48, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_48, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L48 {"Circom", lc_48, 1, ml_48, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_48, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_49[] = {";"};
 static const struct an_pair q_49[] = {{"\"", "\""}};
 static const char *const imp_49[] = {"\""};
-#define L49 {"Clojure", lc_49, 1, NULL, 0, NULL, 0, q_49, 1, NULL, 0, NULL, 0, imp_49, 1, 0, 7, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L49 {"Clojure", lc_49, 1, NULL, 0, NULL, 0, q_49, 1, NULL, 0, NULL, 0, imp_49, 1, 0, 7, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_50[] = {";"};
 static const struct an_pair q_50[] = {{"\"", "\""}};
 static const char *const imp_50[] = {"\""};
-#define L50 {"ClojureC", lc_50, 1, NULL, 0, NULL, 0, q_50, 1, NULL, 0, NULL, 0, imp_50, 1, 0, 7, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L50 {"ClojureC", lc_50, 1, NULL, 0, NULL, 0, q_50, 1, NULL, 0, NULL, 0, imp_50, 1, 0, 7, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_51[] = {";"};
 static const struct an_pair q_51[] = {{"\"", "\""}};
 static const char *const imp_51[] = {"\""};
-#define L51 {"ClojureScript", lc_51, 1, NULL, 0, NULL, 0, q_51, 1, NULL, 0, NULL, 0, imp_51, 1, 0, 7, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L51 {"ClojureScript", lc_51, 1, NULL, 0, NULL, 0, q_51, 1, NULL, 0, NULL, 0, imp_51, 1, 0, 7, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_52[] = {"*"};
-#define L52 {"COBOL", lc_52, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L52 {"COBOL", lc_52, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "*", {0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_53[] = {"//"};
 static const struct an_pair ml_53[] = {{"/*", "*/"}};
 static const struct an_pair q_53[] = {{"\"", "\""}};
 static const char *const imp_53[] = {"\"", "/*"};
-#define L53 {"CodeQL", lc_53, 1, ml_53, 1, NULL, 0, q_53, 1, NULL, 0, NULL, 0, imp_53, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L53 {"CodeQL", lc_53, 1, ml_53, 1, NULL, 0, q_53, 1, NULL, 0, NULL, 0, imp_53, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_54[] = {"#"};
 static const struct an_pair ml_54[] = {{"###", "###"}};
 static const struct an_pair q_54[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_54[] = {"\"", "'", "###"};
-#define L54 {"CoffeeScript", lc_54, 1, ml_54, 1, NULL, 0, q_54, 2, NULL, 0, NULL, 0, imp_54, 3, 0, 2, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L54 {"CoffeeScript", lc_54, 1, ml_54, 1, NULL, 0, q_54, 2, NULL, 0, NULL, 0, imp_54, 3, 0, 2, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_55[] = {"--"};
-#define L55 {"Cogent", lc_55, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L55 {"Cogent", lc_55, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "-", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_56[] = {{"<!---", "--->"}};
 static const struct an_pair q_56[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_56[] = {"\"", "'", "<!---"};
-#define L56 {"ColdFusion", NULL, 0, ml_56, 1, NULL, 0, q_56, 2, NULL, 0, NULL, 0, imp_56, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L56 {"ColdFusion", NULL, 0, ml_56, 1, NULL, 0, q_56, 2, NULL, 0, NULL, 0, imp_56, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_57[] = {"//"};
 static const struct an_pair ml_57[] = {{"/*", "*/"}};
 static const struct an_pair q_57[] = {{"\"", "\""}};
 static const char *const imp_57[] = {"\"", "/*"};
-#define L57 {"ColdFusion CFScript", lc_57, 1, ml_57, 1, NULL, 0, q_57, 1, NULL, 0, NULL, 0, imp_57, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L57 {"ColdFusion CFScript", lc_57, 1, ml_57, 1, NULL, 0, q_57, 1, NULL, 0, NULL, 0, imp_57, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_58[] = {{"(*", "*)"}};
 static const struct an_pair q_58[] = {{"\"", "\""}};
 static const char *const imp_58[] = {"\"", "(*"};
-#define L58 {"Coq", NULL, 0, ml_58, 1, NULL, 0, q_58, 1, NULL, 0, NULL, 0, imp_58, 2, 0, 7, NULL, {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L58 {"Coq", NULL, 0, ml_58, 1, NULL, 0, q_58, 1, NULL, 0, NULL, 0, imp_58, 2, 0, 7, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_59[] = {"//"};
 static const struct an_pair ml_59[] = {{"/*", "*/"}};
 static const struct an_pair q_59[] = {{"\"", "\""}};
 static const struct an_pair vq_59[] = {{"R\"(", ")\""}};
 static const char *const imp_59[] = {"\"", "/*"};
-#define L59 {"C++", lc_59, 1, ml_59, 1, NULL, 0, q_59, 1, vq_59, 1, NULL, 0, imp_59, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L59 {"C++", lc_59, 1, ml_59, 1, NULL, 0, q_59, 1, vq_59, 1, NULL, 0, imp_59, 2, 0, 1, "\"/R", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_60[] = {"//"};
 static const struct an_pair ml_60[] = {{"/*", "*/"}};
 static const struct an_pair q_60[] = {{"\"", "\""}};
 static const char *const imp_60[] = {"\"", "/*"};
-#define L60 {"C++ Header", lc_60, 1, ml_60, 1, NULL, 0, q_60, 1, NULL, 0, NULL, 0, imp_60, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L60 {"C++ Header", lc_60, 1, ml_60, 1, NULL, 0, q_60, 1, NULL, 0, NULL, 0, imp_60, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_61[] = {"//"};
 static const struct an_pair ml_61[] = {{"/*", "*/"}};
 static const struct an_pair q_61[] = {{"\"", "\""}};
 static const struct an_pair vq_61[] = {{"R\"(", ")\""}};
 static const char *const imp_61[] = {"\"", "/*"};
-#define L61 {"C++ Module", lc_61, 1, ml_61, 1, NULL, 0, q_61, 1, vq_61, 1, NULL, 0, imp_61, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L61 {"C++ Module", lc_61, 1, ml_61, 1, NULL, 0, q_61, 1, vq_61, 1, NULL, 0, imp_61, 2, 0, 0, "\"/R", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_62[] = {"#"};
 static const struct an_pair q_62[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_62[] = {"\"", "'"};
-#define L62 {"Crystal", lc_62, 1, NULL, 0, NULL, 0, q_62, 2, NULL, 0, NULL, 0, imp_62, 2, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L62 {"Crystal", lc_62, 1, NULL, 0, NULL, 0, q_62, 2, NULL, 0, NULL, 0, imp_62, 2, 0, 7, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_63[] = {"//"};
 static const struct an_pair ml_63[] = {{"/*", "*/"}};
 static const struct an_pair q_63[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_63[] = {"\"", "'", "/*"};
-#define L63 {"CSS", lc_63, 1, ml_63, 1, NULL, 0, q_63, 2, NULL, 0, NULL, 0, imp_63, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L63 {"CSS", lc_63, 1, ml_63, 1, NULL, 0, q_63, 2, NULL, 0, NULL, 0, imp_63, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_64[] = {"//"};
 static const struct an_pair ml_64[] = {{"/*", "*/"}};
 static const struct an_pair q_64[] = {{"\"", "\""}};
 static const char *const imp_64[] = {"\"", "/*"};
-#define L64 {"CUDA", lc_64, 1, ml_64, 1, NULL, 0, q_64, 1, NULL, 0, NULL, 0, imp_64, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L64 {"CUDA", lc_64, 1, ml_64, 1, NULL, 0, q_64, 1, NULL, 0, NULL, 0, imp_64, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_65[] = {"//"};
 static const struct an_pair q_65[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}};
 static const struct an_pair vq_65[] = {{"#\"", "\"#"}};
 static const char *const imp_65[] = {"\"", "'", "\"\"\""};
-#define L65 {"CUE", lc_65, 1, NULL, 0, NULL, 0, q_65, 3, vq_65, 1, NULL, 0, imp_65, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L65 {"CUE", lc_65, 1, NULL, 0, NULL, 0, q_65, 3, vq_65, 1, NULL, 0, imp_65, 3, 0, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_66[] = {"#"};
 static const struct an_pair q_66[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_66[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_66[] = {"\"", "'", "\"\"\"", "'''"};
-#define L66 {"Cython", lc_66, 1, NULL, 0, NULL, 0, q_66, 2, NULL, 0, dq_66, 2, imp_66, 4, 0, 2, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L66 {"Cython", lc_66, 1, NULL, 0, NULL, 0, q_66, 2, NULL, 0, dq_66, 2, imp_66, 4, 0, 2, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_67[] = {"//"};
 static const struct an_pair ml_67[] = {{"/*", "*/"}};
 static const struct an_pair nc_67[] = {{"/+", "+/"}};
 static const struct an_pair q_67[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_67[] = {"\"", "'", "/*", "/+"};
-#define L67 {"D", lc_67, 1, ml_67, 1, nc_67, 1, q_67, 2, NULL, 0, NULL, 0, imp_67, 4, 0, 1, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L67 {"D", lc_67, 1, ml_67, 1, nc_67, 1, q_67, 2, NULL, 0, NULL, 0, imp_67, 4, 0, 1, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_68[] = {"#"};
 static const struct an_pair ml_68[] = {{"\"\"\"", "\"\"\""}};
 static const char *const imp_68[] = {"\"\"\""};
-#define L68 {"D2", lc_68, 1, ml_68, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_68, 1, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L68 {"D2", lc_68, 1, ml_68, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_68, 1, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_69[] = {"-- "};
 static const struct an_pair ml_69[] = {{"{-", "-}"}};
 static const char *const imp_69[] = {"{-"};
-#define L69 {"DAML", lc_69, 1, ml_69, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_69, 1, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L69 {"DAML", lc_69, 1, ml_69, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_69, 1, AN_LANG_NESTED, 0, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_70[] = {"//"};
 static const struct an_pair ml_70[] = {{"/*", "*/"}};
 static const struct an_pair q_70[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_70[] = {"\"", "'", "\"\"\"", "'''", "/*"};
-#define L70 {"Dart", lc_70, 1, ml_70, 1, NULL, 0, q_70, 4, NULL, 0, NULL, 0, imp_70, 5, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L70 {"Dart", lc_70, 1, ml_70, 1, NULL, 0, q_70, 4, NULL, 0, NULL, 0, imp_70, 5, 0, 2, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_71[] = {"//"};
 static const struct an_pair ml_71[] = {{"/*", "*/"}};
 static const struct an_pair q_71[] = {{"\"", "\""}};
 static const char *const imp_71[] = {"\"", "/*"};
-#define L71 {"Device Tree", lc_71, 1, ml_71, 1, NULL, 0, q_71, 1, NULL, 0, NULL, 0, imp_71, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L71 {"Device Tree", lc_71, 1, ml_71, 1, NULL, 0, q_71, 1, NULL, 0, NULL, 0, imp_71, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_72[] = {"--"};
 static const struct an_pair ml_72[] = {{"{-", "-}"}};
 static const struct an_pair q_72[] = {{"\"", "\""}, {"''", "''"}};
 static const char *const imp_72[] = {"\"", "''", "{-"};
-#define L72 {"Dhall", lc_72, 1, ml_72, 1, NULL, 0, q_72, 2, NULL, 0, NULL, 0, imp_72, 3, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L72 {"Dhall", lc_72, 1, ml_72, 1, NULL, 0, q_72, 2, NULL, 0, NULL, 0, imp_72, 3, AN_LANG_NESTED, 0, "\"'-{", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_73[] = {"```"};
-#define L73 {"Djot", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_73, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L73 {"Djot", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_73, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_74[] = {"#"};
 static const struct an_pair q_74[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_74[] = {"\"", "'"};
-#define L74 {"Dockerfile", lc_74, 1, NULL, 0, NULL, 0, q_74, 2, NULL, 0, NULL, 0, imp_74, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L74 {"Dockerfile", lc_74, 1, NULL, 0, NULL, 0, q_74, 2, NULL, 0, NULL, 0, imp_74, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_75[] = {{"<!--", "-->"}};
 static const struct an_pair q_75[] = {{"\"", "\""}};
 static const char *const imp_75[] = {"\"", "<!--"};
-#define L75 {".NET Resource", NULL, 0, ml_75, 1, NULL, 0, q_75, 1, NULL, 0, NULL, 0, imp_75, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L75 {".NET Resource", NULL, 0, ml_75, 1, NULL, 0, q_75, 1, NULL, 0, NULL, 0, imp_75, 2, 0, 0, "\"<", {0, 0, 0, 0, 4, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_76[] = {"//"};
 static const struct an_pair ml_76[] = {{"/*", "*/"}};
 static const struct an_pair q_76[] = {{"\"", "\""}, {"{\"", "\"}"}, {"'", "'"}};
 static const char *const imp_76[] = {"\"", "{\"", "'", "/*"};
-#define L76 {"Dream Maker", lc_76, 1, ml_76, 1, NULL, 0, q_76, 3, NULL, 0, NULL, 0, imp_76, 4, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L76 {"Dream Maker", lc_76, 1, ml_76, 1, NULL, 0, q_76, 3, NULL, 0, NULL, 0, imp_76, 4, AN_LANG_NESTED, 0, "\"'/{", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_77[] = {{"{!", "!}"}};
 static const char *const imp_77[] = {"{!"};
-#define L77 {"Dust.js", NULL, 0, ml_77, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_77, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L77 {"Dust.js", NULL, 0, ml_77, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_77, 1, 0, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_78[] = {"#"};
 static const struct an_pair q_78[] = {{"'", "'"}, {"\"", "\""}};
 static const char *const imp_78[] = {"'", "\""};
-#define L78 {"EdgeDB Schema Definition", lc_78, 1, NULL, 0, NULL, 0, q_78, 2, NULL, 0, NULL, 0, imp_78, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L78 {"EdgeDB Schema Definition", lc_78, 1, NULL, 0, NULL, 0, q_78, 2, NULL, 0, NULL, 0, imp_78, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_79[] = {"#"};
 static const struct an_pair q_79[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_79[] = {"\"", "'"};
-#define L79 {"Ebuild", lc_79, 1, NULL, 0, NULL, 0, q_79, 2, NULL, 0, NULL, 0, imp_79, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L79 {"Ebuild", lc_79, 1, NULL, 0, NULL, 0, q_79, 2, NULL, 0, NULL, 0, imp_79, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_80[] = {"#"};
 static const struct an_pair q_80[] = {{"'", "'"}, {"\"", "\""}, {"$", "$"}};
 static const char *const imp_80[] = {"'", "\"", "$"};
-#define L80 {"EdgeQL", lc_80, 1, NULL, 0, NULL, 0, q_80, 3, NULL, 0, NULL, 0, imp_80, 3, 0, 0, NULL, {0, 0, 0, 0, 156, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L80 {"EdgeQL", lc_80, 1, NULL, 0, NULL, 0, q_80, 3, NULL, 0, NULL, 0, imp_80, 3, 0, 0, "\"#$'", {0, 0, 0, 0, 156, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_81[] = {";"};
-#define L81 {"Edn", lc_81, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L81 {"Edn", lc_81, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_82[] = {"\\ ", "-- "};
 static const struct an_pair ml_82[] = {{"(*", "*)"}};
 static const struct an_pair q_82[] = {{"\"", "\""}};
 static const char *const imp_82[] = {"\"", "(*"};
-#define L82 {"8th", lc_82, 2, ml_82, 1, NULL, 0, q_82, 1, NULL, 0, NULL, 0, imp_82, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 33, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L82 {"8th", lc_82, 2, ml_82, 1, NULL, 0, q_82, 1, NULL, 0, NULL, 0, imp_82, 2, AN_LANG_NESTED, 0, "\"(-\\", {0, 0, 0, 0, 4, 33, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_83[] = {";"};
-#define L83 {"Emacs Lisp", lc_83, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L83 {"Emacs Lisp", lc_83, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_84[] = {"#"};
 static const struct an_pair q_84[] = {{"\"\"\"", "\"\"\""}, {"\"", "\""}, {"'''", "'''"}, {"'", "'"}};
 static const char *const imp_84[] = {"\"\"\"", "\"", "'''", "'"};
-#define L84 {"Elixir", lc_84, 1, NULL, 0, NULL, 0, q_84, 4, NULL, 0, NULL, 0, imp_84, 4, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L84 {"Elixir", lc_84, 1, NULL, 0, NULL, 0, q_84, 4, NULL, 0, NULL, 0, imp_84, 4, 0, 7, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_85[] = {"--"};
 static const struct an_pair ml_85[] = {{"{-", "-}"}};
 static const char *const imp_85[] = {"{-"};
-#define L85 {"Elm", lc_85, 1, ml_85, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_85, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L85 {"Elm", lc_85, 1, ml_85, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_85, 1, AN_LANG_NESTED, 7, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_86[] = {"#"};
 static const struct an_pair q_86[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_86[] = {"\"", "'"};
-#define L86 {"Elvish", lc_86, 1, NULL, 0, NULL, 0, q_86, 2, NULL, 0, NULL, 0, imp_86, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L86 {"Elvish", lc_86, 1, NULL, 0, NULL, 0, q_86, 2, NULL, 0, NULL, 0, imp_86, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_87[] = {";"};
-#define L87 {"Emacs Dev Env", lc_87, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L87 {"Emacs Dev Env", lc_87, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_88[] = {"\360\237\222\255"};
 static const struct an_pair ml_88[] = {{"\360\237\222\255\360\237\224\234", "\360\237\224\232\360\237\222\255"}, {"\360\237\223\227", "\360\237\223\227"}, {"\360\237\223\230", "\360\237\223\230"}};
 static const struct an_pair q_88[] = {{"\342\235\214\360\237\224\244", "\342\235\214\360\237\224\244"}};
 static const char *const imp_88[] = {"\342\235\214\360\237\224\244", "\360\237\222\255\360\237\224\234", "\360\237\223\227", "\360\237\223\230"};
-#define L88 {"Emojicode", lc_88, 1, ml_88, 3, NULL, 0, q_88, 1, NULL, 0, NULL, 0, imp_88, 4, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0}}
+#define L88 {"Emojicode", lc_88, 1, ml_88, 3, NULL, 0, q_88, 1, NULL, 0, NULL, 0, imp_88, 4, 0, 0, "\303\242\303\260", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0}}
 static const char *const lc_89[] = {"%"};
-#define L89 {"Erlang", lc_89, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L90 {"FEN", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L89 {"Erlang", lc_89, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "%", {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L90 {"FEN", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_91[] = {"//"};
 static const struct an_pair ml_91[] = {{"(*", "*)"}};
 static const struct an_pair q_91[] = {{"\"", "\""}};
 static const struct an_pair vq_91[] = {{"@\"", "\""}};
 static const char *const imp_91[] = {"\"", "(*"};
-#define L91 {"F#", lc_91, 1, ml_91, 1, NULL, 0, q_91, 1, vq_91, 1, NULL, 0, imp_91, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 129, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L91 {"F#", lc_91, 1, ml_91, 1, NULL, 0, q_91, 1, vq_91, 1, NULL, 0, imp_91, 2, 0, 2, "\"(/@", {0, 0, 0, 0, 4, 129, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_92[] = {"!", "#!"};
 static const struct an_pair ml_92[] = {{"/*", "*/"}};
 static const char *const imp_92[] = {"/*"};
-#define L92 {"Factor", lc_92, 2, ml_92, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_92, 1, 0, 0, NULL, {0, 0, 0, 0, 10, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L92 {"Factor", lc_92, 2, ml_92, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_92, 1, 0, 0, "!#/", {0, 0, 0, 0, 10, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_93[] = {";", ";;"};
 static const struct an_pair q_93[] = {{"\"", "\""}};
 static const char *const imp_93[] = {"\""};
-#define L93 {"Fennel", lc_93, 2, NULL, 0, NULL, 0, q_93, 1, NULL, 0, NULL, 0, imp_93, 1, 0, 7, NULL, {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L93 {"Fennel", lc_93, 2, NULL, 0, NULL, 0, q_93, 1, NULL, 0, NULL, 0, imp_93, 1, 0, 7, "\";", {0, 0, 0, 0, 4, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_94[] = {"#"};
 static const struct an_pair q_94[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_94[] = {"\"", "'"};
-#define L94 {"Fish", lc_94, 1, NULL, 0, NULL, 0, q_94, 2, NULL, 0, NULL, 0, imp_94, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L94 {"Fish", lc_94, 1, NULL, 0, NULL, 0, q_94, 2, NULL, 0, NULL, 0, imp_94, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_95[] = {"//"};
 static const struct an_pair ml_95[] = {{"/*", "*/"}};
 static const struct an_pair q_95[] = {{"\"", "\""}};
 static const char *const imp_95[] = {"\"", "/*"};
-#define L95 {"FlatBuffers Schema", lc_95, 1, ml_95, 1, NULL, 0, q_95, 1, NULL, 0, NULL, 0, imp_95, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L95 {"FlatBuffers Schema", lc_95, 1, ml_95, 1, NULL, 0, q_95, 1, NULL, 0, NULL, 0, imp_95, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_96[] = {"#", "~"};
-#define L96 {"Forge Config", lc_96, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L96 {"Forge Config", lc_96, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#~", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_97[] = {"\\"};
 static const struct an_pair ml_97[] = {{"( ", ")"}};
 static const char *const imp_97[] = {"( "};
-#define L97 {"Forth", lc_97, 1, ml_97, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_97, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L97 {"Forth", lc_97, 1, ml_97, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_97, 1, 0, 0, "(\\", {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_98[] = {"c", "C", "!", "*"};
 static const struct an_pair q_98[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_98[] = {"\"", "'"};
-#define L98 {"FORTRAN Legacy", lc_98, 4, NULL, 0, NULL, 0, q_98, 2, NULL, 0, NULL, 0, imp_98, 2, AN_LANG_FORTRAN, 7, NULL, {0, 0, 0, 0, 134, 4, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L98 {"FORTRAN Legacy", lc_98, 4, NULL, 0, NULL, 0, q_98, 2, NULL, 0, NULL, 0, imp_98, 2, AN_LANG_FORTRAN, 7, "!\"'*Cc", {0, 0, 0, 0, 134, 4, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_99[] = {"!"};
 static const struct an_pair q_99[] = {{"\"", "\""}};
 static const char *const imp_99[] = {"\""};
-#define L99 {"FORTRAN Modern", lc_99, 1, NULL, 0, NULL, 0, q_99, 1, NULL, 0, NULL, 0, imp_99, 1, AN_LANG_FORTRAN, 7, NULL, {0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L99 {"FORTRAN Modern", lc_99, 1, NULL, 0, NULL, 0, q_99, 1, NULL, 0, NULL, 0, imp_99, 1, AN_LANG_FORTRAN, 7, "!\"", {0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_100[] = {{"<#--", "-->"}};
 static const char *const imp_100[] = {"<#--"};
-#define L100 {"FreeMarker", NULL, 0, ml_100, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_100, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L100 {"FreeMarker", NULL, 0, ml_100, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_100, 1, 0, 0, "<", {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_101[] = {"//"};
 static const struct an_pair ml_101[] = {{"(*", "*)"}};
 static const struct an_pair q_101[] = {{"\"", "\""}};
 static const char *const imp_101[] = {"\"", "(*"};
-#define L101 {"F*", lc_101, 1, ml_101, 1, NULL, 0, q_101, 1, NULL, 0, NULL, 0, imp_101, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L101 {"F*", lc_101, 1, ml_101, 1, NULL, 0, q_101, 1, NULL, 0, NULL, 0, imp_101, 2, 0, 0, "\"(/", {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_102[] = {"--"};
-#define L102 {"Futhark", lc_102, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L102 {"Futhark", lc_102, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "-", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_103[] = {"#"};
-#define L103 {"GDB Script", lc_103, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L103 {"GDB Script", lc_103, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_104[] = {"#"};
 static const struct an_pair q_104[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_104[] = {"\"", "'", "\"\"\""};
-#define L104 {"GDScript", lc_104, 1, NULL, 0, NULL, 0, q_104, 3, NULL, 0, NULL, 0, imp_104, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L104 {"GDScript", lc_104, 1, NULL, 0, NULL, 0, q_104, 3, NULL, 0, NULL, 0, imp_104, 3, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_105[] = {"//"};
 static const struct an_pair ml_105[] = {{"/*", "*/"}};
 static const char *const imp_105[] = {"/*"};
-#define L105 {"GDShader", lc_105, 1, ml_105, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_105, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L105 {"GDShader", lc_105, 1, ml_105, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_105, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_106[] = {"#"};
-#define L106 {"Gherkin (Cucumber)", lc_106, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L106 {"Gherkin (Cucumber)", lc_106, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_107[] = {"//", "///", "////"};
 static const struct an_pair q_107[] = {{"\"", "\""}};
 static const char *const imp_107[] = {"\""};
-#define L107 {"Gleam", lc_107, 3, NULL, 0, NULL, 0, q_107, 1, NULL, 0, NULL, 0, imp_107, 1, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L107 {"Gleam", lc_107, 3, NULL, 0, NULL, 0, q_107, 1, NULL, 0, NULL, 0, imp_107, 1, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_108[] = {"//"};
 static const struct an_pair ml_108[] = {{"/*", "*/"}, {"<!--", "-->"}};
 static const struct an_pair q_108[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_108[] = {"\"", "'", "`", "/*", "<!--", "<template", "<style"};
-#define L108 {"Glimmer JS", lc_108, 1, ml_108, 2, NULL, 0, q_108, 3, NULL, 0, NULL, 0, imp_108, 7, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L108 {"Glimmer JS", lc_108, 1, ml_108, 2, NULL, 0, q_108, 3, NULL, 0, NULL, 0, imp_108, 7, 0, 0, "\"'/<`", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_109[] = {"//"};
 static const struct an_pair ml_109[] = {{"/*", "*/"}, {"<!--", "-->"}};
 static const struct an_pair q_109[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_109[] = {"\"", "'", "`", "/*", "<!--", "<template", "<style"};
-#define L109 {"Glimmer TS", lc_109, 1, ml_109, 2, NULL, 0, q_109, 3, NULL, 0, NULL, 0, imp_109, 7, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L109 {"Glimmer TS", lc_109, 1, ml_109, 2, NULL, 0, q_109, 3, NULL, 0, NULL, 0, imp_109, 7, 0, 0, "\"'/<`", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_110[] = {"//"};
 static const struct an_pair ml_110[] = {{"/*", "*/"}};
 static const struct an_pair q_110[] = {{"\"", "\""}};
 static const char *const imp_110[] = {"\"", "/*"};
-#define L110 {"GLSL", lc_110, 1, ml_110, 1, NULL, 0, q_110, 1, NULL, 0, NULL, 0, imp_110, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L110 {"GLSL", lc_110, 1, ml_110, 1, NULL, 0, q_110, 1, NULL, 0, NULL, 0, imp_110, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_111[] = {"//"};
 static const struct an_pair ml_111[] = {{"/*", "*/"}};
 static const struct an_pair q_111[] = {{"\"", "\""}};
 static const char *const imp_111[] = {"\"", "/*"};
-#define L111 {"Gml", lc_111, 1, ml_111, 1, NULL, 0, q_111, 1, NULL, 0, NULL, 0, imp_111, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L111 {"Gml", lc_111, 1, ml_111, 1, NULL, 0, q_111, 1, NULL, 0, NULL, 0, imp_111, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_112[] = {"//"};
 static const struct an_pair ml_112[] = {{"/*", "*/"}};
 static const struct an_pair q_112[] = {{"\"", "\""}};
 static const char *const imp_112[] = {"\"", "/*"};
-#define L112 {"Go", lc_112, 1, ml_112, 1, NULL, 0, q_112, 1, NULL, 0, NULL, 0, imp_112, 2, 0, 3, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L112 {"Go", lc_112, 1, ml_112, 1, NULL, 0, q_112, 1, NULL, 0, NULL, 0, imp_112, 2, 0, 3, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_113[] = {";"};
-#define L113 {"Godot TextScene", lc_113, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L113 {"Godot TextScene", lc_113, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_114[] = {{"<!--", "-->"}, {"{{/*", "*/}}"}};
 static const struct an_pair q_114[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_114[] = {"\"", "'", "<!--", "{{/*"};
-#define L114 {"Go HTML", NULL, 0, ml_114, 2, NULL, 0, q_114, 2, NULL, 0, NULL, 0, imp_114, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L114 {"Go HTML", NULL, 0, ml_114, 2, NULL, 0, q_114, 2, NULL, 0, NULL, 0, imp_114, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_115[] = {"#"};
 static const struct an_pair q_115[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_115[] = {"\"", "\"\"\""};
-#define L115 {"GraphQL", lc_115, 1, NULL, 0, NULL, 0, q_115, 2, NULL, 0, NULL, 0, imp_115, 2, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L115 {"GraphQL", lc_115, 1, NULL, 0, NULL, 0, q_115, 2, NULL, 0, NULL, 0, imp_115, 2, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_116[] = {"//"};
 static const struct an_pair ml_116[] = {{"/*", "*/"}};
 static const struct an_pair q_116[] = {{"\"", "\""}};
 static const char *const imp_116[] = {"\"", "/*"};
-#define L116 {"Groovy", lc_116, 1, ml_116, 1, NULL, 0, q_116, 1, NULL, 0, NULL, 0, imp_116, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L116 {"Groovy", lc_116, 1, ml_116, 1, NULL, 0, q_116, 1, NULL, 0, NULL, 0, imp_116, 2, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_117[] = {"#!"};
 static const struct an_pair q_117[] = {{"\"", "\""}};
 static const char *const imp_117[] = {"\""};
-#define L117 {"Gwion", lc_117, 1, NULL, 0, NULL, 0, q_117, 1, NULL, 0, NULL, 0, imp_117, 1, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L117 {"Gwion", lc_117, 1, NULL, 0, NULL, 0, q_117, 1, NULL, 0, NULL, 0, imp_117, 1, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_118[] = {"-#"};
 static const struct an_pair q_118[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_118[] = {"\"", "'"};
-#define L118 {"Haml", lc_118, 1, NULL, 0, NULL, 0, q_118, 2, NULL, 0, NULL, 0, imp_118, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L118 {"Haml", lc_118, 1, NULL, 0, NULL, 0, q_118, 2, NULL, 0, NULL, 0, imp_118, 2, 0, 0, "\"'-", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_119[] = {{"<!--", "-->"}};
 static const struct an_pair q_119[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_119[] = {"\"", "'", "<!--"};
-#define L119 {"Hamlet", NULL, 0, ml_119, 1, NULL, 0, q_119, 2, NULL, 0, NULL, 0, imp_119, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L119 {"Hamlet", NULL, 0, ml_119, 1, NULL, 0, q_119, 2, NULL, 0, NULL, 0, imp_119, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_120[] = {{"<!--", "-->"}, {"{{!", "}}"}};
 static const struct an_pair q_120[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_120[] = {"\"", "'", "<!--", "{{!"};
-#define L120 {"Handlebars", NULL, 0, ml_120, 2, NULL, 0, q_120, 2, NULL, 0, NULL, 0, imp_120, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L121 {"Happy", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L120 {"Handlebars", NULL, 0, ml_120, 2, NULL, 0, q_120, 2, NULL, 0, NULL, 0, imp_120, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L121 {"Happy", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_122[] = {"--"};
 static const struct an_pair ml_122[] = {{"{-", "-}"}};
 static const char *const imp_122[] = {"{-"};
-#define L122 {"Haskell", lc_122, 1, ml_122, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_122, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L122 {"Haskell", lc_122, 1, ml_122, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_122, 1, AN_LANG_NESTED, 7, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_123[] = {"//"};
 static const struct an_pair ml_123[] = {{"/*", "*/"}};
 static const struct an_pair q_123[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_123[] = {"\"", "'", "/*"};
-#define L123 {"Haxe", lc_123, 1, ml_123, 1, NULL, 0, q_123, 2, NULL, 0, NULL, 0, imp_123, 3, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L123 {"Haxe", lc_123, 1, ml_123, 1, NULL, 0, q_123, 2, NULL, 0, NULL, 0, imp_123, 3, 0, 2, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_124[] = {"#", "//"};
 static const struct an_pair ml_124[] = {{"/*", "*/"}};
 static const struct an_pair q_124[] = {{"\"", "\""}};
 static const char *const imp_124[] = {"\"", "/*"};
-#define L124 {"HCL", lc_124, 2, ml_124, 1, NULL, 0, q_124, 1, NULL, 0, NULL, 0, imp_124, 2, 0, 7, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L124 {"HCL", lc_124, 2, ml_124, 1, NULL, 0, q_124, 1, NULL, 0, NULL, 0, imp_124, 2, 0, 7, "\"#/", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_125[] = {"//"};
 static const struct an_pair ml_125[] = {{"/*", "*/"}};
 static const struct an_pair q_125[] = {{"\"", "\""}};
 static const char *const imp_125[] = {"\"", "/*"};
-#define L125 {"Headache", lc_125, 1, ml_125, 1, NULL, 0, q_125, 1, NULL, 0, NULL, 0, imp_125, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L126 {"HEX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 1, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L125 {"Headache", lc_125, 1, ml_125, 1, NULL, 0, q_125, 1, NULL, 0, NULL, 0, imp_125, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L126 {"HEX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 1, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_127[] = {"#", ";"};
-#define L127 {"Hex0", lc_127, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L127 {"Hex0", lc_127, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_128[] = {"#", ";"};
-#define L128 {"Hex1", lc_128, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L128 {"Hex1", lc_128, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_129[] = {"#", ";"};
-#define L129 {"Hex2", lc_129, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L129 {"Hex2", lc_129, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_130[] = {"REM", "rem"};
-#define L130 {"HICAD", lc_130, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L130 {"HICAD", lc_130, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "Rr", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_131[] = {";", "#"};
 static const struct an_pair ml_131[] = {{"comment", "end comment"}};
 static const char *const imp_131[] = {"comment"};
-#define L131 {"hledger", lc_131, 2, ml_131, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_131, 1, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L131 {"hledger", lc_131, 2, ml_131, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_131, 1, 0, 0, "#;c", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_132[] = {"//"};
 static const struct an_pair ml_132[] = {{"/*", "*/"}};
 static const struct an_pair q_132[] = {{"\"", "\""}};
 static const char *const imp_132[] = {"\"", "/*"};
-#define L132 {"HLSL", lc_132, 1, ml_132, 1, NULL, 0, q_132, 1, NULL, 0, NULL, 0, imp_132, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L132 {"HLSL", lc_132, 1, ml_132, 1, NULL, 0, q_132, 1, NULL, 0, NULL, 0, imp_132, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_133[] = {"//"};
 static const struct an_pair ml_133[] = {{"/*", "*/"}};
 static const struct an_pair q_133[] = {{"\"", "\""}};
 static const char *const imp_133[] = {"\"", "/*"};
-#define L133 {"HolyC", lc_133, 1, ml_133, 1, NULL, 0, q_133, 1, NULL, 0, NULL, 0, imp_133, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L133 {"HolyC", lc_133, 1, ml_133, 1, NULL, 0, q_133, 1, NULL, 0, NULL, 0, imp_133, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_134[] = {{"<!--", "-->"}};
 static const struct an_pair q_134[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_134[] = {"\"", "'", "<!--", "<script", "<style"};
-#define L134 {"HTML", NULL, 0, ml_134, 1, NULL, 0, q_134, 2, NULL, 0, NULL, 0, imp_134, 5, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L134 {"HTML", NULL, 0, ml_134, 1, NULL, 0, q_134, 2, NULL, 0, NULL, 0, imp_134, 5, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_135[] = {";"};
-#define L135 {"Hy", lc_135, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L135 {"Hy", lc_135, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_136[] = {"--"};
 static const struct an_pair ml_136[] = {{"{-", "-}"}};
 static const struct an_pair q_136[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_136[] = {"\"", "\"\"\"", "{-"};
-#define L136 {"Idris", lc_136, 1, ml_136, 1, NULL, 0, q_136, 2, NULL, 0, NULL, 0, imp_136, 3, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L136 {"Idris", lc_136, 1, ml_136, 1, NULL, 0, q_136, 2, NULL, 0, NULL, 0, imp_136, 3, AN_LANG_NESTED, 7, "\"-{", {0, 0, 0, 0, 4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_137[] = {";", "#"};
-#define L137 {"INI", lc_137, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L138 {"Intel HEX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L137 {"INI", lc_137, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L138 {"Intel HEX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_139[] = {"--"};
 static const struct an_pair ml_139[] = {{"{*", "*}"}, {"(*", "*)"}, {"\342\200\271", "\342\200\272"}, {"\\<open>", "\\<close>"}};
 static const struct an_pair q_139[] = {{"''", "''"}};
 static const char *const imp_139[] = {"''", "{*", "(*", "\342\200\271", "\\<open>"};
-#define L139 {"Isabelle", lc_139, 1, ml_139, 4, NULL, 0, q_139, 1, NULL, 0, NULL, 0, imp_139, 5, 0, 0, NULL, {0, 0, 0, 0, 128, 33, 0, 0, 0, 0, 0, 16, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0}}
+#define L139 {"Isabelle", lc_139, 1, ml_139, 4, NULL, 0, q_139, 1, NULL, 0, NULL, 0, imp_139, 5, 0, 0, "'(-\\{\303\242", {0, 0, 0, 0, 128, 33, 0, 0, 0, 0, 0, 16, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0}}
 static const char *const lc_140[] = {"//"};
 static const struct an_pair q_140[] = {{"\"", "\""}};
 static const char *const imp_140[] = {"\""};
-#define L140 {"JSLT", lc_140, 1, NULL, 0, NULL, 0, q_140, 1, NULL, 0, NULL, 0, imp_140, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L140 {"JSLT", lc_140, 1, NULL, 0, NULL, 0, q_140, 1, NULL, 0, NULL, 0, imp_140, 1, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_141[] = {"//"};
 static const struct an_pair ml_141[] = {{"/*", "*/"}};
 static const struct an_pair q_141[] = {{"\"", "\""}};
 static const char *const imp_141[] = {"\"", "/*"};
-#define L141 {"JAI", lc_141, 1, ml_141, 1, NULL, 0, q_141, 1, NULL, 0, NULL, 0, imp_141, 2, AN_LANG_NESTED, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L141 {"JAI", lc_141, 1, ml_141, 1, NULL, 0, q_141, 1, NULL, 0, NULL, 0, imp_141, 2, AN_LANG_NESTED, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_142[] = {"#"};
 static const struct an_pair q_142[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_142[] = {"\"", "'", "`"};
-#define L142 {"Janet", lc_142, 1, NULL, 0, NULL, 0, q_142, 3, NULL, 0, NULL, 0, imp_142, 3, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L142 {"Janet", lc_142, 1, NULL, 0, NULL, 0, q_142, 3, NULL, 0, NULL, 0, imp_142, 3, 0, 7, "\"#'`", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_143[] = {"//"};
 static const struct an_pair ml_143[] = {{"/*", "*/"}};
 static const struct an_pair q_143[] = {{"\"", "\""}};
 static const char *const imp_143[] = {"\"", "/*"};
-#define L143 {"Java", lc_143, 1, ml_143, 1, NULL, 0, q_143, 1, NULL, 0, NULL, 0, imp_143, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L143 {"Java", lc_143, 1, ml_143, 1, NULL, 0, q_143, 1, NULL, 0, NULL, 0, imp_143, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_144[] = {"//"};
 static const struct an_pair ml_144[] = {{"/*", "*/"}};
 static const struct an_pair q_144[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_144[] = {"\"", "'", "`", "/*"};
-#define L144 {"JavaScript", lc_144, 1, ml_144, 1, NULL, 0, q_144, 3, NULL, 0, NULL, 0, imp_144, 4, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L144 {"JavaScript", lc_144, 1, ml_144, 1, NULL, 0, q_144, 3, NULL, 0, NULL, 0, imp_144, 4, 0, 2, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_145[] = {{"{#", "#}"}};
 static const char *const imp_145[] = {"{#"};
-#define L145 {"Jinja2", NULL, 0, ml_145, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_145, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L145 {"Jinja2", NULL, 0, ml_145, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_145, 1, 0, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_146[] = {"#"};
 static const struct an_pair q_146[] = {{"\"", "\""}};
 static const char *const imp_146[] = {"\""};
-#define L146 {"jq", lc_146, 1, NULL, 0, NULL, 0, q_146, 1, NULL, 0, NULL, 0, imp_146, 1, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L147 {"JSON", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L146 {"jq", lc_146, 1, NULL, 0, NULL, 0, q_146, 1, NULL, 0, NULL, 0, imp_146, 1, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L147 {"JSON", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_148[] = {"//", "#"};
 static const struct an_pair ml_148[] = {{"/*", "*/"}};
 static const struct an_pair q_148[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_148[] = {"\"", "'", "/*"};
-#define L148 {"Jsonnet", lc_148, 2, ml_148, 1, NULL, 0, q_148, 2, NULL, 0, NULL, 0, imp_148, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L148 {"Jsonnet", lc_148, 2, ml_148, 1, NULL, 0, q_148, 2, NULL, 0, NULL, 0, imp_148, 3, 0, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_149[] = {"//"};
 static const struct an_pair ml_149[] = {{"/*", "*/"}};
 static const struct an_pair q_149[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_149[] = {"\"", "'", "`", "/*"};
-#define L149 {"JSX", lc_149, 1, ml_149, 1, NULL, 0, q_149, 3, NULL, 0, NULL, 0, imp_149, 4, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L149 {"JSX", lc_149, 1, ml_149, 1, NULL, 0, q_149, 3, NULL, 0, NULL, 0, imp_149, 4, 0, 2, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_150[] = {"#"};
 static const struct an_pair ml_150[] = {{"#=", "=#"}};
 static const struct an_pair q_150[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_150[] = {"\"", "\"\"\"", "#="};
-#define L150 {"Julia", lc_150, 1, ml_150, 1, NULL, 0, q_150, 2, NULL, 0, NULL, 0, imp_150, 3, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L150 {"Julia", lc_150, 1, ml_150, 1, NULL, 0, q_150, 2, NULL, 0, NULL, 0, imp_150, 3, AN_LANG_NESTED, 7, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_151[] = {"//"};
 static const struct an_pair ml_151[] = {{"/*", "*/"}};
 static const struct an_pair q_151[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_151[] = {"\"", "'", "`", "/*"};
-#define L151 {"Julius", lc_151, 1, ml_151, 1, NULL, 0, q_151, 3, NULL, 0, NULL, 0, imp_151, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L152 {"Jupyter Notebooks", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L151 {"Julius", lc_151, 1, ml_151, 1, NULL, 0, q_151, 3, NULL, 0, NULL, 0, imp_151, 4, 0, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L152 {"Jupyter Notebooks", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_153[] = {"#"};
-#define L153 {"Just", lc_153, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L153 {"Just", lc_153, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_154[] = {"/"};
 static const struct an_pair q_154[] = {{"\"", "\""}};
 static const char *const imp_154[] = {"\""};
-#define L154 {"K", lc_154, 1, NULL, 0, NULL, 0, q_154, 1, NULL, 0, NULL, 0, imp_154, 1, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L154 {"K", lc_154, 1, NULL, 0, NULL, 0, q_154, 1, NULL, 0, NULL, 0, imp_154, 1, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_155[] = {"#"};
-#define L155 {"Kaem", lc_155, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L155 {"Kaem", lc_155, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_156[] = {"#"};
 static const struct an_pair q_156[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_156[] = {"\"", "'"};
-#define L156 {"Kakoune script", lc_156, 1, NULL, 0, NULL, 0, q_156, 2, NULL, 0, NULL, 0, imp_156, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L156 {"Kakoune script", lc_156, 1, NULL, 0, NULL, 0, q_156, 2, NULL, 0, NULL, 0, imp_156, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_157[] = {"//"};
 static const struct an_pair ml_157[] = {{"/*", "*/"}};
 static const struct an_pair q_157[] = {{"\"", "\""}};
 static const char *const imp_157[] = {"\"", "/*"};
-#define L157 {"Koka", lc_157, 1, ml_157, 1, NULL, 0, q_157, 1, NULL, 0, NULL, 0, imp_157, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L157 {"Koka", lc_157, 1, ml_157, 1, NULL, 0, q_157, 1, NULL, 0, NULL, 0, imp_157, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_158[] = {"//"};
 static const struct an_pair ml_158[] = {{"/*", "*/"}};
 static const struct an_pair q_158[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_158[] = {"\"", "\"\"\"", "/*"};
-#define L158 {"Kotlin", lc_158, 1, ml_158, 1, NULL, 0, q_158, 2, NULL, 0, NULL, 0, imp_158, 3, AN_LANG_NESTED, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L158 {"Kotlin", lc_158, 1, ml_158, 1, NULL, 0, q_158, 2, NULL, 0, NULL, 0, imp_158, 3, AN_LANG_NESTED, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_159[] = {"#"};
 static const struct an_pair q_159[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_159[] = {"\"", "'"};
-#define L159 {"Korn shell", lc_159, 1, NULL, 0, NULL, 0, q_159, 2, NULL, 0, NULL, 0, imp_159, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L159 {"Korn shell", lc_159, 1, NULL, 0, NULL, 0, q_159, 2, NULL, 0, NULL, 0, imp_159, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_160[] = {"# "};
 static const struct an_pair q_160[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_160[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_160[] = {"\"", "'", "\"\"\"", "'''"};
-#define L160 {"KV Language", lc_160, 1, NULL, 0, NULL, 0, q_160, 2, NULL, 0, dq_160, 2, imp_160, 4, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L160 {"KV Language", lc_160, 1, NULL, 0, NULL, 0, q_160, 2, NULL, 0, dq_160, 2, imp_160, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_161[] = {";"};
 static const struct an_pair q_161[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_161[] = {"\"", "'"};
-#define L161 {"LLVM", lc_161, 1, NULL, 0, NULL, 0, q_161, 2, NULL, 0, NULL, 0, imp_161, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L161 {"LLVM", lc_161, 1, NULL, 0, NULL, 0, q_161, 2, NULL, 0, NULL, 0, imp_161, 2, 0, 0, "\"';", {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_162[] = {"//"};
 static const struct an_pair q_162[] = {{"\"", "\""}, {"#\"", "\"#"}};
 static const struct an_pair vq_162[] = {{"r##\"", "\"##"}, {"r#\"", "\"#"}};
 static const char *const imp_162[] = {"\"", "#\""};
-#define L162 {"LALRPOP", lc_162, 1, NULL, 0, NULL, 0, q_162, 2, vq_162, 2, NULL, 0, imp_162, 2, 0, 0, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L162 {"LALRPOP", lc_162, 1, NULL, 0, NULL, 0, q_162, 2, vq_162, 2, NULL, 0, imp_162, 2, 0, 0, "\"#/r", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_163[] = {"--"};
 static const struct an_pair ml_163[] = {{"/-", "-/"}};
 static const char *const imp_163[] = {"/-"};
-#define L163 {"Lean", lc_163, 1, ml_163, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_163, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L163 {"Lean", lc_163, 1, ml_163, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_163, 1, AN_LANG_NESTED, 7, "-/", {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_164[] = {"//"};
 static const struct an_pair ml_164[] = {{"/*", "*/"}};
 static const struct an_pair q_164[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_164[] = {"\"", "'", "/*"};
-#define L164 {"LESS", lc_164, 1, ml_164, 1, NULL, 0, q_164, 2, NULL, 0, NULL, 0, imp_164, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L164 {"LESS", lc_164, 1, ml_164, 1, NULL, 0, q_164, 2, NULL, 0, NULL, 0, imp_164, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_165[] = {"//"};
 static const struct an_pair ml_165[] = {{"/*", "*/"}};
 static const char *const imp_165[] = {"/*"};
-#define L165 {"Lex", lc_165, 1, ml_165, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_165, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L165 {"Lex", lc_165, 1, ml_165, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_165, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_166[] = {"//", "#"};
 static const struct an_pair ml_166[] = {{"/*", "*/"}};
 static const struct an_pair q_166[] = {{"\"", "\""}};
 static const char *const imp_166[] = {"\"", "/*", "{="};
-#define L166 {"Lingua Franca", lc_166, 2, ml_166, 1, NULL, 0, q_166, 1, NULL, 0, NULL, 0, imp_166, 3, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L166 {"Lingua Franca", lc_166, 2, ml_166, 1, NULL, 0, q_166, 1, NULL, 0, NULL, 0, imp_166, 3, AN_LANG_NESTED, 0, "\"#/{", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_167[] = {{"/*", "*/"}};
 static const struct an_pair q_167[] = {{"\"", "\""}};
 static const char *const imp_167[] = {"\"", "/*"};
-#define L167 {"LD Script", NULL, 0, ml_167, 1, NULL, 0, q_167, 1, NULL, 0, NULL, 0, imp_167, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L167 {"LD Script", NULL, 0, ml_167, 1, NULL, 0, q_167, 1, NULL, 0, NULL, 0, imp_167, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_168[] = {{"<!--", "-->"}, {"{% comment %}", "{% endcomment %}"}};
 static const struct an_pair q_168[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_168[] = {"\"", "'", "<!--", "{% comment %}"};
-#define L168 {"Liquid", NULL, 0, ml_168, 2, NULL, 0, q_168, 2, NULL, 0, NULL, 0, imp_168, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L168 {"Liquid", NULL, 0, ml_168, 2, NULL, 0, q_168, 2, NULL, 0, NULL, 0, imp_168, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_169[] = {";"};
 static const struct an_pair ml_169[] = {{"#|", "|#"}};
 static const char *const imp_169[] = {"#|"};
-#define L169 {"Common Lisp", lc_169, 1, ml_169, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_169, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L169 {"Common Lisp", lc_169, 1, ml_169, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_169, 1, AN_LANG_NESTED, 7, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_170[] = {"#"};
 static const struct an_pair ml_170[] = {{"/*", "*/"}};
 static const struct an_pair q_170[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_170[] = {"\"", "'", "/*"};
-#define L170 {"LiveScript", lc_170, 1, ml_170, 1, NULL, 0, q_170, 2, NULL, 0, NULL, 0, imp_170, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L170 {"LiveScript", lc_170, 1, ml_170, 1, NULL, 0, q_170, 2, NULL, 0, NULL, 0, imp_170, 3, 0, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_171[] = {"%"};
 static const struct an_pair ml_171[] = {{"/*", "*/"}};
 static const struct an_pair q_171[] = {{"\"", "\""}};
 static const char *const imp_171[] = {"\"", "/*"};
-#define L171 {"Logtalk", lc_171, 1, ml_171, 1, NULL, 0, q_171, 1, NULL, 0, NULL, 0, imp_171, 2, 0, 0, NULL, {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L171 {"Logtalk", lc_171, 1, ml_171, 1, NULL, 0, q_171, 1, NULL, 0, NULL, 0, imp_171, 2, 0, 0, "\"%/", {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_172[] = {"BTW"};
 static const struct an_pair ml_172[] = {{"OBTW", "TLDR"}};
 static const struct an_pair q_172[] = {{"\"", "\""}};
 static const char *const imp_172[] = {"\"", "OBTW"};
-#define L172 {"LOLCODE", lc_172, 1, ml_172, 1, NULL, 0, q_172, 1, NULL, 0, NULL, 0, imp_172, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L172 {"LOLCODE", lc_172, 1, ml_172, 1, NULL, 0, q_172, 1, NULL, 0, NULL, 0, imp_172, 2, 0, 0, "\"BO", {0, 0, 0, 0, 4, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_173[] = {"--"};
 static const struct an_pair ml_173[] = {{"--[[", "]]"}};
 static const struct an_pair q_173[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_173[] = {"\"", "'", "--[["};
-#define L173 {"Lua", lc_173, 1, ml_173, 1, NULL, 0, q_173, 2, NULL, 0, NULL, 0, imp_173, 3, 0, 7, NULL, {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L173 {"Lua", lc_173, 1, ml_173, 1, NULL, 0, q_173, 2, NULL, 0, NULL, 0, imp_173, 3, 0, 7, "\"'-", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_174[] = {"//"};
 static const struct an_pair ml_174[] = {{"/*", "*/"}};
 static const struct an_pair q_174[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_174[] = {"\"", "'", "/*"};
-#define L174 {"Lucius", lc_174, 1, ml_174, 1, NULL, 0, q_174, 2, NULL, 0, NULL, 0, imp_174, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L174 {"Lucius", lc_174, 1, ml_174, 1, NULL, 0, q_174, 2, NULL, 0, NULL, 0, imp_174, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_175[] = {"#", ";"};
 static const struct an_pair q_175[] = {{"\"", "\""}};
 static const char *const imp_175[] = {"\""};
-#define L175 {"M1 Assembly", lc_175, 2, NULL, 0, NULL, 0, q_175, 1, NULL, 0, NULL, 0, imp_175, 1, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L175 {"M1 Assembly", lc_175, 2, NULL, 0, NULL, 0, q_175, 1, NULL, 0, NULL, 0, imp_175, 1, 0, 0, "\"#;", {0, 0, 0, 0, 12, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_176[] = {"#", "dnl"};
 static const struct an_pair q_176[] = {{"`", "'"}};
 static const char *const imp_176[] = {"`"};
-#define L176 {"M4", lc_176, 2, NULL, 0, NULL, 0, q_176, 1, NULL, 0, NULL, 0, imp_176, 1, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L176 {"M4", lc_176, 2, NULL, 0, NULL, 0, q_176, 1, NULL, 0, NULL, 0, imp_176, 1, 0, 0, "#`d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_177[] = {"#"};
 static const struct an_pair ml_177[] = {{"{#", "#}"}};
 static const char *const imp_177[] = {"{#"};
-#define L177 {"Madlang", lc_177, 1, ml_177, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_177, 1, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L177 {"Madlang", lc_177, 1, ml_177, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_177, 1, 0, 0, "#{", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_178[] = {"#"};
-#define L178 {"Makefile", lc_178, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L178 {"Makefile", lc_178, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_179[] = {"```"};
-#define L179 {"Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_179, 1, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L180 {"Max", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L179 {"Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_179, 1, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L180 {"Max", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_181[] = {"```"};
-#define L181 {"MDX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_181, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L181 {"MDX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_181, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_182[] = {"//"};
 static const struct an_pair ml_182[] = {{"(*", "*)"}, {"/*", "*/"}};
 static const struct an_pair q_182[] = {{"\"", "\""}};
 static const char *const imp_182[] = {"\"", "(*", "/*"};
-#define L182 {"Menhir", lc_182, 1, ml_182, 2, NULL, 0, q_182, 1, NULL, 0, NULL, 0, imp_182, 3, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L182 {"Menhir", lc_182, 1, ml_182, 2, NULL, 0, q_182, 1, NULL, 0, NULL, 0, imp_182, 3, AN_LANG_NESTED, 0, "\"(/", {0, 0, 0, 0, 4, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_183[] = {"#"};
 static const struct an_pair q_183[] = {{"'", "'"}, {"'''", "'''"}};
 static const char *const imp_183[] = {"'", "'''"};
-#define L183 {"Meson", lc_183, 1, NULL, 0, NULL, 0, q_183, 2, NULL, 0, NULL, 0, imp_183, 2, 0, 7, NULL, {0, 0, 0, 0, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L183 {"Meson", lc_183, 1, NULL, 0, NULL, 0, q_183, 2, NULL, 0, NULL, 0, imp_183, 2, 0, 7, "#'", {0, 0, 0, 0, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_184[] = {"//"};
 static const struct an_pair ml_184[] = {{"/*", "*/"}};
 static const struct an_pair q_184[] = {{"\"", "\""}};
 static const char *const imp_184[] = {"\"", "/*"};
-#define L184 {"Metal Shading Language", lc_184, 1, ml_184, 1, NULL, 0, q_184, 1, NULL, 0, NULL, 0, imp_184, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L185 {"Mint", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L184 {"Metal Shading Language", lc_184, 1, ml_184, 1, NULL, 0, q_184, 1, NULL, 0, NULL, 0, imp_184, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L185 {"Mint", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_186[] = {"//"};
 static const struct an_pair q_186[] = {{"\"", "\""}};
 static const char *const imp_186[] = {"\""};
-#define L186 {"Mlatu", lc_186, 1, NULL, 0, NULL, 0, q_186, 1, NULL, 0, NULL, 0, imp_186, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L186 {"Mlatu", lc_186, 1, NULL, 0, NULL, 0, q_186, 1, NULL, 0, NULL, 0, imp_186, 1, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_187[] = {"//"};
 static const struct an_pair ml_187[] = {{"/*", "*/"}};
 static const struct an_pair q_187[] = {{"\"", "\""}};
 static const char *const imp_187[] = {"\"", "/*"};
-#define L187 {"Modelica", lc_187, 1, ml_187, 1, NULL, 0, q_187, 1, NULL, 0, NULL, 0, imp_187, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L187 {"Modelica", lc_187, 1, ml_187, 1, NULL, 0, q_187, 1, NULL, 0, NULL, 0, imp_187, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_188[] = {";"};
-#define L188 {"Module-Definition", lc_188, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L188 {"Module-Definition", lc_188, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_189[] = {"#"};
 static const struct an_pair q_189[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_189[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_189[] = {"\"", "'", "\"\"\"", "'''"};
-#define L189 {"Mojo", lc_189, 1, NULL, 0, NULL, 0, q_189, 2, NULL, 0, dq_189, 2, imp_189, 4, 0, 2, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L189 {"Mojo", lc_189, 1, NULL, 0, NULL, 0, q_189, 2, NULL, 0, dq_189, 2, imp_189, 4, 0, 2, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_190[] = {"//"};
 static const struct an_pair ml_190[] = {{"/*", "*/"}};
 static const struct an_pair q_190[] = {{"\"", "\""}};
 static const char *const imp_190[] = {"\"", "/*"};
-#define L190 {"Monkey C", lc_190, 1, ml_190, 1, NULL, 0, q_190, 1, NULL, 0, NULL, 0, imp_190, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L190 {"Monkey C", lc_190, 1, ml_190, 1, NULL, 0, q_190, 1, NULL, 0, NULL, 0, imp_190, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_191[] = {"//"};
 static const struct an_pair q_191[] = {{"\"", "\""}};
 static const char *const imp_191[] = {"\""};
-#define L191 {"MoonBit", lc_191, 1, NULL, 0, NULL, 0, q_191, 1, NULL, 0, NULL, 0, imp_191, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L191 {"MoonBit", lc_191, 1, NULL, 0, NULL, 0, q_191, 1, NULL, 0, NULL, 0, imp_191, 1, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_192[] = {"--"};
 static const struct an_pair q_192[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_192[] = {"\"", "'"};
-#define L192 {"MoonScript", lc_192, 1, NULL, 0, NULL, 0, q_192, 2, NULL, 0, NULL, 0, imp_192, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L192 {"MoonScript", lc_192, 1, NULL, 0, NULL, 0, q_192, 2, NULL, 0, NULL, 0, imp_192, 2, 0, 0, "\"'-", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_193[] = {{"<!--", "-->"}};
 static const struct an_pair q_193[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_193[] = {"\"", "'", "<!--"};
-#define L193 {"MSBuild", NULL, 0, ml_193, 1, NULL, 0, q_193, 2, NULL, 0, NULL, 0, imp_193, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L193 {"MSBuild", NULL, 0, ml_193, 1, NULL, 0, q_193, 2, NULL, 0, NULL, 0, imp_193, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_194[] = {{"{{!", "}}"}};
 static const struct an_pair q_194[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_194[] = {"\"", "'", "{{!"};
-#define L194 {"Mustache", NULL, 0, ml_194, 1, NULL, 0, q_194, 2, NULL, 0, NULL, 0, imp_194, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L194 {"Mustache", NULL, 0, ml_194, 1, NULL, 0, q_194, 2, NULL, 0, NULL, 0, imp_194, 3, 0, 0, "\"'{", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_195[] = {"//"};
 static const struct an_pair ml_195[] = {{"/*", "*/"}};
 static const struct an_pair q_195[] = {{"\"", "\""}};
 static const char *const imp_195[] = {"\"", "/*"};
-#define L195 {"Nextflow", lc_195, 1, ml_195, 1, NULL, 0, q_195, 1, NULL, 0, NULL, 0, imp_195, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L195 {"Nextflow", lc_195, 1, ml_195, 1, NULL, 0, q_195, 1, NULL, 0, NULL, 0, imp_195, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_196[] = {"#"};
 static const struct an_pair q_196[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_196[] = {"\"", "\"\"\""};
-#define L196 {"Nim", lc_196, 1, NULL, 0, NULL, 0, q_196, 2, NULL, 0, NULL, 0, imp_196, 2, 0, 2, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L196 {"Nim", lc_196, 1, NULL, 0, NULL, 0, q_196, 2, NULL, 0, NULL, 0, imp_196, 2, 0, 2, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_197[] = {"#"};
 static const struct an_pair ml_197[] = {{"/*", "*/"}};
 static const struct an_pair q_197[] = {{"\"", "\""}};
 static const char *const imp_197[] = {"\"", "/*"};
-#define L197 {"Nix", lc_197, 1, ml_197, 1, NULL, 0, q_197, 1, NULL, 0, NULL, 0, imp_197, 2, 0, 7, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L197 {"Nix", lc_197, 1, ml_197, 1, NULL, 0, q_197, 1, NULL, 0, NULL, 0, imp_197, 2, 0, 7, "\"#/", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_198[] = {"#"};
 static const struct an_pair ml_198[] = {{"=begin", "=end"}};
 static const struct an_pair q_198[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_198[] = {"\"", "'", "=begin"};
-#define L198 {"Not Quite Perl", lc_198, 1, ml_198, 1, NULL, 0, q_198, 2, NULL, 0, NULL, 0, imp_198, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L198 {"Not Quite Perl", lc_198, 1, ml_198, 1, NULL, 0, q_198, 2, NULL, 0, NULL, 0, imp_198, 3, 0, 0, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_199[] = {{"<!--", "-->"}};
 static const struct an_pair q_199[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_199[] = {"\"", "'", "<!--"};
-#define L199 {"NuGet Config", NULL, 0, ml_199, 1, NULL, 0, q_199, 2, NULL, 0, NULL, 0, imp_199, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L199 {"NuGet Config", NULL, 0, ml_199, 1, NULL, 0, q_199, 2, NULL, 0, NULL, 0, imp_199, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_200[] = {"#"};
 static const struct an_pair q_200[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_200[] = {"\"", "'"};
-#define L200 {"Nushell", lc_200, 1, NULL, 0, NULL, 0, q_200, 2, NULL, 0, NULL, 0, imp_200, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L200 {"Nushell", lc_200, 1, NULL, 0, NULL, 0, q_200, 2, NULL, 0, NULL, 0, imp_200, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_201[] = {{"(*", "*)"}};
 static const struct an_pair q_201[] = {{"\"", "\""}};
 static const char *const imp_201[] = {"\"", "(*"};
-#define L201 {"OCaml", NULL, 0, ml_201, 1, NULL, 0, q_201, 1, NULL, 0, NULL, 0, imp_201, 2, 0, 7, NULL, {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L201 {"OCaml", NULL, 0, ml_201, 1, NULL, 0, q_201, 1, NULL, 0, NULL, 0, imp_201, 2, 0, 7, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_202[] = {"//"};
 static const struct an_pair ml_202[] = {{"/*", "*/"}};
 static const struct an_pair q_202[] = {{"\"", "\""}};
 static const char *const imp_202[] = {"\"", "/*"};
-#define L202 {"Objective-C", lc_202, 1, ml_202, 1, NULL, 0, q_202, 1, NULL, 0, NULL, 0, imp_202, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L202 {"Objective-C", lc_202, 1, ml_202, 1, NULL, 0, q_202, 1, NULL, 0, NULL, 0, imp_202, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_203[] = {"//"};
 static const struct an_pair ml_203[] = {{"/*", "*/"}};
 static const struct an_pair q_203[] = {{"\"", "\""}};
 static const char *const imp_203[] = {"\"", "/*"};
-#define L203 {"Objective-C++", lc_203, 1, ml_203, 1, NULL, 0, q_203, 1, NULL, 0, NULL, 0, imp_203, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L203 {"Objective-C++", lc_203, 1, ml_203, 1, NULL, 0, q_203, 1, NULL, 0, NULL, 0, imp_203, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_204[] = {"//"};
 static const struct an_pair ml_204[] = {{"/*", "*/"}};
 static const struct an_pair q_204[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_204[] = {"\"", "'", "/*"};
-#define L204 {"Odin", lc_204, 1, ml_204, 1, NULL, 0, q_204, 2, NULL, 0, NULL, 0, imp_204, 3, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L204 {"Odin", lc_204, 1, ml_204, 1, NULL, 0, q_204, 2, NULL, 0, NULL, 0, imp_204, 3, 0, 2, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_205[] = {{"/*", "*/"}};
 static const char *const imp_205[] = {"/*"};
-#define L205 {"OpenCL", NULL, 0, ml_205, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_205, 1, 0, 1, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L205 {"OpenCL", NULL, 0, ml_205, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_205, 1, 0, 1, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_206[] = {"#"};
 static const struct an_pair q_206[] = {{"\"", "\""}, {"`", "`"}};
 static const char *const imp_206[] = {"\"", "`"};
-#define L206 {"Open Policy Agent", lc_206, 1, NULL, 0, NULL, 0, q_206, 2, NULL, 0, NULL, 0, imp_206, 2, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L206 {"Open Policy Agent", lc_206, 1, NULL, 0, NULL, 0, q_206, 2, NULL, 0, NULL, 0, imp_206, 2, 0, 0, "\"#`", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_207[] = {"//"};
 static const struct an_pair ml_207[] = {{"/*", "*/"}};
 static const char *const imp_207[] = {"/*"};
-#define L207 {"OpenQASM", lc_207, 1, ml_207, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_207, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L207 {"OpenQASM", lc_207, 1, ml_207, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_207, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_208[] = {"//"};
 static const struct an_pair ml_208[] = {{"/*", "*/"}};
 static const struct an_pair q_208[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_208[] = {"\"", "'", "/*"};
-#define L208 {"OpenSCAD", lc_208, 1, ml_208, 1, NULL, 0, q_208, 2, NULL, 0, NULL, 0, imp_208, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L208 {"OpenSCAD", lc_208, 1, ml_208, 1, NULL, 0, q_208, 2, NULL, 0, NULL, 0, imp_208, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_209[] = {"#"};
-#define L209 {"OpenType Feature File", lc_209, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L209 {"OpenType Feature File", lc_209, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_210[] = {"# "};
-#define L210 {"Org", lc_210, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L210 {"Org", lc_210, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA|AN_LANG_PROSE, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_211[] = {"%"};
 static const struct an_pair ml_211[] = {{"/*", "*/"}};
 static const struct an_pair q_211[] = {{"\"", "\""}};
 static const char *const imp_211[] = {"\"", "/*"};
-#define L211 {"Oz", lc_211, 1, ml_211, 1, NULL, 0, q_211, 1, NULL, 0, NULL, 0, imp_211, 2, 0, 0, NULL, {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L211 {"Oz", lc_211, 1, ml_211, 1, NULL, 0, q_211, 1, NULL, 0, NULL, 0, imp_211, 2, 0, 0, "\"%/", {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_212[] = {";", "//"};
 static const struct an_pair q_212[] = {{"\"", "\""}};
 static const char *const imp_212[] = {"\""};
-#define L212 {"Lauterbach PRACTICE Script", lc_212, 2, NULL, 0, NULL, 0, q_212, 1, NULL, 0, NULL, 0, imp_212, 1, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L212 {"Lauterbach PRACTICE Script", lc_212, 2, NULL, 0, NULL, 0, q_212, 1, NULL, 0, NULL, 0, imp_212, 1, 0, 0, "\"/;", {0, 0, 0, 0, 4, 128, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_213[] = {"#"};
 static const struct an_pair q_213[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_213[] = {"\"", "'"};
-#define L213 {"PRQL", lc_213, 1, NULL, 0, NULL, 0, q_213, 2, NULL, 0, NULL, 0, imp_213, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L213 {"PRQL", lc_213, 1, NULL, 0, NULL, 0, q_213, 2, NULL, 0, NULL, 0, imp_213, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_214[] = {"//"};
 static const struct an_pair ml_214[] = {{"/*", "*/"}};
 static const struct an_pair q_214[] = {{"\"", "\""}};
 static const char *const imp_214[] = {"\"", "/*"};
-#define L214 {"PSL Assertion", lc_214, 1, ml_214, 1, NULL, 0, q_214, 1, NULL, 0, NULL, 0, imp_214, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L214 {"PSL Assertion", lc_214, 1, ml_214, 1, NULL, 0, q_214, 1, NULL, 0, NULL, 0, imp_214, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_215[] = {"#"};
 static const struct an_pair q_215[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_215[] = {"\"", "'"};
-#define L215 {"Pacman's makepkg", lc_215, 1, NULL, 0, NULL, 0, q_215, 2, NULL, 0, NULL, 0, imp_215, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L215 {"Pacman's makepkg", lc_215, 1, NULL, 0, NULL, 0, q_215, 2, NULL, 0, NULL, 0, imp_215, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_216[] = {"#"};
 static const struct an_pair q_216[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_216[] = {"\"", "'"};
-#define L216 {"Pan", lc_216, 1, NULL, 0, NULL, 0, q_216, 2, NULL, 0, NULL, 0, imp_216, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L216 {"Pan", lc_216, 1, NULL, 0, NULL, 0, q_216, 2, NULL, 0, NULL, 0, imp_216, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_217[] = {"//"};
 static const struct an_pair ml_217[] = {{"{", "}"}, {"(*", "*)"}};
 static const struct an_pair q_217[] = {{"'", "'"}};
 static const char *const imp_217[] = {"'", "{", "(*"};
-#define L217 {"Pascal", lc_217, 1, ml_217, 2, NULL, 0, q_217, 1, NULL, 0, NULL, 0, imp_217, 3, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 128, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L217 {"Pascal", lc_217, 1, ml_217, 2, NULL, 0, q_217, 1, NULL, 0, NULL, 0, imp_217, 3, AN_LANG_NESTED, 7, "'(/{", {0, 0, 0, 0, 128, 129, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_218[] = {"#"};
 static const struct an_pair ml_218[] = {{"=pod", "=cut"}};
 static const struct an_pair q_218[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_218[] = {"\"", "'", "=pod"};
-#define L218 {"Perl", lc_218, 1, ml_218, 1, NULL, 0, q_218, 2, NULL, 0, NULL, 0, imp_218, 3, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L218 {"Perl", lc_218, 1, ml_218, 1, NULL, 0, q_218, 2, NULL, 0, NULL, 0, imp_218, 3, 0, 7, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_219[] = {"//"};
 static const struct an_pair q_219[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_219[] = {"\"", "'"};
-#define L219 {"Pest", lc_219, 1, NULL, 0, NULL, 0, q_219, 2, NULL, 0, NULL, 0, imp_219, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L219 {"Pest", lc_219, 1, NULL, 0, NULL, 0, q_219, 2, NULL, 0, NULL, 0, imp_219, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_220[] = {"--", "//", "#!"};
 static const struct an_pair ml_220[] = {{"/*", "*/"}, {"--/*", "--*/"}};
 static const struct an_pair q_220[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair vq_220[] = {{"\"\"\"", "\"\"\""}, {"`", "`"}};
 static const char *const imp_220[] = {"\"", "'", "/*", "--/*"};
-#define L220 {"Phix", lc_220, 3, ml_220, 2, NULL, 0, q_220, 2, vq_220, 2, NULL, 0, imp_220, 4, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 140, 160, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L220 {"Phix", lc_220, 3, ml_220, 2, NULL, 0, q_220, 2, vq_220, 2, NULL, 0, imp_220, 4, AN_LANG_NESTED, 0, "\"#'-/`", {0, 0, 0, 0, 140, 160, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_221[] = {"#", "//"};
 static const struct an_pair ml_221[] = {{"/*", "*/"}};
 static const struct an_pair q_221[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_221[] = {"\"", "'", "/*"};
-#define L221 {"PHP", lc_221, 2, ml_221, 1, NULL, 0, q_221, 2, NULL, 0, NULL, 0, imp_221, 3, 0, 2, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L221 {"PHP", lc_221, 2, ml_221, 1, NULL, 0, q_221, 2, NULL, 0, NULL, 0, imp_221, 3, 0, 2, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_222[] = {"'"};
 static const struct an_pair ml_222[] = {{"/'", "'/"}};
 static const struct an_pair q_222[] = {{"\"", "\""}};
 static const char *const imp_222[] = {"\"", "/'"};
-#define L222 {"PlantUML", lc_222, 1, ml_222, 1, NULL, 0, q_222, 1, NULL, 0, NULL, 0, imp_222, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L222 {"PlantUML", lc_222, 1, ml_222, 1, NULL, 0, q_222, 1, NULL, 0, NULL, 0, imp_222, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_223[] = {"#"};
-#define L223 {"PO File", lc_223, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L223 {"PO File", lc_223, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_224[] = {{"/*", "*/"}};
 static const char *const imp_224[] = {"/*"};
-#define L224 {"Poke", NULL, 0, ml_224, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_224, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L224 {"Poke", NULL, 0, ml_224, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_224, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_225[] = {{"<!--", "-->"}};
 static const struct an_pair q_225[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_225[] = {"\"", "'", "<!--"};
-#define L225 {"Polly", NULL, 0, ml_225, 1, NULL, 0, q_225, 2, NULL, 0, NULL, 0, imp_225, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L225 {"Polly", NULL, 0, ml_225, 1, NULL, 0, q_225, 2, NULL, 0, NULL, 0, imp_225, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_226[] = {"//"};
 static const struct an_pair ml_226[] = {{"/*", "*/"}};
 static const struct an_pair q_226[] = {{"\"", "\""}};
 static const struct an_pair dq_226[] = {{"\"\"\"", "\"\"\""}};
 static const char *const imp_226[] = {"\"", "\"\"\"", "/*"};
-#define L226 {"Pony", lc_226, 1, ml_226, 1, NULL, 0, q_226, 1, NULL, 0, dq_226, 1, imp_226, 3, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L226 {"Pony", lc_226, 1, ml_226, 1, NULL, 0, q_226, 1, NULL, 0, dq_226, 1, imp_226, 3, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_227[] = {"//"};
 static const struct an_pair ml_227[] = {{"/*", "*/"}};
 static const struct an_pair q_227[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_227[] = {"\"", "'", "/*"};
-#define L227 {"PostCSS", lc_227, 1, ml_227, 1, NULL, 0, q_227, 2, NULL, 0, NULL, 0, imp_227, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L227 {"PostCSS", lc_227, 1, ml_227, 1, NULL, 0, q_227, 2, NULL, 0, NULL, 0, imp_227, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_228[] = {"#"};
 static const struct an_pair ml_228[] = {{"<#", "#>"}};
 static const struct an_pair q_228[] = {{"\"", "\""}, {"'", "'"}, {"\"@", "@\""}, {"@'", "'@"}};
 static const char *const imp_228[] = {"\"", "'", "\"@", "@'", "<#"};
-#define L228 {"PowerShell", lc_228, 1, ml_228, 1, NULL, 0, q_228, 4, NULL, 0, NULL, 0, imp_228, 5, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L228 {"PowerShell", lc_228, 1, ml_228, 1, NULL, 0, q_228, 4, NULL, 0, NULL, 0, imp_228, 5, 0, 6, "\"#'<@", {0, 0, 0, 0, 140, 0, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_229[] = {"//"};
 static const struct an_pair ml_229[] = {{"/*", "*/"}};
 static const struct an_pair q_229[] = {{"\"", "\""}};
 static const char *const imp_229[] = {"\"", "/*"};
-#define L229 {"Processing", lc_229, 1, ml_229, 1, NULL, 0, q_229, 1, NULL, 0, NULL, 0, imp_229, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L229 {"Processing", lc_229, 1, ml_229, 1, NULL, 0, q_229, 1, NULL, 0, NULL, 0, imp_229, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_230[] = {"%"};
 static const struct an_pair ml_230[] = {{"/*", "*/"}};
 static const struct an_pair q_230[] = {{"\"", "\""}};
 static const char *const imp_230[] = {"\"", "/*"};
-#define L230 {"Prolog", lc_230, 1, ml_230, 1, NULL, 0, q_230, 1, NULL, 0, NULL, 0, imp_230, 2, 0, 7, NULL, {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L230 {"Prolog", lc_230, 1, ml_230, 1, NULL, 0, q_230, 1, NULL, 0, NULL, 0, imp_230, 2, 0, 7, "\"%/", {0, 0, 0, 0, 36, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_231[] = {"//"};
-#define L231 {"Protocol Buffers", lc_231, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L231 {"Protocol Buffers", lc_231, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_232[] = {"//", "//-"};
 static const struct an_pair q_232[] = {{"#{\"", "\"}"}, {"#{'", "'}"}, {"#{`", "`}"}};
 static const char *const imp_232[] = {"#{\"", "#{'", "#{`"};
-#define L232 {"Pug", lc_232, 2, NULL, 0, NULL, 0, q_232, 3, NULL, 0, NULL, 0, imp_232, 3, 0, 0, NULL, {0, 0, 0, 0, 8, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L232 {"Pug", lc_232, 2, NULL, 0, NULL, 0, q_232, 3, NULL, 0, NULL, 0, imp_232, 3, 0, 0, "#/", {0, 0, 0, 0, 8, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_233[] = {"#"};
 static const struct an_pair q_233[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_233[] = {"\"", "'"};
-#define L233 {"Puppet", lc_233, 1, NULL, 0, NULL, 0, q_233, 2, NULL, 0, NULL, 0, imp_233, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L233 {"Puppet", lc_233, 1, NULL, 0, NULL, 0, q_233, 2, NULL, 0, NULL, 0, imp_233, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_234[] = {"--"};
 static const struct an_pair ml_234[] = {{"{-", "-}"}};
 static const char *const imp_234[] = {"{-"};
-#define L234 {"PureScript", lc_234, 1, ml_234, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_234, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L234 {"PureScript", lc_234, 1, ml_234, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_234, 1, AN_LANG_NESTED, 7, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_235[] = {"#"};
 static const struct an_pair ml_235[] = {{"#|", "|#"}};
 static const struct an_pair q_235[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_235[] = {"\"", "'", "#|"};
-#define L235 {"Pyret", lc_235, 1, ml_235, 1, NULL, 0, q_235, 2, NULL, 0, NULL, 0, imp_235, 3, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L235 {"Pyret", lc_235, 1, ml_235, 1, NULL, 0, q_235, 2, NULL, 0, NULL, 0, imp_235, 3, AN_LANG_NESTED, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_236[] = {"#"};
 static const struct an_pair q_236[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_236[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_236[] = {"\"", "'", "\"\"\"", "'''"};
-#define L236 {"Python", lc_236, 1, NULL, 0, NULL, 0, q_236, 2, NULL, 0, dq_236, 2, imp_236, 4, 0, 5, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L236 {"Python", lc_236, 1, NULL, 0, NULL, 0, q_236, 2, NULL, 0, dq_236, 2, imp_236, 4, 0, 5, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_237[] = {"/"};
 static const struct an_pair q_237[] = {{"\"", "\""}};
 static const char *const imp_237[] = {"\""};
-#define L237 {"Q", lc_237, 1, NULL, 0, NULL, 0, q_237, 1, NULL, 0, NULL, 0, imp_237, 1, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L237 {"Q", lc_237, 1, NULL, 0, NULL, 0, q_237, 1, NULL, 0, NULL, 0, imp_237, 1, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_238[] = {"//"};
 static const struct an_pair ml_238[] = {{"/*", "*/"}};
 static const struct an_pair q_238[] = {{"\"", "\""}};
 static const char *const imp_238[] = {"\"", "/*"};
-#define L238 {"QCL", lc_238, 1, ml_238, 1, NULL, 0, q_238, 1, NULL, 0, NULL, 0, imp_238, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L238 {"QCL", lc_238, 1, ml_238, 1, NULL, 0, q_238, 1, NULL, 0, NULL, 0, imp_238, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_239[] = {"//"};
 static const struct an_pair ml_239[] = {{"/*", "*/"}};
 static const struct an_pair q_239[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_239[] = {"\"", "'", "/*"};
-#define L239 {"QML", lc_239, 1, ml_239, 1, NULL, 0, q_239, 2, NULL, 0, NULL, 0, imp_239, 3, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L239 {"QML", lc_239, 1, ml_239, 1, NULL, 0, q_239, 2, NULL, 0, NULL, 0, imp_239, 3, 0, 2, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_240[] = {"#"};
-#define L240 {"R", lc_240, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L240 {"R", lc_240, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_241[] = {"//"};
 static const struct an_pair ml_241[] = {{"/*", "*/"}};
 static const struct an_pair q_241[] = {{"\"", "\""}};
 static const char *const imp_241[] = {"\"", "/*"};
-#define L241 {"Rusty Object Notation", lc_241, 1, ml_241, 1, NULL, 0, q_241, 1, NULL, 0, NULL, 0, imp_241, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L241 {"Rusty Object Notation", lc_241, 1, ml_241, 1, NULL, 0, q_241, 1, NULL, 0, NULL, 0, imp_241, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_242[] = {"#"};
-#define L242 {"RPM Specfile", lc_242, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L242 {"RPM Specfile", lc_242, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_243[] = {";"};
 static const struct an_pair ml_243[] = {{"#|", "|#"}};
 static const char *const imp_243[] = {"#|"};
-#define L243 {"Racket", lc_243, 1, ml_243, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_243, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L243 {"Racket", lc_243, 1, ml_243, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_243, 1, AN_LANG_NESTED, 7, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_244[] = {"#"};
 static const struct an_pair ml_244[] = {{"=begin", "=end"}};
 static const struct an_pair q_244[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_244[] = {"\"", "'", "=begin"};
-#define L244 {"Rakefile", lc_244, 1, ml_244, 1, NULL, 0, q_244, 2, NULL, 0, NULL, 0, imp_244, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L244 {"Rakefile", lc_244, 1, ml_244, 1, NULL, 0, q_244, 2, NULL, 0, NULL, 0, imp_244, 3, 0, 0, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_245[] = {"#"};
 static const struct an_pair ml_245[] = {{"#`(", ")"}, {"#`[", "]"}, {"#`{", "}"}, {"#`\357\275\242", "\357\275\243"}};
 static const struct an_pair q_245[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair vq_245[] = {{"\357\275\242", "\357\275\243"}};
 static const struct an_pair dq_245[] = {{"#|{", "}"}, {"#={", "}"}, {"#|(", ")"}, {"#=(", ")"}, {"#|[", "]"}, {"#=[", "]"}, {"#|\357\275\242", "\357\275\243"}, {"#=\357\275\242", "\357\275\243"}, {"=begin pod", "=end pod"}, {"=begin code", "=end code"}, {"=begin head", "=end head"}, {"=begin item", "=end item"}, {"=begin table", "=end table"}, {"=begin defn", "=end defn"}, {"=begin para", "=end para"}, {"=begin comment", "=end comment"}, {"=begin data", "=end data"}, {"=begin DESCRIPTION", "=end DESCRIPTION"}, {"=begin SYNOPSIS", "=end SYNOPSIS"}, {"=begin ", "=end "}};
 static const char *const imp_245[] = {"\"", "'", "#|{", "#={", "#|(", "#=(", "#|[", "#=[", "#|\357\275\242", "#=\357\275\242", "=begin pod", "=begin code", "=begin head", "=begin item", "=begin table", "=begin defn", "=begin para", "=begin comment", "=begin data", "=begin DESCRIPTION", "=begin SYNOPSIS", "=begin ", "#`(", "#`[", "#`{", "#`\357\275\242"};
-#define L245 {"Raku", lc_245, 1, ml_245, 4, NULL, 0, q_245, 2, vq_245, 1, dq_245, 20, imp_245, 26, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0}}
+#define L245 {"Raku", lc_245, 1, ml_245, 4, NULL, 0, q_245, 2, vq_245, 1, dq_245, 20, imp_245, 26, AN_LANG_NESTED, 7, "\"#'=\303\257", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0}}
 static const char *const lc_246[] = {"//"};
 static const struct an_pair ml_246[] = {{"<!--", "-->"}, {"@*", "*@"}, {"/*", "*/"}};
 static const struct an_pair q_246[] = {{"\"", "\""}};
 static const struct an_pair vq_246[] = {{"@\"", "\""}};
 static const char *const imp_246[] = {"\"", "<!--", "@*", "/*"};
-#define L246 {"Razor", lc_246, 1, ml_246, 3, NULL, 0, q_246, 1, vq_246, 1, NULL, 0, imp_246, 4, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L246 {"Razor", lc_246, 1, ml_246, 3, NULL, 0, q_246, 1, vq_246, 1, NULL, 0, imp_246, 4, 0, 0, "\"/<@", {0, 0, 0, 0, 4, 128, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_247[] = {"//"};
 static const struct an_pair ml_247[] = {{"/*", "*/"}};
 static const struct an_pair q_247[] = {{"\"", "\""}};
 static const char *const imp_247[] = {"\"", "/*"};
-#define L247 {"ReScript", lc_247, 1, ml_247, 1, NULL, 0, q_247, 1, NULL, 0, NULL, 0, imp_247, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L248 {"ReStructuredText", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L247 {"ReScript", lc_247, 1, ml_247, 1, NULL, 0, q_247, 1, NULL, 0, NULL, 0, imp_247, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L248 {"ReStructuredText", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA|AN_LANG_PROSE, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_249[] = {"//", "///"};
 static const struct an_pair ml_249[] = {{"/*", "*/"}};
 static const struct an_pair q_249[] = {{"\"", "\""}};
 static const char *const imp_249[] = {"\"", "/*"};
-#define L249 {"Redscript", lc_249, 2, ml_249, 1, NULL, 0, q_249, 1, NULL, 0, NULL, 0, imp_249, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L249 {"Redscript", lc_249, 2, ml_249, 1, NULL, 0, q_249, 1, NULL, 0, NULL, 0, imp_249, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_250[] = {"#"};
 static const struct an_pair q_250[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_250[] = {"\"", "'", "`"};
-#define L250 {"Ren'Py", lc_250, 1, NULL, 0, NULL, 0, q_250, 3, NULL, 0, NULL, 0, imp_250, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L250 {"Ren'Py", lc_250, 1, NULL, 0, NULL, 0, q_250, 3, NULL, 0, NULL, 0, imp_250, 3, 0, 0, "\"#'`", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_251[] = {"#"};
 static const struct an_pair q_251[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_251[] = {{"\"\"\"", "\"\"\""}};
 static const char *const imp_251[] = {"\"", "'", "\"\"\""};
-#define L251 {"Roc", lc_251, 1, NULL, 0, NULL, 0, q_251, 2, NULL, 0, dq_251, 1, imp_251, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L251 {"Roc", lc_251, 1, NULL, 0, NULL, 0, q_251, 2, NULL, 0, dq_251, 1, imp_251, 3, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_252[] = {"#"};
 static const struct an_pair ml_252[] = {{"=begin", "=end"}};
 static const struct an_pair q_252[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_252[] = {"\"", "'", "=begin"};
-#define L252 {"Ruby", lc_252, 1, ml_252, 1, NULL, 0, q_252, 2, NULL, 0, NULL, 0, imp_252, 3, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L252 {"Ruby", lc_252, 1, ml_252, 1, NULL, 0, q_252, 2, NULL, 0, NULL, 0, imp_252, 3, 0, 7, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_253[] = {{"<!--", "-->"}};
 static const struct an_pair q_253[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_253[] = {"\"", "'", "<!--", "<script", "<style"};
-#define L253 {"Ruby HTML", NULL, 0, ml_253, 1, NULL, 0, q_253, 2, NULL, 0, NULL, 0, imp_253, 5, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L253 {"Ruby HTML", NULL, 0, ml_253, 1, NULL, 0, q_253, 2, NULL, 0, NULL, 0, imp_253, 5, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_254[] = {"//"};
 static const struct an_pair ml_254[] = {{"/*", "*/"}};
 static const struct an_pair q_254[] = {{"\"", "\""}, {"#\"", "\"#"}};
 static const struct an_pair vq_254[] = {{"r##\"", "\"##"}, {"r#\"", "\"#"}};
 static const char *const imp_254[] = {"\"", "#\"", "/*", "///", "//!"};
-#define L254 {"Rust", lc_254, 1, ml_254, 1, NULL, 0, q_254, 2, vq_254, 2, NULL, 0, imp_254, 5, AN_LANG_NESTED, 4, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L254 {"Rust", lc_254, 1, ml_254, 1, NULL, 0, q_254, 2, vq_254, 2, NULL, 0, imp_254, 5, AN_LANG_NESTED, 4, "\"#/r", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_255[] = {"//"};
 static const struct an_pair ml_255[] = {{"/*", "*/"}, {"/+", "+/"}};
 static const struct an_pair q_255[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_255[] = {"\"", "'", "`", "/*", "/+"};
-#define L255 {"SIL", lc_255, 1, ml_255, 2, NULL, 0, q_255, 3, NULL, 0, NULL, 0, imp_255, 5, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L255 {"SIL", lc_255, 1, ml_255, 2, NULL, 0, q_255, 3, NULL, 0, NULL, 0, imp_255, 5, 0, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_256[] = {";;"};
-#define L256 {"SRecode Template", lc_256, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L256 {"SRecode Template", lc_256, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_257[] = {"//"};
 static const struct an_pair ml_257[] = {{"/*", "*/"}};
 static const struct an_pair q_257[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_257[] = {"\"", "'", "/*"};
-#define L257 {"Sass", lc_257, 1, ml_257, 1, NULL, 0, q_257, 2, NULL, 0, NULL, 0, imp_257, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L257 {"Sass", lc_257, 1, ml_257, 1, NULL, 0, q_257, 2, NULL, 0, NULL, 0, imp_257, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_258[] = {"//"};
 static const struct an_pair ml_258[] = {{"/*", "*/"}};
 static const struct an_pair q_258[] = {{"\"", "\""}};
 static const char *const imp_258[] = {"\"", "/*"};
-#define L258 {"Scala", lc_258, 1, ml_258, 1, NULL, 0, q_258, 1, NULL, 0, NULL, 0, imp_258, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L258 {"Scala", lc_258, 1, ml_258, 1, NULL, 0, q_258, 1, NULL, 0, NULL, 0, imp_258, 2, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_259[] = {";"};
 static const struct an_pair ml_259[] = {{"#|", "|#"}};
 static const char *const imp_259[] = {"#|"};
-#define L259 {"Scheme", lc_259, 1, ml_259, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_259, 1, AN_LANG_NESTED, 7, NULL, {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L259 {"Scheme", lc_259, 1, ml_259, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_259, 1, AN_LANG_NESTED, 7, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_260[] = {"#"};
 static const struct an_pair q_260[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_260[] = {"\"", "'", "\"\"\"", "'''"};
-#define L260 {"Scons", lc_260, 1, NULL, 0, NULL, 0, q_260, 4, NULL, 0, NULL, 0, imp_260, 4, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L260 {"Scons", lc_260, 1, NULL, 0, NULL, 0, q_260, 4, NULL, 0, NULL, 0, imp_260, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_261[] = {"#"};
 static const struct an_pair q_261[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_261[] = {"\"", "'"};
-#define L261 {"Shell", lc_261, 1, NULL, 0, NULL, 0, q_261, 2, NULL, 0, NULL, 0, imp_261, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L261 {"Shell", lc_261, 1, NULL, 0, NULL, 0, q_261, 2, NULL, 0, NULL, 0, imp_261, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_262[] = {"//"};
 static const struct an_pair ml_262[] = {{"/*", "*/"}};
 static const struct an_pair q_262[] = {{"\"", "\""}};
 static const char *const imp_262[] = {"\"", "/*"};
-#define L262 {"ShaderLab", lc_262, 1, ml_262, 1, NULL, 0, q_262, 1, NULL, 0, NULL, 0, imp_262, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L262 {"ShaderLab", lc_262, 1, ml_262, 1, NULL, 0, q_262, 1, NULL, 0, NULL, 0, imp_262, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_263[] = {"//"};
 static const struct an_pair ml_263[] = {{"/*", "*/"}};
 static const struct an_pair q_263[] = {{"\"", "\""}};
 static const char *const imp_263[] = {"\"", "/*"};
-#define L263 {"Slang", lc_263, 1, ml_263, 1, NULL, 0, q_263, 1, NULL, 0, NULL, 0, imp_263, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L263 {"Slang", lc_263, 1, ml_263, 1, NULL, 0, q_263, 1, NULL, 0, NULL, 0, imp_263, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_264[] = {"//"};
 static const struct an_pair ml_264[] = {{"/*", "*/"}};
 static const struct an_pair q_264[] = {{"\"", "\""}};
 static const char *const imp_264[] = {"\"", "/*"};
-#define L264 {"Slint", lc_264, 1, ml_264, 1, NULL, 0, q_264, 1, NULL, 0, NULL, 0, imp_264, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L264 {"Slint", lc_264, 1, ml_264, 1, NULL, 0, q_264, 1, NULL, 0, NULL, 0, imp_264, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_265[] = {{"\"", "\""}};
 static const struct an_pair q_265[] = {{"'", "'"}};
 static const char *const imp_265[] = {"'", "\""};
-#define L265 {"Smalltalk", NULL, 0, ml_265, 1, NULL, 0, q_265, 1, NULL, 0, NULL, 0, imp_265, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L265 {"Smalltalk", NULL, 0, ml_265, 1, NULL, 0, q_265, 1, NULL, 0, NULL, 0, imp_265, 2, 0, 0, "\"'", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_266[] = {{"(*", "*)"}};
 static const struct an_pair q_266[] = {{"\"", "\""}};
 static const char *const imp_266[] = {"\"", "(*"};
-#define L266 {"Standard ML (SML)", NULL, 0, ml_266, 1, NULL, 0, q_266, 1, NULL, 0, NULL, 0, imp_266, 2, 0, 7, NULL, {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L266 {"Standard ML (SML)", NULL, 0, ml_266, 1, NULL, 0, q_266, 1, NULL, 0, NULL, 0, imp_266, 2, 0, 7, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_267[] = {"#"};
 static const struct an_pair q_267[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_267[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_267[] = {"\"", "'", "\"\"\"", "'''"};
-#define L267 {"Snakemake", lc_267, 1, NULL, 0, NULL, 0, q_267, 2, NULL, 0, dq_267, 2, imp_267, 4, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L267 {"Snakemake", lc_267, 1, NULL, 0, NULL, 0, q_267, 2, NULL, 0, dq_267, 2, imp_267, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_268[] = {"//"};
 static const struct an_pair ml_268[] = {{"/*", "*/"}};
 static const struct an_pair q_268[] = {{"\"", "\""}};
 static const char *const imp_268[] = {"\"", "/*"};
-#define L268 {"Solidity", lc_268, 1, ml_268, 1, NULL, 0, q_268, 1, NULL, 0, NULL, 0, imp_268, 2, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L268 {"Solidity", lc_268, 1, ml_268, 1, NULL, 0, q_268, 1, NULL, 0, NULL, 0, imp_268, 2, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_269[] = {"--", "//"};
 static const struct an_pair ml_269[] = {{"'>", "<'"}};
 static const char *const imp_269[] = {"'>"};
-#define L269 {"Specman e", lc_269, 2, ml_269, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_269, 1, 0, 0, NULL, {0, 0, 0, 0, 128, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L269 {"Specman e", lc_269, 2, ml_269, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_269, 1, 0, 0, "'-/", {0, 0, 0, 0, 128, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_270[] = {"*"};
-#define L270 {"Spice Netlist", lc_270, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L270 {"Spice Netlist", lc_270, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "*", {0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_271[] = {"//"};
 static const struct an_pair ml_271[] = {{"/*", "*/"}};
 static const struct an_pair q_271[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_271[] = {"\"", "'", "/*"};
-#define L271 {"SQF", lc_271, 1, ml_271, 1, NULL, 0, q_271, 2, NULL, 0, NULL, 0, imp_271, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L271 {"SQF", lc_271, 1, ml_271, 1, NULL, 0, q_271, 2, NULL, 0, NULL, 0, imp_271, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_272[] = {"--"};
 static const struct an_pair ml_272[] = {{"/*", "*/"}};
 static const struct an_pair q_272[] = {{"'", "'"}};
 static const char *const imp_272[] = {"'", "/*"};
-#define L272 {"SQL", lc_272, 1, ml_272, 1, NULL, 0, q_272, 1, NULL, 0, NULL, 0, imp_272, 2, 0, 7, NULL, {0, 0, 0, 0, 128, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L272 {"SQL", lc_272, 1, ml_272, 1, NULL, 0, q_272, 1, NULL, 0, NULL, 0, imp_272, 2, 0, 7, "'-/", {0, 0, 0, 0, 128, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_273[] = {"//", "#"};
 static const struct an_pair ml_273[] = {{"/*", "*/"}};
 static const struct an_pair q_273[] = {{"\"", "\""}};
 static const char *const imp_273[] = {"\"", "/*"};
-#define L273 {"Stan", lc_273, 2, ml_273, 1, NULL, 0, q_273, 1, NULL, 0, NULL, 0, imp_273, 2, 0, 1, NULL, {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L273 {"Stan", lc_273, 2, ml_273, 1, NULL, 0, q_273, 1, NULL, 0, NULL, 0, imp_273, 2, 0, 1, "\"#/", {0, 0, 0, 0, 12, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_274[] = {"//", "*"};
 static const struct an_pair ml_274[] = {{"/*", "*/"}};
 static const char *const imp_274[] = {"/*"};
-#define L274 {"Stata", lc_274, 2, ml_274, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_274, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L274 {"Stata", lc_274, 2, ml_274, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_274, 1, 0, 0, "*/", {0, 0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_275[] = {"//"};
 static const struct an_pair ml_275[] = {{"/*", "*/"}};
 static const struct an_pair q_275[] = {{"\"", "\""}, {"$[", "]"}, {"$<", ">"}, {"${", "}"}};
 static const char *const imp_275[] = {"\"", "$[", "$<", "${", "/*"};
-#define L275 {"Stratego/XT", lc_275, 1, ml_275, 1, NULL, 0, q_275, 4, NULL, 0, NULL, 0, imp_275, 5, 0, 0, NULL, {0, 0, 0, 0, 20, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L275 {"Stratego/XT", lc_275, 1, ml_275, 1, NULL, 0, q_275, 4, NULL, 0, NULL, 0, imp_275, 5, 0, 0, "\"$/", {0, 0, 0, 0, 20, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_276[] = {"//"};
 static const struct an_pair ml_276[] = {{"/*", "*/"}};
 static const struct an_pair q_276[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_276[] = {"\"", "'", "/*"};
-#define L276 {"Stylus", lc_276, 1, ml_276, 1, NULL, 0, q_276, 2, NULL, 0, NULL, 0, imp_276, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L276 {"Stylus", lc_276, 1, ml_276, 1, NULL, 0, q_276, 2, NULL, 0, NULL, 0, imp_276, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_277[] = {{"<!--", "-->"}};
 static const struct an_pair q_277[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_277[] = {"\"", "'", "<!--", "<script", "<style"};
-#define L277 {"Svelte", NULL, 0, ml_277, 1, NULL, 0, q_277, 2, NULL, 0, NULL, 0, imp_277, 5, 0, 2, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L277 {"Svelte", NULL, 0, ml_277, 1, NULL, 0, q_277, 2, NULL, 0, NULL, 0, imp_277, 5, 0, 2, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_278[] = {{"<!--", "-->"}};
 static const struct an_pair q_278[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_278[] = {"\"", "'", "<!--"};
-#define L278 {"SVG", NULL, 0, ml_278, 1, NULL, 0, q_278, 2, NULL, 0, NULL, 0, imp_278, 3, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L278 {"SVG", NULL, 0, ml_278, 1, NULL, 0, q_278, 2, NULL, 0, NULL, 0, imp_278, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_279[] = {"//"};
 static const struct an_pair ml_279[] = {{"/*", "*/"}};
 static const struct an_pair q_279[] = {{"\"", "\""}};
 static const char *const imp_279[] = {"\"", "/*"};
-#define L279 {"Swift", lc_279, 1, ml_279, 1, NULL, 0, q_279, 1, NULL, 0, NULL, 0, imp_279, 2, AN_LANG_NESTED, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L279 {"Swift", lc_279, 1, ml_279, 1, NULL, 0, q_279, 1, NULL, 0, NULL, 0, imp_279, 2, AN_LANG_NESTED, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_280[] = {"//"};
 static const struct an_pair ml_280[] = {{"/*", "*/"}};
 static const struct an_pair q_280[] = {{"\"", "\""}};
 static const char *const imp_280[] = {"\"", "/*"};
-#define L280 {"SWIG", lc_280, 1, ml_280, 1, NULL, 0, q_280, 1, NULL, 0, NULL, 0, imp_280, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L280 {"SWIG", lc_280, 1, ml_280, 1, NULL, 0, q_280, 1, NULL, 0, NULL, 0, imp_280, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_281[] = {"//"};
 static const struct an_pair ml_281[] = {{"/*", "*/"}};
 static const struct an_pair q_281[] = {{"\"", "\""}};
 static const char *const imp_281[] = {"\"", "/*"};
-#define L281 {"SystemVerilog", lc_281, 1, ml_281, 1, NULL, 0, q_281, 1, NULL, 0, NULL, 0, imp_281, 2, 0, 7, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L281 {"SystemVerilog", lc_281, 1, ml_281, 1, NULL, 0, q_281, 1, NULL, 0, NULL, 0, imp_281, 2, 0, 7, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_282[] = {"//"};
 static const struct an_pair ml_282[] = {{"/*", "*/"}};
 static const struct an_pair q_282[] = {{"\"", "\""}};
 static const char *const imp_282[] = {"\"", "/*"};
-#define L282 {"Tact", lc_282, 1, ml_282, 1, NULL, 0, q_282, 1, NULL, 0, NULL, 0, imp_282, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L282 {"Tact", lc_282, 1, ml_282, 1, NULL, 0, q_282, 1, NULL, 0, NULL, 0, imp_282, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_283[] = {"#"};
 static const struct an_pair q_283[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_283[] = {"\"", "'"};
-#define L283 {"TCL", lc_283, 1, NULL, 0, NULL, 0, q_283, 2, NULL, 0, NULL, 0, imp_283, 2, 0, 7, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L283 {"TCL", lc_283, 1, NULL, 0, NULL, 0, q_283, 2, NULL, 0, NULL, 0, imp_283, 2, 0, 7, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_284[] = {"//"};
 static const struct an_pair ml_284[] = {{"<!--", "-->"}, {"/*", "*/"}};
 static const struct an_pair q_284[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_284[] = {"\"", "'", "`", "<!--", "/*", "templ", "script", "css"};
-#define L284 {"Templ", lc_284, 1, ml_284, 2, NULL, 0, q_284, 3, NULL, 0, NULL, 0, imp_284, 8, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 9, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L284 {"Templ", lc_284, 1, ml_284, 2, NULL, 0, q_284, 3, NULL, 0, NULL, 0, imp_284, 8, 0, 0, "\"'/<`cst", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 9, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_285[] = {{"<!--", "-->"}, {"{#", "#}"}};
 static const struct an_pair q_285[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_285[] = {"\"", "'", "<!--", "{#"};
-#define L285 {"Tera", NULL, 0, ml_285, 2, NULL, 0, q_285, 2, NULL, 0, NULL, 0, imp_285, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L285 {"Tera", NULL, 0, ml_285, 2, NULL, 0, q_285, 2, NULL, 0, NULL, 0, imp_285, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_286[] = {"%"};
-#define L286 {"TeX", lc_286, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L287 {"Plain Text", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L286 {"TeX", lc_286, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_PROSE, 0, "%", {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L287 {"Plain Text", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_288[] = {"#", "//"};
 static const struct an_pair ml_288[] = {{"/*", "*/"}};
 static const struct an_pair q_288[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_288[] = {"\"", "'", "/*"};
-#define L288 {"Thrift", lc_288, 2, ml_288, 1, NULL, 0, q_288, 2, NULL, 0, NULL, 0, imp_288, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L288 {"Thrift", lc_288, 2, ml_288, 1, NULL, 0, q_288, 2, NULL, 0, NULL, 0, imp_288, 3, 0, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_289[] = {"#"};
 static const struct an_pair q_289[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_289[] = {"\"", "'", "\"\"\"", "'''"};
-#define L289 {"TOML", lc_289, 1, NULL, 0, NULL, 0, q_289, 4, NULL, 0, NULL, 0, imp_289, 4, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L289 {"TOML", lc_289, 1, NULL, 0, NULL, 0, q_289, 4, NULL, 0, NULL, 0, imp_289, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_290[] = {"//"};
 static const struct an_pair ml_290[] = {{"/*", "*/"}};
 static const struct an_pair q_290[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_290[] = {"\"", "'", "`", "/*"};
-#define L290 {"TSX", lc_290, 1, ml_290, 1, NULL, 0, q_290, 3, NULL, 0, NULL, 0, imp_290, 4, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L290 {"TSX", lc_290, 1, ml_290, 1, NULL, 0, q_290, 3, NULL, 0, NULL, 0, imp_290, 4, 0, 2, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_291[] = {"//"};
 static const struct an_pair ml_291[] = {{"/*", "*/"}};
 static const struct an_pair q_291[] = {{"\"", "\""}};
 static const char *const imp_291[] = {"\"", "/*"};
-#define L291 {"TTCN-3", lc_291, 1, ml_291, 1, NULL, 0, q_291, 1, NULL, 0, NULL, 0, imp_291, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L291 {"TTCN-3", lc_291, 1, ml_291, 1, NULL, 0, q_291, 1, NULL, 0, NULL, 0, imp_291, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_292[] = {{"<!--", "-->"}, {"{#", "#}"}};
 static const struct an_pair q_292[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_292[] = {"\"", "'", "<!--", "{#"};
-#define L292 {"Twig", NULL, 0, ml_292, 2, NULL, 0, q_292, 2, NULL, 0, NULL, 0, imp_292, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L292 {"Twig", NULL, 0, ml_292, 2, NULL, 0, q_292, 2, NULL, 0, NULL, 0, imp_292, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_293[] = {"//"};
 static const struct an_pair ml_293[] = {{"/*", "*/"}};
 static const struct an_pair q_293[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_293[] = {"\"", "'", "`", "/*"};
-#define L293 {"TypeScript", lc_293, 1, ml_293, 1, NULL, 0, q_293, 3, NULL, 0, NULL, 0, imp_293, 4, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L293 {"TypeScript", lc_293, 1, ml_293, 1, NULL, 0, q_293, 3, NULL, 0, NULL, 0, imp_293, 4, 0, 2, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_294[] = {"//"};
 static const struct an_pair ml_294[] = {{"/*", "*/"}};
 static const struct an_pair q_294[] = {{"\"", "\""}};
 static const char *const imp_294[] = {"\"", "/*"};
-#define L294 {"Typst", lc_294, 1, ml_294, 1, NULL, 0, q_294, 1, NULL, 0, NULL, 0, imp_294, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L294 {"Typst", lc_294, 1, ml_294, 1, NULL, 0, q_294, 1, NULL, 0, NULL, 0, imp_294, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_295[] = {"!"};
 static const struct an_pair q_295[] = {{"`", "`"}};
 static const char *const imp_295[] = {"`"};
-#define L295 {"UMPL", lc_295, 1, NULL, 0, NULL, 0, q_295, 1, NULL, 0, NULL, 0, imp_295, 1, 0, 0, NULL, {0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L295 {"UMPL", lc_295, 1, NULL, 0, NULL, 0, q_295, 1, NULL, 0, NULL, 0, imp_295, 1, 0, 0, "!`", {0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_296[] = {"#"};
 static const struct an_pair q_296[] = {{"\"", "\""}};
 static const char *const imp_296[] = {"\""};
-#define L296 {"Uiua", lc_296, 1, NULL, 0, NULL, 0, q_296, 1, NULL, 0, NULL, 0, imp_296, 1, 0, 0, NULL, {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L296 {"Uiua", lc_296, 1, NULL, 0, NULL, 0, q_296, 1, NULL, 0, NULL, 0, imp_296, 1, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_297[] = {"--"};
 static const struct an_pair ml_297[] = {{"{-", "-}"}};
 static const struct an_pair q_297[] = {{"\"", "\""}};
 static const char *const imp_297[] = {"\"", "{-"};
-#define L297 {"Unison", lc_297, 1, ml_297, 1, NULL, 0, q_297, 1, NULL, 0, NULL, 0, imp_297, 2, AN_LANG_NESTED, 0, NULL, {0, 0, 0, 0, 4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L297 {"Unison", lc_297, 1, ml_297, 1, NULL, 0, q_297, 1, NULL, 0, NULL, 0, imp_297, 2, AN_LANG_NESTED, 0, "\"-{", {0, 0, 0, 0, 4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_298[] = {"```"};
-#define L298 {"Unreal Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_298, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L299 {"Unreal Plugin", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L300 {"Unreal Project", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L298 {"Unreal Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_298, 1, 0, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L299 {"Unreal Plugin", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L300 {"Unreal Project", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_301[] = {"//"};
 static const struct an_pair ml_301[] = {{"/*", "*/"}};
 static const struct an_pair q_301[] = {{"\"", "\""}};
 static const char *const imp_301[] = {"\"", "/*"};
-#define L301 {"Unreal Script", lc_301, 1, ml_301, 1, NULL, 0, q_301, 1, NULL, 0, NULL, 0, imp_301, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L301 {"Unreal Script", lc_301, 1, ml_301, 1, NULL, 0, q_301, 1, NULL, 0, NULL, 0, imp_301, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_302[] = {"//"};
 static const struct an_pair ml_302[] = {{"/*", "*/"}};
 static const struct an_pair q_302[] = {{"\"", "\""}};
 static const char *const imp_302[] = {"\"", "/*"};
-#define L302 {"Unreal Shader", lc_302, 1, ml_302, 1, NULL, 0, q_302, 1, NULL, 0, NULL, 0, imp_302, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L302 {"Unreal Shader", lc_302, 1, ml_302, 1, NULL, 0, q_302, 1, NULL, 0, NULL, 0, imp_302, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_303[] = {"//"};
 static const struct an_pair ml_303[] = {{"/*", "*/"}};
 static const struct an_pair q_303[] = {{"\"", "\""}};
 static const char *const imp_303[] = {"\"", "/*"};
-#define L303 {"Unreal Shader Header", lc_303, 1, ml_303, 1, NULL, 0, q_303, 1, NULL, 0, NULL, 0, imp_303, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L303 {"Unreal Shader Header", lc_303, 1, ml_303, 1, NULL, 0, q_303, 1, NULL, 0, NULL, 0, imp_303, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_304[] = {{"(*", "*)"}};
 static const struct an_pair q_304[] = {{"\"", "\""}};
 static const char *const imp_304[] = {"\"", "(*"};
-#define L304 {"Ur/Web", NULL, 0, ml_304, 1, NULL, 0, q_304, 1, NULL, 0, NULL, 0, imp_304, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L304 {"Ur/Web", NULL, 0, ml_304, 1, NULL, 0, q_304, 1, NULL, 0, NULL, 0, imp_304, 2, 0, 0, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_305[] = {"#"};
-#define L305 {"Ur/Web Project", lc_305, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L305 {"Ur/Web Project", lc_305, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_306[] = {"'"};
-#define L306 {"VB6/VBA", lc_306, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L306 {"VB6/VBA", lc_306, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "'", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_307[] = {"'", "REM"};
-#define L307 {"VBScript", lc_307, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L307 {"VBScript", lc_307, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "'R", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_308[] = {"//"};
 static const struct an_pair ml_308[] = {{"/*", "*/"}};
 static const struct an_pair q_308[] = {{"\"", "\""}};
 static const char *const imp_308[] = {"\"", "/*"};
-#define L308 {"Vala", lc_308, 1, ml_308, 1, NULL, 0, q_308, 1, NULL, 0, NULL, 0, imp_308, 2, 0, 1, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L308 {"Vala", lc_308, 1, ml_308, 1, NULL, 0, q_308, 1, NULL, 0, NULL, 0, imp_308, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_309[] = {"##"};
 static const struct an_pair ml_309[] = {{"#*", "*#"}};
 static const struct an_pair q_309[] = {{"'", "'"}, {"\"", "\""}};
 static const char *const imp_309[] = {"'", "\"", "#*"};
-#define L309 {"Apache Velocity", lc_309, 1, ml_309, 1, NULL, 0, q_309, 2, NULL, 0, NULL, 0, imp_309, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L309 {"Apache Velocity", lc_309, 1, ml_309, 1, NULL, 0, q_309, 2, NULL, 0, NULL, 0, imp_309, 3, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_310[] = {"//"};
 static const struct an_pair ml_310[] = {{"/*", "*/"}};
 static const struct an_pair q_310[] = {{"\"", "\""}};
 static const char *const imp_310[] = {"\"", "/*"};
-#define L310 {"Verilog", lc_310, 1, ml_310, 1, NULL, 0, q_310, 1, NULL, 0, NULL, 0, imp_310, 2, 0, 7, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L311 {"Verilog Args File", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L310 {"Verilog", lc_310, 1, ml_310, 1, NULL, 0, q_310, 1, NULL, 0, NULL, 0, imp_310, 2, 0, 7, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L311 {"Verilog Args File", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_312[] = {"--"};
 static const struct an_pair ml_312[] = {{"/*", "*/"}};
 static const char *const imp_312[] = {"/*"};
-#define L312 {"VHDL", lc_312, 1, ml_312, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_312, 1, 0, 7, NULL, {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L312 {"VHDL", lc_312, 1, ml_312, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_312, 1, 0, 7, "-/", {0, 0, 0, 0, 0, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_313[] = {"\""};
 static const struct an_pair q_313[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_313[] = {"\"", "'"};
-#define L313 {"Vim Script", lc_313, 1, NULL, 0, NULL, 0, q_313, 2, NULL, 0, NULL, 0, imp_313, 2, 0, 7, NULL, {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L313 {"Vim Script", lc_313, 1, NULL, 0, NULL, 0, q_313, 2, NULL, 0, NULL, 0, imp_313, 2, 0, 7, "\"'", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_314[] = {"//"};
 static const struct an_pair ml_314[] = {{"/*", "*/"}};
 static const struct an_pair q_314[] = {{"\"", "\""}};
 static const char *const imp_314[] = {"\"", "/*"};
-#define L314 {"Virgil", lc_314, 1, ml_314, 1, NULL, 0, q_314, 1, NULL, 0, NULL, 0, imp_314, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L314 {"Virgil", lc_314, 1, ml_314, 1, NULL, 0, q_314, 1, NULL, 0, NULL, 0, imp_314, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_315[] = {"'"};
 static const struct an_pair q_315[] = {{"\"", "\""}};
 static const char *const imp_315[] = {"\""};
-#define L315 {"Visual Basic", lc_315, 1, NULL, 0, NULL, 0, q_315, 1, NULL, 0, NULL, 0, imp_315, 1, 0, 2, NULL, {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L315 {"Visual Basic", lc_315, 1, NULL, 0, NULL, 0, q_315, 1, NULL, 0, NULL, 0, imp_315, 1, 0, 2, "\"'", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_316[] = {{"<!--", "-->"}};
 static const struct an_pair q_316[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_316[] = {"\"", "'", "<!--"};
-#define L316 {"Visual Studio Project", NULL, 0, ml_316, 1, NULL, 0, q_316, 2, NULL, 0, NULL, 0, imp_316, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L317 {"Visual Studio Solution", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L316 {"Visual Studio Project", NULL, 0, ml_316, 1, NULL, 0, q_316, 2, NULL, 0, NULL, 0, imp_316, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L317 {"Visual Studio Solution", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_318[] = {"//"};
 static const struct an_pair ml_318[] = {{"<!--", "-->"}, {"/*", "*/"}};
 static const struct an_pair q_318[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_318[] = {"\"", "'", "`", "<!--", "/*", "<script", "<style", "<template"};
-#define L318 {"Vue", lc_318, 1, ml_318, 2, NULL, 0, q_318, 3, NULL, 0, NULL, 0, imp_318, 8, 0, 2, NULL, {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L318 {"Vue", lc_318, 1, ml_318, 2, NULL, 0, q_318, 3, NULL, 0, NULL, 0, imp_318, 8, 0, 2, "\"'/<`", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_319[] = {"//"};
-#define L319 {"WebGPU Shader Language", lc_319, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L319 {"WebGPU Shader Language", lc_319, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_320[] = {";;"};
 static const struct an_pair q_320[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_320[] = {"\"", "'"};
-#define L320 {"WebAssembly", lc_320, 1, NULL, 0, NULL, 0, q_320, 2, NULL, 0, NULL, 0, imp_320, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L320 {"WebAssembly", lc_320, 1, NULL, 0, NULL, 0, q_320, 2, NULL, 0, NULL, 0, imp_320, 2, 0, 0, "\"';", {0, 0, 0, 0, 132, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_321[] = {{"\346\211\271\346\233\260\343\200\202", "\343\200\202"}, {"\347\226\217\346\233\260\343\200\202", "\343\200\202"}};
 static const char *const imp_321[] = {"\346\211\271\346\233\260\343\200\202", "\347\226\217\346\233\260\343\200\202"};
-#define L321 {"The WenYan Programming Language", NULL, 0, ml_321, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_321, 2, 0, 0, NULL, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 0, 0}}
+#define L321 {"The WenYan Programming Language", NULL, 0, ml_321, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_321, 2, 0, 0, "\303\246\303\247", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 0, 0}}
 static const struct an_pair ml_322[] = {{"(*", "*)"}};
 static const struct an_pair q_322[] = {{"\"", "\""}};
 static const char *const imp_322[] = {"\"", "(*"};
-#define L322 {"Wolfram", NULL, 0, ml_322, 1, NULL, 0, q_322, 1, NULL, 0, NULL, 0, imp_322, 2, 0, 0, NULL, {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L322 {"Wolfram", NULL, 0, ml_322, 1, NULL, 0, q_322, 1, NULL, 0, NULL, 0, imp_322, 2, 0, 0, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_323[] = {{"<!--", "-->"}};
 static const struct an_pair q_323[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_323[] = {"\"", "'", "<!--"};
-#define L323 {"XSL", NULL, 0, ml_323, 1, NULL, 0, q_323, 2, NULL, 0, NULL, 0, imp_323, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L323 {"XSL", NULL, 0, ml_323, 1, NULL, 0, q_323, 2, NULL, 0, NULL, 0, imp_323, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_324[] = {{"<!--", "-->"}};
 static const struct an_pair q_324[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_324[] = {"\"", "'", "<!--"};
-#define L324 {"XAML", NULL, 0, ml_324, 1, NULL, 0, q_324, 2, NULL, 0, NULL, 0, imp_324, 3, 0, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L324 {"XAML", NULL, 0, ml_324, 1, NULL, 0, q_324, 2, NULL, 0, NULL, 0, imp_324, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_325[] = {"//"};
 static const struct an_pair q_325[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_325[] = {"\"", "'"};
-#define L325 {"Xcode Config", lc_325, 1, NULL, 0, NULL, 0, q_325, 2, NULL, 0, NULL, 0, imp_325, 2, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L325 {"Xcode Config", lc_325, 1, NULL, 0, NULL, 0, q_325, 2, NULL, 0, NULL, 0, imp_325, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_326[] = {{"<!--", "-->"}};
 static const struct an_pair q_326[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_326[] = {"\"", "'", "<!--"};
-#define L326 {"XML", NULL, 0, ml_326, 1, NULL, 0, q_326, 2, NULL, 0, NULL, 0, imp_326, 3, AN_LANG_DATA, 0, NULL, {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L326 {"XML", NULL, 0, ml_326, 1, NULL, 0, q_326, 2, NULL, 0, NULL, 0, imp_326, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_327[] = {"//"};
 static const struct an_pair ml_327[] = {{"/*", "*/"}};
 static const struct an_pair q_327[] = {{"\"", "\""}, {"'", "'"}, {"'''", "'''"}};
 static const char *const imp_327[] = {"\"", "'", "'''", "/*"};
-#define L327 {"Xtend", lc_327, 1, ml_327, 1, NULL, 0, q_327, 3, NULL, 0, NULL, 0, imp_327, 4, 0, 0, NULL, {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L327 {"Xtend", lc_327, 1, ml_327, 1, NULL, 0, q_327, 3, NULL, 0, NULL, 0, imp_327, 4, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_328[] = {"#"};
 static const struct an_pair q_328[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_328[] = {"\"", "'"};
-#define L328 {"YAML", lc_328, 1, NULL, 0, NULL, 0, q_328, 2, NULL, 0, NULL, 0, imp_328, 2, 0, 0, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L328 {"YAML", lc_328, 1, NULL, 0, NULL, 0, q_328, 2, NULL, 0, NULL, 0, imp_328, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_329[] = {"//", "#"};
 static const struct an_pair ml_329[] = {{"/*", "*/"}};
 static const struct an_pair q_329[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair vq_329[] = {{"@\"", "\""}, {"@'", "'"}};
 static const char *const imp_329[] = {"\"", "'", "/*"};
-#define L329 {"ZenCode", lc_329, 2, ml_329, 1, NULL, 0, q_329, 2, vq_329, 2, NULL, 0, imp_329, 3, 0, 0, NULL, {0, 0, 0, 0, 140, 128, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L329 {"ZenCode", lc_329, 2, ml_329, 1, NULL, 0, q_329, 2, vq_329, 2, NULL, 0, imp_329, 3, 0, 0, "\"#'/@", {0, 0, 0, 0, 140, 128, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_330[] = {"//"};
 static const struct an_pair q_330[] = {{"\"", "\""}};
 static const char *const imp_330[] = {"\""};
-#define L330 {"Zig", lc_330, 1, NULL, 0, NULL, 0, q_330, 1, NULL, 0, NULL, 0, imp_330, 1, 0, 2, NULL, {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L330 {"Zig", lc_330, 1, NULL, 0, NULL, 0, q_330, 1, NULL, 0, NULL, 0, imp_330, 1, 0, 2, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_331[] = {"//"};
 static const struct an_pair ml_331[] = {{"/*", "*/"}};
 static const char *const imp_331[] = {"/*"};
-#define L331 {"ZoKrates", lc_331, 1, ml_331, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_331, 1, 0, 0, NULL, {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L331 {"ZoKrates", lc_331, 1, ml_331, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_331, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_332[] = {"#"};
 static const struct an_pair q_332[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_332[] = {"\"", "'"};
-#define L332 {"Zsh", lc_332, 1, NULL, 0, NULL, 0, q_332, 2, NULL, 0, NULL, 0, imp_332, 2, 0, 6, NULL, {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L332 {"Zsh", lc_332, 1, NULL, 0, NULL, 0, q_332, 2, NULL, 0, NULL, 0, imp_332, 2, 0, 6, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 
 const struct an_lang an_langs[] = {L0, L1, L2, L3, L4, L5, L6, L7, L8, L9, L10, L11, L12, L13, L14, L15, L16, L17, L18, L19, L20, L21, L22, L23, L24, L25, L26, L27, L28, L29, L30, L31, L32, L33, L34, L35, L36, L37, L38, L39, L40, L41, L42, L43, L44, L45, L46, L47, L48, L49, L50, L51, L52, L53, L54, L55, L56, L57, L58, L59, L60, L61, L62, L63, L64, L65, L66, L67, L68, L69, L70, L71, L72, L73, L74, L75, L76, L77, L78, L79, L80, L81, L82, L83, L84, L85, L86, L87, L88, L89, L90, L91, L92, L93, L94, L95, L96, L97, L98, L99, L100, L101, L102, L103, L104, L105, L106, L107, L108, L109, L110, L111, L112, L113, L114, L115, L116, L117, L118, L119, L120, L121, L122, L123, L124, L125, L126, L127, L128, L129, L130, L131, L132, L133, L134, L135, L136, L137, L138, L139, L140, L141, L142, L143, L144, L145, L146, L147, L148, L149, L150, L151, L152, L153, L154, L155, L156, L157, L158, L159, L160, L161, L162, L163, L164, L165, L166, L167, L168, L169, L170, L171, L172, L173, L174, L175, L176, L177, L178, L179, L180, L181, L182, L183, L184, L185, L186, L187, L188, L189, L190, L191, L192, L193, L194, L195, L196, L197, L198, L199, L200, L201, L202, L203, L204, L205, L206, L207, L208, L209, L210, L211, L212, L213, L214, L215, L216, L217, L218, L219, L220, L221, L222, L223, L224, L225, L226, L227, L228, L229, L230, L231, L232, L233, L234, L235, L236, L237, L238, L239, L240, L241, L242, L243, L244, L245, L246, L247, L248, L249, L250, L251, L252, L253, L254, L255, L256, L257, L258, L259, L260, L261, L262, L263, L264, L265, L266, L267, L268, L269, L270, L271, L272, L273, L274, L275, L276, L277, L278, L279, L280, L281, L282, L283, L284, L285, L286, L287, L288, L289, L290, L291, L292, L293, L294, L295, L296, L297, L298, L299, L300, L301, L302, L303, L304, L305, L306, L307, L308, L309, L310, L311, L312, L313, L314, L315, L316, L317, L318, L319, L320, L321, L322, L323, L324, L325, L326, L327, L328, L329, L330, L331, L332};
 const size_t an_nlangs = 333;

@@ -8,6 +8,9 @@
  * opener and ends with its closer is a comment even with code between, and a backslash pair or a
  * backslash before a quote is skipped outside strings too. docs/analysis.md lists the choices. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "an_internal.h"
 
@@ -32,6 +35,8 @@ static inline bool an_bit(const uint8_t *bm, unsigned char c)
 
 static inline bool an_starts(const unsigned char *p, const unsigned char *end, const char *tok)
 {
+    if (p >= end || *p != (unsigned char)tok[0])
+        return false;
     size_t n = strlen(tok);
     return (size_t)(end - p) >= n && memcmp(p, tok, n) == 0;
 }
@@ -40,6 +45,69 @@ static inline bool an_ends(const unsigned char *s, const unsigned char *e, const
 {
     size_t n = strlen(tok);
     return (size_t)(e - s) >= n && memcmp(e - n, tok, n) == 0;
+}
+
+/* Finds the first byte of a small set in [p, e): 16 bytes per step with SSE2. The set is the
+ * first bytes of every token a language has, so most lines are passed over in a few steps. */
+struct an_finder {
+    unsigned n;
+    unsigned char b[9];
+    unsigned char tbl[256];
+#ifdef __SSE2__
+    __m128i v[9];
+#endif
+};
+
+static void an_finder_init(struct an_finder *f, const char *set, int extra)
+{
+    memset(f, 0, sizeof *f);
+    for (const char *c = set; *c && f->n < 8; c++)
+        f->b[f->n++] = (unsigned char)*c;
+    for (const char *c = set; *c; c++)
+        f->tbl[(unsigned char)*c] = 1;
+    if (extra >= 0 && !f->tbl[extra]) {
+        f->b[f->n++] = (unsigned char)extra;
+        f->tbl[extra] = 1;
+    }
+    if (strlen(set) > 8)
+        f->n = 99; /* too many for the vector path: table only */
+#ifdef __SSE2__
+    for (unsigned k = 0; k < f->n && k < 9; k++)
+        f->v[k] = _mm_set1_epi8((char)f->b[k]);
+#endif
+}
+
+static inline const unsigned char *an_find(const struct an_finder *f, const unsigned char *p, const unsigned char *e,
+                                          const unsigned char *fend)
+{
+#ifdef __SSE2__
+    if (f->n == 0)
+        return e;
+    if (f->n <= 9 && e - p < 16 && fend - p >= 16) {
+        /* a short line not at the end of the file: one load, bits past the line masked off */
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        __m128i m = _mm_cmpeq_epi8(x, f->v[0]);
+        for (unsigned k = 1; k < f->n; k++)
+            m = _mm_or_si128(m, _mm_cmpeq_epi8(x, f->v[k]));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m) & ((1u << (e - p)) - 1u);
+        return mask ? p + __builtin_ctz(mask) : e;
+    }
+    if (f->n <= 9) {
+        while (e - p >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)p);
+            __m128i m = _mm_cmpeq_epi8(x, f->v[0]);
+            for (unsigned k = 1; k < f->n; k++)
+                m = _mm_or_si128(m, _mm_cmpeq_epi8(x, f->v[k]));
+            unsigned mask = (unsigned)_mm_movemask_epi8(m);
+            if (mask)
+                return p + __builtin_ctz(mask);
+            p += 16;
+        }
+    }
+#endif
+    while (p < e && !f->tbl[*p])
+        p++;
+    return p;
 }
 
 static const unsigned char an_ident[256] = {
@@ -57,7 +125,11 @@ static const unsigned char an_ident[256] = {
 /* Decision points of one keyword for a complexity family: branches, loops, cases, handlers. */
 static unsigned an_cx_word(uint8_t fam, const unsigned char *w, size_t n)
 {
-    if (n < 2 || n > 7)
+    /* letters that start some keyword of some family: most identifiers stop here */
+    static const unsigned char kw_first[256] = {['i'] = 1, ['f'] = 1, ['w'] = 1, ['c'] = 1, ['e'] = 1,
+                                                ['g'] = 1, ['l'] = 1, ['a'] = 1, ['o'] = 1, ['u'] = 1,
+                                                ['r'] = 1};
+    if (n < 2 || n > 7 || !kw_first[w[0]])
         return 0;
     switch (fam) {
     case AN_CX_C:
@@ -84,42 +156,77 @@ static unsigned an_cx_word(uint8_t fam, const unsigned char *w, size_t n)
 }
 #undef KW
 
-/* Decision points in a run of code (outside strings and comments): keywords, && and ||, the
- * conditional operator (in JS-like languages only a spaced `? `, since `?.` and `??` are not
- * branches there), and `=>` match arms in Rust. */
-static unsigned an_cx_run(uint8_t fam, const unsigned char *p, const unsigned char *e)
+/* Two-byte starts of every keyword and operator a family counts; a SIMD pass finds candidates
+ * and only those are tokenised (identifiers are most of the code, keywords a small part). */
+static const char *const an_cx_pairs[] = {
+    [AN_CX_NONE] = "",
+    [AN_CX_C] = "iffowhca&&||",
+    [AN_CX_JS] = "iffowhcaelgu&&||? ",
+    [AN_CX_GO] = "iffoca&&||",
+    [AN_CX_RUST] = "iffowhlo&&||=>",
+    [AN_CX_PY] = "ifelfowhexanor&&||",
+    [AN_CX_SH] = "ifelfowhunca&&||",
+    [AN_CX_RUBY] = "ifelunwhforecacoanorex&&||",
+};
+
+static inline unsigned an_cx_at(uint8_t fam, const unsigned char *s, const unsigned char *h, const unsigned char *e)
 {
+    unsigned char c = *h;
+    if (c == '&' || c == '|')
+        return h + 1 < e && h[1] == c && (h == s || h[-1] != c);
+    if (c == '?') {
+        if (fam == AN_CX_C)
+            return 1;
+        return fam == AN_CX_JS && h + 1 < e && h[1] == ' ' && h > s && h[-1] == ' ';
+    }
+    if (c == '=')
+        return fam == AN_CX_RUST && h + 1 < e && h[1] == '>';
+    if (h > s && an_ident[h[-1]])
+        return 0;
+    const unsigned char *q = h + 1;
+    while (q < e && an_ident[*q])
+        q++;
+    return an_cx_word(fam, h, (size_t)(q - h));
+}
+
+/* Decision points in a run of code (outside strings and comments): keywords, && and ||, the
+ * conditional operator (in JS-like languages only a spaced ` ? `, since `?.` and `??` are not
+ * branches there), and `=>` match arms in Rust. */
+static unsigned an_cx_run(uint8_t fam, const unsigned char *s, const unsigned char *e)
+{
+    const char *pairs = an_cx_pairs[fam];
+    size_t np = strlen(pairs) / 2;
     unsigned n = 0;
-    while (p < e) {
+    const unsigned char *p = s;
+#ifdef __SSE2__
+    __m128i va[16], vb[16];
+    for (size_t k = 0; k < np; k++) {
+        va[k] = _mm_set1_epi8(pairs[2 * k]);
+        vb[k] = _mm_set1_epi8(pairs[2 * k + 1]);
+    }
+    const __m128i vq = _mm_set1_epi8('?');
+    bool anyq = fam == AN_CX_C;
+    while (e - p >= 17) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p), y = _mm_loadu_si128((const __m128i *)(p + 1));
+        __m128i m = anyq ? _mm_cmpeq_epi8(x, vq) : _mm_setzero_si128();
+        for (size_t k = 0; k < np; k++)
+            m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(x, va[k]), _mm_cmpeq_epi8(y, vb[k])));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            n += an_cx_at(fam, s, p + bit, e);
+        }
+        p += 16;
+    }
+#endif
+    for (; p < e; p++) {
         unsigned char c = *p;
-        unsigned char k = an_ident[c];
-        if (k == 1) {
-            const unsigned char *q = p + 1;
-            while (q < e && an_ident[*q])
-                q++;
-            n += an_cx_word(fam, p, (size_t)(q - p));
-            p = q;
-            continue;
-        }
-        if (k == 2) {
-            while (p < e && an_ident[*p])
-                p++;
-            continue;
-        }
-        if ((c == '&' || c == '|') && p + 1 < e && p[1] == c) {
-            n++;
-            p += 2;
-            continue;
-        }
-        if (c == '?') {
-            if (fam == AN_CX_C)
-                n++;
-            else if (fam == AN_CX_JS && p + 1 < e && p[1] == ' ' && (p == e || p[-1] == ' '))
-                n++;
-        } else if (c == '=' && fam == AN_CX_RUST && p + 1 < e && p[1] == '>') {
-            n++;
-        }
-        p++;
+        bool cand = (c == '?' && fam == AN_CX_C);
+        for (size_t k = 0; k < np && !cand && p + 1 < e; k++)
+            cand = c == (unsigned char)pairs[2 * k] && p[1] == (unsigned char)pairs[2 * k + 1];
+        if (cand)
+            n += an_cx_at(fam, s, p, e);
     }
     return n;
 }
@@ -154,6 +261,7 @@ static bool an_any_lc(const struct an_lang *L, const unsigned char *s, const uns
 
 struct an_line_ctx {
     const struct an_lang *L;
+    const struct an_finder *plain; /* first bytes + backslash */
     uint64_t cx;
     unsigned marker;   /* MNT001 marker on this line */
 };
@@ -184,6 +292,21 @@ static void an_line_machine(struct an_state *st, struct an_line_ctx *c, const un
         bool plain = !st->quote && st->depth == 0;
         if (plain && !cmt && !code)
             code = i;
+        /* skip bytes that cannot start or end anything in the current state */
+        if (plain) {
+            i = an_find(c->plain, i, le, end);
+        } else if (st->quote) {
+            unsigned char q0 = (unsigned char)st->quote[0];
+            while (i < le && *i != '\\' && *i != q0)
+                i++;
+        } else {
+            const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
+            unsigned char c0 = (unsigned char)top[0];
+            while (i < le && *i != '\\' && *i != c0 && !an_bit(L->first, *i))
+                i++;
+        }
+        if (i >= le)
+            break;
         /* parse_end_of_quote */
         if (st->quote && an_starts(i, end, st->quote)) {
             i += strlen(st->quote);
@@ -350,6 +473,12 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     bool long_ok = cfg->minified || (L && (L->flags & AN_LANG_DATA));
     bool check_indent = L && strcmp(L->name, "Makefile") != 0;
     bool prose = L && (L->flags & AN_LANG_PROSE);
+    struct an_finder fast_f, plain_f;
+    const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
+    if (L) {
+        an_finder_init(&fast_f, L->firstset, -1);
+        an_finder_init(&plain_f, L->firstset, '\\');
+    }
     while (p < end) {
         const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
         const unsigned char *le = nl ? nl : end;      /* line content end */
@@ -405,18 +534,19 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         }
         const unsigned char *cs = (L->flags & AN_LANG_FORTRAN) ? p : ts; /* comment-test start */
         bool is_code;
-        struct an_line_ctx lc = {.L = L};
+        struct an_line_ctx lc = {.L = L, .plain = &plain_f};
         bool fast = false;
-        if (plain) {
-            const unsigned char *s = ts;
-            while (s < te && !an_bit(L->first, *s))
-                s++;
-            fast = (s == te);
-        }
+        if (plain)
+            fast = an_find(&fast_f, ts, te, end) == te;
         if (fast) {
+            /* consecutive plain lines form one run: no keyword spans a newline */
             is_code = true;
-            an_code_run(&lc, ts, te);
+            if (!batch)
+                batch = ts;
         } else {
+            if (batch && L->cx)
+                out->complexity += an_cx_run(L->cx, batch, p);
+            batch = NULL;
             bool started = st.depth > 0;
             an_line_machine(&st, &lc, p, lnext, end);
             is_code = !an_line_is_comment(&st, L, cs, te, started);
@@ -442,6 +572,8 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
             fn(ctx, AN_MNT001, line, lc.marker);
         p = lnext;
     }
+    if (batch && L && L->cx)
+        out->complexity += an_cx_run(L->cx, batch, end);
     out->lines = line;
     if (L && len > 0 && data[len - 1] != '\n')
         fn(ctx, AN_STY004, line, 0);
@@ -502,63 +634,78 @@ static bool an_pem_private(const unsigned char *s, const unsigned char *end)
     return b64 >= 40;
 }
 
+/* Checks one candidate position (its first two bytes are "AK", "--" or "gh"). */
+static int an_secret_at(const unsigned char *data, const unsigned char *h, const unsigned char *end)
+{
+    if (h[0] == '-') {
+        if ((size_t)(end - h) >= 11 && memcmp(h, "-----BEGIN ", 11) == 0 && an_pem_private(h, end))
+            return AN_SEC001;
+        return -1;
+    }
+    if (h > data && an_alnum(h[-1]))
+        return -1;
+    if (h[0] == 'A') {
+        if (end - h < 20 || h[2] != 'I' || h[3] != 'A')
+            return -1;
+        for (int k = 4; k < 20; k++)
+            if (!((h[k] >= 'A' && h[k] <= 'Z') || (h[k] >= '0' && h[k] <= '9')))
+                return -1;
+        if (h + 20 < end && an_alnum(h[20]))
+            return -1;
+        return AN_SEC002;
+    }
+    /* "gh" */
+    if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2])) {
+        size_t n = 0;
+        while (h + 4 + n < end && an_alnum(h[4 + n]))
+            n++;
+        return n == 36 ? AN_SEC003 : -1;
+    }
+    if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0) {
+        size_t n = 0;
+        while (h + 11 + n < end && (an_alnum(h[11 + n]) || h[11 + n] == '_'))
+            n++;
+        return n >= 22 ? AN_SEC003 : -1;
+    }
+    return -1;
+}
+
+/* One pass over the file looking for the two-byte starts of every secret pattern ("AK", "--",
+ * "gh"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
 void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
 {
-    const unsigned char *end = data + len;
-    /* each rule keeps its own line cursor; hits are rare, so counting lines on a hit is cheap */
-    const unsigned char *cur;
-    uint32_t cl;
-
-    cur = data, cl = 1;
-    for (const unsigned char *s = data; s < end;) {
-        const unsigned char *h = memmem(s, (size_t)(end - s), "-----BEGIN ", 11);
-        if (!h)
-            break;
-        if (an_pem_private(h, end))
-            fn(ctx, AN_SEC001, an_line_at(data, h, &cur, &cl), 0);
-        s = h + 11;
-    }
-    cur = data, cl = 1;
-    for (const unsigned char *s = data; s < end;) {
-        const unsigned char *h = memmem(s, (size_t)(end - s), "AKIA", 4);
-        if (!h)
-            break;
-        bool ok = (h == data || !an_alnum(h[-1])) && end - h >= 20;
-        for (int k = 4; ok && k < 20; k++)
-            ok = (h[k] >= 'A' && h[k] <= 'Z') || (h[k] >= '0' && h[k] <= '9');
-        if (ok && h + 20 < end && an_alnum(h[20]))
-            ok = false;
-        if (ok)
-            fn(ctx, AN_SEC002, an_line_at(data, h, &cur, &cl), 0);
-        s = h + 4;
-    }
-    cur = data, cl = 1;
-    for (const unsigned char *s = data; s < end;) {
-        const unsigned char *h = memmem(s, (size_t)(end - s), "gh", 2);
-        if (!h)
-            break;
-        s = h + 2;
-        if (h > data && an_alnum(h[-1]))
-            continue;
-        size_t need = 0;
-        const unsigned char *b = NULL;
-        if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2])) {
-            b = h + 4, need = 36;
-            size_t n = 0;
-            while (b + n < end && an_alnum(b[n]))
-                n++;
-            if (n != need)
-                continue;
-        } else if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0) {
-            b = h + 11;
-            size_t n = 0;
-            while (b + n < end && (an_alnum(b[n]) || b[n] == '_'))
-                n++;
-            if (n < 22)
-                continue;
-        } else {
-            continue;
+    const unsigned char *end = data + len, *cur = data;
+    uint32_t cl = 1;
+    size_t i = 0;
+    if (len < 2)
+        return;
+#ifdef __SSE2__
+    const __m128i vA = _mm_set1_epi8('A'), vK = _mm_set1_epi8('K'), vD = _mm_set1_epi8('-'),
+                  vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h');
+    for (; i + 17 <= len; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
+        __m128i m = _mm_or_si128(
+            _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, vA), _mm_cmpeq_epi8(b, vK)),
+                         _mm_and_si128(_mm_cmpeq_epi8(a, vD), _mm_cmpeq_epi8(b, vD))),
+            _mm_and_si128(_mm_cmpeq_epi8(a, vg), _mm_cmpeq_epi8(b, vh)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            const unsigned char *h = data + i + bit;
+            int r = an_secret_at(data, h, end);
+            if (r >= 0)
+                fn(ctx, (enum an_rule)r, an_line_at(data, h, &cur, &cl), 0);
         }
-        fn(ctx, AN_SEC003, an_line_at(data, h, &cur, &cl), 0);
+    }
+#endif
+    for (; i + 1 < len; i++) {
+        unsigned char a = data[i], b = data[i + 1];
+        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') || (a == 'g' && b == 'h')) {
+            int r = an_secret_at(data, data + i, end);
+            if (r >= 0)
+                fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);
+        }
     }
 }

@@ -118,9 +118,10 @@ for i, k in enumerate(keys):
     if v.get('nested'): flags.append('AN_LANG_NESTED')
     if k in DATA: flags.append('AN_LANG_DATA')
     if k in PROSE or v.get('literate'): flags.append('AN_LANG_PROSE')
+    fs = ''.join(chr(b) for b in sorted(first))
     w('#define L%d {%s, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, {%s}}' % (
         i, cstr(name), lcs, len(lc), mls, len(ml), ncs, len(nc), qss, len(qs), vqs, len(vq), dqs, len(dq),
-        imps, len(important), '|'.join(flags) or '0', cx_of.get(k, 0), 'NULL', ', '.join(str(x) for x in bm)))
+        imps, len(important), '|'.join(flags) or '0', cx_of.get(k, 0), cstr(fs), ', '.join(str(x) for x in bm)))
     for e in v.get('extensions', []):
         exts.append((e.lower(), i))
     for f in v.get('filenames', []):
