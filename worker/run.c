@@ -24,16 +24,32 @@
 #include "sg_time.h"
 
 static atomic_bool g_stopping;
-static atomic_llong g_stop_deadline_ms;
+static atomic_llong g_stop_deadline_ms;   /* soft: the job runner hands the job back by then */
+static atomic_llong g_hard_deadline_ms;   /* hard: the keeper hands it back and exits */
 static int64_t g_grace_ms;
 
 static void on_signal(int sig)
 {
     (void)sig;
     if (!atomic_load(&g_stopping)) {
-        atomic_store(&g_stop_deadline_ms, (long long)(sg_mono_ms() + g_grace_ms));
+        int64_t now = sg_mono_ms();
+        int64_t soft = g_grace_ms > 4000 ? g_grace_ms - 2000 : g_grace_ms / 2;
+        int64_t hard = g_grace_ms > 1000 ? g_grace_ms - 500 : g_grace_ms;
+        atomic_store(&g_stop_deadline_ms, (long long)(now + soft));
+        atomic_store(&g_hard_deadline_ms, (long long)(now + hard));
         atomic_store(&g_stopping, true);
     }
+}
+
+/* The job line the loop holds now (NULL when none), for the keeper's hard shutdown. */
+static pthread_mutex_t g_held_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *g_held;
+
+static void set_held(char *line)
+{
+    pthread_mutex_lock(&g_held_mu);
+    g_held = line;
+    pthread_mutex_unlock(&g_held_mu);
 }
 
 void wk_run_worker_id(char *out, unsigned long outlen)
@@ -57,6 +73,21 @@ struct keeper {
     bool stop;
     atomic_llong last_ok_ms;      /* last successful heartbeat (mono) */
 };
+
+/* The job runner could not stop in time (blocked in a request to GitHub or PostgreSQL, each of
+ * which has its own timeout, but longer than the grace): hand the held job back from here and
+ * exit, so SHUTDOWN_GRACE_S is kept. Both this and the runner finish the job with an atomic
+ * "only if still ours" script, so whichever comes second changes nothing. */
+static void hard_stop(struct keeper *k)
+{
+    pthread_mutex_lock(&g_held_mu);
+    bool ours = false;
+    if (g_held && wk_queue_return(k->q, g_held, &ours) == SG_OK && ours)
+        sg_log_warn("shutdown grace over: job handed back to the queue", SG_KV_END);
+    wk_queue_leave(k->q, NULL);
+    sg_log_info("worker stopped at the end of the shutdown grace", SG_KV_END);
+    _exit(0);
+}
 
 /* Every interval: heartbeat, return dead workers' jobs, promote due retries, refresh gauges. */
 static void *keeper_main(void *arg)
@@ -96,13 +127,18 @@ static void *keeper_main(void *arg)
                         SG_KV_END);
             last_err_log = sg_mono_ms();
         }
+        if (atomic_load(&g_stopping) && sg_mono_ms() >= atomic_load(&g_hard_deadline_ms))
+            hard_stop(k);
         pthread_mutex_lock(&k->mu);
         if (k->stop)
             break;
+        int64_t wait_ms = interval;
+        if (atomic_load(&g_stopping))
+            wait_ms = 100; /* watch the hard deadline closely */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += interval / 1000;
-        ts.tv_nsec += (interval % 1000) * 1000000L;
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
@@ -250,7 +286,9 @@ int wk_run_worker(struct wk_config *cfg)
         }
         if (!line)
             continue;
+        set_held(line);
         wk_jobs_run(&r, line, len);
+        set_held(NULL);
         free(line);
     }
     atomic_store(&h.loop_running, false);

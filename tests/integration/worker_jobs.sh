@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Why: "no accepted job is ever lost, none is doubled" under the failures a fleet meets: a worker
+# SIGKILLed mid-analysis (the job finished by another worker, same check run, nothing doubled),
+# Redis restarted mid-run, PostgreSQL stopped for ~20 s, GitHub answering 500s and a secondary rate
+# limit then recovering, a job that always fails (dead list with last_error), a permanent failure
+# (analysis failed, no retry), an unparseable job, and SIGTERM mid-job within SHUTDOWN_GRACE_S.
+# Real Redis, PostgreSQL, the GitHub simulator and singularity-worker binaries; jobs are LPUSHed
+# as the ingress would (the ingress path itself is covered by system_e2e.sh).
+set -uo pipefail
+. "$SG_SOURCE_DIR/tests/lib/servers.sh"
+. "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
+sg_tmpdir
+sg_start_redis
+sg_start_postgres
+sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
+  --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO"
+"$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
+SIM="http://127.0.0.1:$GITHUB_SIM_PORT"
+export WORKER_DEAD_AFTER_S=3 RETRY_BASE_MS=500
+
+job() { # job SHA [REPO] [FORCE] -> one job line
+  python3 -c '
+import json, sys, time, uuid
+sha, repo, force = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+print(json.dumps({"v":1,"kind":"analyze","delivery":str(uuid.uuid4()),"event":"push","action":None,
+  "installation":int(sys.argv[4]),"repo":{"id":int(sys.argv[5]) if repo.endswith("widgets") else 999,"full_name":repo},
+  "sha":sha,"ref":"refs/heads/main","base_sha":None,"pull":None,"force":force,
+  "received_at":int(time.time()*1000),"attempt":0}, separators=(",",":")))' \
+    "$1" "${2:-$SYS_OWNER/$SYS_REPO}" "${3:-0}" "$SYS_INSTALLATION" "$SYS_REPO_ID"
+}
+enqueue() { redis-cli -p "$REDIS_PORT" lpush analysis_queue "$1" >/dev/null; }
+fault() { curl -sf -X POST "$SIM/_sim/faults" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
+clear_faults() { curl -sf -X DELETE "$SIM/_sim/faults" >/dev/null; }
+runs_for() { sys_check_runs | python3 -c "import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']==sys.argv[1]))" "$1"; }
+completed_for() { sys_check_runs | python3 -c "import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']==sys.argv[1] and c['status']=='completed'))" "$1"; }
+wait_completed() { SG_WAIT_S=${2:-60} sg_wait_for bash -c "[ \"\$(curl -sf $SIM/_sim/check-runs | python3 -c \"import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']=='$1' and c['status']=='completed'))\")\" -ge 1 ]"; }
+rows() { psql -tAc "select count(*) from analyses where head_sha='$1' $2"; }
+no_doubles() { # SHA: one analysis, one check run, findings stored once
+  [ "$(rows "$1" "")" = 1 ] && [ "$(rows "$1" "and status='completed'")" = 1 ] && [ "$(runs_for "$1")" = 1 ] &&
+    [ "$(psql -tAc "select count(*) = max(a.findings_stored) from findings f join analyses a on a.id=f.analysis_id and a.created_at=f.analysis_created_at where a.head_sha='$1'")" = t ]
+}
+metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v k="$2" 'index($0,k)==1 {s+=$NF} END {print s+0}'; }
+
+echo "# 1. a worker SIGKILLed mid-analysis"
+S1=a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","delay_ms":5000,"count":1}'
+sys_start_worker k1
+enqueue "$(job $S1)"
+SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(curl -sf $SIM/_sim/check-runs | grep -c $S1)\" -ge 1 ]"
+sleep 0.5
+kill -9 "$WORKER_PID_k1"
+sys_start_worker k2
+sg_check "killed worker's job finished by another worker" wait_completed $S1 40
+sg_check "nothing doubled: one analysis, one check run, findings once" no_doubles $S1
+sg_check "the check run created before the kill was the one completed" \
+  [ "$(psql -tAc "select check_run_id from analyses where head_sha='$S1'")" = "$(sys_check_runs | python3 -c "import json,sys; print([c['id'] for c in json.load(sys.stdin) if c['head_sha']=='$S1'][0])")" ]
+sg_check "the dead worker left the workers set" bash -c "[ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:workers) = 1 ]"
+clear_faults
+
+echo "# 2. Redis restarted mid-run"
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","delay_ms":1500,"count":3}'
+R=(b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1 b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2 b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3)
+for s in "${R[@]}"; do enqueue "$(job "$s")"; done
+sleep 1
+sg_restart_redis
+for s in "${R[@]}"; do
+  sg_check "job ${s:0:4} completed across the Redis restart" wait_completed "$s" 60
+done
+sg_check "queue drained after the restart" sys_wait_idle 30
+for s in "${R[@]}"; do sg_check "job ${s:0:4} not doubled" no_doubles "$s"; done
+sg_check "worker survived the restart (healthz 200)" curl -sf -o /dev/null "http://127.0.0.1:$WORKER_METRICS_k2/healthz"
+clear_faults
+
+echo "# 3. PostgreSQL stopped for ~20 s mid-run"
+S3=c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3
+sg_stop_postgres
+enqueue "$(job $S3)"
+sleep 4
+sg_check "worker alive while PostgreSQL is down" curl -sf -o /dev/null "http://127.0.0.1:$WORKER_METRICS_k2/healthz"
+sg_check "the job waits in the delayed set" \
+  env SG_WAIT_S=5 bash -c ". '$SG_SOURCE_DIR/tests/lib/servers.sh'; sg_wait_for bash -c '[ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:delayed) -ge 1 ]'"
+sleep 16
+sg_start_postgres
+sg_check "job completed after PostgreSQL came back" wait_completed $S3 60
+sg_check "not doubled" no_doubles $S3
+sg_check "singularity_db_errors_total counted the outage" [ "$(metric "$WORKER_METRICS_k2" singularity_db_errors_total)" -ge 1 ]
+sg_check "retries counted" [ "$(metric "$WORKER_METRICS_k2" 'singularity_worker_jobs_total{kind="analyze",outcome="retried"}')" -ge 1 ]
+sg_check "nothing in the dead list" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
+
+echo "# 4. GitHub failing (500s, a secondary rate limit) then recovering"
+S4=d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4
+fault '[{"method":"POST","path_prefix":"/repos/acme/widgets/check-runs","status":500,"count":2},{"method":"POST","path_prefix":"/repos/acme/widgets/check-runs","status":403,"secondary":true,"retry_after":2,"count":1}]'
+enqueue "$(job $S4)"
+sg_check "job completed once GitHub recovered" wait_completed $S4 60
+sg_check "not doubled" no_doubles $S4
+sg_check "the secondary limit's Retry-After was honoured" \
+  grep -q '"msg":"job failed; retry scheduled".*"sha":"'$S4'".*"attempt":3,"retry_in_ms":\(19[0-9][0-9]\|[2-9][0-9][0-9][0-9]\)' "$SG_TMP/worker-k2.log"
+clear_faults
+
+echo "# 5. a job that always fails ends in the dead list; permanent and unparseable jobs"
+S5=e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5
+kill "$WORKER_PID_k2"; wait "$WORKER_PID_k2" 2>/dev/null
+sys_start_worker d1 MAX_ATTEMPTS=3 RETRY_BASE_MS=200
+fault '{"method":"POST","path_prefix":"/repos/acme/widgets/check-runs","status":502,"count":1000}'
+enqueue "$(job $S5)"
+SG_WAIT_S=30 sg_wait_for bash -c "[ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 1 ]"
+dead=$(redis-cli -p "$REDIS_PORT" lindex analysis_queue:dead 0)
+sg_check "dead job has last_error and attempt = MAX_ATTEMPTS" python3 -c "
+import json,sys; j=json.loads(sys.argv[1])
+assert j['sha']=='$S5' and j['attempt']==3 and 'check run' in j['last_error'], j" "$dead"
+sg_check "its analysis is marked failed" [ "$(rows $S5 "and status='failed'")" = 1 ]
+clear_faults
+redis-cli -p "$REDIS_PORT" del analysis_queue:dead >/dev/null
+S6=f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6
+enqueue "$(job $S6 acme/not-installed)"
+SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(psql -tAc \"select status from analyses where head_sha='$S6'\")\" = failed ]"
+sg_check "permanent failure (404): analysis failed with GitHub's message, not retried" \
+  bash -c "psql -tAc \"select error from analyses where head_sha='$S6'\" | grep -qi 'not found' && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 0 ] && [ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:delayed) = 0 ]"
+enqueue 'this is not json'
+SG_WAIT_S=10 sg_wait_for bash -c "[ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 1 ]"
+sg_check "unparseable job goes straight to the dead list" \
+  [ "$(redis-cli -p "$REDIS_PORT" lindex analysis_queue:dead 0)" = 'this is not json' ]
+redis-cli -p "$REDIS_PORT" del analysis_queue:dead >/dev/null
+
+echo "# 6. SIGTERM mid-job"
+S7=a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7
+kill "$WORKER_PID_d1"; wait "$WORKER_PID_d1" 2>/dev/null
+sys_start_worker t1 SHUTDOWN_GRACE_S=4
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","delay_ms":20000,"count":1}'
+enqueue "$(job $S7)"
+SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(curl -sf $SIM/_sim/check-runs | grep -c $S7)\" -ge 1 ]"
+t0=$(date +%s%N)
+kill -TERM "$WORKER_PID_t1"
+wait "$WORKER_PID_t1"; rc=$?
+el=$(( ($(date +%s%N) - t0) / 1000000 ))
+sg_check "worker exited 0 within SHUTDOWN_GRACE_S (took ${el} ms)" bash -c "[ $rc = 0 ] && [ $el -le 5000 ]"
+sg_check "the held job was handed back to the queue" \
+  bash -c "redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S7"
+sg_check "the stopped worker left the workers set" bash -c "[ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:workers) = 0 ]"
+sys_start_worker t2
+sg_check "another worker finished it with the same check run" wait_completed $S7 40
+sg_check "not doubled" no_doubles $S7
+S8=a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8a8
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","delay_ms":1500,"count":1}'
+enqueue "$(job $S8)"
+SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(curl -sf $SIM/_sim/check-runs | grep -c $S8)\" -ge 1 ]"
+kill -TERM "$WORKER_PID_t2"
+wait "$WORKER_PID_t2"; rc=$?
+sg_check "SIGTERM with a short job: the job is finished, then exit 0" \
+  bash -c "[ $rc = 0 ] && [ \$(curl -sf $SIM/_sim/check-runs | python3 -c \"import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']=='$S8' and c['status']=='completed'))\") = 1 ]"
+sg_summary
