@@ -1197,8 +1197,17 @@ static void route(struct rq *r)
     finish_msg(r, 404, "Not Found", DOCS);
 }
 
+/* Requests waiting out a delay fault, freed at exit if still waiting. */
+static struct rq *pending[1024];
+static size_t npending;
+
 static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 {
+    for (size_t i = 0; i < npending; i++)
+        if (pending[i] == arg) {
+            pending[i] = pending[--npending];
+            break;
+        }
     route(arg);
 }
 
@@ -1256,7 +1265,8 @@ static void gencb(struct evhttp_request *req, void *arg)
         }
         break;
     }
-    if (r->has_fault && r->fault.delay_ms > 0) {
+    if (r->has_fault && r->fault.delay_ms > 0 && npending < sizeof pending / sizeof pending[0]) {
+        pending[npending++] = r;
         struct timeval tv = {r->fault.delay_ms / 1000, (r->fault.delay_ms % 1000) * 1000};
         r->timer = evtimer_new(S.base, delayed_cb, r);
         evtimer_add(r->timer, &tv);
@@ -1404,6 +1414,8 @@ int main(int argc, char **argv)
     event_base_dispatch(S.base);
     rc = 0;
 out:
+    for (size_t i = 0; i < npending; i++)
+        rq_free(pending[i]);
     if (sigint)
         event_free(sigint);
     if (sigterm)
