@@ -202,7 +202,7 @@ if (mig) {
   check('migration Job has a hook weight', a['helm.sh/hook-weight'] !== undefined);
   check('migration Job delete policy', /before-hook-creation/.test(a['helm.sh/hook-delete-policy'] || ''));
   const c = mig.spec.template.spec.containers[0];
-  check('migration runs `singularity-worker migrate`', JSON.stringify(c.args) === '["migrate"]', JSON.stringify(c.args));
+  check('migration runs `singularity-worker migrate --wait 60`', JSON.stringify(c.args) === '["migrate","--wait","60"]', JSON.stringify(c.args));
   check('migration uses the worker image', c.image === worker?.spec.template.spec.containers[0].image);
   check('migration Job never restarts in place', mig.spec.template.spec.restartPolicy === 'Never');
   check('migration Job has a deadline', mig.spec.activeDeadlineSeconds > 0);
