@@ -235,6 +235,7 @@ struct job_ctx {
     int64_t t0;
     size_t findings_stored;
     uint64_t findings_total;
+    int64_t store_ms;         /* analysis row + findings COPY, one transaction */
     const char *conclusion;
     double score;
 };
@@ -350,8 +351,10 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         goto out;
     }
     int64_t dl_ms = sg_mono_ms() - t_dl;
+    int64_t t_store = sg_mono_ms();
     e = wk_db_store_result(r->db, &c->claim, res, bytes, dl_ms, (size_t)cfg->max_stored_findings,
                            &c->findings_stored);
+    c->store_ms = sg_mono_ms() - t_store;
     if (e) {
         set_step(se, e, "database", wk_db_error(r->db));
         goto out;
@@ -587,6 +590,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
                     SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
                     SG_KV_INT("findings", (long long)c.findings_total),
                     SG_KV_INT("stored", (long long)c.findings_stored),
+                    SG_KV_INT("store_ms", c.store_ms),
                     SG_KV_STR("outcome", wk_outcome_str(o)), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
                     SG_KV_END);
         goto out;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Why: the worker fleet's three numbers (issue 3 "How fast"), measured side by side in one run on
+# this machine: analyses per second with 1, 2 and 4 workers (the scaling ratio is what matters on a
+# 2-core box), webhook-to-completed-check latency p50/p95 for a small repository, and findings rows
+# written per second into PostgreSQL with COPY. Everything goes through the real path: signed
+# webhooks -> ingress -> Redis -> workers -> GitHub simulator -> PostgreSQL. Run by hand, not in CI.
+#
+#   scripts/bench-worker.sh                 N=200 webhooks per worker count, L=40 latency samples
+#   N=400 L=60 WORKERS="1 2 4" scripts/bench-worker.sh
+#
+# GitHub's per-installation pacing of mutating requests (GITHUB_PACE_MS, 1 s by default, as GitHub
+# advises) would cap one installation at ~0.5 analyses/s whatever the fleet size, so it is turned
+# off here (GITHUB_PACE_MS=-1) to measure the workers themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+N=${N:-200}
+L=${L:-40}
+WORKERS=${WORKERS:-1 2 4}
+FINDINGS_FILES=${FINDINGS_FILES:-20}
+FINDINGS_LINES=${FINDINGS_LINES:-5000}
+
+SG_NO_NPM=1 scripts/deps.sh
+cmake -S "$ROOT" -B "$ROOT/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=ON >/dev/null
+ninja -C "$ROOT/build-bench" singularity-worker singularity-ingress singularity-github-sim >/dev/null
+export SG_SOURCE_DIR=$ROOT SG_BUILD_DIR=$ROOT/build-bench
+. "$ROOT/tests/lib/servers.sh"
+. "$ROOT/tests/integration/system_lib.sh"
+sg_tmpdir
+export GITHUB_PACE_MS=-1
+
+# Repositories: the small sample, and one with many findings (trailing white space on every line).
+mkdir -p "$SG_TMP/repos/acme"
+cp -r "$ROOT/tests/fixtures/sample-repo/acme/widgets" "$SG_TMP/repos/acme/widgets"
+mkdir -p "$SG_TMP/repos/acme/many"
+for f in $(seq 1 "$FINDINGS_FILES"); do
+  python3 -c "import sys; sys.stdout.write(''.join('value_%d = %d \n' % (i, i) for i in range(int(sys.argv[1]))))" \
+    "$FINDINGS_LINES" >"$SG_TMP/repos/acme/many/m$f.py"
+done
+
+sg_start_redis
+sg_start_postgres
+sg_start_github_sim --repos "$SG_TMP/repos" --installation "$SYS_INSTALLATION=acme/widgets,acme/many"
+"$(sys_bin worker)" migrate >/dev/null
+sys_start_ingress
+
+sha() { printf '%s%036x' "$1" "$2"; }
+completed_like() { psql -tAc "select count(*) from analyses where head_sha like '$1%' and status='completed'"; }
+start_workers() { # start_workers COUNT [VAR=v...]
+  local n=$1; shift
+  for i in $(seq 1 "$n"); do sys_start_worker "b$i" LOG_LEVEL=warn "$@"; done
+}
+stop_workers() {
+  local n=$1
+  for i in $(seq 1 "$n"); do
+    local v="WORKER_PID_b$i"
+    kill "${!v}" 2>/dev/null || true
+    wait "${!v}" 2>/dev/null || true
+  done
+}
+
+declare -A RATE P50 P95
+round=0
+for w in $WORKERS; do
+  round=$((round + 1))
+  prefix=$(printf '%02x%02x' "$round" "$w")
+  # Throughput: N jobs queued through the ingress, then w workers drain them.
+  for i in $(seq 1 "$N"); do
+    code=$(sys_send push "$(sys_push_payload "$(sha "$prefix" "$i")")")
+    [ "$code" = 202 ] || { echo "webhook answered $code" >&2; exit 1; }
+  done
+  t0=$(date +%s%N)
+  start_workers "$w"
+  SG_WAIT_S=900 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$prefix%' and status='completed'\") -ge $N ]"
+  t1=$(date +%s%N)
+  RATE[$w]=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")
+  # Latency: L webhooks one at a time, 300 ms apart, with the workers idle.
+  lprefix=$(printf 'fe%02x' "$w")
+  : >"$SG_TMP/sent-$w"
+  for i in $(seq 1 "$L"); do
+    s=$(sha "$lprefix" "$i")
+    echo "$s $(($(date +%s%N) / 1000000))" >>"$SG_TMP/sent-$w"
+    sys_send push "$(sys_push_payload "$s")" >/dev/null
+    sleep 0.3
+  done
+  SG_WAIT_S=120 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$lprefix%' and status='completed'\") -ge $L ]"
+  psql -tAF' ' -c "select head_sha, (extract(epoch from finished_at) * 1000)::bigint from analyses where head_sha like '$lprefix%'" >"$SG_TMP/done-$w"
+  read -r P50[$w] P95[$w] < <(python3 - "$SG_TMP/sent-$w" "$SG_TMP/done-$w" <<'PY'
+import sys
+sent = dict(l.split() for l in open(sys.argv[1]) if l.strip())
+done = dict(l.split() for l in open(sys.argv[2]) if l.strip())
+lat = sorted(int(done[s]) - int(t) for s, t in sent.items() if s in done)
+pick = lambda q: lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))]
+print(pick(0.50), pick(0.95))
+PY
+)
+  stop_workers "$w"
+  printf 'workers=%s  analyses/s=%s  latency p50=%s ms p95=%s ms\n' "$w" "${RATE[$w]}" "${P50[$w]}" "${P95[$w]}"
+done
+
+# Findings rows per second: one analysis with FINDINGS_FILES*FINDINGS_LINES findings, all stored
+# (MAX_STORED_FINDINGS raised); the worker logs the store step's time (row update + COPY + commit).
+SYS_REPO=many SYS_REPO_ID=4343
+total=$((FINDINGS_FILES * FINDINGS_LINES))
+sys_start_worker f1 MAX_STORED_FINDINGS=$total MAX_ANNOTATIONS=50 LOG_LEVEL=info
+best=0
+for i in 1 2 3; do
+  sys_send push "$(sys_push_payload "$(sha f1f1 "$i")")" >/dev/null
+  SG_WAIT_S=300 sg_wait_for bash -c "[ \$(grep -c '\"msg\":\"job done\".*\"stored\":$total' '$SG_TMP/worker-f1.log') -ge $i ]"
+  ms=$(grep '"msg":"job done"' "$SG_TMP/worker-f1.log" | tail -1 | sed 's/.*"store_ms":\([0-9]*\).*/\1/')
+  rate=$(python3 -c "print(int($total / max($ms, 1) * 1000))")
+  echo "findings: $total rows stored in $ms ms = $rate rows/s"
+  [ "$rate" -gt "$best" ] && best=$rate
+done
+rows=$(psql -tAc "select count(*) from findings f join analyses a on a.id=f.analysis_id and a.created_at=f.analysis_created_at where a.head_sha like 'f1f1%'")
+
+echo
+echo "== bench-worker: $(nproc) cores, N=$N webhooks per run, L=$L latency samples, sample repo $(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1)"
+printf '| workers | analyses/s | vs 1 worker | latency p50 | latency p95 |\n|---:|---:|---:|---:|---:|\n'
+base=""
+for w in $WORKERS; do
+  [ -z "$base" ] && base=${RATE[$w]}
+  printf '| %s | %s | %sx | %s ms | %s ms |\n' "$w" "${RATE[$w]}" \
+    "$(python3 -c "print('%.2f' % (${RATE[$w]} / $base))")" "${P50[$w]}" "${P95[$w]}"
+done
+echo "findings rows/s into PostgreSQL (COPY, best of 3, $total rows per analysis): $best  (rows in table: $rows)"
