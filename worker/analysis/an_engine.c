@@ -77,6 +77,7 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
         return NULL;
     an_fill_limits(&an->limits, opts ? &opts->limits : NULL);
     an_config_defaults(&an->cfg);
+    an->keep_files = opts && opts->keep_files;
     an->outbuf = malloc(AN_OUTBUF);
     if (!an->outbuf) {
         free(an);
@@ -352,6 +353,8 @@ static void an_load_repo_config(struct sg_an *an, const unsigned char *d, size_t
         an_config_free(&an->cfg);
         an->cfg = fresh;
         an->config_late = true;
+        for (size_t i = 0; i < an->nrecs; i++) /* read without it: re-filtered at finish */
+            an->recs[i].late = true;
         return;
     }
     an_config_parse(&an->cfg, ".singularity.yml", d, n);
@@ -774,6 +777,80 @@ static enum sg_err an_out(struct sg_an *an, size_t produced)
     return an_tar_feed(an, an->outbuf, produced);
 }
 
+static enum sg_err an_inflate_init(struct sg_an *an)
+{
+#ifdef SG_HAVE_ISAL
+    isal_inflate_init(&an->zs);
+    an->zs.crc_flag = ISAL_GZIP;
+#else
+    memset(&an->zs, 0, sizeof an->zs);
+    if (inflateInit2(&an->zs, 16 + 15) != Z_OK)
+        return an_fail(an, SG_ERR_NOMEM, "zlib init failed");
+#endif
+    an->z_init = true;
+    return SG_OK;
+}
+
+/* Inflates from in until it is used up or the gzip member ends; *used says how much was taken. */
+static enum sg_err an_inflate_some(struct sg_an *an, const unsigned char *in, size_t len, size_t *used)
+{
+#ifdef SG_HAVE_ISAL
+    an->zs.next_in = (uint8_t *)(uintptr_t)in;
+    an->zs.avail_in = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+    size_t given = an->zs.avail_in;
+    for (;;) {
+        an->zs.next_out = an->outbuf;
+        an->zs.avail_out = AN_OUTBUF;
+        int ret = isal_inflate(&an->zs);
+        size_t produced = AN_OUTBUF - an->zs.avail_out;
+        if (ret < 0)
+            return an_fail(an, SG_ERR_PARSE, "corrupt gzip stream (igzip error %d near compressed byte %llu)", ret,
+                           (unsigned long long)(an->total_in - len + (given - an->zs.avail_in)));
+        if (produced) {
+            enum sg_err e = an_out(an, produced);
+            if (e)
+                return e;
+        }
+        if (an->zs.block_state == ISAL_BLOCK_FINISH) {
+            an->gz_done = true;
+            an->gz_members++;
+            break;
+        }
+        if (an->zs.avail_in == 0 && produced < AN_OUTBUF)
+            break;
+    }
+    *used = given - an->zs.avail_in;
+#else
+    an->zs.next_in = (Bytef *)(uintptr_t)in;
+    an->zs.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
+    size_t given = an->zs.avail_in;
+    for (;;) {
+        an->zs.next_out = an->outbuf;
+        an->zs.avail_out = AN_OUTBUF;
+        int ret = inflate(&an->zs, Z_NO_FLUSH);
+        size_t produced = AN_OUTBUF - an->zs.avail_out;
+        if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
+            return an_fail(an, SG_ERR_PARSE, "corrupt gzip stream (%s)", an->zs.msg ? an->zs.msg : "zlib error");
+        if (produced) {
+            enum sg_err e = an_out(an, produced);
+            if (e)
+                return e;
+        }
+        if (ret == Z_STREAM_END) {
+            an->gz_done = true;
+            an->gz_members++;
+            break;
+        }
+        if (an->zs.avail_in == 0 && produced < AN_OUTBUF)
+            break;
+        if (ret == Z_BUF_ERROR && produced == 0)
+            break;
+    }
+    *used = given - an->zs.avail_in;
+#endif
+    return SG_OK;
+}
+
 enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len)
 {
     if (!an)
@@ -785,6 +862,7 @@ enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len)
     const unsigned char *in = data;
     an->total_in += len;
     while (len > 0) {
+        enum sg_err e;
         if (an->gz_done) {
             /* after the gzip trailer: another member (concatenated gzip) or padding zeros */
             if (in[0] == 0) {
@@ -796,74 +874,28 @@ enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len)
         }
         if (!an->z_init) {
             if (an->magic_len < 2) {
-                an->magic[an->magic_len++] = in[0];
-                if (an->magic_len == 2 && (an->magic[0] != 0x1f || an->magic[1] != 0x8b))
+                /* the first two bytes must be gzip's magic; checked before inflating anything */
+                size_t take = 2 - an->magic_len < len ? 2 - an->magic_len : len;
+                memcpy(an->magic + an->magic_len, in, take);
+                an->magic_len += (unsigned)take;
+                in += take, len -= take;
+                if (an->magic_len < 2)
+                    return SG_OK;
+                if (an->magic[0] != 0x1f || an->magic[1] != 0x8b)
                     return an_fail(an, SG_ERR_PARSE, "not a gzip stream (the input does not start with 1f 8b)");
-            }
-#ifdef SG_HAVE_ISAL
-            isal_inflate_init(&an->zs);
-            an->zs.crc_flag = ISAL_GZIP;
-#else
-            memset(&an->zs, 0, sizeof an->zs);
-            if (inflateInit2(&an->zs, 16 + 15) != Z_OK)
-                return an_fail(an, SG_ERR_NOMEM, "zlib init failed");
-#endif
-            an->z_init = true;
-        }
-#ifdef SG_HAVE_ISAL
-        an->zs.next_in = (uint8_t *)(uintptr_t)in;
-        an->zs.avail_in = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
-        size_t given = an->zs.avail_in;
-        for (;;) {
-            an->zs.next_out = an->outbuf;
-            an->zs.avail_out = AN_OUTBUF;
-            int ret = isal_inflate(&an->zs);
-            size_t produced = AN_OUTBUF - an->zs.avail_out;
-            if (ret < 0)
-                return an_fail(an, SG_ERR_PARSE, "corrupt gzip stream (igzip error %d after %llu compressed bytes)",
-                               ret, (unsigned long long)(an->total_in - len + (given - an->zs.avail_in)));
-            if (produced) {
-                enum sg_err e = an_out(an, produced);
-                if (e)
+                if ((e = an_inflate_init(an)))
                     return e;
-            }
-            if (an->zs.block_state == ISAL_BLOCK_FINISH) {
-                an->gz_done = true;
-                an->gz_members++;
-                break;
-            }
-            if (an->zs.avail_in == 0 && produced < AN_OUTBUF)
-                break;
-        }
-        size_t used = given - an->zs.avail_in;
-#else
-        an->zs.next_in = (Bytef *)(uintptr_t)in;
-        an->zs.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
-        size_t given = an->zs.avail_in;
-        for (;;) {
-            an->zs.next_out = an->outbuf;
-            an->zs.avail_out = AN_OUTBUF;
-            int ret = inflate(&an->zs, Z_NO_FLUSH);
-            size_t produced = AN_OUTBUF - an->zs.avail_out;
-            if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
-                return an_fail(an, SG_ERR_PARSE, "corrupt gzip stream (%s)", an->zs.msg ? an->zs.msg : "zlib error");
-            if (produced) {
-                enum sg_err e = an_out(an, produced);
-                if (e)
+                size_t used = 0;
+                if ((e = an_inflate_some(an, an->magic, 2, &used)))
                     return e;
+                continue;
             }
-            if (ret == Z_STREAM_END) {
-                an->gz_done = true;
-                an->gz_members++;
-                break;
-            }
-            if (an->zs.avail_in == 0 && produced < AN_OUTBUF)
-                break;
-            if (ret == Z_BUF_ERROR && produced == 0)
-                break;
+            if ((e = an_inflate_init(an)))
+                return e;
         }
-        size_t used = given - an->zs.avail_in;
-#endif
+        size_t used = 0;
+        if ((e = an_inflate_some(an, in, len, &used)))
+            return e;
         in += used;
         len -= used;
         if (!an->gz_done && used == 0)

@@ -634,7 +634,7 @@ static bool an_pem_private(const unsigned char *s, const unsigned char *end)
     return b64 >= 40;
 }
 
-/* Checks one candidate position (its first two bytes are "AK", "--" or "gh"). */
+/* Checks one candidate position (its first two bytes are "AK", "--", "gh" or "gi"). */
 static int an_secret_at(const unsigned char *data, const unsigned char *h, const unsigned char *end)
 {
     if (h[0] == '-') {
@@ -671,7 +671,7 @@ static int an_secret_at(const unsigned char *data, const unsigned char *h, const
 }
 
 /* One pass over the file looking for the two-byte starts of every secret pattern ("AK", "--",
- * "gh"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
+ * "gh", "gi"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
 void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
 {
     const unsigned char *end = data + len, *cur = data;
@@ -681,14 +681,14 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
         return;
 #ifdef __SSE2__
     const __m128i vA = _mm_set1_epi8('A'), vK = _mm_set1_epi8('K'), vD = _mm_set1_epi8('-'),
-                  vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h');
+                  vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h'), vi = _mm_set1_epi8('i');
     for (; i + 17 <= len; i += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
         __m128i m = _mm_or_si128(
             _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, vA), _mm_cmpeq_epi8(b, vK)),
                          _mm_and_si128(_mm_cmpeq_epi8(a, vD), _mm_cmpeq_epi8(b, vD))),
-            _mm_and_si128(_mm_cmpeq_epi8(a, vg), _mm_cmpeq_epi8(b, vh)));
+            _mm_and_si128(_mm_cmpeq_epi8(a, vg), _mm_or_si128(_mm_cmpeq_epi8(b, vh), _mm_cmpeq_epi8(b, vi))));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
         while (mask) {
             unsigned bit = (unsigned)__builtin_ctz(mask);
@@ -702,7 +702,7 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
 #endif
     for (; i + 1 < len; i++) {
         unsigned char a = data[i], b = data[i + 1];
-        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') || (a == 'g' && b == 'h')) {
+        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') || (a == 'g' && (b == 'h' || b == 'i'))) {
             int r = an_secret_at(data, data + i, end);
             if (r >= 0)
                 fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);

@@ -33,6 +33,7 @@ struct sg_an_options {
     struct sg_an_limits limits;   /* zero fields take the defaults (sg_an_limits_default) */
     const char *config_path;      /* --config FILE: used instead of the repository's
                                      .singularity.yml; NULL = use the repository's */
+    bool keep_files;              /* (added) same as sg_an_keep_files(): fill result.files */
 };
 
 struct sg_an_finding {
