@@ -21,7 +21,7 @@ FINDINGS_FILES=${FINDINGS_FILES:-20}
 FINDINGS_LINES=${FINDINGS_LINES:-5000}
 
 SG_NO_NPM=1 scripts/deps.sh
-cmake -S "$ROOT" -B "$ROOT/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=ON >/dev/null
+cmake -S "$ROOT" -B "$ROOT/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
 ninja -C "$ROOT/build-bench" singularity-worker singularity-ingress singularity-github-sim >/dev/null
 export SG_SOURCE_DIR=$ROOT SG_BUILD_DIR=$ROOT/build-bench
 . "$ROOT/tests/lib/servers.sh"

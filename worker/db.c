@@ -248,15 +248,10 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     if (e)
         return e;
     {
-        const char *p[] = {inst};
-        e = wk_db_exec(db, "INSERT INTO installations (id) VALUES ($1::bigint) ON CONFLICT DO NOTHING",
-                       1, p, NULL);
-        if (e)
-            goto out;
-    }
-    {
-        const char *p[] = {repo, job->installation ? inst : NULL, job->repo_full_name};
+        /* The installation and repository rows, in one round trip. */
+        const char *p[] = {repo, inst, job->repo_full_name};
         e = wk_db_exec(db,
+            "WITH i AS (INSERT INTO installations (id) VALUES ($2::bigint) ON CONFLICT DO NOTHING) "
             "INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
             "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
             "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
