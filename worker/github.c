@@ -12,9 +12,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
+#include <openssl/sha.h>
 
 #include "checkrun.h"
 #include "sg_buf.h"
@@ -671,22 +674,34 @@ enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installat
 /* ---------- pacing and remembered limits ---------- */
 
 /* KEYS[1] github:limited:<id> (unix ms until which GitHub refuses), KEYS[2] github:pace:<id>
- * (unix ms of the next free slot for a mutating request). ARGV: pace_ms, max_wait_ms, mutating.
- * Returns {0, wait_ms} (go, after waiting), {1, ms} (limited), {2, ms} (queue too long).
- * Uses Redis's clock, so the fleet agrees on time. */
+ * (unix ms of the next free slot for a mutating request), KEYS[3] github:token:<id> (read in the
+ * same round trip, so a request costs one Redis call). ARGV: pace_ms, max_wait_ms, mutating.
+ * Returns {0, wait_ms, token|nil} (go, after waiting), {1, ms} (limited), {2, ms} (queue too
+ * long). Uses Redis's clock, so the fleet agrees on time. */
 static const char GATE_LUA[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "local lim = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
     "if lim > now then return {1, lim - now} end\n"
-    "if ARGV[3] == '0' then return {0, 0} end\n"
+    "local tok = redis.call('GET', KEYS[3])\n"
+    "if ARGV[3] == '0' then return {0, 0, tok} end\n"
     "local pace = tonumber(ARGV[1])\n"
     "local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
     "local slot = math.max(now, nxt)\n"
     "local wait = slot - now\n"
     "if wait > tonumber(ARGV[2]) then return {2, wait} end\n"
     "redis.call('SET', KEYS[2], slot + pace, 'PX', wait + pace + 1000)\n"
-    "return {0, wait}\n";
+    "return {0, wait, tok}\n";
+
+static char gate_sha[41];
+
+static void gate_sha_init(void)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)GATE_LUA, strlen(GATE_LUA), md);
+    for (size_t i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(gate_sha + 2 * i, 3, "%02x", md[i]);
+}
 
 static struct local_pace *local_pace_slot(struct wk_github *gh, int64_t inst)
 {
@@ -711,25 +726,49 @@ static void sleep_ms(int64_t ms)
     }
 }
 
+/* EVALSHA of the gate script, loading it with EVAL when Redis does not know it (NOSCRIPT: first
+ * use, or after a Redis restart). */
+static redisReply *gate_eval(struct wk_github *gh, const char *k1, const char *k2, const char *k3,
+                             bool pace)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, gate_sha_init);
+    redisReply *rep = redisCommand(gh->redis, "EVALSHA %s 3 %s %s %s %lld %lld %s", gate_sha, k1, k2,
+                                   k3, (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms,
+                                   pace ? "1" : "0");
+    if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
+        freeReplyObject(rep);
+        rep = redisCommand(gh->redis, "EVAL %s 3 %s %s %s %lld %lld %s", GATE_LUA, k1, k2, k3,
+                           (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms, pace ? "1" : "0");
+    }
+    return rep;
+}
+
 /* Before a request for an installation: refuses while GitHub's limit (remembered fleet-wide) is in
- * force, and for a mutating request waits for this installation's next pacing slot. */
-static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, struct wk_github_error *err)
+ * force, and for a mutating request waits for this installation's next pacing slot. When token is
+ * non-NULL it also receives the cached installation token ("" when none is cached). */
+static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char *token,
+                        size_t toklen, struct wk_github_error *err)
 {
     int64_t now = sg_now_ms();
     int64_t kind = 0, ms = 0;
     bool pace = mutating && gh->pace_ms > 0;
+    if (token)
+        token[0] = '\0';
     if (gh->redis) {
-        char klim[64], kpace[64];
+        char klim[64], kpace[64], ktok[64];
         snprintf(klim, sizeof klim, "github:limited:%lld", (long long)inst);
         snprintf(kpace, sizeof kpace, "github:pace:%lld", (long long)inst);
-        redisReply *rep = redisCommand(gh->redis, "EVAL %s 2 %s %s %lld %lld %s", GATE_LUA, klim,
-                                       kpace, (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms,
-                                       pace ? "1" : "0");
-        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        sg_key_token(ktok, sizeof ktok, inst);
+        redisReply *rep = gate_eval(gh, klim, kpace, ktok, pace);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
             rep->element[0]->type != REDIS_REPLY_INTEGER || rep->element[1]->type != REDIS_REPLY_INTEGER)
             return redis_error(gh, rep, err, "pacing script");
         kind = rep->element[0]->integer;
         ms = rep->element[1]->integer;
+        if (token && rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING &&
+            rep->element[2]->len > 0 && (size_t)rep->element[2]->len < toklen)
+            snprintf(token, toklen, "%s", rep->element[2]->str);
         freeReplyObject(rep);
     } else {
         struct local_pace *p = local_pace_slot(gh, inst);
@@ -745,6 +784,9 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, struc
                 p->next_ms = slot + gh->pace_ms;
             }
         }
+        struct local_token *lt = token ? local_token_slot(gh, inst, false) : NULL;
+        if (lt && lt->token[0] && lt->expires_ms > now)
+            snprintf(token, toklen, "%s", lt->token);
     }
     if (kind == 1) {
         err_set(err, 0, now + ms, "GitHub rate limit for installation %lld in force for %lld ms more",
@@ -785,10 +827,11 @@ static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *met
 {
     char token[128];
     bool mutating = strcmp(method, "GET") != 0;
-    enum sg_err e = gate(gh, inst, mutating, err);
+    enum sg_err e = gate(gh, inst, mutating, token, sizeof token, err);
     if (e != SG_OK)
         return e;
-    e = wk_github_installation_token(gh, inst, token, sizeof token, err);
+    if (!token[0])
+        e = token_fetch(gh, inst, token, sizeof token, err);
     for (int attempt = 0; e == SG_OK && attempt < 2; attempt++) {
         sg_buf_reset(&r->body);
         struct req q = {.method = method, .url = url, .auth = token, .json = json};
@@ -1079,9 +1122,9 @@ enum sg_err wk_github_tarball(struct wk_github *gh, int64_t installation_id,
     snprintf(url, sizeof url, "%s/repos/%s/tarball/%s", gh->api_url, repo_full_name, sha);
     struct resp r;
     resp_init(&r, 1 << 16); /* only error and redirect bodies are buffered */
-    enum sg_err e = gate(gh, installation_id, false, err);
-    if (e == SG_OK)
-        e = wk_github_installation_token(gh, installation_id, token, sizeof token, err);
+    enum sg_err e = gate(gh, installation_id, false, token, sizeof token, err);
+    if (e == SG_OK && !token[0])
+        e = token_fetch(gh, installation_id, token, sizeof token, err);
     bool refreshed = false;
     for (int hop = 0; e == SG_OK; hop++) {
         if (hop > MAX_REDIRECTS) {
