@@ -192,7 +192,7 @@ rc1=$?
 
 # --- GitHub's reference implementation signs; the ingress must agree (a separate address space
 # is not available on loopback, so this runs against a fresh ingress without the limiter tripped)
-kill "$INGRESS_PID"; wait "$INGRESS_PID" 2>/dev/null
+ingress_stop_check
 ingress_start QUEUE_HIGH_WATERMARK=0 HEADER_TIMEOUT_S=1 BODY_TIMEOUT_S=2 MAX_CONNECTIONS=40
 NODE_SIG=$(cd "$SG_SOURCE_DIR/tests" && node -e '
   import("@octokit/webhooks-methods").then(async (m) => {
@@ -270,5 +270,6 @@ check("served again below the cap", r.status == 200, r)
 finish()
 PY
 rc2=$?
+ingress_stop_check
 sg_summary
 [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$SG_FAILED" -eq 0 ]

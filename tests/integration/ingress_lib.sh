@@ -148,3 +148,14 @@ PY
 ingress_py() {
   FIXTURES=$FIXTURES PYTHONPATH=$SG_TMP python3 - "$@"
 }
+
+# ingress_stop_check: SIGTERM, then the exit status must be 0 and the log free of sanitizer
+# reports (under ASan a leak or a memory error makes the exit status non-zero).
+ingress_stop_check() {
+  kill -TERM "$INGRESS_PID" 2>/dev/null
+  wait "$INGRESS_PID"
+  local rc=$?
+  sg_check "ingress exits 0 on SIGTERM" test $rc -eq 0
+  sg_check "no sanitizer report in the ingress log" \
+    bash -c "! grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$INGRESS_LOG'"
+}

@@ -112,5 +112,6 @@ check("hung delivery on the queue exactly once", ids.count("hung-1") == 1, ids.c
 finish()
 PY
 rc3=$?
+ingress_stop_check
 sg_summary
 [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$SG_FAILED" -eq 0 ]
