@@ -54,6 +54,7 @@ struct sim_codeload {
     char sha[128];
     int64_t expires_s;
     size_t truncate_after;
+    size_t bytes_per_s;
 };
 
 struct sim_fault {
@@ -66,6 +67,7 @@ struct sim_fault {
     bool secondary;
     int delay_ms;
     size_t truncate_after;
+    size_t bytes_per_s;
 };
 
 static struct {
@@ -574,6 +576,7 @@ static void h_tarball(struct rq *r, const char *owner, const char *repo, const c
     snprintf(c.sha, sizeof c.sha, "%s", ref);
     c.expires_s = now_s() + 300;
     c.truncate_after = r->has_fault ? r->fault.truncate_after : 0;
+    c.bytes_per_s = r->has_fault ? r->fault.bytes_per_s : 0;
     S.codeloads = xrealloc(S.codeloads, (S.ncodeloads + 1) * sizeof *S.codeloads);
     S.codeloads[S.ncodeloads++] = c;
     char base[300], loc[1024];
@@ -582,6 +585,68 @@ static void h_tarball(struct rq *r, const char *owner, const char *repo, const c
              c.token);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Location", loc);
     finish_raw(r, 302, "text/html;charset=utf-8", "", 0);
+}
+
+/* A slow download: the body trickles out in chunks every 100 ms at bytes_per_s. */
+struct slow {
+    struct rq *r;
+    struct sg_buf gz;
+    size_t off, per_tick;
+    struct event *ev;
+};
+static struct slow *slows[256];
+static size_t nslows;
+
+static void slow_free(struct slow *w)
+{
+    for (size_t i = 0; i < nslows; i++)
+        if (slows[i] == w) {
+            slows[i] = slows[--nslows];
+            break;
+        }
+    if (w->ev)
+        event_free(w->ev);
+    sg_buf_free(&w->gz);
+    rq_free(w->r);
+    free(w);
+}
+
+static void slow_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct slow *w = arg;
+    struct evhttp_request *req = w->r->req;
+    if (w->off >= w->gz.len || !evhttp_request_get_connection(req)) {
+        evhttp_send_reply_end(req); /* also frees a request whose client went away */
+        slow_free(w);
+        return;
+    }
+    size_t n = w->gz.len - w->off < w->per_tick ? w->gz.len - w->off : w->per_tick;
+    struct evbuffer *b = evbuffer_new();
+    if (b) {
+        evbuffer_add(b, w->gz.data + w->off, n);
+        evhttp_send_reply_chunk(req, b);
+        evbuffer_free(b);
+    }
+    w->off += n;
+    struct timeval tv = {0, 100000};
+    evtimer_add(w->ev, &tv);
+}
+
+static void slow_start(struct rq *r, struct sg_buf *gz, size_t bytes_per_s)
+{
+    struct slow *w = xcalloc(1, sizeof *w);
+    w->r = r;
+    w->gz = *gz; /* takes the buffer */
+    sg_buf_init(gz, 0);
+    w->per_tick = bytes_per_s / 10 ? bytes_per_s / 10 : 1;
+    w->ev = evtimer_new(S.base, slow_tick, w);
+    if (nslows < sizeof slows / sizeof slows[0])
+        slows[nslows++] = w;
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", "application/x-gzip");
+    record(r, 200);
+    evhttp_send_reply_start(r->req, 200, "OK");
+    struct timeval tv = {0, 0};
+    evtimer_add(w->ev, &tv);
 }
 
 /* A commit's tarball never changes on GitHub, so the last few are kept, keyed by directory and
@@ -664,6 +729,10 @@ static void h_codeload(struct rq *r, const char *owner, const char *repo, const 
     char cd[512];
     snprintf(cd, sizeof cd, "attachment; filename=%s-%s-%.7s.tar.gz", owner, repo, sha);
     evhttp_add_header(out, "Content-Disposition", cd);
+    if (c->bytes_per_s) {
+        slow_start(r, &gz, c->bytes_per_s);
+        return;
+    }
     size_t send_len = gz.len;
     if (c->truncate_after && c->truncate_after < gz.len) {
         /* announce the full length, send less, close: the client sees a cut connection */
@@ -1031,6 +1100,7 @@ static void c_faults_add(struct rq *r)
         x.secondary = json_object_object_get_ex(f, "secondary", &v) && json_object_get_boolean(v);
         x.delay_ms = (int)jint(f, "delay_ms", 0);
         x.truncate_after = (size_t)jint(f, "truncate_after_bytes", 0);
+        x.bytes_per_s = (size_t)jint(f, "bytes_per_s", 0);
         if (x.count < 1 || x.status < 0 || x.status > 599 || x.delay_ms < 0) {
             finish_msg(r, 400, "bad fault", NULL);
             return;
@@ -1460,6 +1530,8 @@ out:
         rq_free(pending[i]);
     for (size_t i = 0; i < TAR_CACHE; i++)
         sg_buf_free(&tar_cache[i].gz);
+    while (nslows)
+        slow_free(slows[0]);
     if (sigint)
         event_free(sigint);
     if (sigterm)

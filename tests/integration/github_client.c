@@ -312,6 +312,23 @@ static void test_tarball_truncated_and_sink_error(void **state)
     assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_ERR_PARSE);
     assert_int_equal(s.calls, 1);
 
+    /* a download slower than the low-speed limit is aborted (retryable timeout) */
+    struct wk_github_config cfg = {.api_url = api, .app_id = app_id, .app_key = app_key, .redis = r,
+                                   .low_speed_limit = 5000, .low_speed_time_s = 1};
+    char ebuf[200];
+    struct wk_github *slow = wk_github_new(&cfg, ebuf, sizeof ebuf);
+    assert_non_null(slow);
+    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"bytes_per_s\":300}");
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    s.zr = Z_OK;
+    int64_t t0 = sg_mono_ms();
+    assert_int_equal(wk_github_tarball(slow, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_ERR_TIMEOUT);
+    assert_true(sg_mono_ms() - t0 < 4000);
+    assert_true(sg_err_retryable(SG_ERR_TIMEOUT));
+    inflateEnd(&s.z);
+    wk_github_free(slow);
+
     /* a repository the installation cannot see: permanent */
     assert_int_equal(wk_github_tarball(a, INST, "someone/else", SHA, sink_fn, &s, &bytes, &err),
                      SG_ERR_NOT_FOUND);

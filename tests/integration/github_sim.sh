@@ -82,6 +82,12 @@ post_fault '{"path_prefix":"/repos/octo/hello/tarball","truncate_after_bytes":10
 code "${AUTH[@]}" "$API/repos/octo/hello/tarball/$SHA" >/dev/null
 curl -s -o "$SG_TMP/cut.tgz" "$(hdr Location)"; rc=$?
 sg_check "truncated tarball: curl sees a partial file (18)" [ "$rc" = 18 ]
+post_fault '{"path_prefix":"/repos/octo/hello/tarball","bytes_per_s":2000}' >/dev/null
+code "${AUTH[@]}" "$API/repos/octo/hello/tarball/$SHA" >/dev/null
+T0=$(date +%s%N)
+curl -s -o "$SG_TMP/slow.tgz" --max-time 20 "$(hdr Location)"
+sg_check "slow tarball trickles (>= 0.4 s)" [ $(( ($(date +%s%N) - T0) / 1000000 )) -ge 400 ]
+sg_check "slow tarball is complete" cmp "$SG_TMP/slow.tgz" "$SG_TMP/t.tgz"
 post_fault '{"path_prefix":"/","status":500,"count":5}' >/dev/null
 curl -s -X DELETE "$API/_sim/faults" >/dev/null
 sg_check "DELETE faults clears them" [ "$(code "${AUTH[@]}" "$API/installation/repositories")" = 200 ]
