@@ -1,0 +1,126 @@
+/* Why: the tarball is outside input, so the whole stream path (gzip, tar headers, pax records, GNU
+ * long names, the per-file pipeline, .singularity.yml, every output format) is fuzzed. The first
+ * byte picks the mode and chunk size, so one target reaches each layer without the fuzzer having
+ * to invent a valid deflate stream first:
+ *   mode 0: the rest is a tar stream; the harness gzips it (stored blocks) and feeds it in chunks
+ *   mode 1: the rest is fed as raw gzip bytes
+ *   mode 2: the rest is one file's content, analysed as C, Python, Rust, Markdown, Shell and as
+ *           .singularity.yml, inside a GitHub-style tarball */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "sg_analysis.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void tar_entry(unsigned char **buf, size_t *len, const char *name, const uint8_t *d, size_t n)
+{
+    size_t need = 512 + ((n + 511) / 512) * 512;
+    unsigned char *nb = realloc(*buf, *len + need);
+    if (!nb)
+        abort();
+    *buf = nb;
+    unsigned char *h = nb + *len;
+    memset(h, 0, need);
+    strncpy((char *)h, name, 99);
+    memcpy(h + 100, "0000644", 7);
+    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)n);
+    h[156] = '0';
+    memcpy(h + 257, "ustar\0" "00", 8);
+    memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    if (n)
+        memcpy(h + 512, d, n);
+    *len += need;
+}
+
+static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
+{
+    struct sg_an_options o = {.keep_files = true, .config_path = config};
+    o.limits.max_total_bytes = 64u << 20;
+    o.limits.max_findings = 50;
+    struct sg_an *an = sg_an_new(&o);
+    if (!an)
+        return;
+    enum sg_err e = SG_OK;
+    for (size_t off = 0; off < n && !e; off += chunk)
+        e = sg_an_feed(an, gz + off, n - off < chunk ? n - off : chunk);
+    struct sg_an_result *r = NULL;
+    if (!e && sg_an_finish(an, &r) == SG_OK) {
+        struct sg_buf b;
+        sg_buf_init(&b, 0);
+        sg_an_result_json(r, &b);
+        sg_buf_reset(&b);
+        sg_an_result_sarif(r, &b);
+        sg_buf_reset(&b);
+        sg_an_result_table(r, &b);
+        sg_buf_free(&b);
+        if (r->score < 0 || r->score > 10)
+            abort();
+        sg_an_result_free(r);
+    }
+    (void)sg_an_error(an);
+    sg_an_free(an);
+}
+
+static unsigned char *gzip_stored(const unsigned char *d, size_t n, size_t *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 0, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        abort();
+    size_t cap = deflateBound(&zs, n) + 64;
+    unsigned char *o = malloc(cap);
+    zs.next_in = (Bytef *)(uintptr_t)d;
+    zs.avail_in = (uInt)n;
+    zs.next_out = o;
+    zs.avail_out = (uInt)cap;
+    deflate(&zs, Z_FINISH);
+    *out = zs.total_out;
+    deflateEnd(&zs);
+    return o;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > (1u << 20))
+        return 0;
+    unsigned mode = data[0] % 3;
+    size_t chunk = 1 + (data[0] / 3) * 37;
+    data++, size--;
+    if (mode == 1) {
+        run(data, size, chunk, NULL);
+        return 0;
+    }
+    unsigned char *tar = NULL;
+    size_t tl = 0;
+    if (mode == 0) {
+        tar = malloc(size + 1024);
+        memcpy(tar, data, size);
+        memset(tar + size, 0, 1024);
+        tl = size + 1024;
+    } else {
+        static const char *const names[] = {"top/.singularity.yml", "top/a.c", "top/b.py", "top/c.rs",
+                                            "top/d.md", "top/e.sh", "top/f"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            tar_entry(&tar, &tl, names[i], data, size);
+        unsigned char *nb = realloc(tar, tl + 1024);
+        if (!nb)
+            abort();
+        tar = nb;
+        memset(tar + tl, 0, 1024);
+        tl += 1024;
+    }
+    size_t gl;
+    unsigned char *gz = gzip_stored(tar, tl, &gl);
+    run(gz, gl, chunk, NULL);
+    free(gz);
+    free(tar);
+    return 0;
+}
