@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Why: issue 4's speed targets, measured side by side in one run on the same machine: the engine
+# decompressing and analysing the Linux kernel tar.gz on one thread (as the worker streams it)
+# against `gzip -dc` of the same file, tokei and scc counting the extracted tree with one and two
+# threads, and cloc. Prints wall time, CPU time, peak RSS and ratios. Run by hand, not in CI.
+#
+#   scripts/bench-analysis.sh [WORKDIR]     (default /var/tmp/sg-compare, shared with compare-tokei.sh)
+#   SKIP_CLOC=1 to leave out cloc (about 100 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-/var/tmp/sg-compare}
+BIN=${SG_ANALYZE:-build/worker/analysis/singularity-analyze}
+command -v tokei >/dev/null || PATH=$PATH:$HOME/.cargo/bin
+command -v scc >/dev/null || PATH=$PATH:$HOME/go/bin
+[ -x "$BIN" ] || { echo "build first: $BIN missing" >&2; exit 2; }
+TGZ=$WORK/linux.tar.gz TREE=$WORK/linux
+if [ ! -f "$TGZ" ] || [ ! -d "$TREE" ]; then
+  echo "preparing $TGZ and $TREE (once)" >&2
+  mkdir -p "$WORK"
+  xz -dc /usr/src/linux-source-6.1.tar.xz | gzip -6 >"$TGZ.tmp" && mv "$TGZ.tmp" "$TGZ"
+  mkdir -p "$TREE.tmp" && tar -xzf "$TGZ" -C "$TREE.tmp" && mv "$TREE.tmp" "$TREE"
+fi
+# warm the page cache for both inputs so every tool reads from memory
+cat "$TGZ" >/dev/null
+tar -cf - -C "$TREE" . >/dev/null
+
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+run() { # label cmd...
+  local label=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$OUT" "$@" >/dev/null 2>&1 || true
+  read -r wall user sys rss <"$OUT"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$wall" "$user" "$sys" "$rss"
+}
+{
+  run "singularity-analyze tar.gz (1 thread)" "$BIN" "$TGZ" --format json
+  run "gzip -dc tar.gz" gzip -dc "$TGZ"
+  run "tokei tree (1 thread)" env RAYON_NUM_THREADS=1 tokei "$TREE"
+  run "tokei tree (2 threads)" env RAYON_NUM_THREADS=2 tokei "$TREE"
+  if command -v scc >/dev/null; then
+    run "scc tree (1 thread)" env GOMAXPROCS=1 scc --no-gitignore --no-ignore --directory-walker-job-workers 1 --file-process-job-workers 1 "$TREE"
+    run "scc tree (2 threads)" env GOMAXPROCS=2 scc --no-gitignore --no-ignore --directory-walker-job-workers 2 --file-process-job-workers 2 "$TREE"
+  fi
+  [ -n "${SKIP_CLOC:-}" ] || run "cloc tree" cloc --quiet "$TREE"
+} >"$OUT.rows"
+python3 - "$OUT.rows" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+base = float(rows[0][1])
+print(f"{'tool':40} {'wall s':>8} {'user s':>8} {'sys s':>7} {'peak RSS MB':>12} {'wall / singularity':>19}")
+for label, wall, user, sys_, rss in rows:
+    print(f"{label:40} {float(wall):8.2f} {float(user):8.2f} {float(sys_):7.2f} {int(rss)/1024:12.1f} {float(wall)/base:18.2f}x")
+PY
+rm -f "$OUT.rows"
