@@ -383,7 +383,7 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     int before = count_requests("POST", "/repos/", -1);
     int64_t t1 = sg_mono_ms();
     assert_int_equal(wk_github_checkrun_create(b, INST, REPO, SHA, "6", NULL, &id, &err), SG_ERR_RATE_LIMITED);
-    assert_true(sg_mono_ms() - t1 < 500);
+    assert_true(sg_mono_ms() - t1 < 800); /* no waiting out the 1 s limit */
     assert_true(err.retry_at_ms > sg_now_ms());
     assert_int_equal(count_requests("POST", "/repos/", -1), before);
     /* another installation is not affected */
@@ -485,8 +485,12 @@ static void test_pacing_across_two_clients(void **state)
     json_object_put(a);
     assert_int_equal(n, 8);
     qsort(ts, n, sizeof ts[0], cmp_i64);
+    /* the gate hands out slots PACE_MS apart; arrival at the simulator adds some jitter on a
+     * loaded machine, so allow 100 ms per gap but require the whole span */
+    if (ts[n - 1] - ts[0] < (int64_t)(n - 1) * PACE_MS - 60)
+        fail_msg("8 mutating requests took only %lld ms", (long long)(ts[n - 1] - ts[0]));
     for (size_t i = 1; i < n; i++) {
-        if (ts[i] - ts[i - 1] < PACE_MS - 30)
+        if (ts[i] - ts[i - 1] < PACE_MS - 100)
             fail_msg("mutating requests %zu and %zu only %lld ms apart", i - 1, i,
                      (long long)(ts[i] - ts[i - 1]));
     }
