@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl python3
   libevent-dev libhiredis-dev libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev
-  libcmocka-dev libyaml-dev zlib1g-dev
+  libcmocka-dev libyaml-dev zlib1g-dev libisal-dev
   redis-server redis-tools postgresql-15 postgresql-client-15)
 command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 # Optional groups: fuzz (clang + libFuzzer), bench (wrk, nginx), deploy (buildah, podman, ...)
 case " ${SG_DEPS:-} " in *" fuzz "*) APT_PKGS+=(clang-14 libclang-rt-14-dev llvm-14) ;; esac
 case " ${SG_DEPS:-} " in *" bench "*) APT_PKGS+=(wrk nginx-light hyperfine time) ;; esac
-case " ${SG_DEPS:-} " in *" deploy "*) APT_PKGS+=(buildah podman podman-compose runc debootstrap golang-go) ;; esac
+case " ${SG_DEPS:-} " in *" bench "*) APT_PKGS+=(cloc xz-utils linux-source-6.1 glibc-source) ;; esac  # analysis
+case " ${SG_DEPS:-} " in *" deploy "*) APT_PKGS+=(buildah podman podman-compose runc debootstrap golang-go golang-github-containernetworking-plugin-dnsname) ;; esac
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

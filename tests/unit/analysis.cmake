@@ -3,3 +3,12 @@
 sg_add_unit_test(test_analysis_rules SOURCES unit/analysis_rules.c LIBS sg_analysis ZLIB::ZLIB)
 sg_add_unit_test(test_analysis_stream SOURCES unit/analysis_stream.c LIBS sg_analysis ZLIB::ZLIB)
 sg_add_unit_test(test_analysis_golden SOURCES unit/analysis_golden.c LIBS sg_analysis)
+# The zlib fallback (machines without ISA-L) is the same engine with another inflater: when ISA-L
+# is used for the main build, the stream tests also run against a zlib build of the library.
+if(ISAL_FOUND)
+  file(GLOB SG_ANALYSIS_SRC ${PROJECT_SOURCE_DIR}/worker/analysis/an_*.c)
+  add_library(sg_analysis_zlib STATIC ${SG_ANALYSIS_SRC})
+  target_include_directories(sg_analysis_zlib PUBLIC ${PROJECT_SOURCE_DIR}/worker/analysis)
+  target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML ZLIB::ZLIB m)
+  sg_add_unit_test(test_analysis_stream_zlib SOURCES unit/analysis_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
+endif()

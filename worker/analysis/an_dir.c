@@ -96,8 +96,8 @@ static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth
             an_file_unsafe(an, NULL);
             continue;
         }
-        if (depth == 0 && strcmp(names[i], ".singularity.yml") == 0 && an->config_seen)
-            continue; /* read first, below in sg_an_analyze_dir */
+        if (depth == 0 && strcmp(names[i], ".singularity.yml") == 0 && an->dir_config_read)
+            continue; /* read first, in sg_an_analyze_dir */
         struct stat st;
         if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
@@ -146,9 +146,10 @@ enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts
     }
     /* the repository's configuration first, so it applies to every file */
     struct stat st;
-    if (!an->config_seen && fstatat(dfd, ".singularity.yml", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+    if (fstatat(dfd, ".singularity.yml", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
         e = an_read_file(an, dfd, ".singularity.yml", ".singularity.yml", (uint64_t)st.st_size, buf, 256 * 1024);
         an->config_seen = true;
+        an->dir_config_read = true;
     }
     an->config_resolved = true;
     if (!e)

@@ -358,6 +358,10 @@ static void an_load_repo_config(struct sg_an *an, const unsigned char *d, size_t
         return;
     }
     an_config_parse(&an->cfg, ".singularity.yml", d, n);
+    if (an->late_files && (an->cfg.max_line_length != 120 || !an->cfg.default_excludes))
+        an_config_add_error(&an->cfg, ".singularity.yml:1: %llu files before it did not fit the hold-back buffer; "
+                                      "max_line_length and default_excludes do not apply to them",
+                            (unsigned long long)an->late_files);
     an_resolve_config(an);
 }
 

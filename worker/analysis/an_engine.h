@@ -48,7 +48,7 @@ struct sg_an {
     struct sg_an_limits limits;
     struct an_config cfg;
     bool config_resolved, config_seen, config_late;
-    bool keep_files, finished, dir_mode;
+    bool keep_files, finished, dir_mode, dir_config_read;
     enum sg_err err;
     char errmsg[512];
 

@@ -2,6 +2,7 @@
  * --format json), SARIF 2.1.0 for GitHub code scanning, and a table for people. All three write
  * into a capped sg_buf; strings from the repository (paths, messages) are always escaped. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "an_internal.h"
@@ -19,10 +20,23 @@ static enum sg_err an_json_counts(struct sg_buf *b, const struct sg_an_counts *c
                          (unsigned long long)c->blank, (unsigned long long)c->complexity);
 }
 
+/* A number with one decimal as DESIGN.md shows (7.0), more digits only when it has them (6.75). */
+static enum sg_err an_put_num(struct sg_buf *b, double v)
+{
+    char one[32];
+    snprintf(one, sizeof one, "%.1f", v);
+    if (strtod(one, NULL) == v)
+        return sg_buf_puts(b, one);
+    return sg_buf_printf(b, "%.6g", v);
+}
+
 enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
 {
-    CK(sg_buf_printf(b, "{\"score\":%.1f,\"threshold\":%.1f,\"passed\":%s,\"totals\":", r->score, r->threshold,
-                     r->passed ? "true" : "false"));
+    CK(sg_buf_puts(b, "{\"score\":"));
+    CK(an_put_num(b, r->score));
+    CK(sg_buf_puts(b, ",\"threshold\":"));
+    CK(an_put_num(b, r->threshold));
+    CK(sg_buf_printf(b, ",\"passed\":%s,\"totals\":", r->passed ? "true" : "false"));
     CK(an_json_counts(b, &r->totals, true));
     CK(sg_buf_puts(b, ",\"languages\":["));
     for (size_t i = 0; i < r->nlanguages; i++) {
@@ -144,8 +158,20 @@ enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
     return sg_buf_puts(b, "]}]}\n");
 }
 
+/* Repository text printed to a terminal: control characters (escape sequences in a hostile file
+ * name) become '?'. */
+static const char *an_safe(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < len; i++)
+        buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
 {
+    char sp[1024];
     static const char *const rule = "-------------------------------------------------------------------------------\n";
     CK(sg_buf_printf(b, "%s %-24s %8s %10s %10s %10s %10s\n%s", rule, "Language", "Files", "Code", "Comment", "Blank",
                      "Complexity", rule));
@@ -172,8 +198,8 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_printf(b, "\nTop findings (%zu of %llu):\n", top, (unsigned long long)r->findings_total));
         for (size_t i = 0; i < top; i++) {
             const struct sg_an_finding *f = &r->findings[i];
-            CK(sg_buf_printf(b, "  %-7s %s %s:%u: %s\n", sg_an_severity_str(f->severity), f->rule, f->path, f->line,
-                             f->message));
+            CK(sg_buf_printf(b, "  %-7s %s %s:%u: %s\n", sg_an_severity_str(f->severity), f->rule,
+                             an_safe(f->path, sp, sizeof sp), f->line, f->message));
         }
     } else {
         CK(sg_buf_puts(b, "\nNo findings.\n"));
@@ -182,7 +208,7 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_puts(b, "\nFiles:\n"));
         for (size_t i = 0; i < r->nfiles; i++) {
             const struct sg_an_file *f = &r->files[i];
-            CK(sg_buf_printf(b, "  %-50s %-20s %8llu %8llu %8llu %8llu\n", f->path, f->language,
+            CK(sg_buf_printf(b, "  %-50s %-20s %8llu %8llu %8llu %8llu\n", an_safe(f->path, sp, sizeof sp), f->language,
                              (unsigned long long)f->counts.code, (unsigned long long)f->counts.comment,
                              (unsigned long long)f->counts.blank, (unsigned long long)f->counts.complexity));
         }
@@ -194,6 +220,6 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
                      (unsigned long long)s->minified, (unsigned long long)s->too_large, (unsigned long long)s->unsafe,
                      (unsigned long long)s->excluded));
     for (size_t i = 0; i < r->nconfig_errors; i++)
-        CK(sg_buf_printf(b, "Config error: %s\n", r->config_errors[i]));
+        CK(sg_buf_printf(b, "Config error: %s\n", an_safe(r->config_errors[i], sp, sizeof sp)));
     return SG_OK;
 }
