@@ -77,6 +77,7 @@ static struct {
     char app_id[64];
     sg_pkey *key;
     const char *repos_dir;
+    const char *api_prefix; /* GitHub Enterprise Server style "/api/v3", or "" */
     FILE *record;
     int max_per_page;
     struct sim_inst *insts;
@@ -491,7 +492,8 @@ static void self_base(struct rq *r, char *out, size_t outlen, bool other_host)
     const char *name = h;
     if (other_host)
         name = !strcmp(h, "localhost") ? "127.0.0.1" : "localhost";
-    snprintf(out, outlen, "http://%s:%d", name, S.port);
+    /* API links carry the prefix (GHES: http://host/api/v3/...); codeload lives at the root */
+    snprintf(out, outlen, "http://%s:%d%s", name, S.port, other_host ? "" : S.api_prefix);
 }
 
 static void h_installation_repos(struct rq *r)
@@ -1358,6 +1360,16 @@ static void gencb(struct evhttp_request *req, void *arg)
         json_tokener_free(tok);
         free(body);
     }
+    size_t plen = strlen(S.api_prefix);
+    if (plen && strncmp(r->path, "/_sim/", 6) && strncmp(r->path, "/_codeload/", 11)) {
+        /* GHES: every API path sits under the prefix; anything else is not the API */
+        if (strncmp(r->path, S.api_prefix, plen) || r->path[plen] != '/') {
+            r->rl_remaining = -1;
+            finish_msg(r, 404, "Not Found", DOCS);
+            return;
+        }
+        memmove(r->path, r->path + plen, strlen(r->path + plen) + 1);
+    }
     if (!strncmp(r->path, "/_sim/", 6)) {
         handle_control(r);
         return;
@@ -1392,7 +1404,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: singularity-github-sim [--host 127.0.0.1] [--port N] --app-id ID --app-key FILE\n"
             "         [--repos DIR] [--installation ID=owner/repo[,owner/repo...]]... [--record FILE]\n"
-            "         [--max-per-page N]\n");
+            "         [--max-per-page N] [--api-prefix /api/v3]\n");
 }
 
 static bool add_installation(const char *spec)
@@ -1435,11 +1447,13 @@ int main(int argc, char **argv)
         {"app-id", required_argument, NULL, 'a'},    {"app-key", required_argument, NULL, 'k'},
         {"repos", required_argument, NULL, 'r'},     {"installation", required_argument, NULL, 'i'},
         {"record", required_argument, NULL, 'R'},    {"max-per-page", required_argument, NULL, 'm'},
+        {"api-prefix", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     const char *key_path = NULL, *record_path = NULL;
     int64_t v;
     int c, rc = 1;
     S.host = "127.0.0.1";
+    S.api_prefix = "";
     S.max_per_page = 100;
     S.next_checkrun_id = 4000000001LL; /* above 2^31, like GitHub's ids today */
     snprintf(S.app_id, sizeof S.app_id, "1");
@@ -1461,6 +1475,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'R': record_path = optarg; break;
+        case 'P':
+            if (optarg[0] != '/' || optarg[strlen(optarg) - 1] == '/')
+                return usage(), 2;
+            S.api_prefix = optarg;
+            break;
         case 'm':
             if (!sg_parse_i64(optarg, INT64_MIN, INT64_MAX, &v) || v < 1 || v > 100)
                 return usage(), 2;

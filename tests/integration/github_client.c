@@ -663,6 +663,39 @@ static void test_redeliver_failed(void **state)
     wk_github_free(a);
 }
 
+/* GitHub Enterprise Server: the API lives under /api/v3 on the server's own host. */
+static void test_enterprise_server_prefix(void **state)
+{
+    const char *ghes = getenv("GHES_API_URL");
+    assert_non_null(ghes);
+    assert_non_null(strstr(ghes, "/api/v3"));
+    struct wk_github_config cfg = {.api_url = ghes, .app_id = app_id, .app_key = app_key, .pace_ms = 10};
+    char ebuf[200];
+    struct wk_github *gh = wk_github_new(&cfg, ebuf, sizeof ebuf);
+    assert_non_null(gh);
+    struct wk_github_error err;
+    int64_t id = 0;
+    assert_int_equal(wk_github_checkrun_create(gh, INST, REPO, SHA, "ghes", NULL, &id, &err), SG_OK);
+    assert_true(id > 0);
+    struct sg_buf b;
+    sg_buf_init(&b, 4096);
+    /* that server pages one repository at a time: the Link URLs carry /api/v3 */
+    assert_int_equal(wk_github_installation_repos(gh, INST, count_repo, &b, &err), SG_OK);
+    assert_string_equal(sg_buf_str(&b), "octo/hello;octo/other;");
+    sg_buf_free(&b);
+    struct sink s;
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    s.zr = Z_OK;
+    uint64_t bytes = 0;
+    assert_int_equal(wk_github_tarball(gh, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_OK);
+    assert_int_equal(s.zr, Z_STREAM_END);
+    inflateEnd(&s.z);
+    struct wk_github_redeliver_stats st;
+    assert_int_equal(wk_github_redeliver_failed(gh, 0, true, &st, &err), SG_OK);
+    wk_github_free(gh);
+}
+
 int main(void)
 {
     api = getenv("GITHUB_API_URL");
@@ -696,6 +729,7 @@ int main(void)
         cmocka_unit_test_setup(test_annotation_batches, reset),
         cmocka_unit_test_setup(test_installation_and_repos, reset),
         cmocka_unit_test_setup(test_redeliver_failed, reset),
+        cmocka_unit_test(test_enterprise_server_prefix),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_metrics_free(metrics);

@@ -6,6 +6,10 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 sg_tmpdir
 sg_start_redis
+# a GitHub Enterprise Server look-alike (API under /api/v3), then the github.com look-alike
+sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
+  --installation 7=octo/hello,octo/other --max-per-page 1 --api-prefix /api/v3
+export GHES_API_URL="$GITHUB_API_URL/api/v3"
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
   --installation 7=octo/hello,octo/other,octo/third --installation 8=someone/else \
   --max-per-page 2 --record "$SG_TMP/record.jsonl"

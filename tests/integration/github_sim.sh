@@ -133,4 +133,17 @@ sg_check "redeliver unknown (404)" [ "$(code -X POST -H "Authorization: Bearer $
 sg_check "requests recorded" bash -c "[ \$(wc -l < '$SG_TMP/record.jsonl') -ge 40 ]"
 sg_check "no token in the record" bash -c "! grep -q '$TOKEN' '$SG_TMP/record.jsonl'"
 sg_check "/_sim/requests is an array" bash -c "curl -s $API/_sim/requests | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[0][\"path\"] and \"headers\" in d[0] else 1)'"
+# --- GitHub Enterprise Server layout: the API under /api/v3
+"$SG_BUILD_DIR/tests/github-sim/singularity-github-sim" --port 0 --app-id "$APP_ID" --app-key "$KEY" \
+  --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" --installation 7=octo/hello --api-prefix /api/v3 >"$SG_TMP/ghes.out" 2>&1 &
+sg_track $!
+sg_wait_for grep -q '^listening on ' "$SG_TMP/ghes.out"
+GHES="http://127.0.0.1:$(sed -n 's/^listening on //p' "$SG_TMP/ghes.out")"
+sg_check "GHES: token under /api/v3" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$GHES/api/v3/app/installations/7/access_tokens")" = 201 ]
+GT=$(jq_ 'd["token"]')
+sg_check "GHES: path without the prefix is 404" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$GHES/app/installations/7/access_tokens")" = 404 ]
+code -H "Authorization: Bearer $GT" "$GHES/api/v3/repos/octo/hello/tarball/$SHA" >/dev/null
+GLOC=$(hdr Location)
+sg_check "GHES: tarball redirect to codeload at the root" [ "${GLOC%%/octo/*}" = "http://localhost:${GHES##*:}/_codeload" ]
+sg_check "GHES: codeload download" [ "$(curl -s -o /dev/null -w '%{http_code}' "$GLOC")" = 200 ]
 sg_summary
