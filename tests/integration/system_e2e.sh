@@ -84,6 +84,21 @@ sg_check "installation deleted is recorded" bash -c "
   SG_WAIT_S=30 && . '$SG_SOURCE_DIR/tests/lib/servers.sh' &&
   sg_wait_for bash -c \"[ \\\"\\\$(psql -tAc 'select deleted_at is not null from installations where id=$SYS_INSTALLATION')\\\" = t ]\""
 
+# redeliver: deliveries whose every attempt failed are redelivered once; successful ones are not.
+now_s=$(date +%s)
+curl -sf -X POST "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/deliveries" -H 'Content-Type: application/json' -d "[
+ {\"id\":501,\"guid\":\"g-failed\",\"status_code\":503,\"delivered_at\":$((now_s-600)),\"event\":\"push\",\"action\":null,\"redelivery\":false},
+ {\"id\":502,\"guid\":\"g-ok\",\"status_code\":202,\"delivered_at\":$((now_s-500)),\"event\":\"push\",\"action\":null,\"redelivery\":false},
+ {\"id\":503,\"guid\":\"g-old\",\"status_code\":503,\"delivered_at\":$((now_s-90000)),\"event\":\"push\",\"action\":null,\"redelivery\":false}]" >/dev/null
+out=$(REDIS_URL=$REDIS_URL DATABASE_URL=$DATABASE_URL "$(sys_bin worker)" redeliver --since 1h 2>&1)
+sg_check "redeliver --since 1h redelivers exactly the failed recent delivery" bash -c "
+  grep -q '1 redelivered' <<<'$out' && python3 -c \"
+import json, re
+paths = [json.loads(l)['path'] for l in open('$SG_TMP/github.jsonl') if l.strip()]
+att = [p for p in paths if re.match(r'^/app/hook/deliveries/[0-9]+/attempts$', p)]
+assert att == ['/app/hook/deliveries/501/attempts'], att\""
+sg_check "redeliver without --since is a usage error" bash -c "'$(sys_bin worker)' redeliver >/dev/null 2>&1; [ \$? = 2 ]"
+
 m=$(curl -sf "http://127.0.0.1:$WORKER_METRICS_a/metrics"; curl -sf "http://127.0.0.1:$WORKER_METRICS_b/metrics")
 sg_check "worker metrics count completed and reused jobs" bash -c "
   grep -q 'singularity_worker_jobs_total{kind=\"analyze\",outcome=\"completed\"}' <<<'$m' &&
