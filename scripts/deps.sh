@@ -9,6 +9,7 @@ APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl 
   libevent-dev libhiredis-dev libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev
   libcmocka-dev libyaml-dev zlib1g-dev libisal-dev
   redis-server redis-tools postgresql-15 postgresql-client-15)
+APT_PKGS+=(pgbouncer)  # worker tests: PgBouncer in transaction mode
 command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 # Optional groups: fuzz (clang + libFuzzer), bench (wrk, nginx), deploy (buildah, podman, ...)
 case " ${SG_DEPS:-} " in *" fuzz "*) APT_PKGS+=(clang-14 libclang-rt-14-dev llvm-14) ;; esac

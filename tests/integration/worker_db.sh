@@ -36,7 +36,7 @@ done
 okc=0
 for p in "${pids[@]}"; do wait "$p" && okc=$((okc+1)); done
 sg_check "four concurrent migrates all succeed" [ "$okc" = 4 ]
-applied=$(cat "$SG_TMP"/m*.out | sed -n 's/^migrate: \([0-9]*\) applied.*/\1/p' | paste -sd+ | bc)
+applied=$(cat "$SG_TMP"/m*.out | sed -n 's/^migrate: \([0-9]*\) applied.*/\1/p' | python3 -c 'import sys; print(sum(int(x) for x in sys.stdin.read().split()))')
 sg_check "concurrent migrates applied each migration once in total" [ "$applied" = "$n" ]
 sg_check "concurrent migrates left one row per migration" \
   [ "$(psql -d conc -tAc 'select count(*) from schema_migrations')" = "$n" ]
