@@ -409,12 +409,35 @@ static void h_access_token(struct rq *r, int64_t inst_id)
     finish_json(r, 201, o);
 }
 
+/* GitHub's "simple-user" object for an organisation login. */
 static struct json_object *owner_json(const char *login)
 {
+    static const char *const urls[][3] = {
+        {"url", "https://api.github.com/users/", ""},
+        {"html_url", "https://github.com/", ""},
+        {"avatar_url", "https://avatars.githubusercontent.com/", ""},
+        {"followers_url", "https://api.github.com/users/", "/followers"},
+        {"following_url", "https://api.github.com/users/", "/following{/other_user}"},
+        {"gists_url", "https://api.github.com/users/", "/gists{/gist_id}"},
+        {"starred_url", "https://api.github.com/users/", "/starred{/owner}{/repo}"},
+        {"subscriptions_url", "https://api.github.com/users/", "/subscriptions"},
+        {"organizations_url", "https://api.github.com/users/", "/orgs"},
+        {"repos_url", "https://api.github.com/users/", "/repos"},
+        {"events_url", "https://api.github.com/users/", "/events{/privacy}"},
+        {"received_events_url", "https://api.github.com/users/", "/received_events"}};
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "login", json_object_new_string(login));
     json_object_object_add(o, "id", json_object_new_int64(repo_id(login)));
+    char node[64], u[512];
+    snprintf(node, sizeof node, "O_kgDO%lld", (long long)repo_id(login));
+    json_object_object_add(o, "node_id", json_object_new_string(node));
+    json_object_object_add(o, "gravatar_id", json_object_new_string(""));
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        snprintf(u, sizeof u, "%s%s%s", urls[i][1], login, urls[i][2]);
+        json_object_object_add(o, urls[i][0], json_object_new_string(u));
+    }
     json_object_object_add(o, "type", json_object_new_string("Organization"));
+    json_object_object_add(o, "site_admin", json_object_new_boolean(0));
     return o;
 }
 
@@ -445,6 +468,30 @@ static void h_installation_get(struct rq *r, int64_t inst_id)
     json_object_object_add(o, "created_at", json_object_new_string(ts));
     json_object_object_add(o, "updated_at", json_object_new_string(ts));
     json_object_object_add(o, "suspended_at", NULL);
+    json_object_object_add(o, "suspended_by", NULL);
+    json_object_object_add(o, "app_slug", json_object_new_string("singularity"));
+    struct json_object *acct;
+    json_object_object_get_ex(o, "account", &acct);
+    struct json_object *aid;
+    json_object_object_get_ex(acct, "id", &aid);
+    json_object_object_add(o, "target_id", json_object_new_int64(json_object_get_int64(aid)));
+    json_object_object_add(o, "single_file_name", NULL);
+    char u[512];
+    snprintf(u, sizeof u, "https://api.github.com/app/installations/%lld/access_tokens", (long long)in->id);
+    json_object_object_add(o, "access_tokens_url", json_object_new_string(u));
+    json_object_object_add(o, "repositories_url", json_object_new_string("https://api.github.com/installation/repositories"));
+    snprintf(u, sizeof u, "https://github.com/organizations/%s/settings/installations/%lld", login, (long long)in->id);
+    json_object_object_add(o, "html_url", json_object_new_string(u));
+    struct json_object *ev = json_object_new_array();
+    static const char *const events[] = {"check_run", "check_suite", "pull_request", "push"};
+    for (size_t i = 0; i < 4; i++)
+        json_object_array_add(ev, json_object_new_string(events[i]));
+    json_object_object_add(o, "events", ev);
+    struct json_object *perm = json_object_new_object();
+    json_object_object_add(perm, "checks", json_object_new_string("write"));
+    json_object_object_add(perm, "contents", json_object_new_string("read"));
+    json_object_object_add(perm, "metadata", json_object_new_string("read"));
+    json_object_object_add(o, "permissions", perm);
     finish_json(r, 200, o);
 }
 
@@ -979,6 +1026,7 @@ static void h_checkrun_create(struct rq *r, const char *owner, const char *repo)
     struct json_object *suite = json_object_new_object();
     json_object_object_add(suite, "id", json_object_new_int64(id * 7));
     json_object_object_add(c, "check_suite", suite);
+    json_object_object_add(c, "app", NULL); /* nullable in GitHub's schema */
     apply_checkrun(c, r->body);
     json_object_array_add(S.checkruns, c);
     char base[300];

@@ -27,10 +27,13 @@ sg_check "JWT for another app id is 401" [ "$(code -X POST -H "Authorization: Be
 JWT=$(sg_github_jwt "$KEY" "$APP_ID")
 sg_check "valid JWT gets a token (201)" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/installations/7/access_tokens")" = 201 ]
 TOKEN=$(jq_ 'd["token"]')
+mkdir -p "$SG_TMP/resp"; save() { cp "$SG_TMP/body" "$SG_TMP/resp/$1.json"; }
+save token
 sg_check "token looks like ghs_" [ "${TOKEN:0:4}" = ghs_ ]
 sg_check "expires_at is an hour ahead" python3 -c "import json,sys,datetime as D; d=json.load(open('$SG_TMP/body')); e=D.datetime.strptime(d['expires_at'],'%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=D.timezone.utc).timestamp(); sys.exit(0 if abs(e-$(date +%s)-3600)<120 and d['repository_selection']=='selected' else 1)"
 sg_check "unknown installation is 404" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/installations/99/access_tokens")" = 404 ]
 sg_check "installation get (JWT)" [ "$(code -H "Authorization: Bearer $JWT" "$API/app/installations/7")" = 200 ]
+save installation
 sg_check "installation account is the owner" [ "$(jq_ 'd["account"]["login"]')" = octo ]
 sg_check "rate-limit headers" [ "$(hdr X-RateLimit-Limit)" = 5000 ] 
 sg_check "request id header" [ -n "$(hdr X-GitHub-Request-Id)" ]
@@ -100,7 +103,7 @@ sg_check "bad status is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_s
 sg_check "completed without conclusion is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"completed\"}")" = 422 ]
 sg_check "invalid JSON is 400" [ "$(cr POST "" "{nope")" = 400 ]
 sg_check "create (201)" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"in_progress\",\"external_id\":\"42\"}")" = 201 ]
-ID=$(jq_ 'd["id"]')
+ID=$(jq_ 'd["id"]'); save checkrun-create
 sg_check "created in_progress" [ "$(jq_ 'd["status"]')" = in_progress ]
 anns() { python3 -c "import json; print(json.dumps([{'path':'src/main.c','start_line':i+1,'end_line':i+1,'annotation_level':'warning','message':'m%d'%i,'title':'STY001 Long line'} for i in range($1)]))"; }
 sg_check "51 annotations is 422" [ "$(cr PATCH "/$ID" "{\"conclusion\":\"failure\",\"output\":{\"title\":\"Quality 1.0/10\",\"summary\":\"s\",\"annotations\":$(anns 51)}}")" = 422 ]
@@ -108,10 +111,12 @@ sg_check "summary over 65535 is 422" [ "$(cr PATCH "/$ID" "{\"output\":{\"title\
 sg_check "annotation without path is 422" [ "$(cr PATCH "/$ID" '{"output":{"title":"t","summary":"s","annotations":[{"start_line":1,"end_line":1,"annotation_level":"notice","message":"m"}]}}')" = 422 ]
 sg_check "bad annotation level is 422" [ "$(cr PATCH "/$ID" '{"output":{"title":"t","summary":"s","annotations":[{"path":"a","start_line":1,"end_line":1,"annotation_level":"error","message":"m"}]}}')" = 422 ]
 sg_check "50 annotations accepted" [ "$(cr PATCH "/$ID" "{\"conclusion\":\"failure\",\"output\":{\"title\":\"Quality 1.0/10\",\"summary\":\"s\",\"annotations\":$(anns 50)}}")" = 200 ]
+save checkrun-update
 sg_check "completed by the conclusion" [ "$(jq_ 'd["status"]+" "+d["conclusion"]')" = "completed failure" ]
 sg_check "20 more accepted" [ "$(cr PATCH "/$ID" "{\"output\":{\"title\":\"Quality 1.0/10\",\"summary\":\"s\",\"annotations\":$(anns 20)}}")" = 200 ]
 sg_check "annotations accumulate (70)" [ "$(jq_ 'd["output"]["annotations_count"]')" = 70 ]
 sg_check "GET check run" [ "$(cr GET "/$ID" "")" = 200 ]
+save checkrun-get
 sg_check "unknown check run is 404" [ "$(cr PATCH "/12" '{"status":"in_progress"}')" = 404 ]
 sg_check "/_sim/check-runs lists annotations" bash -c "curl -s $API/_sim/check-runs | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d)==1 and len(d[0][\"annotations\"])==70 and d[0][\"external_id\"]==\"42\" else 1)'"
 
@@ -121,6 +126,7 @@ curl -s -o /dev/null -X POST -d "[{\"id\":1,\"guid\":\"g1\",\"status_code\":503,
   {\"id\":2,\"guid\":\"g2\",\"status_code\":202,\"delivered_at\":$((NOW-50)),\"event\":\"push\"}]" "$API/_sim/deliveries"
 sg_check "deliveries need a JWT" [ "$(code -H "Authorization: Bearer $TOKEN" "$API/app/hook/deliveries")" = 401 ]
 sg_check "deliveries page 1" [ "$(code -H "Authorization: Bearer $JWT" "$API/app/hook/deliveries?per_page=1")" = 200 ]
+save deliveries
 sg_check "newest first" [ "$(jq_ 'd[0]["guid"]+" "+d[0]["status"]')" = "g2 OK" ]
 NEXT=$(grep -i '^Link:' "$SG_TMP/hdr" | sed -n 's/.*<\([^>]*\)>; rel="next".*/\1/p')
 sg_check "cursor link" [ -n "$NEXT" ]
@@ -128,6 +134,10 @@ sg_check "deliveries page 2" [ "$(code -H "Authorization: Bearer $JWT" "$NEXT")"
 sg_check "page 2 is the failed one" [ "$(jq_ 'd[0]["guid"]+" "+str(d[0]["status_code"])')" = "g1 503" ]
 sg_check "redeliver (202)" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/hook/deliveries/1/attempts")" = 202 ]
 sg_check "redeliver unknown (404)" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/hook/deliveries/77/attempts")" = 404 ]
+
+if command -v node >/dev/null && [ -d "$SG_SOURCE_DIR/tests/node_modules/ajv" ]; then
+  sg_check "answers match GitHub's OpenAPI response schemas" node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" --responses "$SG_TMP/resp"
+fi
 
 # --- recording: one JSON line per request, never a credential
 sg_check "requests recorded" bash -c "[ \$(wc -l < '$SG_TMP/record.jsonl') -ge 40 ]"
