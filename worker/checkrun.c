@@ -10,15 +10,18 @@
 
 #include "sg_buf.h"
 
-#define SUMMARY_BUILD_MAX ((size_t)4 << 20)
+#define SUMMARY_BUILD_MAX       ((size_t)4 << 20)
 #define DEFAULT_MAX_ANNOTATIONS 1000
 
 const char *wk_checkrun_level(enum sg_an_severity s)
 {
     switch (s) {
-    case SG_AN_ERROR: return "failure";
-    case SG_AN_WARNING: return "warning";
-    default: return "notice";
+    case SG_AN_ERROR:
+        return "failure";
+    case SG_AN_WARNING:
+        return "warning";
+    default:
+        return "notice";
     }
 }
 
@@ -156,10 +159,10 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
                                   bool success, struct sg_buf *b)
 {
     enum sg_err e = SG_OK;
-#define P(...)                                                                                    \
-    do {                                                                                          \
-        if (e == SG_OK)                                                                           \
-            e = sg_buf_printf(b, __VA_ARGS__);                                                    \
+#define P(...)                                                                                     \
+    do {                                                                                           \
+        if (e == SG_OK)                                                                            \
+            e = sg_buf_printf(b, __VA_ARGS__);                                                     \
     } while (0)
     uint64_t errors = 0, warnings = 0, notices = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
@@ -172,13 +175,15 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
     }
     P("## Quality %.1f/10 — %s (threshold %.1f)\n\n", round1(r->score),
       success ? "passed" : "failed", round1(r->threshold));
-    P("**%llu finding%s**", (unsigned long long)r->findings_total, r->findings_total == 1 ? "" : "s");
+    P("**%llu finding%s**", (unsigned long long)r->findings_total,
+      r->findings_total == 1 ? "" : "s");
     if (r->nfindings)
         P(" (%s%llu error%s, %llu warning%s, %llu notice%s)",
           r->nfindings < r->findings_total ? "of those listed: " : "", (unsigned long long)errors,
           errors == 1 ? "" : "s", (unsigned long long)warnings, warnings == 1 ? "" : "s",
           (unsigned long long)notices, notices == 1 ? "" : "s");
-    P(" in %llu file%s: %llu lines of code, %llu comment lines, %llu blank lines, complexity %llu.\n",
+    P(" in %llu file%s: %llu lines of code, %llu comment lines, %llu blank lines, complexity "
+      "%llu.\n",
       (unsigned long long)r->totals.files, r->totals.files == 1 ? "" : "s",
       (unsigned long long)r->totals.code, (unsigned long long)r->totals.comment,
       (unsigned long long)r->totals.blank, (unsigned long long)r->totals.complexity);
@@ -295,8 +300,12 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
         struct {
             const char *what;
             uint64_t n;
-        } k[] = {{"binary", s->binary},       {"vendored", s->vendored},   {"generated", s->generated},
-                 {"minified", s->minified},   {"too large", s->too_large}, {"unsafe name or type", s->unsafe},
+        } k[] = {{"binary", s->binary},
+                 {"vendored", s->vendored},
+                 {"generated", s->generated},
+                 {"minified", s->minified},
+                 {"too large", s->too_large},
+                 {"unsafe name or type", s->unsafe},
                  {"excluded by configuration", s->excluded}};
         for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
             if (!k[i].n)
@@ -323,7 +332,8 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
 /* Cuts the summary to GitHub's limit at a line boundary, with a note saying so. */
 static enum sg_err fit_summary(struct sg_buf *b)
 {
-    static const char note[] = "\n\n_The summary was cut here to fit GitHub's 65535-character limit._\n";
+    static const char note[] =
+        "\n\n_The summary was cut here to fit GitHub's 65535-character limit._\n";
     if (b->len <= WK_CHECKRUN_SUMMARY_MAX)
         return SG_OK;
     size_t limit = WK_CHECKRUN_SUMMARY_MAX - (sizeof note - 1);
@@ -359,9 +369,10 @@ enum sg_err wk_checkrun_render(const struct sg_an_result *r, const struct wk_che
     if (e == SG_OK && base)
         e = sg_buf_printf(&b, " (%+.1f vs base)", round1(round1(r->score) - round1(base->score)));
     if (e == SG_OK)
-        e = r->findings_total ? sg_buf_printf(&b, " · %llu finding%s", (unsigned long long)r->findings_total,
-                                              r->findings_total == 1 ? "" : "s")
-                              : sg_buf_puts(&b, " · no findings");
+        e = r->findings_total
+                ? sg_buf_printf(&b, " · %llu finding%s", (unsigned long long)r->findings_total,
+                                r->findings_total == 1 ? "" : "s")
+                : sg_buf_puts(&b, " · no findings");
     if (e != SG_OK || !(out->title = dup_capped(sg_buf_str(&b), WK_CHECKRUN_TITLE_MAX)))
         goto fail;
 
@@ -414,8 +425,8 @@ enum sg_err wk_checkrun_render_failure(const char *title, const char *message,
     memset(out, 0, sizeof *out);
     out->conclusion = "failure";
     out->title = dup_capped(title && *title ? title : "Analysis failed", WK_CHECKRUN_TITLE_MAX);
-    out->summary = dup_capped(message && *message ? message : "The analysis failed.",
-                              WK_CHECKRUN_SUMMARY_MAX);
+    out->summary =
+        dup_capped(message && *message ? message : "The analysis failed.", WK_CHECKRUN_SUMMARY_MAX);
     if (!out->title || !out->summary) {
         wk_checkrun_output_free(out);
         return SG_ERR_NOMEM;

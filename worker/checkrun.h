@@ -15,19 +15,19 @@
 #include "sg_analysis.h"
 #include "sg_err.h"
 
-#define WK_CHECKRUN_NAME "Singularity"
-#define WK_CHECKRUN_TITLE_MAX 255
-#define WK_CHECKRUN_SUMMARY_MAX 65535
-#define WK_CHECKRUN_TEXT_MAX 65535
-#define WK_CHECKRUN_ANNOTATION_TITLE_MAX 255
-#define WK_CHECKRUN_ANNOTATION_MESSAGE_MAX 65535
+#define WK_CHECKRUN_NAME                    "Singularity"
+#define WK_CHECKRUN_TITLE_MAX               255
+#define WK_CHECKRUN_SUMMARY_MAX             65535
+#define WK_CHECKRUN_TEXT_MAX                65535
+#define WK_CHECKRUN_ANNOTATION_TITLE_MAX    255
+#define WK_CHECKRUN_ANNOTATION_MESSAGE_MAX  65535
 #define WK_CHECKRUN_ANNOTATIONS_PER_REQUEST 50
 
 /* The base commit's analysis, as little as the comparison needs, so it can come from PostgreSQL
  * (analyses.score, totals, rule_counts JSONB) as well as from a fresh sg_an_result. Pointers are
  * borrowed for the duration of wk_checkrun_render(). */
 struct wk_checkrun_base {
-    const char *sha;                          /* base commit (may be NULL) */
+    const char *sha; /* base commit (may be NULL) */
     double score;
     struct sg_an_counts totals;
     uint64_t findings_total;
@@ -40,27 +40,27 @@ void wk_checkrun_base_from_result(const struct sg_an_result *r, const char *sha,
                                   struct wk_checkrun_base *base);
 
 struct wk_checkrun_render_opts {
-    size_t max_annotations;   /* annotations rendered (and later sent); 0: 1000. The summary says
-                                 how many findings are not annotated. */
-    const char *details_url;  /* optional link shown at the end of the summary (may be NULL) */
+    size_t max_annotations;  /* annotations rendered (and later sent); 0: 1000. The summary says
+                                how many findings are not annotated. */
+    const char *details_url; /* optional link shown at the end of the summary (may be NULL) */
 };
 
 struct wk_checkrun_annotation {
     char *path;
-    uint32_t start_line, end_line;            /* equal: the finding's line */
-    const char *annotation_level;             /* "failure" | "warning" | "notice" (static) */
-    char *title;                              /* "SEC002 AWS access key id", <= 255 */
+    uint32_t start_line, end_line; /* equal: the finding's line */
+    const char *annotation_level;  /* "failure" | "warning" | "notice" (static) */
+    char *title;                   /* "SEC002 AWS access key id", <= 255 */
     char *message;
 };
 
 struct wk_checkrun_output {
-    const char *conclusion;                   /* "success" | "failure" (static) */
-    char *title;                              /* begins "Quality 8.4/10", <= 255 bytes */
-    char *summary;                            /* Markdown, <= 65535 bytes */
+    const char *conclusion; /* "success" | "failure" (static) */
+    char *title;            /* begins "Quality 8.4/10", <= 255 bytes */
+    char *summary;          /* Markdown, <= 65535 bytes */
     struct wk_checkrun_annotation *annotations;
     size_t nannotations;
-    uint64_t annotations_omitted;             /* findings not annotated (capped here or by the
-                                                 engine's max_findings) */
+    uint64_t annotations_omitted; /* findings not annotated (capped here or by the
+                                     engine's max_findings) */
 };
 
 /* conclusion: "success" when r->score >= r->threshold and no finding has severity error (taken

@@ -26,9 +26,9 @@
 #include "sg_log.h"
 #include "sg_time.h"
 
-#define LOCAL_SLOTS 16
-#define MAX_PAGES 1000
-#define MAX_REDIRECTS 5
+#define LOCAL_SLOTS    16
+#define MAX_PAGES      1000
+#define MAX_REDIRECTS  5
 #define MAX_DELIVERIES 200000
 
 struct local_token {
@@ -104,8 +104,7 @@ static void err_clear(struct wk_github_error *err)
 struct wk_github *wk_github_new(const struct wk_github_config *cfg, char *errbuf, size_t errlen)
 {
     struct wk_github *gh = NULL;
-    if (!cfg || !cfg->api_url || !*cfg->api_url || !cfg->app_id || !*cfg->app_id ||
-        !cfg->app_key) {
+    if (!cfg || !cfg->api_url || !*cfg->api_url || !cfg->app_id || !*cfg->app_id || !cfg->app_key) {
         snprintf(errbuf, errlen, "github client: api_url, app_id and app_key are required");
         return NULL;
     }
@@ -201,7 +200,8 @@ bool wk_github_link_next(const char *link, char *out, size_t outlen)
         const char *next_entry = strchr(params, '<');
         size_t plen = next_entry ? (size_t)(next_entry - params) : strlen(params);
         char pbuf[256];
-        snprintf(pbuf, sizeof pbuf, "%.*s", (int)(plen < sizeof pbuf ? plen : sizeof pbuf - 1), params);
+        snprintf(pbuf, sizeof pbuf, "%.*s", (int)(plen < sizeof pbuf ? plen : sizeof pbuf - 1),
+                 params);
         if (strstr(pbuf, "rel=\"next\"") || strstr(pbuf, "rel=next")) {
             size_t ulen = (size_t)(close - p - 1);
             if (ulen + 1 > outlen)
@@ -251,8 +251,8 @@ enum sg_err wk_github_classify(int http_status, const char *retry_after,
 {
     char msg[200] = "";
     struct json_object *o = body && *body ? json_tokener_parse(body) : NULL, *m;
-    if (o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "message", &m) &&
-        json_object_is_type(m, json_type_string))
+    if (o && json_object_is_type(o, json_type_object) &&
+        json_object_object_get_ex(o, "message", &m) && json_object_is_type(m, json_type_string))
         snprintf(msg, sizeof msg, "%s", json_object_get_string(m));
     if (o)
         json_object_put(o);
@@ -297,8 +297,7 @@ enum sg_err wk_github_classify(int http_status, const char *retry_after,
     } else {
         e = SG_ERR_INVALID;
     }
-    err_set(err, http_status, retry_at, "GitHub %d: %s", http_status,
-            msg[0] ? msg : "no message");
+    err_set(err, http_status, retry_at, "GitHub %d: %s", http_status, msg[0] ? msg : "no message");
     return e;
 }
 
@@ -312,15 +311,17 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     size_t vl;
     if (len > 5 && !strncmp(data, "HTTP/", 5)) {
         /* a new response (after a 100 Continue, say): forget the previous one's headers */
-        r->retry_after[0] = r->rl_remaining[0] = r->rl_reset[0] = r->location[0] = r->link[0] = '\0';
+        r->retry_after[0] = r->rl_remaining[0] = r->rl_reset[0] = r->location[0] = r->link[0] =
+            '\0';
         const char *sp = memchr(data, ' ', len);
         r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         return len;
     }
-#define COPY_HDR(name, field)                                                                     \
-    if (header_is(data, len, name, &v, &vl)) {                                                   \
-        snprintf(r->field, sizeof r->field, "%.*s", (int)(vl < sizeof r->field ? vl : sizeof r->field - 1), v); \
-        return len;                                                                              \
+#define COPY_HDR(name, field)                                                                      \
+    if (header_is(data, len, name, &v, &vl)) {                                                     \
+        snprintf(r->field, sizeof r->field, "%.*s",                                                \
+                 (int)(vl < sizeof r->field ? vl : sizeof r->field - 1), v);                       \
+        return len;                                                                                \
     }
     COPY_HDR("Retry-After", retry_after)
     COPY_HDR("X-RateLimit-Remaining", rl_remaining)
@@ -393,11 +394,11 @@ static bool same_origin(const char *a, const char *b)
 enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_TOKEN };
 
 struct req {
-    const char *method;   /* GET, POST, PATCH */
+    const char *method; /* GET, POST, PATCH */
     const char *url;
-    const char *auth;     /* the credential (JWT or token) or NULL */
-    const char *json;     /* request body or NULL */
-    bool tarball;         /* long timeout + low-speed limits */
+    const char *auth; /* the credential (JWT or token) or NULL */
+    const char *json; /* request body or NULL */
+    bool tarball;     /* long timeout + low-speed limits */
 };
 
 /* Performs one HTTP exchange (no redirects followed). Returns a transport-level error (timeout,
@@ -481,7 +482,8 @@ static enum sg_err http_do(struct wk_github *gh, const struct req *q, struct res
         err_set(err, (int)r->status, 0, "GitHub answer larger than %zu bytes", gh->max_response);
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         e = SG_ERR_TIMEOUT;
-        err_set(err, (int)r->status, 0, "GitHub request timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        err_set(err, (int)r->status, 0, "GitHub request timed out: %s",
+                errbuf[0] ? errbuf : curl_easy_strerror(cc));
     } else {
         e = SG_ERR_HTTP;
         err_set(err, (int)r->status, 0, "GitHub request failed: %s%s",
@@ -489,8 +491,8 @@ static enum sg_err http_do(struct wk_github *gh, const struct req *q, struct res
                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     sg_log_warn("github request failed", SG_KV_STR("method", q->method),
-                SG_KV_INT("status", r->status), SG_KV_STR("err", err ? err->message : curl_easy_strerror(cc)),
-                SG_KV_END);
+                SG_KV_INT("status", r->status),
+                SG_KV_STR("err", err ? err->message : curl_easy_strerror(cc)), SG_KV_END);
 out:
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
@@ -588,7 +590,8 @@ static enum sg_err token_fetch(struct wk_github *gh, int64_t inst, char *out, si
     enum sg_err e = app_jwt(gh, &jwt, err);
     if (e != SG_OK)
         return e;
-    snprintf(url, sizeof url, "%s/app/installations/%lld/access_tokens", gh->api_url, (long long)inst);
+    snprintf(url, sizeof url, "%s/app/installations/%lld/access_tokens", gh->api_url,
+             (long long)inst);
     resp_init(&r, gh->max_response);
     struct req q = {.method = "POST", .url = url, .auth = jwt, .json = "{}"};
     e = http_do(gh, &q, &r, err);
@@ -598,12 +601,15 @@ static enum sg_err token_fetch(struct wk_github *gh, int64_t inst, char *out, si
     if (e != SG_OK) {
         if (e == SG_ERR_AUTH && err)
             /* a bad App key or APP_ID: say so, it is the operator's to fix */
-            snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message),
-                     " (installation token for %lld; check APP_ID and the private key)", (long long)inst);
+            snprintf(err->message + strlen(err->message),
+                     sizeof err->message - strlen(err->message),
+                     " (installation token for %lld; check APP_ID and the private key)",
+                     (long long)inst);
         goto out;
     }
     struct json_object *o = json_tokener_parse(sg_buf_str(&r.body)), *t, *x;
-    if (!o || !json_object_object_get_ex(o, "token", &t) || !json_object_is_type(t, json_type_string) ||
+    if (!o || !json_object_object_get_ex(o, "token", &t) ||
+        !json_object_is_type(t, json_type_string) ||
         strlen(json_object_get_string(t)) + 1 > outlen) {
         if (o)
             json_object_put(o);
@@ -613,7 +619,9 @@ static enum sg_err token_fetch(struct wk_github *gh, int64_t inst, char *out, si
     }
     snprintf(out, outlen, "%s", json_object_get_string(t));
     int64_t now = sg_now_ms() / 1000;
-    int64_t expires = json_object_object_get_ex(o, "expires_at", &x) ? parse_iso8601(json_object_get_string(x)) : 0;
+    int64_t expires = json_object_object_get_ex(o, "expires_at", &x)
+                          ? parse_iso8601(json_object_get_string(x))
+                          : 0;
     json_object_put(o);
     if (expires <= now)
         expires = now + 3600;
@@ -640,8 +648,8 @@ out:
     return e;
 }
 
-enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installation_id,
-                                         char *out, size_t outlen, struct wk_github_error *err)
+enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installation_id, char *out,
+                                         size_t outlen, struct wk_github_error *err)
 {
     err_clear(err);
     if (!gh || !out || outlen == 0 || installation_id <= 0) {
@@ -733,13 +741,14 @@ static redisReply *gate_eval(struct wk_github *gh, const char *k1, const char *k
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, gate_sha_init);
-    redisReply *rep = redisCommand(gh->redis, "EVALSHA %s 3 %s %s %s %lld %lld %s", gate_sha, k1, k2,
-                                   k3, (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms,
-                                   pace ? "1" : "0");
+    redisReply *rep =
+        redisCommand(gh->redis, "EVALSHA %s 3 %s %s %s %lld %lld %s", gate_sha, k1, k2, k3,
+                     (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms, pace ? "1" : "0");
     if (rep && rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOSCRIPT", 8)) {
         freeReplyObject(rep);
-        rep = redisCommand(gh->redis, "EVAL %s 3 %s %s %s %lld %lld %s", GATE_LUA, k1, k2, k3,
-                           (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms, pace ? "1" : "0");
+        rep =
+            redisCommand(gh->redis, "EVAL %s 3 %s %s %s %lld %lld %s", GATE_LUA, k1, k2, k3,
+                         (long long)gh->pace_ms, (long long)gh->pace_max_wait_ms, pace ? "1" : "0");
     }
     return rep;
 }
@@ -762,7 +771,8 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
         sg_key_token(ktok, sizeof ktok, inst);
         redisReply *rep = gate_eval(gh, klim, kpace, ktok, pace);
         if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
-            rep->element[0]->type != REDIS_REPLY_INTEGER || rep->element[1]->type != REDIS_REPLY_INTEGER)
+            rep->element[0]->type != REDIS_REPLY_INTEGER ||
+            rep->element[1]->type != REDIS_REPLY_INTEGER)
             return redis_error(gh, rep, err, "pacing script");
         kind = rep->element[0]->integer;
         ms = rep->element[1]->integer;
@@ -789,7 +799,8 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
             snprintf(token, toklen, "%s", lt->token);
     }
     if (kind == 1) {
-        err_set(err, 0, now + ms, "GitHub rate limit for installation %lld in force for %lld ms more",
+        err_set(err, 0, now + ms,
+                "GitHub rate limit for installation %lld in force for %lld ms more",
                 (long long)inst, (long long)ms);
         return SG_ERR_RATE_LIMITED;
     }
@@ -822,8 +833,9 @@ static void remember_limit(struct wk_github *gh, int64_t inst, int64_t retry_at_
 
 /* An API call as the installation: gate, token, request, and on a 401 one token refresh. The
  * answer (2xx) is left in r; anything else is classified into err. */
-static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *method, const char *url,
-                             const char *json, struct resp *r, struct wk_github_error *err)
+static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *method,
+                             const char *url, const char *json, struct resp *r,
+                             struct wk_github_error *err)
 {
     char token[128];
     bool mutating = strcmp(method, "GET") != 0;
@@ -840,8 +852,8 @@ static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *met
             break;
         if (r->status == 401 && attempt == 0) {
             /* the cached token was revoked or expired early: fetch a fresh one, once */
-            sg_log_info("github: 401, refreshing the installation token", SG_KV_INT("installation", inst),
-                        SG_KV_END);
+            sg_log_info("github: 401, refreshing the installation token",
+                        SG_KV_INT("installation", inst), SG_KV_END);
             wk_github_forget_token(gh, inst);
             e = token_fetch(gh, inst, token, sizeof token, err);
             continue;
@@ -964,12 +976,15 @@ static struct json_object *annotation_json(const struct wk_checkrun_annotation *
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "path", json_object_new_string(a->path ? a->path : ""));
-    json_object_object_add(o, "start_line", json_object_new_int64(a->start_line ? a->start_line : 1));
-    json_object_object_add(o, "end_line", json_object_new_int64(a->end_line >= a->start_line && a->end_line
-                                                                     ? a->end_line
-                                                                     : (a->start_line ? a->start_line : 1)));
-    json_object_object_add(o, "annotation_level",
-                           json_object_new_string(a->annotation_level ? a->annotation_level : "notice"));
+    json_object_object_add(o, "start_line",
+                           json_object_new_int64(a->start_line ? a->start_line : 1));
+    json_object_object_add(o, "end_line",
+                           json_object_new_int64(a->end_line >= a->start_line && a->end_line
+                                                     ? a->end_line
+                                                     : (a->start_line ? a->start_line : 1)));
+    json_object_object_add(
+        o, "annotation_level",
+        json_object_new_string(a->annotation_level ? a->annotation_level : "notice"));
     json_object_object_add(o, "message", json_object_new_string(a->message ? a->message : ""));
     if (a->title)
         json_object_object_add(o, "title", json_object_new_string(a->title));
@@ -998,7 +1013,8 @@ static void progress_set(struct wk_github *gh, int64_t id, size_t sent)
 {
     if (!gh->redis)
         return;
-    redisReply *rep = redisCommand(gh->redis, "SET github:annotations:%lld %lld EX 86400", (long long)id, (long long)sent);
+    redisReply *rep = redisCommand(gh->redis, "SET github:annotations:%lld %lld EX 86400",
+                                   (long long)id, (long long)sent);
     if (rep)
         freeReplyObject(rep);
 }
@@ -1018,7 +1034,8 @@ enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installati
     snprintf(url, sizeof url, "%s/repos/%s/check-runs/%lld", gh->api_url, repo_full_name,
              (long long)check_run_id);
     iso_now(ts);
-    size_t total = out->nannotations < gh->max_annotations ? out->nannotations : gh->max_annotations;
+    size_t total =
+        out->nannotations < gh->max_annotations ? out->nannotations : gh->max_annotations;
     size_t sent;
     enum sg_err e = progress_get(gh, check_run_id, &sent, err);
     if (e != SG_OK)
@@ -1094,7 +1111,10 @@ enum sg_err wk_github_checkrun_fail(struct wk_github *gh, int64_t installation_i
     json_object_object_add(o, "title", json_object_new_string(t));
     const char *m = message && *message ? message : "The analysis failed.";
     size_t ml = strlen(m);
-    json_object_object_add(o, "summary", json_object_new_string_len(m, (int)(ml > WK_CHECKRUN_SUMMARY_MAX ? WK_CHECKRUN_SUMMARY_MAX : ml)));
+    json_object_object_add(
+        o, "summary",
+        json_object_new_string_len(
+            m, (int)(ml > WK_CHECKRUN_SUMMARY_MAX ? WK_CHECKRUN_SUMMARY_MAX : ml)));
     json_object_object_add(b, "output", o);
     struct resp r;
     resp_init(&r, gh->max_response);
@@ -1137,7 +1157,8 @@ enum sg_err wk_github_tarball(struct wk_github *gh, int64_t installation_id,
         sg_buf_reset(&r.body);
         r.sink = sink;
         r.sink_ud = ud;
-        struct req q = {.method = "GET", .url = url, .auth = send_token ? token : NULL, .tarball = true};
+        struct req q = {
+            .method = "GET", .url = url, .auth = send_token ? token : NULL, .tarball = true};
         e = http_do(gh, &q, &r, err);
         if (e != SG_OK)
             break;
@@ -1215,11 +1236,13 @@ enum sg_err wk_github_installation_get(struct wk_github *gh, int64_t installatio
             err_set(err, (int)r.status, 0, "GitHub installation answer has no id");
         } else {
             out->id = json_object_get_int64(v);
-            if (json_object_object_get_ex(o, "account", &acct) && json_object_is_type(acct, json_type_object)) {
+            if (json_object_object_get_ex(o, "account", &acct) &&
+                json_object_is_type(acct, json_type_object)) {
                 copy_str(acct, "login", out->account_login, sizeof out->account_login);
                 copy_str(acct, "type", out->account_type, sizeof out->account_type);
             }
-            copy_str(o, "repository_selection", out->repository_selection, sizeof out->repository_selection);
+            copy_str(o, "repository_selection", out->repository_selection,
+                     sizeof out->repository_selection);
             out->suspended = json_object_object_get_ex(o, "suspended_at", &v) &&
                              !json_object_is_type(v, json_type_null);
         }
@@ -1264,7 +1287,8 @@ enum sg_err wk_github_installation_repos(struct wk_github *gh, int64_t installat
             repo.id = json_object_object_get_ex(x, "id", &v) ? json_object_get_int64(v) : 0;
             copy_str(x, "full_name", repo.full_name, sizeof repo.full_name);
             copy_str(x, "default_branch", repo.default_branch, sizeof repo.default_branch);
-            repo.is_private = json_object_object_get_ex(x, "private", &v) && json_object_get_boolean(v);
+            repo.is_private =
+                json_object_object_get_ex(x, "private", &v) && json_object_get_boolean(v);
             if (repo.id > 0 && repo.full_name[0])
                 e = cb(ud, &repo);
         }
@@ -1319,14 +1343,16 @@ enum sg_err wk_github_deliveries_list(struct wk_github *gh, int64_t since_unix_s
             memset(&d, 0, sizeof d);
             d.id = json_object_object_get_ex(x, "id", &v) ? json_object_get_int64(v) : 0;
             copy_str(x, "guid", d.guid, sizeof d.guid);
-            d.status_code = json_object_object_get_ex(x, "status_code", &v) ? json_object_get_int(v) : 0;
+            d.status_code =
+                json_object_object_get_ex(x, "status_code", &v) ? json_object_get_int(v) : 0;
             copy_str(x, "status", d.status, sizeof d.status);
             char ts[64];
             copy_str(x, "delivered_at", ts, sizeof ts);
             d.delivered_at_s = parse_iso8601(ts);
             copy_str(x, "event", d.event, sizeof d.event);
             copy_str(x, "action", d.action, sizeof d.action);
-            d.redelivery = json_object_object_get_ex(x, "redelivery", &v) && json_object_get_boolean(v);
+            d.redelivery =
+                json_object_object_get_ex(x, "redelivery", &v) && json_object_get_boolean(v);
             if (d.delivered_at_s < since_unix_s) {
                 done = true; /* newest first: everything after this is older */
                 break;
@@ -1357,7 +1383,8 @@ enum sg_err wk_github_delivery_redeliver(struct wk_github *gh, int64_t delivery_
         return SG_ERR_INVALID;
     }
     char url[1024];
-    snprintf(url, sizeof url, "%s/app/hook/deliveries/%lld/attempts", gh->api_url, (long long)delivery_id);
+    snprintf(url, sizeof url, "%s/app/hook/deliveries/%lld/attempts", gh->api_url,
+             (long long)delivery_id);
     struct resp r;
     resp_init(&r, gh->max_response);
     enum sg_err e = app_call(gh, "POST", url, NULL, &r, err);
@@ -1425,8 +1452,9 @@ enum sg_err wk_github_redeliver_failed(struct wk_github *gh, int64_t since_unix_
         enum sg_err re = wk_github_delivery_redeliver(gh, d->id, &e1);
         if (re == SG_OK) {
             st.redelivered++;
-            sg_log_info("redeliver: requested", SG_KV_STR("delivery", d->guid), SG_KV_INT("id", d->id),
-                        SG_KV_INT("status", d->status_code), SG_KV_STR("event", d->event), SG_KV_END);
+            sg_log_info("redeliver: requested", SG_KV_STR("delivery", d->guid),
+                        SG_KV_INT("id", d->id), SG_KV_INT("status", d->status_code),
+                        SG_KV_STR("event", d->event), SG_KV_END);
         } else {
             st.errors++;
             sg_log_warn("redeliver: failed", SG_KV_STR("delivery", d->guid), SG_KV_INT("id", d->id),

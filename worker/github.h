@@ -40,40 +40,40 @@ struct redisContext;
 struct wk_checkrun_output;
 
 struct wk_github_config {
-    const char *api_url;          /* GITHUB_API_URL, e.g. "https://api.github.com" or
-                                     "https://ghe.example.com/api/v3"; a trailing '/' is removed */
-    const char *app_id;           /* APP_ID */
-    sg_pkey *app_key;             /* PRIVATE_KEY (borrowed) */
-    const char *user_agent;       /* NULL: "singularity/<version>" */
-    long connect_timeout_ms;      /* 0: 5000 */
-    long timeout_ms;              /* whole API request; 0: 30000 */
-    long tarball_timeout_ms;      /* whole tarball download; 0: 600000 */
-    long low_speed_limit;         /* tarball: abort below this many bytes/s ... ; 0: 1024 */
-    long low_speed_time_s;        /* ... for this long; 0: 30 */
-    size_t max_response_bytes;    /* JSON answers larger than this fail with SG_ERR_TOO_LARGE;
-                                     0: 8 MiB */
+    const char *api_url;       /* GITHUB_API_URL, e.g. "https://api.github.com" or
+                                  "https://ghe.example.com/api/v3"; a trailing '/' is removed */
+    const char *app_id;        /* APP_ID */
+    sg_pkey *app_key;          /* PRIVATE_KEY (borrowed) */
+    const char *user_agent;    /* NULL: "singularity/<version>" */
+    long connect_timeout_ms;   /* 0: 5000 */
+    long timeout_ms;           /* whole API request; 0: 30000 */
+    long tarball_timeout_ms;   /* whole tarball download; 0: 600000 */
+    long low_speed_limit;      /* tarball: abort below this many bytes/s ... ; 0: 1024 */
+    long low_speed_time_s;     /* ... for this long; 0: 30 */
+    size_t max_response_bytes; /* JSON answers larger than this fail with SG_ERR_TOO_LARGE;
+                                  0: 8 MiB */
     /* Blocking hiredis context with command timeouts (borrowed), used for the installation token
      * cache (github:token:<installation-id>), fleet-wide pacing of mutating requests
      * (github:pace:<installation-id>), remembered rate-limit resets (github:limited:<id>) and the
      * annotation-progress of a check run (github:annotations:<check-run-id>). NULL: the same
      * things are kept in this process only. A Redis error is returned as SG_ERR_REDIS. */
     struct redisContext *redis;
-    int64_t pace_ms;              /* minimum gap between mutating requests per installation;
-                                     0: 1000 (GitHub's advice); negative: no pacing */
-    int64_t pace_max_wait_ms;     /* a call waits for its pacing slot at most this long, else it
-                                     returns SG_ERR_RATE_LIMITED with retry_at_ms; 0: 10000 */
-    int64_t token_ttl_margin_s;   /* cached tokens expire this long before GitHub's expires_at;
-                                     0: 300 */
-    size_t max_annotations;       /* cap on annotations sent per check run; 0: 1000 */
+    int64_t pace_ms;            /* minimum gap between mutating requests per installation;
+                                   0: 1000 (GitHub's advice); negative: no pacing */
+    int64_t pace_max_wait_ms;   /* a call waits for its pacing slot at most this long, else it
+                                   returns SG_ERR_RATE_LIMITED with retry_at_ms; 0: 10000 */
+    int64_t token_ttl_margin_s; /* cached tokens expire this long before GitHub's expires_at;
+                                   0: 300 */
+    size_t max_annotations;     /* cap on annotations sent per check run; 0: 1000 */
     /* Metrics (borrowed, each may be NULL): counter with label "code" (HTTP status as text, or
      * "error" when there was no answer), and a gauge without labels. */
-    struct sg_metric *requests_total;       /* singularity_github_requests_total{code} */
-    struct sg_metric *ratelimit_remaining;  /* singularity_github_ratelimit_remaining */
+    struct sg_metric *requests_total;      /* singularity_github_requests_total{code} */
+    struct sg_metric *ratelimit_remaining; /* singularity_github_ratelimit_remaining */
 };
 
 struct wk_github_error {
-    int http_status;              /* last HTTP status, 0 when none */
-    int64_t retry_at_ms;          /* unix ms when a retry is allowed, 0 = caller's backoff */
+    int http_status;     /* last HTTP status, 0 when none */
+    int64_t retry_at_ms; /* unix ms when a retry is allowed, 0 = caller's backoff */
     char message[256];
 };
 
@@ -88,8 +88,8 @@ void wk_github_set_redis(struct wk_github *gh, struct redisContext *redis);
 /* The installation access token: from Redis when cached, else POST
  * /app/installations/{id}/access_tokens with a fresh App JWT (then cached). Copies it into out.
  * Mostly internal; exported for tests and the CLI. */
-enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installation_id,
-                                         char *out, size_t outlen, struct wk_github_error *err);
+enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installation_id, char *out,
+                                         size_t outlen, struct wk_github_error *err);
 /* Forgets the cached token (Redis key and in-process copy). */
 void wk_github_forget_token(struct wk_github *gh, int64_t installation_id);
 
@@ -131,9 +131,9 @@ enum sg_err wk_github_tarball(struct wk_github *gh, int64_t installation_id,
 struct wk_github_installation {
     int64_t id;
     char account_login[128];
-    char account_type[32];        /* "User" or "Organization" */
+    char account_type[32]; /* "User" or "Organization" */
     bool suspended;
-    char repository_selection[16];/* "all" or "selected" */
+    char repository_selection[16]; /* "all" or "selected" */
 };
 
 /* GET /app/installations/{id} (JWT auth). SG_ERR_NOT_FOUND when the App was uninstalled. */
@@ -158,9 +158,9 @@ enum sg_err wk_github_installation_repos(struct wk_github *gh, int64_t installat
 struct wk_github_delivery {
     int64_t id;
     char guid[64];
-    int status_code;              /* HTTP status our endpoint answered (0: no answer) */
-    char status[64];              /* GitHub's text, "OK" on success */
-    int64_t delivered_at_s;       /* unix seconds */
+    int status_code;        /* HTTP status our endpoint answered (0: no answer) */
+    char status[64];        /* GitHub's text, "OK" on success */
+    int64_t delivered_at_s; /* unix seconds */
     char event[64];
     char action[64];
     bool redelivery;
@@ -178,10 +178,10 @@ enum sg_err wk_github_delivery_redeliver(struct wk_github *gh, int64_t delivery_
                                          struct wk_github_error *err);
 
 struct wk_github_redeliver_stats {
-    size_t listed;                /* deliveries since the cut-off */
-    size_t failed;                /* guids whose every attempt failed */
-    size_t redelivered;           /* redelivery requests GitHub accepted */
-    size_t errors;                /* redelivery requests that failed */
+    size_t listed;      /* deliveries since the cut-off */
+    size_t failed;      /* guids whose every attempt failed */
+    size_t redelivered; /* redelivery requests GitHub accepted */
+    size_t errors;      /* redelivery requests that failed */
 };
 
 /* `singularity-worker redeliver --since DURATION`: lists deliveries since since_unix_s and asks for

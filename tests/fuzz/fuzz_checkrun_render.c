@@ -51,11 +51,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.nrule_counts = 2;
     r.config_errors = errs;
     r.nconfig_errors = ne;
-    struct wk_checkrun_base b = {.sha = strs[0], .score = 5.0, .rule_counts = rc, .nrule_counts = 1};
-    struct wk_checkrun_render_opts o = {.max_annotations = (size_t)(data[0] % 7), .details_url = strs[n - 1]};
+    struct wk_checkrun_base b = {
+        .sha = strs[0], .score = 5.0, .rule_counts = rc, .nrule_counts = 1};
+    struct wk_checkrun_render_opts o = {.max_annotations = (size_t)(data[0] % 7),
+                                        .details_url = strs[n - 1]};
     struct wk_checkrun_output out;
     if (wk_checkrun_render(&r, (data[1] & 1) ? &b : NULL, &o, &out) == SG_OK) {
-        if (strlen(out.title) > WK_CHECKRUN_TITLE_MAX || strlen(out.summary) > WK_CHECKRUN_SUMMARY_MAX)
+        if (strlen(out.title) > WK_CHECKRUN_TITLE_MAX ||
+            strlen(out.summary) > WK_CHECKRUN_SUMMARY_MAX)
             abort();
         for (size_t i = 0; i < out.nannotations; i++)
             if (strlen(out.annotations[i].title) > WK_CHECKRUN_ANNOTATION_TITLE_MAX ||

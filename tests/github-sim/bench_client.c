@@ -28,8 +28,8 @@ static enum sg_err count_bytes(void *ud, const void *b, size_t len)
 
 static struct wk_github *client(const char *api, sg_pkey *key, redisContext *r)
 {
-    struct wk_github_config c = {.api_url = api, .app_id = getenv("APP_ID"), .app_key = key,
-                                 .redis = r, .pace_ms = -1};
+    struct wk_github_config c = {
+        .api_url = api, .app_id = getenv("APP_ID"), .app_key = key, .redis = r, .pace_ms = -1};
     char err[256];
     struct wk_github *gh = wk_github_new(&c, err, sizeof err);
     if (!gh) {
@@ -58,8 +58,9 @@ static double run_creates(struct wk_github *gh, int n)
     struct wk_github_error e;
     int64_t t0 = sg_mono_us(), id;
     for (int i = 0; i < n; i++)
-        if (wk_github_checkrun_create(gh, 7, "octo/hello", "0123456789abcdef0123456789abcdef01234567",
-                                      "b", NULL, &id, &e) != SG_OK) {
+        if (wk_github_checkrun_create(gh, 7, "octo/hello",
+                                      "0123456789abcdef0123456789abcdef01234567", "b", NULL, &id,
+                                      &e) != SG_OK) {
             fprintf(stderr, "create failed: %s\n", e.message);
             exit(1);
         }
@@ -100,9 +101,11 @@ int main(int argc, char **argv)
         c_local = c > c_local ? c : c_local;
         c_shared = d > c_shared ? d : c_shared;
     }
-    printf("GET  /installation/repositories: in-process state %.0f req/s, Redis state %.0f req/s (ratio %.2f)\n",
+    printf("GET  /installation/repositories: in-process state %.0f req/s, Redis state %.0f req/s "
+           "(ratio %.2f)\n",
            g_local, g_shared, g_shared / g_local);
-    printf("POST /repos/.../check-runs (pacing off): in-process %.0f req/s, Redis %.0f req/s (ratio %.2f)\n",
+    printf("POST /repos/.../check-runs (pacing off): in-process %.0f req/s, Redis %.0f req/s "
+           "(ratio %.2f)\n",
            c_local, c_shared, c_shared / c_local);
     uint64_t bytes = 0;
     struct wk_github_error e;
@@ -117,7 +120,8 @@ int main(int argc, char **argv)
         tars++;
     }
     double s = (sg_mono_us() - t0) / 1e6;
-    printf("tarball (token lookup + redirect + stream into a sink): %d downloads, %.1f MB/s compressed\n",
+    printf("tarball (token lookup + redirect + stream into a sink): %d downloads, %.1f MB/s "
+           "compressed\n",
            tars, bytes / s / 1e6);
     wk_github_free(local);
     wk_github_free(shared);

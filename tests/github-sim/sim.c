@@ -31,9 +31,9 @@
 #include "sg_time.h"
 #include "sim_tar.h"
 
-#define MAX_BODY (32u << 20)
+#define MAX_BODY    (32u << 20)
 #define MAX_RECORDS 200000
-#define DOCS "https://docs.github.com/rest"
+#define DOCS        "https://docs.github.com/rest"
 
 struct sim_inst {
     int64_t id;
@@ -88,9 +88,9 @@ static struct {
     size_t ncodeloads;
     struct sim_fault *faults;
     size_t nfaults;
-    struct json_object *records;   /* array */
-    struct json_object *checkruns; /* array */
-    struct json_object *deliveries;/* array, newest first */
+    struct json_object *records;    /* array */
+    struct json_object *checkruns;  /* array */
+    struct json_object *deliveries; /* array, newest first */
     int64_t next_checkrun_id;
     int64_t app_used;
     int64_t window_reset_s;
@@ -104,10 +104,10 @@ struct rq {
     char *query;
     struct json_object *body; /* parsed JSON body or NULL */
     bool body_invalid;
-    struct sim_fault fault;   /* the fault that matched (status 0 = none) */
+    struct sim_fault fault; /* the fault that matched (status 0 = none) */
     bool has_fault;
     struct event *timer;
-    int64_t rl_remaining;     /* for the headers; -1 = not a GitHub API answer */
+    int64_t rl_remaining; /* for the headers; -1 = not a GitHub API answer */
     int64_t rl_used;
 };
 
@@ -194,22 +194,38 @@ static void rq_free(struct rq *r)
 static const char *reason_for(int code)
 {
     switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
@@ -379,7 +395,8 @@ static void h_access_token(struct rq *r, int64_t inst_id)
         return;
     struct sim_inst *in = find_inst(inst_id);
     if (!in) {
-        finish_msg(r, 404, "Not Found", DOCS "/apps/apps#create-an-installation-access-token-for-an-app");
+        finish_msg(r, 404, "Not Found",
+                   DOCS "/apps/apps#create-an-installation-access-token-for-an-app");
         return;
     }
     struct sim_token k;
@@ -447,7 +464,8 @@ static void h_installation_get(struct rq *r, int64_t inst_id)
         return;
     struct sim_inst *in = find_inst(inst_id);
     if (!in) {
-        finish_msg(r, 404, "Not Found", DOCS "/apps/apps#get-an-installation-for-the-authenticated-app");
+        finish_msg(r, 404, "Not Found",
+                   DOCS "/apps/apps#get-an-installation-for-the-authenticated-app");
         return;
     }
     char login[256] = "octocat";
@@ -477,10 +495,14 @@ static void h_installation_get(struct rq *r, int64_t inst_id)
     json_object_object_add(o, "target_id", json_object_new_int64(json_object_get_int64(aid)));
     json_object_object_add(o, "single_file_name", NULL);
     char u[512];
-    snprintf(u, sizeof u, "https://api.github.com/app/installations/%lld/access_tokens", (long long)in->id);
+    snprintf(u, sizeof u, "https://api.github.com/app/installations/%lld/access_tokens",
+             (long long)in->id);
     json_object_object_add(o, "access_tokens_url", json_object_new_string(u));
-    json_object_object_add(o, "repositories_url", json_object_new_string("https://api.github.com/installation/repositories"));
-    snprintf(u, sizeof u, "https://github.com/organizations/%s/settings/installations/%lld", login, (long long)in->id);
+    json_object_object_add(
+        o, "repositories_url",
+        json_object_new_string("https://api.github.com/installation/repositories"));
+    snprintf(u, sizeof u, "https://github.com/organizations/%s/settings/installations/%lld", login,
+             (long long)in->id);
     json_object_object_add(o, "html_url", json_object_new_string(u));
     struct json_object *ev = json_object_new_array();
     static const char *const events[] = {"check_run", "check_suite", "pull_request", "push"};
@@ -691,7 +713,8 @@ static void slow_start(struct rq *r, struct sg_buf *gz, size_t bytes_per_s)
     w->ev = evtimer_new(S.base, slow_tick, w);
     if (nslows < sizeof slows / sizeof slows[0])
         slows[nslows++] = w;
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", "application/x-gzip");
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                      "application/x-gzip");
     record(r, 200);
     evhttp_send_reply_start(r->req, 200, "OK");
     struct timeval tv = {0, 0};
@@ -701,7 +724,7 @@ static void slow_start(struct rq *r, struct sg_buf *gz, size_t bytes_per_s)
 /* A commit's tarball never changes on GitHub, so the last few are kept, keyed by directory and
  * sha (a test that changes the directory uses a new sha). Keeps benchmarks measuring the client
  * rather than the simulator's gzip. */
-#define TAR_CACHE 8
+#define TAR_CACHE           8
 #define TAR_CACHE_MAX_BYTES ((size_t)64 << 20)
 static struct {
     char key[4300];
@@ -795,10 +818,11 @@ static void h_codeload(struct rq *r, const char *owner, const char *repo, const 
     sg_buf_free(&gz);
 }
 
-static const char *const STATUSES[] = {"queued", "in_progress", "completed", "waiting",
-                                       "requested", "pending", NULL};
-static const char *const CONCLUSIONS[] = {"action_required", "cancelled", "failure", "neutral",
-                                          "success", "skipped", "stale", "timed_out", NULL};
+static const char *const STATUSES[] = {"queued",    "in_progress", "completed", "waiting",
+                                       "requested", "pending",     NULL};
+static const char *const CONCLUSIONS[] = {"action_required", "cancelled", "failure",
+                                          "neutral",         "success",   "skipped",
+                                          "stale",           "timed_out", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -833,8 +857,7 @@ static const char *validate_checkrun(struct json_object *b, bool create, char *m
     const char *status, *conclusion;
     if (!get_str(b, "status", &status) || (status && !in_list(status, STATUSES)))
         return "For 'properties/status', value is not a member of the enum.";
-    if (!get_str(b, "conclusion", &conclusion) ||
-        (conclusion && !in_list(conclusion, CONCLUSIONS)))
+    if (!get_str(b, "conclusion", &conclusion) || (conclusion && !in_list(conclusion, CONCLUSIONS)))
         return "For 'properties/conclusion', value is not a member of the enum.";
     if (status && !strcmp(status, "completed") && !conclusion)
         return "No conclusion provided for completed check run.";
@@ -879,7 +902,8 @@ static const char *validate_checkrun(struct json_object *b, bool create, char *m
                 if (m && strlen(m) > 65535)
                     return "Annotation message is too long (maximum is 64 KB)";
                 if (!get_str(a, "annotation_level", &level) || !level ||
-                    (strcmp(level, "notice") && strcmp(level, "warning") && strcmp(level, "failure")))
+                    (strcmp(level, "notice") && strcmp(level, "warning") &&
+                     strcmp(level, "failure")))
                     return "For 'properties/annotation_level', value is not a member of the enum.";
                 if (!get_str(a, "title", &t) || (t && strlen(t) > 255))
                     return "Annotation title is too long (maximum is 255 characters)";
@@ -893,8 +917,10 @@ static const char *validate_checkrun(struct json_object *b, bool create, char *m
                 if ((json_object_object_get_ex(a, "start_column", &v) ||
                      json_object_object_get_ex(a, "end_column", &v)) &&
                     sl != el) {
-                    snprintf(msg, mlen, "Annotation %zu: columns are only allowed when "
-                             "start_line equals end_line", i);
+                    snprintf(msg, mlen,
+                             "Annotation %zu: columns are only allowed when "
+                             "start_line equals end_line",
+                             i);
                     return msg;
                 }
             }
@@ -927,14 +953,16 @@ static struct json_object *checkrun_view(struct json_object *c, const char *base
         json_object_object_add(o, k, json_object_get(val));
     }
     int64_t id = json_object_object_get_ex(c, "id", &v) ? json_object_get_int64(v) : 0;
-    const char *full = json_object_object_get_ex(c, "repository", &v) ? json_object_get_string(v) : "";
+    const char *full =
+        json_object_object_get_ex(c, "repository", &v) ? json_object_get_string(v) : "";
     char url[1024];
     snprintf(url, sizeof url, "%s/repos/%s/check-runs/%lld", base, full, (long long)id);
     json_object_object_add(o, "url", json_object_new_string(url));
     snprintf(url, sizeof url, "https://github.com/%s/runs/%lld", full, (long long)id);
     json_object_object_add(o, "html_url", json_object_new_string(url));
     struct json_object *anns;
-    size_t nann = json_object_object_get_ex(c, "annotations", &anns) ? json_object_array_length(anns) : 0;
+    size_t nann =
+        json_object_object_get_ex(c, "annotations", &anns) ? json_object_array_length(anns) : 0;
     struct json_object *po = json_object_new_object();
     const char *t = NULL, *su = NULL, *tx = NULL;
     if (json_object_object_get_ex(c, "output", &out)) {
@@ -956,8 +984,8 @@ static struct json_object *checkrun_view(struct json_object *c, const char *base
 /* Copies the mutable fields of a create/update body onto the stored check run. */
 static void apply_checkrun(struct json_object *c, struct json_object *b)
 {
-    static const char *fields[] = {"name", "head_sha", "details_url", "external_id", "status",
-                                   "conclusion", "started_at", "completed_at"};
+    static const char *fields[] = {"name",   "head_sha",   "details_url", "external_id",
+                                   "status", "conclusion", "started_at",  "completed_at"};
     struct json_object *v;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (json_object_object_get_ex(b, fields[i], &v))
@@ -971,7 +999,8 @@ static void apply_checkrun(struct json_object *c, struct json_object *b)
         }
     }
     struct json_object *out, *anns, *acc;
-    if (json_object_object_get_ex(b, "output", &out) && json_object_is_type(out, json_type_object)) {
+    if (json_object_object_get_ex(b, "output", &out) &&
+        json_object_is_type(out, json_type_object)) {
         struct json_object *po = json_object_new_object();
         json_object_object_foreach(out, k, val)
         {
@@ -1080,8 +1109,8 @@ static void h_deliveries(struct rq *r)
     char cursor[64];
     query_str(r->query, "cursor", cursor, sizeof cursor);
     int64_t start = 0;
-    if (cursor[0] && (strncmp(cursor, "v1_", 3) || !sg_parse_i64(cursor + 3, INT64_MIN, INT64_MAX, &start) ||
-                      start < 0)) {
+    if (cursor[0] && (strncmp(cursor, "v1_", 3) ||
+                      !sg_parse_i64(cursor + 3, INT64_MIN, INT64_MAX, &start) || start < 0)) {
         finish_422(r, "Invalid cursor", DOCS "/apps/webhooks#list-deliveries-for-an-app-webhook");
         return;
     }
@@ -1092,8 +1121,9 @@ static void h_deliveries(struct rq *r)
     if ((size_t)start + (size_t)per_page < n) {
         char base[300], link[600];
         self_base(r, base, sizeof base, false);
-        snprintf(link, sizeof link, "<%s/app/hook/deliveries?per_page=%ld&cursor=v1_%lld>; rel=\"next\"",
-                 base, per_page, (long long)(start + per_page));
+        snprintf(link, sizeof link,
+                 "<%s/app/hook/deliveries?per_page=%ld&cursor=v1_%lld>; rel=\"next\"", base,
+                 per_page, (long long)(start + per_page));
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "Link", link);
     }
     finish_json(r, 200, arr);
@@ -1136,12 +1166,16 @@ static void c_faults_add(struct rq *r)
     }
     size_t n = json_object_is_type(b, json_type_array) ? json_object_array_length(b) : 1;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *f = json_object_is_type(b, json_type_array) ? json_object_array_get_idx(b, i) : b, *v;
+        struct json_object *f = json_object_is_type(b, json_type_array)
+                                    ? json_object_array_get_idx(b, i)
+                                    : b,
+                           *v;
         struct sim_fault x;
         memset(&x, 0, sizeof x);
         if (json_object_object_get_ex(f, "method", &v) && json_object_is_type(v, json_type_string))
             snprintf(x.method, sizeof x.method, "%s", json_object_get_string(v));
-        if (json_object_object_get_ex(f, "path_prefix", &v) && json_object_is_type(v, json_type_string))
+        if (json_object_object_get_ex(f, "path_prefix", &v) &&
+            json_object_is_type(v, json_type_string))
             snprintf(x.prefix, sizeof x.prefix, "%s", json_object_get_string(v));
         x.status = (int)jint(f, "status", 0);
         x.count = (int)jint(f, "count", 1);
@@ -1175,17 +1209,20 @@ static void c_deliveries_add(struct rq *r)
         struct json_object *o = json_object_new_object();
         int64_t code = jint(d, "status_code", 200);
         json_object_object_add(o, "id", json_object_new_int64(jint(d, "id", (int64_t)i + 1)));
-        const char *guid = json_object_object_get_ex(d, "guid", &v) ? json_object_get_string(v) : "0";
+        const char *guid =
+            json_object_object_get_ex(d, "guid", &v) ? json_object_get_string(v) : "0";
         json_object_object_add(o, "guid", json_object_new_string(guid));
         char ts[32];
-        if (json_object_object_get_ex(d, "delivered_at", &v) && json_object_is_type(v, json_type_string))
+        if (json_object_object_get_ex(d, "delivered_at", &v) &&
+            json_object_is_type(v, json_type_string))
             snprintf(ts, sizeof ts, "%s", json_object_get_string(v));
         else
             iso8601(jint(d, "delivered_at", now_s()), ts);
         json_object_object_add(o, "delivered_at", json_object_new_string(ts));
-        json_object_object_add(o, "redelivery",
-                               json_object_new_boolean(json_object_object_get_ex(d, "redelivery", &v) &&
-                                                       json_object_get_boolean(v)));
+        json_object_object_add(
+            o, "redelivery",
+            json_object_new_boolean(json_object_object_get_ex(d, "redelivery", &v) &&
+                                    json_object_get_boolean(v)));
         json_object_object_add(o, "duration", json_object_new_double(0.27));
         char st[64];
         if (code >= 200 && code < 300)
@@ -1196,11 +1233,15 @@ static void c_deliveries_add(struct rq *r)
             snprintf(st, sizeof st, "Invalid HTTP Response: %lld", (long long)code);
         json_object_object_add(o, "status", json_object_new_string(st));
         json_object_object_add(o, "status_code", json_object_new_int64(code));
-        const char *ev = json_object_object_get_ex(d, "event", &v) ? json_object_get_string(v) : "push";
+        const char *ev =
+            json_object_object_get_ex(d, "event", &v) ? json_object_get_string(v) : "push";
         json_object_object_add(o, "event", json_object_new_string(ev));
-        json_object_object_add(o, "action", json_object_object_get_ex(d, "action", &v) ? json_object_get(v) : NULL);
-        json_object_object_add(o, "installation_id", json_object_new_int64(jint(d, "installation_id", 0)));
-        json_object_object_add(o, "repository_id", json_object_new_int64(jint(d, "repository_id", 0)));
+        json_object_object_add(
+            o, "action", json_object_object_get_ex(d, "action", &v) ? json_object_get(v) : NULL);
+        json_object_object_add(o, "installation_id",
+                               json_object_new_int64(jint(d, "installation_id", 0)));
+        json_object_object_add(o, "repository_id",
+                               json_object_new_int64(jint(d, "repository_id", 0)));
         json_object_object_add(o, "throttled_at", NULL);
         json_object_array_add(S.deliveries, o);
     }
@@ -1305,11 +1346,15 @@ static void reply_fault(struct rq *r)
             snprintf(v, sizeof v, "%lld", (long long)(now_s() + f->reset_in));
             evhttp_add_header(out, "X-RateLimit-Reset", v);
             evhttp_add_header(out, "X-RateLimit-Resource", "core");
-            finish_msg(r, f->status, "API rate limit exceeded for installation.",
-                       "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting");
+            finish_msg(
+                r, f->status, "API rate limit exceeded for installation.",
+                "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting");
             return;
         }
-        finish_msg(r, f->status, f->status == 429 ? "Too Many Requests" : "Resource not accessible by integration", NULL);
+        finish_msg(r, f->status,
+                   f->status == 429 ? "Too Many Requests"
+                                    : "Resource not accessible by integration",
+                   NULL);
         return;
     }
     finish_msg(r, f->status, f->status >= 500 ? "Server Error" : reason_for(f->status), NULL);
@@ -1340,10 +1385,11 @@ static void route(struct rq *r)
         return h_installation_get(r, id);
     if (n == 2 && !strcmp(seg[0], "installation") && !strcmp(seg[1], "repositories") && get)
         return h_installation_repos(r);
-    if (n == 3 && !strcmp(seg[0], "app") && !strcmp(seg[1], "hook") && !strcmp(seg[2], "deliveries") && get)
+    if (n == 3 && !strcmp(seg[0], "app") && !strcmp(seg[1], "hook") &&
+        !strcmp(seg[2], "deliveries") && get)
         return h_deliveries(r);
-    if (n == 5 && !strcmp(seg[0], "app") && !strcmp(seg[1], "hook") && !strcmp(seg[2], "deliveries") &&
-        !strcmp(seg[4], "attempts") && post)
+    if (n == 5 && !strcmp(seg[0], "app") && !strcmp(seg[1], "hook") &&
+        !strcmp(seg[2], "deliveries") && !strcmp(seg[4], "attempts") && post)
         return h_redeliver(r, seg[3]);
     if (n >= 4 && !strcmp(seg[0], "repos") && valid_segment(seg[1]) && valid_segment(seg[2])) {
         if (n == 5 && !strcmp(seg[3], "tarball") && get)
@@ -1379,13 +1425,27 @@ static void gencb(struct evhttp_request *req, void *arg)
     r->req = req;
     r->rl_remaining = -1;
     switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET: snprintf(r->method, sizeof r->method, "GET"); break;
-    case EVHTTP_REQ_POST: snprintf(r->method, sizeof r->method, "POST"); break;
-    case EVHTTP_REQ_PATCH: snprintf(r->method, sizeof r->method, "PATCH"); break;
-    case EVHTTP_REQ_PUT: snprintf(r->method, sizeof r->method, "PUT"); break;
-    case EVHTTP_REQ_DELETE: snprintf(r->method, sizeof r->method, "DELETE"); break;
-    case EVHTTP_REQ_HEAD: snprintf(r->method, sizeof r->method, "HEAD"); break;
-    default: snprintf(r->method, sizeof r->method, "OTHER"); break;
+    case EVHTTP_REQ_GET:
+        snprintf(r->method, sizeof r->method, "GET");
+        break;
+    case EVHTTP_REQ_POST:
+        snprintf(r->method, sizeof r->method, "POST");
+        break;
+    case EVHTTP_REQ_PATCH:
+        snprintf(r->method, sizeof r->method, "PATCH");
+        break;
+    case EVHTTP_REQ_PUT:
+        snprintf(r->method, sizeof r->method, "PUT");
+        break;
+    case EVHTTP_REQ_DELETE:
+        snprintf(r->method, sizeof r->method, "DELETE");
+        break;
+    case EVHTTP_REQ_HEAD:
+        snprintf(r->method, sizeof r->method, "HEAD");
+        break;
+    default:
+        snprintf(r->method, sizeof r->method, "OTHER");
+        break;
     }
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     r->path = xstrdup(u && evhttp_uri_get_path(u) ? evhttp_uri_get_path(u) : "/");
@@ -1449,10 +1509,11 @@ static void gencb(struct evhttp_request *req, void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: singularity-github-sim [--host 127.0.0.1] [--port N] --app-id ID --app-key FILE\n"
-            "         [--repos DIR] [--installation ID=owner/repo[,owner/repo...]]... [--record FILE]\n"
-            "         [--max-per-page N] [--api-prefix /api/v3]\n");
+    fprintf(
+        stderr,
+        "usage: singularity-github-sim [--host 127.0.0.1] [--port N] --app-id ID --app-key FILE\n"
+        "         [--repos DIR] [--installation ID=owner/repo[,owner/repo...]]... [--record FILE]\n"
+        "         [--max-per-page N] [--api-prefix /api/v3]\n");
 }
 
 static bool add_installation(const char *spec)
@@ -1490,13 +1551,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, NULL, 'p'},      {"host", required_argument, NULL, 'H'},
-        {"app-id", required_argument, NULL, 'a'},    {"app-key", required_argument, NULL, 'k'},
-        {"repos", required_argument, NULL, 'r'},     {"installation", required_argument, NULL, 'i'},
-        {"record", required_argument, NULL, 'R'},    {"max-per-page", required_argument, NULL, 'm'},
-        {"api-prefix", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
+                                         {"host", required_argument, NULL, 'H'},
+                                         {"app-id", required_argument, NULL, 'a'},
+                                         {"app-key", required_argument, NULL, 'k'},
+                                         {"repos", required_argument, NULL, 'r'},
+                                         {"installation", required_argument, NULL, 'i'},
+                                         {"record", required_argument, NULL, 'R'},
+                                         {"max-per-page", required_argument, NULL, 'm'},
+                                         {"api-prefix", required_argument, NULL, 'P'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *key_path = NULL, *record_path = NULL;
     int64_t v;
     int c, rc = 1;
@@ -1512,17 +1577,27 @@ int main(int argc, char **argv)
                 return usage(), 2;
             S.port = (int)v;
             break;
-        case 'H': S.host = optarg; break;
-        case 'a': snprintf(S.app_id, sizeof S.app_id, "%s", optarg); break;
-        case 'k': key_path = optarg; break;
-        case 'r': S.repos_dir = optarg; break;
+        case 'H':
+            S.host = optarg;
+            break;
+        case 'a':
+            snprintf(S.app_id, sizeof S.app_id, "%s", optarg);
+            break;
+        case 'k':
+            key_path = optarg;
+            break;
+        case 'r':
+            S.repos_dir = optarg;
+            break;
         case 'i':
             if (!add_installation(optarg)) {
                 fprintf(stderr, "bad --installation %s (want ID=owner/repo[,...])\n", optarg);
                 return 2;
             }
             break;
-        case 'R': record_path = optarg; break;
+        case 'R':
+            record_path = optarg;
+            break;
         case 'P':
             if (optarg[0] != '/' || optarg[strlen(optarg) - 1] == '/')
                 return usage(), 2;
@@ -1533,7 +1608,9 @@ int main(int argc, char **argv)
                 return usage(), 2;
             S.max_per_page = (int)v;
             break;
-        default: usage(); return 2;
+        default:
+            usage();
+            return 2;
         }
     }
     if (!key_path) {
@@ -1577,7 +1654,8 @@ int main(int argc, char **argv)
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
     evhttp_set_timeout(http, 120);
     evhttp_set_gencb(http, gencb, NULL);
-    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(http, S.host, (ev_uint16_t)S.port);
+    struct evhttp_bound_socket *sock =
+        evhttp_bind_socket_with_handle(http, S.host, (ev_uint16_t)S.port);
     if (!sock) {
         fprintf(stderr, "cannot listen on %s:%d\n", S.host, S.port);
         goto out;

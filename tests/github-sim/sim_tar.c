@@ -107,7 +107,8 @@ static enum sg_err add_tree(struct sg_buf *out, const char *fs_dir, const char *
         if (e != SG_OK || !strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, ".git"))
             continue;
         if ((size_t)snprintf(fs_path, sizeof fs_path, "%s/%s", fs_dir, nm) >= sizeof fs_path ||
-            (size_t)snprintf(tar_path, sizeof tar_path, "%s%s", tar_dir, nm) >= sizeof tar_path - 1) {
+            (size_t)snprintf(tar_path, sizeof tar_path, "%s%s", tar_dir, nm) >=
+                sizeof tar_path - 1) {
             e = SG_ERR_TOO_LARGE;
             continue;
         }

@@ -26,10 +26,10 @@
 #include "sg_metrics.h"
 #include "sg_time.h"
 
-#define INST 7
+#define INST  7
 #define INST2 8
-#define REPO "octo/hello"
-#define SHA "0123456789abcdef0123456789abcdef01234567"
+#define REPO  "octo/hello"
+#define SHA   "0123456789abcdef0123456789abcdef01234567"
 
 static const char *api;
 static int redis_port;
@@ -120,11 +120,16 @@ static void redis_cmd(redisContext *r, const char *cmd)
 
 static struct wk_github *client(redisContext *r, sg_pkey *key, int64_t pace_ms, size_t max_ann)
 {
-    struct wk_github_config cfg = {
-        .api_url = api, .app_id = app_id, .app_key = key, .redis = r,
-        .connect_timeout_ms = 2000, .timeout_ms = 10000, .pace_ms = pace_ms,
-        .max_annotations = max_ann, .requests_total = m_requests,
-        .ratelimit_remaining = m_remaining};
+    struct wk_github_config cfg = {.api_url = api,
+                                   .app_id = app_id,
+                                   .app_key = key,
+                                   .redis = r,
+                                   .connect_timeout_ms = 2000,
+                                   .timeout_ms = 10000,
+                                   .pace_ms = pace_ms,
+                                   .max_annotations = max_ann,
+                                   .requests_total = m_requests,
+                                   .ratelimit_remaining = m_remaining};
     char err[256];
     struct wk_github *gh = wk_github_new(&cfg, err, sizeof err);
     assert_non_null(gh);
@@ -200,9 +205,12 @@ static void test_401_refreshes_once(void **state)
     assert_string_not_equal(t1, t2); /* the new token is the one cached */
 
     /* a token that keeps failing is refreshed once only, then it is an auth error */
-    sim_do("POST", "/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/repos/octo/hello/check-runs\",\"status\":401,\"count\":5}");
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"POST\",\"path_prefix\":\"/repos/octo/hello/"
+           "check-runs\",\"status\":401,\"count\":5}");
     sim_do("DELETE", "/_sim/requests", NULL);
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "3", NULL, &id, &err), SG_ERR_AUTH);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "3", NULL, &id, &err),
+                     SG_ERR_AUTH);
     assert_int_equal(err.http_status, 401);
     assert_int_equal(count_requests("POST", "/repos/octo/hello/check-runs", 401), 2);
     assert_int_equal(count_requests("POST", "/app/installations/7/access_tokens", 201), 1);
@@ -299,7 +307,8 @@ static void test_tarball_truncated_and_sink_error(void **state)
     inflateInit2(&s.z, 15 + 16);
     s.zr = Z_OK;
     uint64_t bytes = 0;
-    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"truncate_after_bytes\":100}");
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"truncate_after_bytes\":100}");
     assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_ERR_HTTP);
     assert_true(sg_err_retryable(SG_ERR_HTTP));
     assert_true(bytes <= 100);
@@ -309,21 +318,28 @@ static void test_tarball_truncated_and_sink_error(void **state)
     /* a consumer error aborts the download and is what the call returns */
     memset(&s, 0, sizeof s);
     s.fail_with = SG_ERR_PARSE;
-    assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_ERR_PARSE);
+    assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err),
+                     SG_ERR_PARSE);
     assert_int_equal(s.calls, 1);
 
     /* a download slower than the low-speed limit is aborted (retryable timeout) */
-    struct wk_github_config cfg = {.api_url = api, .app_id = app_id, .app_key = app_key, .redis = r,
-                                   .low_speed_limit = 5000, .low_speed_time_s = 1};
+    struct wk_github_config cfg = {.api_url = api,
+                                   .app_id = app_id,
+                                   .app_key = app_key,
+                                   .redis = r,
+                                   .low_speed_limit = 5000,
+                                   .low_speed_time_s = 1};
     char ebuf[200];
     struct wk_github *slow = wk_github_new(&cfg, ebuf, sizeof ebuf);
     assert_non_null(slow);
-    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"bytes_per_s\":300}");
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"bytes_per_s\":300}");
     memset(&s, 0, sizeof s);
     inflateInit2(&s.z, 15 + 16);
     s.zr = Z_OK;
     int64_t t0 = sg_mono_ms();
-    assert_int_equal(wk_github_tarball(slow, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_ERR_TIMEOUT);
+    assert_int_equal(wk_github_tarball(slow, INST, REPO, SHA, sink_fn, &s, &bytes, &err),
+                     SG_ERR_TIMEOUT);
     assert_true(sg_mono_ms() - t0 < 4000);
     assert_true(sg_err_retryable(SG_ERR_TIMEOUT));
     inflateEnd(&s.z);
@@ -345,13 +361,16 @@ static void test_5xx_is_upstream(void **state)
     int64_t id;
     char tok[128];
     assert_int_equal(wk_github_installation_token(a, INST, tok, sizeof tok, &err), SG_OK);
-    sim_do("POST", "/_sim/faults", "[{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":500},"
-                                   "{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":502,\"retry_after\":4}]");
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "5", NULL, &id, &err), SG_ERR_UPSTREAM);
+    sim_do("POST", "/_sim/faults",
+           "[{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":500},"
+           "{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":502,\"retry_after\":4}]");
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "5", NULL, &id, &err),
+                     SG_ERR_UPSTREAM);
     assert_int_equal(err.http_status, 500);
     assert_int_equal(err.retry_at_ms, 0);
     int64_t now = sg_now_ms();
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "5", NULL, &id, &err), SG_ERR_UPSTREAM);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "5", NULL, &id, &err),
+                     SG_ERR_UPSTREAM);
     assert_int_equal(err.http_status, 502);
     assert_true(err.retry_at_ms >= now + 3000 && err.retry_at_ms <= now + 5000);
     assert_true(sg_err_retryable(SG_ERR_UPSTREAM));
@@ -360,7 +379,8 @@ static void test_5xx_is_upstream(void **state)
     const char *l500[] = {"500"}, *l201[] = {"201"};
     assert_true(sg_metric_value(m_requests, l500) >= 1);
     assert_true(sg_metric_value(m_requests, l201) >= 1);
-    assert_true(sg_metric_value(m_remaining, NULL) > 0 && sg_metric_value(m_remaining, NULL) < 5000);
+    assert_true(sg_metric_value(m_remaining, NULL) > 0 &&
+                sg_metric_value(m_remaining, NULL) < 5000);
     wk_github_free(a);
     redisFree(r);
 }
@@ -375,14 +395,17 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     assert_int_equal(wk_github_installation_token(a, INST, tok, sizeof tok, &err), SG_OK);
 
     /* 429 + Retry-After */
-    sim_do("POST", "/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":429,\"retry_after\":1}");
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"POST\",\"path_prefix\":\"/repos/\",\"status\":429,\"retry_after\":1}");
     int64_t t0 = sg_now_ms();
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "6", NULL, &id, &err), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "6", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
     assert_true(err.retry_at_ms >= t0 + 900 && err.retry_at_ms <= sg_now_ms() + 1100);
     /* another worker does not even ask GitHub before that time (no sleeping inside the call) */
     int before = count_requests("POST", "/repos/", -1);
     int64_t t1 = sg_mono_ms();
-    assert_int_equal(wk_github_checkrun_create(b, INST, REPO, SHA, "6", NULL, &id, &err), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_checkrun_create(b, INST, REPO, SHA, "6", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
     assert_true(sg_mono_ms() - t1 < 800); /* no waiting out the 1 s limit */
     assert_true(err.retry_at_ms > sg_now_ms());
     assert_int_equal(count_requests("POST", "/repos/", -1), before);
@@ -395,9 +418,11 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     assert_int_equal(wk_github_checkrun_create(b, INST, REPO, SHA, "6", NULL, &id, &err), SG_OK);
 
     /* 403 secondary limit with Retry-After */
-    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/\",\"status\":403,\"secondary\":true,\"retry_after\":30}");
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/repos/\",\"status\":403,\"secondary\":true,\"retry_after\":30}");
     t0 = sg_now_ms();
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "7", NULL, &id, &err), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "7", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
     assert_int_equal(err.http_status, 403);
     assert_true(err.retry_at_ms >= t0 + 29000 && err.retry_at_ms <= t0 + 31500);
     redisReply *rep = redisCommand(r, "PTTL github:limited:7");
@@ -406,16 +431,19 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     redis_cmd(r, "DEL github:limited:7");
 
     /* primary limit: 403 + X-RateLimit-Remaining: 0 + X-RateLimit-Reset */
-    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/\",\"status\":403,\"rate_limit_reset_in\":120}");
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/repos/\",\"status\":403,\"rate_limit_reset_in\":120}");
     t0 = sg_now_ms();
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "8", NULL, &id, &err), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "8", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
     assert_true(err.retry_at_ms >= t0 + 118000 && err.retry_at_ms <= t0 + 122000);
     assert_int_equal(sg_metric_value(m_remaining, NULL), 0);
     redis_cmd(r, "DEL github:limited:7");
 
     /* a plain 403 (lost permission) is permanent */
     sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/\",\"status\":403}");
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "9", NULL, &id, &err), SG_ERR_AUTH);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "9", NULL, &id, &err),
+                     SG_ERR_AUTH);
     assert_false(sg_err_retryable(SG_ERR_AUTH));
     wk_github_free(a);
     wk_github_free(b);
@@ -509,7 +537,9 @@ static void fill_output(struct wk_checkrun_output *out, size_t n)
         snprintf(m, sizeof m, "finding %zu", i);
         out->annotations[i].path = strdup("src/main.c");
         out->annotations[i].start_line = out->annotations[i].end_line = (uint32_t)i + 1;
-        out->annotations[i].annotation_level = i % 3 == 0 ? "failure" : i % 3 == 1 ? "warning" : "notice";
+        out->annotations[i].annotation_level = i % 3 == 0   ? "failure"
+                                               : i % 3 == 1 ? "warning"
+                                                            : "notice";
         out->annotations[i].title = strdup("STY001 Long line");
         out->annotations[i].message = strdup(m);
     }
@@ -543,15 +573,19 @@ static void test_annotation_batches(void **state)
     struct wk_github *a = client(r, app_key, 20, 0);
     struct wk_github_error err;
     int64_t id;
-    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "b", "https://example.com/a/1", &id, &err), SG_OK);
+    assert_int_equal(
+        wk_github_checkrun_create(a, INST, REPO, SHA, "b", "https://example.com/a/1", &id, &err),
+        SG_OK);
     struct wk_checkrun_output out;
     fill_output(&out, 120);
     /* the first PATCH fails (GitHub 500): retryable, nothing counted as sent */
-    sim_do("POST", "/_sim/faults", "{\"method\":\"PATCH\",\"path_prefix\":\"/repos/\",\"status\":500}");
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"PATCH\",\"path_prefix\":\"/repos/\",\"status\":500}");
     assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, &err), SG_ERR_UPSTREAM);
     sim_do("DELETE", "/_sim/requests", NULL);
     assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, &err), SG_OK);
-    assert_int_equal(count_requests("PATCH", "/repos/octo/hello/check-runs/", 200), 3); /* 50+50+20 */
+    assert_int_equal(count_requests("PATCH", "/repos/octo/hello/check-runs/", 200),
+                     3); /* 50+50+20 */
     struct json_object *c = sim_checkrun(id), *v;
     assert_int_equal(annotations_of(c), 120);
     json_object_object_get_ex(c, "status", &v);
@@ -570,21 +604,25 @@ static void test_annotation_batches(void **state)
 
     /* the configured total caps what is sent */
     struct wk_github *capped = client(r, app_key, 20, 60);
-    assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "c", NULL, &id, &err), SG_OK);
+    assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "c", NULL, &id, &err),
+                     SG_OK);
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, &err), SG_OK);
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
 
     /* unknown check run: permanent */
-    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, &err), SG_ERR_NOT_FOUND);
+    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, &err),
+                     SG_ERR_NOT_FOUND);
 
     /* a permanent failure, with and without an existing check run */
     assert_int_equal(wk_github_checkrun_fail(capped, INST, REPO, SHA, id, NULL,
-                                             "The repository could not be downloaded.", &err), SG_OK);
+                                             "The repository could not be downloaded.", &err),
+                     SG_OK);
     int64_t before = id;
     assert_int_equal(wk_github_checkrun_fail(capped, INST, REPO, SHA, 0, "Analysis failed: archive",
-                                             "Corrupt archive.", &err), SG_OK);
+                                             "Corrupt archive.", &err),
+                     SG_OK);
     char *s = sim("GET", "/_sim/check-runs", NULL);
     struct json_object *all = json_tokener_parse(s);
     free(s);
@@ -631,17 +669,22 @@ static void test_redeliver_failed(void **state)
     char body[2048];
     /* g1 failed then succeeded on redelivery; g2 failed twice (newest attempt id 4); g3 fine;
      * g5 failed with no answer at all; g4 failed long ago (outside --since) */
-    snprintf(body, sizeof body,
-             "[{\"id\":1,\"guid\":\"g1\",\"status_code\":503,\"delivered_at\":%lld,\"event\":\"push\"},"
-             "{\"id\":2,\"guid\":\"g1\",\"status_code\":202,\"delivered_at\":%lld,\"event\":\"push\",\"redelivery\":true},"
-             "{\"id\":3,\"guid\":\"g2\",\"status_code\":502,\"delivered_at\":%lld,\"event\":\"pull_request\"},"
-             "{\"id\":4,\"guid\":\"g2\",\"status_code\":500,\"delivered_at\":%lld,\"event\":\"pull_request\",\"redelivery\":true},"
-             "{\"id\":5,\"guid\":\"g3\",\"status_code\":200,\"delivered_at\":%lld,\"event\":\"push\"},"
-             "{\"id\":6,\"guid\":\"g5\",\"status_code\":0,\"delivered_at\":%lld,\"event\":\"check_suite\"},"
-             "{\"id\":7,\"guid\":\"g4\",\"status_code\":503,\"delivered_at\":%lld,\"event\":\"push\"}]",
-             (long long)(now - 500), (long long)(now - 400), (long long)(now - 300),
-             (long long)(now - 200), (long long)(now - 100), (long long)(now - 50),
-             (long long)(now - 3 * 86400));
+    snprintf(
+        body, sizeof body,
+        "[{\"id\":1,\"guid\":\"g1\",\"status_code\":503,\"delivered_at\":%lld,\"event\":\"push\"},"
+        "{\"id\":2,\"guid\":\"g1\",\"status_code\":202,\"delivered_at\":%lld,\"event\":\"push\","
+        "\"redelivery\":true},"
+        "{\"id\":3,\"guid\":\"g2\",\"status_code\":502,\"delivered_at\":%lld,\"event\":\"pull_"
+        "request\"},"
+        "{\"id\":4,\"guid\":\"g2\",\"status_code\":500,\"delivered_at\":%lld,\"event\":\"pull_"
+        "request\",\"redelivery\":true},"
+        "{\"id\":5,\"guid\":\"g3\",\"status_code\":200,\"delivered_at\":%lld,\"event\":\"push\"},"
+        "{\"id\":6,\"guid\":\"g5\",\"status_code\":0,\"delivered_at\":%lld,\"event\":\"check_"
+        "suite\"},"
+        "{\"id\":7,\"guid\":\"g4\",\"status_code\":503,\"delivered_at\":%lld,\"event\":\"push\"}]",
+        (long long)(now - 500), (long long)(now - 400), (long long)(now - 300),
+        (long long)(now - 200), (long long)(now - 100), (long long)(now - 50),
+        (long long)(now - 3 * 86400));
     sim_do("POST", "/_sim/deliveries", body);
     struct wk_github *a = client(NULL, app_key, 20, 0);
     struct wk_github_error err;
@@ -669,13 +712,15 @@ static void test_enterprise_server_prefix(void **state)
     const char *ghes = getenv("GHES_API_URL");
     assert_non_null(ghes);
     assert_non_null(strstr(ghes, "/api/v3"));
-    struct wk_github_config cfg = {.api_url = ghes, .app_id = app_id, .app_key = app_key, .pace_ms = 10};
+    struct wk_github_config cfg = {
+        .api_url = ghes, .app_id = app_id, .app_key = app_key, .pace_ms = 10};
     char ebuf[200];
     struct wk_github *gh = wk_github_new(&cfg, ebuf, sizeof ebuf);
     assert_non_null(gh);
     struct wk_github_error err;
     int64_t id = 0;
-    assert_int_equal(wk_github_checkrun_create(gh, INST, REPO, SHA, "ghes", NULL, &id, &err), SG_OK);
+    assert_int_equal(wk_github_checkrun_create(gh, INST, REPO, SHA, "ghes", NULL, &id, &err),
+                     SG_OK);
     assert_true(id > 0);
     struct sg_buf b;
     sg_buf_init(&b, 4096);
@@ -704,7 +749,8 @@ int main(void)
     const char *other = getenv("SG_OTHER_KEY");
     app_id = getenv("APP_ID");
     if (!api || !port || !key || !other || !app_id) {
-        fprintf(stderr, "run by github_client.sh (needs GITHUB_API_URL, REDIS_PORT, APP_ID, PRIVATE_KEY_PATH, SG_OTHER_KEY)\n");
+        fprintf(stderr, "run by github_client.sh (needs GITHUB_API_URL, REDIS_PORT, APP_ID, "
+                        "PRIVATE_KEY_PATH, SG_OTHER_KEY)\n");
         return 2;
     }
     int64_t p;
@@ -715,8 +761,10 @@ int main(void)
     app_key = load_key(key);
     other_key = load_key(other);
     metrics = sg_metrics_new();
-    m_requests = sg_metrics_counter(metrics, "singularity_github_requests_total", "GitHub requests", "code");
-    m_remaining = sg_metrics_gauge(metrics, "singularity_github_ratelimit_remaining", "remaining", NULL);
+    m_requests =
+        sg_metrics_counter(metrics, "singularity_github_requests_total", "GitHub requests", "code");
+    m_remaining =
+        sg_metrics_gauge(metrics, "singularity_github_ratelimit_remaining", "remaining", NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_token_cached_in_redis_and_shared, reset),
         cmocka_unit_test_setup(test_401_refreshes_once, reset),

@@ -123,7 +123,8 @@ static void test_annotation_cap_and_note(void **state)
     enum { N = 130 };
     static struct sg_an_finding many[N];
     for (int i = 0; i < N; i++)
-        many[i] = (struct sg_an_finding){"STY002", SG_AN_NOTICE, "a.c", (uint32_t)i + 1, "trailing white space"};
+        many[i] = (struct sg_an_finding){"STY002", SG_AN_NOTICE, "a.c", (uint32_t)i + 1,
+                                         "trailing white space"};
     struct sg_an_rule_count rc[] = {{"STY002", 500}};
     struct sg_an_result r;
     base_result(&r);
@@ -137,7 +138,8 @@ static void test_annotation_cap_and_note(void **state)
     assert_int_equal(wk_checkrun_render(&r, NULL, &o, &out), SG_OK);
     assert_int_equal(out.nannotations, 100);
     assert_int_equal(out.annotations_omitted, 400);
-    assert_non_null(strstr(out.summary, "100 findings are shown as annotations; 400 more are not annotated"));
+    assert_non_null(
+        strstr(out.summary, "100 findings are shown as annotations; 400 more are not annotated"));
     assert_non_null(strstr(out.summary, "| STY002 | Trailing whitespace | notice | 500 |"));
     wk_checkrun_output_free(&out);
 }
@@ -147,9 +149,12 @@ static void test_base_comparison(void **state)
     struct sg_an_result r;
     base_result(&r);
     struct sg_an_rule_count brules[] = {{"GIT001", 2}, {"STY001", 5}};
-    struct wk_checkrun_base b = {.sha = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", .score = 8.1,
-                                 .totals = {4, 950, 120, 80, 38000, 160}, .findings_total = 7,
-                                 .rule_counts = brules, .nrule_counts = 2};
+    struct wk_checkrun_base b = {.sha = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e",
+                                 .score = 8.1,
+                                 .totals = {4, 950, 120, 80, 38000, 160},
+                                 .findings_total = 7,
+                                 .rule_counts = brules,
+                                 .nrule_counts = 2};
     struct wk_checkrun_output out;
     assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
     assert_string_equal(out.title, "Quality 8.4/10 (+0.3 vs base) · 4 findings");
@@ -247,7 +252,8 @@ static void test_limits(void **state)
 static void test_failure_output(void **state)
 {
     struct wk_checkrun_output out;
-    assert_int_equal(wk_checkrun_render_failure(NULL, "The tarball could not be read.", &out), SG_OK);
+    assert_int_equal(wk_checkrun_render_failure(NULL, "The tarball could not be read.", &out),
+                     SG_OK);
     assert_string_equal(out.conclusion, "failure");
     assert_string_equal(out.title, "Analysis failed");
     assert_string_equal(out.summary, "The tarball could not be read.");
@@ -259,9 +265,9 @@ static void test_failure_output(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_title_and_conclusion), cmocka_unit_test(test_annotations),
+        cmocka_unit_test(test_title_and_conclusion),    cmocka_unit_test(test_annotations),
         cmocka_unit_test(test_annotation_cap_and_note), cmocka_unit_test(test_base_comparison),
-        cmocka_unit_test(test_summary_sections), cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_summary_sections),        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_failure_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

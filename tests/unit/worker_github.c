@@ -28,8 +28,9 @@ static void test_success(void **state)
 static void test_5xx(void **state)
 {
     struct wk_github_error e;
-    assert_int_equal(wk_github_classify(500, NULL, NULL, NULL, "{\"message\":\"Server Error\"}", NOW, &e),
-                     SG_ERR_UPSTREAM);
+    assert_int_equal(
+        wk_github_classify(500, NULL, NULL, NULL, "{\"message\":\"Server Error\"}", NOW, &e),
+        SG_ERR_UPSTREAM);
     assert_int_equal(e.retry_at_ms, 0); /* the caller's backoff */
     assert_string_equal(e.message, "GitHub 500: Server Error");
     assert_int_equal(wk_github_classify(502, "5", NULL, NULL, "<html>bad gateway</html>", NOW, &e),
@@ -59,37 +60,49 @@ static void test_403_kinds(void **state)
 {
     struct wk_github_error e;
     /* primary limit: remaining 0 and the reset time */
-    assert_int_equal(wk_github_classify(403, NULL, "0", "1764182460", "{\"message\":\"API rate limit exceeded\"}", NOW, &e),
+    assert_int_equal(wk_github_classify(403, NULL, "0", "1764182460",
+                                        "{\"message\":\"API rate limit exceeded\"}", NOW, &e),
                      SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, 1764182460000LL);
     /* secondary limit with and without Retry-After */
-    const char *sec = "{\"message\":\"You have exceeded a secondary rate limit. Please wait a few minutes.\"}";
-    assert_int_equal(wk_github_classify(403, "7", "4000", "1764186000", sec, NOW, &e), SG_ERR_RATE_LIMITED);
+    const char *sec =
+        "{\"message\":\"You have exceeded a secondary rate limit. Please wait a few minutes.\"}";
+    assert_int_equal(wk_github_classify(403, "7", "4000", "1764186000", sec, NOW, &e),
+                     SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW + 7000);
-    assert_int_equal(wk_github_classify(403, NULL, "4000", "1764186000", sec, NOW, &e), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_classify(403, NULL, "4000", "1764186000", sec, NOW, &e),
+                     SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW + 60000);
     /* a plain 403: lost permission, permanent */
     assert_int_equal(wk_github_classify(403, NULL, "4000", "1764186000",
-                                        "{\"message\":\"Resource not accessible by integration\"}", NOW, &e),
+                                        "{\"message\":\"Resource not accessible by integration\"}",
+                                        NOW, &e),
                      SG_ERR_AUTH);
     assert_int_equal(e.retry_at_ms, 0);
     assert_false(sg_err_retryable(SG_ERR_AUTH));
     /* a reset already in the past never schedules into the past */
-    assert_int_equal(wk_github_classify(403, NULL, "0", "1000", NULL, NOW, &e), SG_ERR_RATE_LIMITED);
+    assert_int_equal(wk_github_classify(403, NULL, "0", "1000", NULL, NOW, &e),
+                     SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW);
 }
 
 static void test_permanent(void **state)
 {
     struct wk_github_error e;
-    assert_int_equal(wk_github_classify(401, NULL, NULL, NULL, "{\"message\":\"Bad credentials\"}", NOW, &e), SG_ERR_AUTH);
-    assert_int_equal(wk_github_classify(404, NULL, NULL, NULL, "{\"message\":\"Not Found\"}", NOW, &e), SG_ERR_NOT_FOUND);
+    assert_int_equal(
+        wk_github_classify(401, NULL, NULL, NULL, "{\"message\":\"Bad credentials\"}", NOW, &e),
+        SG_ERR_AUTH);
+    assert_int_equal(
+        wk_github_classify(404, NULL, NULL, NULL, "{\"message\":\"Not Found\"}", NOW, &e),
+        SG_ERR_NOT_FOUND);
     assert_int_equal(wk_github_classify(410, NULL, NULL, NULL, NULL, NOW, &e), SG_ERR_NOT_FOUND);
     assert_false(sg_err_retryable(SG_ERR_NOT_FOUND));
-    assert_int_equal(wk_github_classify(422, NULL, NULL, NULL,
-                                        "{\"message\":\"Invalid request.\\n\\nFor 'properties/name', nil is not a string.\"}",
-                                        NOW, &e),
-                     SG_ERR_INVALID);
+    assert_int_equal(
+        wk_github_classify(
+            422, NULL, NULL, NULL,
+            "{\"message\":\"Invalid request.\\n\\nFor 'properties/name', nil is not a string.\"}",
+            NOW, &e),
+        SG_ERR_INVALID);
     /* one line for logs and check-run text */
     assert_null(strchr(e.message, '\n'));
     assert_non_null(strstr(e.message, "For 'properties/name'"));
@@ -106,14 +119,18 @@ static void test_permanent(void **state)
 static void test_link_next(void **state)
 {
     char out[256];
-    const char *l = "<https://api.github.com/installation/repositories?per_page=100&page=2>; rel=\"next\", "
-                    "<https://api.github.com/installation/repositories?per_page=100&page=4>; rel=\"last\"";
+    const char *l =
+        "<https://api.github.com/installation/repositories?per_page=100&page=2>; rel=\"next\", "
+        "<https://api.github.com/installation/repositories?per_page=100&page=4>; rel=\"last\"";
     assert_true(wk_github_link_next(l, out, sizeof out));
-    assert_string_equal(out, "https://api.github.com/installation/repositories?per_page=100&page=2");
-    const char *l2 = "<https://api.github.com/x?page=1>; rel=\"prev\", <https://api.github.com/x?page=3>; rel=\"next\"";
+    assert_string_equal(out,
+                        "https://api.github.com/installation/repositories?per_page=100&page=2");
+    const char *l2 = "<https://api.github.com/x?page=1>; rel=\"prev\", "
+                     "<https://api.github.com/x?page=3>; rel=\"next\"";
     assert_true(wk_github_link_next(l2, out, sizeof out));
     assert_string_equal(out, "https://api.github.com/x?page=3");
-    assert_false(wk_github_link_next("<https://api.github.com/x?page=1>; rel=\"prev\"", out, sizeof out));
+    assert_false(
+        wk_github_link_next("<https://api.github.com/x?page=1>; rel=\"prev\"", out, sizeof out));
     assert_false(wk_github_link_next("", out, sizeof out));
     assert_false(wk_github_link_next(NULL, out, sizeof out));
     assert_false(wk_github_link_next(l, out, 10)); /* does not fit: no truncated URL */
@@ -132,9 +149,9 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_success),       cmocka_unit_test(test_5xx),
+        cmocka_unit_test(test_success),         cmocka_unit_test(test_5xx),
         cmocka_unit_test(test_429_retry_after), cmocka_unit_test(test_403_kinds),
-        cmocka_unit_test(test_permanent),     cmocka_unit_test(test_link_next),
+        cmocka_unit_test(test_permanent),       cmocka_unit_test(test_link_next),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
