@@ -831,6 +831,16 @@ static void remember_limit(struct wk_github *gh, int64_t inst, int64_t retry_at_
     }
 }
 
+/* A successful answer that used the last request of the hour (X-RateLimit-Remaining: 0): the
+ * next request would be refused, so the fleet waits for X-RateLimit-Reset without asking. */
+static void remember_exhausted(struct wk_github *gh, int64_t inst, const struct resp *r)
+{
+    int64_t remaining, reset;
+    if (parse_i64_str(r->rl_remaining, &remaining) && remaining == 0 &&
+        parse_i64_str(r->rl_reset, &reset) && reset > 0)
+        remember_limit(gh, inst, reset * 1000);
+}
+
 /* An API call as the installation: gate, token, request, and on a 401 one token refresh. The
  * answer (2xx) is left in r; anything else is classified into err. */
 static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *method,
@@ -864,6 +874,8 @@ static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *met
     }
     if (e == SG_ERR_RATE_LIMITED && err)
         remember_limit(gh, inst, err->retry_at_ms);
+    else if (e == SG_OK)
+        remember_exhausted(gh, inst, r);
     memset(token, 0, sizeof token);
     return e;
 }

@@ -109,6 +109,7 @@ struct rq {
     struct event *timer;
     int64_t rl_remaining; /* for the headers; -1 = not a GitHub API answer */
     int64_t rl_used;
+    int64_t exhausted_reset_s; /* > 0: answer normally but say the hour's budget is used up */
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -275,13 +276,18 @@ static void finish_raw(struct rq *r, int code, const char *ctype, const void *bo
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     char v[64];
+    if (r->rl_remaining >= 0 && r->exhausted_reset_s > 0) {
+        r->rl_remaining = 0;
+        r->rl_used = 5000;
+    }
     if (r->rl_remaining >= 0) {
         evhttp_add_header(out, "X-RateLimit-Limit", "5000");
         snprintf(v, sizeof v, "%lld", (long long)r->rl_remaining);
         evhttp_add_header(out, "X-RateLimit-Remaining", v);
         snprintf(v, sizeof v, "%lld", (long long)r->rl_used);
         evhttp_add_header(out, "X-RateLimit-Used", v);
-        snprintf(v, sizeof v, "%lld", (long long)S.window_reset_s);
+        snprintf(v, sizeof v, "%lld",
+                 (long long)(r->exhausted_reset_s > 0 ? r->exhausted_reset_s : S.window_reset_s));
         evhttp_add_header(out, "X-RateLimit-Reset", v);
         evhttp_add_header(out, "X-RateLimit-Resource", "core");
     }
@@ -1366,6 +1372,8 @@ static void route(struct rq *r)
         reply_fault(r);
         return;
     }
+    if (r->has_fault && r->fault.reset_in > 0)
+        r->exhausted_reset_s = now_s() + r->fault.reset_in;
     char path[1024];
     snprintf(path, sizeof path, "%s", r->path);
     char *seg[12];

@@ -440,6 +440,17 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     assert_int_equal(sg_metric_value(m_remaining, NULL), 0);
     redis_cmd(r, "DEL github:limited:7");
 
+    /* a success that used the hour's last request: the next one waits for the reset, unasked */
+    sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/\",\"rate_limit_reset_in\":90}");
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "8b", NULL, &id, &err), SG_OK);
+    before = count_requests("POST", "/repos/", -1);
+    t0 = sg_now_ms();
+    assert_int_equal(wk_github_checkrun_create(b, INST, REPO, SHA, "8c", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
+    assert_true(err.retry_at_ms >= t0 + 88000 && err.retry_at_ms <= t0 + 92000);
+    assert_int_equal(count_requests("POST", "/repos/", -1), before);
+    redis_cmd(r, "DEL github:limited:7");
+
     /* a plain 403 (lost permission) is permanent */
     sim_do("POST", "/_sim/faults", "{\"path_prefix\":\"/repos/\",\"status\":403}");
     assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "9", NULL, &id, &err),
