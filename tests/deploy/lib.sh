@@ -49,3 +49,29 @@ sg_expect_fail() {
     SG_PASSED=$((SG_PASSED+1)); echo "ok - $name"
   fi
 }
+
+# podman-compose from PyPI, pinned, in its own venv: Debian's 1.0.3 ignores network_mode,
+# --scale and depends_on conditions, which the compose test relies on. Prints the binary.
+SG_PODMAN_COMPOSE_VERSION=1.6.0
+sg_ensure_podman_compose() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/singularity/podman-compose-$SG_PODMAN_COMPOSE_VERSION"
+  if [ ! -x "$venv/bin/podman-compose" ]; then
+    echo "installing podman-compose $SG_PODMAN_COMPOSE_VERSION (PyPI) into $venv" >&2
+    python3 -m venv "$venv" >&2 && timeout 600 "$venv/bin/pip" install -q "podman-compose==$SG_PODMAN_COMPOSE_VERSION" >&2 ||
+      { echo "sg_ensure_podman_compose: install failed" >&2; rm -rf "$venv"; return 1; }
+  fi
+  echo "$venv/bin/podman-compose"
+}
+
+# HTTP status of a GET to a loopback URL (000 when nothing answers).
+sg_http_status() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" || true; }
+# sg_http_is URL CODE: true when a GET answers CODE (usable with sg_wait_for).
+sg_http_is() { [ "$(sg_http_status "$1")" = "$2" ]; }
+
+# sg_signed_post URL SECRET EVENT DELIVERY BODY: a webhook signed as GitHub signs it (openssl HMAC).
+sg_signed_post() {
+  local sig
+  sig=$(printf '%s' "$5" | openssl dgst -sha256 -hmac "$2" | awk '{print $NF}')
+  curl -s -m 10 -w '\n%{http_code}' -H "X-GitHub-Event: $3" -H "X-GitHub-Delivery: $4" \
+    -H "X-Hub-Signature-256: sha256=$sig" -H 'Content-Type: application/json' --data-binary "$5" "$1"
+}
