@@ -7,7 +7,8 @@
  * Error contract (every call):
  *   - returns SG_OK or an enum sg_err; when err is non-NULL it is always filled (zeroed on SG_OK);
  *   - retryable (sg_err_retryable() is true): SG_ERR_RATE_LIMITED (429, 403 secondary limit,
- *     403/429 with X-RateLimit-Remaining: 0, or an installation already known to be limited),
+ *     403/429 with X-RateLimit-Remaining: 0, or an installation already known to be limited —
+ *     remembered fleet-wide in Redis, also after a success that used the hour's last request),
  *     SG_ERR_UPSTREAM (5xx), SG_ERR_HTTP (network failure, truncated body), SG_ERR_TIMEOUT,
  *     SG_ERR_REDIS (token cache / pacing unavailable). err->retry_at_ms is the unix time in ms
  *     at which GitHub allows the next try (from Retry-After or X-RateLimit-Reset), or 0 when the
@@ -18,6 +19,13 @@
  *     and whatever error a tarball sink returned.
  *   - err->http_status is the last HTTP status seen (0 when no answer); err->message is one line
  *     for logs and check-run text (GitHub's "message" when it sent one). Never contains a token.
+ *
+ * SG_ERR_TOO_LARGE (an answer over max_response_bytes) is permanent too. A Redis error leaves the
+ * borrowed hiredis context unusable (hiredis's rule): reconnect and call wk_github_set_redis().
+ *
+ * Cost: one Redis round trip per request (an EVALSHA that checks the remembered limit, takes a
+ * pacing slot for a mutating request and returns the cached token), plus the token fetch when none
+ * is cached. Pacing may sleep up to pace_max_wait_ms for the slot; a rate limit never sleeps.
  *
  * Threading: one struct wk_github per thread (it holds one curl easy handle for keep-alive).
  *
