@@ -39,13 +39,13 @@ struct sim_inst {
     int64_t id;
     char **repos; /* "owner/repo" */
     size_t nrepos;
+    int64_t used; /* requests in the current rate-limit window (GitHub counts per installation) */
 };
 
 struct sim_token {
     char token[64];
     int64_t inst;
     int64_t expires_s;
-    int64_t used; /* requests made with it (X-RateLimit-Used) */
 };
 
 struct sim_codeload {
@@ -94,6 +94,7 @@ static struct {
     int64_t next_checkrun_id;
     int64_t app_used;
     int64_t window_reset_s;
+    int64_t rate_limit; /* requests per hour per installation (and for the App's JWT) */
 } S;
 
 /* One request in flight (possibly delayed by a fault). */
@@ -278,10 +279,11 @@ static void finish_raw(struct rq *r, int code, const char *ctype, const void *bo
     char v[64];
     if (r->rl_remaining >= 0 && r->exhausted_reset_s > 0) {
         r->rl_remaining = 0;
-        r->rl_used = 5000;
+        r->rl_used = S.rate_limit;
     }
     if (r->rl_remaining >= 0) {
-        evhttp_add_header(out, "X-RateLimit-Limit", "5000");
+        snprintf(v, sizeof v, "%lld", (long long)S.rate_limit);
+        evhttp_add_header(out, "X-RateLimit-Limit", v);
         snprintf(v, sizeof v, "%lld", (long long)r->rl_remaining);
         evhttp_add_header(out, "X-RateLimit-Remaining", v);
         snprintf(v, sizeof v, "%lld", (long long)r->rl_used);
@@ -347,6 +349,26 @@ static const char *bearer(struct rq *r)
     return "";
 }
 
+/* Counts a request against an hourly budget (GitHub's primary limit); past it, answers 403 with
+ * X-RateLimit-Remaining: 0 like GitHub and returns true. */
+static bool over_limit(struct rq *r, int64_t *used)
+{
+    if (now_s() >= S.window_reset_s) {
+        S.window_reset_s = now_s() + 3600;
+        S.app_used = 0;
+        for (size_t i = 0; i < S.ninsts; i++)
+            S.insts[i].used = 0;
+    }
+    ++*used;
+    r->rl_used = *used;
+    r->rl_remaining = S.rate_limit - *used > 0 ? S.rate_limit - *used : 0;
+    if (*used <= S.rate_limit)
+        return false;
+    finish_msg(r, 403, "API rate limit exceeded for installation.",
+               "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting");
+    return true;
+}
+
 /* App JWT auth; on failure answers 401 and returns false. */
 static bool auth_jwt(struct rq *r)
 {
@@ -363,10 +385,7 @@ static bool auth_jwt(struct rq *r)
                    DOCS);
         return false;
     }
-    S.app_used++;
-    r->rl_used = S.app_used;
-    r->rl_remaining = 5000 - S.app_used > 0 ? 5000 - S.app_used : 0;
-    return true;
+    return !over_limit(r, &S.app_used);
 }
 
 /* Installation token auth; returns the installation or NULL after answering 401. */
@@ -381,12 +400,10 @@ static struct sim_inst *auth_token(struct rq *r)
         struct sim_token *k = &S.tokens[i];
         if (strlen(t) == strlen(k->token) && sg_ct_equal(t, k->token, strlen(t)) &&
             k->expires_s > now_s()) {
-            k->used++;
-            r->rl_used = k->used;
-            r->rl_remaining = 5000 - k->used > 0 ? 5000 - k->used : 0;
             struct sim_inst *in = find_inst(k->inst);
-            if (in)
-                return in;
+            if (!in)
+                break;
+            return over_limit(r, &in->used) ? NULL : in;
         }
     }
     finish_msg(r, 401, "Bad credentials", DOCS);
@@ -1346,9 +1363,10 @@ static void reply_fault(struct rq *r)
         if (f->reset_in > 0) {
             /* primary limit: remaining 0 and the window's reset time */
             r->rl_remaining = -1;
-            evhttp_add_header(out, "X-RateLimit-Limit", "5000");
+            snprintf(v, sizeof v, "%lld", (long long)S.rate_limit);
+            evhttp_add_header(out, "X-RateLimit-Limit", v);
             evhttp_add_header(out, "X-RateLimit-Remaining", "0");
-            evhttp_add_header(out, "X-RateLimit-Used", "5000");
+            evhttp_add_header(out, "X-RateLimit-Used", v);
             snprintf(v, sizeof v, "%lld", (long long)(now_s() + f->reset_in));
             evhttp_add_header(out, "X-RateLimit-Reset", v);
             evhttp_add_header(out, "X-RateLimit-Resource", "core");
@@ -1490,7 +1508,7 @@ static void gencb(struct evhttp_request *req, void *arg)
         handle_control(r);
         return;
     }
-    r->rl_remaining = 5000;
+    r->rl_remaining = S.rate_limit;
     r->rl_used = 0;
     for (size_t i = 0; i < S.nfaults; i++) {
         struct sim_fault *f = &S.faults[i];
@@ -1521,7 +1539,7 @@ static void usage(void)
         stderr,
         "usage: singularity-github-sim [--host 127.0.0.1] [--port N] --app-id ID --app-key FILE\n"
         "         [--repos DIR] [--installation ID=owner/repo[,owner/repo...]]... [--record FILE]\n"
-        "         [--max-per-page N] [--api-prefix /api/v3]\n");
+        "         [--max-per-page N] [--api-prefix /api/v3] [--rate-limit N]\n");
 }
 
 static bool add_installation(const char *spec)
@@ -1568,6 +1586,7 @@ int main(int argc, char **argv)
                                          {"record", required_argument, NULL, 'R'},
                                          {"max-per-page", required_argument, NULL, 'm'},
                                          {"api-prefix", required_argument, NULL, 'P'},
+                                         {"rate-limit", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *key_path = NULL, *record_path = NULL;
@@ -1575,6 +1594,7 @@ int main(int argc, char **argv)
     int c, rc = 1;
     S.host = "127.0.0.1";
     S.api_prefix = "";
+    S.rate_limit = 1000000; /* GitHub's is 5000-15000; high by default so benchmarks run free */
     S.max_per_page = 100;
     S.next_checkrun_id = 4000000001LL; /* above 2^31, like GitHub's ids today */
     snprintf(S.app_id, sizeof S.app_id, "1");
@@ -1605,6 +1625,11 @@ int main(int argc, char **argv)
             break;
         case 'R':
             record_path = optarg;
+            break;
+        case 'L':
+            if (!sg_parse_i64(optarg, 1, INT64_MAX / 2, &v))
+                return usage(), 2;
+            S.rate_limit = v;
             break;
         case 'P':
             if (optarg[0] != '/' || optarg[strlen(optarg) - 1] == '/')

@@ -8,11 +8,11 @@ sg_tmpdir
 sg_start_redis
 # a GitHub Enterprise Server look-alike (API under /api/v3), then the github.com look-alike
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
-  --installation 7=octo/hello,octo/other --max-per-page 1 --api-prefix /api/v3
+  --installation 7=octo/hello,octo/other --max-per-page 1 --api-prefix /api/v3 --rate-limit 5000
 export GHES_API_URL="$GITHUB_API_URL/api/v3"
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
   --installation 7=octo/hello,octo/other,octo/third --installation 8=someone/else \
-  --max-per-page 2 --record "$SG_TMP/record.jsonl"
+  --max-per-page 2 --record "$SG_TMP/record.jsonl" --rate-limit 5000
 openssl genrsa -out "$SG_TMP/other-key.pem" 2048 2>/dev/null
 export SG_OTHER_KEY="$SG_TMP/other-key.pem"
 sg_check "GitHub client against the simulator" "$SG_BUILD_DIR/tests/github_client_test"

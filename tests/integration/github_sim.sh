@@ -8,7 +8,7 @@ sg_tmpdir
 KEY="$SG_SOURCE_DIR/tests/fixtures/github/app-key.pem"
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
   --installation 7=octo/hello,octo/other --installation 8=someone/else --max-per-page 1 \
-  --record "$SG_TMP/record.jsonl"
+  --record "$SG_TMP/record.jsonl" --rate-limit 5000
 API=$GITHUB_API_URL
 H=(-H 'Accept: application/vnd.github+json' -H 'X-GitHub-Api-Version: 2022-11-28' -H 'User-Agent: sim-test')
 code() { curl -s -o "$SG_TMP/body" -D "$SG_TMP/hdr" -w '%{http_code}' --max-time 10 "${H[@]}" "$@"; }
@@ -145,7 +145,7 @@ sg_check "no token in the record" bash -c "! grep -q '$TOKEN' '$SG_TMP/record.js
 sg_check "/_sim/requests is an array" bash -c "curl -s $API/_sim/requests | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[0][\"path\"] and \"headers\" in d[0] else 1)'"
 # --- GitHub Enterprise Server layout: the API under /api/v3
 "$SG_BUILD_DIR/tests/github-sim/singularity-github-sim" --port 0 --app-id "$APP_ID" --app-key "$KEY" \
-  --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" --installation 7=octo/hello --api-prefix /api/v3 >"$SG_TMP/ghes.out" 2>&1 &
+  --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" --installation 7=octo/hello --api-prefix /api/v3 --rate-limit 4 >"$SG_TMP/ghes.out" 2>&1 &
 sg_track $!
 sg_wait_for grep -q '^listening on ' "$SG_TMP/ghes.out"
 GHES="http://127.0.0.1:$(sed -n 's/^listening on //p' "$SG_TMP/ghes.out")"
@@ -156,4 +156,9 @@ code -H "Authorization: Bearer $GT" "$GHES/api/v3/repos/octo/hello/tarball/$SHA"
 GLOC=$(hdr Location)
 sg_check "GHES: tarball redirect to codeload at the root" [ "${GLOC%%/octo/*}" = "http://localhost:${GHES##*:}/_codeload" ]
 sg_check "GHES: codeload download" [ "$(curl -s -o /dev/null -w '%{http_code}' "$GLOC")" = 200 ]
+# primary rate limit (--rate-limit 4 per hour): the tarball was request 1 of this installation
+for i in 2 3 4; do code -H "Authorization: Bearer $GT" "$GHES/api/v3/installation/repositories" >/dev/null; done
+sg_check "request 4 of 4 is served, remaining 0" [ "$(hdr X-RateLimit-Remaining)" = 0 ]
+sg_check "request 5 of 4 is refused (403)" [ "$(code -H "Authorization: Bearer $GT" "$GHES/api/v3/installation/repositories")" = 403 ]
+sg_check "refusal says rate limit, remaining 0" bash -c "grep -q 'rate limit exceeded' '$SG_TMP/body' && [ '$(hdr X-RateLimit-Remaining)' = 0 ] && [ '$(hdr X-RateLimit-Limit)' = 4 ]"
 sg_summary
