@@ -69,8 +69,13 @@ for w in $WORKERS; do
     code=$(sys_send push "$(sys_push_payload "$(sha "$prefix" "$i")")")
     [ "$code" = 202 ] || { echo "webhook answered $code" >&2; exit 1; }
   done
-  t0=$(date +%s%N)
+  # Start the workers on an empty queue (their start-up is not the fleet's throughput), then hand
+  # them all N jobs at once, in order, with one atomic script.
+  redis-cli -p "$REDIS_PORT" rename analysis_queue analysis_queue:bench-staged >/dev/null
   start_workers "$w"
+  t0=$(date +%s%N)
+  redis-cli -p "$REDIS_PORT" eval "local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end return n" \
+    2 analysis_queue:bench-staged analysis_queue >/dev/null
   SG_WAIT_S=900 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$prefix%' and status='completed'\") -ge $N ]"
   t1=$(date +%s%N)
   RATE[$w]=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")

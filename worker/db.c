@@ -546,7 +546,8 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
 
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
-                               int64_t download_ms, size_t max_findings, size_t *stored)
+                               int64_t download_ms, size_t max_findings, size_t *stored,
+                               const struct wk_db_base_query *bq, struct wk_db_base *base)
 {
     struct sg_buf langs, rules, skipped, cfgerr;
     sg_buf_init(&langs, 0);
@@ -575,7 +576,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     i64s(fstored, sizeof fstored, (int64_t)n);
     i64s(tbytes, sizeof tbytes, (int64_t)tarball_bytes);
     i64s(dms, sizeof dms, download_ms);
-    {
+    if (c->resumed) {
+        /* An earlier attempt may have stored findings before it died. */
         const char *p[] = {id, c->created_at};
         e = wk_db_exec(db, "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2",
                        2, p, NULL);
@@ -597,6 +599,12 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     }
     if (n > 0) {
         e = copy_findings(db, c, r, n);
+        if (e)
+            goto out;
+    }
+    if (bq && base) {
+        e = wk_db_find_base(db, c, bq->repository_id, bq->head_sha, bq->base_sha, bq->ref,
+                            bq->engine_version, base);
         if (e)
             goto out;
     }
@@ -667,7 +675,8 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
     i64s(repo, sizeof repo, repository_id);
     i64s(id, sizeof id, c->analysis_id);
     PGresult *res = NULL;
-    enum sg_err e = wk_db_begin(db);
+    bool own_tx = !db->in_tx; /* also called inside wk_db_store_result's transaction */
+    enum sg_err e = own_tx ? wk_db_begin(db) : SG_OK;
     if (e)
         return e;
     if (base_sha && strcmp(base_sha, head_sha) != 0) {
@@ -698,11 +707,13 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
             fill_base(res, out);
     }
 done:
-    e = wk_db_commit(db);
+    if (own_tx)
+        e = wk_db_commit(db);
 out:
     PQclear(res);
     if (e) {
-        wk_db_rollback(db);
+        if (own_tx)
+            wk_db_rollback(db);
         wk_db_base_free(out);
     }
     return e;

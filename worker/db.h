@@ -72,11 +72,21 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
                         int64_t stale_s, struct wk_claim *out);
 enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int64_t check_run_id);
+/* What wk_db_find_base looks for (see there). */
+struct wk_db_base_query {
+    int64_t repository_id;
+    const char *head_sha, *base_sha, *ref, *engine_version;
+};
+struct wk_db_base;
+
 /* Stores the result on the analysis row (still running) and its first max_findings findings with
- * COPY, replacing any stored by an earlier attempt. */
+ * COPY, replacing any stored by an earlier attempt (only when c->resumed). When bq and base are
+ * non-NULL the base commit's analysis is looked up in the same transaction (one round trip of
+ * BEGIN/COMMIT fewer per job). */
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
-                               int64_t download_ms, size_t max_findings, size_t *stored);
+                               int64_t download_ms, size_t max_findings, size_t *stored,
+                               const struct wk_db_base_query *bq, struct wk_db_base *base);
 enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const char *conclusion,
                            int64_t duration_ms);
 enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *error,

@@ -352,8 +352,11 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     }
     int64_t dl_ms = sg_mono_ms() - t_dl;
     int64_t t_store = sg_mono_ms();
+    struct wk_db_base_query bq = {.repository_id = job->repo_id, .head_sha = job->sha,
+                                  .base_sha = job->base_sha, .ref = job->ref,
+                                  .engine_version = SG_AN_ENGINE_VERSION};
     e = wk_db_store_result(r->db, &c->claim, res, bytes, dl_ms, (size_t)cfg->max_stored_findings,
-                           &c->findings_stored);
+                           &c->findings_stored, &bq, &base);
     c->store_ms = sg_mono_ms() - t_store;
     if (e) {
         set_step(se, e, "database", wk_db_error(r->db));
@@ -361,12 +364,6 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     }
     c->findings_total = res->findings_total;
     c->score = res->score;
-    e = wk_db_find_base(r->db, &c->claim, job->repo_id, job->sha, job->base_sha, job->ref,
-                        SG_AN_ENGINE_VERSION, &base);
-    if (e) {
-        set_step(se, e, "database", wk_db_error(r->db));
-        goto out;
-    }
     struct wk_checkrun_base cb = {0}, *cbp = NULL;
     if (base.found) {
         cb.sha = base.sha;
