@@ -4,3 +4,5 @@
 sg_add_shell_test(deploy_chart ${CMAKE_CURRENT_SOURCE_DIR}/deploy/chart.sh deploy TIMEOUT 1800)
 sg_add_shell_test(deploy_images ${CMAKE_CURRENT_SOURCE_DIR}/deploy/images.sh deploy TIMEOUT 1800)
 set_tests_properties(deploy_images PROPERTIES RESOURCE_LOCK podman)
+sg_add_shell_test(deploy_compose ${CMAKE_CURRENT_SOURCE_DIR}/deploy/compose.sh deploy TIMEOUT 1500)
+set_tests_properties(deploy_compose PROPERTIES RESOURCE_LOCK podman)
