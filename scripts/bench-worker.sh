@@ -6,7 +6,12 @@
 # webhooks -> ingress -> Redis -> workers -> GitHub simulator -> PostgreSQL. Run by hand, not in CI.
 #
 #   scripts/bench-worker.sh                 N=200 webhooks per worker count, L=40 latency samples
-#   N=400 L=60 WORKERS="1 2 4" scripts/bench-worker.sh
+#   N=400 L=60 WORKERS="1 2 4" ROUNDS=3 BENCH_REPO=self scripts/bench-worker.sh
+#
+# BENCH_REPO=sample (default) is tests/fixtures/sample-repo (8 files, 48 KB); BENCH_REPO=self is this
+# repository's common/, ingress/ and worker/ sources (~760 KB), where analysis, not bookkeeping,
+# dominates a job. The worker counts are measured ROUNDS times, interleaved (1 2 4 1 2 4 ...), and
+# the best rate of each is reported: on a shared 2-core machine other load only ever slows a run.
 #
 # GitHub's per-installation pacing of mutating requests (GITHUB_PACE_MS, 1 s by default, as GitHub
 # advises) would cap one installation at ~0.5 analyses/s whatever the fleet size, so it is turned
@@ -17,6 +22,8 @@ ROOT=$(pwd)
 N=${N:-200}
 L=${L:-40}
 WORKERS=${WORKERS:-1 2 4}
+ROUNDS=${ROUNDS:-2}
+BENCH_REPO=${BENCH_REPO:-sample}
 FINDINGS_FILES=${FINDINGS_FILES:-20}
 FINDINGS_LINES=${FINDINGS_LINES:-5000}
 
@@ -31,7 +38,12 @@ export GITHUB_PACE_MS=-1
 
 # Repositories: the small sample, and one with many findings (trailing white space on every line).
 mkdir -p "$SG_TMP/repos/acme"
-cp -r "$ROOT/tests/fixtures/sample-repo/acme/widgets" "$SG_TMP/repos/acme/widgets"
+if [ "$BENCH_REPO" = self ]; then
+  mkdir -p "$SG_TMP/repos/acme/widgets"
+  git -C "$ROOT" ls-files common ingress worker | tar -C "$ROOT" -cf - -T - | tar -C "$SG_TMP/repos/acme/widgets" -xf -
+else
+  cp -r "$ROOT/tests/fixtures/sample-repo/acme/widgets" "$SG_TMP/repos/acme/widgets"
+fi
 mkdir -p "$SG_TMP/repos/acme/many"
 for f in $(seq 1 "$FINDINGS_FILES"); do
   python3 -c "import sys; sys.stdout.write(''.join('value_%d = %d \n' % (i, i) for i in range(int(sys.argv[1]))))" \
@@ -61,6 +73,7 @@ stop_workers() {
 
 declare -A RATE P50 P95
 round=0
+for r in $(seq 1 "$ROUNDS"); do
 for w in $WORKERS; do
   round=$((round + 1))
   prefix=$(printf '%02x%02x' "$round" "$w")
@@ -78,19 +91,21 @@ for w in $WORKERS; do
     2 analysis_queue:bench-staged analysis_queue >/dev/null
   SG_WAIT_S=900 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$prefix%' and status='completed'\") -ge $N ]"
   t1=$(date +%s%N)
-  RATE[$w]=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")
-  # Latency: L webhooks one at a time, 300 ms apart, with the workers idle.
-  lprefix=$(printf 'fe%02x' "$w")
-  : >"$SG_TMP/sent-$w"
-  for i in $(seq 1 "$L"); do
-    s=$(sha "$lprefix" "$i")
-    echo "$s $(($(date +%s%N) / 1000000))" >>"$SG_TMP/sent-$w"
-    sys_send push "$(sys_push_payload "$s")" >/dev/null
-    sleep 0.3
-  done
-  SG_WAIT_S=120 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$lprefix%' and status='completed'\") -ge $L ]"
-  psql -tAF' ' -c "select head_sha, (extract(epoch from finished_at) * 1000)::bigint from analyses where head_sha like '$lprefix%'" >"$SG_TMP/done-$w"
-  read -r P50[$w] P95[$w] < <(python3 - "$SG_TMP/sent-$w" "$SG_TMP/done-$w" <<'PY'
+  rate=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")
+  if [ -z "${RATE[$w]:-}" ] || python3 -c "import sys; sys.exit(0 if $rate > ${RATE[$w]} else 1)"; then RATE[$w]=$rate; fi
+  if [ "$r" = 1 ]; then
+    # Latency: L webhooks one at a time, 300 ms apart, with the workers idle.
+    lprefix=$(printf 'fe%02x' "$w")
+    : >"$SG_TMP/sent-$w"
+    for i in $(seq 1 "$L"); do
+      s=$(sha "$lprefix" "$i")
+      echo "$s $(($(date +%s%N) / 1000000))" >>"$SG_TMP/sent-$w"
+      sys_send push "$(sys_push_payload "$s")" >/dev/null
+      sleep 0.3
+    done
+    SG_WAIT_S=120 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$lprefix%' and status='completed'\") -ge $L ]"
+    psql -tAF' ' -c "select head_sha, (extract(epoch from finished_at) * 1000)::bigint from analyses where head_sha like '$lprefix%'" >"$SG_TMP/done-$w"
+    read -r P50[$w] P95[$w] < <(python3 - "$SG_TMP/sent-$w" "$SG_TMP/done-$w" <<'PY'
 import sys
 sent = dict(l.split() for l in open(sys.argv[1]) if l.strip())
 done = dict(l.split() for l in open(sys.argv[2]) if l.strip())
@@ -99,8 +114,10 @@ pick = lambda q: lat[min(len(lat) - 1, int(round(q * (len(lat) - 1))))]
 print(pick(0.50), pick(0.95))
 PY
 )
+  fi
   stop_workers "$w"
-  printf 'workers=%s  analyses/s=%s  latency p50=%s ms p95=%s ms\n' "$w" "${RATE[$w]}" "${P50[$w]}" "${P95[$w]}"
+  printf 'round %s workers=%s  analyses/s=%s  latency p50=%s ms p95=%s ms\n' "$r" "$w" "$rate" "${P50[$w]}" "${P95[$w]}"
+done
 done
 
 # Findings rows per second: one analysis with FINDINGS_FILES*FINDINGS_LINES findings, all stored
@@ -120,7 +137,7 @@ done
 rows=$(psql -tAc "select count(*) from findings f join analyses a on a.id=f.analysis_id and a.created_at=f.analysis_created_at where a.head_sha like 'f1f1%'")
 
 echo
-echo "== bench-worker: $(nproc) cores, N=$N webhooks per run, L=$L latency samples, sample repo $(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1)"
+echo "== bench-worker: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), N=$N webhooks per run, best of $ROUNDS rounds, L=$L latency samples, repository '$BENCH_REPO' ($(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1))"
 printf '| workers | analyses/s | vs 1 worker | latency p50 | latency p95 |\n|---:|---:|---:|---:|---:|\n'
 base=""
 for w in $WORKERS; do
