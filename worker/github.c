@@ -54,6 +54,8 @@ struct wk_github {
     int64_t pace_ms, pace_max_wait_ms, token_margin_s;
     size_t max_annotations;
     struct sg_metric *requests_total, *ratelimit_remaining;
+    bool (*should_stop)(void *ud);
+    void *should_stop_ud;
     CURL *curl;
     char jwt[4096];
     int64_t jwt_made_s;
@@ -137,6 +139,8 @@ struct wk_github *wk_github_new(const struct wk_github_config *cfg, char *errbuf
     gh->max_annotations = cfg->max_annotations ? cfg->max_annotations : 1000;
     gh->requests_total = cfg->requests_total;
     gh->ratelimit_remaining = cfg->ratelimit_remaining;
+    gh->should_stop = cfg->should_stop;
+    gh->should_stop_ud = cfg->should_stop_ud;
     gh->curl = curl_easy_init();
     if (!gh->curl)
         goto nomem;
@@ -391,7 +395,14 @@ static bool same_origin(const char *a, const char *b)
     return url_origin(a, oa, sizeof oa) && url_origin(b, ob, sizeof ob) && !strcmp(oa, ob);
 }
 
-enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_TOKEN };
+/* libcurl calls this often (at least once a second, more while data flows): the caller's stop
+ * hook decides whether the transfer goes on. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct wk_github *gh = ud;
+    return gh->should_stop && gh->should_stop(gh->should_stop_ud) ? 1 : 0;
+}
 
 struct req {
     const char *method; /* GET, POST, PATCH */
@@ -446,6 +457,11 @@ static enum sg_err http_do(struct wk_github *gh, const struct req *q, struct res
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (gh->should_stop) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, gh);
+    }
     if (!strcmp(q->method, "POST") || !strcmp(q->method, "PATCH")) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->json ? q->json : "");
@@ -480,6 +496,9 @@ static enum sg_err http_do(struct wk_github *gh, const struct req *q, struct res
     } else if (r->too_large) {
         e = SG_ERR_TOO_LARGE;
         err_set(err, (int)r->status, 0, "GitHub answer larger than %zu bytes", gh->max_response);
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        e = SG_ERR_SHUTDOWN;
+        err_set(err, (int)r->status, 0, "GitHub request stopped (shutting down)");
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         e = SG_ERR_TIMEOUT;
         err_set(err, (int)r->status, 0, "GitHub request timed out: %s",
@@ -725,12 +744,23 @@ static struct local_pace *local_pace_slot(struct wk_github *gh, int64_t inst)
     return oldest;
 }
 
-static void sleep_ms(int64_t ms)
+/* Sleeps ms in slices of at most 100 ms; false when the stop hook asked to stop. */
+static bool sleep_ms(struct wk_github *gh, int64_t ms)
 {
     if (ms <= 0)
-        return;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
+        return true;
+    int64_t end = sg_mono_ms() + ms;
+    for (;;) {
+        if (gh->should_stop && gh->should_stop(gh->should_stop_ud))
+            return false;
+        int64_t left = end - sg_mono_ms();
+        if (left <= 0)
+            return true;
+        if (left > 100)
+            left = 100;
+        struct timespec ts = {0, (long)left * 1000000L};
+        while (nanosleep(&ts, &ts) != 0) {
+        }
     }
 }
 
@@ -809,7 +839,10 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
                 (long long)inst);
         return SG_ERR_RATE_LIMITED;
     }
-    sleep_ms(ms);
+    if (!sleep_ms(gh, ms)) {
+        err_set(err, 0, 0, "stopped while waiting for a pacing slot (shutting down)");
+        return SG_ERR_SHUTDOWN;
+    }
     return SG_OK;
 }
 

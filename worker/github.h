@@ -77,6 +77,10 @@ struct wk_github_config {
      * "error" when there was no answer), and a gauge without labels. */
     struct sg_metric *requests_total;      /* singularity_github_requests_total{code} */
     struct sg_metric *ratelimit_remaining; /* singularity_github_ratelimit_remaining */
+    /* Optional: polled about every 100 ms during a transfer and a pacing wait; returning true
+     * stops the call with SG_ERR_SHUTDOWN (e.g. on SIGTERM). Called on the calling thread. */
+    bool (*should_stop)(void *ud);
+    void *should_stop_ud;
 };
 
 struct wk_github_error {

@@ -297,6 +297,11 @@ static void test_tarball_streamed_without_leaking_token(void **state)
     redisFree(r);
 }
 
+static bool stop_after(void *ud)
+{
+    return sg_mono_ms() >= *(int64_t *)ud;
+}
+
 static void test_tarball_truncated_and_sink_error(void **state)
 {
     redisContext *r = redis_connect();
@@ -344,6 +349,25 @@ static void test_tarball_truncated_and_sink_error(void **state)
     assert_true(sg_err_retryable(SG_ERR_TIMEOUT));
     inflateEnd(&s.z);
     wk_github_free(slow);
+
+    /* the caller's stop hook ends a slow download quickly (SIGTERM) */
+    static int64_t stop_at;
+    stop_at = sg_mono_ms() + 300;
+    cfg.low_speed_limit = 0;
+    cfg.should_stop = stop_after;
+    cfg.should_stop_ud = &stop_at;
+    struct wk_github *stoppable = wk_github_new(&cfg, ebuf, sizeof ebuf);
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/repos/octo/hello/tarball\",\"bytes_per_s\":100}");
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    s.zr = Z_OK;
+    t0 = sg_mono_ms();
+    assert_int_equal(wk_github_tarball(stoppable, INST, REPO, SHA, sink_fn, &s, &bytes, &err),
+                     SG_ERR_SHUTDOWN);
+    assert_true(sg_mono_ms() - t0 < 2500);
+    inflateEnd(&s.z);
+    wk_github_free(stoppable);
 
     /* a repository the installation cannot see: permanent */
     assert_int_equal(wk_github_tarball(a, INST, "someone/else", SHA, sink_fn, &s, &bytes, &err),
