@@ -2,6 +2,7 @@
 #include "sg_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,11 @@ static enum sg_log_level g_level = SG_LOG_INFO;
 static enum sg_log_format g_format = SG_LOG_JSON;
 static const char *g_component = NULL;
 static int g_fd = 1;
+
+/* Buffered mode (sg_log_set_buffered): pending lines and their lock. */
+static pthread_mutex_t g_buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sg_buf g_pending;
+static size_t g_buffer_cap;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -61,6 +67,45 @@ void sg_log_set_fd(int fd)
 bool sg_log_enabled(enum sg_log_level level)
 {
     return level >= g_level;
+}
+
+static void write_all(const char *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(g_fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
+/* Writes the pending batch; the caller holds g_buf_lock. */
+static void flush_locked(void)
+{
+    if (g_pending.len)
+        write_all(g_pending.data, g_pending.len);
+    sg_buf_reset(&g_pending);
+}
+
+void sg_log_set_buffered(size_t cap)
+{
+    pthread_mutex_lock(&g_buf_lock);
+    flush_locked();
+    if (!cap)
+        sg_buf_free(&g_pending);
+    sg_buf_init(&g_pending, cap ? cap : 1);
+    g_buffer_cap = cap;
+    pthread_mutex_unlock(&g_buf_lock);
+}
+
+void sg_log_flush(void)
+{
+    pthread_mutex_lock(&g_buf_lock);
+    flush_locked();
+    pthread_mutex_unlock(&g_buf_lock);
 }
 
 static void put_key(struct sg_buf *b, const char *key)
@@ -156,14 +201,17 @@ done:
         sg_buf_putc(&b, '}');
     sg_buf_putc(&b, '\n');
     if (b.data) {
-        size_t off = 0;
-        while (off < b.len) {
-            ssize_t n = write(g_fd, b.data + off, b.len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            off += (size_t)n;
+        if (g_buffer_cap) {
+            pthread_mutex_lock(&g_buf_lock);
+            if (level >= SG_LOG_WARN || g_pending.len + b.len > g_buffer_cap ||
+                sg_buf_append(&g_pending, b.data, b.len) != SG_OK) {
+                flush_locked();
+                if (level >= SG_LOG_WARN || sg_buf_append(&g_pending, b.data, b.len) != SG_OK)
+                    write_all(b.data, b.len);
+            }
+            pthread_mutex_unlock(&g_buf_lock);
+        } else {
+            write_all(b.data, b.len);
         }
     }
     sg_buf_free(&b);

@@ -10,6 +10,7 @@
 #define SG_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum sg_log_level { SG_LOG_DEBUG = 0, SG_LOG_INFO, SG_LOG_WARN, SG_LOG_ERROR };
 enum sg_log_format { SG_LOG_JSON = 0, SG_LOG_TEXT };
@@ -30,6 +31,13 @@ bool sg_log_parse_format(const char *s, enum sg_log_format *out);
 void sg_log_init(enum sg_log_level level, enum sg_log_format format, const char *component);
 void sg_log_set_fd(int fd);
 bool sg_log_enabled(enum sg_log_level level);
+
+/* Buffered mode (ingress hot path): info/debug lines are collected in memory (at most cap bytes)
+ * and written by sg_log_flush() with one write(2), so a busy server pays one syscall per batch
+ * instead of one per line. warn/error lines flush the batch and go out at once, so order is kept.
+ * The caller flushes periodically (e.g. every 50 ms) and before exit. cap 0 turns it off. */
+void sg_log_set_buffered(size_t cap);
+void sg_log_flush(void);
 
 /* A NULL string value is written as JSON null. Arguments end with SG_KV_END. */
 void sg_log(enum sg_log_level level, const char *msg, ...);

@@ -25,17 +25,33 @@
 #include "sg_log.h"
 #include "sg_time.h"
 
-/* KEYS[1] = webhook:delivery:<id>, KEYS[2] = analysis_queue;
- * ARGV[1] = ttl seconds, ARGV[2] = high watermark (0: off), ARGV[3] = job line.
- * Duplicate is checked before backpressure: a redelivery of a queued delivery is a duplicate
- * even while the queue is full; a refused one is not marked, so GitHub's redelivery works. */
+/* One call enqueues a batch of deliveries (all requests that arrived in one event-loop pass):
+ * KEYS[1..n] = webhook:delivery:<id>, KEYS[n+1] = analysis_queue;
+ * ARGV[1] = ttl seconds, ARGV[2] = high watermark (0: off), ARGV[3..n+2] = job lines.
+ * Returns one integer per delivery: 1 queued, 0 duplicate, -1 backpressure.
+ * Each delivery is marked and pushed atomically (the whole batch is one script). Duplicate wins
+ * over backpressure: a redelivery of a queued delivery is a duplicate even while the queue is
+ * full; a refused one is not marked, so GitHub's redelivery works later. Batching matters: the
+ * EVALSHA dispatch and Lua setup cost more than SET NX + LPUSH themselves. */
 const char INGRESS_ENQUEUE_LUA[] =
-    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "local n = #KEYS - 1\n"
+    "local q = KEYS[n + 1]\n"
     "local hw = tonumber(ARGV[2])\n"
-    "if hw > 0 and redis.call('LLEN', KEYS[2]) >= hw then return -1 end\n"
-    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
-    "redis.call('LPUSH', KEYS[2], ARGV[3])\n"
-    "return 1\n";
+    "local len = 0\n"
+    "if hw > 0 then len = redis.call('LLEN', q) end\n"
+    "local res = {}\n"
+    "for i = 1, n do\n"
+    "  if hw > 0 and len >= hw then\n"
+    "    if redis.call('EXISTS', KEYS[i]) == 1 then res[i] = 0 else res[i] = -1 end\n"
+    "  elseif redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    redis.call('LPUSH', q, ARGV[i + 2])\n"
+    "    len = len + 1\n"
+    "    res[i] = 1\n"
+    "  else\n"
+    "    res[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "return res\n";
 
 enum rstate { R_DOWN = 0, R_RESOLVING, R_CONNECTING, R_UP };
 
@@ -67,11 +83,18 @@ struct ingress_redis {
     size_t outstanding;
     char sha[41];
     bool freeing;
+    /* deliveries waiting for this loop pass's batch */
+    struct enq *batch_head, *batch_tail;
+    size_t batch_n, batch_bytes;
+    struct event *batch_ev;
+    int64_t ttl_s, watermark;
 };
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define PING_EVERY_MS 1000
+#define BATCH_MAX 128
+#define BATCH_MAX_BYTES (4u << 20)
 
 static void list_unlink(struct cmd *c)
 {
@@ -359,6 +382,9 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void flush_batch(struct ingress_redis *r);
+static void on_batch_event(evutil_socket_t fd, short what, void *arg);
+
 struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_url *url,
                                         int64_t timeout_ms)
 {
@@ -375,7 +401,12 @@ struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
         snprintf(r->sha + 2 * i, 3, "%02x", md[i]);
     r->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, r);
-    if (!r->watchdog) {
+    r->batch_ev = event_new(base, -1, 0, on_batch_event, r);
+    if (!r->watchdog || !r->batch_ev) {
+        if (r->watchdog)
+            event_free(r->watchdog);
+        if (r->batch_ev)
+            event_free(r->batch_ev);
         free(r);
         return NULL;
     }
@@ -394,7 +425,10 @@ void ingress_redis_free(struct ingress_redis *r)
     if (!r)
         return;
     r->freeing = true;
+    flush_batch(r); /* not connected any more by now, or soon: every waiting delivery gets 503 */
     drop_connection(r, NULL);
+    if (r->batch_ev)
+        event_free(r->batch_ev);
     if (r->watchdog)
         event_free(r->watchdog);
     if (r->dns)
@@ -412,61 +446,131 @@ size_t ingress_redis_outstanding(const struct ingress_redis *r)
     return r->outstanding;
 }
 
-/* ---- the enqueue script ---- */
+/* ---- the enqueue script, batched per event-loop pass ---- */
 
 struct enq {
+    struct enq *next;
     ingress_enqueue_cb cb;
     void *priv;
-    bool tried_eval;
-    int64_t ttl_s, watermark;
     size_t keylen, joblen;
     char *key; /* then the job, in the same allocation */
     char *job;
 };
 
-static enum sg_err send_script(struct ingress_redis *r, struct enq *q);
+struct batch {
+    struct enq *items;
+    size_t n;
+    bool tried_eval;
+    int64_t ttl_s, watermark;
+};
 
-static void on_enqueue(struct ingress_redis *r, redisReply *reply, void *priv)
+static void batch_finish(struct batch *b, redisReply *reply)
 {
-    struct enq *q = priv;
-    enum ingress_enqueue_result res = INGRESS_ENQUEUE_FAILED;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= -1 &&
-        reply->integer <= 1) {
-        res = (enum ingress_enqueue_result)reply->integer;
-    } else if (reply && reply->type == REDIS_REPLY_ERROR && !q->tried_eval &&
-               strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-        q->tried_eval = true;
-        if (send_script(r, q) == SG_OK)
+    size_t i = 0;
+    struct enq *q = b->items;
+    while (q) {
+        struct enq *next = q->next;
+        enum ingress_enqueue_result res = INGRESS_ENQUEUE_FAILED;
+        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == b->n) {
+            redisReply *e = reply->element[i];
+            if (e->type == REDIS_REPLY_INTEGER && e->integer >= -1 && e->integer <= 1)
+                res = (enum ingress_enqueue_result)e->integer;
+        }
+        q->cb(res, q->priv);
+        free(q);
+        q = next;
+        i++;
+    }
+    free(b);
+}
+
+static enum sg_err send_batch(struct ingress_redis *r, struct batch *b);
+
+static void on_batch_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+{
+    struct batch *b = priv;
+    if (reply && reply->type == REDIS_REPLY_ERROR && !b->tried_eval &&
+        strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+        b->tried_eval = true;
+        if (send_batch(r, b) == SG_OK)
             return;
     } else if (reply && reply->type == REDIS_REPLY_ERROR) {
         sg_log_warn("redis enqueue failed", SG_KV_STR("err", reply->str), SG_KV_END);
     }
-    q->cb(res, q->priv);
-    free(q);
+    batch_finish(b, reply);
 }
 
-static enum sg_err send_script(struct ingress_redis *r, struct enq *q)
+static enum sg_err send_batch(struct ingress_redis *r, struct batch *b)
 {
-    char ttl[24], hw[24];
-    int nt = snprintf(ttl, sizeof ttl, "%lld", (long long)q->ttl_s);
-    int nh = snprintf(hw, sizeof hw, "%lld", (long long)q->watermark);
-    const char *argv[8] = {q->tried_eval ? "EVAL" : "EVALSHA",
-                           q->tried_eval ? INGRESS_ENQUEUE_LUA : r->sha,
-                           "2",
-                           q->key,
-                           SG_KEY_QUEUE,
-                           ttl,
-                           hw,
-                           q->job};
-    size_t lens[8] = {q->tried_eval ? 4u : 7u,
-                      q->tried_eval ? sizeof INGRESS_ENQUEUE_LUA - 1 : 40u,
-                      1,
-                      q->keylen,
-                      sizeof SG_KEY_QUEUE - 1,
-                      (size_t)nt,
-                      (size_t)nh,
-                      q->joblen};
-    return ingress_redis_command(r, on_enqueue, q, 8, argv, lens);
+    size_t argc = 3 + b->n + 1 + 2 + b->n;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    enum sg_err e = SG_ERR_NOMEM;
+    char nk[24], ttl[24], hw[24];
+    if (!argv || !lens)
+        goto out;
+    size_t k = 0;
+    argv[k] = b->tried_eval ? "EVAL" : "EVALSHA";
+    lens[k++] = b->tried_eval ? 4 : 7;
+    argv[k] = b->tried_eval ? INGRESS_ENQUEUE_LUA : r->sha;
+    lens[k++] = b->tried_eval ? sizeof INGRESS_ENQUEUE_LUA - 1 : 40;
+    argv[k] = nk;
+    lens[k++] = (size_t)snprintf(nk, sizeof nk, "%zu", b->n + 1);
+    for (struct enq *q = b->items; q; q = q->next) {
+        argv[k] = q->key;
+        lens[k++] = q->keylen;
+    }
+    argv[k] = SG_KEY_QUEUE;
+    lens[k++] = sizeof SG_KEY_QUEUE - 1;
+    argv[k] = ttl;
+    lens[k++] = (size_t)snprintf(ttl, sizeof ttl, "%lld", (long long)b->ttl_s);
+    argv[k] = hw;
+    lens[k++] = (size_t)snprintf(hw, sizeof hw, "%lld", (long long)b->watermark);
+    for (struct enq *q = b->items; q; q = q->next) {
+        argv[k] = q->job;
+        lens[k++] = q->joblen;
+    }
+    e = ingress_redis_command(r, on_batch_reply, b, (int)k, argv, lens);
+out:
+    free(argv);
+    free(lens);
+    return e;
+}
+
+/* Sends the deliveries collected so far as one script call. */
+static void flush_batch(struct ingress_redis *r)
+{
+    if (!r->batch_head)
+        return;
+    struct batch *b = calloc(1, sizeof *b);
+    struct enq *items = r->batch_head;
+    size_t n = r->batch_n;
+    r->batch_head = r->batch_tail = NULL;
+    r->batch_n = 0;
+    r->batch_bytes = 0;
+    if (!b) {
+        /* no memory for the batch record: fail each delivery (503) */
+        for (struct enq *q = items; q;) {
+            struct enq *next = q->next;
+            q->cb(INGRESS_ENQUEUE_FAILED, q->priv);
+            free(q);
+            q = next;
+        }
+        return;
+    }
+    b->items = items;
+    b->n = n;
+    b->ttl_s = r->ttl_s;
+    b->watermark = r->watermark;
+    if (send_batch(r, b) != SG_OK)
+        batch_finish(b, NULL); /* the connection went away since the requests were taken */
+}
+
+static void on_batch_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_batch(arg);
 }
 
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
@@ -479,11 +583,9 @@ enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery,
     struct enq *q = malloc(sizeof *q + plen + dlen + 1 + joblen + 1);
     if (!q)
         return SG_ERR_NOMEM;
+    q->next = NULL;
     q->cb = cb;
     q->priv = priv;
-    q->tried_eval = false;
-    q->ttl_s = ttl_s;
-    q->watermark = watermark;
     q->key = (char *)(q + 1);
     memcpy(q->key, SG_KEY_DELIVERY_PREFIX, plen);
     memcpy(q->key + plen, delivery, dlen);
@@ -493,8 +595,20 @@ enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery,
     memcpy(q->job, job, joblen);
     q->job[joblen] = '\0';
     q->joblen = joblen;
-    enum sg_err e = send_script(r, q);
-    if (e)
-        free(q);
-    return e;
+    if (r->batch_head && (r->ttl_s != ttl_s || r->watermark != watermark))
+        flush_batch(r); /* one ttl/watermark per call */
+    r->ttl_s = ttl_s;
+    r->watermark = watermark;
+    if (r->batch_tail)
+        r->batch_tail->next = q;
+    else
+        r->batch_head = q;
+    r->batch_tail = q;
+    r->batch_n++;
+    r->batch_bytes += joblen + q->keylen;
+    if (r->batch_n >= BATCH_MAX || r->batch_bytes >= BATCH_MAX_BYTES)
+        flush_batch(r);
+    else if (r->batch_n == 1)
+        event_active(r->batch_ev, EV_TIMEOUT, 0); /* runs after this pass's other callbacks */
+    return SG_OK;
 }

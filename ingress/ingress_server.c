@@ -1,14 +1,15 @@
 /* Why: the connection side of the ingress; see ingress_server.h. Each connection is a small state
- * machine (idle -> head -> body -> busy (waiting for Redis) -> idle, or -> closing) driven from
- * bufferevent callbacks, with one timer that enforces whichever deadline applies (slowloris). A
- * request waiting for Redis keeps a struct pending that outlives its connection, so a client
+ * machine (idle -> head -> body -> busy (waiting for Redis) -> idle, or -> closing) driven by
+ * plain libevent read/write events on the socket, with one timer that enforces whichever deadline
+ * applies (slowloris). Sockets are read with recv() into one capped buffer per connection and
+ * answers go out with send() right away; only a short write arms a write event. (bufferevents
+ * cost an ioctl per read and two epoll_ctl per answer, which measured as most of the CPU time.)
+ * A request waiting for Redis keeps a struct pending that outlives its connection, so a client
  * that goes away first never causes a second reply or a use-after-free. */
 #include "ingress_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <hiredis/hiredis.h>
@@ -32,9 +33,11 @@
 #include "sg_time.h"
 
 #define LINGER_S 2
+#define READ_CHUNK 65536
 #define WRITE_TIMEOUT_S 30
 #define MAX_WORKERS_READ 1000
 #define MAX_REJECTING 64
+#define OUT_MAX (8u << 20)
 
 enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
 
@@ -44,14 +47,23 @@ struct conn {
     struct conn *next, *prev;   /* all connections */
     struct conn *wnext, *wprev; /* waiting for queue gauges (/metrics) */
     struct ingress_server *s;
-    struct bufferevent *bev;
+    evutil_socket_t fd;
+    struct event *rev;   /* EV_READ | EV_PERSIST, always armed except after EOF */
+    struct event *wev;   /* EV_WRITE | EV_PERSIST, armed only while output is pending */
     struct event *timer;
+    struct sg_buf in;    /* received bytes; in.data + in_off is the unconsumed part */
+    size_t in_off;
+    struct sg_buf out;   /* answer bytes not yet sent, from out_off */
+    size_t out_off;
+    bool peer_closed;
     char addr[INET6_ADDRSTRLEN];
     enum cstate state;
     bool keep_alive;
     bool waiting_stats;
     bool shut_wr;
     bool rejected; /* accepted over MAX_CONNECTIONS only to answer 503 */
+    bool read_paused; /* input buffer full while busy */
+    bool dead;        /* socket error: freed from the timer callback */
     struct sg_buf head;
     struct ingress_http_req req;
     struct ingress_chunked chunk;
@@ -222,34 +234,98 @@ static void count_request(struct ingress_server *s, int status, const char *even
     sg_metric_inc(s->m_requests, labels);
 }
 
+/* Lingering close: stop sending, then read and drop what the client still sends for a moment,
+ * so our answer is not destroyed by a reset before the client reads it. */
+static void conn_linger(struct conn *c)
+{
+    c->shut_wr = true;
+    shutdown(c->fd, SHUT_WR);
+    if (c->peer_closed)
+        event_active(c->timer, EV_TIMEOUT, 0);
+    else
+        set_deadline(c, LINGER_S);
+}
+
+/* A socket error: the connection is freed from its timer callback, never here, because callers
+ * up the stack still hold c. */
+static void conn_kill(struct conn *c)
+{
+    c->state = C_CLOSING;
+    c->dead = true;
+    c->shut_wr = true;
+    event_del(c->rev);
+    event_del(c->wev);
+    event_active(c->timer, EV_TIMEOUT, 0);
+}
+
+/* Sends pending output now; only a short write arms the write event. */
+static void conn_flush(struct conn *c)
+{
+    if (c->dead)
+        return;
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct timeval tv = {WRITE_TIMEOUT_S, 0};
+            event_add(c->wev, &tv);
+            return;
+        }
+        conn_kill(c);
+        return;
+    }
+    c->out_off = 0;
+    if (c->out.cap > 256 * 1024) {
+        sg_buf_free(&c->out);
+        sg_buf_init(&c->out, OUT_MAX);
+    } else {
+        sg_buf_reset(&c->out);
+    }
+    event_del(c->wev);
+    if (c->state == C_CLOSING && !c->shut_wr)
+        conn_linger(c);
+}
+
 /* Writes one response. close_after forces "Connection: close"; extra is added verbatim
  * (complete header lines). The connection goes back to idle (next request) or to closing. */
 static void respond(struct conn *c, int status, const char *content_type, const char *body,
                     size_t body_len, const char *extra, bool close_after)
 {
     struct ingress_server *s = c->s;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    bool keep = c->keep_alive && !close_after && !s->draining;
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n%s%s\r\n",
-                        status, ingress_http_reason(status), content_type, body_len,
-                        extra ? extra : "",
-                        keep ? (c->req.minor == 0 ? "Connection: keep-alive\r\n" : "")
-                             : "Connection: close\r\n");
-    evbuffer_add(out, body, body_len);
+    bool keep = c->keep_alive && !close_after && !s->draining && !c->peer_closed;
+    enum sg_err e = sg_buf_printf(&c->out,
+                                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                                  "Cache-Control: no-store\r\n%s%s\r\n",
+                                  status, ingress_http_reason(status), content_type, body_len,
+                                  extra ? extra : "",
+                                  keep ? (c->req.minor == 0 ? "Connection: keep-alive\r\n" : "")
+                                       : "Connection: close\r\n");
+    if (!e)
+        e = sg_buf_append(&c->out, body, body_len);
     count_request(s, status, c->event_label);
     c->event_label = NULL;
     sg_buf_free(&c->body);
-    if (!keep) {
-        c->state = C_CLOSING;
-        bufferevent_disable(c->bev, EV_READ);
-        set_deadline(c, WRITE_TIMEOUT_S);
+    if (e) {
+        conn_kill(c);
         return;
     }
-    c->state = C_IDLE;
-    set_deadline(c, s->cfg->keepalive_timeout_s);
-    bufferevent_enable(c->bev, EV_READ);
+    if (!keep) {
+        c->state = C_CLOSING;
+        set_deadline(c, WRITE_TIMEOUT_S);
+    } else {
+        c->state = C_IDLE;
+        set_deadline(c, s->cfg->keepalive_timeout_s);
+        if (c->read_paused) {
+            c->read_paused = false;
+            event_add(c->rev, NULL);
+        }
+    }
+    conn_flush(c);
 }
 
 static void respond_json(struct conn *c, int status, const char *st, const char *error,
@@ -426,7 +502,6 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
     s->npending++;
     c->pending = p;
     c->state = C_BUSY;
-    bufferevent_disable(c->bev, EV_READ);
     evtimer_del(c->timer); /* the Redis watchdog bounds the wait */
 }
 
@@ -538,7 +613,6 @@ static void serve_metrics(struct conn *c)
     bool fresh = st->fetched_ms && sg_mono_ms() - st->fetched_ms < s->cfg->metrics_cache_ms;
     c->state = C_BUSY;
     evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
     c->wnext = &s->waiters;
     c->wprev = s->waiters.wprev;
     s->waiters.wprev->wnext = c;
@@ -597,8 +671,11 @@ static void dispatch(struct conn *c)
             respond_error(c, 413, "body too large", true);
             return;
         }
-        if (req->expect_continue && req->minor >= 1)
-            evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        if (req->expect_continue && req->minor >= 1 &&
+            c->in.len - c->in_off < req->content_length) {
+            if (sg_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == SG_OK)
+                conn_flush(c);
+        }
         c->state = C_BODY;
         set_deadline(c, cfg->body_timeout_s);
         if (req->chunked) {
@@ -638,12 +715,11 @@ static void dispatch(struct conn *c)
 static void read_head(struct conn *c)
 {
     struct ingress_server *s = c->s;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    size_t avail = evbuffer_get_length(in);
+    const char *data = c->in.data + c->in_off;
+    size_t avail = c->in.len - c->in_off;
     size_t max = (size_t)s->cfg->max_header_bytes;
     size_t look = avail < max ? avail : max;
-    const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
-    size_t end = data ? ingress_http_head_end(data, look) : 0;
+    size_t end = ingress_http_head_end(data, look);
     if (!end) {
         if (avail >= max) {
             c->keep_alive = false;
@@ -651,12 +727,13 @@ static void read_head(struct conn *c)
         }
         return; /* wait for more */
     }
+    /* A copy: the request's pointers must survive input buffer compaction while it waits. */
     sg_buf_reset(&c->head);
     if (sg_buf_append(&c->head, data, end) != SG_OK) {
         respond_error(c, 503, "out of memory", true);
         return;
     }
-    evbuffer_drain(in, end);
+    c->in_off += end;
     const char *reason = NULL;
     enum ingress_http_result hr =
         ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
@@ -673,44 +750,35 @@ static void read_head(struct conn *c)
 
 static void read_body(struct conn *c)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    const char *data = c->in.data + c->in_off;
+    size_t avail = c->in.len - c->in_off;
     if (!c->req.chunked) {
         size_t need = c->req.has_length ? (size_t)c->req.content_length : 0;
-        if (evbuffer_get_length(in) < need)
+        if (avail < need)
             return;
-        const char *data = need ? (const char *)evbuffer_pullup(in, (ev_ssize_t)need) : "";
-        if (!data) {
-            respond_error(c, 503, "out of memory", true);
-            return;
-        }
-        handle_webhook(c, data, need);
-        evbuffer_drain(in, need);
+        c->in_off += need;
+        handle_webhook(c, need ? data : "", need);
         return;
     }
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            return;
-        size_t used = 0;
-        enum ingress_chunked_result cr =
-            ingress_chunked_feed(&c->chunk, v.iov_base, v.iov_len, &used, &c->body);
-        evbuffer_drain(in, used);
-        if (cr == INGRESS_CHUNKED_MORE)
-            continue;
-        if (cr == INGRESS_CHUNKED_DONE) {
-            handle_webhook(c, c->body.data ? c->body.data : "", c->body.len);
-            return;
-        }
-        char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
-        copy_str(delivery, sizeof delivery, c->req.delivery);
-        copy_str(event, sizeof event, c->req.event);
-        int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
-        const char *err = status == 413 ? "body too large" : "malformed chunked body";
-        log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
-                    NULL, 0, NULL, c->start_us, c->addr);
-        respond_error(c, status, err, true);
+    if (avail == 0)
+        return;
+    size_t used = 0;
+    enum ingress_chunked_result cr = ingress_chunked_feed(&c->chunk, data, avail, &used, &c->body);
+    c->in_off += used;
+    if (cr == INGRESS_CHUNKED_MORE)
+        return;
+    if (cr == INGRESS_CHUNKED_DONE) {
+        handle_webhook(c, c->body.data ? c->body.data : "", c->body.len);
         return;
     }
+    char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
+    copy_str(delivery, sizeof delivery, c->req.delivery);
+    copy_str(event, sizeof event, c->req.event);
+    int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
+    const char *err = status == 413 ? "body too large" : "malformed chunked body";
+    log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL, NULL,
+                0, NULL, c->start_us, c->addr);
+    respond_error(c, status, err, true);
 }
 
 /* Runs the state machine over whatever input is buffered (pipelined requests included). */
@@ -718,10 +786,10 @@ static void conn_process(struct conn *c)
 {
     for (;;) {
         enum cstate before = c->state;
-        struct evbuffer *in = bufferevent_get_input(c->bev);
+        size_t off_before = c->in_off;
         switch (c->state) {
         case C_IDLE:
-            if (evbuffer_get_length(in) == 0)
+            if (c->in.len == c->in_off)
                 return;
             c->state = C_HEAD;
             c->start_us = sg_mono_us();
@@ -737,49 +805,97 @@ static void conn_process(struct conn *c)
         case C_CLOSING:
             return;
         }
-        if (c->state == before)
+        if (c->state == before && c->in_off == off_before)
             return; /* needs more input */
     }
 }
 
 /* ------------------------------------------------------------------ connection callbacks */
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* Moves the unconsumed input to the front of the buffer. */
+static void compact_input(struct conn *c)
+{
+    if (c->in_off == c->in.len) {
+        c->in.len = 0;
+        c->in_off = 0;
+        if (c->in.cap > 256 * 1024 && c->state != C_BODY) {
+            size_t max = c->in.max;
+            sg_buf_free(&c->in); /* a large body was read: give the memory back */
+            sg_buf_init(&c->in, max);
+        }
+    } else if (c->in_off > 0) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        c->in.len -= c->in_off;
+        c->in_off = 0;
+    }
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    (void)bev;
+    (void)what;
     if (c->state == C_CLOSING) {
-        evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+        char junk[4096];
+        ssize_t n = recv(fd, junk, sizeof junk, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            c->peer_closed = true;
+            event_del(c->rev);
+            if (c->shut_wr)
+                conn_free(c);
+        }
         return;
     }
-    conn_process(c);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-    struct conn *c = arg;
-    if (c->state != C_CLOSING || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-        return;
-    if (c->shut_wr)
-        return;
-    /* Lingering close: stop sending, then read and drop what the client still sends for a
-     * moment, so our answer is not destroyed by a reset before the client reads it. */
-    c->shut_wr = true;
-    shutdown(bufferevent_getfd(bev), SHUT_WR);
-    bufferevent_enable(bev, EV_READ);
-    set_deadline(c, LINGER_S);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    struct conn *c = arg;
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+    compact_input(c);
+    for (int i = 0; i < 8; i++) {
+        size_t room = c->in.max - c->in.len;
+        if (room == 0) {
+            /* Full (a pipelining client while we wait for Redis): read again after answering. */
+            c->read_paused = true;
+            event_del(c->rev);
+            break;
+        }
+        size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+        if (sg_buf_reserve(&c->in, want) != SG_OK) {
+            conn_free(c);
+            return;
+        }
+        ssize_t n = recv(fd, c->in.data + c->in.len, want, 0);
+        if (n > 0) {
+            c->in.len += (size_t)n;
+            if ((size_t)n < want)
+                break;
+            continue;
+        }
+        if (n == 0) {
+            c->peer_closed = true;
+            c->keep_alive = false;
+            event_del(c->rev);
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
         if (c->state == C_BUSY && c->pending)
             sg_log_debug("client went away before the answer", SG_KV_STR("client", c->addr),
                          SG_KV_END);
         conn_free(c);
+        return;
     }
+    conn_process(c);
+    if (c->peer_closed && !c->dead && (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
+        conn_free(c); /* nothing to answer, or a request that can no longer complete */
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    if (what & EV_TIMEOUT) {
+        conn_free(c); /* the client does not read its answer */
+        return;
+    }
+    conn_flush(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -816,8 +932,12 @@ static void conn_free(struct conn *c)
     }
     c->next->prev = c->prev;
     c->prev->next = c->next;
-    bufferevent_free(c->bev);
+    event_free(c->rev);
+    event_free(c->wev);
     event_free(c->timer);
+    evutil_closesocket(c->fd);
+    sg_buf_free(&c->in);
+    sg_buf_free(&c->out);
     sg_buf_free(&c->head);
     sg_buf_free(&c->body);
     if (c->rejected)
@@ -856,24 +976,25 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         snprintf(c->addr, sizeof c->addr, "local");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->fd = fd;
+    c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     c->timer = evtimer_new(s->base, on_timer, c);
-    if (!c->bev || !c->timer) {
-        if (c->bev)
-            bufferevent_free(c->bev);
-        else
-            evutil_closesocket(fd);
+    if (!c->rev || !c->wev || !c->timer || event_add(c->rev, NULL) != 0) {
+        if (c->rev)
+            event_free(c->rev);
+        if (c->wev)
+            event_free(c->wev);
         if (c->timer)
             event_free(c->timer);
+        evutil_closesocket(fd);
         free(c);
         return;
     }
     sg_buf_init(&c->head, (size_t)s->cfg->max_header_bytes);
     sg_buf_init(&c->body, 1);
-    struct timeval wt = {WRITE_TIMEOUT_S, 0};
-    bufferevent_set_timeouts(c->bev, NULL, &wt);
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    sg_buf_init(&c->in, (size_t)(s->cfg->max_header_bytes + s->cfg->max_body_bytes) + READ_CHUNK);
+    sg_buf_init(&c->out, OUT_MAX);
     c->next = &s->conns;
     c->prev = s->conns.prev;
     s->conns.prev->next = c;
@@ -936,7 +1057,7 @@ void ingress_server_drain(struct ingress_server *s)
     struct conn *c = s->conns.next;
     while (c != &s->conns) {
         struct conn *next = c->next;
-        if (c->state == C_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+        if (c->state == C_IDLE && c->in.len == c->in_off)
             conn_free(c);
         c = next;
     }

@@ -20,6 +20,15 @@ static void usage(FILE *f)
     ingress_config_print_help(f);
 }
 
+/* Per-webhook log lines are batched (one write per 50 ms instead of one per request). */
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    sg_log_flush();
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -53,7 +62,7 @@ int main(int argc, char **argv)
     sg_log_init(cfg.level, cfg.format, "ingress");
 
     int rc = 1;
-    struct event *sigterm = NULL, *sigint = NULL;
+    struct event *sigterm = NULL, *sigint = NULL, *logflush = NULL;
     struct ingress_server *s = NULL;
     struct event_base *base = event_base_new();
     if (!base) {
@@ -63,6 +72,13 @@ int main(int argc, char **argv)
     s = ingress_server_new(base, &cfg, err, sizeof err);
     if (!s) {
         fprintf(stderr, "singularity-ingress: %s\n", err);
+        goto out;
+    }
+    sg_log_set_buffered(64 * 1024);
+    logflush = event_new(base, -1, EV_PERSIST, on_log_flush, NULL);
+    struct timeval flush_every = {0, 50 * 1000};
+    if (!logflush || event_add(logflush, &flush_every)) {
+        fprintf(stderr, "singularity-ingress: cannot create the log flush timer\n");
         goto out;
     }
     sigterm = evsignal_new(base, SIGTERM, on_signal, s);
@@ -78,6 +94,10 @@ int main(int argc, char **argv)
     sg_log_info("stopped", SG_KV_END);
     rc = 0;
 out:
+    sg_log_flush();
+    sg_log_set_buffered(0);
+    if (logflush)
+        event_free(logflush);
     if (sigterm)
         event_free(sigterm);
     if (sigint)

@@ -29,11 +29,6 @@ function request()
   }, body)
 end
 
-local non2xx = 0
-function response(status, headers, body)
-  if status ~= 202 then non2xx = non2xx + 1 end
-end
-
 function done(summary, latency, requests)
   io.write(string.format("p99_ms=%.3f p50_ms=%.3f\n", latency:percentile(99) / 1000, latency:percentile(50) / 1000))
 end
