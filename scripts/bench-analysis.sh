@@ -20,6 +20,7 @@ if [ ! -f "$TGZ" ] || [ ! -d "$TREE" ]; then
   xz -dc /usr/src/linux-source-6.1.tar.xz | gzip -6 >"$TGZ.tmp" && mv "$TGZ.tmp" "$TGZ"
   mkdir -p "$TREE.tmp" && tar -xzf "$TGZ" -C "$TREE.tmp" && mv "$TREE.tmp" "$TREE"
 fi
+TREE=$(cd "$TREE" && pwd -P) # cloc does not follow a symlinked root
 # warm the page cache for both inputs so every tool reads from memory
 cat "$TGZ" >/dev/null
 tar -cf - -C "$TREE" . >/dev/null
@@ -29,7 +30,7 @@ trap 'rm -f "$OUT"' EXIT
 run() { # label cmd...
   local label=$1; shift
   /usr/bin/time -f "%e %U %S %M" -o "$OUT" "$@" >/dev/null 2>&1 || true
-  read -r wall user sys rss <"$OUT"
+  read -r wall user sys rss < <(tail -n 1 "$OUT") # (time prefixes a line when the exit status is not 0)
   printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$wall" "$user" "$sys" "$rss"
 }
 {
