@@ -83,31 +83,49 @@ static inline const unsigned char *an_find(const struct an_finder *f, const unsi
 #ifdef __SSE2__
     if (f->n == 0)
         return e;
-    if (f->n <= 9 && e - p < 16 && fend - p >= 16) {
-        /* a short line not at the end of the file: one load, bits past the line masked off */
-        __m128i x = _mm_loadu_si128((const __m128i *)p);
-        __m128i m = _mm_cmpeq_epi8(x, f->v[0]);
-        for (unsigned k = 1; k < f->n; k++)
-            m = _mm_or_si128(m, _mm_cmpeq_epi8(x, f->v[k]));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m) & ((1u << (e - p)) - 1u);
-        return mask ? p + __builtin_ctz(mask) : e;
-    }
     if (f->n <= 9) {
-        while (e - p >= 16) {
+        /* whole 16-byte loads while they stay inside the file; bits past e are masked off */
+        while (p < e && fend - p >= 16) {
             __m128i x = _mm_loadu_si128((const __m128i *)p);
             __m128i m = _mm_cmpeq_epi8(x, f->v[0]);
             for (unsigned k = 1; k < f->n; k++)
                 m = _mm_or_si128(m, _mm_cmpeq_epi8(x, f->v[k]));
             unsigned mask = (unsigned)_mm_movemask_epi8(m);
+            if (e - p < 16)
+                mask &= (1u << (e - p)) - 1u;
             if (mask)
                 return p + __builtin_ctz(mask);
             p += 16;
         }
+        if (p >= e)
+            return e;
     }
 #endif
     while (p < e && !f->tbl[*p])
         p++;
     return p;
+}
+
+/* A finder for a set given as a string plus the first bytes of a list of closing tokens. */
+static void an_finder_closers(struct an_finder *f, const char *base, const struct an_pair *a, unsigned na,
+                              const struct an_pair *b, unsigned nb, const struct an_pair *c, unsigned nc)
+{
+    char set[64];
+    size_t n = 0;
+    for (const char *x = base; *x && n + 1 < sizeof set; x++)
+        set[n++] = *x;
+    const struct an_pair *lists[3] = {a, b, c};
+    unsigned counts[3] = {na, nb, nc};
+    for (int l = 0; l < 3; l++)
+        for (unsigned k = 0; k < counts[l] && n + 1 < sizeof set; k++) {
+            char ch = lists[l][k].close[0];
+            if (ch && !memchr(set, ch, n))
+                set[n++] = ch;
+        }
+    if (!memchr(set, '\\', n) && n + 1 < sizeof set)
+        set[n++] = '\\';
+    set[n] = '\0';
+    an_finder_init(f, set, -1);
 }
 
 static const unsigned char an_ident[256] = {
@@ -262,6 +280,8 @@ static bool an_any_lc(const struct an_lang *L, const unsigned char *s, const uns
 struct an_line_ctx {
     const struct an_lang *L;
     const struct an_finder *plain; /* first bytes + backslash */
+    const struct an_finder *incmt; /* plain + block-comment closers */
+    const struct an_finder *inq;   /* string closers + backslash */
     uint64_t cx;
     unsigned marker;   /* MNT001 marker on this line */
 };
@@ -296,14 +316,9 @@ static void an_line_machine(struct an_state *st, struct an_line_ctx *c, const un
         if (plain) {
             i = an_find(c->plain, i, le, end);
         } else if (st->quote) {
-            unsigned char q0 = (unsigned char)st->quote[0];
-            while (i < le && *i != '\\' && *i != q0)
-                i++;
+            i = an_find(c->inq, i, le, end);
         } else {
-            const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
-            unsigned char c0 = (unsigned char)top[0];
-            while (i < le && *i != '\\' && *i != c0 && !an_bit(L->first, *i))
-                i++;
+            i = an_find(c->incmt, i, le, end);
         }
         if (i >= le)
             break;
@@ -473,11 +488,13 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     bool long_ok = cfg->minified || (L && (L->flags & AN_LANG_DATA));
     bool check_indent = L && strcmp(L->name, "Makefile") != 0;
     bool prose = L && (L->flags & AN_LANG_PROSE);
-    struct an_finder fast_f, plain_f;
+    struct an_finder fast_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
     if (L) {
         an_finder_init(&fast_f, L->firstset, -1);
         an_finder_init(&plain_f, L->firstset, '\\');
+        an_finder_closers(&cmt_f, L->firstset, L->ml, L->nml, L->nc, L->nnc, NULL, 0);
+        an_finder_closers(&q_f, "", L->q, L->nq, L->vq, L->nvq, L->dq, L->ndq);
     }
     while (p < end) {
         const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -534,7 +551,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         }
         const unsigned char *cs = (L->flags & AN_LANG_FORTRAN) ? p : ts; /* comment-test start */
         bool is_code;
-        struct an_line_ctx lc = {.L = L, .plain = &plain_f};
+        struct an_line_ctx lc = {.L = L, .plain = &plain_f, .incmt = &cmt_f, .inq = &q_f};
         bool fast = false;
         if (plain)
             fast = an_find(&fast_f, ts, te, end) == te;
