@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingress_hmac.h"
 #include "ingress_http.h"
 #include "ingress_redis.h"
 #include "ingress_webhook.h"
@@ -112,6 +113,7 @@ struct ingress_server {
     struct ingress_webhook_result result; /* scratch: requests are processed one at a time */
     struct stats stats;
     size_t secret_len;
+    struct ingress_hmac *hmac;
     struct sg_metrics *metrics;
     struct sg_metric *m_requests, *m_duration, *m_sigfail;
     struct sg_metric *m_qlen, *m_inflight, *m_delayed, *m_dead, *m_oldest;
@@ -450,6 +452,7 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
         .body_len = len,
         .received_at = now_ms,
         .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
+        .hmac = s->hmac,
     };
     ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
@@ -1093,7 +1096,8 @@ struct ingress_server *ingress_server_new(struct event_base *base,
     s->limiter = ingress_limiter_new(4096, cfg->signature_failure_limit, 60);
     s->drain_timer = event_new(base, -1, EV_PERSIST, on_drain_timer, s);
     s->redis = ingress_redis_new(base, &cfg->redis, cfg->redis_timeout_ms);
-    if (!s->metrics || !s->limiter || !s->drain_timer || !s->redis) {
+    s->hmac = ingress_hmac_new(cfg->webhook_secret, s->secret_len);
+    if (!s->metrics || !s->limiter || !s->drain_timer || !s->redis || !s->hmac) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1179,6 +1183,7 @@ void ingress_server_free(struct ingress_server *s)
     if (s->drain_timer)
         event_free(s->drain_timer);
     ingress_limiter_free(s->limiter);
+    ingress_hmac_free(s->hmac);
     sg_metrics_free(s->metrics);
     ingress_webhook_result_free(&s->result);
     if (g_stats_server == s)

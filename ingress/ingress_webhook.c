@@ -318,9 +318,13 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
         r->retry_after = in->blocked_s;
         return;
     }
-    if (!in->signature.p ||
-        !sg_webhook_signature_valid(secret, secret_len, in->body, in->body_len, in->signature.p,
-                                    in->signature.len)) {
+    bool sig_ok = false;
+    if (in->signature.p)
+        sig_ok = in->hmac ? ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
+                                                in->signature.len)
+                          : sg_webhook_signature_valid(secret, secret_len, in->body, in->body_len,
+                                                       in->signature.p, in->signature.len);
+    if (!sig_ok) {
         r->status = 401;
         r->error = in->signature.p ? "signature mismatch" : "missing X-Hub-Signature-256";
         r->signature_failed = true;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ingress_hmac.h"
 #include "ingress_http.h"
 #include "ingress_json.h"
 #include "sg_buf.h"
@@ -54,6 +55,7 @@ struct ingress_webhook_in {
     size_t body_len;
     int64_t received_at; /* unix ms */
     int64_t blocked_s;   /* > 0: the client address is over its failed-signature limit (429) */
+    struct ingress_hmac *hmac; /* precomputed key (fast path); NULL: secret/secret_len are used */
 };
 
 /* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check. Result: status != 0 -> answer it; otherwise route == JOB and

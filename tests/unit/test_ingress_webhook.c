@@ -45,7 +45,7 @@ static void test_github_vector(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {S("push"), S("d1"), S(want), S("application/json"),
-                                    "Hello, World!", 13, 1, 0};
+                                    "Hello, World!", 13, 1, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 400);
     assert_false(r.signature_failed);
@@ -62,6 +62,47 @@ static void test_github_vector(void **state)
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 401);
     ingress_webhook_result_free(&r);
+}
+
+/* The precomputed-key HMAC (the server's fast path) agrees with common's HMAC for short, block
+ * sized and long secrets, accepts either hex case and refuses near misses. */
+static void test_fast_hmac(void **state)
+{
+    const char *vec = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    struct ingress_hmac *h = ingress_hmac_new(SECRET, strlen(SECRET));
+    assert_non_null(h);
+    assert_true(ingress_hmac_verify(h, "Hello, World!", 13, vec, strlen(vec)));
+    char upper[80];
+    snprintf(upper, sizeof upper, "sha256=%s", "757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    assert_true(ingress_hmac_verify(h, "Hello, World!", 13, upper, strlen(upper)));
+    assert_false(ingress_hmac_verify(h, "Hello, World?", 13, vec, strlen(vec)));
+    assert_false(ingress_hmac_verify(h, "Hello, World!", 13, vec, strlen(vec) - 1));
+    char bad[80];
+    snprintf(bad, sizeof bad, "%s", vec);
+    bad[20] = 'g';
+    assert_false(ingress_hmac_verify(h, "Hello, World!", 13, bad, strlen(bad)));
+    ingress_hmac_free(h);
+
+    char secret[200], data[3000];
+    for (size_t i = 0; i < sizeof secret; i++)
+        secret[i] = (char)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 13);
+    size_t slens[] = {0, 1, 26, 63, 64, 65, 128, 200};
+    for (size_t k = 0; k < sizeof slens / sizeof slens[0]; k++) {
+        h = ingress_hmac_new(secret, slens[k]);
+        assert_non_null(h);
+        for (size_t len = 0; len < sizeof data; len += 377) {
+            char hex[SG_SHA256_HEX_LEN + 1], hdr[80];
+            assert_int_equal(sg_hmac_sha256_hex(secret, slens[k], data, len, hex), SG_OK);
+            snprintf(hdr, sizeof hdr, "sha256=%s", hex);
+            assert_true(ingress_hmac_verify(h, data, len, hdr, strlen(hdr)));
+            assert_true(sg_webhook_signature_valid(secret, slens[k], data, len, hdr, strlen(hdr)));
+            hdr[10] = hdr[10] == '0' ? '1' : '0';
+            assert_false(ingress_hmac_verify(h, data, len, hdr, strlen(hdr)));
+        }
+        ingress_hmac_free(h);
+    }
 }
 
 static void test_check_order(void **state)
@@ -92,7 +133,7 @@ static void test_check_order(void **state)
         struct ingress_webhook_in in = {S(cases[i].event),    S(cases[i].delivery),
                                         S(cases[i].sig),      S(cases[i].ct),
                                         cases[i].body,        strlen(cases[i].body),
-                                        1,                    cases[i].blocked};
+                                        1,                    cases[i].blocked, NULL};
         ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
         if (r.status != cases[i].status)
             fail_msg("case %zu: status %d, want %d", i, r.status, cases[i].status);
@@ -103,7 +144,7 @@ static void test_check_order(void **state)
     char sig2[80];
     sign("{\"a\":}", 6, sig2);
     struct ingress_webhook_in in = {S("ping"), S("d"), S(sig2), S("application/json"),
-                                    "{\"a\":}", 6, 1, 0};
+                                    "{\"a\":}", 6, 1, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
@@ -131,7 +172,7 @@ static void test_form(void **state)
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {S("ping"), S("d"), S(sig),
                                     S("application/x-www-form-urlencoded"), form, strlen(form),
-                                    1, 0};
+                                    1, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.answer, "pong");
@@ -294,6 +335,8 @@ static void test_route_fixtures(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
     int jobs = 0, ignored = 0, pongs = 0;
+    struct ingress_hmac *fast = ingress_hmac_new(SECRET, strlen(SECRET));
+    assert_non_null(fast);
     bool seen_kind[7] = {false};
     while ((de = readdir(d))) {
         size_t nl = strlen(de->d_name);
@@ -310,7 +353,8 @@ static void test_route_fixtures(void **state)
         sign(body, len, sig);
         struct ingress_webhook_in in = {S(event), S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
                                         S(sig), S("application/json"), body, len,
-                                        1764182400123, 0};
+                                        1764182400123, 0, NULL};
+        in.hmac = fast; /* the server's path */
         ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
         struct json_object *o = json_tokener_parse(body);
         assert_non_null(o);
@@ -362,6 +406,7 @@ static void test_route_fixtures(void **state)
     }
     closedir(d);
     ingress_webhook_result_free(&r);
+    ingress_hmac_free(fast);
     for (int k = 0; k < 6; k++)
         assert_true(seen_kind[k]); /* every routed event produced at least one job */
     assert_true(jobs >= 20);
@@ -380,7 +425,7 @@ static void test_job_examples(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
     struct ingress_webhook_in in = {S("pull_request"), S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                    S(sig), S("application/json"), body, len, 1764182400123, 0};
+                                    S(sig), S("application/json"), body, len, 1764182400123, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 0);
     assert_string_equal(
@@ -400,7 +445,7 @@ static void test_job_examples(void **state)
         "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
     sign(push, strlen(push), sig);
     struct ingress_webhook_in p = {S("push"), S("d"), S(sig), S("application/json"), push,
-                                   strlen(push), 5, 0};
+                                   strlen(push), 5, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":\"refs/heads/main\",\"base_sha\":null"));
@@ -419,7 +464,7 @@ static void test_job_examples(void **state)
                      "\"full_name\":\"a/b\"}}";
     sign(cs, strlen(cs), sig);
     struct ingress_webhook_in c = {S("check_suite"), S("d"), S(sig), S("application/json"), cs,
-                                   strlen(cs), 5, 0};
+                                   strlen(cs), 5, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &c, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":null,\"base_sha\":null,\"pull\":null,"
@@ -486,7 +531,8 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_github_vector), cmocka_unit_test(test_check_order),
+        cmocka_unit_test(test_github_vector), cmocka_unit_test(test_fast_hmac),
+        cmocka_unit_test(test_check_order),
         cmocka_unit_test(test_form),          cmocka_unit_test(test_route_fixtures),
         cmocka_unit_test(test_job_examples),  cmocka_unit_test(test_event_label),
         cmocka_unit_test(test_limiter),       cmocka_unit_test(test_config),
