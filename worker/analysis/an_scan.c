@@ -488,16 +488,26 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     bool long_ok = cfg->minified || (L && (L->flags & AN_LANG_DATA));
     bool check_indent = L && strcmp(L->name, "Makefile") != 0;
     bool prose = L && (L->flags & AN_LANG_PROSE);
-    struct an_finder fast_f, plain_f, cmt_f, q_f;
+    struct an_finder nl_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
     if (L) {
-        an_finder_init(&fast_f, L->firstset, -1);
+        an_finder_init(&nl_f, L->firstset, '\n');
         an_finder_init(&plain_f, L->firstset, '\\');
         an_finder_closers(&cmt_f, L->firstset, L->ml, L->nml, L->nc, L->nnc, NULL, 0);
         an_finder_closers(&q_f, "", L->q, L->nq, L->vq, L->nvq, L->dq, L->ndq);
     }
     while (p < end) {
-        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        /* one search finds the line end or, first, a byte that may start a token: a line whose
+         * end comes first needs no state machine (when it starts in plain state) */
+        const unsigned char *nl;
+        bool no_token = false;
+        if (L) {
+            const unsigned char *h = an_find(&nl_f, p, end, end);
+            no_token = h == end || *h == '\n';
+            nl = no_token ? (h < end ? h : NULL) : memchr(h, '\n', (size_t)(end - h));
+        } else {
+            nl = memchr(p, '\n', (size_t)(end - p));
+        }
         const unsigned char *le = nl ? nl : end;      /* line content end */
         const unsigned char *lnext = nl ? nl + 1 : end;
         line++;
@@ -554,7 +564,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         struct an_line_ctx lc = {.L = L, .plain = &plain_f, .incmt = &cmt_f, .inq = &q_f};
         bool fast = false;
         if (plain)
-            fast = an_find(&fast_f, ts, te, end) == te;
+            fast = no_token;
         if (fast) {
             /* consecutive plain lines form one run: no keyword spans a newline */
             is_code = true;
