@@ -25,7 +25,7 @@ static void tar_entry(unsigned char **buf, size_t *len, const char *name, const 
     *buf = nb;
     unsigned char *h = nb + *len;
     memset(h, 0, need);
-    strncpy((char *)h, name, 99);
+    memcpy(h, name, strnlen(name, 99));
     memcpy(h + 100, "0000644", 7);
     snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)n);
     h[156] = '0';

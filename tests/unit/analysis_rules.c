@@ -100,9 +100,10 @@ static void test_sty001_long_lines_and_data_trap(void **st)
     tb_file(&t, "r/img.svg", "<svg>\n<path d=\"M0 0 L 1 1 L 2 2 L 3 3 L 4 4 L 5 5 L 6 6 L 7 7 L 8 8 L 9 9 L 10 10 L 11 11 L 12 12 L 13 13 L 14 14 L 15 15 L 16 16\"/>\n</svg>\n");
     /* 120 characters of UTF-8 (2 bytes each) is not too long: characters, not bytes */
     char utf[400] = "// ";
-    for (int i = 0; i < 115; i++)
-        strcat(utf, "\xc3\xa9");
-    strcat(utf, "\n");
+    size_t ul = 3;
+    for (int i = 0; i < 115; i++, ul += 2)
+        memcpy(utf + ul, "\xc3\xa9", 2);
+    memcpy(utf + ul, "\n", 2);
     tb_file(&t, "r/u.c", utf);
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY001"), 1);
