@@ -28,11 +28,6 @@ static inline bool an_ws(unsigned char c)
     return c == ' ' || (c >= 0x09 && c <= 0x0d);
 }
 
-static inline bool an_bit(const uint8_t *bm, unsigned char c)
-{
-    return (bm[c >> 3] >> (c & 7)) & 1u;
-}
-
 static inline bool an_starts(const unsigned char *p, const unsigned char *end, const char *tok)
 {
     if (p >= end || *p != (unsigned char)tok[0])
