@@ -74,6 +74,18 @@ sg_check "ingress queues a signed webhook (202)" bash -c \
 sg_check "the job is in analysis_queue" test "$(redis-cli -p "$REDIS_PORT" LLEN analysis_queue)" = 1
 sg_check "ingress refuses a wrong signature (401)" bash -c \
   "$(declare -f sg_signed_post); sg_signed_post 'http://127.0.0.1:$PORT/webhooks/github' wrong push img-2 '$body' | tail -1 | grep -qx 401"
+# The chart's `helm test` Pod script, run in the ingress image (read-only) against this ingress.
+HELM=$(sg_ensure_helm) && sg_ensure_deploy_npm &&
+  "$HELM" template sg "$SG_SOURCE_DIR/helm/singularity" --set ingress.service.port="$PORT" \
+    --show-only templates/tests/test-readyz.yaml >"$SG_TMP/test-pod.yaml" &&
+  node --input-type=module -e '
+import { readFileSync } from "node:fs";
+import YAML from "'"$SG_SOURCE_DIR"'/tests/deploy/node_modules/yaml/dist/index.js";
+const c = YAML.parse(readFileSync(process.argv[1], "utf8")).spec.containers[0];
+process.stdout.write(c.args[0].replace(/^host=.*$/m, "host=127.0.0.1"));
+' "$SG_TMP/test-pod.yaml" >"$SG_TMP/test-pod.sh"
+sg_check "the chart's helm-test script passes in the ingress image" bash -c \
+  "podman run --rm --pull=never --network host --read-only --cap-drop ALL --entrypoint bash '$INGRESS' -c \"\$(cat '$SG_TMP/test-pod.sh')\" 2>/dev/null | grep -q 'GET /readyz -> HTTP/1.[01] 200'"
 sg_check "ingress stops on SIGTERM within 10 s" bash -c "podman stop -t 10 '$NAME-ingress' >/dev/null 2>&1 && [ \"\$(podman inspect --format '{{.State.ExitCode}}' '$NAME-ingress')\" != 137 ]"
 
 # ---- the worker image: migrate, queue, run read-only, stop on SIGTERM, redeliver
