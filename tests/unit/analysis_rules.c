@@ -244,6 +244,22 @@ static void test_config_exclude_and_languages(void **st)
     sg_an_result_free(r);
 }
 
+static void test_config_language_overrides(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/.singularity.yml", "languages:\n  \"*.inc\": C\n  \"tools/*\": Python\n  \"*.x\": Nope\n");
+    tb_file(&t, "r/src/table.inc", "/* c */\nint t[] = {1};\n");
+    tb_file(&t, "r/tools/run", "# py\nif x and y:\n    pass\n");
+    struct sg_an_result *r = run(&t, NULL);
+    assert_non_null(tb_lang(r, "C"));
+    assert_int_equal(tb_lang(r, "C")->counts.code, 1);
+    assert_int_equal(tb_lang(r, "Python")->counts.complexity, 2);
+    assert_int_equal(r->nconfig_errors, 1); /* the unknown language, with its line */
+    assert_non_null(strstr(r->config_errors[0], ".singularity.yml:4: languages:"));
+    sg_an_result_free(r);
+}
+
 static void test_config_errors_keep_defaults(void **st)
 {
     (void)st;
@@ -394,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_rule_counts_exact_when_capped),
         cmocka_unit_test(test_config_rules_off_and_severity),
         cmocka_unit_test(test_config_exclude_and_languages),
+        cmocka_unit_test(test_config_language_overrides),
         cmocka_unit_test(test_config_errors_keep_defaults),
         cmocka_unit_test(test_config_after_github_dir),
         cmocka_unit_test(test_config_late_reapplied),

@@ -53,6 +53,11 @@ void an_config_free(struct an_config *c)
         free(c->exclude[i]);
     free(c->exclude);
     free(c->languages);
+    for (size_t i = 0; i < c->nlang_globs; i++)
+        free(c->lang_globs[i]);
+    free(c->lang_globs);
+    free(c->lang_of_glob);
+    c->lang_globs = NULL, c->lang_of_glob = NULL, c->nlang_globs = 0;
     for (size_t i = 0; i < c->nerrors; i++)
         free(c->errors[i]);
     free(c->errors);
@@ -143,6 +148,40 @@ static void an_parse_list(struct an_config *c, const char *file, const char *key
     }
 }
 
+/* `languages` as a mapping: glob -> language name, overriding detection (e.g. "*.inc": C). */
+static void an_parse_lang_map(struct an_config *c, const char *file, yaml_document_t *doc, yaml_node_t *v)
+{
+    size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (n > AN_CONFIG_MAX_LIST) {
+        an_config_add_error(c, "%s:%lu: languages: more than %d entries", file, an_line(v), AN_CONFIG_MAX_LIST);
+        return;
+    }
+    char **globs = calloc(n ? n : 1, sizeof *globs);
+    int *langs = calloc(n ? n : 1, sizeof *langs);
+    size_t cnt = 0;
+    if (!globs || !langs) {
+        free(globs);
+        free(langs);
+        return;
+    }
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key), *val = yaml_document_get_node(doc, p->value);
+        const char *g = an_scalar(k), *name = an_scalar(val);
+        int l = name ? an_lang_by_name(name) : -1;
+        if (!g || !*g || l < 0) {
+            an_config_add_error(c, "%s:%lu: languages: expected \"glob\": language name (tokei's names), got \"%.64s\"",
+                                file, val ? an_line(val) : an_line(v), name ? name : "?");
+            continue;
+        }
+        if (!(globs[cnt] = strdup(g)))
+            break;
+        langs[cnt++] = l;
+    }
+    c->lang_globs = globs;
+    c->lang_of_glob = langs;
+    c->nlang_globs = cnt;
+}
+
 static void an_parse_rules(struct an_config *c, const char *file, yaml_document_t *doc, yaml_node_t *v)
 {
     if (v->type != YAML_MAPPING_NODE) {
@@ -209,7 +248,10 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
         if (strcmp(key, "exclude") == 0) {
             an_parse_list(c, file, key, &doc, v, false);
         } else if (strcmp(key, "languages") == 0) {
-            an_parse_list(c, file, key, &doc, v, true);
+            if (v->type == YAML_MAPPING_NODE)
+                an_parse_lang_map(c, file, &doc, v);
+            else
+                an_parse_list(c, file, key, &doc, v, true);
         } else if (strcmp(key, "quality_threshold") == 0) {
             const char *s = an_scalar(v);
             char *e = NULL;

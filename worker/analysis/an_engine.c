@@ -275,7 +275,12 @@ static void an_analyse(struct sg_an *an, const char *path, uint64_t size, const 
         an->skipped.too_large++;
         return;
     }
-    int lang = an_lang_detect(path, d, n);
+    int lang = -1;
+    for (size_t i = 0; i < c->nlang_globs && lang < 0; i++)
+        if (an_glob_match(c->lang_globs[i], path))
+            lang = c->lang_of_glob[i];
+    if (lang < 0)
+        lang = an_lang_detect(path, d, n);
     if (an_excluded(c, path, lang)) {
         an->skipped.excluded++;
         return;

@@ -94,6 +94,7 @@ struct an_config {
     bool default_excludes;
     char **exclude; size_t nexclude;
     int *languages; size_t nlanguages; /* allow-list of language indexes; empty = all */
+    char **lang_globs; int *lang_of_glob; size_t nlang_globs; /* `languages: {"*.inc": C}` overrides */
     struct an_rule_cfg rules[AN_NRULES];
     char **errors; size_t nerrors;     /* "FILE:LINE: key: problem" */
 };
