@@ -96,6 +96,14 @@ sg_check "not doubled" no_doubles $S4
 sg_check "the secondary limit's Retry-After was honoured" \
   grep -q '"msg":"job failed; retry scheduled".*"sha":"'$S4'".*"attempt":3,"retry_in_ms":\(19[0-9][0-9]\|[2-9][0-9][0-9][0-9]\)' "$SG_TMP/worker-k2.log"
 clear_faults
+S4b=d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5d5
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","truncate_after_bytes":300,"count":1}'
+enqueue "$(job $S4b)"
+sg_check "a truncated tarball is retried, then analysed whole" wait_completed $S4b 60
+sg_check "not doubled" no_doubles $S4b
+sg_check "the truncated download was logged as a retryable failure" \
+  grep -q '"msg":"job failed; retry scheduled".*"sha":"'$S4b'"' "$SG_TMP/worker-k2.log"
+clear_faults
 
 echo "# 5. a job that always fails ends in the dead list; permanent and unparseable jobs"
 S5=e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5
