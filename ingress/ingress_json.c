@@ -100,8 +100,10 @@ static bool fail(struct scanner *s, enum ingress_json_result r)
     return false;
 }
 
-static void skip_ws(struct scanner *s)
+static inline void skip_ws(struct scanner *s)
 {
+    if (s->p < s->end && *s->p > ' ')
+        return;
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
 }
@@ -350,6 +352,92 @@ static bool scan_number(struct scanner *s, bool *is_int, int64_t *ival)
     return true;
 }
 
+/* Validates a string at s->p (opening quote) without decoding it: the path for almost every
+ * string and key in a payload. *escaped (if non-NULL) tells whether a backslash occurred. */
+static bool skip_string(struct scanner *s, bool *escaped)
+{
+    const unsigned char *p = s->p + 1, *end = s->end;
+    bool esc = false;
+    for (;;) {
+        p = skip_plain(p, end);
+        if (p >= end)
+            goto bad;
+        unsigned char c = *p;
+        if (c == '"') {
+            s->p = p + 1;
+            if (escaped)
+                *escaped = esc;
+            return true;
+        }
+        if (c == '\\') {
+            esc = true;
+            if (end - p < 2)
+                goto bad;
+            switch (p[1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                p += 2;
+                continue;
+            case 'u':
+                if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
+                    hexval(p[5]) < 0)
+                    goto bad;
+                p += 6; /* lone surrogates are allowed by RFC 8259's grammar */
+                continue;
+            default:
+                goto bad;
+            }
+        }
+        if (c < 0x20)
+            goto bad;
+        size_t k = utf8_len(p, end);
+        if (!k)
+            goto bad;
+        p += k;
+    }
+bad:
+    s->p = p < end ? p : end;
+    return fail(s, INGRESS_JSON_INVALID);
+}
+
+/* Validates a number's grammar without computing its value. */
+static bool skip_number(struct scanner *s)
+{
+    const unsigned char *p = s->p, *end = s->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end)
+        goto bad;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        goto bad;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            goto bad;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            goto bad;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    s->p = p;
+    return true;
+bad:
+    s->p = p;
+    return fail(s, INGRESS_JSON_INVALID);
+}
+
 static bool scan_literal(struct scanner *s, const char *lit, size_t n)
 {
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
@@ -423,16 +511,20 @@ static bool scan_object(struct scanner *s, unsigned mask, int level)
         skip_ws(s);
         if (s->p >= s->end || *s->p != '"')
             return fail(s, INGRESS_JSON_INVALID);
-        const unsigned char *raw = NULL;
-        size_t rawlen = 0;
+        const unsigned char *raw = s->p + 1;
         bool escaped = false;
-        if (!scan_string(s, NULL, 0, NULL, NULL, &raw, &rawlen, &escaped))
+        if (!skip_string(s, &escaped))
             return false;
+        size_t rawlen = (size_t)(s->p - 1 - raw);
         unsigned child = below ? member_mask(s, below, level, raw, rawlen, escaped) : 0;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != ':')
-            return fail(s, INGRESS_JSON_INVALID);
-        s->p++;
+        if (s->p < s->end && *s->p == ':') {
+            s->p++; /* the usual compact form */
+        } else {
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':')
+                return fail(s, INGRESS_JSON_INVALID);
+            s->p++;
+        }
         skip_ws(s);
         if (!scan_value(s, child, level + 1))
             return false;
@@ -515,7 +607,7 @@ static bool scan_value(struct scanner *s, unsigned mask, int level)
             set_type(s, term, over ? IJT_TOO_LONG : IJT_STRING);
             return true;
         }
-        return scan_string(s, NULL, 0, NULL, NULL, NULL, NULL, NULL);
+        return skip_string(s, NULL);
     case 't':
     case 'f': {
         bool t = *s->p == 't';
@@ -534,6 +626,8 @@ static bool scan_value(struct scanner *s, unsigned mask, int level)
     default: {
         bool is_int = false;
         int64_t iv = 0;
+        if (!term)
+            return skip_number(s);
         if (!scan_number(s, &is_int, &iv))
             return false;
         set_type(s, term, IJT_NUMBER);

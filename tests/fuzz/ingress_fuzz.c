@@ -56,17 +56,21 @@ static int jsonc_valid(const char *data, size_t len)
  * those; any other disagreement is a bug in one of the two. */
 static bool jsonc_known_leniency(const char *data, size_t len, size_t off)
 {
-    if (off >= len)
+    if (off > len)
         return false;
-    unsigned char c = (unsigned char)data[off];
     unsigned char prev = off ? (unsigned char)data[off - 1] : 0;
+    if (off == len) /* input ended inside a number json-c completes ("1.", "1e") */
+        return (prev >= '0' && prev <= '9') || prev == '.' || prev == '-' || prev == '+' ||
+               prev == 'e' || prev == 'E';
+    unsigned char c = (unsigned char)data[off];
     if (c < 0x20)
         return true; /* raw control character in a string, or \f/\v as white space */
     if (strchr("NnIi", c))
         return true; /* NaN, Infinity */
     if ((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
         return true; /* number forms such as 00, 1., -.5, 1e */
-    if ((prev >= '0' && prev <= '9') || prev == '.' || prev == '-')
+    if ((prev >= '0' && prev <= '9') || prev == '.' || prev == '-' || prev == '+' || prev == 'e' ||
+        prev == 'E')
         return true; /* a number json-c ends differently ("1." then a delimiter) */
     if (c >= 0xC0 && c <= 0xF7) {
         /* json-c checks UTF-8 structure only: overlong forms (C0/C1, E0 80.., F0 80..), UTF-8
