@@ -169,7 +169,8 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
             extra[nextra++] = (struct an_fnd){.file = (uint32_t)i, .line = 1, .rule = AN_CPX001,
                                               .aux = (uint32_t)(rec->complexity > UINT32_MAX ? UINT32_MAX : rec->complexity)};
         }
-        if (!(L->flags & AN_LANG_DATA) && rec->lines > c->max_file_lines) {
+        /* "source file": a programming language (one with decision points), not markup or data */
+        if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && rec->lines > c->max_file_lines) {
             counts[AN_SIZ001]++;
             extra[nextra++] = (struct an_fnd){.file = (uint32_t)i, .line = 1, .rule = AN_SIZ001, .aux = rec->lines};
         }
