@@ -63,6 +63,14 @@ void wk_run_worker_id(char *out, unsigned long outlen)
     snprintf(out, outlen, "%s-%ld-%s", host, (long)getpid(), rnd);
 }
 
+/* The GitHub client's stop hook: a request still running when the soft deadline comes is ended,
+ * so the runner can hand the job back itself (the keeper's hard stop is the last resort). */
+static bool gh_should_stop(void *ud)
+{
+    (void)ud;
+    return atomic_load(&g_stopping) && sg_mono_ms() >= atomic_load(&g_stop_deadline_ms);
+}
+
 struct keeper {
     const struct wk_config *cfg;
     struct wk_queue *q;
@@ -212,6 +220,7 @@ int wk_run_worker(struct wk_config *cfg)
         .max_annotations = (size_t)cfg->max_annotations,
         .requests_total = m->gh_requests,
         .ratelimit_remaining = m->gh_ratelimit,
+        .should_stop = gh_should_stop,
     };
     gh = wk_github_new(&gc, err, sizeof err);
     if (!gh) {

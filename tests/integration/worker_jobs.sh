@@ -142,8 +142,9 @@ kill -TERM "$WORKER_PID_t1"
 wait "$WORKER_PID_t1"; rc=$?
 el=$(( ($(date +%s%N) - t0) / 1000000 ))
 sg_check "worker exited 0 within SHUTDOWN_GRACE_S (took ${el} ms)" bash -c "[ $rc = 0 ] && [ $el -le 5000 ]"
-sg_check "the held job was handed back to the queue" \
-  bash -c "redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S7"
+sg_check "the held job was handed back to the queue (by the runner, its download stopped)" \
+  bash -c "redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S7 &&
+    grep -q '\"msg\":\"job handed back to the queue for shutdown\".*$S7' '$SG_TMP/worker-t1.log'"
 sg_check "the stopped worker left the workers set" bash -c "[ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:workers) = 0 ]"
 sys_start_worker t2
 sg_check "another worker finished it with the same check run" wait_completed $S7 40
