@@ -67,44 +67,68 @@ start_node() {
   sg_wait_for curl -s -o /dev/null -X POST "http://127.0.0.1:$NODE_PORT/"
 }
 
-# run NAME PORT FIXTURE EVENT -> one result line
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# run NAME PORT FIXTURE EVENT -> "rps p99_ms cpu_us_per_req(server[+redis])"
 run() {
   local name=$1 port=$2 fixture=$3 event=$4
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
   export BENCH_BODY=$FIX/$fixture BENCH_EVENT=$event
   BENCH_SIG=sha256=$(openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r <"$BENCH_BODY" | cut -d' ' -f1)
   export BENCH_SIG
-  # warm up, then measure
-  wrk -t"$THREADS" -c"$CONNS" -d2s -s "$LUA" "http://127.0.0.1:$port/webhooks/github" >/dev/null
-  redis-cli -p "$REDIS_PORT" flushall >/dev/null
-  local out
+  local pid
+  case $name in
+    ingress) pid=$INGRESS_PID ;;
+    nginx) pid=$(pgrep -P "$NGINX_PID" | head -1) ;;
+    node) pid=$NODE_PID ;;
+  esac
+  local c0 r0 out c1 r1
+  c0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$SG_REDIS_PID")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "http://127.0.0.1:$port/webhooks/github")
+  c1=$(cpu_ticks "$pid"); r1=$(cpu_ticks "$SG_REDIS_PID")
   local rps p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk -F= '/p99_ms/ {split($2,a," "); print a[1]}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
-  local rss=""
-  if [ "$name" = ingress ]; then
-    rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$INGRESS_PID/status)
-  fi
-  local queued
-  queued=$(redis-cli -p "$REDIS_PORT" llen analysis_queue)
-  printf '| %-8s | %-32s | %9s | %8s | %-10s | %8s | %s |\n' "$name" "$fixture ($(($(stat -c %s "$BENCH_BODY") / 1024)) KB)" \
-    "$rps" "$p99" "${rss:--}" "$queued" "${non2xx:-0}"
+  [ -z "$non2xx" ] || echo "warning: $name answered $non2xx non-2xx" >&2
+  [ "$name" = nginx ] && r1=$r0
+  # CPU time (ms) of the server process plus Redis, per request, in us
+  python3 -c "import sys; rps,d,c,r=float(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]); print('%.0f %s %.1f' % (rps, sys.argv[5], c*10000.0/(rps*d)))" \
+    "$rps" "$DUR" $((c1 - c0 + r1 - r0)) 0 "$p99"
 }
 
 for t in $TARGETS; do "start_$t"; done
-echo "wrk -t$THREADS -c$CONNS -d${DUR}s, loopback, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+ROUNDS=${BENCH_ROUNDS:-3}
+echo "wrk -t$THREADS -c$CONNS -d${DUR}s x $ROUNDS rounds (targets interleaved), loopback, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| target   | payload                          |  req/s    | p99 ms   | peak RSS   | queued   | non-2xx |"
-echo "|----------|----------------------------------|-----------|----------|------------|----------|---------|"
+echo "| payload | target | req/s (median) | vs nginx | p99 ms (median) | CPU us/req (server+Redis) | ingress peak RSS |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_request"; do
   set -- $payload
-  for t in $TARGETS; do
-    case $t in
-      ingress) run ingress "$INGRESS_PORT" "$1" "$2" ;;
-      nginx) run nginx "$NGINX_PORT" "$1" "$2" ;;
-      node) run node "$NODE_PORT" "$1" "$2" ;;
-    esac
+  declare -A R P C
+  for t in $TARGETS; do R[$t]=""; P[$t]=""; C[$t]=""; done
+  for t in $TARGETS; do # warm-up
+    case $t in ingress) port=$INGRESS_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
+    DUR=1 run "$t" "$port" "$1" "$2" >/dev/null
   done
+  for ((i = 0; i < ROUNDS; i++)); do
+    for t in $TARGETS; do
+      case $t in ingress) port=$INGRESS_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
+      read -r rps p99 cpu < <(run "$t" "$port" "$1" "$2")
+      R[$t]+="$rps "; P[$t]+="$p99 "; C[$t]+="$cpu "
+    done
+  done
+  med() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+  nginx_med=$(med "${R[nginx]:-0}")
+  size=$(( $(stat -c %s "$FIX/$1") / 1024 ))
+  for t in $TARGETS; do
+    rps=$(med "${R[$t]}")
+    ratio=$(python3 -c "import sys; n=float(sys.argv[2]); print('%.0f%%' % (100*float(sys.argv[1])/n) if n else '-')" "$rps" "$nginx_med")
+    rss=-
+    [ "$t" = ingress ] && rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$INGRESS_PID/status)
+    cpu=$(med "${C[$t]}")
+    [ "$t" = nginx ] && cpu="$cpu (nginx only)"
+    printf '| %s (%d KB) | %s | %.0f | %s | %s | %s | %s |\n' "$2" "$size" "$t" "$rps" "$ratio" "$(med "${P[$t]}")" "$cpu" "$rss"
+  done
+  unset R P C
 done
