@@ -170,7 +170,7 @@ check("accepted again below the watermark", r.status == 202, r)
 r = request("GET", "/metrics")
 m = r.body.decode()
 check("metrics content type", r.status == 200 and r.headers["content-type"].startswith("text/plain"), r.headers)
-check("queue length gauge", "analysis_queue_length 41" in m, [l for l in m.splitlines() if l.startswith("analysis_queue_length")])
+check("queue length gauge", "analysis_queue_length 41\n" in m, [l for l in m.splitlines() if l.startswith("analysis_queue_length")])
 for name in ["analysis_queue_inflight", "analysis_queue_delayed", "analysis_queue_dead",
              "analysis_queue_oldest_age_seconds", "singularity_ingress_request_duration_seconds_bucket",
              "singularity_ingress_signature_failures_total", 'singularity_ingress_requests_total{code="202",event="push"}']:
@@ -179,6 +179,29 @@ r = webhook(b"{}", "made_up_event_%d" % 1, signature="bad")
 r = webhook(b"{}", "another_made_up_event", signature="bad")
 m = request("GET", "/metrics").body.decode()
 check("unknown events share one label", 'event="other"' in m and "made_up" not in m)
+
+# --- queue gauges from what workers leave in Redis (inflight via analysis_queue:workers)
+rcli("ZADD", "analysis_queue:workers", int(time.time() * 1000), "w1", int(time.time() * 1000), "w2")
+rcli("RPUSH", "analysis_queue:processing:w1", "j1")
+rcli("RPUSH", "analysis_queue:processing:w2", "j2", "j3")
+rcli("ZADD", "analysis_queue:delayed", "1", "d1", "2", "d2", "3", "d3")
+rcli("RPUSH", "analysis_queue:dead", "x")
+old_job = json.dumps({"v": 1, "kind": "sync", "delivery": "old", "event": "installation",
+                      "action": "created", "installation": 1, "repo": None, "sha": None,
+                      "ref": None, "base_sha": None, "pull": None, "force": False,
+                      "received_at": int(time.time() * 1000) - 120000, "attempt": 0})
+rcli("RPUSH", "analysis_queue", old_job)
+m = request("GET", "/metrics").body.decode()
+g = {l.split()[0]: float(l.split()[1]) for l in m.splitlines() if l.startswith("analysis_queue")}
+check("inflight = sum of processing lists of registered workers", g.get("analysis_queue_inflight") == 3, g)
+check("delayed and dead gauges", g.get("analysis_queue_delayed") == 3 and g.get("analysis_queue_dead") == 1, g)
+check("oldest age from the rightmost job's received_at", 119 <= g.get("analysis_queue_oldest_age_seconds", 0) <= 130, g)
+rcli("RPOP", "analysis_queue")
+
+# --- the script cache flushed under us: EVALSHA fails with NOSCRIPT, EVAL takes over
+rcli("SCRIPT", "FLUSH")
+r = webhook(push, "push", "deliv-noscript")
+check("NOSCRIPT falls back to EVAL (202)", r.status == 202 and queue()[0]["delivery"] == "deliv-noscript", r)
 
 # --- the failed-signature limit (3 per minute) -> 429 with Retry-After, also for good requests
 for i in range(3):
