@@ -2,11 +2,17 @@
 // `helm template` renders is validated here against the Kubernetes, KEDA and prometheus-operator
 // schemas (npm kubernetes-models and friends: their validate() is the OpenAPI schema compiled by
 // ajv). A document whose apiVersion/kind has no schema here is an error, so nothing passes
-// unvalidated. Names and labels are also checked against the API server's length/charset rules.
+// unvalidated. Those validators ignore unknown fields (a misspelt `livenesProbe` would pass and
+// be dropped by the API server), so every field is also checked against the models' TypeScript
+// types, read with the TypeScript compiler: an unknown field anywhere is an error, as with
+// `kubectl --validate=strict`. Names and labels are checked against the API server's rules.
 //
 //   node tests/deploy/validate.mjs RENDERED.yaml...     exit 0 when every document is valid
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
+import ts from 'typescript';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // apiVersion -> module holding one model class per kind.
 const MODULES = {
@@ -50,6 +56,73 @@ function checkMeta(doc, where, errors) {
   }
 }
 
+// One TypeScript program whose entry declares one value per model class; its type checker then
+// gives the fields each object may have, recursively.
+function strictChecker(kinds) {
+  const entry = join(dirname(fileURLToPath(import.meta.url)), '__validate_entry.mts');
+  const lines = [];
+  kinds.forEach(([apiVersion, kind], i) => {
+    lines.push(`import { ${kind} as M${i} } from ${JSON.stringify(MODULES[apiVersion])};`);
+    lines.push(`export declare const t${i}: M${i};`);
+  });
+  const options = {
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022, strict: false, noEmit: true, skipLibCheck: true, types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  host.getSourceFile = (f, lang, ...rest) => (f === entry ? ts.createSourceFile(f, lines.join('\n'), lang) : getSourceFile(f, lang, ...rest));
+  host.fileExists = (f) => f === entry || fileExists(f);
+  const program = ts.createProgram([entry], options, host);
+  const diags = ts.getPreEmitDiagnostics(program);
+  if (diags.length) throw new Error('model types did not load: ' + ts.flattenDiagnosticMessageText(diags[0].messageText, ' '));
+  const checker = program.getTypeChecker();
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)));
+  const types = new Map();
+  kinds.forEach(([apiVersion, kind], i) => {
+    types.set(`${apiVersion}/${kind}`, checker.getTypeOfSymbol(exports.find((e) => e.name === `t${i}`)));
+  });
+  return { checker, types };
+}
+
+// Reports every field of value that its type does not declare.
+function unknownFields(checker, value, type, path, out) {
+  if (value === null || typeof value !== 'object' || !type) return;
+  if (type.isUnion()) {
+    const objs = type.types.filter((t) => t.flags & ts.TypeFlags.Object);
+    if (objs.length === 1) unknownFields(checker, value, objs[0], path, out);
+    else if (objs.length > 1) {
+      // Keep the member that explains the most fields.
+      let best = null;
+      let bestMiss = Infinity;
+      for (const t of objs) {
+        const miss = [];
+        unknownFields(checker, value, t, path, miss);
+        if (miss.length < bestMiss) { best = miss; bestMiss = miss.length; }
+      }
+      out.push(...best);
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (checker.isArrayType(type)) {
+      const elem = checker.getTypeArguments(type)[0];
+      value.forEach((v, i) => unknownFields(checker, v, elem, `${path}[${i}]`, out));
+    }
+    return;
+  }
+  const index = type.getStringIndexType();
+  const props = checker.getPropertiesOfType(type);
+  if (!props.length && !index) return; // unknown/any/object: free-form
+  for (const [k, v] of Object.entries(value)) {
+    const prop = props.find((p) => p.name === k);
+    if (prop) unknownFields(checker, v, checker.getTypeOfSymbol(prop), `${path}.${k}`, out);
+    else if (index) unknownFields(checker, v, index, `${path}.${k}`, out);
+    else out.push(`${path}.${k}`);
+  }
+}
+
 const files = process.argv.slice(2);
 if (!files.length) {
   console.error('usage: node validate.mjs RENDERED.yaml...');
@@ -57,6 +130,7 @@ if (!files.length) {
 }
 let count = 0;
 const errors = [];
+const parsed = [];
 for (const file of files) {
   const seen = new Set();
   const docs = YAML.parseAllDocuments(readFileSync(file, 'utf8'));
@@ -81,8 +155,18 @@ for (const file of files) {
     } catch (e) {
       errors.push(`${where}: ${e.message}`);
     }
+    parsed.push({ doc, where });
     checkMeta(doc, where, errors);
     count++;
+  }
+}
+const kinds = [...new Map(parsed.map(({ doc }) => [`${doc.apiVersion}/${doc.kind}`, [doc.apiVersion, doc.kind]])).values()];
+if (kinds.length) {
+  const { checker, types } = strictChecker(kinds);
+  for (const { doc, where } of parsed) {
+    const unknown = [];
+    unknownFields(checker, doc, types.get(`${doc.apiVersion}/${doc.kind}`), '', unknown);
+    for (const u of unknown) errors.push(`${where}: unknown field ${u.slice(1)}`);
   }
 }
 if (errors.length) {
@@ -90,4 +174,4 @@ if (errors.length) {
   console.error(`validate: ${errors.length} problem(s) in ${count} document(s)`);
   process.exit(1);
 }
-console.log(`validate: ${count} document(s) valid against Kubernetes/KEDA/prometheus-operator schemas`);
+console.log(`validate: ${count} document(s) valid against Kubernetes/KEDA/prometheus-operator schemas, no unknown fields`);
