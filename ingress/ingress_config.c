@@ -6,7 +6,7 @@
 
 #include "sg_config.h"
 
-#define N_VARS 20
+#define N_VARS 21
 
 static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
 {
@@ -35,6 +35,8 @@ static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
          "open client connections; more are answered 503 and closed"},
         {"MAX_HEADER_BYTES", SG_CFG_INT, "16384", false, 256, 1048576, &c->max_header_bytes,
          "request line + headers (431 above)"},
+        {"MAX_BUFFER_BYTES", SG_CFG_INT, "134217728", false, 1048576, INT64_MAX,
+         &c->max_buffer_bytes, "request bytes buffered across all connections (503 above)"},
         {"HEADER_TIMEOUT_S", SG_CFG_INT, "10", false, 1, 3600, &c->header_timeout_s,
          "a request head must arrive within this (408)"},
         {"BODY_TIMEOUT_S", SG_CFG_INT, "60", false, 1, 3600, &c->body_timeout_s,

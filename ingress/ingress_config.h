@@ -28,6 +28,7 @@ struct ingress_config {
     int64_t shutdown_grace_s;
     int64_t max_connections;
     int64_t max_header_bytes;
+    int64_t max_buffer_bytes;  /* all connections' request buffers together */
     int64_t header_timeout_s;  /* whole request head must arrive within this */
     int64_t body_timeout_s;    /* whole body must arrive within this */
     int64_t keepalive_timeout_s;

@@ -65,6 +65,7 @@ struct conn {
     bool rejected; /* accepted over MAX_CONNECTIONS only to answer 503 */
     bool read_paused; /* input buffer full while busy */
     bool dead;        /* socket error: freed from the timer callback */
+    size_t accounted; /* bytes of in + body counted in the server's buffered total */
     struct sg_buf head;
     struct ingress_http_req req;
     struct ingress_chunked chunk;
@@ -105,6 +106,7 @@ struct ingress_server {
     bool draining;
     int64_t drain_deadline_ms;
     size_t nconns;
+    size_t buffered; /* input and body buffer capacity of all connections */
     size_t nrejecting;
     size_t npending;
     struct conn conns;   /* list head */
@@ -222,6 +224,24 @@ static void conn_free(struct conn *c);
 static void conn_process(struct conn *c);
 static void drain_check(struct ingress_server *s);
 
+/* Keeps the server-wide total of buffer memory current for c. */
+static void account(struct conn *c)
+{
+    size_t now = c->in.cap + c->body.cap;
+    c->s->buffered = c->s->buffered - c->accounted + now;
+    c->accounted = now;
+}
+
+/* A connection that wants more than a small buffer while the server as a whole holds more than
+ * MAX_BUFFER_BYTES is refused (503): many clients announcing large bodies at once must not be
+ * able to exhaust memory. */
+#define SMALL_BUFFER (256u * 1024)
+static bool over_budget(struct conn *c, size_t extra)
+{
+    return c->in.cap + c->body.cap + extra > SMALL_BUFFER &&
+           c->s->buffered + extra > (size_t)c->s->cfg->max_buffer_bytes;
+}
+
 static void set_deadline(struct conn *c, int64_t seconds)
 {
     struct timeval tv = {(time_t)seconds, 0};
@@ -312,6 +332,7 @@ static void respond(struct conn *c, int status, const char *content_type, const 
     count_request(s, status, c->event_label);
     c->event_label = NULL;
     sg_buf_free(&c->body);
+    account(c);
     if (e) {
         conn_kill(c);
         return;
@@ -766,7 +787,12 @@ static void read_body(struct conn *c)
     if (avail == 0)
         return;
     size_t used = 0;
+    if (over_budget(c, avail)) {
+        respond_error(c, 503, "server busy: too much buffered", true);
+        return;
+    }
     enum ingress_chunked_result cr = ingress_chunked_feed(&c->chunk, data, avail, &used, &c->body);
+    account(c);
     c->in_off += used;
     if (cr == INGRESS_CHUNKED_MORE)
         return;
@@ -825,6 +851,7 @@ static void compact_input(struct conn *c)
             size_t max = c->in.max;
             sg_buf_free(&c->in); /* a large body was read: give the memory back */
             sg_buf_init(&c->in, max);
+            account(c);
         }
     } else if (c->in_off > 0) {
         memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
@@ -858,10 +885,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         size_t want = room < READ_CHUNK ? room : READ_CHUNK;
+        if (c->in.len + want + 1 > c->in.cap && c->state != C_CLOSING &&
+            over_budget(c, want)) {
+            respond_error(c, 503, "server busy: too much buffered", true);
+            return;
+        }
         if (sg_buf_reserve(&c->in, want) != SG_OK) {
             conn_free(c);
             return;
         }
+        account(c);
         ssize_t n = recv(fd, c->in.data + c->in.len, want, 0);
         if (n > 0) {
             c->in.len += (size_t)n;
@@ -939,6 +972,7 @@ static void conn_free(struct conn *c)
     event_free(c->wev);
     event_free(c->timer);
     evutil_closesocket(c->fd);
+    s->buffered -= c->accounted;
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
     sg_buf_free(&c->head);

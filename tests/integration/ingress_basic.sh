@@ -216,7 +216,8 @@ rc1=$?
 # --- GitHub's reference implementation signs; the ingress must agree (a separate address space
 # is not available on loopback, so this runs against a fresh ingress without the limiter tripped)
 ingress_stop_check
-ingress_start QUEUE_HIGH_WATERMARK=0 HEADER_TIMEOUT_S=1 BODY_TIMEOUT_S=2 MAX_CONNECTIONS=40
+ingress_start QUEUE_HIGH_WATERMARK=0 HEADER_TIMEOUT_S=1 BODY_TIMEOUT_S=2 MAX_CONNECTIONS=40 \
+  MAX_BUFFER_BYTES=1048576
 NODE_SIG=$(cd "$SG_SOURCE_DIR/tests" && node -e '
   import("@octokit/webhooks-methods").then(async (m) => {
     const fs = require("fs");
@@ -279,6 +280,32 @@ r = webhook(push, "push", "gone-1")
 check("client gone first: job queued once, redelivery duplicate",
       r.status == 200 and r.json()["status"] == "duplicate" and
       sum(1 for j in queue() if j.get("delivery") == "gone-1") == 1, r)
+
+# --- memory budget (MAX_BUFFER_BYTES=1 MiB across connections): a large body alone is fine,
+# several at once are refused with 503 instead of growing without bound
+big = b'{"a":"' + b"x" * 600000 + b'"}'
+r = webhook(big, "push", signature="sha256=" + "0" * 64)
+check("one 600 KB body alone is read (401 for its bad signature)", r.status == 401, r)
+hdr = ("POST /webhooks/github HTTP/1.1\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\n"
+       "X-GitHub-Delivery: big\r\nX-Hub-Signature-256: x\r\nContent-Length: %d\r\n\r\n" % len(big)).encode()
+held = []
+statuses = []
+for i in range(4):
+    c = connect()
+    c.sendall(hdr + big[:400000])
+    held.append(c)
+    time.sleep(0.3)
+for c in held:
+    c.settimeout(0.5)
+    try:
+        rr, _ = read_response(c)
+        statuses.append(rr.status if rr else None)
+    except socket.timeout:
+        statuses.append("waiting")
+    c.close()
+check("bodies over the shared budget refused with 503", statuses.count(503) >= 1 and statuses.count("waiting") >= 1, statuses)
+time.sleep(0.3)
+check("small deliveries fine afterwards", webhook(push, "push", "after-budget").status == 202)
 
 # --- connection cap (MAX_CONNECTIONS=40): the 41st is answered 503 and closed
 conns = [connect() for _ in range(40)]
