@@ -27,7 +27,8 @@ SG_NO_NPM=1 scripts/deps.sh
 
 say "build (build/)"
 cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DSG_WERROR=ON >/dev/null
-ninja -C "$ROOT/build" >/dev/null || ninja -C "$ROOT/build" -j 1
+TARGETS=(singularity-worker singularity-ingress singularity-github-sim)
+ninja -C "$ROOT/build" "${TARGETS[@]}" >/dev/null || ninja -C "$ROOT/build" -j 1 "${TARGETS[@]}"
 
 export SG_SOURCE_DIR=$ROOT SG_BUILD_DIR=$ROOT/build
 . "$ROOT/tests/lib/servers.sh"
