@@ -35,8 +35,11 @@ for s in keda hpa none everything; do
 done
 sg_check "render with existingSecret" render existing-secret \
   --set existingSecret=singularity-credentials --set worker.autoscaling.keda.redisAddress=redis.data.svc:6379
-for s in default keda hpa none everything existing-secret; do
-  sg_check "schemas: $s" node "$HERE/validate.mjs" "$SG_TMP/$s.yaml"
+SCENARIOS=(default keda hpa none everything existing-secret)
+RENDERS=()
+for s in "${SCENARIOS[@]}"; do RENDERS+=("$SG_TMP/$s.yaml"); done
+sg_check "schemas and no unknown fields: ${SCENARIOS[*]}" node "$HERE/validate.mjs" "${RENDERS[@]}"
+for s in "${SCENARIOS[@]}"; do
   sg_check "assertions: $s" node "$HERE/chart-assert.mjs" "$s" "$SG_TMP/$s.yaml"
 done
 sg_check "helm package" "$HELM" package "$CHART" -d "$SG_TMP/pkg"

@@ -160,7 +160,9 @@ for (const file of files) {
     count++;
   }
 }
-const kinds = [...new Map(parsed.map(({ doc }) => [`${doc.apiVersion}/${doc.kind}`, [doc.apiVersion, doc.kind]])).values()];
+// Schema errors first: the unknown-field pass (a few seconds to load the types) only runs on
+// documents that are otherwise valid.
+const kinds = errors.length ? [] : [...new Map(parsed.map(({ doc }) => [`${doc.apiVersion}/${doc.kind}`, [doc.apiVersion, doc.kind]])).values()];
 if (kinds.length) {
   const { checker, types } = strictChecker(kinds);
   for (const { doc, where } of parsed) {
