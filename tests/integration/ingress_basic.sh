@@ -250,7 +250,7 @@ s = connect()
 s.sendall(b"POST /webhooks/github HTTP/1.1\r\nX-GitHub-Event: push\r\n")
 t0 = time.time()
 r2 = request("GET", "/healthz")
-check("others served while a client dawdles", r2.status == 200 and time.time() - t0 < 0.5)
+check("others served while a client dawdles", r2.status == 200 and time.time() - t0 < 1.0)
 r, _ = read_response(s)
 dt = time.time() - t0
 check("slow head cut at HEADER_TIMEOUT_S with 408", r is not None and is_json_error(r, 408) and 0.8 < dt < 3, (r, dt))
