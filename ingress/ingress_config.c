@@ -14,7 +14,7 @@ static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
         {"HOST", SG_CFG_STR, "0.0.0.0", false, 0, 0, &c->host, "address to listen on"},
         {"PORT", SG_CFG_INT, "4000", false, 0, 65535, &c->port, "port to listen on (0: any)"},
         {"WEBHOOK_SECRET", SG_CFG_SECRET, NULL, true, 0, 0, &c->webhook_secret,
-         "the GitHub App's webhook secret (or WEBHOOK_SECRET_FILE)"},
+         "the GitHub App's webhook secret"},
         {"WEBHOOK_PATH", SG_CFG_STR, "/webhooks/github", false, 0, 0, &c->webhook_path,
          "path GitHub posts deliveries to"},
         {"REDIS_URL", SG_CFG_STR, "redis://127.0.0.1:6379/0", false, 0, 0, &c->redis_url,
