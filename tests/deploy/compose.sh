@@ -12,6 +12,7 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/deploy/lib.sh"
 sg_tmpdir
 
+sg_ensure_deploy_deps || sg_fail "deploy packages unavailable (SG_DEPS=deploy scripts/deps.sh)"
 SIM="$SG_BUILD_DIR/tests/github-sim/singularity-github-sim"
 [ -x "$SIM" ] || sg_fail "the GitHub simulator is not built ($SIM): the compose test needs it"
 PC=$(sg_ensure_podman_compose) || sg_fail "podman-compose unavailable"

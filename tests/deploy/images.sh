@@ -27,6 +27,7 @@ trap 'cleanup_containers; sg_cleanup' EXIT
 
 prun() { podman run --rm --pull=never "$@" 2>&1 | grep -v 'systemd connection'; return "${PIPESTATUS[0]}"; }
 
+sg_ensure_deploy_deps || sg_fail "deploy packages unavailable (SG_DEPS=deploy scripts/deps.sh)"
 start=$(date +%s)
 SG_IMAGE_LOG_DIR=$SG_TMP "$SG_SOURCE_DIR/scripts/images.sh" ingress worker 2>&1 | tee "$SG_TMP/images.out" ||
   { cat "$SG_TMP"/sg-image-*.log 2>/dev/null | tail -60; sg_fail "scripts/images.sh failed"; }

@@ -9,18 +9,29 @@ SG_HELM_VERSION=v3.16.4
 # released helm; `go install` alone would leave the ancient v1.20 default).
 SG_KUBE_MINOR=31
 
+# A Go toolchain new enough for Helm 3.16 (1.22+): Debian 12's golang-go is 1.19, so the
+# machine's own Go in /usr/local/go wins when PATH lists Debian's first. Prints its path.
+sg_go() {
+  local g v
+  for g in "$(command -v go 2>/dev/null)" /usr/local/go/bin/go "$HOME"/sdk/go*/bin/go; do
+    [ -n "$g" ] && [ -x "$g" ] || continue
+    v=$("$g" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    if [ -n "$v" ] && [ "$v" -ge 22 ]; then echo "$g"; return 0; fi
+  done
+  return 1
+}
+
 # Prints the helm binary to use, installing it when missing or of another version.
 sg_ensure_helm() {
   local gobin go helm
-  gobin=$(go env GOBIN 2>/dev/null || true)
-  [ -n "$gobin" ] || gobin="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+  go=$(sg_go) || { echo "sg_ensure_helm: no Go 1.22+ toolchain (Helm $SG_HELM_VERSION needs one)" >&2; return 1; }
+  gobin=$("$go" env GOBIN 2>/dev/null || true)
+  [ -n "$gobin" ] || gobin="$("$go" env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
   helm="$gobin/helm"
   if [ -x "$helm" ] && "$helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$SG_HELM_VERSION"; then
     echo "$helm"
     return 0
   fi
-  go=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$go" ] || { echo "sg_ensure_helm: no Go toolchain (SG_DEPS=deploy scripts/deps.sh)" >&2; return 1; }
   echo "installing helm $SG_HELM_VERSION with go install (a few minutes, once)" >&2
   local ld="-X helm.sh/helm/v3/internal/version.version=$SG_HELM_VERSION"
   ld+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$SG_KUBE_MINOR"
@@ -47,6 +58,15 @@ sg_expect_fail() {
     SG_FAILED=$((SG_FAILED+1)); echo "not ok - $name (succeeded but should have failed)"
   else
     SG_PASSED=$((SG_PASSED+1)); echo "ok - $name"
+  fi
+}
+
+# The deploy group of scripts/deps.sh (buildah, podman, runc, debootstrap, the CNI dnsname
+# plugin) when any of it is missing, so `scripts/test.sh -L deploy` works on a fresh machine too.
+sg_ensure_deploy_deps() {
+  if ! command -v buildah >/dev/null || ! command -v podman >/dev/null || ! command -v debootstrap >/dev/null ||
+     [ ! -e /usr/lib/cni/dnsname ]; then
+    SG_DEPS=deploy SG_NO_NPM=1 "$SG_SOURCE_DIR/scripts/deps.sh" >&2
   fi
 }
 
