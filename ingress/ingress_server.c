@@ -391,8 +391,6 @@ static void log_webhook(struct ingress_server *s, int status, const char *error,
                         int64_t installation, const char *repo, int64_t start_us, const char *addr)
 {
     double dur_ms = (double)(sg_mono_us() - start_us) / 1000.0;
-    const char *labels[1] = {NULL};
-    (void)labels;
     sg_metric_observe(s->m_duration, NULL, dur_ms / 1000.0);
     sg_log(status >= 500 ? SG_LOG_WARN : SG_LOG_INFO, "webhook", SG_KV_STR("delivery", delivery),
            SG_KV_STR("event", event), SG_KV_STR("action", action),
@@ -672,7 +670,8 @@ static bool is_get(const struct conn *c)
     return ingress_str_eq(c->req.method, "GET");
 }
 
-/* Routes a parsed head. Returns false when the connection must stop processing input. */
+/* Routes a parsed head: answers probes, errors and 404/405 at once, or moves a webhook on to its
+ * body. */
 static void dispatch(struct conn *c)
 {
     struct ingress_server *s = c->s;
