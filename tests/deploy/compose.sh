@@ -37,7 +37,7 @@ chmod 0644 "$SG_TMP/secrets/"*
 export SINGULARITY_SECRETS_DIR="$SG_TMP/secrets" SG_BUILD_DIR SG_SOURCE_DIR
 export SINGULARITY_INGRESS_IMAGE=localhost/singularity-ingress:$VERSION SINGULARITY_WORKER_IMAGE=localhost/singularity-worker:$VERSION
 export REDIS_IMAGE=localhost/singularity-test-redis:latest POSTGRES_IMAGE=localhost/singularity-test-postgres:latest
-export INGRESS_PORT=$(sg_free_port) WORKER_REPLICAS=3
+export INGRESS_PORT=$(sg_free_port)
 COMPOSE=("$PC" -p "$PROJECT" -f "$SG_SOURCE_DIR/docker-compose.yml" -f "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml")
 
 # Everything of the project goes at exit, also what `down` misses (scaled replicas, the pod).
