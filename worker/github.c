@@ -224,14 +224,22 @@ static bool parse_i64_str(const char *s, int64_t *out)
     return s && *s && sg_parse_i64(s, INT64_MIN, INT64_MAX, out);
 }
 
+/* GitHub's primary window is an hour; no answer makes a job wait longer than this. */
+#define WK_GITHUB_MAX_WAIT_S 3600
+/* X-RateLimit-Reset in unix seconds, bounded so that "* 1000" cannot overflow. */
+static bool parse_reset_s(const char *s, int64_t *out)
+{
+    return s && *s && sg_parse_i64(s, 1, INT64_MAX / 1000, out);
+}
+
 /* Retry-After is delta-seconds or an HTTP date (RFC 9110); -1 when absent or unparseable. */
 static int64_t retry_after_ms(const char *v, int64_t now_ms)
 {
     int64_t s;
     if (!v || !*v)
         return -1;
-    if (parse_i64_str(v, &s))
-        return s < 0 ? now_ms : now_ms + s * 1000;
+    if (parse_i64_str(v, &s)) /* clamped: a hostile value must not overflow (found by fuzzing) */
+        return s < 0 ? now_ms : now_ms + (s > WK_GITHUB_MAX_WAIT_S ? WK_GITHUB_MAX_WAIT_S : s) * 1000;
     time_t t = curl_getdate(v, NULL);
     if (t == (time_t)-1)
         return -1;
@@ -274,7 +282,8 @@ enum sg_err wk_github_classify(int http_status, const char *retry_after,
     int64_t ra = retry_after_ms(retry_after, now_ms);
     int64_t reset = 0, remaining = -1;
     parse_i64_str(ratelimit_remaining, &remaining);
-    bool primary = remaining == 0 && parse_i64_str(ratelimit_reset, &reset) && reset > 0;
+    bool primary = remaining == 0;
+    bool have_reset = parse_reset_s(ratelimit_reset, &reset);
     bool secondary = contains_ci(msg, "secondary rate limit") || contains_ci(msg, "abuse");
     enum sg_err e;
     int64_t retry_at = 0;
@@ -283,12 +292,14 @@ enum sg_err wk_github_classify(int http_status, const char *retry_after,
         e = SG_ERR_RATE_LIMITED;
         if (ra >= 0)
             retry_at = ra;
-        else if (primary)
+        else if (primary && have_reset)
             retry_at = reset * 1000;
         else
             retry_at = now_ms + 60000; /* GitHub: wait at least a minute when it says nothing */
         if (retry_at < now_ms)
             retry_at = now_ms;
+        if (retry_at > now_ms + WK_GITHUB_MAX_WAIT_S * 1000)
+            retry_at = now_ms + WK_GITHUB_MAX_WAIT_S * 1000;
     } else if (http_status >= 500) {
         e = SG_ERR_UPSTREAM;
         retry_at = ra >= 0 ? ra : 0;
@@ -870,7 +881,7 @@ static void remember_exhausted(struct wk_github *gh, int64_t inst, const struct 
 {
     int64_t remaining, reset;
     if (parse_i64_str(r->rl_remaining, &remaining) && remaining == 0 &&
-        parse_i64_str(r->rl_reset, &reset) && reset > 0)
+        parse_reset_s(r->rl_reset, &reset))
         remember_limit(gh, inst, reset * 1000);
 }
 

@@ -47,9 +47,21 @@ static void test_429_retry_after(void **state)
     assert_int_equal(e.retry_at_ms, NOW + 30000);
     /* Retry-After as an HTTP date (RFC 9110) */
     assert_int_equal(wk_github_classify(429, "Wed, 26 Nov 2025 18:40:00 GMT", NULL, NULL, NULL,
-                                        1764182400000LL - 365LL * 86400000, &e),
+                                        1764182400000LL - 30000, &e),
                      SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, 1764182400000LL);
+    /* hostile values (found by fuzzing: seconds * 1000 overflowed): clamped to an hour */
+    assert_int_equal(wk_github_classify(429, "742555555555555429", NULL, NULL, NULL, NOW, &e),
+                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(e.retry_at_ms, NOW + 3600000);
+    assert_int_equal(wk_github_classify(403, NULL, "0", "9223372036854775807",
+                                        "{\"message\":\"API rate limit exceeded\"}", NOW, &e),
+                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(e.retry_at_ms, NOW + 60000);
+    assert_int_equal(wk_github_classify(429, "Fri, 31 Dec 9999 23:59:59 GMT", NULL, NULL, NULL,
+                                        NOW, &e),
+                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(e.retry_at_ms, NOW + 3600000);
     /* 429 without any hint: a minute */
     assert_int_equal(wk_github_classify(429, NULL, NULL, NULL, NULL, NOW, &e), SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW + 60000);
