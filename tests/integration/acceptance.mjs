@@ -588,6 +588,14 @@ async function checkrunSuite(file) {
     JSON.stringify(creates.map((r) => [r.body?.name, r.body?.status])));
   const batches = [...creates, ...updates].map((r) => r.body?.output?.annotations?.length || 0);
   check("no request carries more than 50 annotations", batches.every((n) => n <= 50), JSON.stringify(batches));
+  const api = recs.filter((r) => !r.path.startsWith("/_sim") && !r.path.startsWith("/_codeload"));
+  check("every GitHub API request carries a User-Agent (GitHub refuses requests without one)",
+    api.length > 0 && api.every((r) => r.headers?.["User-Agent"]), JSON.stringify(api.filter((r) => !r.headers?.["User-Agent"]).map((r) => r.path).slice(0, 3)));
+  check("/app/... requests use the App JWT, /repos/... requests an installation token, archive downloads no Authorization",
+    api.filter((r) => r.path.startsWith("/app/")).every((r) => /jwt$/.test(r.headers?.Authorization || "")) &&
+    api.filter((r) => r.path.startsWith("/repos/")).every((r) => /installation-token$/.test(r.headers?.Authorization || "")) &&
+    recs.filter((r) => r.path.startsWith("/_codeload")).every((r) => !r.headers?.Authorization),
+    JSON.stringify([...new Set(recs.map((r) => r.path.split("/")[1] + " " + r.headers?.Authorization))]));
   check("all recorded check-run requests were answered 2xx", [...creates, ...updates].every((r) => r.status >= 200 && r.status < 300),
     JSON.stringify([...creates, ...updates].filter((r) => !(r.status >= 200 && r.status < 300)).map((r) => [r.method, r.path, r.status])));
 }

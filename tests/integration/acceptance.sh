@@ -215,7 +215,7 @@ if [ -x "$WORKER" ] && [ -x "$SIM" ]; then
   env REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" GITHUB_API_URL="$GITHUB_API_URL" APP_ID="$APP_ID" \
     PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_HOST=127.0.0.1 METRICS_PORT="$WPORT" GITHUB_PACE_MS=20 RETRY_BASE_MS=300 \
     "$WORKER" >"$SG_TMP/worker.log" 2>&1 &
-  sg_track $!
+  WORKER_PID=$!; sg_track $WORKER_PID
   sg_check "worker /healthz -> 200" sg_wait_for curl -sf "http://127.0.0.1:$WPORT/healthz"
 
   repo_json() { printf '{"id":%s,"node_id":"R_%s","name":"%s","full_name":"octo/%s","private":false,"owner":{"login":"octo","id":1,"type":"Organization"},"default_branch":"main"}' "$2" "$2" "$1" "$1"; }
@@ -403,6 +403,45 @@ for l in open(sys.argv[1]):
     j=json.loads(l); assert all(k in j for k in ("ts","level","msg")), l' "$SG_TMP/worker.log"
   sg_check "worker log: never the private key or an installation token" bash -c "! grep -qF -- '$keyline' '$SG_TMP/worker.log' && ! grep -qE 'ghs_[A-Za-z0-9]{20}' '$SG_TMP/worker.log'"
 
+  # Queue keys of section 3 as an operator reads them with redis-cli.
+  sg_check "github:token:7 is a string expiring before GitHub's hour is up (TTL 60..3600 s)" bash -c \
+    "[ \"\$(redis-cli -p $REDIS_PORT type github:token:7)\" = string ] && t=\$(redis-cli -p $REDIS_PORT ttl github:token:7) && [ \$t -gt 60 ] && [ \$t -lt 3600 ]"
+  sg_check "analysis_queue:workers is a sorted set of worker ids scored by a recent unix-ms heartbeat" python3 -c '
+import subprocess,sys,time
+out=subprocess.check_output(["redis-cli","-p",sys.argv[1],"zrange","analysis_queue:workers","0","-1","withscores"]).decode().split()
+assert out and all(abs(float(s)-time.time()*1000) < 30000 for s in out[1::2]), out' "$REDIS_PORT"
+  # Workers reject a job they cannot parse to analysis_queue:dead and ignore unknown fields.
+  redis-cli -p "$REDIS_PORT" lpush analysis_queue 'this is not a job {' >/dev/null
+  U1=5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c
+  redis-cli -p "$REDIS_PORT" lpush analysis_queue "{\"v\":1,\"kind\":\"analyze\",\"delivery\":\"unknown-fields-1\",\"event\":\"push\",\"action\":null,\"installation\":7,\"repo\":{\"id\":9002,\"full_name\":\"octo/clean\",\"extra\":1},\"sha\":\"$U1\",\"ref\":\"refs/heads/main\",\"base_sha\":null,\"pull\":null,\"force\":false,\"received_at\":$(date +%s%3N),\"attempt\":0,\"future_field\":{\"a\":[1,2]}}" >/dev/null
+  sg_check "a job with unknown fields is run (completed check run)" wait_completed $U1 1 30
+  sg_check "an unparseable job is moved to analysis_queue:dead" sg_wait_for bash -c \
+    "redis-cli -p $REDIS_PORT lrange analysis_queue:dead 0 -1 | grep -qF 'this is not a job {'"
+  redis-cli -p "$REDIS_PORT" del analysis_queue:dead >/dev/null
+  # migrate is idempotent; a worker refuses a database without the schema.
+  "$WORKER" migrate >/dev/null 2>&1
+  sg_check "migrate run again exits 0 and schema_migrations records it" bash -c \
+    "[ $? = 0 ] && [ \"\$(psql -tAqc 'select count(*) > 0 from schema_migrations')\" = t ]"
+  psql -qc "create database accept_empty" >/dev/null 2>&1
+  eout=$(env DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/accept_empty" REDIS_URL="$REDIS_URL" APP_ID="$APP_ID" \
+    PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_PORT=0 GITHUB_API_URL="$GITHUB_API_URL" timeout 10 "$WORKER" 2>&1); erc=$?
+  sg_check "a worker refuses a database older than it needs (non-zero exit, says so)" bash -c \
+    "[ $erc -ne 0 ] && [ $erc -ne 124 ] && grep -qi 'migrat' <<<'$(printf '%s' "$eout" | tr -d "'")'"
+  # redeliver --since: only deliveries that failed within the window are redelivered.
+  now_s=$(date +%s)
+  curl -sf -X POST "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/deliveries" -H 'Content-Type: application/json' -d "[
+    {\"id\":701,\"guid\":\"g-failed\",\"status_code\":503,\"delivered_at\":$((now_s-600)),\"event\":\"push\",\"action\":null,\"redelivery\":false},
+    {\"id\":702,\"guid\":\"g-ok\",\"status_code\":202,\"delivered_at\":$((now_s-500)),\"event\":\"push\",\"action\":null,\"redelivery\":false},
+    {\"id\":703,\"guid\":\"g-old\",\"status_code\":503,\"delivered_at\":$((now_s-90000)),\"event\":\"push\",\"action\":null,\"redelivery\":false}]" >/dev/null
+  env REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" GITHUB_API_URL="$GITHUB_API_URL" APP_ID="$APP_ID" \
+    PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" "$WORKER" redeliver --since 1h >"$SG_TMP/redeliver.out" 2>&1
+  rrc=$?
+  sg_check "redeliver --since 1h: exit 0, exactly the failed recent delivery is redelivered (POST .../701/attempts)" bash -c "[ $rrc = 0 ] && python3 -c '
+import json
+p=[json.loads(l)[\"path\"] for l in open(\"$SG_TMP/github.jsonl\") if l.strip()]
+a=[x for x in p if x.startswith(\"/app/hook/deliveries/\") and x.endswith(\"/attempts\")]
+assert a==[\"/app/hook/deliveries/701/attempts\"], a'"
+
   # Check-run request bodies against GitHub's OpenAPI request schemas.
   run_node checkruns "$SG_TMP/github.jsonl"
 
@@ -417,6 +456,39 @@ for l in open(sys.argv[1]):
   sg_check "worker: singularity_github_requests_total has a code label" grep -Eq '^singularity_github_requests_total\{code="[0-9]{3}"\} [0-9]' <<<"$WM"
   sg_check "worker: singularity_worker_job_duration_seconds is a histogram" grep -q '^# TYPE singularity_worker_job_duration_seconds histogram' <<<"$WM"
   sg_check "nothing went to analysis_queue:dead" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
+  # SIGTERM on an idle worker: exit 0 well within SHUTDOWN_GRACE_S (default 25).
+  t0=$(date +%s)
+  kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; wrc=$?
+  sg_check "idle worker on SIGTERM exits 0 within SHUTDOWN_GRACE_S ($(( $(date +%s) - t0 )) s)" bash -c "[ $wrc = 0 ] && [ $(( $(date +%s) - t0 )) -le 25 ]"
+  # MAX_ATTEMPTS: a job failing every time ends on analysis_queue:dead with its last error.
+  WPORT2=$(sg_free_port)
+  env REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" GITHUB_API_URL="$GITHUB_API_URL" APP_ID="$APP_ID" \
+    PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_HOST=127.0.0.1 METRICS_PORT="$WPORT2" GITHUB_PACE_MS=20 RETRY_BASE_MS=200 \
+    MAX_ATTEMPTS=2 SHUTDOWN_GRACE_S=3 "$WORKER" >>"$SG_TMP/worker.log" 2>&1 &
+  WORKER_PID=$!; sg_track $WORKER_PID
+  sg_wait_for curl -sf "http://127.0.0.1:$WPORT2/healthz"
+  curl -s -X POST "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/faults" -H 'Content-Type: application/json' \
+    -d '{"method":"GET","path_prefix":"/repos/octo/clean/tarball","status":500,"count":10}' >/dev/null
+  M1=6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d6d
+  post "$INGRESS_PORT_main" push "$(push_json clean 9002 $M1)" >/dev/null
+  sg_check "MAX_ATTEMPTS=2: a job failing with 500 every time lands on analysis_queue:dead" sg_wait_for bash -c \
+    "redis-cli -p $REDIS_PORT lrange analysis_queue:dead 0 -1 | grep -q $M1"
+  sg_check "the dead entry is the job with its last error (the 500)" bash -c \
+    "redis-cli -p $REDIS_PORT --raw lrange analysis_queue:dead 0 -1 | grep $M1 | grep -q 500"
+  curl -s -X DELETE "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/faults" >/dev/null
+  # SIGTERM while a job is in flight (a slow download): exit within SHUTDOWN_GRACE_S=3, the job
+  # finished or handed back to analysis_queue, never lost.
+  curl -s -X POST "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/faults" -H 'Content-Type: application/json' \
+    -d '{"method":"GET","path_prefix":"/repos/octo/dirty/tarball","bytes_per_s":100,"count":1}' >/dev/null
+  S1=8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e
+  post "$INGRESS_PORT_main" push "$(push_json dirty 9001 $S1)" >/dev/null
+  sleep 1.5
+  t0=$(date +%s%N)
+  kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; wrc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  sg_check "busy worker on SIGTERM exits 0 within SHUTDOWN_GRACE_S=3 (took $ms ms)" bash -c "[ $wrc = 0 ] && [ $ms -le 3500 ]"
+  sg_check "the job it held is back on analysis_queue or completed (not lost)" bash -c \
+    "redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S1 || [ \"\$(psql -tAqc \"select count(*) from analyses where head_sha='$S1' and status='completed'\")\" = 1 ]"
 else
   echo "not ok - worker or simulator not built; section 2 skipped"
   SG_FAILED=$((SG_FAILED+1))
