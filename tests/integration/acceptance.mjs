@@ -265,6 +265,25 @@ async function ingressSuite() {
     }
   }
   console.log(`# ${n} examples: ${nQueued} expected queued, ${nIgnored} ignored, ${nPong} pong`);
+  // GitHub Enterprise Server examples of the same package (ghes-*/index.json), those not seen above.
+  {
+    const seen = new Set(examples.flatMap((e) => e.examples.map((x) => JSON.stringify(x))));
+    const ghesFail = [];
+    let nGhes = 0;
+    for (const dir of fs.readdirSync(path.join(nm, "@octokit/webhooks-examples")).filter((d) => d.startsWith("ghes-")).sort()) {
+      const list = JSON.parse(fs.readFileSync(path.join(nm, "@octokit/webhooks-examples", dir, "index.json")));
+      for (const ev of list) for (const [i, payload] of ev.examples.entries()) {
+        const body = JSON.stringify(payload);
+        if (seen.has(body)) continue;
+        seen.add(body); nGhes++;
+        const rt = await roundTrip(redis, ev.name, payload, body, "application/json", dir);
+        if (rt.probs.length) ghesFail.push(`${dir} ${ev.name}[${i}] ${payload.action ?? "-"}: ${rt.probs.join("; ")}`);
+        if (rt.keyProblem) keyProblems.push(`${dir} ${ev.name}[${i}]: ${rt.keyProblem}`);
+      }
+    }
+    check(`all ${nGhes} further GHES examples (ghes-*/index.json) -> answer and job per DESIGN.md`, nGhes > 0 && ghesFail.length === 0,
+      `${ghesFail.length} wrong, e.g. ${ghesFail.slice(0, 4).join(" | ")}`);
+  }
   check("every job line has exactly the fields of DESIGN.md section 3's job (repo: id, full_name)",
     keyProblems.length === 0, keyProblems.slice(0, 3).join(" | "));
 
