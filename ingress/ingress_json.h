@@ -46,7 +46,9 @@ enum ingress_json_type {
 };
 
 #define INGRESS_JSON_MAX_STR 512
-#define INGRESS_JSON_MAX_DEPTH 64
+/* Nesting limit (RFC 8259 section 9 allows one). Far above anything GitHub sends, and deep enough
+ * that valid payloads with odd extra fields are not refused; bounded so recursion stays small. */
+#define INGRESS_JSON_MAX_DEPTH 1000
 
 struct ingress_json_value {
     enum ingress_json_type type;

@@ -343,9 +343,11 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
         r->error = "Content-Type must be application/json or application/x-www-form-urlencoded";
         return;
     }
-    if (ingress_json_scan(json, json_len, &r->fields, NULL) != INGRESS_JSON_OK) {
+    enum ingress_json_result jr = ingress_json_scan(json, json_len, &r->fields, NULL);
+    if (jr != INGRESS_JSON_OK) {
         r->status = 400;
-        r->error = "body is not valid JSON";
+        r->error = jr == INGRESS_JSON_DEPTH ? "JSON nested deeper than 1000 levels"
+                                            : "body is not valid JSON";
         return;
     }
     memcpy(event, in->event.p, in->event.len);

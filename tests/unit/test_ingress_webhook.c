@@ -457,6 +457,20 @@ static void test_job_examples(void **state)
     p.body_len = strlen(tag);
     ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
     assert_int_equal(r.status, 200);
+    /* an extra field nested 100 deep is still valid JSON: routed, not refused */
+    char deep[2048];
+    int dn = snprintf(deep, sizeof deep, "{\"deep\":%.*s%.*s,%s", 100,
+                      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                      100,
+                      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+                      push + 1);
+    assert_true(dn > 0 && (size_t)dn < sizeof deep);
+    sign(deep, strlen(deep), sig);
+    p.signature = S(sig);
+    p.body = deep;
+    p.body_len = strlen(deep);
+    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+    assert_int_equal(r.status, 0);
     /* check_suite without a branch: ref null */
     const char *cs = "{\"action\":\"requested\",\"check_suite\":{\"head_sha\":"
                      "\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\",\"head_branch\":null,"
