@@ -10,6 +10,7 @@
 //   SCENARIO: default | keda | hpa | none | everything | existing-secret
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
+import { parser as promql } from '@prometheus-io/lezer-promql';
 
 const [scenario, file] = process.argv.slice(2);
 if (!scenario || !file) {
@@ -23,6 +24,14 @@ const failures = [];
 function check(name, cond, detail = '') {
   if (cond) passed++;
   else failures.push(`${name}${detail ? ': ' + detail : ''}`);
+}
+// True when PromQL text parses (Prometheus's own lezer grammar); Grafana's variables are replaced
+// by what they stand for first.
+function promqlOk(q) {
+  const text = String(q).replace(/\$__rate_interval/g, '5m').replace(/\$namespace/g, '.*');
+  let ok = text.trim() !== '';
+  promql.parse(text).iterate({ enter: (n) => { if (n.type.isError) ok = false; } });
+  return ok;
 }
 const all = (kind) => docs.filter((d) => d.kind === kind);
 const one = (kind, pred = () => true) => docs.find((d) => d.kind === kind && pred(d));
@@ -174,6 +183,7 @@ if (worker) {
     if (scenario === 'everything') {
       const inflight = so?.spec.triggers.find((t) => t.type === 'prometheus');
       check('in-flight trigger on analysis_queue_inflight', /analysis_queue_inflight/.test(inflight?.metadata.query || ''));
+      check('in-flight query is valid PromQL', promqlOk(inflight?.metadata.query || ''), inflight?.metadata.query);
       check('minReplicaCount 0 allowed', so?.spec.minReplicaCount === 0);
     } else {
       check('no in-flight trigger by default', !so?.spec.triggers.some((t) => t.type === 'prometheus'));
@@ -259,6 +269,7 @@ if (scenario === 'everything') {
   check('alert on DB errors', /singularity_db_errors_total/.test(byName.SingularityDatabaseErrors || ''));
   check('alert on dead jobs', /analysis_queue_dead/.test(byName.SingularityDeadJobs || ''));
   check('extra rule appended', 'SingularityIngressDown' in byName);
+  for (const r of exprs) check(`alert ${r.alert} expr is valid PromQL`, promqlOk(r.expr), r.expr);
   const cm = one('ConfigMap', (c) => c.metadata.labels?.grafana_dashboard === '1');
   check('dashboard ConfigMap with the sidecar label', !!cm);
   let dash = null;
@@ -269,6 +280,9 @@ if (scenario === 'everything') {
     'singularity_ingress_requests_total', 'singularity_ingress_request_duration_seconds_bucket',
     'singularity_worker_jobs_total', 'singularity_github_ratelimit_remaining']) {
     check(`dashboard shows ${m}`, exprsText.includes(m));
+  }
+  for (const p of dash?.panels || []) {
+    for (const t of p.targets || []) check(`dashboard panel "${p.title}" query is valid PromQL`, promqlOk(t.expr), t.expr);
   }
   check('webhooks per second by status', /sum by \(code\) \(rate\(singularity_ingress_requests_total/.test(exprsText));
   const ing = one('Ingress');

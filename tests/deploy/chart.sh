@@ -63,6 +63,8 @@ sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' "$SG_TMP/def
 sg_expect_fail "assertions catch a writable root file system" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-rofs.yaml"
 sed 's/path: \/readyz/path: \/healthz/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-probe.yaml"
 sg_expect_fail "assertions catch a readiness probe off /readyz" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-probe.yaml"
+sed 's/analysis_queue_length{namespace="prod"}) > 100/analysis_queue_length{namespace="prod"}) > > 100/' "$SG_TMP/everything.yaml" >"$SG_TMP/bad-promql.yaml"
+sg_expect_fail "assertions catch an alert that is not valid PromQL" node "$HERE/chart-assert.mjs" everything "$SG_TMP/bad-promql.yaml"
 sed 's/helm.sh\/hook: pre-install,pre-upgrade/helm.sh\/hook: post-install/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-hook.yaml"
 sg_expect_fail "assertions catch a migration that is not pre-install/pre-upgrade" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-hook.yaml"
 
