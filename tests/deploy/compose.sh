@@ -55,6 +55,14 @@ trap 'compose_cleanup; sg_cleanup' EXIT
 q() { podman exec "${PROJECT}_postgres_1" psql -U singularity -d singularity -tAc "$1" 2>/dev/null; }
 c() { podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --format '{{.Names}}' | grep "_$1_" | sort; }
 
+# The files are valid Compose (the spec's JSON schema, after interpolation), and the check bites.
+sg_check "docker-compose.yml and the simulator override follow the Compose spec" \
+  node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_SOURCE_DIR/docker-compose.yml" "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml"
+sed 's/^    stop_grace_period: 35s/    stop_grace_period: 35 seconds/' "$SG_SOURCE_DIR/docker-compose.yml" >"$SG_TMP/bad-compose.yml"
+sg_expect_fail "the Compose schema rejects a bad duration" node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_TMP/bad-compose.yml"
+sed 's/^    stop_grace_period:/    stop_grace_periode:/' "$SG_SOURCE_DIR/docker-compose.yml" >"$SG_TMP/bad-compose2.yml"
+sg_expect_fail "the Compose schema rejects an unknown key" node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_TMP/bad-compose2.yml"
+
 start=$(date +%s)
 sg_check "podman-compose up -d --scale worker=3" bash -c '"$@" up -d --scale worker=3 >"'"$SG_TMP"'/up.log" 2>&1' _ "${COMPOSE[@]}" ||
   grep -v 'systemd connection' "$SG_TMP/up.log" | tail -30
