@@ -20,7 +20,7 @@ for a in "$@"; do
   esac
 done
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }; else say() { printf '\n==> %s\n' "$*"; }; fi
 
 say "dependencies (scripts/deps.sh)"
 SG_NO_NPM=1 scripts/deps.sh
