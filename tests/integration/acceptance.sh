@@ -25,6 +25,18 @@ export WEBHOOK_SECRET="acceptance secret \$ with spaces"
 [ -d "$SG_SOURCE_DIR/tests/node_modules/@octokit/webhooks-examples" ] ||
   sg_fail "npm packages missing: run scripts/deps.sh"
 
+# term_wait PID SECONDS: SIGTERM, then the exit status, or 124 (and SIGKILL) if still running after SECONDS.
+term_wait() {
+  local pid=$1 limit=$2 i
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid"; return $?; }
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  return 124
+}
+
 # Runs the Node half and adds its counts to ours.
 run_node() {
   local out rc line
@@ -395,6 +407,34 @@ assert c["conclusion"]=="failure" and o["title"] and o["summary"], c' "$(runs_fo
     "[ \"\$(curl -sf http://127.0.0.1:$GITHUB_SIM_PORT/_sim/check-runs | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin) if c[\"head_sha\"]==\"$T1\"))')\" = 1 ] &&
      [ \"\$(psql -tAqc \"select count(*) from analyses where head_sha='$T1' and status='completed'\")\" = 1 ]"
 
+  # Two workers, the same sha delivered three times at once: one analysis, one check run.
+  WPORTB=$(sg_free_port)
+  env REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" GITHUB_API_URL="$GITHUB_API_URL" APP_ID="$APP_ID" \
+    PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_HOST=127.0.0.1 METRICS_PORT="$WPORTB" GITHUB_PACE_MS=20 RETRY_BASE_MS=300 \
+    "$WORKER" >>"$SG_TMP/worker-b.log" 2>&1 &
+  WORKER_B=$!; sg_track $WORKER_B
+  sg_wait_for curl -sf "http://127.0.0.1:$WPORTB/healthz"
+  R1=4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f
+  rp=()
+  for i in 1 2 3; do post "$INGRESS_PORT_main" push "$(push_json dirty 9001 $R1)" >/dev/null & rp+=($!); done
+  wait "${rp[@]}"
+  sg_check "same sha delivered 3 times at once to 2 workers: a completed check run" wait_completed $R1 1 60
+  sg_check "same sha delivered 3 times at once: queue drained" wait_idle
+  sg_check "same sha delivered 3 times at once: exactly one analysis row and one check run" bash -c \
+    "[ \"\$(psql -tAqc \"select count(*) from analyses where head_sha='$R1'\")\" = 1 ] &&
+     [ \"\$(curl -sf http://127.0.0.1:$GITHUB_SIM_PORT/_sim/check-runs | python3 -c 'import json,sys; print(sum(1 for c in json.load(sys.stdin) if c[\"head_sha\"]==\"$R1\"))')\" = 1 ]"
+  term_wait "$WORKER_B" 30
+  # PostgreSQL down for a while: the job waits and completes when it is back (section 3: never lost).
+  P1=3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e
+  sg_stop_postgres
+  r=$(post "$INGRESS_PORT_main" push "$(push_json clean 9002 $P1)")
+  sleep 3
+  sg_start_postgres
+  sg_check "PostgreSQL down for 3 s: the delivery was accepted (202) and the analysis completes once it is back" bash -c \
+    "[ '$(status_of "$r")' = 202 ] && SG_WAIT_S=45 && . '$SG_SOURCE_DIR/tests/lib/servers.sh' && sg_wait_for bash -c \"[ \\\"\\\$(psql -tAqc \\\"select count(*) from analyses where head_sha='$P1' and status='completed'\\\")\\\" = 1 ]\""
+  sg_check "PostgreSQL down: a completed check run for it" wait_completed $P1 1 30
+  sg_check "PostgreSQL down: nothing went to analysis_queue:dead" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
+
   # Worker configuration and logs (section 7)
   wout=$(env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID=abc PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_PORT=0 timeout 5 "$WORKER" 2>&1); wrc=$?
   sg_check "worker with APP_ID=abc: stops with one line naming APP_ID" bash -c "[ $wrc -ne 0 ] && [ $wrc -ne 124 ] && [ \$(printf '%s\n' '$wout' | grep -c .) = 1 ] && grep -q APP_ID <<<'$wout'"
@@ -460,7 +500,7 @@ assert a==[\"/app/hook/deliveries/701/attempts\"], a'"
   sg_check "nothing went to analysis_queue:dead" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
   # SIGTERM on an idle worker: exit 0 well within SHUTDOWN_GRACE_S (default 25).
   t0=$(date +%s)
-  kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; wrc=$?
+  term_wait "$WORKER_PID" 30; wrc=$?
   sg_check "idle worker on SIGTERM exits 0 within SHUTDOWN_GRACE_S ($(( $(date +%s) - t0 )) s)" bash -c "[ $wrc = 0 ] && [ $(( $(date +%s) - t0 )) -le 25 ]"
   # MAX_ATTEMPTS: a job failing every time ends on analysis_queue:dead with its last error.
   WPORT2=$(sg_free_port)
@@ -486,7 +526,7 @@ assert a==[\"/app/hook/deliveries/701/attempts\"], a'"
   post "$INGRESS_PORT_main" push "$(push_json dirty 9001 $S1)" >/dev/null
   sleep 1.5
   t0=$(date +%s%N)
-  kill -TERM "$WORKER_PID"; wait "$WORKER_PID"; wrc=$?
+  term_wait "$WORKER_PID" 10; wrc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   sg_check "busy worker on SIGTERM exits 0 within SHUTDOWN_GRACE_S=3 (took $ms ms)" bash -c "[ $wrc = 0 ] && [ $ms -le 3500 ]"
   sg_check "the job it held is back on analysis_queue or completed (not lost)" bash -c \
