@@ -104,6 +104,13 @@ sg_check "ingress with PORT=notaport: stops naming PORT" cfg_fails PORT WEBHOOK_
 sg_check "ingress with MAX_BODY_BYTES=abc: stops naming MAX_BODY_BYTES" cfg_fails MAX_BODY_BYTES WEBHOOK_SECRET=x PORT=0 MAX_BODY_BYTES=abc
 sg_check "ingress with SIGNATURE_FAILURE_LIMIT=-3: stops naming it" cfg_fails SIGNATURE_FAILURE_LIMIT WEBHOOK_SECRET=x PORT=0 SIGNATURE_FAILURE_LIMIT=-3
 sg_check "ingress with WEBHOOK_SECRET_FILE missing: stops naming WEBHOOK_SECRET_FILE" cfg_fails WEBHOOK_SECRET_FILE PORT=0 WEBHOOK_SECRET_FILE=$SG_TMP/none
+# "Probot's names where Probot has one, so an existing Probot .env works": Probot documents
+# LOG_LEVEL as trace, debug, info, warn, error or fatal. A process that starts stays up (timeout's 124).
+for lvl in trace fatal; do
+  env -i PATH="$PATH" WEBHOOK_SECRET=x HOST=127.0.0.1 PORT=0 REDIS_URL="$REDIS_URL" LOG_LEVEL=$lvl timeout 2 "$INGRESS" >"$SG_TMP/lvl.out" 2>&1
+  trc=$?
+  sg_check "ingress starts with a Probot .env's LOG_LEVEL=$lvl (got: $(head -c 150 "$SG_TMP/lvl.out" | head -1))" [ "$trc" = 124 ]
+done
 printf 'file-secret\n' >"$SG_TMP/secret"
 start_ingress file WEBHOOK_SECRET= WEBHOOK_SECRET_FILE="$SG_TMP/secret" WEBHOOK_PATH=/hooks/gh
 PUSH0='{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"3333333333333333333333333333333333333333","deleted":false,"repository":{"id":4242,"full_name":"acme/widgets"},"installation":{"id":42}}'
@@ -438,6 +445,19 @@ assert c["conclusion"]=="failure" and o["title"] and o["summary"], c' "$(runs_fo
   # Worker configuration and logs (section 7)
   wout=$(env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID=abc PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_PORT=0 timeout 5 "$WORKER" 2>&1); wrc=$?
   sg_check "worker with APP_ID=abc: stops with one line naming APP_ID" bash -c "[ $wrc -ne 0 ] && [ $wrc -ne 124 ] && [ \$(printf '%s\n' '$wout' | grep -c .) = 1 ] && grep -q APP_ID <<<'$wout'"
+  env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID="$APP_ID" PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" \
+    METRICS_HOST=127.0.0.1 METRICS_PORT=0 GITHUB_API_URL="$GITHUB_API_URL" LOG_LEVEL=trace timeout 2 "$WORKER" >"$SG_TMP/lvl.out" 2>&1
+    trc=$?
+  sg_check "worker starts with a Probot .env's LOG_LEVEL=trace (got: $(head -c 150 "$SG_TMP/lvl.out" | head -1))" [ "$trc" = 124 ]
+  # @probot/get-private-key: "The private key can optionally be base64 encoded."
+  env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID="$APP_ID" PRIVATE_KEY="$(base64 -w0 "$PRIVATE_KEY_PATH")" \
+    METRICS_HOST=127.0.0.1 METRICS_PORT=0 GITHUB_API_URL="$GITHUB_API_URL" timeout 2 "$WORKER" >"$SG_TMP/b64.out" 2>&1
+    trc=$?
+  sg_check "worker starts with a Probot .env's base64-encoded PRIVATE_KEY (got: $(head -c 150 "$SG_TMP/b64.out" | head -1))" [ "$trc" = 124 ]
+  env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID="$APP_ID" PRIVATE_KEY="$(awk '{printf "%s\\n", $0}' "$PRIVATE_KEY_PATH")" \
+    METRICS_HOST=127.0.0.1 METRICS_PORT=0 GITHUB_API_URL="$GITHUB_API_URL" timeout 2 "$WORKER" >"$SG_TMP/esc.out" 2>&1
+    trc=$?
+  sg_check "worker starts with a Probot .env's PRIVATE_KEY with \\n escapes" [ "$trc" = 124 ]
   keyline=$(sed -n 2p "$PRIVATE_KEY_PATH")
   sg_check "worker log: every line a JSON object with ts, level, msg" python3 -c '
 import json,sys
