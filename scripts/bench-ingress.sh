@@ -6,7 +6,11 @@
 # @octokit/webhooks-examples, every request with a fresh delivery id. Run by hand, not in CI.
 #
 #   scripts/bench-ingress.sh [DURATION_S]        (default 10 s per run; wrk -t2 -c64)
-# Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node").
+# Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node"), BENCH_ROUNDS (3),
+# BENCH_PIN=1: the server under test (ingress, nginx's worker, node) on CPU 0 and wrk + Redis on
+# CPU 1, so the servers do not compete with the load generator for a core (fairer, steadier).
+# BENCH_BUILD: build dir (build-bench). BENCH_BASE=/path/to/singularity-ingress adds target
+# "base" (put it in BENCH_TARGETS): an older binary measured in the same run, for before/after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -18,12 +22,19 @@ SG_DEPS=bench scripts/deps.sh
 if [ ! -d scripts/bench/ingress/node_modules ]; then
   (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
-ninja -C build-bench singularity-ingress >/dev/null
+BUILD=${BENCH_BUILD:-build-bench}
+PIN=${BENCH_PIN:-0}
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
+ninja -C "$BUILD" singularity-ingress >/dev/null
+# pin PID CPU: every thread of PID onto CPU (no-op unless BENCH_PIN=1)
+pin() { [ "$PIN" = 1 ] && taskset -a -cp "$2" "$1" >/dev/null; return 0; }
+WRK=(wrk)
+[ "$PIN" = 1 ] && WRK=(taskset -c 1 wrk)
 
 . tests/lib/servers.sh
 sg_tmpdir
 sg_start_redis >/dev/null
+pin "$SG_REDIS_PID" 1
 export WEBHOOK_SECRET=bench-secret
 FIX=$ROOT/tests/fixtures/webhooks
 LUA=$ROOT/scripts/bench/ingress/webhook.lua
@@ -31,10 +42,21 @@ LUA=$ROOT/scripts/bench/ingress/webhook.lua
 start_ingress() {
   INGRESS_PORT=$(sg_free_port)
   HOST=127.0.0.1 PORT=$INGRESS_PORT REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 \
-    "$ROOT/build-bench/ingress/singularity-ingress" >/dev/null 2>&1 &
+    "$ROOT/$BUILD/ingress/singularity-ingress" >/dev/null 2>&1 &
   INGRESS_PID=$!
   sg_track $INGRESS_PID
   sg_wait_for curl -sf "http://127.0.0.1:$INGRESS_PORT/readyz"
+  pin "$INGRESS_PID" 0
+}
+
+start_base() {
+  BASE_PORT=$(sg_free_port)
+  HOST=127.0.0.1 PORT=$BASE_PORT REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 \
+    "$BENCH_BASE" >/dev/null 2>&1 &
+  BASE_PID=$!
+  sg_track $BASE_PID
+  sg_wait_for curl -sf "http://127.0.0.1:$BASE_PORT/readyz"
+  pin "$BASE_PID" 0
 }
 
 start_nginx() {
@@ -57,6 +79,8 @@ NGX
   NGINX_PID=$!
   sg_track $NGINX_PID
   sg_wait_for curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/"
+  pin "$NGINX_PID" 1
+  pin "$(pgrep -P "$NGINX_PID" | head -1)" 0
 }
 
 start_node() {
@@ -65,6 +89,7 @@ start_node() {
   NODE_PID=$!
   sg_track $NODE_PID
   sg_wait_for curl -s -o /dev/null -X POST "http://127.0.0.1:$NODE_PORT/"
+  pin "$NODE_PID" 0
 }
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -79,12 +104,13 @@ run() {
   local pid
   case $name in
     ingress) pid=$INGRESS_PID ;;
+    base) pid=$BASE_PID ;;
     nginx) pid=$(pgrep -P "$NGINX_PID" | head -1) ;;
     node) pid=$NODE_PID ;;
   esac
   local c0 r0 out c1 r1
   c0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$SG_REDIS_PID")
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "http://127.0.0.1:$port/webhooks/github")
+  out=$("${WRK[@]}" -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "http://127.0.0.1:$port/webhooks/github")
   c1=$(cpu_ticks "$pid"); r1=$(cpu_ticks "$SG_REDIS_PID")
   local rps p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -99,7 +125,9 @@ run() {
 
 for t in $TARGETS; do "start_$t"; done
 ROUNDS=${BENCH_ROUNDS:-3}
-echo "wrk -t$THREADS -c$CONNS -d${DUR}s x $ROUNDS rounds (targets interleaved), loopback, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+pinned="unpinned"
+[ "$PIN" = 1 ] && pinned="pinned: server CPU 0, wrk + Redis CPU 1"
+echo "wrk -t$THREADS -c$CONNS -d${DUR}s x $ROUNDS rounds (targets interleaved, $pinned), loopback, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| payload | target | req/s (median) | vs nginx | p99 ms (median) | CPU us/req (server+Redis) | ingress peak RSS |"
 echo "|---|---|---:|---:|---:|---:|---:|"
@@ -108,12 +136,12 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
   declare -A R P C
   for t in $TARGETS; do R[$t]=""; P[$t]=""; C[$t]=""; done
   for t in $TARGETS; do # warm-up
-    case $t in ingress) port=$INGRESS_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
+    case $t in ingress) port=$INGRESS_PORT ;; base) port=$BASE_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
     DUR=1 run "$t" "$port" "$1" "$2" >/dev/null
   done
   for ((i = 0; i < ROUNDS; i++)); do
     for t in $TARGETS; do
-      case $t in ingress) port=$INGRESS_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
+      case $t in ingress) port=$INGRESS_PORT ;; base) port=$BASE_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
       read -r rps p99 cpu < <(run "$t" "$port" "$1" "$2")
       R[$t]+="$rps "; P[$t]+="$p99 "; C[$t]+="$cpu "
     done
@@ -126,6 +154,7 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
     ratio=$(python3 -c "import sys; n=float(sys.argv[2]); print('%.0f%%' % (100*float(sys.argv[1])/n) if n else '-')" "$rps" "$nginx_med")
     rss=-
     [ "$t" = ingress ] && rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$INGRESS_PID/status)
+    [ "$t" = base ] && rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$BASE_PID/status)
     cpu=$(med "${C[$t]}")
     [ "$t" = nginx ] && cpu="$cpu (nginx only)"
     printf '| %s (%d KB) | %s | %.0f | %s | %s | %s | %s |\n' "$2" "$size" "$t" "$rps" "$ratio" "$(med "${P[$t]}")" "$cpu" "$rss"
