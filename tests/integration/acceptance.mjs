@@ -424,6 +424,13 @@ async function ingressSuite() {
     const r = await rawRequest(Number(new URL(BASE).port), "HELLO\r\n\r\n", null);
     check("a malformed request -> 400 with a JSON body (no HTML error page)", r.status === 400 && r.json && r.json.status && r.json.error,
       `${r.status} ${r.text.slice(0, 200)}`);
+    const port = Number(new URL(BASE).port);
+    const big = await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70000)}\r\n\r\n`, null);
+    check("oversized request headers -> 4xx with a JSON body", big.status >= 400 && big.status < 500 && big.json?.status && big.json?.error, `${big.status} ${big.text.slice(0, 200)}`);
+    const h2 = await rawRequest(port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", null);
+    check("an HTTP/2 preface -> an error status with a JSON body", h2.status >= 400 && h2.json?.status && h2.json?.error, `${h2.status} ${h2.text.slice(0, 200)}`);
+    const te = await rawRequest(port, `POST ${new URL(HOOK).pathname} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: te-1\r\n\r\n0\r\n\r\n`, null);
+    check("an unsupported transfer coding -> an error status with a JSON body", te.status >= 400 && te.json?.status && te.json?.error, `${te.status} ${te.text.slice(0, 200)}`);
     const r2 = await rawRequest(Number(new URL(BASE).port), "GET /healthz HTTP/1.0\r\n\r\n", null);
     check("HTTP/1.0 GET /healthz -> 200 JSON", r2.status === 200 && r2.json?.status, `${r2.status} ${r2.text}`);
   }

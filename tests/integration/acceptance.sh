@@ -442,6 +442,26 @@ assert c["conclusion"]=="failure" and o["title"] and o["summary"], c' "$(runs_fo
   sg_check "PostgreSQL down: a completed check run for it" wait_completed $P1 1 30
   sg_check "PostgreSQL down: nothing went to analysis_queue:dead" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
 
+  # A 503 with Retry-After: 3 from GitHub: the job waits on analysis_queue:delayed, scored by its
+  # due time in unix ms, at least Retry-After ahead (section 3 and 4), then completes.
+  Y1=2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b
+  curl -s -X POST "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/faults" -H 'Content-Type: application/json' \
+    -d '{"method":"GET","path_prefix":"/repos/octo/warn/tarball","status":503,"retry_after":3,"count":1}' >/dev/null
+  ysent=$(date +%s%3N)
+  post "$INGRESS_PORT_main" push "$(push_json warn 9003 $Y1)" >/dev/null
+  sg_check "GitHub 503 + Retry-After 3: the job is on analysis_queue:delayed due >= 2.5 s after the delivery" python3 -c '
+import subprocess, sys, time
+deadline = time.time() + 5
+while time.time() < deadline:
+    out = subprocess.check_output(["redis-cli", "-p", sys.argv[1], "--raw", "zrange", "analysis_queue:delayed", "0", "-1", "withscores"]).decode().splitlines()
+    for m, sc in zip(out[0::2], out[1::2]):
+        if sys.argv[2] in m:
+            assert float(sc) >= int(sys.argv[3]) + 2500, ("due too early", float(sc) - int(sys.argv[3]))
+            sys.exit(0)
+    time.sleep(0.05)
+sys.exit("never seen on analysis_queue:delayed")' "$REDIS_PORT" "$Y1" "$ysent"
+  sg_check "GitHub 503 + Retry-After: completed after the wait" wait_completed $Y1 1 30
+
   # Worker configuration and logs (section 7)
   wout=$(env -i PATH="$PATH" REDIS_URL="$REDIS_URL" DATABASE_URL="$DATABASE_URL" APP_ID=abc PRIVATE_KEY_PATH="$PRIVATE_KEY_PATH" METRICS_PORT=0 timeout 5 "$WORKER" 2>&1); wrc=$?
   sg_check "worker with APP_ID=abc: stops with one line naming APP_ID" bash -c "[ $wrc -ne 0 ] && [ $wrc -ne 124 ] && [ \$(printf '%s\n' '$wout' | grep -c .) = 1 ] && grep -q APP_ID <<<'$wout'"
@@ -545,6 +565,10 @@ assert a==[\"/app/hook/deliveries/701/attempts\"], a'"
   S1=8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e8e
   post "$INGRESS_PORT_main" push "$(push_json dirty 9001 $S1)" >/dev/null
   sleep 1.5
+  sg_check "while a job runs it sits on analysis_queue:processing:<worker-id> (a worker id of analysis_queue:workers), not on analysis_queue" bash -c "
+    for id in \$(redis-cli -p $REDIS_PORT zrange analysis_queue:workers 0 -1); do
+      redis-cli -p $REDIS_PORT lrange analysis_queue:processing:\$id 0 -1 | grep -q $S1 && found=1
+    done; [ -n \"\$found\" ] && ! redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S1"
   t0=$(date +%s%N)
   term_wait "$WORKER_PID" 10; wrc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -714,6 +738,47 @@ for x in r[\"results\"]:
     assert x[\"ruleId\"] and x[\"level\"] in (\"error\",\"warning\",\"note\") and x[\"message\"][\"text\"]
     pl=x[\"locations\"][0][\"physicalLocation\"]; assert pl[\"artifactLocation\"][\"uri\"] and pl[\"region\"][\"startLine\"]>=1
 assert any(x[\"ruleId\"]==\"SEC002\" and x[\"level\"]==\"error\" and x[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"]==\"src/aws.py\" for x in r[\"results\"])'"
+# Section 5: "code/comment/blank counts agree with tokei" -- checked against tokei itself when installed.
+if command -v tokei >/dev/null 2>&1; then
+  python3 - "$A/tokei" <<'PY'
+import os, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+files = {
+ "a.c": '#include <stdio.h>\n/* block\n   comment */ int x = 1; /* trailing */\nchar *s = "/* not a comment */"; // line\nchar c = \'"\'; /* quote char */\n\n  /* only comment */\nchar *t = "a\\"b // still string";\n/* multi */ /* two */\n',
+ "b.py": '"""Module docstring\nspanning lines\n"""\nimport os  # comment\n\ndef f():\n    \'\'\'doc\'\'\'\n    s = "# not comment"\n    t = """multi\n    line string"""\n    return s  # trailing\n',
+ "c.rs": '/* outer /* nested */ still comment */\nfn main() {\n    let s = "/* no */";\n    // line\n    let r = r#"raw " string // here"#;\n}\n',
+ "d.js": '// comment\nconst s = `template\n/* inside template */\n`;\n/* c */ const x = 1;\n',
+ "e.sh": '#!/bin/bash\n# comment\necho "# not comment"\n',
+ "f.html": '<!-- comment -->\n<html>\n<!-- multi\nline -->\n<body></body>\n</html>\n',
+ "g.lua": '--[[ block\ncomment ]]\nlocal x = 1 -- trailing\n',
+ "h.go": 'package main\n// c\nvar s = `raw /* not */\nstring`\n/* c */\n',
+ "i.py": 'a = 1\r\n\r\n# c\r\n',
+}
+for n, t in files.items():
+    open(os.path.join(d, n), "w", newline="").write(t)
+PY
+  printf 'default_excludes: false\n' >"$A/noexcl.yml"
+  for d in "$A/tokei" /usr/include/linux /usr/lib/python3.11/email; do
+    [ -d "$d" ] || continue
+    sg_check "per-language files/code/comment/blank equal tokei's on $d" python3 - "$d" "$ANALYZE" "$A/noexcl.yml" <<'PY'
+import json, subprocess, sys
+d, an, cfg = sys.argv[1:4]
+t = json.loads(subprocess.check_output(["tokei", "-o", "json", d], stderr=subprocess.DEVNULL))
+s = json.loads(subprocess.run([an, d, "--format", "json", "--config", cfg], capture_output=True).stdout)
+S = {l["name"]: l for l in s["languages"]}
+bad = []
+for name, v in t.items():
+    if name == "Total": continue
+    g = S.get(name)
+    tk = (len(v["reports"]), v["code"], v["comments"], v["blanks"])
+    sg = (g["files"], g["code"], g["comment"], g["blank"]) if g else None
+    if sg != tk: bad.append((name, "tokei", tk, "singularity", sg))
+assert t and not bad, bad
+PY
+  done
+else
+  echo "# tokei not installed: the tokei comparison is not run"
+fi
 sg_check "--format sarif is SARIF 2.1.0" bash -c "'$ANALYZE' '$A/dirty/proj' --format sarif 2>/dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"version\"]==\"2.1.0\" and j[\"runs\"][0][\"results\"]'"
 
 # ------------------------------------------------------------------------------------------------
