@@ -568,6 +568,13 @@ async function ingressSuite() {
     check("singularity_ingress_requests_total{code=\"202\",event=\"push\"} counted", !!reqLine && Number(reqLine.split(" ").pop()) >= 1, reqLine || "absent");
     const counterTypes = /^# TYPE singularity_ingress_requests_total counter$/m.test(t) && /^# TYPE singularity_ingress_signature_failures_total counter$/m.test(t);
     check("requests_total and signature_failures_total are counters", counterTypes);
+    await redis.cmd("DEL", "analysis_queue");
+    await redis.cmd("LPUSH", "analysis_queue", JSON.stringify({ v: 1, kind: "sync", delivery: "old-1", event: "installation", action: "created",
+      installation: 1, repo: null, sha: null, ref: null, base_sha: null, pull: null, force: false, received_at: Date.now() - 100000, attempt: 0 }));
+    await new Promise((r) => setTimeout(r, 1300));
+    const age = await metricValue("analysis_queue_oldest_age_seconds");
+    check("analysis_queue_oldest_age_seconds is the age of the oldest pending job (~100 s)", age >= 99 && age <= 115, `${age}`);
+    await redis.cmd("DEL", "analysis_queue");
     const endSigFails = await metricValue("singularity_ingress_signature_failures_total");
     check(`singularity_ingress_signature_failures_total rose by the ${sigFails} failed signatures sent`,
       endSigFails - startSigFails === sigFails, `before ${startSigFails}, after ${endSigFails}`);

@@ -137,7 +137,7 @@ sg_check "ingress log: never payload content (no commit message or sender of the
   bash -c "! grep -qE 'Codertocat/Hello-World.git|\"avatar_url\"|\"head_commit\"' '$SG_TMP/ingress-main.log'"
 
 # Backpressure and the body cap on a second ingress with small limits (DESIGN.md section 2, 1 and 7).
-start_ingress small QUEUE_HIGH_WATERMARK=3 MAX_BODY_BYTES=2048
+start_ingress small QUEUE_HIGH_WATERMARK=3 MAX_BODY_BYTES=2048 DEDUPE_TTL_S=1
 redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
 redis-cli -p "$REDIS_PORT" lpush analysis_queue j1 j2 >/dev/null
 PUSH='{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"1111111111111111111111111111111111111111","deleted":false,"repository":{"id":4242,"full_name":"acme/widgets","name":"widgets","owner":{"login":"acme"}},"installation":{"id":42},"sender":{"login":"octocat"}}'
@@ -157,6 +157,12 @@ big=$(python3 -c 'print("{\"a\":\"" + "x"*2041 + "\"}", end="")')   # 2049 bytes
 sg_check "MAX_BODY_BYTES=2048: a 2049-byte body with no headers/signature and text/plain -> 413" bash -c "
   code=\$(curl -s -o '$SG_TMP/b413' -w '%{http_code}' -X POST http://127.0.0.1:$INGRESS_PORT_small/webhooks/github -H 'Content-Type: text/plain' --data-binary '$big')
   [ \"\$code\" = 413 ] && python3 -c 'import json; j=json.load(open(\"$SG_TMP/b413\")); assert j[\"status\"] and j[\"error\"]'"
+sg_check "DEDUPE_TTL_S=1: the dedupe marker carries that TTL" [ "$(redis-cli -p "$REDIS_PORT" ttl "webhook:delivery:$D_BP")" = 1 ]
+sleep 1.6
+redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
+r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_BP")
+sg_check "DEDUPE_TTL_S=1: the same delivery after the TTL is queued again (202)" [ "$(status_of "$r")" = 202 ]
+redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
 at=$(python3 -c 'print("{\"a\":\"" + "x"*2040 + "\"}", end="")')  # 2048 bytes
 r=$(post "$INGRESS_PORT_small" star "$at")
 sg_check "MAX_BODY_BYTES=2048: a signed 2048-byte body is accepted (200 ignored)" [ "$(status_of "$r")" = 200 ]
@@ -569,6 +575,8 @@ assert a==[\"/app/hook/deliveries/701/attempts\"], a'"
     for id in \$(redis-cli -p $REDIS_PORT zrange analysis_queue:workers 0 -1); do
       redis-cli -p $REDIS_PORT lrange analysis_queue:processing:\$id 0 -1 | grep -q $S1 && found=1
     done; [ -n \"\$found\" ] && ! redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S1"
+  sg_check "worker /metrics: analysis_queue_inflight counts the job held" sg_wait_for bash -c \
+    "curl -s http://127.0.0.1:$WPORT2/metrics | grep -Eq '^analysis_queue_inflight [1-9]'"
   t0=$(date +%s%N)
   term_wait "$WORKER_PID" 10; wrc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
