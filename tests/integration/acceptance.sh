@@ -157,10 +157,14 @@ big=$(python3 -c 'print("{\"a\":\"" + "x"*2041 + "\"}", end="")')   # 2049 bytes
 sg_check "MAX_BODY_BYTES=2048: a 2049-byte body with no headers/signature and text/plain -> 413" bash -c "
   code=\$(curl -s -o '$SG_TMP/b413' -w '%{http_code}' -X POST http://127.0.0.1:$INGRESS_PORT_small/webhooks/github -H 'Content-Type: text/plain' --data-binary '$big')
   [ \"\$code\" = 413 ] && python3 -c 'import json; j=json.load(open(\"$SG_TMP/b413\")); assert j[\"status\"] and j[\"error\"]'"
-sg_check "DEDUPE_TTL_S=1: the dedupe marker carries that TTL" [ "$(redis-cli -p "$REDIS_PORT" ttl "webhook:delivery:$D_BP")" = 1 ]
-sleep 1.6
 redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
-r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_BP")
+D_TTL=ttl-$RANDOM$RANDOM
+r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_TTL")
+pttl=$(redis-cli -p "$REDIS_PORT" pttl "webhook:delivery:$D_TTL")
+sg_check "DEDUPE_TTL_S=1: the dedupe marker expires within 1 s (PTTL $pttl ms)" bash -c "[ '$(status_of "$r")' = 202 ] && [ $pttl -gt 0 ] && [ $pttl -le 1000 ]"
+sleep 1.2
+redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
+r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_TTL")
 sg_check "DEDUPE_TTL_S=1: the same delivery after the TTL is queued again (202)" [ "$(status_of "$r")" = 202 ]
 redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
 at=$(python3 -c 'print("{\"a\":\"" + "x"*2040 + "\"}", end="")')  # 2048 bytes
@@ -378,6 +382,18 @@ PY
   sg_check "check_run rerequested -> 202" [ "$(status_of "$r")" = 202 ]
   sg_check "check_run rerequested: a second completed check run" wait_completed $D1 2 60
   sg_check "check_run rerequested: two analysis rows" sg_wait_for bash -c "[ \"\$(psql -tAqc \"select count(*) from analyses where head_sha='$D1' and status='completed'\")\" = 2 ]"
+
+  # check_suite rerequested (force) also adds an analysis and a check run.
+  CSR='{"action":"rerequested","check_suite":{"id":6,"head_branch":"main","head_sha":"'$C1'","status":"completed","pull_requests":[]},"repository":'$(repo_json clean 9002)',"installation":{"id":7},"sender":{"login":"octocat"}}'
+  r=$(post "$INGRESS_PORT_main" check_suite "$CSR")
+  sg_check "check_suite rerequested -> 202" bash -c "[ '$(status_of "$r")' = 202 ]" 
+  sg_check "check_suite rerequested: a second completed check run" wait_completed $C1 2 60
+  sg_check "check_suite rerequested: two completed analyses" sg_wait_for bash -c "[ \"\$(psql -tAqc \"select count(*) from analyses where head_sha='$C1' and status='completed'\")\" = 2 ]"
+  # A repository the installation cannot see (404 from GitHub): permanent, not retried.
+  N1=0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a
+  post "$INGRESS_PORT_main" push "$(push_json notinstalled 9005 $N1)" >/dev/null
+  sg_check "a repository the installation cannot see (404): analysis failed, not retried, not dead" sg_wait_for bash -c \
+    "[ \"\$(psql -tAqc \"select status from analyses where head_sha='$N1'\")\" = failed ] && [ \"\$(redis-cli -p $REDIS_PORT zcard analysis_queue:delayed)\" = 0 ] && [ \"\$(redis-cli -p $REDIS_PORT llen analysis_queue:dead)\" = 0 ]"
 
   # A pull request compared with its base (section 4: change against the base commit's analysis).
   D2=d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2
