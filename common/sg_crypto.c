@@ -118,29 +118,86 @@ bool sg_base64url_decode(const char *s, size_t len, struct sg_buf *out)
     return len % 4 != 1;
 }
 
+/* Copies s without ASCII white space. */
+static enum sg_err strip_space(const char *s, size_t len, struct sg_buf *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == '\\' && i + 1 < len && s[i + 1] == 'n') { /* a literal "\n" */
+            i++;
+            continue;
+        }
+        enum sg_err e = sg_buf_putc(out, c);
+        if (e)
+            return e;
+    }
+    return SG_OK;
+}
+
+/* Rewrites a private key as it may arrive in an environment variable into canonical PEM, as
+ * Probot's key loader accepts it: PEM with real newlines, with literal "\n" escapes, with its
+ * newlines removed or turned into spaces, or the whole PEM base64-encoded once more. Returns
+ * false when no PEM block can be found. */
+static bool pem_normalize(const char *in, struct sg_buf *out)
+{
+    struct sg_buf decoded, body;
+    sg_buf_init(&decoded, 1 << 20);
+    sg_buf_init(&body, 1 << 20);
+    bool ok = false;
+    if (!strstr(in, "-----BEGIN ")) {
+        struct sg_buf compact;
+        sg_buf_init(&compact, 1 << 20);
+        bool b64 = strip_space(in, strlen(in), &compact) == SG_OK && compact.len > 0 &&
+                   sg_base64url_decode(compact.data, compact.len, &decoded) && decoded.data;
+        sg_buf_free(&compact);
+        if (!b64 || !strstr(decoded.data, "-----BEGIN "))
+            goto out;
+        in = decoded.data;
+    }
+    const char *begin = strstr(in, "-----BEGIN ");
+    const char *begin_end = strstr(begin + 11, "-----");
+    const char *end = begin_end ? strstr(begin_end + 5, "-----END ") : NULL;
+    const char *end_end = end ? strstr(end + 9, "-----") : NULL;
+    if (!begin_end || !end || !end_end)
+        goto out;
+    const char *b = begin_end + 5;
+    if (memchr(b, ':', (size_t)(end - b))) {
+        /* RFC 1421 headers (an encrypted key): leave the text as it is. */
+        ok = sg_buf_append(out, begin, (size_t)(end_end + 5 - begin)) == SG_OK &&
+             sg_buf_putc(out, '\n') == SG_OK;
+        goto out;
+    }
+    if (strip_space(b, (size_t)(end - b), &body) || !body.data)
+        goto out;
+    if (sg_buf_append(out, begin, (size_t)(begin_end + 5 - begin)) || sg_buf_putc(out, '\n'))
+        goto out;
+    for (size_t i = 0; i < body.len; i += 64) {
+        size_t n = body.len - i < 64 ? body.len - i : 64;
+        if (sg_buf_append(out, body.data + i, n) || sg_buf_putc(out, '\n'))
+            goto out;
+    }
+    ok = sg_buf_append(out, end, (size_t)(end_end + 5 - end)) == SG_OK &&
+         sg_buf_putc(out, '\n') == SG_OK;
+out:
+    sg_buf_free(&decoded);
+    sg_buf_free(&body);
+    return ok;
+}
+
 sg_pkey *sg_pkey_load_pem(const char *pem, char *err, size_t errlen)
 {
-    char *copy = NULL;
-    if (strstr(pem, "\\n")) {
-        /* A key pasted into one environment line with literal \n (as Probot accepts). */
-        size_t n = strlen(pem);
-        copy = malloc(n + 1);
-        if (!copy) {
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (pem[i] == '\\' && pem[i + 1] == 'n') {
-                copy[j++] = '\n';
-                i++;
-            } else {
-                copy[j++] = pem[i];
-            }
-        }
-        copy[j] = '\0';
-        pem = copy;
+    struct sg_buf canon;
+    sg_buf_init(&canon, 1 << 20);
+    if (!pem_normalize(pem, &canon)) {
+        sg_buf_free(&canon);
+        snprintf(err, errlen, "not a PEM RSA private key (PKCS#1 or PKCS#8): no PEM block found "
+                              "(nor a base64-encoded one)");
+        return NULL;
     }
+    char *copy = sg_buf_detach(&canon);
+    pem = copy;
     BIO *bio = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);

@@ -32,9 +32,17 @@ bool sg_log_parse_level(const char *s, enum sg_log_level *out)
             return true;
         }
     }
-    if (strcasecmp(s, "warning") == 0) {
-        *out = SG_LOG_WARN;
-        return true;
+    /* Probot's (pino's) other names, so an existing Probot .env works: trace is our most
+     * verbose level, fatal our least. */
+    static const struct {
+        const char *name;
+        enum sg_log_level level;
+    } aliases[] = {{"warning", SG_LOG_WARN}, {"trace", SG_LOG_DEBUG}, {"fatal", SG_LOG_ERROR}};
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        if (strcasecmp(s, aliases[i].name) == 0) {
+            *out = aliases[i].level;
+            return true;
+        }
     }
     return false;
 }

@@ -23,7 +23,8 @@ enum sg_kv_type { SG_KV_T_END = 0, SG_KV_T_STR, SG_KV_T_INT, SG_KV_T_DBL, SG_KV_
 #define SG_KV_BOOL(k, v) SG_KV_T_BOOL, (const char *)(k), (int)(!!(v))
 #define SG_KV_END        SG_KV_T_END
 
-/* Parses "debug|info|warn|error" / "json|text"; returns false on an unknown name. */
+/* Parses "debug|info|warn|error" (and Probot's "trace", "fatal", plus "warning") /
+ * "json|text"; returns false on an unknown name. */
 bool sg_log_parse_level(const char *s, enum sg_log_level *out);
 bool sg_log_parse_format(const char *s, enum sg_log_format *out);
 

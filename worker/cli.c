@@ -80,7 +80,7 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
     enum sg_log_level lvl;
     enum sg_log_format fmt;
     if (!sg_log_parse_level(cfg->log_level, &lvl)) {
-        snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error");
+        snprintf(err, errlen, "LOG_LEVEL: expected trace, debug, info, warn, error or fatal");
         return SG_ERR_CONFIG;
     }
     if (!sg_log_parse_format(cfg->log_format, &fmt)) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sg_config.h"
+#include "sg_log.h"
 
 static const char *fake_env[16][2];
 
@@ -116,6 +117,19 @@ static void test_duration(void **state)
     assert_false(sg_parse_duration("", &s));
 }
 
+/* An existing Probot .env must work: pino's level names are accepted. */
+static void test_log_levels(void **state)
+{
+    enum sg_log_level l;
+    assert_true(sg_log_parse_level("trace", &l));
+    assert_int_equal(l, SG_LOG_DEBUG);
+    assert_true(sg_log_parse_level("FATAL", &l));
+    assert_int_equal(l, SG_LOG_ERROR);
+    assert_true(sg_log_parse_level("warn", &l));
+    assert_int_equal(l, SG_LOG_WARN);
+    assert_false(sg_log_parse_level("verbose", &l));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_bad_int),
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_log_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

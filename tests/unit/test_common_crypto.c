@@ -144,6 +144,55 @@ static void test_pem_with_literal_newlines(void **state)
     free(pem);
 }
 
+/* Probot's key loader accepts these forms too, so an existing Probot .env works. */
+static void test_pem_probot_forms(void **state)
+{
+    char *pem = make_pem(1);
+    size_t n = strlen(pem);
+    char err[256];
+    char *variant = malloc(4 * n + 16);
+    /* newlines removed, and newlines turned into spaces */
+    for (int sep = 0; sep < 2; sep++) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (pem[i] == '\n') {
+                if (sep)
+                    variant[j++] = ' ';
+            } else {
+                variant[j++] = pem[i];
+            }
+        }
+        variant[j] = '\0';
+        sg_pkey *key = sg_pkey_load_pem(variant, err, sizeof err);
+        assert_non_null(key);
+        sg_pkey_free(key);
+    }
+    /* CRLF line ends */
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pem[i] == '\n')
+            variant[j++] = '\r';
+        variant[j++] = pem[i];
+    }
+    variant[j] = '\0';
+    sg_pkey *key = sg_pkey_load_pem(variant, err, sizeof err);
+    assert_non_null(key);
+    sg_pkey_free(key);
+    /* the whole PEM base64-encoded (standard alphabet, padded), as `base64 -w0 key.pem` */
+    EVP_EncodeBlock((unsigned char *)variant, (const unsigned char *)pem, (int)n);
+    key = sg_pkey_load_pem(variant, err, sizeof err);
+    assert_non_null(key);
+    sg_pkey_free(key);
+    /* base64 of something that is not a PEM */
+    assert_null(sg_pkey_load_pem("aGVsbG8gd29ybGQ=", err, sizeof err));
+    assert_non_null(strstr(err, "no PEM block"));
+    /* a PEM block whose body is garbage */
+    assert_null(sg_pkey_load_pem("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+                                 err, sizeof err));
+    free(variant);
+    free(pem);
+}
+
 static void test_random_hex(void **state)
 {
     char a[33], b[33];
@@ -158,7 +207,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_github_vector),     cmocka_unit_test(test_signature_rejects),
         cmocka_unit_test(test_base64url),         cmocka_unit_test(test_jwt_pkcs1_and_pkcs8),
-        cmocka_unit_test(test_pem_with_literal_newlines), cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_pem_with_literal_newlines), cmocka_unit_test(test_pem_probot_forms),
+        cmocka_unit_test(test_random_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
