@@ -243,7 +243,10 @@ static int64_t retry_after_ms(const char *v, int64_t now_ms)
     time_t t = curl_getdate(v, NULL);
     if (t == (time_t)-1)
         return -1;
-    return (int64_t)t * 1000;
+    /* curl_getdate accepts years far past 9999 (fuzzing found one): bound before scaling */
+    if ((int64_t)t > now_ms / 1000 + WK_GITHUB_MAX_WAIT_S)
+        return now_ms + WK_GITHUB_MAX_WAIT_S * 1000;
+    return t < 0 ? now_ms : (int64_t)t * 1000;
 }
 
 static bool contains_ci(const char *hay, const char *needle)
