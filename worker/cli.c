@@ -297,7 +297,19 @@ static void dead_print(void *ud, const char *line, size_t len)
     struct sg_job job;
     char err[200];
     if (sg_job_decode(line, len, &job, err, sizeof err) != SG_OK) {
-        printf("%3ld  (unparseable: %s)  %.*s\n", d->index++, err, (int)(len > 200 ? 200 : len), line);
+        /* An unparseable job is buried as {"last_error":...,"raw":...} (jobs.c). */
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *o = tok ? json_tokener_parse_ex(tok, line, (int)len) : NULL, *le, *raw;
+        if (o && json_object_object_get_ex(o, "last_error", &le) &&
+            json_object_object_get_ex(o, "raw", &raw)) {
+            printf("%3ld  (unparseable: %s)  %.200s\n", d->index++, json_object_get_string(le),
+                   json_object_get_string(raw));
+        } else {
+            printf("%3ld  (unparseable: %s)  %.*s\n", d->index++, err, (int)(len > 200 ? 200 : len),
+                   line);
+        }
+        json_object_put(o);
+        json_tokener_free(tok);
         return;
     }
     printf("%3ld  %-8s %-36s %-30s %.12s  attempts=%d  %s\n", d->index++,

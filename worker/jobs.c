@@ -545,12 +545,17 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     if (sg_job_decode(line, len, &job, perr, sizeof perr) != SG_OK ||
         (job.kind == SG_JOB_ANALYZE &&
          (!job.repo_full_name || !job.repo_id || !sg_sha_valid(job.sha) || !job.installation))) {
-        /* Unparseable: straight to the dead list, the line kept as it came (it is not JSON we can
-         * re-encode), with the reason logged. */
+        /* Unparseable: straight to the dead list with its last error, like every dead job. The
+         * line may not be JSON at all, so it is kept verbatim as a string:
+         * {"last_error":"...","raw":"<the line>"}, which `dead list` shows. */
         if (job.v == SG_JOB_VERSION && !perr[0])
             snprintf(perr, sizeof perr, "analyze job without installation, repo or a valid sha");
         sg_log_error("unparseable job moved to the dead list", SG_KV_STR("err", perr), SG_KV_END);
-        o = finish(r, do_bury, line, line, 0) ? WK_OUT_DEAD : WK_OUT_LOST;
+        bool wrapped = sg_buf_puts(&nb, "{\"last_error\":") == SG_OK &&
+                       sg_buf_put_json_str(&nb, perr, strlen(perr)) == SG_OK &&
+                       sg_buf_puts(&nb, ",\"raw\":") == SG_OK &&
+                       sg_buf_put_json_str(&nb, line, len) == SG_OK && sg_buf_putc(&nb, '}') == SG_OK;
+        o = finish(r, do_bury, line, wrapped ? nb.data : line, 0) ? WK_OUT_DEAD : WK_OUT_LOST;
         sg_job_clear(&job);
         count(r, kind, o, t0);
         sg_buf_free(&nb);

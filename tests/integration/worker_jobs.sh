@@ -126,8 +126,10 @@ sg_check "permanent failure (404): analysis failed with GitHub's message, not re
   bash -c "psql -tAc \"select error from analyses where head_sha='$S6'\" | grep -qi 'not found' && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 0 ] && [ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:delayed) = 0 ]"
 enqueue 'this is not json'
 SG_WAIT_S=10 sg_wait_for bash -c "[ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 1 ]"
-sg_check "unparseable job goes straight to the dead list" \
-  [ "$(redis-cli -p "$REDIS_PORT" lindex analysis_queue:dead 0)" = 'this is not json' ]
+sg_check "unparseable job goes straight to the dead list, kept verbatim with its last error" \
+  bash -c "redis-cli -p $REDIS_PORT lindex analysis_queue:dead 0 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"raw\"]==\"this is not json\" and d[\"last_error\"], d'"
+sg_check "dead list shows the unparseable job's error" \
+  bash -c "'$(sys_bin worker)' dead list | grep -q 'unparseable: not a JSON object.*this is not json'"
 redis-cli -p "$REDIS_PORT" del analysis_queue:dead >/dev/null
 
 echo "# 6. SIGTERM mid-job"
