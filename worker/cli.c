@@ -32,7 +32,7 @@
          "file with the GitHub App private key (PKCS#1 or PKCS#8 PEM)"},                           \
         {"GITHUB_API_URL", SG_CFG_STR, "https://api.github.com", false, 0, 0,                     \
          &(cfg)->github_api_url, "GitHub API root (GitHub Enterprise Server: https://HOST/api/v3)"}, \
-        {"LOG_LEVEL", SG_CFG_STR, "info", false, 0, 0, &(cfg)->log_level, "debug|info|warn|error"}, \
+        {"LOG_LEVEL", SG_CFG_STR, "info", false, 0, 0, &(cfg)->log_level, "trace|debug|info|warn|error|fatal"}, \
         {"LOG_FORMAT", SG_CFG_STR, "json", false, 0, 0, &(cfg)->log_format, "json|text"},          \
         {"METRICS_HOST", SG_CFG_STR, "0.0.0.0", false, 0, 0, &(cfg)->metrics_host,                 \
          "address of /healthz and /metrics"},                                                      \
@@ -88,6 +88,29 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
         return SG_ERR_CONFIG;
     }
     sg_log_init(lvl, fmt, "worker");
+    /* Probot's GitHub Enterprise Server settings, so an existing Probot .env works: GHE_HOST
+     * (and GHE_PROTOCOL, default https) when GITHUB_API_URL is not set. */
+    const char *ghe_host = getenv("GHE_HOST"), *explicit_url = getenv("GITHUB_API_URL");
+    if (ghe_host && *ghe_host && !(explicit_url && *explicit_url)) {
+        const char *proto = getenv("GHE_PROTOCOL");
+        if (!proto || !*proto)
+            proto = "https";
+        if (strcmp(proto, "https") != 0 && strcmp(proto, "http") != 0) {
+            snprintf(err, errlen, "GHE_PROTOCOL: expected https or http");
+            return SG_ERR_CONFIG;
+        }
+        if (strpbrk(ghe_host, "/ ?#@")) {
+            snprintf(err, errlen, "GHE_HOST: expected a host name (and optional :port), not a URL");
+            return SG_ERR_CONFIG;
+        }
+        char url[512];
+        snprintf(url, sizeof url, "%s://%s/api/v3", proto, ghe_host);
+        char *copy = strdup(url);
+        if (!copy)
+            return SG_ERR_NOMEM;
+        free(cfg->github_api_url);
+        cfg->github_api_url = copy;
+    }
     if (!needs_app)
         return SG_OK;
     int64_t id;

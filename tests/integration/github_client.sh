@@ -10,6 +10,14 @@ sg_start_redis
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
   --installation 7=octo/hello,octo/other --max-per-page 1 --api-prefix /api/v3 --rate-limit 5000
 export GHES_API_URL="$GITHUB_API_URL/api/v3"
+# Probot's GHE_HOST/GHE_PROTOCOL select the Enterprise Server API when GITHUB_API_URL is unset;
+# the second simulator below would answer a wrong URL, so run the worker's command first.
+ghes_hostport=${GITHUB_API_URL#http://}
+sg_check "worker redeliver reaches GitHub Enterprise Server through Probot's GHE_HOST" \
+  env -u GITHUB_API_URL GHE_HOST="$ghes_hostport" GHE_PROTOCOL=http \
+  "$SG_BUILD_DIR/worker/singularity-worker" redeliver --since 1h --dry-run
+sg_check "a URL in GHE_HOST is refused with one line naming it" \
+  bash -c "env -u GITHUB_API_URL GHE_HOST=http://x/ '$SG_BUILD_DIR/worker/singularity-worker' redeliver --since 1h 2>&1 | grep -q '^.*GHE_HOST: expected a host name'"
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/github/repos" \
   --installation 7=octo/hello,octo/other,octo/third --installation 8=someone/else \
   --max-per-page 2 --record "$SG_TMP/record.jsonl" --rate-limit 5000
