@@ -13,15 +13,15 @@
 #include "sg_err.h"
 
 struct sg_buf {
-    char *data;  /* NULL until the first append; always NUL-terminated after */
-    size_t len;  /* bytes used, not counting the NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard cap on len; 0 means SIZE_MAX/2 */
+    char *data; /* NULL until the first append; always NUL-terminated after */
+    size_t len; /* bytes used, not counting the NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard cap on len; 0 means SIZE_MAX/2 */
 };
 
 void sg_buf_init(struct sg_buf *b, size_t max);
-void sg_buf_free(struct sg_buf *b);         /* releases data; the struct may be reused after init */
-void sg_buf_reset(struct sg_buf *b);        /* len = 0, keeps the allocation */
+void sg_buf_free(struct sg_buf *b);  /* releases data; the struct may be reused after init */
+void sg_buf_reset(struct sg_buf *b); /* len = 0, keeps the allocation */
 enum sg_err sg_buf_reserve(struct sg_buf *b, size_t extra);
 enum sg_err sg_buf_append(struct sg_buf *b, const void *data, size_t len);
 enum sg_err sg_buf_puts(struct sg_buf *b, const char *s);

@@ -51,11 +51,20 @@ bool sg_parse_duration(const char *s, int64_t *seconds)
         if (end[1] != '\0')
             return false;
         switch (*end) {
-        case 's': mul = 1; break;
-        case 'm': mul = 60; break;
-        case 'h': mul = 3600; break;
-        case 'd': mul = 86400; break;
-        default: return false;
+        case 's':
+            mul = 1;
+            break;
+        case 'm':
+            mul = 60;
+            break;
+        case 'h':
+            mul = 3600;
+            break;
+        case 'd':
+            mul = 86400;
+            break;
+        default:
+            return false;
         }
     }
     if (v > INT64_MAX / mul)

@@ -21,13 +21,13 @@ enum sg_config_type {
 };
 
 struct sg_config_var {
-    const char *name;          /* environment variable */
+    const char *name; /* environment variable */
     enum sg_config_type type;
-    const char *def;           /* default as text; NULL = no default */
-    bool required;             /* an empty/missing value is an error */
-    int64_t min, max;          /* for SG_CFG_INT */
-    void *dst;                 /* where the parsed value goes */
-    const char *help;          /* one line for --help */
+    const char *def;  /* default as text; NULL = no default */
+    bool required;    /* an empty/missing value is an error */
+    int64_t min, max; /* for SG_CFG_INT */
+    void *dst;        /* where the parsed value goes */
+    const char *help; /* one line for --help */
 };
 
 /* Loads every variable of the table. On the first problem returns SG_ERR_CONFIG with a message

@@ -192,8 +192,9 @@ sg_pkey *sg_pkey_load_pem(const char *pem, char *err, size_t errlen)
     sg_buf_init(&canon, 1 << 20);
     if (!pem_normalize(pem, &canon)) {
         sg_buf_free(&canon);
-        snprintf(err, errlen, "not a PEM RSA private key (PKCS#1 or PKCS#8): no PEM block found "
-                              "(nor a base64-encoded one)");
+        snprintf(err, errlen,
+                 "not a PEM RSA private key (PKCS#1 or PKCS#8): no PEM block found "
+                 "(nor a base64-encoded one)");
         return NULL;
     }
     char *copy = sg_buf_detach(&canon);
@@ -294,8 +295,8 @@ bool sg_jwt_verify(sg_pkey *key, const char *token, int64_t now_s, char *iss, si
         goto out;
     md = EVP_MD_CTX_new();
     if (!md || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-        EVP_DigestVerify(md, (const unsigned char *)sig.data, sig.len,
-                         (const unsigned char *)token, (size_t)(dot2 - token)) != 1)
+        EVP_DigestVerify(md, (const unsigned char *)sig.data, sig.len, (const unsigned char *)token,
+                         (size_t)(dot2 - token)) != 1)
         goto out;
     c = json_tokener_parse(claims.data);
     if (!c)

@@ -189,8 +189,8 @@ enum sg_err sg_job_decode(const char *line, size_t len, struct sg_job *job, char
     if (json_object_object_get_ex(o, "repo", &v) && v) {
         struct json_object *id, *name;
         why = "field repo: expected {\"id\":int,\"full_name\":string}";
-        if (!json_object_is_type(v, json_type_object) ||
-            !json_object_object_get_ex(v, "id", &id) || !json_object_is_type(id, json_type_int) ||
+        if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, "id", &id) ||
+            !json_object_is_type(id, json_type_int) ||
             !json_object_object_get_ex(v, "full_name", &name) ||
             !json_object_is_type(name, json_type_string))
             goto out;

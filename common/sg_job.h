@@ -18,20 +18,20 @@ enum sg_job_kind { SG_JOB_ANALYZE = 0, SG_JOB_SYNC = 1 };
 struct sg_job {
     int v;
     enum sg_job_kind kind;
-    char *delivery;        /* X-GitHub-Delivery */
-    char *event;           /* X-GitHub-Event */
-    char *action;          /* NULL when the event has none */
-    int64_t installation;  /* installation.id; 0 = null */
-    int64_t repo_id;       /* 0 with repo_full_name NULL = repo null */
+    char *delivery;       /* X-GitHub-Delivery */
+    char *event;          /* X-GitHub-Event */
+    char *action;         /* NULL when the event has none */
+    int64_t installation; /* installation.id; 0 = null */
+    int64_t repo_id;      /* 0 with repo_full_name NULL = repo null */
     char *repo_full_name;
-    char *sha;             /* NULL = null */
+    char *sha; /* NULL = null */
     char *ref;
     char *base_sha;
-    int64_t pull;          /* 0 = null */
+    int64_t pull; /* 0 = null */
     bool force;
-    int64_t received_at;   /* unix ms */
+    int64_t received_at; /* unix ms */
     int attempt;
-    char *last_error;      /* only on jobs in analysis_queue:dead or retried; NULL = absent */
+    char *last_error; /* only on jobs in analysis_queue:dead or retried; NULL = absent */
 };
 
 const char *sg_job_kind_str(enum sg_job_kind kind);

@@ -6,13 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SG_KEY_QUEUE            "analysis_queue"
+#define SG_KEY_QUEUE             "analysis_queue"
 #define SG_KEY_PROCESSING_PREFIX "analysis_queue:processing:"
-#define SG_KEY_WORKERS          "analysis_queue:workers"
-#define SG_KEY_DELAYED          "analysis_queue:delayed"
-#define SG_KEY_DEAD             "analysis_queue:dead"
-#define SG_KEY_DELIVERY_PREFIX  "webhook:delivery:"
-#define SG_KEY_TOKEN_PREFIX     "github:token:"
+#define SG_KEY_WORKERS           "analysis_queue:workers"
+#define SG_KEY_DELAYED           "analysis_queue:delayed"
+#define SG_KEY_DEAD              "analysis_queue:dead"
+#define SG_KEY_DELIVERY_PREFIX   "webhook:delivery:"
+#define SG_KEY_TOKEN_PREFIX      "github:token:"
 
 /* "analysis_queue:processing:<worker_id>"; returns snprintf's length (>= n means truncated). */
 int sg_key_processing(char *out, size_t n, const char *worker_id);

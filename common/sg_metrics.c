@@ -13,8 +13,8 @@ enum metric_type { MT_COUNTER, MT_GAUGE, MT_HISTOGRAM };
 
 struct series {
     char *labels[SG_METRIC_MAX_LABELS];
-    double value;                          /* counter/gauge; histogram sum */
-    unsigned long long count;              /* histogram count */
+    double value;             /* counter/gauge; histogram sum */
+    unsigned long long count; /* histogram count */
     unsigned long long buckets[SG_METRIC_MAX_BUCKETS];
 };
 
@@ -348,8 +348,8 @@ enum sg_err sg_metrics_render(struct sg_metrics *m, struct sg_buf *out)
                 put_double(out, f->bounds[k]);
                 sg_buf_puts(out, "\"} 0\n");
             }
-            sg_buf_printf(out, "%s_bucket{le=\"+Inf\"} 0\n%s_sum 0\n%s_count 0\n", f->name,
-                          f->name, f->name);
+            sg_buf_printf(out, "%s_bucket{le=\"+Inf\"} 0\n%s_sum 0\n%s_count 0\n", f->name, f->name,
+                          f->name);
         }
     }
     pthread_mutex_unlock(&m->lock);

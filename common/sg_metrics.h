@@ -13,8 +13,8 @@
 #include "sg_buf.h"
 #include "sg_err.h"
 
-#define SG_METRIC_MAX_LABELS 4
-#define SG_METRIC_MAX_SERIES 512
+#define SG_METRIC_MAX_LABELS  4
+#define SG_METRIC_MAX_SERIES  512
 #define SG_METRIC_MAX_BUCKETS 24
 
 struct sg_metrics;

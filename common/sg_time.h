@@ -1,4 +1,5 @@
-/* Why: wall-clock milliseconds for job timestamps and Redis scores, monotonic ones for durations. */
+/* Why: wall-clock milliseconds for job timestamps and Redis scores, monotonic ones for durations.
+ */
 #ifndef SG_TIME_H
 #define SG_TIME_H
 

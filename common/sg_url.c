@@ -42,8 +42,7 @@ void sg_redis_url_clear(struct sg_redis_url *u)
     memset(u, 0, sizeof *u);
 }
 
-enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *err,
-                               size_t errlen)
+enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->port = 6379;

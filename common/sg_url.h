@@ -9,17 +9,16 @@
 #include "sg_err.h"
 
 struct sg_redis_url {
-    char *host;     /* host name or address, or NULL when unix_path is set */
-    int port;       /* default 6379 */
-    char *unix_path;/* redis+unix:///path or unix:///path */
-    char *username; /* NULL when absent */
-    char *password; /* NULL when absent; never log it */
-    int db;         /* default 0 */
+    char *host;      /* host name or address, or NULL when unix_path is set */
+    int port;        /* default 6379 */
+    char *unix_path; /* redis+unix:///path or unix:///path */
+    char *username;  /* NULL when absent */
+    char *password;  /* NULL when absent; never log it */
+    int db;          /* default 0 */
 };
 
 /* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]. */
-enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *err,
-                               size_t errlen);
+enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *err, size_t errlen);
 void sg_redis_url_clear(struct sg_redis_url *u);
 
 #endif

@@ -21,47 +21,163 @@
 
 #define VARS(cfg)                                                                                  \
     {                                                                                              \
-        {"REDIS_URL", SG_CFG_STR, "redis://127.0.0.1:6379/0", false, 0, 0, &(cfg)->redis_url,      \
-         "Redis holding analysis_queue"},                                                          \
-        {"DATABASE_URL", SG_CFG_STR, "postgres://localhost/singularity", false, 0, 0,              \
-         &(cfg)->database_url, "PostgreSQL (libpq URL or key=value string)"},                      \
-        {"APP_ID", SG_CFG_STR, "", false, 0, 0, &(cfg)->app_id, "GitHub App id (jobs, redeliver)"}, \
-        {"PRIVATE_KEY", SG_CFG_SECRET, "", false, 0, 0, &(cfg)->private_key,                       \
-         "GitHub App private key, PEM (or PRIVATE_KEY_FILE)"},                                     \
-        {"PRIVATE_KEY_PATH", SG_CFG_STR, "", false, 0, 0, &(cfg)->private_key_path,                \
-         "file with the GitHub App private key (PKCS#1 or PKCS#8 PEM)"},                           \
-        {"GITHUB_API_URL", SG_CFG_STR, "https://api.github.com", false, 0, 0,                     \
-         &(cfg)->github_api_url, "GitHub API root (GitHub Enterprise Server: https://HOST/api/v3)"}, \
-        {"LOG_LEVEL", SG_CFG_STR, "info", false, 0, 0, &(cfg)->log_level, "trace|debug|info|warn|error|fatal"}, \
-        {"LOG_FORMAT", SG_CFG_STR, "json", false, 0, 0, &(cfg)->log_format, "json|text"},          \
-        {"METRICS_HOST", SG_CFG_STR, "0.0.0.0", false, 0, 0, &(cfg)->metrics_host,                 \
-         "address of /healthz and /metrics"},                                                      \
-        {"METRICS_PORT", SG_CFG_INT, "9090", false, 0, 65535, &(cfg)->metrics_port,                \
-         "port of /healthz and /metrics (0: any free port)"},                                      \
-        {"MAX_ATTEMPTS", SG_CFG_INT, "8", false, 1, 1000, &(cfg)->max_attempts,                    \
-         "attempts before a job goes to analysis_queue:dead"},                                     \
-        {"WORKER_DEAD_AFTER_S", SG_CFG_INT, "60", false, 1, 86400, &(cfg)->worker_dead_after_s,    \
-         "a worker without heartbeat this long is dead; its job is returned"},                     \
-        {"SHUTDOWN_GRACE_S", SG_CFG_INT, "25", false, 1, 3600, &(cfg)->shutdown_grace_s,           \
-         "on SIGTERM, finish or hand back the held job within this time"},                         \
-        {"RETRY_BASE_MS", SG_CFG_INT, "2000", false, 1, 3600000, &(cfg)->retry_base_ms,            \
-         "first retry delay (doubles each attempt, with jitter)"},                                 \
-        {"RETRY_MAX_MS", SG_CFG_INT, "600000", false, 1, 86400000, &(cfg)->retry_max_ms,           \
-         "longest retry delay"},                                                                   \
-        {"MAX_STORED_FINDINGS", SG_CFG_INT, "5000", false, 0, 1000000,                             \
-         &(cfg)->max_stored_findings, "findings rows kept per analysis (rule_counts stay exact)"}, \
-        {"MAX_ANNOTATIONS", SG_CFG_INT, "1000", false, 0, 100000, &(cfg)->max_annotations,         \
-         "annotations sent per check run"},                                                        \
-        {"GITHUB_PACE_MS", SG_CFG_INT, "1000", false, -1, 60000, &(cfg)->github_pace_ms,           \
-         "minimum gap between mutating GitHub requests per installation (-1: none)"},              \
-        {"DB_CONNECT_TIMEOUT_S", SG_CFG_INT, "5", false, 1, 300, &(cfg)->db_connect_timeout_s,     \
-         "PostgreSQL connect timeout"},                                                            \
-        {"DB_STATEMENT_TIMEOUT_MS", SG_CFG_INT, "30000", false, 100, 3600000,                      \
-         &(cfg)->db_statement_timeout_ms, "PostgreSQL statement_timeout"},                         \
-        {"REDIS_TIMEOUT_MS", SG_CFG_INT, "5000", false, 100, 600000, &(cfg)->redis_timeout_ms,     \
-         "Redis connect and command timeout"},                                                     \
-        {"JOB_STALE_S", SG_CFG_INT, "900", false, 10, 86400, &(cfg)->job_stale_s,                  \
-         "a running analysis untouched this long is taken over by another job"},                   \
+        {"REDIS_URL", SG_CFG_STR, "redis://127.0.0.1:6379/0", false,                               \
+         0,           0,          &(cfg)->redis_url,          "Redis holding analysis_queue"},     \
+            {"DATABASE_URL",                                                                       \
+             SG_CFG_STR,                                                                           \
+             "postgres://localhost/singularity",                                                   \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->database_url,                                                                 \
+             "PostgreSQL (libpq URL or key=value string)"},                                        \
+            {"APP_ID",                                                                             \
+             SG_CFG_STR,                                                                           \
+             "",                                                                                   \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->app_id,                                                                       \
+             "GitHub App id (jobs, redeliver)"},                                                   \
+            {"PRIVATE_KEY",                                                                        \
+             SG_CFG_SECRET,                                                                        \
+             "",                                                                                   \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->private_key,                                                                  \
+             "GitHub App private key, PEM (or PRIVATE_KEY_FILE)"},                                 \
+            {"PRIVATE_KEY_PATH",                                                                   \
+             SG_CFG_STR,                                                                           \
+             "",                                                                                   \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->private_key_path,                                                             \
+             "file with the GitHub App private key (PKCS#1 or PKCS#8 PEM)"},                       \
+            {"GITHUB_API_URL",                                                                     \
+             SG_CFG_STR,                                                                           \
+             "https://api.github.com",                                                             \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->github_api_url,                                                               \
+             "GitHub API root (GitHub Enterprise Server: https://HOST/api/v3)"},                   \
+            {"LOG_LEVEL",                                                                          \
+             SG_CFG_STR,                                                                           \
+             "info",                                                                               \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->log_level,                                                                    \
+             "trace|debug|info|warn|error|fatal"},                                                 \
+            {"LOG_FORMAT", SG_CFG_STR, "json", false, 0, 0, &(cfg)->log_format, "json|text"},      \
+            {"METRICS_HOST",                                                                       \
+             SG_CFG_STR,                                                                           \
+             "0.0.0.0",                                                                            \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->metrics_host,                                                                 \
+             "address of /healthz and /metrics"},                                                  \
+            {"METRICS_PORT",                                                                       \
+             SG_CFG_INT,                                                                           \
+             "9090",                                                                               \
+             false,                                                                                \
+             0,                                                                                    \
+             65535,                                                                                \
+             &(cfg)->metrics_port,                                                                 \
+             "port of /healthz and /metrics (0: any free port)"},                                  \
+            {"MAX_ATTEMPTS",                                                                       \
+             SG_CFG_INT,                                                                           \
+             "8",                                                                                  \
+             false,                                                                                \
+             1,                                                                                    \
+             1000,                                                                                 \
+             &(cfg)->max_attempts,                                                                 \
+             "attempts before a job goes to analysis_queue:dead"},                                 \
+            {"WORKER_DEAD_AFTER_S",                                                                \
+             SG_CFG_INT,                                                                           \
+             "60",                                                                                 \
+             false,                                                                                \
+             1,                                                                                    \
+             86400,                                                                                \
+             &(cfg)->worker_dead_after_s,                                                          \
+             "a worker without heartbeat this long is dead; its job is returned"},                 \
+            {"SHUTDOWN_GRACE_S",                                                                   \
+             SG_CFG_INT,                                                                           \
+             "25",                                                                                 \
+             false,                                                                                \
+             1,                                                                                    \
+             3600,                                                                                 \
+             &(cfg)->shutdown_grace_s,                                                             \
+             "on SIGTERM, finish or hand back the held job within this time"},                     \
+            {"RETRY_BASE_MS",                                                                      \
+             SG_CFG_INT,                                                                           \
+             "2000",                                                                               \
+             false,                                                                                \
+             1,                                                                                    \
+             3600000,                                                                              \
+             &(cfg)->retry_base_ms,                                                                \
+             "first retry delay (doubles each attempt, with jitter)"},                             \
+            {"RETRY_MAX_MS",       SG_CFG_INT,           "600000", false, 1, 86400000,             \
+             &(cfg)->retry_max_ms, "longest retry delay"},                                         \
+            {"MAX_STORED_FINDINGS",                                                                \
+             SG_CFG_INT,                                                                           \
+             "5000",                                                                               \
+             false,                                                                                \
+             0,                                                                                    \
+             1000000,                                                                              \
+             &(cfg)->max_stored_findings,                                                          \
+             "findings rows kept per analysis (rule_counts stay exact)"},                          \
+            {"MAX_ANNOTATIONS",                                                                    \
+             SG_CFG_INT,                                                                           \
+             "1000",                                                                               \
+             false,                                                                                \
+             0,                                                                                    \
+             100000,                                                                               \
+             &(cfg)->max_annotations,                                                              \
+             "annotations sent per check run"},                                                    \
+            {"GITHUB_PACE_MS",                                                                     \
+             SG_CFG_INT,                                                                           \
+             "1000",                                                                               \
+             false,                                                                                \
+             -1,                                                                                   \
+             60000,                                                                                \
+             &(cfg)->github_pace_ms,                                                               \
+             "minimum gap between mutating GitHub requests per installation (-1: none)"},          \
+            {"DB_CONNECT_TIMEOUT_S",                                                               \
+             SG_CFG_INT,                                                                           \
+             "5",                                                                                  \
+             false,                                                                                \
+             1,                                                                                    \
+             300,                                                                                  \
+             &(cfg)->db_connect_timeout_s,                                                         \
+             "PostgreSQL connect timeout"},                                                        \
+            {"DB_STATEMENT_TIMEOUT_MS",                                                            \
+             SG_CFG_INT,                                                                           \
+             "30000",                                                                              \
+             false,                                                                                \
+             100,                                                                                  \
+             3600000,                                                                              \
+             &(cfg)->db_statement_timeout_ms,                                                      \
+             "PostgreSQL statement_timeout"},                                                      \
+            {"REDIS_TIMEOUT_MS",                                                                   \
+             SG_CFG_INT,                                                                           \
+             "5000",                                                                               \
+             false,                                                                                \
+             100,                                                                                  \
+             600000,                                                                               \
+             &(cfg)->redis_timeout_ms,                                                             \
+             "Redis connect and command timeout"},                                                 \
+            {"JOB_STALE_S",                                                                        \
+             SG_CFG_INT,                                                                           \
+             "900",                                                                                \
+             false,                                                                                \
+             10,                                                                                   \
+             86400,                                                                                \
+             &(cfg)->job_stale_s,                                                                  \
+             "a running analysis untouched this long is taken over by another job"},               \
     }
 
 static void free_table(struct wk_config *cfg)
@@ -133,7 +249,8 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
             return SG_ERR_CONFIG;
         }
     } else {
-        snprintf(err, errlen, "PRIVATE_KEY: required to run jobs (set PRIVATE_KEY, PRIVATE_KEY_FILE "
+        snprintf(err, errlen,
+                 "PRIVATE_KEY: required to run jobs (set PRIVATE_KEY, PRIVATE_KEY_FILE "
                  "or PRIVATE_KEY_PATH)");
         return SG_ERR_CONFIG;
     }
@@ -169,22 +286,23 @@ void wk_config_print_help(void *file)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: singularity-worker [COMMAND]\n"
-            "\n"
-            "  (no command) | run          take jobs from analysis_queue and run them; /healthz and\n"
-            "                              /metrics on METRICS_PORT\n"
-            "  migrate [--wait SECONDS]    apply the database migrations (once each, under a lock)\n"
-            "  queue [--json]              pending, in flight, delayed, dead, oldest age\n"
-            "  dead list [--json] [--limit N]  jobs in analysis_queue:dead with their last error\n"
-            "  dead retry DELIVERY|--all   put dead jobs back on the queue (attempts reset)\n"
-            "  dead purge                  delete analysis_queue:dead\n"
-            "  redeliver --since DURATION [--dry-run]\n"
-            "                              ask GitHub to redeliver webhooks that failed since then\n"
-            "                              (e.g. 90m, 6h, 2d)\n"
-            "  --help, --version\n"
-            "\n"
-            "environment:\n");
+    fprintf(
+        f,
+        "usage: singularity-worker [COMMAND]\n"
+        "\n"
+        "  (no command) | run          take jobs from analysis_queue and run them; /healthz and\n"
+        "                              /metrics on METRICS_PORT\n"
+        "  migrate [--wait SECONDS]    apply the database migrations (once each, under a lock)\n"
+        "  queue [--json]              pending, in flight, delayed, dead, oldest age\n"
+        "  dead list [--json] [--limit N]  jobs in analysis_queue:dead with their last error\n"
+        "  dead retry DELIVERY|--all   put dead jobs back on the queue (attempts reset)\n"
+        "  dead purge                  delete analysis_queue:dead\n"
+        "  redeliver --since DURATION [--dry-run]\n"
+        "                              ask GitHub to redeliver webhooks that failed since then\n"
+        "                              (e.g. 90m, 6h, 2d)\n"
+        "  --help, --version\n"
+        "\n"
+        "environment:\n");
     wk_config_print_help(f);
 }
 
@@ -249,7 +367,8 @@ out:
 static struct wk_queue *open_queue(struct wk_config *cfg)
 {
     char err[256];
-    struct wk_queue *q = wk_queue_new(cfg->redis_url, "cli", (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_queue *q =
+        wk_queue_new(cfg->redis_url, "cli", (int)cfg->redis_timeout_ms, err, sizeof err);
     if (!q) {
         fprintf(stderr, "singularity-worker: REDIS_URL: %s\n", err);
         return NULL;
@@ -284,14 +403,16 @@ static int cmd_queue(int argc, char **argv)
         goto out;
     }
     if (json)
-        printf("{\"pending\":%lld,\"inflight\":%lld,\"delayed\":%lld,\"dead\":%lld,\"workers\":%lld,"
-               "\"oldest_age_seconds\":%.3f}\n", (long long)st.length, (long long)st.inflight,
-               (long long)st.delayed, (long long)st.dead, (long long)st.workers, st.oldest_age_s);
+        printf(
+            "{\"pending\":%lld,\"inflight\":%lld,\"delayed\":%lld,\"dead\":%lld,\"workers\":%lld,"
+            "\"oldest_age_seconds\":%.3f}\n",
+            (long long)st.length, (long long)st.inflight, (long long)st.delayed, (long long)st.dead,
+            (long long)st.workers, st.oldest_age_s);
     else
         printf("pending     %lld\nin flight   %lld  (%lld workers)\ndelayed     %lld\n"
-               "dead        %lld\noldest age  %.1f s\n", (long long)st.length,
-               (long long)st.inflight, (long long)st.workers, (long long)st.delayed,
-               (long long)st.dead, st.oldest_age_s);
+               "dead        %lld\noldest age  %.1f s\n",
+               (long long)st.length, (long long)st.inflight, (long long)st.workers,
+               (long long)st.delayed, (long long)st.dead, st.oldest_age_s);
     wk_queue_free(q);
     rc = 0;
 out:
@@ -303,8 +424,8 @@ struct dead_ctx {
     bool json;
     bool first;
     long index;
-    const char *match;        /* retry: delivery id, or NULL for all */
-    char **lines;             /* retry: collected lines */
+    const char *match; /* retry: delivery id, or NULL for all */
+    char **lines;      /* retry: collected lines */
     size_t n, cap;
 };
 
@@ -335,10 +456,9 @@ static void dead_print(void *ud, const char *line, size_t len)
         json_tokener_free(tok);
         return;
     }
-    printf("%3ld  %-8s %-36s %-30s %.12s  attempts=%d  %s\n", d->index++,
-           sg_job_kind_str(job.kind), job.delivery ? job.delivery : "-",
-           job.repo_full_name ? job.repo_full_name : "-", job.sha ? job.sha : "-", job.attempt,
-           job.last_error ? job.last_error : "");
+    printf("%3ld  %-8s %-36s %-30s %.12s  attempts=%d  %s\n", d->index++, sg_job_kind_str(job.kind),
+           job.delivery ? job.delivery : "-", job.repo_full_name ? job.repo_full_name : "-",
+           job.sha ? job.sha : "-", job.attempt, job.last_error ? job.last_error : "");
     sg_job_clear(&job);
 }
 
@@ -458,7 +578,8 @@ static int cmd_dead(int argc, char **argv)
     rc = 0;
     goto out;
 usage:
-    fprintf(stderr, "usage: singularity-worker dead list [--json] [--limit N] | retry DELIVERY|--all | purge\n");
+    fprintf(stderr, "usage: singularity-worker dead list [--json] [--limit N] | retry "
+                    "DELIVERY|--all | purge\n");
 out:
     for (size_t i = 0; i < d.n; i++)
         free(d.lines[i]);
@@ -473,7 +594,8 @@ static int cmd_redeliver(int argc, char **argv)
     int64_t since = -1;
     bool dry = false;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc && sg_parse_duration(argv[i + 1], &since))
+        if (strcmp(argv[i], "--since") == 0 && i + 1 < argc &&
+            sg_parse_duration(argv[i + 1], &since))
             i++;
         else if (strcmp(argv[i], "--dry-run") == 0)
             dry = true;
@@ -481,7 +603,8 @@ static int cmd_redeliver(int argc, char **argv)
             since = -2;
     }
     if (since < 0) {
-        fprintf(stderr, "usage: singularity-worker redeliver --since DURATION [--dry-run]  (e.g. 90m, 6h, 2d)\n");
+        fprintf(stderr, "usage: singularity-worker redeliver --since DURATION [--dry-run]  (e.g. "
+                        "90m, 6h, 2d)\n");
         return 2;
     }
     struct wk_config cfg;
@@ -490,8 +613,10 @@ static int cmd_redeliver(int argc, char **argv)
         goto out;
     rc = 1;
     char err[256];
-    struct wk_github_config gc = {.api_url = cfg.github_api_url, .app_id = cfg.app_id,
-                                  .app_key = cfg.app_key, .pace_ms = cfg.github_pace_ms};
+    struct wk_github_config gc = {.api_url = cfg.github_api_url,
+                                  .app_id = cfg.app_id,
+                                  .app_key = cfg.app_key,
+                                  .pace_ms = cfg.github_pace_ms};
     struct wk_github *gh = wk_github_new(&gc, err, sizeof err);
     if (!gh) {
         fprintf(stderr, "singularity-worker: %s\n", err);
@@ -502,9 +627,11 @@ static int cmd_redeliver(int argc, char **argv)
     enum sg_err e = wk_github_redeliver_failed(gh, sg_now_ms() / 1000 - since, dry, &st, &ge);
     wk_github_free(gh);
     printf("redeliver: %zu deliveries since %llds ago, %zu failed, %zu redelivered%s, %zu errors\n",
-           st.listed, (long long)since, st.failed, st.redelivered, dry ? " (dry run)" : "", st.errors);
+           st.listed, (long long)since, st.failed, st.redelivered, dry ? " (dry run)" : "",
+           st.errors);
     if (e) {
-        fprintf(stderr, "singularity-worker redeliver: %s\n", ge.message[0] ? ge.message : sg_err_str(e));
+        fprintf(stderr, "singularity-worker redeliver: %s\n",
+                ge.message[0] ? ge.message : sg_err_str(e));
         goto out;
     }
     rc = st.errors ? 1 : 0;

@@ -18,7 +18,7 @@ struct wk_config {
     char *redis_url;
     char *database_url;
     char *app_id;
-    char *private_key;        /* PEM text (secret) */
+    char *private_key; /* PEM text (secret) */
     char *private_key_path;
     char *github_api_url;
     char *log_level;
@@ -37,7 +37,7 @@ struct wk_config {
     int64_t db_statement_timeout_ms;
     int64_t redis_timeout_ms;
     int64_t job_stale_s;
-    sg_pkey *app_key;         /* loaded when needs_app */
+    sg_pkey *app_key; /* loaded when needs_app */
 };
 
 /* Loads and validates the configuration; needs_app also requires APP_ID and a private key and

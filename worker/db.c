@@ -55,9 +55,18 @@ void wk_db_free(struct wk_db *db)
     free(db);
 }
 
-const char *wk_db_error(const struct wk_db *db) { return db->err; }
-uint64_t wk_db_error_count(const struct wk_db *db) { return db->errors; }
-struct pg_conn *wk_db_conn(struct wk_db *db) { return db->conn; }
+const char *wk_db_error(const struct wk_db *db)
+{
+    return db->err;
+}
+uint64_t wk_db_error_count(const struct wk_db *db)
+{
+    return db->errors;
+}
+struct pg_conn *wk_db_conn(struct wk_db *db)
+{
+    return db->conn;
+}
 
 /* Copies libpq's message (one line) into db->err and logs it once. */
 static void set_err(struct wk_db *db, const char *what, const char *msg)
@@ -70,7 +79,11 @@ static void set_err(struct wk_db *db, const char *what, const char *msg)
     sg_log_warn("postgres error", SG_KV_STR("err", db->err), SG_KV_END);
 }
 
-static void notice_quiet(void *arg, const char *message) { (void)arg; (void)message; }
+static void notice_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
 
 enum sg_err wk_db_connect(struct wk_db *db)
 {
@@ -81,8 +94,9 @@ enum sg_err wk_db_connect(struct wk_db *db)
     snprintf(ct, sizeof ct, "%d", db->connect_timeout_s);
     /* Keywords before "dbname" are defaults the URL may override. TCP keepalives bound a read
      * from a server that vanished without closing the socket. */
-    const char *keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "dbname", NULL};
+    const char *keys[] = {
+        "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "dbname",     NULL};
     const char *vals[] = {ct, "singularity-worker", "1", "10", "5", "3", db->url, NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
@@ -187,7 +201,8 @@ enum sg_err wk_db_schema_version(struct wk_db *db, int *version)
     enum sg_err e = wk_db_begin(db);
     if (e)
         return e;
-    e = wk_db_exec(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, (void **)&res);
+    e = wk_db_exec(db, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL,
+                   (void **)&res);
     if (e)
         goto out;
     bool exists = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -226,7 +241,10 @@ enum sg_err wk_db_ensure_partitions(struct wk_db *db, int ahead, int *created)
     return SG_OK;
 }
 
-static void i64s(char *buf, size_t n, int64_t v) { snprintf(buf, n, "%lld", (long long)v); }
+static void i64s(char *buf, size_t n, int64_t v)
+{
+    snprintf(buf, n, "%lld", (long long)v);
+}
 
 enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
@@ -240,7 +258,8 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     snprintf(attempt, sizeof attempt, "%d", job->attempt);
     char trigger[160];
     if (job->action)
-        snprintf(trigger, sizeof trigger, "%s.%s", job->event ? job->event : "unknown", job->action);
+        snprintf(trigger, sizeof trigger, "%s.%s", job->event ? job->event : "unknown",
+                 job->action);
     else
         snprintf(trigger, sizeof trigger, "%s", job->event ? job->event : "unknown");
     PGresult *res = NULL;
@@ -250,22 +269,24 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     {
         /* The installation and repository rows, in one round trip. */
         const char *p[] = {repo, inst, job->repo_full_name};
-        e = wk_db_exec(db,
+        e = wk_db_exec(
+            db,
             "WITH i AS (INSERT INTO installations (id) VALUES ($2::bigint) ON CONFLICT DO NOTHING) "
             "INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
             "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
             "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
             "WHERE repositories.full_name IS DISTINCT FROM EXCLUDED.full_name "
             "OR repositories.installation_id IS DISTINCT FROM EXCLUDED.installation_id "
-            "OR repositories.removed_at IS NOT NULL", 3, p, NULL);
+            "OR repositories.removed_at IS NOT NULL",
+            3, p, NULL);
         if (e)
             goto out;
     }
     {
         /* Serialises every claim for this commit until COMMIT (xact-scoped: PgBouncer-safe). */
         const char *p[] = {repo, job->sha};
-        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))",
-                       2, p, NULL);
+        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2,
+                       p, NULL);
         if (e)
             goto out;
     }
@@ -276,14 +297,18 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     if (job->force) {
         /* A forced job makes its own analysis; a retry of it finds the row by its delivery. */
         char sql[600];
-        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND delivery = $3 "
-                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        snprintf(sql, sizeof sql,
+                 "%s WHERE repository_id = $1 AND head_sha = $2 AND delivery = $3 "
+                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
+                 cols);
         const char *p[] = {repo, job->sha, job->delivery ? job->delivery : ""};
         e = wk_db_exec(db, sql, 3, p, (void **)&res);
     } else {
         char sql[600];
-        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
-                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        snprintf(sql, sizeof sql,
+                 "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
+                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
+                 cols);
         const char *p[] = {repo, job->sha, engine_version};
         e = wk_db_exec(db, sql, 3, p, (void **)&res);
     }
@@ -310,8 +335,10 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
             char idb[24];
             i64s(idb, sizeof idb, id);
             const char *p[] = {worker_id, attempt, idb, out->created_at};
-            e = wk_db_exec(db, "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
-                           "WHERE id = $3 AND created_at = $4", 4, p, NULL);
+            e = wk_db_exec(db,
+                           "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
+                           "WHERE id = $3 AND created_at = $4",
+                           4, p, NULL);
             if (e)
                 goto out;
             out->action = WK_CLAIM_RUN;
@@ -320,14 +347,25 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     } else {
         PQclear(res);
         res = NULL;
-        const char *p[] = {repo, inst, job->sha, job->ref, pull[0] != '0' ? pull : NULL,
-                           job->base_sha, trigger, job->delivery, job->force ? "t" : "f",
-                           engine_version, worker_id, attempt};
-        e = wk_db_exec(db,
+        const char *p[] = {repo,
+                           inst,
+                           job->sha,
+                           job->ref,
+                           pull[0] != '0' ? pull : NULL,
+                           job->base_sha,
+                           trigger,
+                           job->delivery,
+                           job->force ? "t" : "f",
+                           engine_version,
+                           worker_id,
+                           attempt};
+        e = wk_db_exec(
+            db,
             "INSERT INTO analyses (repository_id, installation_id, head_sha, ref, pull, base_sha, "
             "trigger, delivery, forced, engine_version, status, worker_id, attempt) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12) "
-            "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
             12, p, (void **)&res);
         if (e)
             goto out;
@@ -346,8 +384,8 @@ out:
 }
 
 /* One UPDATE of the analysis row identified by the claim, in its own transaction. */
-static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set,
-                              int n, const char *const *extra)
+static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set, int n,
+                              const char *const *extra)
 {
     char id[24];
     i64s(id, sizeof id, c->analysis_id);
@@ -355,7 +393,8 @@ static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const 
     for (int i = 0; i < n && i < 6; i++)
         p[2 + i] = extra[i];
     char sql[512];
-    snprintf(sql, sizeof sql, "UPDATE analyses SET %s, updated_at = now() WHERE id = $1 AND created_at = $2", set);
+    snprintf(sql, sizeof sql,
+             "UPDATE analyses SET %s, updated_at = now() WHERE id = $1 AND created_at = $2", set);
     return exec_tx(db, sql, 2 + n, p, NULL);
 }
 
@@ -373,8 +412,10 @@ enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const cha
     char d[24];
     i64s(d, sizeof d, duration_ms);
     const char *p[] = {conclusion, d};
-    return update_row(db, c, "status = 'completed', conclusion = $3, duration_ms = $4, "
-                      "finished_at = now(), worker_id = NULL, error = NULL", 2, p);
+    return update_row(db, c,
+                      "status = 'completed', conclusion = $3, duration_ms = $4, "
+                      "finished_at = now(), worker_id = NULL, error = NULL",
+                      2, p);
 }
 
 enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *error,
@@ -383,8 +424,10 @@ enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *e
     char d[24];
     i64s(d, sizeof d, duration_ms);
     const char *p[] = {error ? error : "failed", d};
-    return update_row(db, c, "status = 'failed', conclusion = 'failure', error = $3, "
-                      "duration_ms = $4, finished_at = now(), worker_id = NULL", 2, p);
+    return update_row(db, c,
+                      "status = 'failed', conclusion = 'failure', error = $3, "
+                      "duration_ms = $4, finished_at = now(), worker_id = NULL",
+                      2, p);
 }
 
 enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c)
@@ -400,11 +443,20 @@ enum sg_err wk_db_copy_escape(struct sg_buf *out, const char *s)
         unsigned char ch = *p;
         if (ch < 0x80) {
             switch (ch) {
-            case '\\': e = sg_buf_puts(out, "\\\\"); break;
-            case '\t': e = sg_buf_puts(out, "\\t"); break;
-            case '\n': e = sg_buf_puts(out, "\\n"); break;
-            case '\r': e = sg_buf_puts(out, "\\r"); break;
-            default: e = sg_buf_putc(out, (char)ch);
+            case '\\':
+                e = sg_buf_puts(out, "\\\\");
+                break;
+            case '\t':
+                e = sg_buf_puts(out, "\\t");
+                break;
+            case '\n':
+                e = sg_buf_puts(out, "\\n");
+                break;
+            case '\r':
+                e = sg_buf_puts(out, "\\r");
+                break;
+            default:
+                e = sg_buf_putc(out, (char)ch);
             }
             p++;
             continue;
@@ -445,11 +497,13 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
         if (!e)
             e = sg_buf_put_json_str(langs, l->name, strlen(l->name));
         if (!e)
-            e = sg_buf_printf(langs, ",\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,"
-                              "\"bytes\":%llu,\"complexity\":%llu}",
-                              (unsigned long long)l->counts.files, (unsigned long long)l->counts.code,
-                              (unsigned long long)l->counts.comment, (unsigned long long)l->counts.blank,
-                              (unsigned long long)l->counts.bytes, (unsigned long long)l->counts.complexity);
+            e = sg_buf_printf(
+                langs,
+                ",\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,"
+                "\"bytes\":%llu,\"complexity\":%llu}",
+                (unsigned long long)l->counts.files, (unsigned long long)l->counts.code,
+                (unsigned long long)l->counts.comment, (unsigned long long)l->counts.blank,
+                (unsigned long long)l->counts.bytes, (unsigned long long)l->counts.complexity);
     }
     if (!e)
         e = sg_buf_putc(langs, ']');
@@ -467,7 +521,8 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
         e = sg_buf_putc(rules, '}');
     const struct sg_an_skipped *s = &r->skipped;
     if (!e)
-        e = sg_buf_printf(skipped, "{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,"
+        e = sg_buf_printf(skipped,
+                          "{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,"
                           "\"minified\":%llu,\"too_large\":%llu,\"unsafe\":%llu,\"excluded\":%llu}",
                           (unsigned long long)s->binary, (unsigned long long)s->vendored,
                           (unsigned long long)s->generated, (unsigned long long)s->minified,
@@ -561,8 +616,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     e = wk_db_begin(db);
     if (e)
         goto out;
-    char id[24], score[16], thr[16], files[24], code[24], comment[24], blank[24], bytes[24],
-        cx[24], ftotal[24], fstored[24], tbytes[24], dms[24];
+    char id[24], score[16], thr[16], files[24], code[24], comment[24], blank[24], bytes[24], cx[24],
+        ftotal[24], fstored[24], tbytes[24], dms[24];
     i64s(id, sizeof id, c->analysis_id);
     snprintf(score, sizeof score, "%.1f", r->score);
     snprintf(thr, sizeof thr, "%.1f", r->threshold);
@@ -579,21 +634,41 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     if (c->resumed) {
         /* An earlier attempt may have stored findings before it died. */
         const char *p[] = {id, c->created_at};
-        e = wk_db_exec(db, "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2",
+        e = wk_db_exec(db,
+                       "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2",
                        2, p, NULL);
         if (e)
             goto out;
     }
     {
-        const char *p[] = {id, c->created_at, score, thr, r->passed ? "t" : "f", files, code,
-                           comment, blank, bytes, cx, sg_buf_str(&langs), sg_buf_str(&rules),
-                           ftotal, fstored, sg_buf_str(&skipped), sg_buf_str(&cfgerr), tbytes, dms};
-        e = wk_db_exec(db,
-            "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = $7, "
+        const char *p[] = {id,
+                           c->created_at,
+                           score,
+                           thr,
+                           r->passed ? "t" : "f",
+                           files,
+                           code,
+                           comment,
+                           blank,
+                           bytes,
+                           cx,
+                           sg_buf_str(&langs),
+                           sg_buf_str(&rules),
+                           ftotal,
+                           fstored,
+                           sg_buf_str(&skipped),
+                           sg_buf_str(&cfgerr),
+                           tbytes,
+                           dms};
+        e = wk_db_exec(
+            db,
+            "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = "
+            "$7, "
             "comment_lines = $8, blank_lines = $9, bytes = $10, complexity = $11, languages = $12, "
             "rule_counts = $13, findings_total = $14, findings_stored = $15, skipped = $16, "
             "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
-            "WHERE id = $1 AND created_at = $2", 19, p, NULL);
+            "WHERE id = $1 AND created_at = $2",
+            19, p, NULL);
         if (e)
             goto out;
     }
@@ -637,8 +712,8 @@ static void fill_base(PGresult *res, struct wk_db_base *out)
     out->found = true;
     snprintf(out->sha, sizeof out->sha, "%s", PQgetvalue(res, 0, 0));
     out->score = strtod(PQgetvalue(res, 0, 1), NULL);
-    uint64_t *t[] = {&out->totals.files, &out->totals.code, &out->totals.comment,
-                     &out->totals.blank, &out->totals.bytes, &out->totals.complexity,
+    uint64_t *t[] = {&out->totals.files,  &out->totals.code,  &out->totals.comment,
+                     &out->totals.blank,  &out->totals.bytes, &out->totals.complexity,
                      &out->findings_total};
     for (int i = 0; i < 7; i++)
         *t[i] = sg_parse_i64(PQgetvalue(res, 0, 2 + i), 0, INT64_MAX, &v) ? (uint64_t)v : 0;
@@ -647,7 +722,8 @@ static void fill_base(PGresult *res, struct wk_db_base *out)
         size_t n = (size_t)json_object_object_length(o), i = 0;
         out->rule_counts = calloc(n ? n : 1, sizeof *out->rule_counts);
         if (out->rule_counts) {
-            json_object_object_foreach(o, key, val) {
+            json_object_object_foreach(o, key, val)
+            {
                 if (i >= n)
                     break;
                 char *k = strdup(key);
@@ -681,8 +757,10 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
         return e;
     if (base_sha && strcmp(base_sha, head_sha) != 0) {
         char sql[512];
-        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
-                 "AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        snprintf(sql, sizeof sql,
+                 "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
+                 "AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT 1",
+                 cols);
         const char *p[] = {repo, base_sha, engine_version};
         e = wk_db_exec(db, sql, 3, p, (void **)&res);
         if (e)
@@ -696,9 +774,12 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
     }
     if (ref) {
         char sql[640];
-        snprintf(sql, sizeof sql, "%s WHERE repository_id = $1 AND ref = $2 AND status = 'completed' "
-                 "AND head_sha <> $3 AND engine_version = $4 AND (created_at, id) < ($5::timestamptz, $6::bigint) "
-                 "ORDER BY created_at DESC, id DESC LIMIT 1", cols);
+        snprintf(sql, sizeof sql,
+                 "%s WHERE repository_id = $1 AND ref = $2 AND status = 'completed' "
+                 "AND head_sha <> $3 AND engine_version = $4 AND (created_at, id) < "
+                 "($5::timestamptz, $6::bigint) "
+                 "ORDER BY created_at DESC, id DESC LIMIT 1",
+                 cols);
         const char *p[] = {repo, ref, head_sha, engine_version, c->created_at, id};
         e = wk_db_exec(db, sql, 6, p, (void **)&res);
         if (e)
@@ -734,14 +815,18 @@ enum sg_err wk_db_sync_installation(struct wk_db *db, int64_t installation_id,
     {
         const char *p[] = {inst, account_login, account_type, repository_selection,
                            suspended ? "t" : "f"};
-        e = wk_db_exec(db,
+        e = wk_db_exec(
+            db,
             "INSERT INTO installations (id, account_login, account_type, repository_selection, "
             "suspended_at, deleted_at, synced_at) VALUES ($1, $2, $3, $4, "
             "CASE WHEN $5::boolean THEN now() END, NULL, now()) "
             "ON CONFLICT (id) DO UPDATE SET account_login = EXCLUDED.account_login, "
-            "account_type = EXCLUDED.account_type, repository_selection = EXCLUDED.repository_selection, "
-            "suspended_at = CASE WHEN $5::boolean THEN coalesce(installations.suspended_at, now()) END, "
-            "deleted_at = NULL, synced_at = now(), updated_at = now()", 5, p, NULL);
+            "account_type = EXCLUDED.account_type, repository_selection = "
+            "EXCLUDED.repository_selection, "
+            "suspended_at = CASE WHEN $5::boolean THEN coalesce(installations.suspended_at, now()) "
+            "END, "
+            "deleted_at = NULL, synced_at = now(), updated_at = now()",
+            5, p, NULL);
         if (e)
             goto out;
     }
@@ -751,12 +836,14 @@ enum sg_err wk_db_sync_installation(struct wk_db *db, int64_t installation_id,
         i64s(id, sizeof id, repos[i].id);
         const char *p[] = {id, inst, repos[i].full_name, repos[i].default_branch,
                            repos[i].is_private ? "t" : "f"};
-        e = wk_db_exec(db,
+        e = wk_db_exec(
+            db,
             "INSERT INTO repositories (id, installation_id, full_name, default_branch, private) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET "
             "installation_id = EXCLUDED.installation_id, full_name = EXCLUDED.full_name, "
             "default_branch = EXCLUDED.default_branch, private = EXCLUDED.private, "
-            "removed_at = NULL, updated_at = now()", 5, p, NULL);
+            "removed_at = NULL, updated_at = now()",
+            5, p, NULL);
         if (!e)
             e = sg_buf_printf(&ids, "%s%s", i ? "," : "", id);
     }
@@ -767,9 +854,11 @@ enum sg_err wk_db_sync_installation(struct wk_db *db, int64_t installation_id,
     {
         /* Repositories the installation no longer sees (installation_repositories removed). */
         const char *p[] = {inst, sg_buf_str(&ids)};
-        e = wk_db_exec(db, "UPDATE repositories SET removed_at = now(), updated_at = now() "
-                       "WHERE installation_id = $1 AND removed_at IS NULL AND NOT (id = ANY($2::bigint[]))",
-                       2, p, NULL);
+        e = wk_db_exec(
+            db,
+            "UPDATE repositories SET removed_at = now(), updated_at = now() "
+            "WHERE installation_id = $1 AND removed_at IS NULL AND NOT (id = ANY($2::bigint[]))",
+            2, p, NULL);
         if (e)
             goto out;
     }
@@ -789,11 +878,15 @@ enum sg_err wk_db_installation_deleted(struct wk_db *db, int64_t installation_id
     if (e)
         return e;
     const char *p[] = {inst};
-    e = wk_db_exec(db, "INSERT INTO installations (id, deleted_at) VALUES ($1, now()) "
-                   "ON CONFLICT (id) DO UPDATE SET deleted_at = now(), updated_at = now()", 1, p, NULL);
+    e = wk_db_exec(db,
+                   "INSERT INTO installations (id, deleted_at) VALUES ($1, now()) "
+                   "ON CONFLICT (id) DO UPDATE SET deleted_at = now(), updated_at = now()",
+                   1, p, NULL);
     if (!e)
-        e = wk_db_exec(db, "UPDATE repositories SET removed_at = now(), updated_at = now() "
-                       "WHERE installation_id = $1 AND removed_at IS NULL", 1, p, NULL);
+        e = wk_db_exec(db,
+                       "UPDATE repositories SET removed_at = now(), updated_at = now() "
+                       "WHERE installation_id = $1 AND removed_at IS NULL",
+                       1, p, NULL);
     if (!e)
         e = wk_db_commit(db);
     if (e)
@@ -806,7 +899,10 @@ enum sg_err wk_db_installation_suspended(struct wk_db *db, int64_t installation_
     char inst[24];
     i64s(inst, sizeof inst, installation_id);
     const char *p[] = {inst, suspended ? "t" : "f"};
-    return exec_tx(db, "INSERT INTO installations (id, suspended_at) VALUES ($1, CASE WHEN $2::boolean THEN now() END) "
+    return exec_tx(db,
+                   "INSERT INTO installations (id, suspended_at) VALUES ($1, CASE WHEN $2::boolean "
+                   "THEN now() END) "
                    "ON CONFLICT (id) DO UPDATE SET suspended_at = CASE WHEN $2::boolean THEN "
-                   "coalesce(installations.suspended_at, now()) END, updated_at = now()", 2, p, NULL);
+                   "coalesce(installations.suspended_at, now()) END, updated_at = now()",
+                   2, p, NULL);
 }

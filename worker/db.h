@@ -28,7 +28,7 @@ struct wk_db;
 struct wk_db *wk_db_new(const char *database_url, int connect_timeout_s, int statement_timeout_ms);
 void wk_db_free(struct wk_db *db);
 enum sg_err wk_db_connect(struct wk_db *db);
-const char *wk_db_error(const struct wk_db *db);     /* last error text, "" when none */
+const char *wk_db_error(const struct wk_db *db); /* last error text, "" when none */
 /* Counts connection and statement failures (for singularity_db_errors_total). */
 uint64_t wk_db_error_count(const struct wk_db *db);
 /* The raw connection (connected) for the migration runner; borrowed. */
@@ -49,18 +49,18 @@ enum sg_err wk_db_schema_version(struct wk_db *db, int *version);
 enum sg_err wk_db_ensure_partitions(struct wk_db *db, int ahead, int *created);
 
 enum wk_claim_action {
-    WK_CLAIM_RUN,    /* analyse: a new row, or a running row to resume */
-    WK_CLAIM_REUSE,  /* a completed analysis exists: nothing to do */
-    WK_CLAIM_DEFER,  /* another live worker is analysing this commit now: try again shortly */
+    WK_CLAIM_RUN,   /* analyse: a new row, or a running row to resume */
+    WK_CLAIM_REUSE, /* a completed analysis exists: nothing to do */
+    WK_CLAIM_DEFER, /* another live worker is analysing this commit now: try again shortly */
 };
 
 struct wk_claim {
     enum wk_claim_action action;
     int64_t analysis_id;
-    char created_at[40];     /* partition key, as text for later statements */
-    int64_t check_run_id;    /* 0 when none yet */
-    bool resumed;            /* an existing running row was taken over */
-    char owner[128];         /* for DEFER: the worker holding it */
+    char created_at[40];  /* partition key, as text for later statements */
+    int64_t check_run_id; /* 0 when none yet */
+    bool resumed;         /* an existing running row was taken over */
+    char owner[128];      /* for DEFER: the worker holding it */
 };
 
 /* Whether a worker id is alive (heartbeat); used to take over a crashed worker's running row. */
@@ -102,7 +102,7 @@ struct wk_db_base {
     double score;
     struct sg_an_counts totals;
     uint64_t findings_total;
-    struct sg_an_rule_count *rule_counts;   /* owned; rule strings owned too */
+    struct sg_an_rule_count *rule_counts; /* owned; rule strings owned too */
     size_t nrule_counts;
 };
 enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t repository_id,

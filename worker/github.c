@@ -239,7 +239,8 @@ static int64_t retry_after_ms(const char *v, int64_t now_ms)
     if (!v || !*v)
         return -1;
     if (parse_i64_str(v, &s)) /* clamped: a hostile value must not overflow (found by fuzzing) */
-        return s < 0 ? now_ms : now_ms + (s > WK_GITHUB_MAX_WAIT_S ? WK_GITHUB_MAX_WAIT_S : s) * 1000;
+        return s < 0 ? now_ms
+                     : now_ms + (s > WK_GITHUB_MAX_WAIT_S ? WK_GITHUB_MAX_WAIT_S : s) * 1000;
     time_t t = curl_getdate(v, NULL);
     if (t == (time_t)-1)
         return -1;

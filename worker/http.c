@@ -75,7 +75,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     sg_buf_init(&out, 16 << 20);
     if (sg_metrics_render(h->metrics, &out) != SG_OK) {
         sg_buf_free(&out);
-        reply_json(req, 500, "Internal Server Error", "{\"status\":\"error\",\"error\":\"render\"}");
+        reply_json(req, 500, "Internal Server Error",
+                   "{\"status\":\"error\",\"error\":\"render\"}");
         return;
     }
     struct evbuffer *b = evbuffer_new();
@@ -137,7 +138,8 @@ struct wk_http *wk_http_start(const char *host, int port, struct sg_metrics *met
     evhttp_set_max_headers_size(h->http, 16384);
     evhttp_set_max_body_size(h->http, 4096);
     evhttp_set_gencb(h->http, on_request, h);
-    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+    struct evhttp_bound_socket *s =
+        evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
     if (!s) {
         snprintf(err, errlen, "METRICS_PORT: cannot listen on %s:%d", host, port);
         goto fail;
@@ -166,7 +168,10 @@ fail:
     return NULL;
 }
 
-int wk_http_port(const struct wk_http *h) { return h->port; }
+int wk_http_port(const struct wk_http *h)
+{
+    return h->port;
+}
 
 void wk_http_stop(struct wk_http *h)
 {

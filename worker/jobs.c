@@ -26,8 +26,8 @@
 
 const char *wk_outcome_str(enum wk_outcome o)
 {
-    static const char *const names[] = {"completed", "reused", "failed", "retried",
-                                        "deferred", "dead", "returned", "lost"};
+    static const char *const names[] = {"completed", "reused", "failed",   "retried",
+                                        "deferred",  "dead",   "returned", "lost"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
 }
 
@@ -41,12 +41,15 @@ struct wk_metrics *wk_metrics_new(void)
     static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
     m->queue_length = sg_metrics_gauge(m->reg, "analysis_queue_length",
                                        "Jobs waiting in analysis_queue (LLEN).", NULL);
-    m->queue_inflight = sg_metrics_gauge(m->reg, "analysis_queue_inflight",
-                                         "Jobs held by registered workers (processing lists).", NULL);
-    m->queue_delayed = sg_metrics_gauge(m->reg, "analysis_queue_delayed",
-                                        "Jobs waiting to be retried (analysis_queue:delayed).", NULL);
-    m->queue_dead = sg_metrics_gauge(m->reg, "analysis_queue_dead",
-                                     "Jobs that failed MAX_ATTEMPTS times (analysis_queue:dead).", NULL);
+    m->queue_inflight =
+        sg_metrics_gauge(m->reg, "analysis_queue_inflight",
+                         "Jobs held by registered workers (processing lists).", NULL);
+    m->queue_delayed =
+        sg_metrics_gauge(m->reg, "analysis_queue_delayed",
+                         "Jobs waiting to be retried (analysis_queue:delayed).", NULL);
+    m->queue_dead =
+        sg_metrics_gauge(m->reg, "analysis_queue_dead",
+                         "Jobs that failed MAX_ATTEMPTS times (analysis_queue:dead).", NULL);
     m->queue_oldest = sg_metrics_gauge(m->reg, "analysis_queue_oldest_age_seconds",
                                        "Age of the oldest pending job (from received_at).", NULL);
     m->db_errors = sg_metrics_counter(m->reg, "singularity_db_errors_total",
@@ -54,8 +57,8 @@ struct wk_metrics *wk_metrics_new(void)
     m->jobs = sg_metrics_counter(m->reg, "singularity_worker_jobs_total",
                                  "Jobs run, by kind and outcome.", "kind,outcome");
     m->job_duration = sg_metrics_histogram(m->reg, "singularity_worker_job_duration_seconds",
-                                           "Time from taking a job to finishing it.", NULL,
-                                           buckets, sizeof buckets / sizeof buckets[0]);
+                                           "Time from taking a job to finishing it.", NULL, buckets,
+                                           sizeof buckets / sizeof buckets[0]);
     m->gh_requests = sg_metrics_counter(m->reg, "singularity_github_requests_total",
                                         "Requests to the GitHub API, by HTTP status.", "code");
     m->gh_ratelimit = sg_metrics_gauge(m->reg, "singularity_github_ratelimit_remaining",
@@ -193,7 +196,8 @@ static bool finish(struct wk_runner *r, finish_fn fn, const char *line, const ch
             break;
         if (atomic_load(r->stopping) && sg_mono_ms() >= atomic_load(r->stop_deadline_ms) + 2000) {
             sg_log_error("giving up finishing the job: Redis unavailable at shutdown; the reaper "
-                         "will return it", SG_KV_STR("err", wk_queue_error(r->queue)), SG_KV_END);
+                         "will return it",
+                         SG_KV_STR("err", wk_queue_error(r->queue)), SG_KV_END);
             return false;
         }
         if (sg_mono_ms() - last_log > 5000) {
@@ -235,7 +239,7 @@ struct job_ctx {
     int64_t t0;
     size_t findings_stored;
     uint64_t findings_total;
-    int64_t store_ms;         /* analysis row + findings COPY, one transaction */
+    int64_t store_ms; /* analysis row + findings COPY, one transaction */
     const char *conclusion;
     double score;
 };
@@ -338,7 +342,8 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
                           &bytes, &ge);
     if (e) {
         if (fc.an_err)
-            set_step(se, SG_ERR_PARSE, "the repository archive could not be analysed", sg_an_error(an));
+            set_step(se, SG_ERR_PARSE, "the repository archive could not be analysed",
+                     sg_an_error(an));
         else if (e == SG_ERR_SHUTDOWN)
             set_step(se, e, "download", "stopped for shutdown");
         else
@@ -352,8 +357,10 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     }
     int64_t dl_ms = sg_mono_ms() - t_dl;
     int64_t t_store = sg_mono_ms();
-    struct wk_db_base_query bq = {.repository_id = job->repo_id, .head_sha = job->sha,
-                                  .base_sha = job->base_sha, .ref = job->ref,
+    struct wk_db_base_query bq = {.repository_id = job->repo_id,
+                                  .head_sha = job->sha,
+                                  .base_sha = job->base_sha,
+                                  .ref = job->ref,
                                   .engine_version = SG_AN_ENGINE_VERSION};
     e = wk_db_store_result(r->db, &c->claim, res, bytes, dl_ms, (size_t)cfg->max_stored_findings,
                            &c->findings_stored, &bq, &base);
@@ -459,7 +466,8 @@ static enum sg_err run_sync(struct job_ctx *c, struct step_err *se)
         set_step(se, SG_ERR_INVALID, "sync", "job has no installation");
         return SG_ERR_INVALID;
     }
-    if (strcmp(action, "deleted") == 0 && strcmp(job->event ? job->event : "", "installation") == 0) {
+    if (strcmp(action, "deleted") == 0 &&
+        strcmp(job->event ? job->event : "", "installation") == 0) {
         e = wk_db_installation_deleted(r->db, job->installation);
         if (e)
             set_step(se, e, "database", wk_db_error(r->db));
@@ -554,7 +562,8 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         bool wrapped = sg_buf_puts(&nb, "{\"last_error\":") == SG_OK &&
                        sg_buf_put_json_str(&nb, perr, strlen(perr)) == SG_OK &&
                        sg_buf_puts(&nb, ",\"raw\":") == SG_OK &&
-                       sg_buf_put_json_str(&nb, line, len) == SG_OK && sg_buf_putc(&nb, '}') == SG_OK;
+                       sg_buf_put_json_str(&nb, line, len) == SG_OK &&
+                       sg_buf_putc(&nb, '}') == SG_OK;
         o = finish(r, do_bury, line, wrapped ? nb.data : line, 0) ? WK_OUT_DEAD : WK_OUT_LOST;
         sg_job_clear(&job);
         count(r, kind, o, t0);
@@ -583,18 +592,16 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     }
     if (!e) {
         o = finish(r, do_ack, line, NULL, 0) ? done : WK_OUT_LOST;
-        sg_log_info(done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
-                    SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
-                    SG_KV_INT("installation", job.installation),
-                    SG_KV_STR("repo", job.repo_full_name), SG_KV_STR("sha", job.sha),
-                    SG_KV_INT("analysis", c.claim.analysis_id),
-                    SG_KV_INT("check_run", c.claim.check_run_id),
-                    SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
-                    SG_KV_INT("findings", (long long)c.findings_total),
-                    SG_KV_INT("stored", (long long)c.findings_stored),
-                    SG_KV_INT("store_ms", c.store_ms),
-                    SG_KV_STR("outcome", wk_outcome_str(o)), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
-                    SG_KV_END);
+        sg_log_info(
+            done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
+            SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
+            SG_KV_INT("installation", job.installation), SG_KV_STR("repo", job.repo_full_name),
+            SG_KV_STR("sha", job.sha), SG_KV_INT("analysis", c.claim.analysis_id),
+            SG_KV_INT("check_run", c.claim.check_run_id), SG_KV_STR("conclusion", c.conclusion),
+            SG_KV_DBL("score", c.score), SG_KV_INT("findings", (long long)c.findings_total),
+            SG_KV_INT("stored", (long long)c.findings_stored), SG_KV_INT("store_ms", c.store_ms),
+            SG_KV_STR("outcome", wk_outcome_str(o)), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
+            SG_KV_END);
         goto out;
     }
     enum wk_disposition disp = wk_jobs_classify(e);
@@ -616,7 +623,8 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
             sg_log_error("job failed too often; moved to the dead list", SG_KV_STR("job", kind),
                          SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
                          SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
-                         SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+                         SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
+                         SG_KV_END);
             goto out;
         }
         if (c.claimed)

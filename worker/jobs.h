@@ -27,24 +27,24 @@ struct wk_github;
 struct wk_metrics {
     struct sg_metrics *reg;
     struct sg_metric *queue_length, *queue_inflight, *queue_delayed, *queue_dead, *queue_oldest;
-    struct sg_metric *db_errors;        /* singularity_db_errors_total */
-    struct sg_metric *jobs;             /* singularity_worker_jobs_total{kind,outcome} */
-    struct sg_metric *job_duration;     /* singularity_worker_job_duration_seconds */
-    struct sg_metric *gh_requests;      /* singularity_github_requests_total{code} */
-    struct sg_metric *gh_ratelimit;     /* singularity_github_ratelimit_remaining */
+    struct sg_metric *db_errors;    /* singularity_db_errors_total */
+    struct sg_metric *jobs;         /* singularity_worker_jobs_total{kind,outcome} */
+    struct sg_metric *job_duration; /* singularity_worker_job_duration_seconds */
+    struct sg_metric *gh_requests;  /* singularity_github_requests_total{code} */
+    struct sg_metric *gh_ratelimit; /* singularity_github_ratelimit_remaining */
 };
 struct wk_metrics *wk_metrics_new(void);
 void wk_metrics_free(struct wk_metrics *m);
 
 enum wk_outcome {
-    WK_OUT_COMPLETED,   /* analysed and reported / synced */
-    WK_OUT_REUSED,      /* a completed analysis of this commit existed */
-    WK_OUT_FAILED,      /* permanent failure, reported on the check run */
-    WK_OUT_RETRIED,     /* delayed for a later attempt */
-    WK_OUT_DEFERRED,    /* another live worker is on this commit; looked at again shortly */
-    WK_OUT_DEAD,        /* moved to analysis_queue:dead */
-    WK_OUT_RETURNED,    /* handed back to analysis_queue on shutdown */
-    WK_OUT_LOST,        /* no longer ours (reaped while we worked); nothing changed */
+    WK_OUT_COMPLETED, /* analysed and reported / synced */
+    WK_OUT_REUSED,    /* a completed analysis of this commit existed */
+    WK_OUT_FAILED,    /* permanent failure, reported on the check run */
+    WK_OUT_RETRIED,   /* delayed for a later attempt */
+    WK_OUT_DEFERRED,  /* another live worker is on this commit; looked at again shortly */
+    WK_OUT_DEAD,      /* moved to analysis_queue:dead */
+    WK_OUT_RETURNED,  /* handed back to analysis_queue on shutdown */
+    WK_OUT_LOST,      /* no longer ours (reaped while we worked); nothing changed */
 };
 const char *wk_outcome_str(enum wk_outcome o);
 
@@ -62,11 +62,11 @@ struct wk_runner {
     const struct wk_config *cfg;
     struct wk_queue *queue;
     struct wk_db *db;
-    struct wk_github *gh;               /* NULL when no App is configured (sync/analyze fail) */
+    struct wk_github *gh; /* NULL when no App is configured (sync/analyze fail) */
     struct wk_metrics *metrics;
     const char *worker_id;
-    atomic_bool *stopping;              /* set on SIGTERM */
-    atomic_llong *stop_deadline_ms;     /* monotonic ms by which a held job must be handed back */
+    atomic_bool *stopping;          /* set on SIGTERM */
+    atomic_llong *stop_deadline_ms; /* monotonic ms by which a held job must be handed back */
     uint64_t db_errors_seen;
 };
 

@@ -79,8 +79,8 @@ int wk_migrations_required(void)
 }
 
 /* One migration: lock, check, apply, record — all in one transaction. */
-static enum sg_err apply_one(struct wk_db *db, const struct wk_migration *m, int version,
-                             bool *ran, char *err, size_t errlen)
+static enum sg_err apply_one(struct wk_db *db, const struct wk_migration *m, int version, bool *ran,
+                             char *err, size_t errlen)
 {
     *ran = false;
     enum sg_err e = wk_db_begin(db);
@@ -90,10 +90,13 @@ static enum sg_err apply_one(struct wk_db *db, const struct wk_migration *m, int
     /* Migrations may take longer than a job's statement timeout. */
     e = wk_db_exec(db, "SET LOCAL statement_timeout = 0", 0, NULL, NULL);
     if (!e)
-        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtext('singularity_migrate'))", 0, NULL, NULL);
+        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtext('singularity_migrate'))", 0, NULL,
+                       NULL);
     if (!e)
-        e = wk_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                       "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL, NULL);
+        e = wk_db_exec(db,
+                       "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                       "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+                       0, NULL, NULL);
     if (e)
         goto out;
     char vs[16];

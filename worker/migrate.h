@@ -16,7 +16,7 @@
 struct wk_db;
 
 struct wk_migration {
-    const char *name;   /* "0001_init.sql" */
+    const char *name; /* "0001_init.sql" */
     const char *sql;
 };
 

@@ -24,28 +24,26 @@ struct wk_queue {
 };
 
 /* Finishing scripts: act only when the job is still in our processing list. */
-static const char LUA_ACK[] =
-    "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
+static const char LUA_ACK[] = "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
 static const char LUA_DELAY[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
     "return 1";
-static const char LUA_BURY[] =
-    "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
-    "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-    "return 1";
+static const char LUA_BURY[] = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+                               "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
+                               "return 1";
 static const char LUA_RETURN[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
     "return 1";
 /* Due delayed jobs go to the back of the queue (LPUSH), like a new job. */
-static const char LUA_PROMOTE[] =
-    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
-    "for _, j in ipairs(due) do\n"
-    "  redis.call('ZREM', KEYS[1], j)\n"
-    "  redis.call('LPUSH', KEYS[2], j)\n"
-    "end\n"
-    "return #due";
+static const char LUA_PROMOTE[] = "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', "
+                                  "ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))\n"
+                                  "for _, j in ipairs(due) do\n"
+                                  "  redis.call('ZREM', KEYS[1], j)\n"
+                                  "  redis.call('LPUSH', KEYS[2], j)\n"
+                                  "end\n"
+                                  "return #due";
 /* A dead worker's jobs go to the front (RIGHT end) so they are taken next. Several reapers at
  * once are safe: the script is atomic, and a second reaper finds the worker already gone. */
 static const char LUA_REAP[] =
@@ -61,10 +59,9 @@ static const char LUA_REAP[] =
     "  redis.call('ZREM', KEYS[1], id)\n"
     "end\n"
     "return {#dead, moved}";
-static const char LUA_LEAVE[] =
-    "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "return 1";
+static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
+                                "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+                                "return 1";
 static const char LUA_STATS[] =
     "local inflight = 0\n"
     "local ids = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
@@ -117,10 +114,22 @@ static struct timeval tv_ms(int ms)
     return tv;
 }
 
-const char *wk_queue_error(const struct wk_queue *q) { return q->err; }
-const char *wk_queue_worker_id(const struct wk_queue *q) { return q->worker_id; }
-unsigned wk_queue_generation(const struct wk_queue *q) { return q->generation; }
-struct redisContext *wk_queue_context(struct wk_queue *q) { return q->c; }
+const char *wk_queue_error(const struct wk_queue *q)
+{
+    return q->err;
+}
+const char *wk_queue_worker_id(const struct wk_queue *q)
+{
+    return q->worker_id;
+}
+unsigned wk_queue_generation(const struct wk_queue *q)
+{
+    return q->generation;
+}
+struct redisContext *wk_queue_context(struct wk_queue *q)
+{
+    return q->c;
+}
 
 /* Runs one command (argv form); on a connection error drops the context so the next call
  * reconnects. The reply belongs to the caller. */
@@ -157,8 +166,7 @@ enum sg_err wk_queue_connect(struct wk_queue *q)
     else
         q->c = redisConnectWithTimeout(q->url.host, q->url.port, tv);
     if (!q->c || q->c->err) {
-        snprintf(q->err, sizeof q->err, "redis connect: %s",
-                 q->c ? q->c->errstr : "out of memory");
+        snprintf(q->err, sizeof q->err, "redis connect: %s", q->c ? q->c->errstr : "out of memory");
         drop(q);
         return SG_ERR_REDIS;
     }
@@ -172,8 +180,7 @@ enum sg_err wk_queue_connect(struct wk_queue *q)
         else
             r = redisCommand(q->c, "AUTH %s", q->url.password);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis AUTH failed: %s",
-                     r ? r->str : q->c->errstr);
+            snprintf(q->err, sizeof q->err, "redis AUTH failed: %s", r ? r->str : q->c->errstr);
             goto fail;
         }
         freeReplyObject(r);
@@ -181,8 +188,7 @@ enum sg_err wk_queue_connect(struct wk_queue *q)
     if (q->url.db) {
         r = redisCommand(q->c, "SELECT %d", q->url.db);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis SELECT failed: %s",
-                     r ? r->str : q->c->errstr);
+            snprintf(q->err, sizeof q->err, "redis SELECT failed: %s", r ? r->str : q->c->errstr);
             goto fail;
         }
         freeReplyObject(r);
@@ -276,8 +282,8 @@ enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms)
     return e;
 }
 
-static enum sg_err finish(struct wk_queue *q, const char *script, const char *dst,
-                          const char *line, const char *new_line, const char *score, bool *ours)
+static enum sg_err finish(struct wk_queue *q, const char *script, const char *dst, const char *line,
+                          const char *new_line, const char *score, bool *ours)
 {
     const char *keys[2] = {q->processing, dst};
     const char *args[3] = {line, new_line ? new_line : "", score ? score : "0"};
@@ -385,7 +391,8 @@ static int64_t received_at(const char *line, size_t len)
         return 0;
     struct json_object *o = json_tokener_parse_ex(tok, line, (int)len), *v;
     int64_t at = 0;
-    if (o && json_object_object_get_ex(o, "received_at", &v) && json_object_is_type(v, json_type_int))
+    if (o && json_object_object_get_ex(o, "received_at", &v) &&
+        json_object_is_type(v, json_type_int))
         at = json_object_get_int64(v);
     json_object_put(o);
     json_tokener_free(tok);

@@ -24,8 +24,8 @@
 #include "sg_time.h"
 
 static atomic_bool g_stopping;
-static atomic_llong g_stop_deadline_ms;   /* soft: the job runner hands the job back by then */
-static atomic_llong g_hard_deadline_ms;   /* hard: the keeper hands it back and exits */
+static atomic_llong g_stop_deadline_ms; /* soft: the job runner hands the job back by then */
+static atomic_llong g_hard_deadline_ms; /* hard: the keeper hands it back and exits */
 static int64_t g_grace_ms;
 
 static void on_signal(int sig)
@@ -79,7 +79,7 @@ struct keeper {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop;
-    atomic_llong last_ok_ms;      /* last successful heartbeat (mono) */
+    atomic_llong last_ok_ms; /* last successful heartbeat (mono) */
 };
 
 /* The job runner could not stop in time (blocked in a request to GitHub or PostgreSQL, each of
@@ -158,7 +158,7 @@ static void *keeper_main(void *arg)
 }
 
 struct health {
-    atomic_llong loop_tick_ms;    /* mono ms of the job loop's last turn */
+    atomic_llong loop_tick_ms; /* mono ms of the job loop's last turn */
     atomic_bool loop_running;
     int64_t max_job_ms;
 };
@@ -179,10 +179,13 @@ static int schema_ok(struct wk_db *db)
     if (wk_db_schema_version(db, &have) != SG_OK)
         return 0;
     if (have < need) {
-        sg_log_error("database schema is older than this worker needs; run `singularity-worker migrate`",
-                     SG_KV_INT("schema_version", have), SG_KV_INT("required", need), SG_KV_END);
-        fprintf(stderr, "singularity-worker: database schema version %d is older than the %d this "
-                "worker needs; run `singularity-worker migrate` first\n", have, need);
+        sg_log_error(
+            "database schema is older than this worker needs; run `singularity-worker migrate`",
+            SG_KV_INT("schema_version", have), SG_KV_INT("required", need), SG_KV_END);
+        fprintf(stderr,
+                "singularity-worker: database schema version %d is older than the %d this "
+                "worker needs; run `singularity-worker migrate` first\n",
+                have, need);
         return -1;
     }
     int created = 0;
@@ -197,8 +200,10 @@ int wk_run_worker(struct wk_config *cfg)
     char wid[160], err[256] = "";
     wk_run_worker_id(wid, sizeof wid);
     struct wk_metrics *m = wk_metrics_new();
-    struct wk_queue *q = wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
-    struct wk_queue *kq = wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_queue *q =
+        wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_queue *kq =
+        wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
     struct wk_db *db = wk_db_new(cfg->database_url, (int)cfg->db_connect_timeout_s,
                                  (int)cfg->db_statement_timeout_ms);
     struct wk_github *gh = NULL;
@@ -243,12 +248,13 @@ int wk_run_worker(struct wk_config *cfg)
     if (schema < 0)
         goto out;
     if (schema == 0)
-        sg_log_warn("PostgreSQL unavailable at start; will retry", SG_KV_STR("err", wk_db_error(db)),
-                    SG_KV_END);
+        sg_log_warn("PostgreSQL unavailable at start; will retry",
+                    SG_KV_STR("err", wk_db_error(db)), SG_KV_END);
 
     atomic_store(&h.loop_tick_ms, (long long)sg_mono_ms());
     atomic_store(&h.loop_running, true);
-    http = wk_http_start(cfg->metrics_host, (int)cfg->metrics_port, m->reg, healthy, &h, err, sizeof err);
+    http = wk_http_start(cfg->metrics_host, (int)cfg->metrics_port, m->reg, healthy, &h, err,
+                         sizeof err);
     if (!http) {
         fprintf(stderr, "singularity-worker: %s\n", err);
         goto out;
@@ -262,11 +268,17 @@ int wk_run_worker(struct wk_config *cfg)
         goto out;
     }
     keeper_started = true;
-    sg_log_info("worker started", SG_KV_STR("worker", wid), SG_KV_INT("metrics_port", wk_http_port(http)),
+    sg_log_info("worker started", SG_KV_STR("worker", wid),
+                SG_KV_INT("metrics_port", wk_http_port(http)),
                 SG_KV_INT("schema_version", wk_migrations_required()), SG_KV_END);
 
-    struct wk_runner r = {.cfg = cfg, .queue = q, .db = db, .gh = gh, .metrics = m,
-                          .worker_id = wid, .stopping = &g_stopping,
+    struct wk_runner r = {.cfg = cfg,
+                          .queue = q,
+                          .db = db,
+                          .gh = gh,
+                          .metrics = m,
+                          .worker_id = wid,
+                          .stopping = &g_stopping,
                           .stop_deadline_ms = &g_stop_deadline_ms};
     int64_t last_partitions = sg_mono_ms(), last_err_log = 0;
     while (!atomic_load(&g_stopping)) {

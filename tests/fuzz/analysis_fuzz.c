@@ -16,7 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void tar_entry(unsigned char **buf, size_t *len, const char *name, const uint8_t *d, size_t n)
+static void tar_entry(unsigned char **buf, size_t *len, const char *name, const uint8_t *d,
+                      size_t n)
 {
     size_t need = 512 + ((n + 511) / 512) * 512;
     unsigned char *nb = realloc(*buf, *len + need);
@@ -29,7 +30,10 @@ static void tar_entry(unsigned char **buf, size_t *len, const char *name, const 
     memcpy(h + 100, "0000644", 7);
     snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)n);
     h[156] = '0';
-    memcpy(h + 257, "ustar\0" "00", 8);
+    memcpy(h + 257,
+           "ustar\0"
+           "00",
+           8);
     memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (int i = 0; i < 512; i++)
@@ -106,8 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(tar + size, 0, 1024);
         tl = size + 1024;
     } else {
-        static const char *const names[] = {"top/.singularity.yml", "top/a.c", "top/b.py", "top/c.rs",
-                                            "top/d.md", "top/e.sh", "top/f"};
+        static const char *const names[] = {"top/.singularity.yml",
+                                            "top/a.c",
+                                            "top/b.py",
+                                            "top/c.rs",
+                                            "top/d.md",
+                                            "top/e.sh",
+                                            "top/f"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             tar_entry(&tar, &tl, names[i], data, size);
         unsigned char *nb = realloc(tar, tl + 1024);

@@ -20,7 +20,8 @@ static void test_golden_counts(void **st)
     struct sg_an_options o = {.keep_files = true};
     struct sg_an_result *r = NULL;
     char err[512];
-    assert_int_equal(sg_an_analyze_dir(SG_FIXTURES_DIR "/analysis/golden", &o, &r, err, sizeof err), SG_OK);
+    assert_int_equal(sg_an_analyze_dir(SG_FIXTURES_DIR "/analysis/golden", &o, &r, err, sizeof err),
+                     SG_OK);
     FILE *f = fopen(SG_FIXTURES_DIR "/analysis/golden.tsv", "r");
     assert_non_null(f);
     char line[512];
@@ -30,7 +31,8 @@ static void test_golden_counts(void **st)
             continue;
         char path[128], lang[64];
         unsigned long long code, comment, blank, cx;
-        if (sscanf(line, "%127[^\t]\t%63[^\t]\t%llu\t%llu\t%llu\t%llu", path, lang, &code, &comment, &blank, &cx) != 6)
+        if (sscanf(line, "%127[^\t]\t%63[^\t]\t%llu\t%llu\t%llu\t%llu", path, lang, &code, &comment,
+                   &blank, &cx) != 6)
             continue;
         const struct sg_an_file *got = NULL;
         for (size_t i = 0; i < r->nfiles; i++)
@@ -42,12 +44,14 @@ static void test_golden_counts(void **st)
             failed++;
             continue;
         }
-        if (strcmp(got->language, lang) != 0 || got->counts.code != code || got->counts.comment != comment ||
-            got->counts.blank != blank || got->counts.complexity != cx) {
-            print_error("%s: got %s %llu/%llu/%llu cx %llu, expected %s %llu/%llu/%llu cx %llu\n", path,
-                        got->language, (unsigned long long)got->counts.code, (unsigned long long)got->counts.comment,
-                        (unsigned long long)got->counts.blank, (unsigned long long)got->counts.complexity, lang, code,
-                        comment, blank, cx);
+        if (strcmp(got->language, lang) != 0 || got->counts.code != code ||
+            got->counts.comment != comment || got->counts.blank != blank ||
+            got->counts.complexity != cx) {
+            print_error("%s: got %s %llu/%llu/%llu cx %llu, expected %s %llu/%llu/%llu cx %llu\n",
+                        path, got->language, (unsigned long long)got->counts.code,
+                        (unsigned long long)got->counts.comment,
+                        (unsigned long long)got->counts.blank,
+                        (unsigned long long)got->counts.complexity, lang, code, comment, blank, cx);
             failed++;
         }
     }

@@ -28,9 +28,17 @@ static void test_sec001_private_key(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/keys/id_rsa", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----\n");
-    tb_file(&t, "r/src/pem.c", "/* a parser constant is not a key */\nstatic const char *hdr = \"-----BEGIN RSA PRIVATE KEY-----\";\n");
-    tb_file(&t, "r/src/k.py", "x = 1\nKEY = '''\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n'''\n");
+    tb_file(&t, "r/keys/id_rsa",
+            "-----BEGIN RSA PRIVATE "
+            "KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END "
+            "RSA PRIVATE KEY-----\n");
+    tb_file(&t, "r/src/pem.c",
+            "/* a parser constant is not a key */\nstatic const char *hdr = \"-----BEGIN RSA "
+            "PRIVATE KEY-----\";\n");
+    tb_file(&t, "r/src/k.py",
+            "x = 1\nKEY = '''\n-----BEGIN OPENSSH PRIVATE "
+            "KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n----"
+            "-END OPENSSH PRIVATE KEY-----\n'''\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "SEC001"), 2);
     assert_int_equal(tb_find(r, "SEC001", "keys/id_rsa"), 1);
@@ -44,10 +52,11 @@ static void test_sec002_aws(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/src/aws.c", "int a;\n\nconst char *k = \"AKIAIOSFODNN7EXAMPLE\";\n"
-                               "const char *x = \"AKIAIOSFODNN7EXAMPLEX\"; /* 17 chars: not a key */\n"
-                               "const char *y = \"XAKIAIOSFODNN7EXAMPLE\";\n"
-                               "const char *z = \"AKIAiosfodnn7example\";\n");
+    tb_file(&t, "r/src/aws.c",
+            "int a;\n\nconst char *k = \"AKIAIOSFODNN7EXAMPLE\";\n"
+            "const char *x = \"AKIAIOSFODNN7EXAMPLEX\"; /* 17 chars: not a key */\n"
+            "const char *y = \"XAKIAIOSFODNN7EXAMPLE\";\n"
+            "const char *z = \"AKIAiosfodnn7example\";\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "SEC002"), 1);
     assert_int_equal(tb_find(r, "SEC002", "src/aws.c"), 3);
@@ -59,10 +68,12 @@ static void test_sec003_github_token(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/.env", "A=1\nGH=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
-                          "SHORT=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678\n"
-                          "PAT=github_pat_11ABCDEFG0abcdefghijkl_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVW\n"
-                          "S=ghs_16C7e42F292c6912E7710c838347Ae178B4a\n");
+    tb_file(&t, "r/.env",
+            "A=1\nGH=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
+            "SHORT=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678\n"
+            "PAT=github_pat_11ABCDEFG0abcdefghijkl_"
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVW\n"
+            "S=ghs_16C7e42F292c6912E7710c838347Ae178B4a\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "SEC003"), 3);
     assert_int_equal(tb_find(r, "SEC003", ".env"), 2);
@@ -73,8 +84,9 @@ static void test_git001_conflict_and_rst_trap(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/a.c", "int a;\n<<<<<<< HEAD\nint b;\n=======\nint c;\n>>>>>>> feature\nint d;\n"
-                         "<<<<<<< ours\n||||||| base\n=======\n>>>>>>> theirs\n");
+    tb_file(&t, "r/a.c",
+            "int a;\n<<<<<<< HEAD\nint b;\n=======\nint c;\n>>>>>>> feature\nint d;\n"
+            "<<<<<<< ours\n||||||| base\n=======\n>>>>>>> theirs\n");
     tb_file(&t, "r/doc/index.rst", "=======\nTitle\n=======\n\nSection\n=======\n\ntext\n");
     tb_file(&t, "r/b.txt", "<<<<<<< only an opener\n=======\nno closer\n");
     struct sg_an_result *r = run(&t, NULL);
@@ -97,7 +109,9 @@ static void test_sty001_long_lines_and_data_trap(void **st)
     struct tb t = {0};
     tb_file(&t, "r/a.c", long_c);
     tb_file(&t, "r/data.json", long_json);
-    tb_file(&t, "r/img.svg", "<svg>\n<path d=\"M0 0 L 1 1 L 2 2 L 3 3 L 4 4 L 5 5 L 6 6 L 7 7 L 8 8 L 9 9 L 10 10 L 11 11 L 12 12 L 13 13 L 14 14 L 15 15 L 16 16\"/>\n</svg>\n");
+    tb_file(&t, "r/img.svg",
+            "<svg>\n<path d=\"M0 0 L 1 1 L 2 2 L 3 3 L 4 4 L 5 5 L 6 6 L 7 7 L 8 8 L 9 9 L 10 10 L "
+            "11 11 L 12 12 L 13 13 L 14 14 L 15 15 L 16 16\"/>\n</svg>\n");
     /* 120 characters of UTF-8 (2 bytes each) is not too long: characters, not bytes */
     char utf[400] = "// ";
     size_t ul = 3;
@@ -128,8 +142,10 @@ static void test_sty003_mixed_indent(void **st)
     (void)st;
     struct tb t = {0};
     tb_file(&t, "r/a.c", "void f(void)\n{\n\tint a;\n\tint b;\n    int c;\n\tint d;\n}\n");
-    tb_file(&t, "r/b.c", "void g(void)\n{\n    int a;\n\t/* tab-indented comment is not code */\n}\n");
-    tb_file(&t, "r/Makefile", "all:\n\techo a\n    # make recipes need tabs; not reported\nx = 1 \\\n    2\n");
+    tb_file(&t, "r/b.c",
+            "void g(void)\n{\n    int a;\n\t/* tab-indented comment is not code */\n}\n");
+    tb_file(&t, "r/Makefile",
+            "all:\n\techo a\n    # make recipes need tabs; not reported\nx = 1 \\\n    2\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY003"), 1);
     assert_int_equal(tb_find(r, "STY003", "a.c"), 5);
@@ -152,9 +168,11 @@ static void test_mnt001_markers_and_string_trap(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/a.c", "/* FIXME: later */\nconst char *s = \"TODO in a string\";\nint a; // XXX\n"
-                         "/*\n * HACK around\n */\nint TODOS; /* TODOS is not a marker */\n");
-    tb_file(&t, "r/b.py", "s = '# TODO not a comment'\n# TODO: real\n\"\"\"TODO in a docstring\"\"\"\n");
+    tb_file(&t, "r/a.c",
+            "/* FIXME: later */\nconst char *s = \"TODO in a string\";\nint a; // XXX\n"
+            "/*\n * HACK around\n */\nint TODOS; /* TODOS is not a marker */\n");
+    tb_file(&t, "r/b.py",
+            "s = '# TODO not a comment'\n# TODO: real\n\"\"\"TODO in a docstring\"\"\"\n");
     tb_file(&t, "r/NOTES.md", "- TODO write docs\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "MNT001"), 4);
@@ -169,7 +187,9 @@ static void test_cpx001_siz001_with_config(void **st)
     (void)st;
     struct tb t = {0};
     tb_file(&t, "r/.singularity.yml", "max_file_complexity: 3\nmax_file_lines: 5\n");
-    tb_file(&t, "r/a.c", "int f(int a) {\n if (a) return 1;\n if (a > 1 && a < 3) return 2;\n while (a) a--;\n return 0;\n}\n");
+    tb_file(&t, "r/a.c",
+            "int f(int a) {\n if (a) return 1;\n if (a > 1 && a < 3) return 2;\n while (a) a--;\n "
+            "return 0;\n}\n");
     tb_file(&t, "r/b.c", "int g(void) { return 0; }\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "CPX001"), 1);
@@ -216,7 +236,8 @@ static void test_config_rules_off_and_severity(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/.singularity.yml", "rules:\n  STY002: off\n  SEC002: warning\nquality_threshold: 1.5\n");
+    tb_file(&t, "r/.singularity.yml",
+            "rules:\n  STY002: off\n  SEC002: warning\nquality_threshold: 1.5\n");
     tb_file(&t, "r/a.c", "const char *k = \"AKIAIOSFODNN7EXAMPLE\"; \n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY002"), 0);
@@ -231,7 +252,8 @@ static void test_config_exclude_and_languages(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/.singularity.yml", "exclude:\n  - \"docs/**\"\n  - \"*.gen.c\"\n  - build/\nlanguages: [C, Python]\n");
+    tb_file(&t, "r/.singularity.yml",
+            "exclude:\n  - \"docs/**\"\n  - \"*.gen.c\"\n  - build/\nlanguages: [C, Python]\n");
     tb_file(&t, "r/docs/x/a.c", "int a;\n");
     tb_file(&t, "r/src/b.gen.c", "int b;\n");
     tb_file(&t, "r/build/c.c", "int c;\n");
@@ -248,7 +270,8 @@ static void test_config_language_overrides(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/.singularity.yml", "languages:\n  \"*.inc\": C\n  \"tools/*\": Python\n  \"*.x\": Nope\n");
+    tb_file(&t, "r/.singularity.yml",
+            "languages:\n  \"*.inc\": C\n  \"tools/*\": Python\n  \"*.x\": Nope\n");
     tb_file(&t, "r/src/table.inc", "/* c */\nint t[] = {1};\n");
     tb_file(&t, "r/tools/run", "# py\nif x and y:\n    pass\n");
     struct sg_an_result *r = run(&t, NULL);
@@ -264,11 +287,14 @@ static void test_config_errors_keep_defaults(void **st)
 {
     (void)st;
     struct tb t = {0};
-    tb_file(&t, "r/.singularity.yml", "quality_threshold: 7.5\nmax_line_length: abc\nrules:\n  NOPE1: off\n  STY002: loud\nbogus: 1\n");
+    tb_file(&t, "r/.singularity.yml",
+            "quality_threshold: 7.5\nmax_line_length: abc\nrules:\n  NOPE1: off\n  STY002: "
+            "loud\nbogus: 1\n");
     tb_file(&t, "r/a.c", "int a;\n");
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(r->nconfig_errors, 4);
-    assert_string_equal(r->config_errors[0], ".singularity.yml:2: max_line_length: expected an integer");
+    assert_string_equal(r->config_errors[0],
+                        ".singularity.yml:2: max_line_length: expected an integer");
     assert_non_null(strstr(r->config_errors[1], ".singularity.yml:4:"));
     assert_non_null(strstr(r->config_errors[2], ".singularity.yml:5:"));
     assert_non_null(strstr(r->config_errors[3], ".singularity.yml:6: unknown setting"));
@@ -337,7 +363,8 @@ static void test_default_excludes(void **st)
     tb_file(&t, "r/vendor/lib/a.c", "int a; \n");
     tb_file(&t, "r/web/node_modules/x/i.js", "var x; \n");
     tb_file(&t, "r/third_party/z.c", "int z;\n");
-    tb_file(&t, "r/gen/api.pb.go", "// Code generated by protoc-gen-go. DO NOT EDIT.\npackage api\n");
+    tb_file(&t, "r/gen/api.pb.go",
+            "// Code generated by protoc-gen-go. DO NOT EDIT.\npackage api\n");
     tb_file(&t, "r/package-lock.json", "{}\n");
     tb_file(&t, "r/web/app.min.js", "var a=1;\n");
     tb_file(&t, "r/web/bundle.js", mini);

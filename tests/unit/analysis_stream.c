@@ -163,7 +163,8 @@ static void test_truncated_streams(void **st)
     free(gz);
     free(t.d);
     /* empty input */
-    assert_int_equal(tb_analyze((const unsigned char *)"", 0, 1, NULL, &r, err, sizeof err), SG_ERR_PARSE);
+    assert_int_equal(tb_analyze((const unsigned char *)"", 0, 1, NULL, &r, err, sizeof err),
+                     SG_ERR_PARSE);
     assert_non_null(strstr(err, "empty"));
 }
 
@@ -173,7 +174,9 @@ static void test_garbage_and_corrupt_headers(void **st)
     struct sg_an_result *r = NULL;
     char err[256];
     const char *txt = "this is not gzip at all";
-    assert_int_equal(tb_analyze((const unsigned char *)txt, strlen(txt), 4, NULL, &r, err, sizeof err), SG_ERR_PARSE);
+    assert_int_equal(
+        tb_analyze((const unsigned char *)txt, strlen(txt), 4, NULL, &r, err, sizeof err),
+        SG_ERR_PARSE);
     assert_non_null(strstr(err, "not a gzip stream"));
 
     /* corrupt deflate data after a valid gzip header */

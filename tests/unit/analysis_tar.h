@@ -53,7 +53,10 @@ static inline void tb_entry(struct tb *t, const char *name, char type, const voi
     h[156] = (unsigned char)type;
     if (type == '2' || type == '1')
         memcpy(h + 157, "target", 6);
-    memcpy(h + 257, "ustar\0" "00", 8);
+    memcpy(h + 257,
+           "ustar\0"
+           "00",
+           8);
     memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (int i = 0; i < 512; i++)
@@ -110,8 +113,9 @@ static inline unsigned char *tb_gzip(const unsigned char *d, size_t n, size_t *o
 }
 
 /* Feeds gz in chunks of `chunk` bytes (0 = pseudo-random sizes 1..4096) and finishes. */
-static inline enum sg_err tb_analyze(const unsigned char *gz, size_t n, size_t chunk, const struct sg_an_options *opts,
-                              struct sg_an_result **out, char *err, size_t errlen)
+static inline enum sg_err tb_analyze(const unsigned char *gz, size_t n, size_t chunk,
+                                     const struct sg_an_options *opts, struct sg_an_result **out,
+                                     char *err, size_t errlen)
 {
     struct sg_an *an = sg_an_new(opts);
     enum sg_err e = SG_OK;
@@ -137,8 +141,8 @@ static inline enum sg_err tb_analyze(const unsigned char *gz, size_t n, size_t c
 }
 
 /* Convenience: tar (already ended) -> gzip -> analyse in random chunks. */
-static inline enum sg_err tb_run(struct tb *t, const struct sg_an_options *opts, struct sg_an_result **out, char *err,
-                          size_t errlen)
+static inline enum sg_err tb_run(struct tb *t, const struct sg_an_options *opts,
+                                 struct sg_an_result **out, char *err, size_t errlen)
 {
     size_t gl;
     unsigned char *gz = tb_gzip(t->d, t->len, &gl);
@@ -159,7 +163,8 @@ static inline uint64_t tb_rule(const struct sg_an_result *r, const char *rule)
 static inline uint32_t tb_find(const struct sg_an_result *r, const char *rule, const char *path)
 {
     for (size_t i = 0; i < r->nfindings; i++)
-        if (strcmp(r->findings[i].rule, rule) == 0 && (!path || strcmp(r->findings[i].path, path) == 0))
+        if (strcmp(r->findings[i].rule, rule) == 0 &&
+            (!path || strcmp(r->findings[i].path, path) == 0))
             return r->findings[i].line;
     return 0;
 }

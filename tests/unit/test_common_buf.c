@@ -52,7 +52,8 @@ static void test_json_escape(void **state)
 {
     struct sg_buf b;
     sg_buf_init(&b, 0);
-    const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff" "z";
+    const char in[] = "a\"b\\c\n\x01\xc3\xa9\xff"
+                      "z";
     sg_buf_put_json_str(&b, in, sizeof in - 1);
     assert_string_equal(sg_buf_str(&b), "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\\ufffdz\"");
     sg_buf_free(&b);

@@ -48,7 +48,8 @@ static void test_defaults_and_required(void **state)
     char err[256];
     set_env(NULL, 0);
     assert_int_equal(sg_config_load(vars, NVARS, env, err, sizeof err), SG_ERR_CONFIG);
-    assert_string_equal(err, "WEBHOOK_SECRET: required (set WEBHOOK_SECRET or WEBHOOK_SECRET_FILE)");
+    assert_string_equal(err,
+                        "WEBHOOK_SECRET: required (set WEBHOOK_SECRET or WEBHOOK_SECRET_FILE)");
     const char *kv[][2] = {{"WEBHOOK_SECRET", "s3cret"}};
     set_env(kv, 1);
     assert_int_equal(sg_config_load(vars, NVARS, env, err, sizeof err), SG_OK);

@@ -22,8 +22,8 @@ static void test_github_vector(void **state)
     char hex[65];
     assert_int_equal(sg_hmac_sha256_hex(secret, strlen(secret), body, strlen(body), hex), SG_OK);
     assert_string_equal(hex, hdr + 7);
-    assert_true(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), hdr,
-                                           strlen(hdr)));
+    assert_true(
+        sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), hdr, strlen(hdr)));
     /* Upper-case hex is the same signature. */
     char upper[80];
     strcpy(upper, hdr);
@@ -42,13 +42,13 @@ static void test_signature_rejects(void **state)
     char bad[80];
     strcpy(bad, good);
     bad[20] = bad[20] == '0' ? '1' : '0';
-    assert_false(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), bad,
-                                            strlen(bad)));
+    assert_false(
+        sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), bad, strlen(bad)));
     assert_false(sg_webhook_signature_valid(secret, strlen(secret), "Hello, World?", 13, good,
                                             strlen(good)));
     assert_false(sg_webhook_signature_valid("other", 5, body, strlen(body), good, strlen(good)));
-    assert_false(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body),
-                                            good + 7, strlen(good) - 7));
+    assert_false(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), good + 7,
+                                            strlen(good) - 7));
     assert_false(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body),
                                             "sha1=757107ea0eb2509fc211221cce984b8a37570b6d", 45));
     assert_false(sg_webhook_signature_valid(secret, strlen(secret), body, strlen(body), "", 0));
@@ -187,8 +187,8 @@ static void test_pem_probot_forms(void **state)
     assert_null(sg_pkey_load_pem("aGVsbG8gd29ybGQ=", err, sizeof err));
     assert_non_null(strstr(err, "no PEM block"));
     /* a PEM block whose body is garbage */
-    assert_null(sg_pkey_load_pem("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
-                                 err, sizeof err));
+    assert_null(sg_pkey_load_pem(
+        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", err, sizeof err));
     free(variant);
     free(pem);
 }
@@ -205,9 +205,12 @@ static void test_random_hex(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_github_vector),     cmocka_unit_test(test_signature_rejects),
-        cmocka_unit_test(test_base64url),         cmocka_unit_test(test_jwt_pkcs1_and_pkcs8),
-        cmocka_unit_test(test_pem_with_literal_newlines), cmocka_unit_test(test_pem_probot_forms),
+        cmocka_unit_test(test_github_vector),
+        cmocka_unit_test(test_signature_rejects),
+        cmocka_unit_test(test_base64url),
+        cmocka_unit_test(test_jwt_pkcs1_and_pkcs8),
+        cmocka_unit_test(test_pem_with_literal_newlines),
+        cmocka_unit_test(test_pem_probot_forms),
         cmocka_unit_test(test_random_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,22 +29,21 @@ static void test_render(void **state)
     struct sg_buf b;
     sg_buf_init(&b, 0);
     sg_metrics_render(m, &b);
-    assert_string_equal(
-        sg_buf_str(&b),
-        "# HELP analysis_queue_length Jobs waiting.\n"
-        "# TYPE analysis_queue_length gauge\n"
-        "analysis_queue_length 12\n"
-        "# HELP singularity_ingress_requests_total Webhook requests.\n"
-        "# TYPE singularity_ingress_requests_total counter\n"
-        "singularity_ingress_requests_total{code=\"202\",event=\"push\"} 2\n"
-        "singularity_ingress_requests_total{code=\"401\",event=\"we\\\"ird\"} 1\n"
-        "# HELP lat_seconds Latency.\n"
-        "# TYPE lat_seconds histogram\n"
-        "lat_seconds_bucket{le=\"0.005\"} 1\n"
-        "lat_seconds_bucket{le=\"0.5\"} 2\n"
-        "lat_seconds_bucket{le=\"+Inf\"} 3\n"
-        "lat_seconds_sum 3.101\n"
-        "lat_seconds_count 3\n");
+    assert_string_equal(sg_buf_str(&b),
+                        "# HELP analysis_queue_length Jobs waiting.\n"
+                        "# TYPE analysis_queue_length gauge\n"
+                        "analysis_queue_length 12\n"
+                        "# HELP singularity_ingress_requests_total Webhook requests.\n"
+                        "# TYPE singularity_ingress_requests_total counter\n"
+                        "singularity_ingress_requests_total{code=\"202\",event=\"push\"} 2\n"
+                        "singularity_ingress_requests_total{code=\"401\",event=\"we\\\"ird\"} 1\n"
+                        "# HELP lat_seconds Latency.\n"
+                        "# TYPE lat_seconds histogram\n"
+                        "lat_seconds_bucket{le=\"0.005\"} 1\n"
+                        "lat_seconds_bucket{le=\"0.5\"} 2\n"
+                        "lat_seconds_bucket{le=\"+Inf\"} 3\n"
+                        "lat_seconds_sum 3.101\n"
+                        "lat_seconds_count 3\n");
     sg_buf_free(&b);
     sg_metrics_free(m);
 }

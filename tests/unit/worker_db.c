@@ -27,11 +27,14 @@ static void test_copy_escape(void **state)
     assert_string_equal(esc(&b, "\\N"), "\\\\N"); /* never read back as NULL */
     assert_string_equal(esc(&b, ""), "");
     /* Valid UTF-8 passes through; invalid bytes become '?'. */
-    assert_string_equal(esc(&b, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-    assert_string_equal(esc(&b, "a\xff" "b"), "a?b");
-    assert_string_equal(esc(&b, "\xc3"), "?");              /* truncated sequence */
-    assert_string_equal(esc(&b, "\xc0\xaf"), "??");         /* overlong */
-    assert_string_equal(esc(&b, "\xed\xa0\x80"), "???");    /* surrogate */
+    assert_string_equal(esc(&b, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    assert_string_equal(esc(&b, "a\xff"
+                                "b"),
+                        "a?b");
+    assert_string_equal(esc(&b, "\xc3"), "?");                /* truncated sequence */
+    assert_string_equal(esc(&b, "\xc0\xaf"), "??");           /* overlong */
+    assert_string_equal(esc(&b, "\xed\xa0\x80"), "???");      /* surrogate */
     assert_string_equal(esc(&b, "\xf4\x90\x80\x80"), "????"); /* above U+10FFFF */
     sg_buf_free(&b);
 }

@@ -58,9 +58,9 @@ static void test_429_retry_after(void **state)
                                         "{\"message\":\"API rate limit exceeded\"}", NOW, &e),
                      SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW + 60000);
-    assert_int_equal(wk_github_classify(429, "Fri, 31 Dec 9999 23:59:59 GMT", NULL, NULL, NULL,
-                                        NOW, &e),
-                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(
+        wk_github_classify(429, "Fri, 31 Dec 9999 23:59:59 GMT", NULL, NULL, NULL, NOW, &e),
+        SG_ERR_RATE_LIMITED);
     assert_int_equal(e.retry_at_ms, NOW + 3600000);
     /* 429 without any hint: a minute */
     assert_int_equal(wk_github_classify(429, NULL, NULL, NULL, NULL, NOW, &e), SG_ERR_RATE_LIMITED);

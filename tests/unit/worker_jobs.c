@@ -18,7 +18,8 @@ static void test_backoff_doubles_with_equal_jitter(void **state)
     assert_true(wk_jobs_retry_due(1, 2000, 600000, 0.9999999, now, 0) - now >= 1999);
     assert_int_equal(wk_jobs_retry_due(2, 2000, 600000, 0.0, now, 0) - now, 2000);
     assert_int_equal(wk_jobs_retry_due(3, 2000, 600000, 0.0, now, 0) - now, 4000);
-    assert_int_equal(wk_jobs_retry_due(4, 2000, 600000, 0.5, now, 0) - now, 12000); /* 8000 + 8000 * 0.5 */
+    assert_int_equal(wk_jobs_retry_due(4, 2000, 600000, 0.5, now, 0) - now,
+                     12000); /* 8000 + 8000 * 0.5 */
     for (int a = 1; a < 40; a++) {
         int64_t d = wk_jobs_retry_due(a, 2000, 600000, 0.7, now, 0) - now;
         assert_true(d >= 1000);
@@ -82,12 +83,16 @@ static void test_metrics_names(void **state)
     struct sg_buf b;
     sg_buf_init(&b, 0);
     assert_int_equal(sg_metrics_render(m->reg, &b), SG_OK);
-    const char *want[] = {"analysis_queue_length", "analysis_queue_inflight", "analysis_queue_delayed",
-                          "analysis_queue_dead", "analysis_queue_oldest_age_seconds",
+    const char *want[] = {"analysis_queue_length",
+                          "analysis_queue_inflight",
+                          "analysis_queue_delayed",
+                          "analysis_queue_dead",
+                          "analysis_queue_oldest_age_seconds",
                           "singularity_db_errors_total",
                           "singularity_worker_jobs_total{kind=\"analyze\",outcome=\"completed\"} 1",
                           "singularity_worker_job_duration_seconds_bucket",
-                          "singularity_github_requests_total", "singularity_github_ratelimit_remaining"};
+                          "singularity_github_requests_total",
+                          "singularity_github_ratelimit_remaining"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         assert_non_null(strstr(sg_buf_str(&b), want[i]));
     sg_buf_free(&b);

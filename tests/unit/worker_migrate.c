@@ -30,8 +30,8 @@ static void test_version_parsing(void **state)
 
 static void test_sort_is_numeric_and_stable(void **state)
 {
-    struct wk_migration m[] = {{"10_ten.sql", "c"}, {"0002_two.sql", "b"}, {"9_nine.sql", "x"},
-                               {"0001_one.sql", "a"}};
+    struct wk_migration m[] = {
+        {"10_ten.sql", "c"}, {"0002_two.sql", "b"}, {"9_nine.sql", "x"}, {"0001_one.sql", "a"}};
     char err[200] = "";
     assert_int_equal(wk_migrations_sort(m, 4, err, sizeof err), SG_OK);
     assert_string_equal(m[0].name, "0001_one.sql");

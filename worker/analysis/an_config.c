@@ -15,7 +15,7 @@
 #include "sg_config.h"
 
 #define AN_CONFIG_MAX_ERRORS 50
-#define AN_CONFIG_MAX_LIST 1000
+#define AN_CONFIG_MAX_LIST   1000
 
 void an_config_defaults(struct an_config *c)
 {
@@ -93,8 +93,8 @@ static bool an_get_uint(struct an_config *c, const char *file, const char *key, 
     return true;
 }
 
-static void an_parse_list(struct an_config *c, const char *file, const char *key, yaml_document_t *doc,
-                          yaml_node_t *v, bool langs)
+static void an_parse_list(struct an_config *c, const char *file, const char *key,
+                          yaml_document_t *doc, yaml_node_t *v, bool langs)
 {
     if (v->type != YAML_SEQUENCE_NODE) {
         an_config_add_error(c, "%s:%lu: %s: expected a list", file, an_line(v), key);
@@ -102,7 +102,8 @@ static void an_parse_list(struct an_config *c, const char *file, const char *key
     }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n > AN_CONFIG_MAX_LIST) {
-        an_config_add_error(c, "%s:%lu: %s: more than %d entries", file, an_line(v), key, AN_CONFIG_MAX_LIST);
+        an_config_add_error(c, "%s:%lu: %s: more than %d entries", file, an_line(v), key,
+                            AN_CONFIG_MAX_LIST);
         return;
     }
     char **pats = NULL;
@@ -114,18 +115,22 @@ static void an_parse_list(struct an_config *c, const char *file, const char *key
         pats = calloc(n ? n : 1, sizeof *pats);
     if (!ls && !pats)
         return;
-    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
         yaml_node_t *e = yaml_document_get_node(doc, *it);
         const char *s = an_scalar(e);
         if (!s || !*s) {
-            an_config_add_error(c, "%s:%lu: %s: expected a string", file, e ? an_line(e) : an_line(v), key);
+            an_config_add_error(c, "%s:%lu: %s: expected a string", file,
+                                e ? an_line(e) : an_line(v), key);
             continue;
         }
         if (langs) {
             int l = an_lang_by_name(s);
             if (l < 0) {
-                an_config_add_error(c, "%s:%lu: %s: unknown language \"%.64s\" (use tokei's names, e.g. \"C Header\")",
-                                    file, an_line(e), key, s);
+                an_config_add_error(
+                    c,
+                    "%s:%lu: %s: unknown language \"%.64s\" (use tokei's names, e.g. \"C Header\")",
+                    file, an_line(e), key, s);
                 continue;
             }
             ls[cnt++] = l;
@@ -149,11 +154,13 @@ static void an_parse_list(struct an_config *c, const char *file, const char *key
 }
 
 /* `languages` as a mapping: glob -> language name, overriding detection (e.g. "*.inc": C). */
-static void an_parse_lang_map(struct an_config *c, const char *file, yaml_document_t *doc, yaml_node_t *v)
+static void an_parse_lang_map(struct an_config *c, const char *file, yaml_document_t *doc,
+                              yaml_node_t *v)
 {
     size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
     if (n > AN_CONFIG_MAX_LIST) {
-        an_config_add_error(c, "%s:%lu: languages: more than %d entries", file, an_line(v), AN_CONFIG_MAX_LIST);
+        an_config_add_error(c, "%s:%lu: languages: more than %d entries", file, an_line(v),
+                            AN_CONFIG_MAX_LIST);
         return;
     }
     char **globs = calloc(n ? n : 1, sizeof *globs);
@@ -165,11 +172,14 @@ static void an_parse_lang_map(struct an_config *c, const char *file, yaml_docume
         return;
     }
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key), *val = yaml_document_get_node(doc, p->value);
+        yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                    *val = yaml_document_get_node(doc, p->value);
         const char *g = an_scalar(k), *name = an_scalar(val);
         int l = name ? an_lang_by_name(name) : -1;
         if (!g || !*g || l < 0) {
-            an_config_add_error(c, "%s:%lu: languages: expected \"glob\": language name (tokei's names), got \"%.64s\"",
+            an_config_add_error(c,
+                                "%s:%lu: languages: expected \"glob\": language name (tokei's "
+                                "names), got \"%.64s\"",
                                 file, val ? an_line(val) : an_line(v), name ? name : "?");
             continue;
         }
@@ -182,20 +192,23 @@ static void an_parse_lang_map(struct an_config *c, const char *file, yaml_docume
     c->nlang_globs = cnt;
 }
 
-static void an_parse_rules(struct an_config *c, const char *file, yaml_document_t *doc, yaml_node_t *v)
+static void an_parse_rules(struct an_config *c, const char *file, yaml_document_t *doc,
+                           yaml_node_t *v)
 {
     if (v->type != YAML_MAPPING_NODE) {
-        an_config_add_error(c, "%s:%lu: rules: expected a mapping of rule id to off|error|warning|notice",
-                            file, an_line(v));
+        an_config_add_error(
+            c, "%s:%lu: rules: expected a mapping of rule id to off|error|warning|notice", file,
+            an_line(v));
         return;
     }
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(doc, p->key), *val = yaml_document_get_node(doc, p->value);
+        yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                    *val = yaml_document_get_node(doc, p->value);
         const char *id = an_scalar(k), *s = an_scalar(val);
         int r = an_rule_index(id);
         if (r < 0) {
-            an_config_add_error(c, "%s:%lu: rules: unknown rule \"%.32s\"", file, k ? an_line(k) : 0,
-                                id ? id : "?");
+            an_config_add_error(c, "%s:%lu: rules: unknown rule \"%.32s\"", file,
+                                k ? an_line(k) : 0, id ? id : "?");
             continue;
         }
         if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
@@ -235,11 +248,14 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
     if (!root)
         goto out; /* empty file: all defaults */
     if (root->type != YAML_MAPPING_NODE) {
-        an_config_add_error(c, "%s:%lu: expected a mapping of settings at the top level", file, an_line(root));
+        an_config_add_error(c, "%s:%lu: expected a mapping of settings at the top level", file,
+                            an_line(root));
         goto out;
     }
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        yaml_node_t *k = yaml_document_get_node(&doc, p->key), *v = yaml_document_get_node(&doc, p->value);
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, p->key),
+                    *v = yaml_document_get_node(&doc, p->value);
         const char *key = an_scalar(k);
         if (!key || !v) {
             an_config_add_error(c, "%s:%lu: expected a setting name", file, k ? an_line(k) : 0);
@@ -257,7 +273,8 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
             char *e = NULL;
             double d = s ? strtod(s, &e) : NAN;
             if (!s || e == s || *e || !(d >= 0.0 && d <= 10.0))
-                an_config_add_error(c, "%s:%lu: quality_threshold: expected a number from 0 to 10", file, an_line(v));
+                an_config_add_error(c, "%s:%lu: quality_threshold: expected a number from 0 to 10",
+                                    file, an_line(v));
             else
                 c->quality_threshold = d;
         } else if (strcmp(key, "max_line_length") == 0) {
@@ -270,10 +287,12 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
             const char *s = an_scalar(v);
             if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0))
                 c->default_excludes = true;
-            else if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0))
+            else if (s &&
+                     (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0))
                 c->default_excludes = false;
             else
-                an_config_add_error(c, "%s:%lu: default_excludes: expected true or false", file, an_line(v));
+                an_config_add_error(c, "%s:%lu: default_excludes: expected true or false", file,
+                                    an_line(v));
         } else if (strcmp(key, "rules") == 0) {
             an_parse_rules(c, file, &doc, v);
         } else {

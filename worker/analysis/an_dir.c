@@ -20,8 +20,8 @@ static int an_cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, const char *rel, uint64_t size,
-                                unsigned char *buf, size_t buflen)
+static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, const char *rel,
+                                uint64_t size, unsigned char *buf, size_t buflen)
 {
     enum sg_err e = an_file_begin(an, rel, size);
     if (e)
@@ -41,7 +41,8 @@ static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, con
         an->total_out += (uint64_t)n;
         if (an->total_out > an->limits.max_total_bytes) {
             close(fd);
-            snprintf(an->errmsg, sizeof an->errmsg, "more than %llu bytes in the tree (limit max_total_bytes)",
+            snprintf(an->errmsg, sizeof an->errmsg,
+                     "more than %llu bytes in the tree (limit max_total_bytes)",
                      (unsigned long long)an->limits.max_total_bytes);
             an->err = SG_ERR_TOO_LARGE;
             return an->err;
@@ -57,7 +58,8 @@ static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, con
     return an->err;
 }
 
-static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth, unsigned char *buf, size_t buflen)
+static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth,
+                           unsigned char *buf, size_t buflen)
 {
     enum sg_err e = SG_OK;
     DIR *d = fdopendir(dfd);
@@ -123,8 +125,8 @@ out:
     return e;
 }
 
-enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts, struct sg_an_result **out,
-                              char *err, size_t errlen)
+enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts,
+                              struct sg_an_result **out, char *err, size_t errlen)
 {
     enum sg_err e = SG_OK;
     unsigned char *buf = NULL;
@@ -147,7 +149,8 @@ enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts
     /* the repository's configuration first, so it applies to every file */
     struct stat st;
     if (fstatat(dfd, ".singularity.yml", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-        e = an_read_file(an, dfd, ".singularity.yml", ".singularity.yml", (uint64_t)st.st_size, buf, 256 * 1024);
+        e = an_read_file(an, dfd, ".singularity.yml", ".singularity.yml", (uint64_t)st.st_size, buf,
+                         256 * 1024);
         an->config_seen = true;
         an->dir_config_read = true;
     }

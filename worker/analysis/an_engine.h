@@ -17,22 +17,22 @@
 
 enum { AN_REC_COUNTED = 0, AN_REC_TEXT, AN_REC_BINARY };
 
-struct an_rec {            /* one analysed file */
+struct an_rec { /* one analysed file */
     char *path;
-    int16_t lang;          /* -1: text of no known language (only secrets / conflict rules) */
+    int16_t lang; /* -1: text of no known language (only secrets / conflict rules) */
     uint8_t status;
-    bool late;             /* analysed before .singularity.yml was known */
+    bool late; /* analysed before .singularity.yml was known */
     uint32_t lines;
     uint64_t code, comment, blank, bytes, complexity;
-    uint32_t rc[AN_NRULES];   /* exact findings per rule in this file */
+    uint32_t rc[AN_NRULES]; /* exact findings per rule in this file */
 };
 
-struct an_fnd {            /* a kept finding; the message is built at the end */
+struct an_fnd { /* a kept finding; the message is built at the end */
     uint32_t file, line, aux;
     uint8_t rule;
 };
 
-struct an_pending {        /* a file held back until the configuration is known */
+struct an_pending { /* a file held back until the configuration is known */
     char *path;
     unsigned char *data;
     size_t len;

@@ -7,17 +7,26 @@
 
 #include "an_internal.h"
 
-#define CK(x) do { enum sg_err e_ = (x); if (e_) return e_; } while (0)
+#define CK(x)                                                                                      \
+    do {                                                                                           \
+        enum sg_err e_ = (x);                                                                      \
+        if (e_)                                                                                    \
+            return e_;                                                                             \
+    } while (0)
 
 static enum sg_err an_json_counts(struct sg_buf *b, const struct sg_an_counts *c, bool totals)
 {
     if (totals)
-        return sg_buf_printf(b, "{\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"bytes\":%llu,\"complexity\":%llu}",
-                             (unsigned long long)c->files, (unsigned long long)c->code, (unsigned long long)c->comment,
-                             (unsigned long long)c->blank, (unsigned long long)c->bytes, (unsigned long long)c->complexity);
-    return sg_buf_printf(b, "\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"complexity\":%llu",
-                         (unsigned long long)c->files, (unsigned long long)c->code, (unsigned long long)c->comment,
-                         (unsigned long long)c->blank, (unsigned long long)c->complexity);
+        return sg_buf_printf(b,
+                             "{\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,"
+                             "\"bytes\":%llu,\"complexity\":%llu}",
+                             (unsigned long long)c->files, (unsigned long long)c->code,
+                             (unsigned long long)c->comment, (unsigned long long)c->blank,
+                             (unsigned long long)c->bytes, (unsigned long long)c->complexity);
+    return sg_buf_printf(
+        b, "\"files\":%llu,\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"complexity\":%llu",
+        (unsigned long long)c->files, (unsigned long long)c->code, (unsigned long long)c->comment,
+        (unsigned long long)c->blank, (unsigned long long)c->complexity);
 }
 
 /* A number with one decimal as DESIGN.md shows (7.0), more digits only when it has them (6.75). */
@@ -49,8 +58,8 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
     CK(sg_buf_puts(b, "],\"findings\":["));
     for (size_t i = 0; i < r->nfindings; i++) {
         const struct sg_an_finding *f = &r->findings[i];
-        CK(sg_buf_printf(b, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"path\":", i ? "," : "", f->rule,
-                         sg_an_severity_str(f->severity)));
+        CK(sg_buf_printf(b, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"path\":", i ? "," : "",
+                         f->rule, sg_an_severity_str(f->severity)));
         CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
         CK(sg_buf_printf(b, ",\"line\":%u,\"message\":", f->line));
         CK(sg_buf_put_json_str(b, f->message, strlen(f->message)));
@@ -61,10 +70,13 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", r->rule_counts[i].rule,
                          (unsigned long long)r->rule_counts[i].count));
     const struct sg_an_skipped *s = &r->skipped;
-    CK(sg_buf_printf(b, "},\"skipped\":{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,\"minified\":%llu,"
-                        "\"too_large\":%llu,\"unsafe\":%llu},\"config_errors\":[",
-                     (unsigned long long)s->binary, (unsigned long long)s->vendored, (unsigned long long)s->generated,
-                     (unsigned long long)s->minified, (unsigned long long)s->too_large, (unsigned long long)s->unsafe));
+    CK(sg_buf_printf(
+        b,
+        "},\"skipped\":{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,\"minified\":%llu,"
+        "\"too_large\":%llu,\"unsafe\":%llu},\"config_errors\":[",
+        (unsigned long long)s->binary, (unsigned long long)s->vendored,
+        (unsigned long long)s->generated, (unsigned long long)s->minified,
+        (unsigned long long)s->too_large, (unsigned long long)s->unsafe));
     for (size_t i = 0; i < r->nconfig_errors; i++) {
         if (i)
             CK(sg_buf_putc(b, ','));
@@ -79,10 +91,13 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
             CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
             CK(sg_buf_puts(b, ",\"language\":"));
             CK(sg_buf_put_json_str(b, f->language, strlen(f->language)));
-            CK(sg_buf_printf(b, ",\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"bytes\":%llu,\"complexity\":%llu}",
-                             (unsigned long long)f->counts.code, (unsigned long long)f->counts.comment,
-                             (unsigned long long)f->counts.blank, (unsigned long long)f->counts.bytes,
-                             (unsigned long long)f->counts.complexity));
+            CK(sg_buf_printf(
+                b,
+                ",\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"bytes\":%llu,\"complexity\":%"
+                "llu}",
+                (unsigned long long)f->counts.code, (unsigned long long)f->counts.comment,
+                (unsigned long long)f->counts.blank, (unsigned long long)f->counts.bytes,
+                (unsigned long long)f->counts.complexity));
         }
         CK(sg_buf_putc(b, ']'));
     }
@@ -96,8 +111,8 @@ static enum sg_err an_put_uri(struct sg_buf *b, const char *p)
     CK(sg_buf_putc(b, '"'));
     for (const unsigned char *s = (const unsigned char *)p; *s; s++) {
         unsigned char c = *s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~' || c == '/')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || c == '/')
             CK(sg_buf_putc(b, (char)c));
         else
             CK(sg_buf_printf(b, "%%%02X", c));
@@ -112,13 +127,16 @@ static const char *an_sarif_level(enum sg_an_severity s)
 
 enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
 {
-    CK(sg_buf_puts(b, "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\","
-                      "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"Singularity\",\"version\":\"" SG_VERSION "\","
-                      "\"semanticVersion\":\"" SG_VERSION "\","
-                      "\"informationUri\":\"https://github.com/singularity/singularity\",\"rules\":["));
+    CK(sg_buf_puts(
+        b,
+        "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\","
+        "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"Singularity\",\"version\":\"" SG_VERSION "\","
+        "\"semanticVersion\":\"" SG_VERSION "\","
+        "\"informationUri\":\"https://github.com/singularity/singularity\",\"rules\":["));
     for (int k = 0; k < AN_NRULES; k++) {
         const char *name = sg_an_rule_name(an_rule_ids[k]);
-        /* SARIF rule names are PascalCase identifiers; the readable name is the short description */
+        /* SARIF rule names are PascalCase identifiers; the readable name is the short description
+         */
         char pascal[64];
         size_t j = 0;
         bool up = true;
@@ -131,29 +149,36 @@ enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
             up = false;
         }
         pascal[j] = '\0';
-        CK(sg_buf_printf(b, "%s{\"id\":\"%s\",\"name\":\"%s\",\"shortDescription\":{\"text\":\"%s.\"},"
-                            "\"fullDescription\":{\"text\":\"%s (Singularity rule %s).\"},"
-                            "\"helpUri\":\"https://github.com/singularity/singularity/blob/main/docs/analysis.md#rules\","
-                            "\"help\":{\"text\":\"See docs/analysis.md for what %s finds and how to configure it.\"},"
-                            "\"defaultConfiguration\":{\"level\":\"%s\"}}",
-                         k ? "," : "", an_rule_ids[k], pascal, name, name, an_rule_ids[k], an_rule_ids[k],
-                         an_sarif_level(an_rule_default_sev[k])));
+        CK(sg_buf_printf(b,
+                         "%s{\"id\":\"%s\",\"name\":\"%s\",\"shortDescription\":{\"text\":\"%s.\"},"
+                         "\"fullDescription\":{\"text\":\"%s (Singularity rule %s).\"},"
+                         "\"helpUri\":\"https://github.com/singularity/singularity/blob/main/docs/"
+                         "analysis.md#rules\","
+                         "\"help\":{\"text\":\"See docs/analysis.md for what %s finds and how to "
+                         "configure it.\"},"
+                         "\"defaultConfiguration\":{\"level\":\"%s\"}}",
+                         k ? "," : "", an_rule_ids[k], pascal, name, name, an_rule_ids[k],
+                         an_rule_ids[k], an_sarif_level(an_rule_default_sev[k])));
     }
-    CK(sg_buf_puts(b, "]}},\"originalUriBaseIds\":{\"SRCROOT\":{\"description\":{\"text\":\"The repository root.\"}}},"
+    CK(sg_buf_puts(b, "]}},\"originalUriBaseIds\":{\"SRCROOT\":{\"description\":{\"text\":\"The "
+                      "repository root.\"}}},"
                       "\"columnKind\":\"unicodeCodePoints\",\"results\":["));
     for (size_t i = 0; i < r->nfindings; i++) {
         const struct sg_an_finding *f = &r->findings[i];
         int k = an_rule_index(f->rule);
-        CK(sg_buf_printf(b, "%s{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
-                         i ? "," : "", f->rule, k, an_sarif_level(f->severity)));
+        CK(sg_buf_printf(
+            b, "%s{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
+            i ? "," : "", f->rule, k, an_sarif_level(f->severity)));
         /* SARIF asks that a plain-text message ends with a period */
         char msg[600];
         size_t ml = strlen(f->message);
         snprintf(msg, sizeof msg, "%s%s", f->message, ml && f->message[ml - 1] == '.' ? "" : ".");
         CK(sg_buf_put_json_str(b, msg, strlen(msg)));
-        CK(sg_buf_puts(b, "},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":"));
+        CK(sg_buf_puts(b,
+                       "},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":"));
         CK(an_put_uri(b, f->path));
-        CK(sg_buf_printf(b, ",\"uriBaseId\":\"SRCROOT\"},\"region\":{\"startLine\":%u}}}]}", f->line));
+        CK(sg_buf_printf(b, ",\"uriBaseId\":\"SRCROOT\"},\"region\":{\"startLine\":%u}}}]}",
+                         f->line));
     }
     return sg_buf_puts(b, "]}]}\n");
 }
@@ -172,18 +197,21 @@ static const char *an_safe(const char *s, char *buf, size_t len)
 enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
 {
     char sp[1024];
-    static const char *const rule = "-------------------------------------------------------------------------------\n";
-    CK(sg_buf_printf(b, "%s %-24s %8s %10s %10s %10s %10s\n%s", rule, "Language", "Files", "Code", "Comment", "Blank",
-                     "Complexity", rule));
+    static const char *const rule =
+        "-------------------------------------------------------------------------------\n";
+    CK(sg_buf_printf(b, "%s %-24s %8s %10s %10s %10s %10s\n%s", rule, "Language", "Files", "Code",
+                     "Comment", "Blank", "Complexity", rule));
     for (size_t i = 0; i < r->nlanguages; i++) {
         const struct sg_an_counts *c = &r->languages[i].counts;
         CK(sg_buf_printf(b, " %-24s %8llu %10llu %10llu %10llu %10llu\n", r->languages[i].name,
-                         (unsigned long long)c->files, (unsigned long long)c->code, (unsigned long long)c->comment,
-                         (unsigned long long)c->blank, (unsigned long long)c->complexity));
+                         (unsigned long long)c->files, (unsigned long long)c->code,
+                         (unsigned long long)c->comment, (unsigned long long)c->blank,
+                         (unsigned long long)c->complexity));
     }
     const struct sg_an_counts *t = &r->totals;
-    CK(sg_buf_printf(b, "%s %-24s %8llu %10llu %10llu %10llu %10llu\n%s", rule, "Total", (unsigned long long)t->files,
-                     (unsigned long long)t->code, (unsigned long long)t->comment, (unsigned long long)t->blank,
+    CK(sg_buf_printf(b, "%s %-24s %8llu %10llu %10llu %10llu %10llu\n%s", rule, "Total",
+                     (unsigned long long)t->files, (unsigned long long)t->code,
+                     (unsigned long long)t->comment, (unsigned long long)t->blank,
                      (unsigned long long)t->complexity, rule));
     CK(sg_buf_printf(b, "\nQuality %.1f/10 (threshold %.1f): %s\n", r->score, r->threshold,
                      r->passed ? "passed" : "FAILED"));
@@ -195,7 +223,8 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
                              (unsigned long long)r->rule_counts[i].count));
         }
         size_t top = r->nfindings < 20 ? r->nfindings : 20;
-        CK(sg_buf_printf(b, "\nTop findings (%zu of %llu):\n", top, (unsigned long long)r->findings_total));
+        CK(sg_buf_printf(b, "\nTop findings (%zu of %llu):\n", top,
+                         (unsigned long long)r->findings_total));
         for (size_t i = 0; i < top; i++) {
             const struct sg_an_finding *f = &r->findings[i];
             CK(sg_buf_printf(b, "  %-7s %s %s:%u: %s\n", sg_an_severity_str(f->severity), f->rule,
@@ -208,17 +237,22 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_puts(b, "\nFiles:\n"));
         for (size_t i = 0; i < r->nfiles; i++) {
             const struct sg_an_file *f = &r->files[i];
-            CK(sg_buf_printf(b, "  %-50s %-20s %8llu %8llu %8llu %8llu\n", an_safe(f->path, sp, sizeof sp), f->language,
-                             (unsigned long long)f->counts.code, (unsigned long long)f->counts.comment,
-                             (unsigned long long)f->counts.blank, (unsigned long long)f->counts.complexity));
+            CK(sg_buf_printf(
+                b, "  %-50s %-20s %8llu %8llu %8llu %8llu\n", an_safe(f->path, sp, sizeof sp),
+                f->language, (unsigned long long)f->counts.code,
+                (unsigned long long)f->counts.comment, (unsigned long long)f->counts.blank,
+                (unsigned long long)f->counts.complexity));
         }
     }
     const struct sg_an_skipped *s = &r->skipped;
-    CK(sg_buf_printf(b, "\nSkipped: binary %llu, vendored %llu, generated %llu, minified %llu, too large %llu, "
-                        "unsafe %llu, excluded %llu\n",
-                     (unsigned long long)s->binary, (unsigned long long)s->vendored, (unsigned long long)s->generated,
-                     (unsigned long long)s->minified, (unsigned long long)s->too_large, (unsigned long long)s->unsafe,
-                     (unsigned long long)s->excluded));
+    CK(sg_buf_printf(
+        b,
+        "\nSkipped: binary %llu, vendored %llu, generated %llu, minified %llu, too large %llu, "
+        "unsafe %llu, excluded %llu\n",
+        (unsigned long long)s->binary, (unsigned long long)s->vendored,
+        (unsigned long long)s->generated, (unsigned long long)s->minified,
+        (unsigned long long)s->too_large, (unsigned long long)s->unsafe,
+        (unsigned long long)s->excluded));
     for (size_t i = 0; i < r->nconfig_errors; i++)
         CK(sg_buf_printf(b, "Config error: %s\n", an_safe(r->config_errors[i], sp, sizeof sp)));
     return SG_OK;

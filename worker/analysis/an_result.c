@@ -34,19 +34,24 @@ static char *an_message(const struct sg_an *an, const struct an_fnd *f)
     const struct an_config *c = &an->cfg;
     switch ((enum an_rule)f->rule) {
     case AN_SEC001:
-        snprintf(buf, sizeof buf, "private key block committed: remove it from the repository and rotate the key");
+        snprintf(buf, sizeof buf,
+                 "private key block committed: remove it from the repository and rotate the key");
         break;
     case AN_SEC002:
-        snprintf(buf, sizeof buf, "AWS access key id (AKIA...) committed: remove it and deactivate the key in IAM");
+        snprintf(buf, sizeof buf,
+                 "AWS access key id (AKIA...) committed: remove it and deactivate the key in IAM");
         break;
     case AN_SEC003:
-        snprintf(buf, sizeof buf, "GitHub token committed: remove it and revoke the token in GitHub settings");
+        snprintf(buf, sizeof buf,
+                 "GitHub token committed: remove it and revoke the token in GitHub settings");
         break;
     case AN_GIT001:
-        snprintf(buf, sizeof buf, "unresolved merge conflict: <<<<<<< / ======= / >>>>>>> markers starting here");
+        snprintf(buf, sizeof buf,
+                 "unresolved merge conflict: <<<<<<< / ======= / >>>>>>> markers starting here");
         break;
     case AN_STY001:
-        snprintf(buf, sizeof buf, "line is %u characters long (max_line_length is %u)", f->aux, c->max_line_length);
+        snprintf(buf, sizeof buf, "line is %u characters long (max_line_length is %u)", f->aux,
+                 c->max_line_length);
         break;
     case AN_STY002:
         snprintf(buf, sizeof buf, "trailing whitespace at the end of the line");
@@ -60,19 +65,23 @@ static char *an_message(const struct sg_an *an, const struct an_fnd *f)
         break;
     case AN_MNT001: {
         static const char *const m[] = {"TODO", "TODO", "FIXME", "XXX", "HACK"};
-        snprintf(buf, sizeof buf, "%s comment: resolve it or track it in an issue", m[f->aux < 5 ? f->aux : 0]);
+        snprintf(buf, sizeof buf, "%s comment: resolve it or track it in an issue",
+                 m[f->aux < 5 ? f->aux : 0]);
         break;
     }
     case AN_CPX001:
-        snprintf(buf, sizeof buf, "complexity %u (decision points) exceeds max_file_complexity %u: split the file or simplify its branching",
+        snprintf(buf, sizeof buf,
+                 "complexity %u (decision points) exceeds max_file_complexity %u: split the file "
+                 "or simplify its branching",
                  f->aux, c->max_file_complexity);
         break;
     case AN_SIZ001:
-        snprintf(buf, sizeof buf, "%u lines exceeds max_file_lines %u: consider splitting the file", f->aux,
-                 c->max_file_lines);
+        snprintf(buf, sizeof buf, "%u lines exceeds max_file_lines %u: consider splitting the file",
+                 f->aux, c->max_file_lines);
         break;
     case AN_BIN001:
-        snprintf(buf, sizeof buf, "binary file of %.1f MiB committed: consider Git LFS or a release artifact",
+        snprintf(buf, sizeof buf,
+                 "binary file of %.1f MiB committed: consider Git LFS or a release artifact",
                  (double)f->aux / (1024.0 * 1024.0));
         break;
     default:
@@ -166,13 +175,17 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
         x->bytes += rec->bytes, x->complexity += rec->complexity;
         if (rec->complexity > c->max_file_complexity) {
             counts[AN_CPX001]++;
-            extra[nextra++] = (struct an_fnd){.file = (uint32_t)i, .line = 1, .rule = AN_CPX001,
-                                              .aux = (uint32_t)(rec->complexity > UINT32_MAX ? UINT32_MAX : rec->complexity)};
+            extra[nextra++] = (struct an_fnd){
+                .file = (uint32_t)i,
+                .line = 1,
+                .rule = AN_CPX001,
+                .aux = (uint32_t)(rec->complexity > UINT32_MAX ? UINT32_MAX : rec->complexity)};
         }
         /* "source file": a programming language (one with decision points), not markup or data */
         if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && rec->lines > c->max_file_lines) {
             counts[AN_SIZ001]++;
-            extra[nextra++] = (struct an_fnd){.file = (uint32_t)i, .line = 1, .rule = AN_SIZ001, .aux = rec->lines};
+            extra[nextra++] = (struct an_fnd){
+                .file = (uint32_t)i, .line = 1, .rule = AN_SIZ001, .aux = rec->lines};
         }
         if (r->files) {
             struct sg_an_file *f = &r->files[r->nfiles];
@@ -180,7 +193,8 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
             if (!f->path)
                 goto out;
             f->language = L->name;
-            f->counts = (struct sg_an_counts){1, rec->code, rec->comment, rec->blank, rec->bytes, rec->complexity};
+            f->counts = (struct sg_an_counts){1,          rec->code,  rec->comment,
+                                              rec->blank, rec->bytes, rec->complexity};
             r->nfiles++;
         }
     }
@@ -224,7 +238,8 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
             if (counts[k])
                 r->rule_counts[j++] = (struct sg_an_rule_count){an_rule_ids[k], counts[k]};
         for (size_t a = 1; a < j; a++)
-            for (size_t b = a; b > 0 && strcmp(r->rule_counts[b - 1].rule, r->rule_counts[b].rule) > 0; b--) {
+            for (size_t b = a;
+                 b > 0 && strcmp(r->rule_counts[b - 1].rule, r->rule_counts[b].rule) > 0; b--) {
                 struct sg_an_rule_count t = r->rule_counts[b];
                 r->rule_counts[b] = r->rule_counts[b - 1];
                 r->rule_counts[b - 1] = t;
@@ -264,7 +279,8 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
         free(r->findings[r->nfindings].message);
     }
 
-    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING], sev[SG_AN_NOTICE]);
+    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
+                        sev[SG_AN_NOTICE]);
     r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
 
     if (c->nerrors) {

@@ -17,9 +17,9 @@
 #define AN_MAX_DEPTH 64 /* nesting deeper than this is still tracked by count, not by token */
 
 struct an_state {
-    const char *quote;      /* closing token of the open string, or NULL */
-    bool verbatim;          /* tokei keeps this flag after the string ends */
-    unsigned depth;         /* open block comments */
+    const char *quote; /* closing token of the open string, or NULL */
+    bool verbatim;     /* tokei keeps this flag after the string ends */
+    unsigned depth;    /* open block comments */
     const char *stack[AN_MAX_DEPTH];
 };
 
@@ -72,8 +72,8 @@ static void an_finder_init(struct an_finder *f, const char *set, int extra)
 #endif
 }
 
-static inline const unsigned char *an_find(const struct an_finder *f, const unsigned char *p, const unsigned char *e,
-                                          const unsigned char *fend)
+static inline const unsigned char *an_find(const struct an_finder *f, const unsigned char *p,
+                                           const unsigned char *e, const unsigned char *fend)
 {
 #ifdef __SSE2__
     if (f->n == 0)
@@ -102,8 +102,9 @@ static inline const unsigned char *an_find(const struct an_finder *f, const unsi
 }
 
 /* A finder for a set given as a string plus the first bytes of a list of closing tokens. */
-static void an_finder_closers(struct an_finder *f, const char *base, const struct an_pair *a, unsigned na,
-                              const struct an_pair *b, unsigned nb, const struct an_pair *c, unsigned nc)
+static void an_finder_closers(struct an_finder *f, const char *base, const struct an_pair *a,
+                              unsigned na, const struct an_pair *b, unsigned nb,
+                              const struct an_pair *c, unsigned nc)
 {
     char set[64];
     size_t n = 0;
@@ -124,13 +125,14 @@ static void an_finder_closers(struct an_finder *f, const char *base, const struc
 }
 
 static const unsigned char an_ident[256] = {
-    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
-    ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
-    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
-    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2,
+    ['8'] = 2, ['9'] = 2, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
 };
 
 #define KW(s) (n == sizeof(s) - 1 && memcmp(w, s, sizeof(s) - 1) == 0)
@@ -139,9 +141,9 @@ static const unsigned char an_ident[256] = {
 static unsigned an_cx_word(uint8_t fam, const unsigned char *w, size_t n)
 {
     /* letters that start some keyword of some family: most identifiers stop here */
-    static const unsigned char kw_first[256] = {['i'] = 1, ['f'] = 1, ['w'] = 1, ['c'] = 1, ['e'] = 1,
-                                                ['g'] = 1, ['l'] = 1, ['a'] = 1, ['o'] = 1, ['u'] = 1,
-                                                ['r'] = 1};
+    static const unsigned char kw_first[256] = {
+        ['i'] = 1, ['f'] = 1, ['w'] = 1, ['c'] = 1, ['e'] = 1, ['g'] = 1,
+        ['l'] = 1, ['a'] = 1, ['o'] = 1, ['u'] = 1, ['r'] = 1};
     if (n < 2 || n > 7 || !kw_first[w[0]])
         return 0;
     switch (fam) {
@@ -159,10 +161,10 @@ static unsigned an_cx_word(uint8_t fam, const unsigned char *w, size_t n)
     case AN_CX_SH:
         return KW("if") || KW("elif") || KW("for") || KW("while") || KW("until") || KW("case");
     case AN_CX_RUBY:
-        return KW("if") || KW("elsif") || KW("elseif") || KW("elif") || KW("unless") || KW("while") ||
-               KW("until") || KW("for") || KW("foreach") || KW("when") || KW("rescue") ||
-               KW("case") || KW("cond") || KW("and") || KW("or") || KW("ifeq") || KW("ifneq") ||
-               KW("ifdef") || KW("ifndef") || KW("catch") || KW("except");
+        return KW("if") || KW("elsif") || KW("elseif") || KW("elif") || KW("unless") ||
+               KW("while") || KW("until") || KW("for") || KW("foreach") || KW("when") ||
+               KW("rescue") || KW("case") || KW("cond") || KW("and") || KW("or") || KW("ifeq") ||
+               KW("ifneq") || KW("ifdef") || KW("ifndef") || KW("catch") || KW("except");
     default:
         return 0;
     }
@@ -182,7 +184,8 @@ static const char *const an_cx_pairs[] = {
     [AN_CX_RUBY] = "ifelunwhforecacoanorex&&||",
 };
 
-static inline unsigned an_cx_at(uint8_t fam, const unsigned char *s, const unsigned char *h, const unsigned char *e)
+static inline unsigned an_cx_at(uint8_t fam, const unsigned char *s, const unsigned char *h,
+                                const unsigned char *e)
 {
     unsigned char c = *h;
     if (c == '&' || c == '|')
@@ -220,7 +223,8 @@ static unsigned an_cx_run(uint8_t fam, const unsigned char *s, const unsigned ch
     const __m128i vq = _mm_set1_epi8('?');
     bool anyq = fam == AN_CX_C;
     while (e - p >= 17) {
-        __m128i x = _mm_loadu_si128((const __m128i *)p), y = _mm_loadu_si128((const __m128i *)(p + 1));
+        __m128i x = _mm_loadu_si128((const __m128i *)p),
+                y = _mm_loadu_si128((const __m128i *)(p + 1));
         __m128i m = anyq ? _mm_cmpeq_epi8(x, vq) : _mm_setzero_si128();
         for (size_t k = 0; k < np; k++)
             m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(x, va[k]), _mm_cmpeq_epi8(y, vb[k])));
@@ -278,7 +282,7 @@ struct an_line_ctx {
     const struct an_finder *incmt; /* plain + block-comment closers */
     const struct an_finder *inq;   /* string closers + backslash */
     uint64_t cx;
-    unsigned marker;   /* MNT001 marker on this line */
+    unsigned marker; /* MNT001 marker on this line */
 };
 
 static void an_code_run(struct an_line_ctx *c, const unsigned char *s, const unsigned char *e)
@@ -338,7 +342,8 @@ static void an_line_machine(struct an_state *st, struct an_line_ctx *c, const un
         }
         /* parse_end_of_multi_line */
         if (st->depth) {
-            const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
+            const char *top =
+                st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
             if (an_starts(i, end, top)) {
                 i += strlen(top);
                 st->depth--;
@@ -422,7 +427,8 @@ static void an_line_machine(struct an_state *st, struct an_line_ctx *c, const un
 
 /* tokei's line_is_comment, evaluated after the line was parsed. */
 static bool an_line_is_comment(const struct an_state *st, const struct an_lang *L,
-                               const unsigned char *ts, const unsigned char *te, bool started_in_comments)
+                               const unsigned char *ts, const unsigned char *te,
+                               bool started_in_comments)
 {
     if (st->quote)
         return false;
@@ -438,7 +444,8 @@ static bool an_line_is_comment(const struct an_state *st, const struct an_lang *
             return true;
     }
     if (st->depth) {
-        const char *top = st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
+        const char *top =
+            st->depth <= AN_MAX_DEPTH ? st->stack[st->depth - 1] : st->stack[AN_MAX_DEPTH - 1];
         for (unsigned k = 0; k < L->nml + L->nnc; k++) {
             const struct an_pair *p = k < L->nml ? &L->ml[k] : &L->nc[k - L->nml];
             if (strcmp(p->close, top) == 0 && an_starts(ts, te, p->open))
@@ -503,7 +510,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         } else {
             nl = memchr(p, '\n', (size_t)(end - p));
         }
-        const unsigned char *le = nl ? nl : end;      /* line content end */
+        const unsigned char *le = nl ? nl : end; /* line content end */
         const unsigned char *lnext = nl ? nl + 1 : end;
         line++;
         /* visible end: without a trailing CR */
@@ -512,7 +519,8 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         /* line rules that need no syntax */
         if (L && ve > p && (ve[-1] == ' ' || ve[-1] == '\t') &&
             !(prose && ve - p >= 3 && ve[-2] == ' ' && ve[-3] != ' ' && ve[-3] != '\t'))
-            fn(ctx, AN_STY002, line, 0); /* (Markdown's two-space line break is not trailing junk) */
+            fn(ctx, AN_STY002, line,
+               0); /* (Markdown's two-space line break is not trailing junk) */
         if (L && !long_ok && (uint64_t)(ve - p) > cfg->max_line_length) {
             uint32_t n = an_utf8_len(p, ve);
             if (n > cfg->max_line_length)
@@ -707,10 +715,11 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
     for (; i + 17 <= len; i += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
-        __m128i m = _mm_or_si128(
-            _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, vA), _mm_cmpeq_epi8(b, vK)),
-                         _mm_and_si128(_mm_cmpeq_epi8(a, vD), _mm_cmpeq_epi8(b, vD))),
-            _mm_and_si128(_mm_cmpeq_epi8(a, vg), _mm_or_si128(_mm_cmpeq_epi8(b, vh), _mm_cmpeq_epi8(b, vi))));
+        __m128i m =
+            _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, vA), _mm_cmpeq_epi8(b, vK)),
+                                      _mm_and_si128(_mm_cmpeq_epi8(a, vD), _mm_cmpeq_epi8(b, vD))),
+                         _mm_and_si128(_mm_cmpeq_epi8(a, vg),
+                                       _mm_or_si128(_mm_cmpeq_epi8(b, vh), _mm_cmpeq_epi8(b, vi))));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
         while (mask) {
             unsigned bit = (unsigned)__builtin_ctz(mask);
@@ -724,7 +733,8 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
 #endif
     for (; i + 1 < len; i++) {
         unsigned char a = data[i], b = data[i + 1];
-        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') || (a == 'g' && (b == 'h' || b == 'i'))) {
+        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') ||
+            (a == 'g' && (b == 'h' || b == 'i'))) {
             int r = an_secret_at(data, data + i, end);
             if (r >= 0)
                 fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);

@@ -12,23 +12,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: singularity-analyze PATH|FILE.tar.gz|- [--format table|json|sarif] [--config FILE]\n"
-            "\n"
-            "Analyses a directory, a .tar.gz (GitHub's tarball layout: the top folder is removed from\n"
-            "paths) or, with '-', a .tar.gz read from standard input. Prints languages, code/comment/\n"
-            "blank lines, complexity, findings and the quality score.\n"
-            "\n"
-            "  --format table   a readable table (default)\n"
-            "  --format json    one JSON object (the worker's stored format)\n"
-            "  --format sarif   SARIF 2.1.0 for GitHub code scanning\n"
-            "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
-            "  --files          also list every file (path, language, counts) in the table / JSON\n"
-            "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
-            "                   override the safety limits\n"
-            "  -h, --help       this text\n"
-            "\n"
-            "Exit status: 0 the quality gate passed, 1 it failed, 2 an error.\n");
+    fprintf(
+        f,
+        "usage: singularity-analyze PATH|FILE.tar.gz|- [--format table|json|sarif] [--config "
+        "FILE]\n"
+        "\n"
+        "Analyses a directory, a .tar.gz (GitHub's tarball layout: the top folder is removed from\n"
+        "paths) or, with '-', a .tar.gz read from standard input. Prints languages, code/comment/\n"
+        "blank lines, complexity, findings and the quality score.\n"
+        "\n"
+        "  --format table   a readable table (default)\n"
+        "  --format json    one JSON object (the worker's stored format)\n"
+        "  --format sarif   SARIF 2.1.0 for GitHub code scanning\n"
+        "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
+        "  --files          also list every file (path, language, counts) in the table / JSON\n"
+        "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
+        "                   override the safety limits\n"
+        "  -h, --help       this text\n"
+        "\n"
+        "Exit status: 0 the quality gate passed, 1 it failed, 2 an error.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -65,14 +67,17 @@ int main(int argc, char **argv)
             opts.config_path = a + 9;
         } else if (strcmp(a, "--files") == 0) {
             opts.keep_files = true;
-        } else if (strcmp(a, "--max-file-bytes") == 0 && i + 1 < argc && parse_u64(argv[i + 1], &v) == 0) {
+        } else if (strcmp(a, "--max-file-bytes") == 0 && i + 1 < argc &&
+                   parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_file_bytes = v, i++;
-        } else if (strcmp(a, "--max-total-bytes") == 0 && i + 1 < argc && parse_u64(argv[i + 1], &v) == 0) {
+        } else if (strcmp(a, "--max-total-bytes") == 0 && i + 1 < argc &&
+                   parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_total_bytes = v, i++;
-        } else if (strcmp(a, "--max-files") == 0 && i + 1 < argc && parse_u64(argv[i + 1], &v) == 0) {
+        } else if (strcmp(a, "--max-files") == 0 && i + 1 < argc &&
+                   parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_files = v, i++;
-        } else if (strcmp(a, "--max-findings") == 0 && i + 1 < argc && parse_u64(argv[i + 1], &v) == 0 &&
-                   v <= UINT32_MAX) {
+        } else if (strcmp(a, "--max-findings") == 0 && i + 1 < argc &&
+                   parse_u64(argv[i + 1], &v) == 0 && v <= UINT32_MAX) {
             opts.limits.max_findings = (uint32_t)v, i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "singularity-analyze: unknown or incomplete option %s\n", a);
@@ -89,12 +94,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 && strcmp(format, "sarif") != 0) {
-        fprintf(stderr, "singularity-analyze: --format must be table, json or sarif (not %s)\n", format);
+    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0 &&
+        strcmp(format, "sarif") != 0) {
+        fprintf(stderr, "singularity-analyze: --format must be table, json or sarif (not %s)\n",
+                format);
         return 2;
     }
     if (opts.config_path && access(opts.config_path, R_OK) != 0) {
-        fprintf(stderr, "singularity-analyze: --config %s: %s\n", opts.config_path, strerror(errno));
+        fprintf(stderr, "singularity-analyze: --config %s: %s\n", opts.config_path,
+                strerror(errno));
         return 2;
     }
     struct sg_an_result *r = NULL;
@@ -126,7 +134,8 @@ int main(int argc, char **argv)
     }
     int rc = r->passed ? 0 : 1;
     if (e != SG_OK || fwrite(sg_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
-        fprintf(stderr, "singularity-analyze: cannot write the output: %s\n", e ? sg_err_str(e) : strerror(errno));
+        fprintf(stderr, "singularity-analyze: cannot write the output: %s\n",
+                e ? sg_err_str(e) : strerror(errno));
         rc = 2;
     }
     sg_buf_free(&b);

@@ -22,18 +22,18 @@
 enum sg_an_severity { SG_AN_NOTICE = 0, SG_AN_WARNING = 1, SG_AN_ERROR = 2 };
 
 struct sg_an_limits {
-    uint64_t max_file_bytes;   /* a larger file is counted in skipped.too_large, not read */
-    uint64_t max_total_bytes;  /* uncompressed bytes of the whole archive (gzip bomb guard) */
-    uint64_t max_files;        /* entries in the archive */
-    uint32_t max_path_len;     /* a longer path is skipped as unsafe */
-    uint32_t max_findings;     /* findings kept in the result; rule_counts stay exact */
+    uint64_t max_file_bytes;  /* a larger file is counted in skipped.too_large, not read */
+    uint64_t max_total_bytes; /* uncompressed bytes of the whole archive (gzip bomb guard) */
+    uint64_t max_files;       /* entries in the archive */
+    uint32_t max_path_len;    /* a longer path is skipped as unsafe */
+    uint32_t max_findings;    /* findings kept in the result; rule_counts stay exact */
 };
 
 struct sg_an_options {
-    struct sg_an_limits limits;   /* zero fields take the defaults (sg_an_limits_default) */
-    const char *config_path;      /* --config FILE: used instead of the repository's
-                                     .singularity.yml; NULL = use the repository's */
-    bool keep_files;              /* (added) same as sg_an_keep_files(): fill result.files */
+    struct sg_an_limits limits; /* zero fields take the defaults (sg_an_limits_default) */
+    const char *config_path;    /* --config FILE: used instead of the repository's
+                                   .singularity.yml; NULL = use the repository's */
+    bool keep_files;            /* (added) same as sg_an_keep_files(): fill result.files */
 };
 
 struct sg_an_finding {
@@ -49,18 +49,18 @@ struct sg_an_counts {
 };
 
 struct sg_an_language {
-    const char *name;             /* tokei's spelling: "C", "C Header", "Shell", ... (static) */
+    const char *name; /* tokei's spelling: "C", "C Header", "Shell", ... (static) */
     struct sg_an_counts counts;
 };
 
-struct sg_an_file {               /* per-file output, kept only with keep_files */
+struct sg_an_file { /* per-file output, kept only with keep_files */
     char *path;
     const char *language;
-    struct sg_an_counts counts;   /* files = 1 */
+    struct sg_an_counts counts; /* files = 1 */
 };
 
 struct sg_an_rule_count {
-    const char *rule;             /* static */
+    const char *rule; /* static */
     uint64_t count;
 };
 
@@ -69,21 +69,22 @@ struct sg_an_skipped {
 };
 
 struct sg_an_result {
-    double score;                 /* 0..10, one decimal */
-    double threshold;             /* quality_threshold, default 7.0 */
-    bool passed;                  /* score >= threshold and no finding of severity error */
+    double score;     /* 0..10, one decimal */
+    double threshold; /* quality_threshold, default 7.0 */
+    bool passed;      /* score >= threshold and no finding of severity error */
     struct sg_an_counts totals;
-    struct sg_an_language *languages;  /* sorted by code lines, descending */
+    struct sg_an_language *languages; /* sorted by code lines, descending */
     size_t nlanguages;
-    struct sg_an_finding *findings;    /* at most limits.max_findings, most severe first */
+    struct sg_an_finding *findings; /* at most limits.max_findings, most severe first */
     size_t nfindings;
-    uint64_t findings_total;           /* before the cap */
+    uint64_t findings_total;              /* before the cap */
     struct sg_an_rule_count *rule_counts; /* only rules with count > 0, sorted by rule id */
     size_t nrule_counts;
     struct sg_an_skipped skipped;
-    char **config_errors;              /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an integer" */
+    char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
+                             integer" */
     size_t nconfig_errors;
-    struct sg_an_file *files;          /* NULL unless sg_an_keep_files() was called */
+    struct sg_an_file *files; /* NULL unless sg_an_keep_files() was called */
     size_t nfiles;
 };
 
@@ -98,7 +99,7 @@ void sg_an_keep_files(struct sg_an *an);
 enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len);
 /* Ends the stream (SG_ERR_PARSE when it was truncated) and builds the result. */
 enum sg_err sg_an_finish(struct sg_an *an, struct sg_an_result **out);
-const char *sg_an_error(const struct sg_an *an);   /* last error text, "" when none */
+const char *sg_an_error(const struct sg_an *an); /* last error text, "" when none */
 void sg_an_free(struct sg_an *an);
 
 /* Whole inputs: a directory, or a .tar.gz file (read in chunks through sg_an_feed). */
@@ -114,7 +115,7 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *out);
 enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *out);
 enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *out);
 
-const char *sg_an_severity_str(enum sg_an_severity s);      /* "error", "warning", "notice" */
+const char *sg_an_severity_str(enum sg_an_severity s); /* "error", "warning", "notice" */
 /* Rule metadata: name ("AWS access key id") and default severity; NULL for an unknown id. */
 const char *sg_an_rule_name(const char *rule_id);
 
