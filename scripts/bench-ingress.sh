@@ -9,6 +9,7 @@
 # Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node"), BENCH_ROUNDS (3),
 # BENCH_PIN=1: the server under test (ingress, nginx's worker, node) on CPU 0 and wrk + Redis on
 # CPU 1, so the servers do not compete with the load generator for a core (fairer, steadier).
+# BENCH_PIN=2: the server and Redis on CPU 0, wrk alone on CPU 1 (both wrk threads share it).
 # BENCH_BUILD: build dir (build-bench). BENCH_BASE=/path/to/singularity-ingress adds target
 # "base" (put it in BENCH_TARGETS): an older binary measured in the same run, for before/after.
 set -euo pipefail
@@ -27,14 +28,16 @@ PIN=${BENCH_PIN:-0}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
 ninja -C "$BUILD" singularity-ingress >/dev/null
 # pin PID CPU: every thread of PID onto CPU (no-op unless BENCH_PIN=1)
-pin() { [ "$PIN" = 1 ] && taskset -a -cp "$2" "$1" >/dev/null; return 0; }
+pin() { [ "$PIN" != 0 ] && taskset -a -cp "$2" "$1" >/dev/null; return 0; }
 WRK=(wrk)
-[ "$PIN" = 1 ] && WRK=(taskset -c 1 wrk)
+[ "$PIN" != 0 ] && WRK=(taskset -c 1 wrk)
+REDIS_CPU=1
+[ "$PIN" = 2 ] && REDIS_CPU=0
 
 . tests/lib/servers.sh
 sg_tmpdir
 sg_start_redis >/dev/null
-pin "$SG_REDIS_PID" 1
+pin "$SG_REDIS_PID" "$REDIS_CPU"
 export WEBHOOK_SECRET=bench-secret
 FIX=$ROOT/tests/fixtures/webhooks
 LUA=$ROOT/scripts/bench/ingress/webhook.lua
@@ -127,6 +130,7 @@ for t in $TARGETS; do "start_$t"; done
 ROUNDS=${BENCH_ROUNDS:-3}
 pinned="unpinned"
 [ "$PIN" = 1 ] && pinned="pinned: server CPU 0, wrk + Redis CPU 1"
+[ "$PIN" = 2 ] && pinned="pinned: server + Redis CPU 0, wrk CPU 1"
 echo "wrk -t$THREADS -c$CONNS -d${DUR}s x $ROUNDS rounds (targets interleaved, $pinned), loopback, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "| payload | target | req/s (median) | vs nginx | p99 ms (median) | CPU us/req (server+Redis) | ingress peak RSS |"
