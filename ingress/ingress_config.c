@@ -63,7 +63,8 @@ enum sg_err ingress_config_load(struct ingress_config *cfg, const char *(*env)(c
     if (e)
         return e;
     if (!sg_log_parse_level(cfg->log_level, &cfg->level)) {
-        snprintf(err, errlen, "LOG_LEVEL: expected trace, debug, info, warn, error or fatal, got \"%.40s\"",
+        snprintf(err, errlen,
+                 "LOG_LEVEL: expected trace, debug, info, warn, error or fatal, got \"%.40s\"",
                  cfg->log_level);
         return SG_ERR_CONFIG;
     }

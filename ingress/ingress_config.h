@@ -2,7 +2,8 @@
  * once at start through common/sg_config.h and validated, so a bad value stops the process with
  * one line naming the variable.
  *
- * Ownership: strings in struct ingress_config are malloc'ed; ingress_config_free() releases them. */
+ * Ownership: strings in struct ingress_config are malloc'ed; ingress_config_free() releases them.
+ */
 #ifndef INGRESS_CONFIG_H
 #define INGRESS_CONFIG_H
 
@@ -28,13 +29,13 @@ struct ingress_config {
     int64_t shutdown_grace_s;
     int64_t max_connections;
     int64_t max_header_bytes;
-    int64_t max_buffer_bytes;  /* all connections' request buffers together */
-    int64_t header_timeout_s;  /* whole request head must arrive within this */
-    int64_t body_timeout_s;    /* whole body must arrive within this */
+    int64_t max_buffer_bytes; /* all connections' request buffers together */
+    int64_t header_timeout_s; /* whole request head must arrive within this */
+    int64_t body_timeout_s;   /* whole body must arrive within this */
     int64_t keepalive_timeout_s;
-    int64_t redis_timeout_ms;  /* connect and command timeout */
-    int64_t retry_after_s;     /* Retry-After on 503 */
-    int64_t metrics_cache_ms;  /* queue gauges are re-read at most this often */
+    int64_t redis_timeout_ms; /* connect and command timeout */
+    int64_t retry_after_s;    /* Retry-After on 503 */
+    int64_t metrics_cache_ms; /* queue gauges are re-read at most this often */
     /* derived */
     enum sg_log_level level;
     enum sg_log_format format;

@@ -42,8 +42,7 @@ struct ingress_hmac *ingress_hmac_new(const char *secret, size_t secret_len)
     if (secret_len > BLOCK) {
         /* RFC 2104: a key longer than the block is hashed first */
         if (!EVP_DigestInit_ex(h->work, h->md, NULL) ||
-            !EVP_DigestUpdate(h->work, secret, secret_len) ||
-            !EVP_DigestFinal_ex(h->work, key, &n))
+            !EVP_DigestUpdate(h->work, secret, secret_len) || !EVP_DigestFinal_ex(h->work, key, &n))
             goto fail;
     } else if (secret_len) {
         memcpy(key, secret, secret_len);
@@ -90,8 +89,8 @@ static int hexval(char c)
     return -1;
 }
 
-bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len,
-                         const char *header, size_t header_len)
+bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len, const char *header,
+                         size_t header_len)
 {
     unsigned char want[32], got[32];
     if (header_len != 7 + 64 || memcmp(header, "sha256=", 7) != 0)

@@ -21,7 +21,7 @@ bool ingress_hmac_sha256(struct ingress_hmac *h, const void *data, size_t len,
 
 /* True when header is "sha256=" + 64 hex digits (either case) of HMAC-SHA256(secret, body);
  * the digest comparison is constant time. */
-bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len,
-                         const char *header, size_t header_len);
+bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len, const char *header,
+                         size_t header_len);
 
 #endif

@@ -62,8 +62,7 @@ static bool list_has(struct ingress_str v, const char *token)
 }
 
 enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
-                                                 struct ingress_http_req *req,
-                                                 const char **reason)
+                                                 struct ingress_http_req *req, const char **reason)
 {
     memset(req, 0, sizeof *req);
     const char *p = head, *end = head + len;
@@ -248,8 +247,7 @@ void ingress_chunked_init(struct ingress_chunked *c)
 }
 
 enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, const char *in,
-                                                 size_t len, size_t *consumed,
-                                                 struct sg_buf *body)
+                                                 size_t len, size_t *consumed, struct sg_buf *body)
 {
     size_t i = 0;
     enum ingress_chunked_result r = INGRESS_CHUNKED_MORE;
@@ -379,22 +377,39 @@ out:
 const char *ingress_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }

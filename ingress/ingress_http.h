@@ -24,10 +24,10 @@ struct ingress_str {
 
 struct ingress_http_req {
     struct ingress_str method;
-    struct ingress_str target;  /* as sent, with any query */
-    struct ingress_str path;    /* target up to '?' */
-    int minor;                  /* HTTP/1.<minor> */
-    bool keep_alive;            /* from version and Connection */
+    struct ingress_str target; /* as sent, with any query */
+    struct ingress_str path;   /* target up to '?' */
+    int minor;                 /* HTTP/1.<minor> */
+    bool keep_alive;           /* from version and Connection */
     bool has_length;
     uint64_t content_length;
     bool chunked;
@@ -48,8 +48,7 @@ enum ingress_http_result {
 /* Parses a complete request head (request line + headers + the empty line) of len bytes.
  * On failure *reason gets a short static text for the JSON "error" field. */
 enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
-                                                 struct ingress_http_req *req,
-                                                 const char **reason);
+                                                 struct ingress_http_req *req, const char **reason);
 
 /* Offset just past the "\r\n\r\n" ending a head within data[0..len), or 0 when not there yet. */
 size_t ingress_http_head_end(const char *data, size_t len);
@@ -61,7 +60,7 @@ size_t ingress_http_head_end(const char *data, size_t len);
 struct ingress_chunked {
     int state;
     uint64_t remaining;
-    size_t line;  /* bytes in the current size/extension/trailer line */
+    size_t line; /* bytes in the current size/extension/trailer line */
     int digits;
 };
 
@@ -75,8 +74,7 @@ enum ingress_chunked_result {
 void ingress_chunked_init(struct ingress_chunked *c);
 /* Feeds in[0..len); decoded bytes are appended to body (capped by body->max). */
 enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, const char *in,
-                                                 size_t len, size_t *consumed,
-                                                 struct sg_buf *body);
+                                                 size_t len, size_t *consumed, struct sg_buf *body);
 
 /* Case-insensitive equality of s with the NUL-terminated lit. */
 bool ingress_str_ieq(struct ingress_str s, const char *lit);

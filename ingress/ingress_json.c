@@ -50,8 +50,14 @@ struct field_path {
     const char *text;
 };
 
-#define K(s) {s, 0, sizeof(s) - 1}
-#define I(n) {NULL, n, 0}
+#define K(s)                                                                                       \
+    {                                                                                              \
+        s, 0, sizeof(s) - 1                                                                        \
+    }
+#define I(n)                                                                                       \
+    {                                                                                              \
+        NULL, n, 0                                                                                 \
+    }
 static const struct field_path PATHS[IJF__COUNT] = {
     [IJF_ACTION] = {1, {K("action")}, "action"},
     [IJF_INSTALLATION_ID] = {2, {K("installation"), K("id")}, "installation.id"},
@@ -67,12 +73,15 @@ static const struct field_path PATHS[IJF__COUNT] = {
     [IJF_PR_BASE_SHA] = {3, {K("pull_request"), K("base"), K("sha")}, "pull_request.base.sha"},
     [IJF_CS_HEAD_SHA] = {2, {K("check_suite"), K("head_sha")}, "check_suite.head_sha"},
     [IJF_CS_HEAD_BRANCH] = {2, {K("check_suite"), K("head_branch")}, "check_suite.head_branch"},
-    [IJF_CS_PR0_NUMBER] = {4, {K("check_suite"), K("pull_requests"), I(0), K("number")},
+    [IJF_CS_PR0_NUMBER] = {4,
+                           {K("check_suite"), K("pull_requests"), I(0), K("number")},
                            "check_suite.pull_requests[0].number"},
     [IJF_CR_HEAD_SHA] = {2, {K("check_run"), K("head_sha")}, "check_run.head_sha"},
-    [IJF_CR_CS_HEAD_BRANCH] = {3, {K("check_run"), K("check_suite"), K("head_branch")},
+    [IJF_CR_CS_HEAD_BRANCH] = {3,
+                               {K("check_run"), K("check_suite"), K("head_branch")},
                                "check_run.check_suite.head_branch"},
-    [IJF_CR_PR0_NUMBER] = {4, {K("check_run"), K("pull_requests"), I(0), K("number")},
+    [IJF_CR_PR0_NUMBER] = {4,
+                           {K("check_run"), K("pull_requests"), I(0), K("number")},
                            "check_run.pull_requests[0].number"},
 };
 #undef K
@@ -85,7 +94,7 @@ static const struct field_path PATHS[IJF__COUNT] = {
  * every field still wanted below: that loop was ~20% of a push payload's scan (callgrind). Built
  * once from PATHS; keys of MAX_KEY_LEN bytes or more never match (scan_object decodes escaped
  * keys into 64 bytes, and every name in PATHS is far shorter). */
-#define MAX_LEVELS 4
+#define MAX_LEVELS  4
 #define MAX_KEY_LEN 64
 static unsigned BY_LEN[MAX_LEVELS][MAX_KEY_LEN];
 static pthread_once_t by_len_once = PTHREAD_ONCE_INIT;
@@ -121,7 +130,7 @@ static bool fail(struct scanner *s, enum ingress_json_result r)
 
 static inline void skip_ws(struct scanner *s)
 {
-    if (s->p < s->end && *s->p > ' ')
+    if (s->p<s->end && * s->p> ' ')
         return;
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
@@ -156,8 +165,7 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && p[1] < 0x90)
             return 0;
@@ -273,14 +281,30 @@ static bool scan_string(struct scanner *s, char *dst, size_t cap, size_t *dlen, 
             return fail(s, INGRESS_JSON_INVALID);
         unsigned cp;
         switch (*s->p++) {
-        case '"': cp = '"'; break;
-        case '\\': cp = '\\'; break;
-        case '/': cp = '/'; break;
-        case 'b': cp = '\b'; break;
-        case 'f': cp = '\f'; break;
-        case 'n': cp = '\n'; break;
-        case 'r': cp = '\r'; break;
-        case 't': cp = '\t'; break;
+        case '"':
+            cp = '"';
+            break;
+        case '\\':
+            cp = '\\';
+            break;
+        case '/':
+            cp = '/';
+            break;
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
         case 'u':
             if (!read_u4(s, &cp))
                 return fail(s, INGRESS_JSON_INVALID);
@@ -393,7 +417,14 @@ static bool skip_string(struct scanner *s, bool *escaped)
             if (end - p < 2)
                 goto bad;
             switch (p[1]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 p += 2;
                 continue;
             case 'u':
@@ -671,8 +702,12 @@ enum ingress_json_result ingress_json_scan(const char *data, size_t len,
         out->v[i].i = 0;
     }
     pthread_once(&by_len_once, init_by_len);
-    struct scanner s = {(const unsigned char *)data, (const unsigned char *)data + len,
-                        (const unsigned char *)data, 0, INGRESS_JSON_OK, out};
+    struct scanner s = {(const unsigned char *)data,
+                        (const unsigned char *)data + len,
+                        (const unsigned char *)data,
+                        0,
+                        INGRESS_JSON_OK,
+                        out};
     skip_ws(&s);
     if (scan_value(&s, ALL_FIELDS, 0)) {
         skip_ws(&s);

@@ -13,24 +13,24 @@
 
 /* The payload paths routing reads (DESIGN.md section 2's table). */
 enum ingress_json_field_id {
-    IJF_ACTION = 0,          /* action */
-    IJF_INSTALLATION_ID,     /* installation.id */
-    IJF_REPOSITORY,          /* repository (presence/type only) */
-    IJF_REPO_ID,             /* repository.id */
-    IJF_REPO_FULL_NAME,      /* repository.full_name */
-    IJF_REF,                 /* ref */
-    IJF_AFTER,               /* after */
-    IJF_BEFORE,              /* before */
-    IJF_DELETED,             /* deleted */
-    IJF_NUMBER,              /* number */
-    IJF_PR_HEAD_SHA,         /* pull_request.head.sha */
-    IJF_PR_BASE_SHA,         /* pull_request.base.sha */
-    IJF_CS_HEAD_SHA,         /* check_suite.head_sha */
-    IJF_CS_HEAD_BRANCH,      /* check_suite.head_branch */
-    IJF_CS_PR0_NUMBER,       /* check_suite.pull_requests[0].number */
-    IJF_CR_HEAD_SHA,         /* check_run.head_sha */
-    IJF_CR_CS_HEAD_BRANCH,   /* check_run.check_suite.head_branch */
-    IJF_CR_PR0_NUMBER,       /* check_run.pull_requests[0].number */
+    IJF_ACTION = 0,        /* action */
+    IJF_INSTALLATION_ID,   /* installation.id */
+    IJF_REPOSITORY,        /* repository (presence/type only) */
+    IJF_REPO_ID,           /* repository.id */
+    IJF_REPO_FULL_NAME,    /* repository.full_name */
+    IJF_REF,               /* ref */
+    IJF_AFTER,             /* after */
+    IJF_BEFORE,            /* before */
+    IJF_DELETED,           /* deleted */
+    IJF_NUMBER,            /* number */
+    IJF_PR_HEAD_SHA,       /* pull_request.head.sha */
+    IJF_PR_BASE_SHA,       /* pull_request.base.sha */
+    IJF_CS_HEAD_SHA,       /* check_suite.head_sha */
+    IJF_CS_HEAD_BRANCH,    /* check_suite.head_branch */
+    IJF_CS_PR0_NUMBER,     /* check_suite.pull_requests[0].number */
+    IJF_CR_HEAD_SHA,       /* check_run.head_sha */
+    IJF_CR_CS_HEAD_BRANCH, /* check_run.check_suite.head_branch */
+    IJF_CR_PR0_NUMBER,     /* check_run.pull_requests[0].number */
     IJF__COUNT
 };
 
@@ -38,7 +38,7 @@ enum ingress_json_type {
     IJT_ABSENT = 0,
     IJT_NULL,
     IJT_BOOL,
-    IJT_NUMBER,  /* any number; is_int tells whether i holds it exactly */
+    IJT_NUMBER, /* any number; is_int tells whether i holds it exactly */
     IJT_STRING,
     IJT_OBJECT,
     IJT_ARRAY,
@@ -55,8 +55,8 @@ struct ingress_json_value {
     bool b;
     bool is_int;
     int64_t i;
-    size_t len;                          /* string length (decoded UTF-8) */
-    char str[INGRESS_JSON_MAX_STR + 1];  /* NUL-terminated decoded string */
+    size_t len;                         /* string length (decoded UTF-8) */
+    char str[INGRESS_JSON_MAX_STR + 1]; /* NUL-terminated decoded string */
 };
 
 struct ingress_json_fields {

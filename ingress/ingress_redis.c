@@ -90,10 +90,10 @@ struct ingress_redis {
     int64_t ttl_s, watermark;
 };
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
-#define PING_EVERY_MS 1000
-#define BATCH_MAX 128
+#define BACKOFF_MIN_MS  100
+#define BACKOFF_MAX_MS  2000
+#define PING_EVERY_MS   1000
+#define BATCH_MAX       128
 #define BATCH_MAX_BYTES (4u << 20)
 
 static void list_unlink(struct cmd *c)
@@ -122,9 +122,8 @@ static void drop_connection(struct ingress_redis *r, const char *why)
     r->reconnect_at_ms = sg_mono_ms() + r->backoff_ms;
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
     if (why && !r->freeing)
-        sg_log(was_up ? SG_LOG_WARN : SG_LOG_DEBUG, "redis connection lost",
-               SG_KV_STR("err", why), SG_KV_INT("retry_ms", r->reconnect_at_ms - sg_mono_ms()),
-               SG_KV_END);
+        sg_log(was_up ? SG_LOG_WARN : SG_LOG_DEBUG, "redis connection lost", SG_KV_STR("err", why),
+               SG_KV_INT("retry_ms", r->reconnect_at_ms - sg_mono_ms()), SG_KV_END);
     if (ac) {
         ac->data = NULL;
         redisAsyncFree(ac);
@@ -173,10 +172,11 @@ static void on_ping(struct ingress_redis *r, redisReply *reply, void *priv)
 {
     (void)priv;
     r->ping_pending = false;
-    bool ok = reply && reply->type == REDIS_REPLY_STATUS && reply->str &&
-              strcmp(reply->str, "PONG") == 0;
+    bool ok =
+        reply && reply->type == REDIS_REPLY_STATUS && reply->str && strcmp(reply->str, "PONG") == 0;
     if (ok && !r->ping_ok) {
-        sg_log_info("redis ready", SG_KV_STR("host", r->url->host ? r->url->host : r->url->unix_path),
+        sg_log_info("redis ready",
+                    SG_KV_STR("host", r->url->host ? r->url->host : r->url->unix_path),
                     SG_KV_INT("port", r->url->port), SG_KV_END);
         r->backoff_ms = BACKOFF_MIN_MS;
     }
@@ -574,8 +574,8 @@ static void on_batch_event(evutil_socket_t fd, short what, void *arg)
 }
 
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
-                                  const char *job, size_t joblen, int64_t ttl_s,
-                                  int64_t watermark, ingress_enqueue_cb cb, void *priv)
+                                  const char *job, size_t joblen, int64_t ttl_s, int64_t watermark,
+                                  ingress_enqueue_cb cb, void *priv)
 {
     if (!ingress_redis_ready(r))
         return SG_ERR_REDIS;

@@ -54,8 +54,8 @@ typedef void (*ingress_enqueue_cb)(enum ingress_enqueue_result res, void *priv);
  * -> QUEUED. EVALSHA with an EVAL fallback on NOSCRIPT. SG_ERR_REDIS when not connected (cb not
  * called); otherwise cb is called exactly once. */
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
-                                  const char *job, size_t joblen, int64_t ttl_s,
-                                  int64_t watermark, ingress_enqueue_cb cb, void *priv);
+                                  const char *job, size_t joblen, int64_t ttl_s, int64_t watermark,
+                                  ingress_enqueue_cb cb, void *priv);
 
 /* The enqueue script text (for tests that load it themselves). */
 extern const char INGRESS_ENQUEUE_LUA[];

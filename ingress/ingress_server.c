@@ -33,12 +33,12 @@
 #include "sg_metrics.h"
 #include "sg_time.h"
 
-#define LINGER_S 2
-#define READ_CHUNK 65536
-#define WRITE_TIMEOUT_S 30
+#define LINGER_S         2
+#define READ_CHUNK       65536
+#define WRITE_TIMEOUT_S  30
 #define MAX_WORKERS_READ 1000
-#define MAX_REJECTING 64
-#define OUT_MAX (8u << 20)
+#define MAX_REJECTING    64
+#define OUT_MAX          (8u << 20)
 
 enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
 
@@ -49,12 +49,12 @@ struct conn {
     struct conn *wnext, *wprev; /* waiting for queue gauges (/metrics) */
     struct ingress_server *s;
     evutil_socket_t fd;
-    struct event *rev;   /* EV_READ | EV_PERSIST, always armed except after EOF */
-    struct event *wev;   /* EV_WRITE | EV_PERSIST, armed only while output is pending */
+    struct event *rev; /* EV_READ | EV_PERSIST, always armed except after EOF */
+    struct event *wev; /* EV_WRITE | EV_PERSIST, armed only while output is pending */
     struct event *timer;
-    struct sg_buf in;    /* received bytes; in.data + in_off is the unconsumed part */
+    struct sg_buf in; /* received bytes; in.data + in_off is the unconsumed part */
     size_t in_off;
-    struct sg_buf out;   /* answer bytes not yet sent, from out_off */
+    struct sg_buf out; /* answer bytes not yet sent, from out_off */
     size_t out_off;
     bool peer_closed;
     char addr[INET6_ADDRSTRLEN];
@@ -62,7 +62,7 @@ struct conn {
     bool keep_alive;
     bool waiting_stats;
     bool shut_wr;
-    bool rejected; /* accepted over MAX_CONNECTIONS only to answer 503 */
+    bool rejected;    /* accepted over MAX_CONNECTIONS only to answer 503 */
     bool read_paused; /* input buffer full while busy */
     bool dead;        /* socket error: freed from the timer callback */
     size_t accounted; /* bytes of in + body counted in the server's buffered total */
@@ -171,8 +171,8 @@ static size_t addr_hash(const char *a)
 
 /* The slot for addr, or (create) a free/expired/oldest one among the probed slots. A bounded
  * table: an attacker with many addresses can only evict entries, never grow memory. */
-static struct limiter_slot *limiter_find(struct ingress_limiter *l, const char *addr,
-                                         int64_t now_s, bool create)
+static struct limiter_slot *limiter_find(struct ingress_limiter *l, const char *addr, int64_t now_s,
+                                         bool create)
 {
     size_t h = addr_hash(addr);
     struct limiter_slot *victim = NULL;
@@ -355,8 +355,9 @@ static void respond(struct conn *c, int status, const char *content_type, const 
     if (!e && extra)
         e = sg_buf_puts(&c->out, extra);
     if (!e)
-        e = sg_buf_puts(&c->out, keep ? (c->req.minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
-                                       : "Connection: close\r\n\r\n");
+        e = sg_buf_puts(&c->out,
+                        keep ? (c->req.minor == 0 ? "Connection: keep-alive\r\n\r\n" : "\r\n")
+                             : "Connection: close\r\n\r\n");
     if (!e)
         e = sg_buf_append(&c->out, body, body_len);
     count_request(s, status, c->event_label);
@@ -408,8 +409,7 @@ static void respond_error(struct conn *c, int status, const char *error, bool cl
 {
     char extra[64] = "";
     if (status == 503)
-        snprintf(extra, sizeof extra, "Retry-After: %lld\r\n",
-                 (long long)c->s->cfg->retry_after_s);
+        snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)c->s->cfg->retry_after_s);
     else if (status == 405)
         snprintf(extra, sizeof extra, "Allow: %s\r\n",
                  ingress_str_eq(c->req.path, c->s->cfg->webhook_path) ? "POST" : "GET");
@@ -457,8 +457,12 @@ static void on_enqueued(enum ingress_enqueue_result res, void *priv)
     const char *error = NULL;
     s->npending--;
     switch (res) {
-    case INGRESS_ENQUEUE_QUEUED: status = 202; break;
-    case INGRESS_ENQUEUE_DUPLICATE: status = 200; break;
+    case INGRESS_ENQUEUE_QUEUED:
+        status = 202;
+        break;
+    case INGRESS_ENQUEUE_DUPLICATE:
+        status = 200;
+        break;
     case INGRESS_ENQUEUE_BACKPRESSURE:
         status = 503;
         error = "queue above high watermark";
@@ -469,8 +473,7 @@ static void on_enqueued(enum ingress_enqueue_result res, void *priv)
         break;
     }
     log_webhook(s, status, error, p->delivery, p->event, p->action[0] ? p->action : NULL,
-                p->installation, p->repo[0] ? p->repo : NULL, p->start_us,
-                c ? c->addr : NULL);
+                p->installation, p->repo[0] ? p->repo : NULL, p->start_us, c ? c->addr : NULL);
     if (c) {
         c->pending = NULL;
         c->event_label = p->event_label;
@@ -518,14 +521,12 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
         sg_metric_inc(s->m_sigfail, NULL);
     }
     if (r->status) {
-        log_webhook(s, r->status, r->error, delivery[0] ? delivery : NULL,
-                    event[0] ? event : NULL, r->action, r->installation, r->repo, c->start_us,
-                    c->addr);
+        log_webhook(s, r->status, r->error, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
+                    r->action, r->installation, r->repo, c->start_us, c->addr);
         if (r->error) {
             char extra[64] = "";
             if (r->status == 429)
-                snprintf(extra, sizeof extra, "Retry-After: %lld\r\n",
-                         (long long)r->retry_after);
+                snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)r->retry_after);
             respond_json(c, r->status, "error", r->error, NULL, extra, false);
         } else {
             respond_json(c, r->status, r->answer, NULL, NULL, NULL, false);
@@ -623,10 +624,18 @@ static void on_stat(struct ingress_redis *rd, struct redisReply *reply, void *pr
         st->failed = true;
     } else {
         switch (kind) {
-        case ST_LEN: st->length = (double)reply->integer; break;
-        case ST_DELAYED: st->delayed = (double)reply->integer; break;
-        case ST_DEAD: st->dead = (double)reply->integer; break;
-        case ST_PROCESSING: st->inflight += (double)reply->integer; break;
+        case ST_LEN:
+            st->length = (double)reply->integer;
+            break;
+        case ST_DELAYED:
+            st->delayed = (double)reply->integer;
+            break;
+        case ST_DEAD:
+            st->dead = (double)reply->integer;
+            break;
+        case ST_PROCESSING:
+            st->inflight += (double)reply->integer;
+            break;
         case ST_OLDEST:
             st->oldest_age = 0;
             if (reply->type == REDIS_REPLY_STRING) {
@@ -797,8 +806,10 @@ static void read_head(struct conn *c)
         ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
     if (hr != INGRESS_HTTP_OK) {
         c->keep_alive = false;
-        respond_error(c, hr == INGRESS_HTTP_VERSION ? 505 : hr == INGRESS_HTTP_UNSUPPORTED ? 501
-                                                                                           : 400,
+        respond_error(c,
+                      hr == INGRESS_HTTP_VERSION       ? 505
+                      : hr == INGRESS_HTTP_UNSUPPORTED ? 501
+                                                       : 400,
                       reason, true);
         return;
     }
@@ -839,8 +850,8 @@ static void read_body(struct conn *c)
     copy_str(event, sizeof event, c->req.event);
     int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
     const char *err = status == 413 ? "body too large" : "malformed chunked body";
-    log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL, NULL,
-                0, NULL, c->start_us, c->addr);
+    log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL, NULL, 0,
+                NULL, c->start_us, c->addr);
     respond_error(c, status, err, true);
 }
 
@@ -919,8 +930,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-        if (c->in.len + want + 1 > c->in.cap && c->state != C_CLOSING &&
-            over_budget(c, want)) {
+        if (c->in.len + want + 1 > c->in.cap && c->state != C_CLOSING && over_budget(c, want)) {
             respond_error(c, 503, "server busy: too much buffered", true);
             return;
         }
@@ -953,7 +963,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         return;
     }
     conn_process(c);
-    if (c->peer_closed && !c->dead && (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
+    if (c->peer_closed && !c->dead &&
+        (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
         conn_free(c); /* nothing to answer, or a request that can no longer complete */
 }
 
@@ -1019,8 +1030,8 @@ static void conn_free(struct conn *c)
         drain_check(s);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-                      int salen, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     struct ingress_server *s = arg;
     (void)l;
@@ -1142,9 +1153,8 @@ void ingress_server_drain(struct ingress_server *s)
 static const double DURATION_BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
-struct ingress_server *ingress_server_new(struct event_base *base,
-                                          const struct ingress_config *cfg, char *err,
-                                          size_t errlen)
+struct ingress_server *ingress_server_new(struct event_base *base, const struct ingress_config *cfg,
+                                          char *err, size_t errlen)
 {
     struct ingress_server *s = calloc(1, sizeof *s);
     struct addrinfo *res = NULL;
@@ -1179,13 +1189,13 @@ struct ingress_server *ingress_server_new(struct event_base *base,
                                  "Jobs that failed for good (analysis_queue:dead).", NULL);
     s->m_oldest = sg_metrics_gauge(s->metrics, "analysis_queue_oldest_age_seconds",
                                    "Age of the oldest waiting job.", NULL);
-    s->m_requests = sg_metrics_counter(s->metrics, "singularity_ingress_requests_total",
-                                       "HTTP requests answered, by status code and event.",
-                                       "code,event");
-    s->m_duration = sg_metrics_histogram(
-        s->metrics, "singularity_ingress_request_duration_seconds",
-        "Webhook handling time from the first byte to the answer.", NULL, DURATION_BUCKETS,
-        sizeof DURATION_BUCKETS / sizeof DURATION_BUCKETS[0]);
+    s->m_requests =
+        sg_metrics_counter(s->metrics, "singularity_ingress_requests_total",
+                           "HTTP requests answered, by status code and event.", "code,event");
+    s->m_duration = sg_metrics_histogram(s->metrics, "singularity_ingress_request_duration_seconds",
+                                         "Webhook handling time from the first byte to the answer.",
+                                         NULL, DURATION_BUCKETS,
+                                         sizeof DURATION_BUCKETS / sizeof DURATION_BUCKETS[0]);
     s->m_sigfail = sg_metrics_counter(s->metrics, "singularity_ingress_signature_failures_total",
                                       "Webhooks refused for a missing or wrong signature.", NULL);
     if (!s->m_qlen || !s->m_inflight || !s->m_delayed || !s->m_dead || !s->m_oldest ||
@@ -1206,13 +1216,11 @@ struct ingress_server *ingress_server_new(struct event_base *base,
         snprintf(err, errlen, "HOST: cannot resolve \"%s\": %s", cfg->host, gai_strerror(gai));
         goto fail;
     }
-    s->listener = evconnlistener_new_bind(base, on_accept, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_CLOSE_ON_EXEC,
-                                          1024, res->ai_addr, (int)res->ai_addrlen);
+    s->listener = evconnlistener_new_bind(
+        base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+        res->ai_addr, (int)res->ai_addrlen);
     if (!s->listener) {
-        snprintf(err, errlen, "PORT: cannot listen on %s:%s: %s", cfg->host, port,
-                 strerror(errno));
+        snprintf(err, errlen, "PORT: cannot listen on %s:%s: %s", cfg->host, port, strerror(errno));
         goto fail;
     }
     evconnlistener_set_error_cb(s->listener, on_accept_error);

@@ -15,9 +15,8 @@
 struct event_base;
 struct ingress_server;
 
-struct ingress_server *ingress_server_new(struct event_base *base,
-                                          const struct ingress_config *cfg, char *err,
-                                          size_t errlen);
+struct ingress_server *ingress_server_new(struct event_base *base, const struct ingress_config *cfg,
+                                          char *err, size_t errlen);
 void ingress_server_free(struct ingress_server *s);
 
 /* The port actually bound (useful with PORT=0). */

@@ -52,9 +52,10 @@ static bool event_ok(struct ingress_str e)
     return true;
 }
 
-static const char *const KNOWN_EVENTS[] = {
-    "push", "pull_request", "check_suite", "check_run", "installation",
-    "installation_repositories", "ping", NULL};
+static const char *const KNOWN_EVENTS[] = {"push",         "pull_request",
+                                           "check_suite",  "check_run",
+                                           "installation", "installation_repositories",
+                                           "ping",         NULL};
 
 const char *ingress_event_label(struct ingress_str event)
 {
@@ -196,8 +197,8 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
                                              "ready_for_review", NULL};
     static const char *const CS_ACTIONS[] = {"requested", "rerequested", NULL};
     static const char *const CR_ACTIONS[] = {"rerequested", NULL};
-    static const char *const INST_ACTIONS[] = {"created", "deleted", "suspend", "unsuspend",
-                                               "new_permissions_accepted", NULL};
+    static const char *const INST_ACTIONS[] = {
+        "created", "deleted", "suspend", "unsuspend", "new_permissions_accepted", NULL};
     static const char *const INSTREPO_ACTIONS[] = {"added", "removed", NULL};
 
     memset(job, 0, sizeof *job);
@@ -217,16 +218,16 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
         const char *after = field_str(f, IJF_AFTER);
         const char *before = field_str(f, IJF_BEFORE);
         const char *ref = field_str(f, IJF_REF);
-        if (field_true(f, IJF_DELETED) || !after || !sg_sha_valid(after) ||
-            sg_sha_is_zero(after) || !ref || !ref[0] || strncmp(ref, "refs/tags/", 10) == 0)
+        if (field_true(f, IJF_DELETED) || !after || !sg_sha_valid(after) || sg_sha_is_zero(after) ||
+            !ref || !ref[0] || strncmp(ref, "refs/tags/", 10) == 0)
             return INGRESS_ROUTE_IGNORED;
         if (!set_repo(f, job))
             return INGRESS_ROUTE_IGNORED;
         job->kind = SG_JOB_ANALYZE;
         job->sha = (char *)after;
         job->ref = (char *)ref;
-        job->base_sha = before && sg_sha_valid(before) && !sg_sha_is_zero(before) ? (char *)before
-                                                                                  : NULL;
+        job->base_sha =
+            before && sg_sha_valid(before) && !sg_sha_is_zero(before) ? (char *)before : NULL;
         return INGRESS_ROUTE_JOB;
     }
     if (strcmp(event, "pull_request") == 0) {
@@ -281,8 +282,7 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
 }
 
 void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in,
-                             struct ingress_webhook_result *r)
+                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r)
 {
     char event[INGRESS_EVENT_MAX + 1];
     char delivery[INGRESS_DELIVERY_MAX + 1];

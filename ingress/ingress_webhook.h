@@ -19,7 +19,7 @@
 #include "sg_job.h"
 
 #define INGRESS_DELIVERY_MAX 128
-#define INGRESS_EVENT_MAX 64
+#define INGRESS_EVENT_MAX    64
 
 enum ingress_route {
     INGRESS_ROUTE_IGNORED = 0, /* 200 {"status":"ignored"} */
@@ -35,8 +35,8 @@ struct ingress_webhook_result {
     int64_t retry_after; /* seconds, for 429 */
     enum ingress_route route;
     struct ingress_json_fields fields;
-    struct sg_buf job;     /* the encoded job line when route == JOB */
-    struct sg_buf form;    /* decoded payload= of a form delivery (scratch) */
+    struct sg_buf job;  /* the encoded job line when route == JOB */
+    struct sg_buf form; /* decoded payload= of a form delivery (scratch) */
     /* Log context, valid after routing (point into fields or are static): */
     const char *action;
     int64_t installation;
@@ -58,11 +58,10 @@ struct ingress_webhook_in {
     struct ingress_hmac *hmac; /* precomputed key (fast path); NULL: secret/secret_len are used */
 };
 
-/* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check. Result: status != 0 -> answer it; otherwise route == JOB and
- * r->job holds the line to push. */
+/* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check.
+ * Result: status != 0 -> answer it; otherwise route == JOB and r->job holds the line to push. */
 void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in,
-                             struct ingress_webhook_result *r);
+                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
 
 /* Decodes the value of the "payload" field of an application/x-www-form-urlencoded body into out.
  * SG_ERR_PARSE when absent or badly escaped. */

@@ -87,9 +87,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "singularity-ingress: cannot install signal handlers\n");
         goto out;
     }
-    sg_log_info("listening", SG_KV_STR("host", cfg.host),
-                SG_KV_INT("port", ingress_server_port(s)), SG_KV_STR("path", cfg.webhook_path),
-                SG_KV_STR("version", SG_VERSION), SG_KV_END);
+    sg_log_info("listening", SG_KV_STR("host", cfg.host), SG_KV_INT("port", ingress_server_port(s)),
+                SG_KV_STR("path", cfg.webhook_path), SG_KV_STR("version", SG_VERSION), SG_KV_END);
     event_base_dispatch(base);
     sg_log_info("stopped", SG_KV_END);
     rc = 0;
