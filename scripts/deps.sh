@@ -10,6 +10,7 @@ APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl 
   libcmocka-dev libyaml-dev zlib1g-dev libisal-dev
   redis-server redis-tools postgresql-15 postgresql-client-15)
 APT_PKGS+=(pgbouncer)  # worker tests: PgBouncer in transaction mode
+APT_PKGS+=(clang-format-14)  # scripts/check-style.sh (ctest check_style)
 command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 # Optional groups: fuzz (clang + libFuzzer), bench (wrk, nginx), deploy (buildah, podman, ...)
 case " ${SG_DEPS:-} " in *" fuzz "*) APT_PKGS+=(clang-14 libclang-rt-14-dev llvm-14) ;; esac

@@ -170,8 +170,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!r)
         goto out;
     ingress_webhook_result_init(r, 1 << 20);
-    struct ingress_webhook_in win = {req.event, req.delivery, sig, req.content_type,
-                                     body, body_len, 1764182400123, (mode & 4) ? 5 : 0,
+    struct ingress_webhook_in win = {req.event,
+                                     req.delivery,
+                                     sig,
+                                     req.content_type,
+                                     body,
+                                     body_len,
+                                     1764182400123,
+                                     (mode & 4) ? 5 : 0,
                                      (mode & 8) ? fast : NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &win, r);
     if (r->status == 0) {

@@ -24,11 +24,30 @@ static enum ingress_json_result scan(const char *s)
 static void test_valid_texts(void **state)
 {
     static const char *const ok[] = {
-        "{}", "[]", " {} ", "\t\r\n[ ]\n", "0", "-0", "1.5e10", "-1E-2", "1e+5", "\"\"",
-        "true", "false", "null", "\"\\u00e9\\ud83d\\ude00\"", "\"caf\xc3\xa9\"",
-        "\"\xf0\x9f\x98\x80\"", "{\"a\":[1,2,{\"b\":null}],\"c\":\"d\"}", "[[[[[]]]]]",
-        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "123456789012345678901234567890", "\"\\udc00\"",
-        "{\"a\":1,\"a\":2}", "\"\xef\xbf\xbf\"", "\"\xf4\x8f\xbf\xbf\"",
+        "{}",
+        "[]",
+        " {} ",
+        "\t\r\n[ ]\n",
+        "0",
+        "-0",
+        "1.5e10",
+        "-1E-2",
+        "1e+5",
+        "\"\"",
+        "true",
+        "false",
+        "null",
+        "\"\\u00e9\\ud83d\\ude00\"",
+        "\"caf\xc3\xa9\"",
+        "\"\xf0\x9f\x98\x80\"",
+        "{\"a\":[1,2,{\"b\":null}],\"c\":\"d\"}",
+        "[[[[[]]]]]",
+        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "123456789012345678901234567890",
+        "\"\\udc00\"",
+        "{\"a\":1,\"a\":2}",
+        "\"\xef\xbf\xbf\"",
+        "\"\xf4\x8f\xbf\xbf\"",
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (scan(ok[i]) != INGRESS_JSON_OK)
@@ -39,12 +58,54 @@ static void test_valid_texts(void **state)
 static void test_invalid_texts(void **state)
 {
     static const char *const bad[] = {
-        "", " ", "{", "}", "[", "[1,]", "{\"a\":1,}", "{,}", "{\"a\"}", "{\"a\" 1}", "{a:1}",
-        "{'a':1}", "01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "NaN", "Infinity",
-        "-Infinity", "tru", "nul", "True", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"",
-        "\"a\nb\"", "\"\t\"", "[1 2]", "{} {}", "1 2", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
-        "\"\xf5\x80\x80\x80\"", "\"\xe0\x80\xaf\"", "\"\x80\"", "\"\xc3\"", "[1,,2]", "{\"a\":}",
-        "/* c */ {}", "{\"a\":1}//", "[\"a\",]", "\xef\xbb\xbf{}", "{\"a\":1}x",
+        "",
+        " ",
+        "{",
+        "}",
+        "[",
+        "[1,]",
+        "{\"a\":1,}",
+        "{,}",
+        "{\"a\"}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{'a':1}",
+        "01",
+        "1.",
+        ".5",
+        "-",
+        "+1",
+        "1e",
+        "1e+",
+        "0x10",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "tru",
+        "nul",
+        "True",
+        "\"abc",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\u12g4\"",
+        "\"a\nb\"",
+        "\"\t\"",
+        "[1 2]",
+        "{} {}",
+        "1 2",
+        "\"\xc0\xaf\"",
+        "\"\xed\xa0\x80\"",
+        "\"\xf5\x80\x80\x80\"",
+        "\"\xe0\x80\xaf\"",
+        "\"\x80\"",
+        "\"\xc3\"",
+        "[1,,2]",
+        "{\"a\":}",
+        "/* c */ {}",
+        "{\"a\":1}//",
+        "[\"a\",]",
+        "\xef\xbb\xbf{}",
+        "{\"a\":1}x",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (scan(bad[i]) == INGRESS_JSON_OK)
@@ -213,10 +274,17 @@ static void test_fixtures_against_jsonc(void **state)
                 assert_int_equal(v->type, IJT_BOOL);
                 assert_int_equal(v->b, json_object_get_boolean(cur));
                 break;
-            case json_type_null: assert_int_equal(v->type, IJT_NULL); break;
-            case json_type_object: assert_int_equal(v->type, IJT_OBJECT); break;
-            case json_type_array: assert_int_equal(v->type, IJT_ARRAY); break;
-            default: break;
+            case json_type_null:
+                assert_int_equal(v->type, IJT_NULL);
+                break;
+            case json_type_object:
+                assert_int_equal(v->type, IJT_OBJECT);
+                break;
+            case json_type_array:
+                assert_int_equal(v->type, IJT_ARRAY);
+                break;
+            default:
+                break;
             }
         }
         json_object_put(root);

@@ -36,7 +36,7 @@ static void test_buffered(void **state)
     sg_log_info("one", SG_KV_INT("n", 1), SG_KV_END);
     sg_log_info("two", SG_KV_INT("n", 2), SG_KV_END);
     assert_int_equal(drain(p[0], buf, sizeof buf), 0); /* held back */
-    sg_log_warn("three", SG_KV_END);                     /* flushes, in order */
+    sg_log_warn("three", SG_KV_END);                   /* flushes, in order */
     drain(p[0], buf, sizeof buf);
     char *a = strstr(buf, "\"one\""), *b = strstr(buf, "\"two\""), *c = strstr(buf, "\"three\"");
     assert_non_null(a);

@@ -20,13 +20,13 @@
 
 #define SECRET "It's a Secret to Everybody"
 
-static struct ingress_str S(const char *s)
-{
+static struct ingress_str S(const char *s) {
     struct ingress_str r = {s, s ? strlen(s) : 0};
     return r;
 }
 
-static void sign(const char *body, size_t len, char out[80])
+static void
+sign(const char *body, size_t len, char out[80])
 {
     char hex[SG_SHA256_HEX_LEN + 1];
     assert_int_equal(sg_hmac_sha256_hex(SECRET, strlen(SECRET), body, len, hex), SG_OK);
@@ -44,8 +44,8 @@ static void test_github_vector(void **state)
     /* Through the whole check: a valid signature on a non-JSON body gets past 401 to 400. */
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
-    struct ingress_webhook_in in = {S("push"), S("d1"), S(want), S("application/json"),
-                                    "Hello, World!", 13, 1, 0, NULL};
+    struct ingress_webhook_in in = {
+        S("push"), S("d1"), S(want), S("application/json"), "Hello, World!", 13, 1, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 400);
     assert_false(r.signature_failed);
@@ -73,7 +73,8 @@ static void test_fast_hmac(void **state)
     assert_non_null(h);
     assert_true(ingress_hmac_verify(h, "Hello, World!", 13, vec, strlen(vec)));
     char upper[80];
-    snprintf(upper, sizeof upper, "sha256=%s", "757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    snprintf(upper, sizeof upper, "sha256=%s",
+             "757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
     assert_true(ingress_hmac_verify(h, "Hello, World!", 13, upper, strlen(upper)));
     assert_false(ingress_hmac_verify(h, "Hello, World?", 13, vec, strlen(vec)));
     assert_false(ingress_hmac_verify(h, "Hello, World!", 13, vec, strlen(vec) - 1));
@@ -117,12 +118,12 @@ static void test_check_order(void **state)
         int64_t blocked;
         int status;
     } cases[] = {
-        {NULL, "d", "bad", "text/plain", "{", 0, 400},          /* headers before signature */
+        {NULL, "d", "bad", "text/plain", "{", 0, 400}, /* headers before signature */
         {"ping", NULL, "bad", "text/plain", "{", 0, 400},
-        {"ping", "d", "bad", "text/plain", "{", 5, 429},        /* blocked address */
-        {"ping", "d", NULL, "text/plain", "{", 0, 401},         /* signature before type */
+        {"ping", "d", "bad", "text/plain", "{", 5, 429}, /* blocked address */
+        {"ping", "d", NULL, "text/plain", "{", 0, 401},  /* signature before type */
         {"ping", "d", "sha256=00", "text/plain", body, 0, 401},
-        {"ping", "d", sig, "text/plain", body, 0, 415},         /* type before JSON */
+        {"ping", "d", sig, "text/plain", body, 0, 415}, /* type before JSON */
         {"ping", "d", sig, NULL, body, 0, 415},
         {"ping", "d", sig, "application/json", body, 0, 200},
         {"ping", "d", sig, "Application/JSON ; charset=utf-8", body, 0, 200},
@@ -130,10 +131,15 @@ static void test_check_order(void **state)
         {"pi ng", "d", sig, "application/json", body, 0, 400},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct ingress_webhook_in in = {S(cases[i].event),    S(cases[i].delivery),
-                                        S(cases[i].sig),      S(cases[i].ct),
-                                        cases[i].body,        strlen(cases[i].body),
-                                        1,                    cases[i].blocked, NULL};
+        struct ingress_webhook_in in = {S(cases[i].event),
+                                        S(cases[i].delivery),
+                                        S(cases[i].sig),
+                                        S(cases[i].ct),
+                                        cases[i].body,
+                                        strlen(cases[i].body),
+                                        1,
+                                        cases[i].blocked,
+                                        NULL};
         ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
         if (r.status != cases[i].status)
             fail_msg("case %zu: status %d, want %d", i, r.status, cases[i].status);
@@ -143,8 +149,8 @@ static void test_check_order(void **state)
     /* A valid signature over invalid JSON: 400. */
     char sig2[80];
     sign("{\"a\":}", 6, sig2);
-    struct ingress_webhook_in in = {S("ping"), S("d"), S(sig2), S("application/json"),
-                                    "{\"a\":}", 6, 1, 0, NULL};
+    struct ingress_webhook_in in = {
+        S("ping"), S("d"), S(sig2), S("application/json"), "{\"a\":}", 6, 1, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
@@ -170,9 +176,9 @@ static void test_form(void **state)
     sign(form, strlen(form), sig);
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
-    struct ingress_webhook_in in = {S("ping"), S("d"), S(sig),
-                                    S("application/x-www-form-urlencoded"), form, strlen(form),
-                                    1, 0, NULL};
+    struct ingress_webhook_in in = {
+        S("ping"), S("d"), S(sig), S("application/x-www-form-urlencoded"), form, strlen(form),
+        1,         0,      NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.answer, "pong");
@@ -280,7 +286,8 @@ static void reference_route(const char *event, struct json_object *o, struct exp
             return;
         e->job = true;
         e->sha = gstr(o, cs ? "check_suite.head_sha" : "check_run.head_sha");
-        const char *br = gstr(o, cs ? "check_suite.head_branch" : "check_run.check_suite.head_branch");
+        const char *br =
+            gstr(o, cs ? "check_suite.head_branch" : "check_run.check_suite.head_branch");
         if (br) {
             snprintf(e->refbuf, sizeof e->refbuf, "refs/heads/%s", br);
             e->ref = e->refbuf;
@@ -351,9 +358,11 @@ static void test_route_fixtures(void **state)
         assert_non_null(body);
         char sig[80];
         sign(body, len, sig);
-        struct ingress_webhook_in in = {S(event), S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                        S(sig), S("application/json"), body, len,
-                                        1764182400123, 0, NULL};
+        struct ingress_webhook_in in = {S(event),      S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+                                        S(sig),        S("application/json"),
+                                        body,          len,
+                                        1764182400123, 0,
+                                        NULL};
         in.hmac = fast; /* the server's path */
         ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
         struct json_object *o = json_tokener_parse(body);
@@ -392,9 +401,10 @@ static void test_route_fixtures(void **state)
             assert_int_equal(job.received_at, 1764182400123);
             assert_int_equal(job.attempt, 0);
             for (int k = 0; k < 7; k++) {
-                static const char *const ev[] = {"push", "pull_request", "check_suite",
-                                                 "check_run", "installation",
-                                                 "installation_repositories", "x"};
+                static const char *const ev[] = {
+                    "push",      "pull_request", "check_suite",
+                    "check_run", "installation", "installation_repositories",
+                    "x"};
                 if (!strcmp(ev[k], event))
                     seen_kind[k] = true;
             }
@@ -424,8 +434,15 @@ static void test_job_examples(void **state)
     sign(body, len, sig);
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
-    struct ingress_webhook_in in = {S("pull_request"), S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                    S(sig), S("application/json"), body, len, 1764182400123, 0, NULL};
+    struct ingress_webhook_in in = {S("pull_request"),
+                                    S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+                                    S(sig),
+                                    S("application/json"),
+                                    body,
+                                    len,
+                                    1764182400123,
+                                    0,
+                                    NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
     assert_int_equal(r.status, 0);
     assert_string_equal(
@@ -444,13 +461,14 @@ static void test_job_examples(void **state)
         "\"after\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\",\"deleted\":false,"
         "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
     sign(push, strlen(push), sig);
-    struct ingress_webhook_in p = {S("push"), S("d"), S(sig), S("application/json"), push,
-                                   strlen(push), 5, 0, NULL};
+    struct ingress_webhook_in p = {
+        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":\"refs/heads/main\",\"base_sha\":null"));
-    const char *tag = "{\"ref\":\"refs/tags/v1\",\"after\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\","
-                      "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
+    const char *tag =
+        "{\"ref\":\"refs/tags/v1\",\"after\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\","
+        "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
     sign(tag, strlen(tag), sig);
     p.signature = S(sig);
     p.body = tag;
@@ -460,9 +478,11 @@ static void test_job_examples(void **state)
     /* an extra field nested 100 deep is still valid JSON: routed, not refused */
     char deep[2048];
     int dn = snprintf(deep, sizeof deep, "{\"deep\":%.*s%.*s,%s", 100,
-                      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                      "[[[[[[[[[[[[[[[[[[[[[[[[",
                       100,
-                      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+                      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+                      "]]]]]]]]]]]]]]]]]]]]]]]]",
                       push + 1);
     assert_true(dn > 0 && (size_t)dn < sizeof deep);
     sign(deep, strlen(deep), sig);
@@ -477,12 +497,12 @@ static void test_job_examples(void **state)
                      "\"pull_requests\":[]},\"installation\":{\"id\":9},\"repository\":{\"id\":3,"
                      "\"full_name\":\"a/b\"}}";
     sign(cs, strlen(cs), sig);
-    struct ingress_webhook_in c = {S("check_suite"), S("d"), S(sig), S("application/json"), cs,
-                                   strlen(cs), 5, 0, NULL};
+    struct ingress_webhook_in c = {
+        S("check_suite"), S("d"), S(sig), S("application/json"), cs, strlen(cs), 5, 0, NULL};
     ingress_webhook_process(SECRET, strlen(SECRET), &c, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":null,\"base_sha\":null,\"pull\":null,"
-                                                "\"force\":false"));
+                                               "\"force\":false"));
     ingress_webhook_result_free(&r);
 }
 
@@ -545,11 +565,11 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_github_vector), cmocka_unit_test(test_fast_hmac),
-        cmocka_unit_test(test_check_order),
-        cmocka_unit_test(test_form),          cmocka_unit_test(test_route_fixtures),
-        cmocka_unit_test(test_job_examples),  cmocka_unit_test(test_event_label),
-        cmocka_unit_test(test_limiter),       cmocka_unit_test(test_config),
+        cmocka_unit_test(test_github_vector),  cmocka_unit_test(test_fast_hmac),
+        cmocka_unit_test(test_check_order),    cmocka_unit_test(test_form),
+        cmocka_unit_test(test_route_fixtures), cmocka_unit_test(test_job_examples),
+        cmocka_unit_test(test_event_label),    cmocka_unit_test(test_limiter),
+        cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
