@@ -1032,6 +1032,70 @@ enum sg_err wk_github_checkrun_create(struct wk_github *gh, int64_t installation
     return e;
 }
 
+enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_id,
+                                    const char *repo_full_name, const char *head_sha,
+                                    const char *external_id, int64_t *check_run_id,
+                                    struct wk_github_error *err)
+{
+    err_clear(err);
+    if (!gh || !valid_repo(repo_full_name) || !valid_ref(head_sha) || !external_id ||
+        !*external_id || !check_run_id) {
+        err_set(err, 0, 0, "bad arguments");
+        return SG_ERR_INVALID;
+    }
+    *check_run_id = 0;
+    char url[4096];
+    /* filter=all: every run of that name, not only the latest one (a later duplicate would hide
+     * ours under the default filter=latest) */
+    snprintf(url, sizeof url,
+             "%s/repos/%s/commits/%s/check-runs?check_name=%s&filter=all&per_page=100", gh->api_url,
+             repo_full_name, head_sha, WK_CHECKRUN_NAME);
+    struct resp r;
+    resp_init(&r, gh->max_response);
+    enum sg_err e = SG_OK;
+    for (int page = 0; e == SG_OK && page < MAX_PAGES && *check_run_id == 0; page++) {
+        e = inst_call(gh, installation_id, "GET", url, NULL, &r, err);
+        if (e != SG_OK)
+            break;
+        struct json_object *o = json_tokener_parse(sg_buf_str(&r.body)), *arr, *v;
+        if (!o || !json_object_object_get_ex(o, "check_runs", &arr) ||
+            !json_object_is_type(arr, json_type_array)) {
+            if (o)
+                json_object_put(o);
+            e = SG_ERR_PARSE;
+            err_set(err, (int)r.status, 0, "GitHub check runs answer has no check_runs");
+            break;
+        }
+        /* several matches (only if two attempts raced): the lowest id on the page */
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            struct json_object *x = json_object_array_get_idx(arr, i);
+            if (json_object_object_get_ex(x, "external_id", &v) &&
+                json_object_is_type(v, json_type_string) &&
+                strcmp(json_object_get_string(v), external_id) == 0 &&
+                json_object_object_get_ex(x, "id", &v) && json_object_is_type(v, json_type_int)) {
+                int64_t id = json_object_get_int64(v);
+                if (id > 0 && (*check_run_id == 0 || id < *check_run_id))
+                    *check_run_id = id;
+            }
+        }
+        json_object_put(o);
+        char next[4096];
+        if (*check_run_id != 0 || !wk_github_link_next(r.link, next, sizeof next))
+            break;
+        if (!same_origin(next, gh->api_url)) {
+            /* never send the token to another host because a header said so */
+            e = SG_ERR_PARSE;
+            err_set(err, (int)r.status, 0, "GitHub pagination link points to another host");
+            break;
+        }
+        snprintf(url, sizeof url, "%s", next);
+    }
+    if (e != SG_OK)
+        *check_run_id = 0;
+    resp_free(&r);
+    return e;
+}
+
 static struct json_object *annotation_json(const struct wk_checkrun_annotation *a)
 {
     struct json_object *o = json_object_new_object();

@@ -112,6 +112,15 @@ enum sg_err wk_github_checkrun_create(struct wk_github *gh, int64_t installation
                                       const char *external_id, const char *details_url,
                                       int64_t *check_run_id, struct wk_github_error *err);
 
+/* GET /repos/{repo}/commits/{head_sha}/check-runs?check_name=Singularity&filter=all (all pages):
+ * the check run created earlier with this external_id (the analysis id), for a job that resumes
+ * an analysis whose check run may exist on GitHub but was never stored. On SG_OK *check_run_id
+ * is its id (the lowest on the first page with a match), or 0 when there is none. */
+enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_id,
+                                    const char *repo_full_name, const char *head_sha,
+                                    const char *external_id, int64_t *check_run_id,
+                                    struct wk_github_error *err);
+
 /* PATCH /repos/{repo}/check-runs/{id}: status completed, out->conclusion, completed_at, output
  * title/summary and the first 50 annotations; then further PATCHes of 50 annotations each, up to
  * cfg->max_annotations in total (the renderer already says in the summary how many are not shown).

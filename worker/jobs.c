@@ -2,7 +2,8 @@
  * claim the analysis row (DB) -> create the check run and store its id on the row at once ->
  * stream the tarball into the engine -> store results + findings (one transaction) -> complete the
  * check run -> mark the row completed -> LREM. A retry after any of these finds the row and
- * resumes with the same check run. */
+ * resumes with the same check run; one that died between creating the check run and storing its
+ * id finds it on GitHub by external_id (= the analysis id) instead of creating a second one. */
 #include "jobs.h"
 
 #include <inttypes.h>
@@ -311,8 +312,25 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     snprintf(ext, sizeof ext, "%lld", (long long)c->claim.analysis_id);
     if (c->claim.check_run_id <= 0) {
         int64_t id = 0;
-        e = wk_github_checkrun_create(gh(r), job->installation, job->repo_full_name, job->sha, ext,
-                                      NULL, &id, &ge);
+        if (c->claim.resumed) {
+            /* An earlier attempt may have created the check run and died (or lost PostgreSQL)
+             * before storing its id: find it by external_id rather than leave it in_progress
+             * forever next to a second one. A fresh row cannot have one, so no lookup there. */
+            e = wk_github_checkrun_find(gh(r), job->installation, job->repo_full_name, job->sha,
+                                        ext, &id, &ge);
+            if (e) {
+                from_gh(se, e, "looking up the check run", &ge);
+                goto out;
+            }
+            if (id > 0)
+                sg_log_info("reusing the check run an earlier attempt created",
+                            SG_KV_STR("repo", job->repo_full_name), SG_KV_STR("sha", job->sha),
+                            SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", id),
+                            SG_KV_END);
+        }
+        if (id <= 0)
+            e = wk_github_checkrun_create(gh(r), job->installation, job->repo_full_name, job->sha,
+                                          ext, NULL, &id, &ge);
         if (e) {
             from_gh(se, e, "creating the check run", &ge);
             goto out;

@@ -1120,6 +1120,75 @@ static void h_checkrun_get_or_update(struct rq *r, const char *owner, const char
     finish_json(r, 200, checkrun_view(c, base));
 }
 
+/* GET /repos/{o}/{r}/commits/{ref}/check-runs: GitHub's checks/list-for-ref. The ref is matched
+ * against head_sha only (the simulator has no branches); check_name and status filter; paged by
+ * per_page/page with a Link header like GitHub's. */
+static void h_checkrun_list_for_ref(struct rq *r, const char *owner, const char *repo,
+                                    const char *ref)
+{
+    static const char doc[] = DOCS "/checks/runs#list-check-runs-for-a-git-reference";
+    struct sim_inst *in = auth_token(r);
+    if (!in)
+        return;
+    char full[256], name[256], status[32];
+    snprintf(full, sizeof full, "%s/%s", owner, repo);
+    if (!inst_has_repo(in, full)) {
+        finish_msg(r, 404, "Not Found", doc);
+        return;
+    }
+    query_str(r->query, "check_name", name, sizeof name);
+    query_str(r->query, "status", status, sizeof status);
+    long per_page = query_long(r->query, "per_page", 30);
+    long page = query_long(r->query, "page", 1);
+    if (per_page < 1)
+        per_page = 30;
+    if (per_page > S.max_per_page)
+        per_page = S.max_per_page;
+    if (page < 1)
+        page = 1;
+    char base[300];
+    self_base(r, base, sizeof base, false);
+    struct json_object *arr = json_object_new_array(), *v;
+    size_t total = 0, start = (size_t)(page - 1) * (size_t)per_page;
+    /* newest first, as GitHub lists them */
+    for (size_t i = json_object_array_length(S.checkruns); i-- > 0;) {
+        struct json_object *c = json_object_array_get_idx(S.checkruns, i);
+        const char *s;
+        if (!json_object_object_get_ex(c, "repository", &v) ||
+            strcasecmp(json_object_get_string(v), full))
+            continue;
+        if (!get_str(c, "head_sha", &s) || !s || strcasecmp(s, ref))
+            continue;
+        if (name[0] && (!get_str(c, "name", &s) || !s || strcmp(s, name)))
+            continue;
+        if (status[0] && (!get_str(c, "status", &s) || !s || strcmp(s, status)))
+            continue;
+        if (total >= start && total < start + (size_t)per_page)
+            json_object_array_add(arr, checkrun_view(c, base));
+        total++;
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "total_count", json_object_new_int64((int64_t)total));
+    json_object_object_add(o, "check_runs", arr);
+    size_t pages = (total + (size_t)per_page - 1) / (size_t)per_page;
+    if ((size_t)page < pages) {
+        char link[2048];
+        /* the filters as they came, percent-encoded again for the URL */
+        char *qn = evhttp_uriencode(name, -1, 0), *qs = evhttp_uriencode(status, -1, 0);
+        snprintf(
+            link, sizeof link,
+            "<%s/repos/%s/commits/%s/check-runs?check_name=%s&status=%s&per_page=%ld&page=%ld>;"
+            " rel=\"next\", <%s/repos/%s/commits/%s/check-runs?check_name=%s&status=%s&"
+            "per_page=%ld&page=%zu>; rel=\"last\"",
+            base, full, ref, qn ? qn : "", qs ? qs : "", per_page, page + 1, base, full, ref,
+            qn ? qn : "", qs ? qs : "", per_page, pages);
+        free(qn);
+        free(qs);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Link", link);
+    }
+    finish_json(r, 200, o);
+}
+
 static void h_deliveries(struct rq *r)
 {
     if (!auth_jwt(r))
@@ -1424,6 +1493,9 @@ static void route(struct rq *r)
             return h_checkrun_create(r, seg[1], seg[2]);
         if (n == 5 && !strcmp(seg[3], "check-runs") && (patch || get))
             return h_checkrun_get_or_update(r, seg[1], seg[2], seg[4], patch);
+        if (n == 6 && !strcmp(seg[3], "commits") && !strcmp(seg[5], "check-runs") && get &&
+            valid_segment(seg[4]))
+            return h_checkrun_list_for_ref(r, seg[1], seg[2], seg[4]);
     }
     if (n == 5 && !strcmp(seg[0], "_codeload") && !strcmp(seg[3], "legacy.tar.gz") && get &&
         valid_segment(seg[1]) && valid_segment(seg[2]) && valid_segment(seg[4]))

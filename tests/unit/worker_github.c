@@ -158,13 +158,23 @@ static void test_config(void **state)
     wk_github_free(NULL);
 }
 
+/* The check run lookup refuses what could change its URL before any I/O (no client needed). */
+static void test_checkrun_find_args(void **state)
+{
+    struct wk_github_error e;
+    int64_t id = 99;
+    assert_int_equal(wk_github_checkrun_find(NULL, 1, "acme/widgets", "abc", "5", &id, &e),
+                     SG_ERR_INVALID);
+    assert_string_equal(e.message, "bad arguments");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success),         cmocka_unit_test(test_5xx),
         cmocka_unit_test(test_429_retry_after), cmocka_unit_test(test_403_kinds),
         cmocka_unit_test(test_permanent),       cmocka_unit_test(test_link_next),
-        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_config),          cmocka_unit_test(test_checkrun_find_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
