@@ -38,4 +38,17 @@ char *sg_buf_detach(struct sg_buf *b);
 /* Returns the data as a string ("" when empty); owned by the buffer. */
 const char *sg_buf_str(const struct sg_buf *b);
 
+/* The value of one hex digit (either case), or -1: for the parsers that decode %XX, \uXXXX and
+ * hex signatures. */
+static inline int sg_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

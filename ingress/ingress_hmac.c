@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sg_buf.h"
+
 #define BLOCK 64
 
 struct ingress_hmac {
@@ -78,17 +80,6 @@ bool ingress_hmac_sha256(struct ingress_hmac *h, const void *data, size_t len,
     return ok;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len, const char *header,
                          size_t header_len)
 {
@@ -97,7 +88,8 @@ bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len, c
         return false;
     int bad = 0;
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(header[7 + 2 * i]), lo = hexval(header[8 + 2 * i]);
+        int hi = sg_hex_value((unsigned char)header[7 + 2 * i]),
+            lo = sg_hex_value((unsigned char)header[8 + 2 * i]);
         bad |= (hi | lo) < 0;
         want[i] = (unsigned char)((hi & 0xf) << 4 | (lo & 0xf));
     }

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 #include <string.h>
+
+#include "sg_buf.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -136,17 +138,6 @@ static inline void skip_ws(struct scanner *s)
         s->p++;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Length of the valid UTF-8 sequence (RFC 3629: no overlongs, no surrogates, <= U+10FFFF) at p,
  * or 0. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
@@ -213,7 +204,7 @@ static bool read_u4(struct scanner *s, unsigned *out)
         return false;
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(s->p[i]);
+        int h = sg_hex_value((unsigned char)s->p[i]);
         if (h < 0)
             return false;
         v = (v << 4) | (unsigned)h;
@@ -428,8 +419,9 @@ static bool skip_string(struct scanner *s, bool *escaped)
                 p += 2;
                 continue;
             case 'u':
-                if (end - p < 6 || hexval(p[2]) < 0 || hexval(p[3]) < 0 || hexval(p[4]) < 0 ||
-                    hexval(p[5]) < 0)
+                if (end - p < 6 || sg_hex_value((unsigned char)p[2]) < 0 ||
+                    sg_hex_value((unsigned char)p[3]) < 0 ||
+                    sg_hex_value((unsigned char)p[4]) < 0 || sg_hex_value((unsigned char)p[5]) < 0)
                     goto bad;
                 p += 6; /* lone surrogates are allowed by RFC 8259's grammar */
                 continue;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sg_buf.h"
 #include "sg_crypto.h"
 
 void ingress_webhook_result_init(struct ingress_webhook_result *r, size_t max_body)
@@ -81,17 +82,6 @@ static bool media_type_is(struct ingress_str ct, const char *type)
     return ingress_str_ieq(t, type);
 }
 
-static int unhex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one urlencoded component (+ is space) into dst (room for len bytes); returns the
  * decoded length or -1 on a bad % escape. */
 static long url_decode_raw(const char *s, size_t len, char *dst)
@@ -104,7 +94,8 @@ static long url_decode_raw(const char *s, size_t len, char *dst)
         } else if (c == '%') {
             if (len - i < 3)
                 return -1;
-            int h = unhex(s[i + 1]), l = unhex(s[i + 2]);
+            int h = sg_hex_value((unsigned char)s[i + 1]),
+                l = sg_hex_value((unsigned char)s[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             c = (char)(h << 4 | l);
