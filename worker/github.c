@@ -410,6 +410,24 @@ static bool same_origin(const char *a, const char *b)
     return url_origin(a, oa, sizeof oa) && url_origin(b, ob, sizeof ob) && !strcmp(oa, ob);
 }
 
+/* Follows pagination: copies the Link header's rel="next" URL into url and returns true, or
+ * returns false at the last page. A next link on another host is refused (SG_ERR_PARSE in *e, with
+ * err set): the installation token is never sent to another host because a header said so. */
+static bool next_page(struct wk_github *gh, const struct resp *r, char *url, size_t urllen,
+                      enum sg_err *e, struct wk_github_error *err)
+{
+    char next[4096];
+    if (!wk_github_link_next(r->link, next, sizeof next))
+        return false;
+    if (!same_origin(next, gh->api_url)) {
+        *e = SG_ERR_PARSE;
+        err_set(err, (int)r->status, 0, "GitHub pagination link points to another host");
+        return false;
+    }
+    snprintf(url, urllen, "%s", next);
+    return true;
+}
+
 /* libcurl calls this often (at least once a second, more while data flows): the caller's stop
  * hook decides whether the transfer goes on. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -1079,16 +1097,8 @@ enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_i
             }
         }
         json_object_put(o);
-        char next[4096];
-        if (*check_run_id != 0 || !wk_github_link_next(r.link, next, sizeof next))
+        if (*check_run_id != 0 || !next_page(gh, &r, url, sizeof url, &e, err))
             break;
-        if (!same_origin(next, gh->api_url)) {
-            /* never send the token to another host because a header said so */
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub pagination link points to another host");
-            break;
-        }
-        snprintf(url, sizeof url, "%s", next);
     }
     if (e != SG_OK)
         *check_run_id = 0;
@@ -1417,16 +1427,8 @@ enum sg_err wk_github_installation_repos(struct wk_github *gh, int64_t installat
                 e = cb(ud, &repo);
         }
         json_object_put(o);
-        char next[4096];
-        if (e != SG_OK || !wk_github_link_next(r.link, next, sizeof next))
+        if (e != SG_OK || !next_page(gh, &r, url, sizeof url, &e, err))
             break;
-        if (!same_origin(next, gh->api_url)) {
-            /* never send the token to another host because a header said so */
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub pagination link points to another host");
-            break;
-        }
-        snprintf(url, sizeof url, "%s", next);
     }
     resp_free(&r);
     return e;
@@ -1484,15 +1486,8 @@ enum sg_err wk_github_deliveries_list(struct wk_github *gh, int64_t since_unix_s
             e = cb(ud, &d);
         }
         json_object_put(arr);
-        char next[4096];
-        if (e != SG_OK || done || !wk_github_link_next(r.link, next, sizeof next))
+        if (e != SG_OK || done || !next_page(gh, &r, url, sizeof url, &e, err))
             break;
-        if (!same_origin(next, gh->api_url)) {
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub pagination link points to another host");
-            break;
-        }
-        snprintf(url, sizeof url, "%s", next);
     }
     resp_free(&r);
     return e;
