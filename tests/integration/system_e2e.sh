@@ -79,6 +79,17 @@ sg_check "installation created accepted" [ "$(sys_send installation "$(sys_insta
 sg_check "sync recorded the installation and its repository" bash -c "
   SG_WAIT_S=30; . '$SG_SOURCE_DIR/tests/lib/servers.sh'
   sg_wait_for bash -c \"[ \\\"\\\$(psql -tAc 'select count(*) from installations i join repositories r on r.installation_id=i.id where i.id=$SYS_INSTALLATION and i.synced_at is not null and r.removed_at is null')\\\" -ge 1 ]\""
+# installation_repositories removed: the sync job re-lists what the installation sees, so a
+# repository it no longer sees (99001, recorded earlier, absent from GitHub's list) is marked removed
+# and the one it still sees stays.
+psql -qc "insert into repositories (id, installation_id, full_name) values (99001, $SYS_INSTALLATION, '$SYS_OWNER/gone')"
+sg_check "installation_repositories removed accepted" \
+  [ "$(sys_send installation_repositories "$(sys_installation_payload removed)")" = 202 ]
+repo_removed() { [ "$(psql -tAc "select removed_at is not null from repositories where id=$1")" = t ]; }
+repo_kept() { [ "$(psql -tAc "select removed_at is null from repositories where id=$1")" = t ]; }
+wait_repo_removed() { SG_WAIT_S=30 sg_wait_for repo_removed "$1"; }
+sg_check "sync marks the repository the installation no longer sees as removed" wait_repo_removed 99001
+sg_check "and keeps the repository it still sees" repo_kept "$SYS_REPO_ID"
 sg_check "installation deleted is recorded" bash -c "
   [ \"\$(WEBHOOK_SECRET=$WEBHOOK_SECRET INGRESS_PORT=$INGRESS_PORT; . '$SG_SOURCE_DIR/tests/integration/system_lib.sh'; sys_send installation \"\$(sys_installation_payload deleted)\")\" = 202 ] &&
   SG_WAIT_S=30 && . '$SG_SOURCE_DIR/tests/lib/servers.sh' &&

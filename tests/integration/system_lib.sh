@@ -14,7 +14,12 @@
 
 SYS_OWNER=${SYS_OWNER:-acme}
 SYS_REPO=${SYS_REPO:-widgets}
-SYS_REPO_ID=${SYS_REPO_ID:-4242}
+# The id GitHub (the simulator: FNV-1a of the full name, tests/github-sim/sim.c repo_id) gives the
+# repository, so webhook payloads and the installation's repository list agree, as on GitHub.
+SYS_REPO_ID=${SYS_REPO_ID:-$(python3 -c 'import sys
+h = 2166136261
+for c in sys.argv[1].encode(): h = ((h ^ c) * 16777619) & 0xffffffff
+print(h % 900000000 + 100000000)' "$SYS_OWNER/$SYS_REPO")}
 SYS_INSTALLATION=${SYS_INSTALLATION:-42}
 
 sys_bin() { # sys_bin NAME -> path of a built binary
