@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "../unit/analysis_tar.h"
 #include "sg_analysis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -73,24 +74,6 @@ static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
     sg_an_free(an);
 }
 
-static unsigned char *gzip_stored(const unsigned char *d, size_t n, size_t *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, 0, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        abort();
-    size_t cap = deflateBound(&zs, n) + 64;
-    unsigned char *o = malloc(cap);
-    zs.next_in = (Bytef *)(uintptr_t)d;
-    zs.avail_in = (uInt)n;
-    zs.next_out = o;
-    zs.avail_out = (uInt)cap;
-    deflate(&zs, Z_FINISH);
-    *out = zs.total_out;
-    deflateEnd(&zs);
-    return o;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
@@ -127,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tl += 1024;
     }
     size_t gl;
-    unsigned char *gz = gzip_stored(tar, tl, &gl);
+    unsigned char *gz = tb_gzip_level(tar, tl, 0, &gl);
     run(gz, gl, chunk, NULL);
     free(gz);
     free(tar);

@@ -93,11 +93,13 @@ static inline void tb_end(struct tb *t)
     tb_put(t, z, 1024);
 }
 
-static inline unsigned char *tb_gzip(const unsigned char *d, size_t n, size_t *outlen)
+/* gzip of d at a zlib level (0 = stored blocks: cheap, for the fuzz target); caller frees. */
+static inline unsigned char *tb_gzip_level(const unsigned char *d, size_t n, int level,
+                                           size_t *outlen)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, level, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         abort();
     size_t cap = deflateBound(&zs, n) + 64;
     unsigned char *o = malloc(cap);
@@ -110,6 +112,11 @@ static inline unsigned char *tb_gzip(const unsigned char *d, size_t n, size_t *o
     *outlen = zs.total_out;
     deflateEnd(&zs);
     return o;
+}
+
+static inline unsigned char *tb_gzip(const unsigned char *d, size_t n, size_t *outlen)
+{
+    return tb_gzip_level(d, n, 6, outlen);
 }
 
 /* Feeds gz in chunks of `chunk` bytes (0 = pseudo-random sizes 1..4096) and finishes. */

@@ -14,6 +14,8 @@
 
 #include "ingress_json.h"
 
+#include "test_util.h"
+
 static struct ingress_json_fields F;
 
 static enum ingress_json_result scan(const char *s)
@@ -191,27 +193,6 @@ static void test_escapes_and_duplicates(void **state)
     assert_false(F.v[IJF_NUMBER].is_int);
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    if (d) {
-        d[n] = '\0';
-        *len = (size_t)n;
-    }
-    return d;
-}
-
 /* Every real payload: valid for both parsers, and each captured field equals json-c's view. */
 static void test_fixtures_against_jsonc(void **state)
 {
@@ -226,7 +207,7 @@ static void test_fixtures_against_jsonc(void **state)
         char path[512];
         snprintf(path, sizeof path, "%s/webhooks/%s", SG_FIXTURES_DIR, e->d_name);
         size_t len = 0;
-        char *data = read_file(path, &len);
+        char *data = sg_test_read_file(path, &len);
         assert_non_null(data);
         assert_int_equal(ingress_json_scan(data, len, &F, NULL), INGRESS_JSON_OK);
         struct json_object *root = json_tokener_parse(data);

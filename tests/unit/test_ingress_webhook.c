@@ -18,6 +18,8 @@
 #include "ingress_webhook.h"
 #include "sg_crypto.h"
 
+#include "test_util.h"
+
 #define SECRET "It's a Secret to Everybody"
 
 static struct ingress_str S(const char *s) {
@@ -306,27 +308,6 @@ static void reference_route(const char *event, struct json_object *o, struct exp
     }
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    if (d) {
-        d[n] = '\0';
-        *len = (size_t)n;
-    }
-    return d;
-}
-
 static void opt_str_equal(const char *got, const char *want, const char *what, const char *file)
 {
     if ((got == NULL) != (want == NULL) || (got && strcmp(got, want)))
@@ -354,7 +335,7 @@ static void test_route_fixtures(void **state)
         char path[512];
         snprintf(path, sizeof path, "%s/webhooks/%s", SG_FIXTURES_DIR, de->d_name);
         size_t len = 0;
-        char *body = read_file(path, &len);
+        char *body = sg_test_read_file(path, &len);
         assert_non_null(body);
         char sig[80];
         sign(body, len, sig);
@@ -428,7 +409,8 @@ static void test_route_fixtures(void **state)
 static void test_job_examples(void **state)
 {
     size_t len = 0;
-    char *body = read_file(SG_FIXTURES_DIR "/webhooks/pull_request.synchronize.1.json", &len);
+    char *body =
+        sg_test_read_file(SG_FIXTURES_DIR "/webhooks/pull_request.synchronize.1.json", &len);
     assert_non_null(body);
     char sig[80];
     sign(body, len, sig);
