@@ -18,6 +18,7 @@ struct wk_db {
     int connect_timeout_s;
     int statement_timeout_ms;
     bool in_tx;
+    bool begin_pending; /* BEGIN + SET LOCAL not sent yet: they go with the first statement */
     uint64_t errors;
     char err[512];
 };
@@ -44,6 +45,7 @@ static void drop(struct wk_db *db)
         db->conn = NULL;
     }
     db->in_tx = false;
+    db->begin_pending = false;
 }
 
 void wk_db_free(struct wk_db *db)
@@ -63,8 +65,12 @@ uint64_t wk_db_error_count(const struct wk_db *db)
 {
     return db->errors;
 }
+static enum sg_err flush_begin(struct wk_db *db);
+
 struct pg_conn *wk_db_conn(struct wk_db *db)
 {
+    if (db->begin_pending)
+        flush_begin(db); /* raw statements must run inside the transaction */
     return db->conn;
 }
 
@@ -120,18 +126,40 @@ static enum sg_err check(struct wk_db *db, PGresult *res, const char *what)
     return SG_ERR_DB;
 }
 
+/* Round trips, not statements, are what a job pays for (each one wakes the worker and a
+ * PostgreSQL backend, and costs a network round trip when the database is remote). So BEGIN and
+ * SET LOCAL are not sent on their own: wk_db_begin() only marks the transaction as pending and the
+ * first statement carries them in one libpq pipeline, as wk_db_exec_commit() carries the COMMIT.
+ * Every statement is still unnamed and inside an explicit transaction (PgBouncer-safe). */
 enum sg_err wk_db_begin(struct wk_db *db)
 {
     enum sg_err e = wk_db_connect(db);
     if (e)
         return e;
-    char sql[96];
-    snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %d", db->statement_timeout_ms);
+    db->in_tx = true;
+    db->begin_pending = true;
+    return SG_OK;
+}
+
+static void set_local_sql(const struct wk_db *db, char *sql, size_t n)
+{
+    snprintf(sql, n, "SET LOCAL statement_timeout = %d", db->statement_timeout_ms);
+}
+
+/* Sends a pending BEGIN + SET LOCAL on its own (before COPY or a raw statement). */
+static enum sg_err flush_begin(struct wk_db *db)
+{
+    if (!db->begin_pending)
+        return SG_OK;
+    db->begin_pending = false;
+    if (!db->conn)
+        return SG_ERR_DB;
+    char sql[96], set[64];
+    set_local_sql(db, set, sizeof set);
+    snprintf(sql, sizeof sql, "BEGIN; %s", set);
     PGresult *res = PQexec(db->conn, sql);
-    e = check(db, res, "begin");
+    enum sg_err e = check(db, res, "begin");
     PQclear(res);
-    if (!e)
-        db->in_tx = true;
     return e;
 }
 
@@ -139,6 +167,11 @@ enum sg_err wk_db_commit(struct wk_db *db)
 {
     if (!db->conn)
         return SG_ERR_DB;
+    if (db->begin_pending) { /* nothing was sent: nothing to commit */
+        db->begin_pending = false;
+        db->in_tx = false;
+        return SG_OK;
+    }
     PGresult *res = PQexec(db->conn, "COMMIT");
     enum sg_err e = check(db, res, "commit");
     PQclear(res);
@@ -148,6 +181,10 @@ enum sg_err wk_db_commit(struct wk_db *db)
 
 void wk_db_rollback(struct wk_db *db)
 {
+    db->begin_pending = false;
+    if (db->conn && PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
+        PQexitPipelineMode(db->conn) != 1)
+        drop(db); /* results still unread: the connection's state is unknown */
     if (db->conn && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
         PGresult *res = PQexec(db->conn, "ROLLBACK");
         PQclear(res);
@@ -157,6 +194,99 @@ void wk_db_rollback(struct wk_db *db)
     db->in_tx = false;
 }
 
+struct stmt {
+    const char *sql;
+    int n;
+    const char *const *params;
+    PGresult **out; /* NULL: result discarded */
+};
+
+/* Runs the statements in one round trip (libpq pipeline mode), preceded by BEGIN + SET LOCAL when
+ * the transaction is pending and followed by COMMIT when commit is set. The first failure is
+ * recorded; the statements after it are skipped by PostgreSQL and the transaction is left aborted
+ * for wk_db_rollback(). */
+static enum sg_err pipeline(struct wk_db *db, const struct stmt *st, size_t n, bool commit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (st[i].out)
+            *st[i].out = NULL;
+    if (!db->conn)
+        return SG_ERR_DB;
+    PGconn *c = db->conn;
+    char set[64];
+    set_local_sql(db, set, sizeof set);
+    size_t pre = db->begin_pending ? 2 : 0, total = pre + n + (commit ? 1 : 0);
+    db->begin_pending = false;
+    bool sent = PQenterPipelineMode(c) == 1;
+    for (size_t k = 0; sent && k < total; k++) {
+        const char *sql = k == 0 && pre ? "BEGIN" : k == 1 && pre ? set : "COMMIT";
+        int np = 0;
+        const char *const *pp = NULL;
+        if (k >= pre && k < pre + n) {
+            sql = st[k - pre].sql;
+            np = st[k - pre].n;
+            pp = st[k - pre].params;
+        }
+        sent = PQsendQueryParams(c, sql, np, NULL, pp, NULL, NULL, 0) == 1;
+    }
+    if (!sent || PQpipelineSync(c) != 1) {
+        set_err(db, "pipeline", PQerrorMessage(c));
+        drop(db);
+        return SG_ERR_DB;
+    }
+    enum sg_err e = SG_OK;
+    bool broken = false;
+    for (size_t k = 0; k < total && !broken; k++) {
+        PGresult *res = PQgetResult(c);
+        if (!res) {
+            broken = true;
+            break;
+        }
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs == PGRES_FATAL_ERROR && !e) {
+            set_err(db,
+                    k < pre       ? "begin"
+                    : k < pre + n ? "query"
+                                  : "commit",
+                    PQresultErrorMessage(res));
+            e = SG_ERR_DB;
+        } else if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK &&
+                   rs != PGRES_PIPELINE_ABORTED && rs != PGRES_FATAL_ERROR) {
+            broken = true; /* e.g. a COPY or an unexpected answer: not something we sent */
+        } else if (rs == PGRES_TUPLES_OK && k >= pre && k < pre + n && st[k - pre].out) {
+            *st[k - pre].out = res;
+            res = NULL;
+        }
+        PQclear(res);
+        PGresult *end = PQgetResult(c); /* each statement's results end with NULL */
+        if (end) {
+            PQclear(end);
+            broken = true;
+        }
+    }
+    if (!broken) {
+        PGresult *sync = PQgetResult(c);
+        broken = !sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC;
+        PQclear(sync);
+    }
+    if (broken || PQexitPipelineMode(c) != 1 || PQstatus(c) != CONNECTION_OK) {
+        if (!e)
+            set_err(db, "pipeline", PQerrorMessage(c));
+        e = SG_ERR_DB;
+        drop(db);
+    }
+    if (e) {
+        for (size_t i = 0; i < n; i++)
+            if (st[i].out) {
+                PQclear(*st[i].out);
+                *st[i].out = NULL;
+            }
+    } else if (commit) {
+        db->in_tx = false;
+    }
+    return e;
+}
+
 enum sg_err wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char *const *params,
                        void **out)
 {
@@ -164,6 +294,10 @@ enum sg_err wk_db_exec(struct wk_db *db, const char *sql, int nparams, const cha
         *out = NULL;
     if (!db->conn)
         return SG_ERR_DB;
+    if (db->begin_pending) {
+        struct stmt st = {sql, nparams, params, (PGresult **)out};
+        return pipeline(db, &st, 1, false);
+    }
     PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     enum sg_err e = check(db, res, "query");
     if (e || !out)
@@ -173,6 +307,15 @@ enum sg_err wk_db_exec(struct wk_db *db, const char *sql, int nparams, const cha
     return e;
 }
 
+enum sg_err wk_db_exec_commit(struct wk_db *db, const char *sql, int nparams,
+                              const char *const *params, void **out)
+{
+    if (out)
+        *out = NULL;
+    struct stmt st = {sql, nparams, params, (PGresult **)out};
+    return pipeline(db, &st, 1, true);
+}
+
 /* One statement in its own transaction. */
 static enum sg_err exec_tx(struct wk_db *db, const char *sql, int n, const char *const *p,
                            PGresult **out)
@@ -180,9 +323,7 @@ static enum sg_err exec_tx(struct wk_db *db, const char *sql, int n, const char 
     enum sg_err e = wk_db_begin(db);
     if (e)
         return e;
-    e = wk_db_exec(db, sql, n, p, (void **)out);
-    if (!e)
-        e = wk_db_commit(db);
+    e = wk_db_exec_commit(db, sql, n, p, (void **)out);
     if (e) {
         wk_db_rollback(db);
         if (out && *out) {
@@ -266,52 +407,36 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
     enum sg_err e = wk_db_begin(db);
     if (e)
         return e;
-    {
-        /* The installation and repository rows, in one round trip. */
-        const char *p[] = {repo, inst, job->repo_full_name};
-        e = wk_db_exec(
-            db,
-            "WITH i AS (INSERT INTO installations (id) VALUES ($2::bigint) ON CONFLICT DO NOTHING) "
-            "INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
-            "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
-            "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
-            "WHERE repositories.full_name IS DISTINCT FROM EXCLUDED.full_name "
-            "OR repositories.installation_id IS DISTINCT FROM EXCLUDED.installation_id "
-            "OR repositories.removed_at IS NOT NULL",
-            3, p, NULL);
-        if (e)
-            goto out;
-    }
-    {
-        /* Serialises every claim for this commit until COMMIT (xact-scoped: PgBouncer-safe). */
-        const char *p[] = {repo, job->sha};
-        e = wk_db_exec(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2,
-                       p, NULL);
-        if (e)
-            goto out;
-    }
+    /* One round trip: BEGIN, the installation and repository rows with the lock that serialises
+     * every claim for this commit until COMMIT (xact-scoped: PgBouncer-safe), then the lookup. */
+    char lockkey[160];
+    snprintf(lockkey, sizeof lockkey, "%s:%s", repo, job->sha);
+    const char *up[] = {repo, inst, job->repo_full_name, lockkey};
     static const char cols[] =
         "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
         "status, worker_id, coalesce(check_run_id, 0), "
         "extract(epoch FROM now() - updated_at)::bigint FROM analyses ";
-    if (job->force) {
-        /* A forced job makes its own analysis; a retry of it finds the row by its delivery. */
-        char sql[600];
-        snprintf(sql, sizeof sql,
-                 "%s WHERE repository_id = $1 AND head_sha = $2 AND delivery = $3 "
-                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
-                 cols);
-        const char *p[] = {repo, job->sha, job->delivery ? job->delivery : ""};
-        e = wk_db_exec(db, sql, 3, p, (void **)&res);
-    } else {
-        char sql[600];
-        snprintf(sql, sizeof sql,
-                 "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
-                 "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
-                 cols);
-        const char *p[] = {repo, job->sha, engine_version};
-        e = wk_db_exec(db, sql, 3, p, (void **)&res);
-    }
+    char sql[600];
+    const char *lp[3] = {repo, job->sha,
+                         job->force ? (job->delivery ? job->delivery : "") : engine_version};
+    /* A forced job makes its own analysis; a retry of it finds the row by its delivery. */
+    snprintf(sql, sizeof sql,
+             "%s WHERE repository_id = $1 AND head_sha = $2 AND %s = $3 "
+             "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
+             cols, job->force ? "delivery" : "engine_version");
+    struct stmt st[] = {
+        {"WITH i AS (INSERT INTO installations (id) VALUES ($2::bigint) ON CONFLICT DO NOTHING), "
+         "r AS (INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
+         "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
+         "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
+         "WHERE repositories.full_name IS DISTINCT FROM EXCLUDED.full_name "
+         "OR repositories.installation_id IS DISTINCT FROM EXCLUDED.installation_id "
+         "OR repositories.removed_at IS NOT NULL) "
+         "SELECT pg_advisory_xact_lock(hashtextextended($4, 0))",
+         4, up, NULL},
+        {sql, 3, lp, &res},
+    };
+    e = pipeline(db, st, 2, false);
     if (e)
         goto out;
     if (PQntuples(res) == 1) {
@@ -335,14 +460,16 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
             char idb[24];
             i64s(idb, sizeof idb, id);
             const char *p[] = {worker_id, attempt, idb, out->created_at};
-            e = wk_db_exec(db,
-                           "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
-                           "WHERE id = $3 AND created_at = $4",
-                           4, p, NULL);
+            e = wk_db_exec_commit(
+                db,
+                "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
+                "WHERE id = $3 AND created_at = $4",
+                4, p, NULL);
             if (e)
                 goto out;
             out->action = WK_CLAIM_RUN;
             out->resumed = true;
+            goto out; /* committed with the UPDATE */
         }
     } else {
         PQclear(res);
@@ -359,7 +486,7 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
                            engine_version,
                            worker_id,
                            attempt};
-        e = wk_db_exec(
+        e = wk_db_exec_commit(
             db,
             "INSERT INTO analyses (repository_id, installation_id, head_sha, ref, pull, base_sha, "
             "trigger, delivery, forced, engine_version, status, worker_id, attempt) "
@@ -374,6 +501,7 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
         out->analysis_id = id;
         snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 1));
         out->action = WK_CLAIM_RUN;
+        goto out; /* committed with the INSERT */
     }
     e = wk_db_commit(db);
 out:
@@ -545,9 +673,12 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
 static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
                                  const struct sg_an_result *r, size_t n)
 {
+    enum sg_err e = flush_begin(db);
+    if (e)
+        return e;
     PGresult *res = PQexec(db->conn, "COPY findings (analysis_id, analysis_created_at, ordinal, "
                                      "path, line, rule, severity, message) FROM STDIN");
-    enum sg_err e = check(db, res, "copy");
+    e = check(db, res, "copy");
     PQclear(res);
     if (e)
         return e;
@@ -599,6 +730,59 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
     return e;
 }
 
+static void fill_base(PGresult *res, struct wk_db_base *out);
+
+/* The base lookup as one statement (see wk_db_find_base in db.h): a completed analysis of
+ * base_sha when it differs from head_sha, else the previous completed one on ref before this
+ * analysis; `pri` orders the two. Holds the parameters' text. */
+struct base_sql {
+    char sql[1400];
+    const char *p[7];
+    int n;
+    char repo[24], id[24];
+};
+
+static bool base_sql(struct base_sql *b, const struct wk_claim *c, const struct wk_db_base_query *q)
+{
+    static const char cols[] =
+        "SELECT head_sha, score, files, code_lines, comment_lines, blank_lines, bytes, complexity, "
+        "findings_total, coalesce(rule_counts, '{}')::text";
+    bool by_sha = q->base_sha && strcmp(q->base_sha, q->head_sha) != 0, by_ref = q->ref != NULL;
+    if (!by_sha && !by_ref)
+        return false;
+    i64s(b->repo, sizeof b->repo, q->repository_id);
+    i64s(b->id, sizeof b->id, c->analysis_id);
+    b->p[0] = b->repo;
+    b->p[1] = q->engine_version;
+    b->n = 2;
+    size_t len = 0;
+    if (by_sha) {
+        b->p[b->n++] = q->base_sha;
+        len += (size_t)snprintf(b->sql + len, sizeof b->sql - len,
+                                "(%s, 1 AS pri FROM analyses WHERE repository_id = $1 AND "
+                                "head_sha = $3 AND engine_version = $2 AND status = 'completed' "
+                                "ORDER BY created_at DESC, id DESC LIMIT 1)",
+                                cols);
+    }
+    if (by_ref) {
+        int f = b->n + 1;
+        b->p[b->n++] = q->ref;
+        b->p[b->n++] = q->head_sha;
+        b->p[b->n++] = c->created_at;
+        b->p[b->n++] = b->id;
+        len += (size_t)snprintf(
+            b->sql + len, sizeof b->sql - len,
+            "%s(%s, 2 AS pri FROM analyses WHERE repository_id = $1 AND ref = $%d AND "
+            "status = 'completed' AND head_sha <> $%d AND engine_version = $2 AND "
+            "(created_at, id) < ($%d::timestamptz, $%d::bigint) "
+            "ORDER BY created_at DESC, id DESC LIMIT 1)",
+            by_sha ? " UNION ALL " : "", cols, f, f + 1, f + 2, f + 3);
+    }
+    if (by_sha && by_ref)
+        snprintf(b->sql + len, sizeof b->sql - len, " ORDER BY pri LIMIT 1");
+    return true;
+}
+
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
                                int64_t download_ms, size_t max_findings, size_t *stored,
@@ -609,6 +793,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     sg_buf_init(&rules, 0);
     sg_buf_init(&skipped, 0);
     sg_buf_init(&cfgerr, 0);
+    if (base)
+        memset(base, 0, sizeof *base);
     size_t n = r->nfindings < max_findings ? r->nfindings : max_findings;
     enum sg_err e = result_json(r, &langs, &rules, &skipped, &cfgerr);
     if (e)
@@ -631,59 +817,54 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     i64s(fstored, sizeof fstored, (int64_t)n);
     i64s(tbytes, sizeof tbytes, (int64_t)tarball_bytes);
     i64s(dms, sizeof dms, download_ms);
-    if (c->resumed) {
-        /* An earlier attempt may have stored findings before it died. */
-        const char *p[] = {id, c->created_at};
-        e = wk_db_exec(db,
-                       "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2",
-                       2, p, NULL);
-        if (e)
-            goto out;
-    }
-    {
-        const char *p[] = {id,
-                           c->created_at,
-                           score,
-                           thr,
-                           r->passed ? "t" : "f",
-                           files,
-                           code,
-                           comment,
-                           blank,
-                           bytes,
-                           cx,
-                           sg_buf_str(&langs),
-                           sg_buf_str(&rules),
-                           ftotal,
-                           fstored,
-                           sg_buf_str(&skipped),
-                           sg_buf_str(&cfgerr),
-                           tbytes,
-                           dms};
-        e = wk_db_exec(
-            db,
-            "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = "
-            "$7, "
-            "comment_lines = $8, blank_lines = $9, bytes = $10, complexity = $11, languages = $12, "
-            "rule_counts = $13, findings_total = $14, findings_stored = $15, skipped = $16, "
-            "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
-            "WHERE id = $1 AND created_at = $2",
-            19, p, NULL);
-        if (e)
-            goto out;
-    }
-    if (n > 0) {
+    const char *del[] = {id, c->created_at};
+    const char *upd[] = {id,
+                         c->created_at,
+                         score,
+                         thr,
+                         r->passed ? "t" : "f",
+                         files,
+                         code,
+                         comment,
+                         blank,
+                         bytes,
+                         cx,
+                         sg_buf_str(&langs),
+                         sg_buf_str(&rules),
+                         ftotal,
+                         fstored,
+                         sg_buf_str(&skipped),
+                         sg_buf_str(&cfgerr),
+                         tbytes,
+                         dms};
+    struct base_sql bs;
+    bool want_base = bq && base && base_sql(&bs, c, bq);
+    PGresult *bres = NULL;
+    struct stmt st[3];
+    size_t k = 0;
+    if (c->resumed) /* an earlier attempt may have stored findings before it died */
+        st[k++] = (struct stmt){
+            "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2", 2, del,
+            NULL};
+    st[k++] = (struct stmt){
+        "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = $7, "
+        "comment_lines = $8, blank_lines = $9, bytes = $10, complexity = $11, languages = $12, "
+        "rule_counts = $13, findings_total = $14, findings_stored = $15, skipped = $16, "
+        "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
+        "WHERE id = $1 AND created_at = $2",
+        19, upd, NULL};
+    /* Without findings the whole transaction is one round trip; with them, COPY goes between. */
+    if (n == 0 && want_base)
+        st[k++] = (struct stmt){bs.sql, bs.n, bs.p, &bres};
+    e = pipeline(db, st, k, n == 0);
+    if (!e && n > 0)
         e = copy_findings(db, c, r, n);
-        if (e)
-            goto out;
-    }
-    if (bq && base) {
-        e = wk_db_find_base(db, c, bq->repository_id, bq->head_sha, bq->base_sha, bq->ref,
-                            bq->engine_version, base);
-        if (e)
-            goto out;
-    }
-    e = wk_db_commit(db);
+    if (!e && n > 0)
+        e = want_base ? wk_db_exec_commit(db, bs.sql, bs.n, bs.p, (void **)&bres)
+                      : wk_db_commit(db);
+    if (!e && want_base && PQntuples(bres) == 1)
+        fill_base(bres, base);
+    PQclear(bres);
     if (!e && stored)
         *stored = n;
 out:
@@ -744,59 +925,19 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
                             const char *engine_version, struct wk_db_base *out)
 {
     memset(out, 0, sizeof *out);
-    static const char cols[] =
-        "SELECT head_sha, score, files, code_lines, comment_lines, blank_lines, bytes, complexity, "
-        "findings_total, coalesce(rule_counts, '{}')::text FROM analyses ";
-    char repo[24], id[24];
-    i64s(repo, sizeof repo, repository_id);
-    i64s(id, sizeof id, c->analysis_id);
+    struct wk_db_base_query q = {repository_id, head_sha, base_sha, ref, engine_version};
+    struct base_sql bs;
+    if (!base_sql(&bs, c, &q))
+        return SG_OK;
     PGresult *res = NULL;
-    bool own_tx = !db->in_tx; /* also called inside wk_db_store_result's transaction */
-    enum sg_err e = own_tx ? wk_db_begin(db) : SG_OK;
+    enum sg_err e = wk_db_begin(db);
+    if (!e)
+        e = wk_db_exec_commit(db, bs.sql, bs.n, bs.p, (void **)&res);
     if (e)
-        return e;
-    if (base_sha && strcmp(base_sha, head_sha) != 0) {
-        char sql[512];
-        snprintf(sql, sizeof sql,
-                 "%s WHERE repository_id = $1 AND head_sha = $2 AND engine_version = $3 "
-                 "AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT 1",
-                 cols);
-        const char *p[] = {repo, base_sha, engine_version};
-        e = wk_db_exec(db, sql, 3, p, (void **)&res);
-        if (e)
-            goto out;
-        if (PQntuples(res) == 1) {
-            fill_base(res, out);
-            goto done;
-        }
-        PQclear(res);
-        res = NULL;
-    }
-    if (ref) {
-        char sql[640];
-        snprintf(sql, sizeof sql,
-                 "%s WHERE repository_id = $1 AND ref = $2 AND status = 'completed' "
-                 "AND head_sha <> $3 AND engine_version = $4 AND (created_at, id) < "
-                 "($5::timestamptz, $6::bigint) "
-                 "ORDER BY created_at DESC, id DESC LIMIT 1",
-                 cols);
-        const char *p[] = {repo, ref, head_sha, engine_version, c->created_at, id};
-        e = wk_db_exec(db, sql, 6, p, (void **)&res);
-        if (e)
-            goto out;
-        if (PQntuples(res) == 1)
-            fill_base(res, out);
-    }
-done:
-    if (own_tx)
-        e = wk_db_commit(db);
-out:
+        wk_db_rollback(db);
+    else if (PQntuples(res) == 1)
+        fill_base(res, out);
     PQclear(res);
-    if (e) {
-        if (own_tx)
-            wk_db_rollback(db);
-        wk_db_base_free(out);
-    }
     return e;
 }
 

@@ -34,7 +34,8 @@ uint64_t wk_db_error_count(const struct wk_db *db);
 /* The raw connection (connected) for the migration runner; borrowed. */
 struct pg_conn *wk_db_conn(struct wk_db *db);
 
-/* Transaction helpers: BEGIN + SET LOCAL statement_timeout; COMMIT; ROLLBACK (never fails). */
+/* Transaction helpers: BEGIN + SET LOCAL statement_timeout (sent with the first statement);
+ * COMMIT; ROLLBACK (never fails). */
 enum sg_err wk_db_begin(struct wk_db *db);
 enum sg_err wk_db_commit(struct wk_db *db);
 void wk_db_rollback(struct wk_db *db);
@@ -42,6 +43,9 @@ void wk_db_rollback(struct wk_db *db);
  * is non-NULL the result is stored there (caller PQclear()s it, as a void*). */
 enum sg_err wk_db_exec(struct wk_db *db, const char *sql, int nparams, const char *const *params,
                        void **out);
+/* Runs the transaction's last statement and COMMIT in one round trip (see db.c). */
+enum sg_err wk_db_exec_commit(struct wk_db *db, const char *sql, int nparams,
+                              const char *const *params, void **out);
 
 /* Highest applied migration version (0 when schema_migrations does not exist). */
 enum sg_err wk_db_schema_version(struct wk_db *db, int *version);
