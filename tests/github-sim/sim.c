@@ -84,8 +84,8 @@ static struct {
     size_t ninsts;
     struct sim_token *tokens;
     size_t ntokens;
-    struct sim_codeload *codeloads;
-    size_t ncodeloads;
+    struct sim_codeload *codeloads; /* in the order issued, so also in expiry order */
+    size_t ncodeloads, capcodeloads;
     struct sim_fault *faults;
     size_t nfaults;
     struct json_object *records;    /* array */
@@ -96,6 +96,8 @@ static struct {
     int64_t window_reset_s;
     int64_t rate_limit; /* requests per hour per installation (and for the App's JWT) */
 } S;
+
+#define FIRST_CHECKRUN_ID 4000000001LL /* above 2^31, like GitHub's ids today */
 
 /* One request in flight (possibly delayed by a fault). */
 struct rq {
@@ -671,7 +673,19 @@ static void h_tarball(struct rq *r, const char *owner, const char *repo, const c
     c.expires_s = now_s() + 300;
     c.truncate_after = r->has_fault ? r->fault.truncate_after : 0;
     c.bytes_per_s = r->has_fault ? r->fault.bytes_per_s : 0;
-    S.codeloads = xrealloc(S.codeloads, (S.ncodeloads + 1) * sizeof *S.codeloads);
+    /* Drop the expired ones first: a long benchmark issues one per job and every download
+     * searches the list. */
+    size_t expired = 0;
+    while (expired < S.ncodeloads && S.codeloads[expired].expires_s <= now_s())
+        expired++;
+    if (expired) {
+        memmove(S.codeloads, S.codeloads + expired, (S.ncodeloads - expired) * sizeof *S.codeloads);
+        S.ncodeloads -= expired;
+    }
+    if (S.ncodeloads == S.capcodeloads) {
+        S.capcodeloads = S.capcodeloads ? 2 * S.capcodeloads : 64;
+        S.codeloads = xrealloc(S.codeloads, S.capcodeloads * sizeof *S.codeloads);
+    }
     S.codeloads[S.ncodeloads++] = c;
     char base[300], loc[1024];
     self_base(r, base, sizeof base, true);
@@ -789,10 +803,12 @@ static void h_codeload(struct rq *r, const char *owner, const char *repo, const 
     query_str(r->query, "token", tok, sizeof tok);
     snprintf(full, sizeof full, "%s/%s", owner, repo);
     struct sim_codeload *c = NULL;
-    for (size_t i = 0; i < S.ncodeloads; i++)
-        if (tok[0] && !strcmp(S.codeloads[i].token, tok) && !strcmp(S.codeloads[i].repo, full) &&
-            !strcmp(S.codeloads[i].sha, sha) && S.codeloads[i].expires_s > now_s())
+    for (size_t i = S.ncodeloads; tok[0] && i-- > 0;) /* newest first: usually the last one */
+        if (!strcmp(S.codeloads[i].token, tok) && !strcmp(S.codeloads[i].repo, full) &&
+            !strcmp(S.codeloads[i].sha, sha) && S.codeloads[i].expires_s > now_s()) {
             c = &S.codeloads[i];
+            break;
+        }
     if (!c) {
         finish_raw(r, 404, "text/plain", "404: Not Found", 14);
         return;
@@ -952,16 +968,20 @@ static const char *validate_checkrun(struct json_object *b, bool create, char *m
     return NULL;
 }
 
+/* Check runs are only ever appended, with ids counting up from FIRST_CHECKRUN_ID: the id is the
+ * index (a scan made every PATCH slower as a long benchmark piled up runs). */
 static struct json_object *find_checkrun(int64_t id, const char *full)
 {
     size_t n = json_object_array_length(S.checkruns);
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *c = json_object_array_get_idx(S.checkruns, i), *v;
-        if (json_object_object_get_ex(c, "id", &v) && json_object_get_int64(v) == id &&
-            json_object_object_get_ex(c, "repository", &v) &&
-            !strcasecmp(json_object_get_string(v), full))
-            return c;
-    }
+    if (id < FIRST_CHECKRUN_ID || (uint64_t)(id - FIRST_CHECKRUN_ID) >= n)
+        return NULL;
+    struct json_object *c =
+                           json_object_array_get_idx(S.checkruns, (size_t)(id - FIRST_CHECKRUN_ID)),
+                       *v;
+    if (json_object_object_get_ex(c, "id", &v) && json_object_get_int64(v) == id &&
+        json_object_object_get_ex(c, "repository", &v) &&
+        !strcasecmp(json_object_get_string(v), full))
+        return c;
     return NULL;
 }
 
@@ -1668,7 +1688,7 @@ int main(int argc, char **argv)
     S.api_prefix = "";
     S.rate_limit = 1000000; /* GitHub's is 5000-15000; high by default so benchmarks run free */
     S.max_per_page = 100;
-    S.next_checkrun_id = 4000000001LL; /* above 2^31, like GitHub's ids today */
+    S.next_checkrun_id = FIRST_CHECKRUN_ID;
     snprintf(S.app_id, sizeof S.app_id, "1");
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
