@@ -64,11 +64,44 @@ static void test_text_line(void **state)
     close(p[1]);
 }
 
+/* Durations are written with three decimals, as "%.3f" would, without printf for the usual
+ * range; out-of-range values still are. */
+static void test_decimal_values(void **state)
+{
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0.0, "\"v\":0.000}"},
+        {12.5, "\"v\":12.500}"},
+        {0.0004, "\"v\":0.000}"},
+        {0.0016, "\"v\":0.002}"},
+        {-3.25, "\"v\":-3.250}"},
+        {-0.042, "\"v\":-0.042}"},
+        {987654.321, "\"v\":987654.321}"},
+        {1e20, "\"v\":100000000000000000000.000}"},
+    };
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    sg_log_init(SG_LOG_INFO, SG_LOG_JSON, "test");
+    sg_log_set_fd(p[1]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sg_log_info("d", SG_KV_DBL("v", cases[i].v), SG_KV_END);
+        char line[1024];
+        read_line(p[0], line, sizeof line);
+        assert_non_null(strstr(line, cases[i].want));
+    }
+    sg_log_set_fd(1);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_line),
         cmocka_unit_test(test_text_line),
+        cmocka_unit_test(test_decimal_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
