@@ -32,25 +32,28 @@
  * Each delivery is marked and pushed atomically (the whole batch is one script). Duplicate wins
  * over backpressure: a redelivery of a queued delivery is a duplicate even while the queue is
  * full; a refused one is not marked, so GitHub's redelivery works later. Batching matters: the
- * EVALSHA dispatch and Lua setup cost more than SET NX + LPUSH themselves. */
+ * EVALSHA dispatch and Lua setup cost more than SET NX + LPUSH themselves; the accepted jobs go
+ * in one LPUSH (values pushed in order, so the queue order is the arrival order, as with one LPUSH
+ * each). BATCH_MAX keeps unpack() far below Lua's stack limit. */
 const char INGRESS_ENQUEUE_LUA[] =
     "local n = #KEYS - 1\n"
     "local q = KEYS[n + 1]\n"
     "local hw = tonumber(ARGV[2])\n"
     "local len = 0\n"
     "if hw > 0 then len = redis.call('LLEN', q) end\n"
-    "local res = {}\n"
+    "local res, jobs = {}, {}\n"
     "for i = 1, n do\n"
     "  if hw > 0 and len >= hw then\n"
     "    if redis.call('EXISTS', KEYS[i]) == 1 then res[i] = 0 else res[i] = -1 end\n"
     "  elseif redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then\n"
-    "    redis.call('LPUSH', q, ARGV[i + 2])\n"
+    "    jobs[#jobs + 1] = ARGV[i + 2]\n"
     "    len = len + 1\n"
     "    res[i] = 1\n"
     "  else\n"
     "    res[i] = 0\n"
     "  end\n"
     "end\n"
+    "if #jobs > 0 then redis.call('LPUSH', q, unpack(jobs)) end\n"
     "return res\n";
 
 enum rstate { R_DOWN = 0, R_RESOLVING, R_CONNECTING, R_UP };
