@@ -193,7 +193,7 @@ enum sg_err sim_tar_gz(const char *dir, const char *owner, const char *repo, con
 
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         e = SG_ERR_NOMEM;
         goto out;
     }
