@@ -97,12 +97,12 @@ for w in $WORKERS; do
   t0=$(date +%s%N)
   redis-cli -p "$REDIS_PORT" eval "local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end return n" \
     2 analysis_queue:bench-staged analysis_queue >/dev/null
-  # Poll slowly (every psql start forks a PostgreSQL backend, which would compete with the
-  # workers) and take the end time from the database: the last analysis's finished_at, not the
-  # moment a poll happened to notice it (a 0.1 s poll was ~10% of a 1 s run).
-  until [ "$(completed_like "$prefix")" -ge "$N" ]; do
+  # Poll Redis until the queue is idle and only then PostgreSQL (a psql run costs ~50 ms of CPU
+  # and forks a backend: polling it competed with the workers), and take the end time from the
+  # database: the last analysis's finished_at, not the moment a poll happened to notice it.
+  until sys_idle && [ "$(completed_like "$prefix")" -ge "$N" ]; do
     [ $(($(date +%s%N) - t0)) -lt 900000000000 ] || { echo "workers did not finish $N jobs" >&2; exit 1; }
-    sleep 0.5
+    sleep 0.25
   done
   t1=$(psql -tAc "select (extract(epoch from max(finished_at)) * 1e9)::bigint from analyses where head_sha like '$prefix%'")
   rate=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")
