@@ -68,6 +68,7 @@ struct sim_fault {
     int delay_ms;
     size_t truncate_after;
     size_t bytes_per_s;
+    bool foreign_link; /* pagination links name the other host (localhost <-> 127.0.0.1) */
 };
 
 static struct {
@@ -590,6 +591,19 @@ static void self_base(struct rq *r, char *out, size_t outlen, bool other_host)
     snprintf(out, outlen, "http://%s:%d%s", name, S.port, other_host ? "" : S.api_prefix);
 }
 
+/* Base URL for Link headers: ours, or with the foreign_link fault the same server under the
+ * other host name, so a client that followed it would be seen doing so. */
+static void link_base(struct rq *r, char *out, size_t outlen)
+{
+    if (!r->has_fault || !r->fault.foreign_link) {
+        self_base(r, out, outlen, false);
+        return;
+    }
+    char root[300];
+    self_base(r, root, sizeof root, true);
+    snprintf(out, outlen, "%s%s", root, S.api_prefix);
+}
+
 static void h_installation_repos(struct rq *r)
 {
     struct sim_inst *in = auth_token(r);
@@ -629,7 +643,7 @@ static void h_installation_repos(struct rq *r)
     size_t pages = (in->nrepos + (size_t)per_page - 1) / (size_t)per_page;
     if ((size_t)page < pages) {
         char base[300], link[1024];
-        self_base(r, base, sizeof base, false);
+        link_base(r, base, sizeof base);
         snprintf(link, sizeof link,
                  "<%s/installation/repositories?per_page=%ld&page=%ld>; rel=\"next\", "
                  "<%s/installation/repositories?per_page=%ld&page=%zu>; rel=\"last\"",
@@ -1167,7 +1181,7 @@ static void h_checkrun_list_for_ref(struct rq *r, const char *owner, const char 
     if (page < 1)
         page = 1;
     char base[300];
-    self_base(r, base, sizeof base, false);
+    link_base(r, base, sizeof base);
     struct json_object *arr = json_object_new_array(), *v;
     size_t total = 0, start = (size_t)(page - 1) * (size_t)per_page;
     /* newest first, as GitHub lists them */
@@ -1232,7 +1246,7 @@ static void h_deliveries(struct rq *r)
         json_object_array_add(arr, json_object_get(json_object_array_get_idx(S.deliveries, i)));
     if ((size_t)start + (size_t)per_page < n) {
         char base[300], link[600];
-        self_base(r, base, sizeof base, false);
+        link_base(r, base, sizeof base);
         snprintf(link, sizeof link,
                  "<%s/app/hook/deliveries?per_page=%ld&cursor=v1_%lld>; rel=\"next\"", base,
                  per_page, (long long)(start + per_page));
@@ -1297,6 +1311,8 @@ static void c_faults_add(struct rq *r)
         x.delay_ms = (int)jint(f, "delay_ms", 0);
         x.truncate_after = (size_t)jint(f, "truncate_after_bytes", 0);
         x.bytes_per_s = (size_t)jint(f, "bytes_per_s", 0);
+        x.foreign_link =
+            json_object_object_get_ex(f, "foreign_link", &v) && json_object_get_boolean(v);
         if (x.count < 1 || x.status < 0 || x.status > 599 || x.delay_ms < 0) {
             finish_msg(r, 400, "bad fault", NULL);
             return;

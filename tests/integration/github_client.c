@@ -694,6 +694,14 @@ static void test_installation_and_repos(void **state)
     assert_int_equal(wk_github_installation_repos(a, INST, count_repo, &b, &err), SG_OK);
     assert_string_equal(sg_buf_str(&b), "octo/hello;octo/other;octo/third;");
     assert_int_equal(count_requests("GET", "/installation/repositories", 200), 2);
+    /* a next link to another host is not followed: the installation token stays on the API host
+     * (the simulator would answer there too, so a followed link would be a third request) */
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/installation/repositories\",\"foreign_link\":true}");
+    sg_buf_reset(&b);
+    assert_int_equal(wk_github_installation_repos(a, INST, count_repo, &b, &err), SG_ERR_PARSE);
+    assert_non_null(strstr(err.message, "another host"));
+    assert_int_equal(count_requests("GET", "/installation/repositories", 200), 3);
     sg_buf_free(&b);
     wk_github_free(a);
 }
