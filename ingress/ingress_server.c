@@ -27,18 +27,17 @@
 #include "ingress_redis.h"
 #include "ingress_webhook.h"
 #include "sg_buf.h"
-#include "sg_job.h"
 #include "sg_keys.h"
 #include "sg_log.h"
 #include "sg_metrics.h"
+#include "sg_queue_stats.h"
 #include "sg_time.h"
 
-#define LINGER_S         2
-#define READ_CHUNK       65536
-#define WRITE_TIMEOUT_S  30
-#define MAX_WORKERS_READ 1000
-#define MAX_REJECTING    64
-#define OUT_MAX          (8u << 20)
+#define LINGER_S        2
+#define READ_CHUNK      65536
+#define WRITE_TIMEOUT_S 30
+#define MAX_REJECTING   64
+#define OUT_MAX         (8u << 20)
 
 enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
 
@@ -91,9 +90,8 @@ struct pending {
 struct stats {
     bool in_progress;
     bool failed;
-    int outstanding;
     int64_t fetched_ms; /* monotonic; 0 = never */
-    double length, delayed, dead, inflight, oldest_age;
+    struct sg_queue_stats q;
 };
 
 struct ingress_server {
@@ -571,11 +569,11 @@ static void finish_stats(struct ingress_server *s)
     st->in_progress = false;
     if (!st->failed) {
         st->fetched_ms = sg_mono_ms();
-        sg_metric_set(s->m_qlen, NULL, st->length);
-        sg_metric_set(s->m_inflight, NULL, st->inflight);
-        sg_metric_set(s->m_delayed, NULL, st->delayed);
-        sg_metric_set(s->m_dead, NULL, st->dead);
-        sg_metric_set(s->m_oldest, NULL, st->oldest_age);
+        sg_metric_set(s->m_qlen, NULL, (double)st->q.length);
+        sg_metric_set(s->m_inflight, NULL, (double)st->q.inflight);
+        sg_metric_set(s->m_delayed, NULL, (double)st->q.delayed);
+        sg_metric_set(s->m_dead, NULL, (double)st->q.dead);
+        sg_metric_set(s->m_oldest, NULL, st->q.oldest_age_s);
     }
     struct sg_buf b;
     sg_buf_init(&b, 4 * 1024 * 1024);
@@ -592,84 +590,25 @@ static void finish_stats(struct ingress_server *s)
     sg_buf_free(&b);
 }
 
-enum stat_kind { ST_LEN, ST_DELAYED, ST_DEAD, ST_OLDEST, ST_WORKERS, ST_PROCESSING };
-
-static void on_stat(struct ingress_redis *rd, struct redisReply *reply, void *priv);
-
-static bool stat_cmd(struct ingress_server *s, enum stat_kind kind, int argc, const char **argv)
-{
-    size_t lens[8];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    /* priv carries the kind; the server is reached through the static below. */
-    if (ingress_redis_command(s->redis, on_stat, (void *)(uintptr_t)kind, argc, argv, lens) !=
-        SG_OK) {
-        s->stats.failed = true;
-        return false;
-    }
-    s->stats.outstanding++;
-    return true;
-}
-
 static struct ingress_server *g_stats_server; /* one server per process */
 
-static void on_stat(struct ingress_redis *rd, struct redisReply *reply, void *priv)
+static void on_stats(struct ingress_redis *rd, struct redisReply *reply, void *priv)
 {
     struct ingress_server *s = g_stats_server;
-    struct stats *st = &s->stats;
-    enum stat_kind kind = (enum stat_kind)(uintptr_t)priv;
     (void)rd;
-    st->outstanding--;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        st->failed = true;
+    (void)priv;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 5) {
+        s->stats.failed = true;
     } else {
-        switch (kind) {
-        case ST_LEN:
-            st->length = (double)reply->integer;
-            break;
-        case ST_DELAYED:
-            st->delayed = (double)reply->integer;
-            break;
-        case ST_DEAD:
-            st->dead = (double)reply->integer;
-            break;
-        case ST_PROCESSING:
-            st->inflight += (double)reply->integer;
-            break;
-        case ST_OLDEST:
-            st->oldest_age = 0;
-            if (reply->type == REDIS_REPLY_STRING) {
-                struct sg_job job;
-                char err[64];
-                memset(&job, 0, sizeof job);
-                if (sg_job_decode(reply->str, reply->len, &job, err, sizeof err) == SG_OK &&
-                    job.received_at > 0) {
-                    double age = (double)(sg_now_ms() - job.received_at) / 1000.0;
-                    st->oldest_age = age > 0 ? age : 0;
-                }
-                sg_job_clear(&job);
-            }
-            break;
-        case ST_WORKERS:
-            if (reply->type == REDIS_REPLY_ARRAY) {
-                for (size_t i = 0; i < reply->elements && i < MAX_WORKERS_READ; i++) {
-                    struct redisReply *e = reply->element[i];
-                    char key[256];
-                    if (e->type != REDIS_REPLY_STRING)
-                        continue;
-                    int n = snprintf(key, sizeof key, "%s%.*s", SG_KEY_PROCESSING_PREFIX,
-                                     (int)e->len, e->str);
-                    if (n < 0 || (size_t)n >= sizeof key)
-                        continue;
-                    const char *argv[2] = {"LLEN", key};
-                    stat_cmd(s, ST_PROCESSING, 2, argv);
-                }
-            }
-            break;
-        }
+        long long counts[5];
+        for (size_t i = 0; i < 5; i++)
+            counts[i] =
+                reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : 0;
+        bool oldest = reply->elements >= 6 && reply->element[5]->type == REDIS_REPLY_STRING;
+        sg_queue_stats_fill(&s->stats.q, counts, oldest ? reply->element[5]->str : NULL,
+                            oldest ? reply->element[5]->len : 0, sg_now_ms());
     }
-    if (st->outstanding == 0)
-        finish_stats(s);
+    finish_stats(s);
 }
 
 static void serve_metrics(struct conn *c)
@@ -693,18 +632,22 @@ static void serve_metrics(struct conn *c)
     }
     st->in_progress = true;
     st->failed = false;
-    st->outstanding = 0;
-    st->inflight = 0;
-    const char *a1[] = {"LLEN", SG_KEY_QUEUE};
-    const char *a2[] = {"ZCARD", SG_KEY_DELAYED};
-    const char *a3[] = {"LLEN", SG_KEY_DEAD};
-    const char *a4[] = {"LINDEX", SG_KEY_QUEUE, "-1"};
-    const char *a5[] = {"ZRANGE", SG_KEY_WORKERS, "0", "999"};
-    bool ok = stat_cmd(s, ST_LEN, 2, a1) && stat_cmd(s, ST_DELAYED, 2, a2) &&
-              stat_cmd(s, ST_DEAD, 2, a3) && stat_cmd(s, ST_OLDEST, 3, a4) &&
-              stat_cmd(s, ST_WORKERS, 4, a5);
-    if (!ok && st->outstanding == 0)
+    /* One atomic script, shared with the workers (EVAL: Redis keeps it compiled by its SHA). */
+    const char *argv[] = {"EVAL",
+                          SG_QUEUE_STATS_LUA,
+                          "4",
+                          SG_QUEUE_STATS_KEYS[0],
+                          SG_QUEUE_STATS_KEYS[1],
+                          SG_QUEUE_STATS_KEYS[2],
+                          SG_QUEUE_STATS_KEYS[3],
+                          SG_KEY_PROCESSING_PREFIX};
+    size_t lens[8];
+    for (int i = 0; i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    if (ingress_redis_command(s->redis, on_stats, NULL, 8, argv, lens) != SG_OK) {
+        st->failed = true;
         finish_stats(s);
+    }
 }
 
 /* ------------------------------------------------------------------ request dispatch */

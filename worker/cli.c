@@ -396,7 +396,7 @@ static int cmd_queue(int argc, char **argv)
     struct wk_queue *q = open_queue(&cfg);
     if (!q)
         goto out;
-    struct wk_queue_stats st;
+    struct sg_queue_stats st;
     if (wk_queue_stats(q, sg_now_ms(), &st) != SG_OK) {
         fprintf(stderr, "singularity-worker: %s\n", wk_queue_error(q));
         wk_queue_free(q);

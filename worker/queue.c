@@ -3,7 +3,6 @@
 #include "queue.h"
 
 #include <hiredis/hiredis.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +61,6 @@ static const char LUA_REAP[] =
 static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                 "return 1";
-static const char LUA_STATS[] =
-    "local inflight = 0\n"
-    "local ids = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
-    "for _, id in ipairs(ids) do inflight = inflight + redis.call('LLEN', ARGV[1] .. id) end\n"
-    "return {redis.call('LLEN', KEYS[1]), inflight, redis.call('ZCARD', KEYS[3]),\n"
-    "        redis.call('LLEN', KEYS[4]), #ids, redis.call('LINDEX', KEYS[1], -1)}";
 static const char LUA_REQUEUE[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
@@ -203,7 +196,7 @@ fail:
 
 /* EVAL script with keys and args (strings). */
 static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script, int nkeys,
-                        const char **keys, int nargs, const char **args)
+                        const char *const *keys, int nargs, const char *const *args)
 {
     const char *argv[16];
     size_t lens[16];
@@ -225,7 +218,7 @@ static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script
 }
 
 static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script, int nkeys,
-                            const char **keys, int nargs, const char **args)
+                            const char *const *keys, int nargs, const char *const *args)
 {
     redisReply *r;
     enum sg_err e = eval(q, &r, script, nkeys, keys, nargs, args);
@@ -383,42 +376,21 @@ enum sg_err wk_queue_leave(struct wk_queue *q, bool *left)
     return e;
 }
 
-/* received_at (unix ms) of a job line, 0 when it cannot be read. */
-static int64_t received_at(const char *line, size_t len)
-{
-    struct json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return 0;
-    struct json_object *o = json_tokener_parse_ex(tok, line, (int)len), *v;
-    int64_t at = 0;
-    if (o && json_object_object_get_ex(o, "received_at", &v) &&
-        json_object_is_type(v, json_type_int))
-        at = json_object_get_int64(v);
-    json_object_put(o);
-    json_tokener_free(tok);
-    return at;
-}
-
-enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct wk_queue_stats *st)
+enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct sg_queue_stats *st)
 {
     memset(st, 0, sizeof *st);
-    const char *keys[] = {SG_KEY_QUEUE, SG_KEY_WORKERS, SG_KEY_DELAYED, SG_KEY_DEAD};
     const char *args[] = {SG_KEY_PROCESSING_PREFIX};
     redisReply *r;
-    enum sg_err e = eval(q, &r, LUA_STATS, 4, keys, 1, args);
+    enum sg_err e = eval(q, &r, SG_QUEUE_STATS_LUA, 4, SG_QUEUE_STATS_KEYS, 1, args);
     if (e)
         return e;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 5) {
-        st->length = r->element[0]->integer;
-        st->inflight = r->element[1]->integer;
-        st->delayed = r->element[2]->integer;
-        st->dead = r->element[3]->integer;
-        st->workers = r->element[4]->integer;
-        if (r->elements >= 6 && r->element[5]->type == REDIS_REPLY_STRING) {
-            int64_t at = received_at(r->element[5]->str, r->element[5]->len);
-            if (at > 0 && now_ms > at)
-                st->oldest_age_s = (double)(now_ms - at) / 1000.0;
-        }
+        long long counts[5];
+        for (size_t i = 0; i < 5; i++)
+            counts[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : 0;
+        bool oldest = r->elements >= 6 && r->element[5]->type == REDIS_REPLY_STRING;
+        sg_queue_stats_fill(st, counts, oldest ? r->element[5]->str : NULL,
+                            oldest ? r->element[5]->len : 0, now_ms);
     }
     freeReplyObject(r);
     return SG_OK;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "sg_err.h"
+#include "sg_queue_stats.h"
 
 struct redisContext;
 struct wk_queue;
@@ -70,15 +71,7 @@ enum sg_err wk_queue_worker_alive(struct wk_queue *q, const char *worker_id, int
 /* On a clean exit: leave the workers set when our processing list is empty. */
 enum sg_err wk_queue_leave(struct wk_queue *q, bool *left);
 
-struct wk_queue_stats {
-    int64_t length;      /* LLEN analysis_queue */
-    int64_t inflight;    /* sum of LLEN of the processing lists of registered workers */
-    int64_t delayed;     /* ZCARD analysis_queue:delayed */
-    int64_t dead;        /* LLEN analysis_queue:dead */
-    int64_t workers;     /* ZCARD analysis_queue:workers */
-    double oldest_age_s; /* now - received_at of the oldest pending job; 0 when empty */
-};
-enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct wk_queue_stats *st);
+enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct sg_queue_stats *st);
 
 /* Dead list: LRANGE analysis_queue:dead start stop; cb once per job line (borrowed). */
 typedef void (*wk_queue_line_fn)(void *ud, const char *line, size_t len);

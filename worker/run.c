@@ -112,7 +112,7 @@ static void *keeper_main(void *arg)
         pthread_mutex_unlock(&k->mu);
         int64_t now = sg_now_ms();
         int64_t reaped_w = 0, reaped_j = 0, promoted = 0;
-        struct wk_queue_stats st;
+        struct sg_queue_stats st;
         enum sg_err e = wk_queue_heartbeat(k->q, now);
         if (!e)
             e = wk_queue_reap(k->q, now, k->cfg->worker_dead_after_s * 1000, &reaped_w, &reaped_j);

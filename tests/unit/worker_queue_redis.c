@@ -155,7 +155,7 @@ static void test_reaper_and_alive(void **state)
     bool ours = true;
     assert_int_equal(wk_queue_ack(dead, a, &ours), SG_OK);
     assert_false(ours);
-    struct wk_queue_stats st;
+    struct sg_queue_stats st;
     assert_int_equal(wk_queue_stats(live, now, &st), SG_OK);
     assert_int_equal(st.inflight, 2);
     assert_int_equal(st.workers, 1);
@@ -225,7 +225,7 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     snprintf(job, sizeof job, "{\"v\":1,\"received_at\":%lld}", (long long)(now - 5000));
     push(q, job);
     push(q, "{\"v\":1,\"received_at\":1}");
-    struct wk_queue_stats st;
+    struct sg_queue_stats st;
     assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
     assert_int_equal(st.length, 2);
     assert_true(st.oldest_age_s >= 4.9 && st.oldest_age_s <= 5.1);

@@ -1,0 +1,44 @@
+/* Why: see sg_queue_stats.h. */
+#include "sg_queue_stats.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "sg_keys.h"
+
+const char SG_QUEUE_STATS_LUA[] =
+    "local inflight = 0\n"
+    "local ids = redis.call('ZRANGE', KEYS[2], 0, -1)\n"
+    "for _, id in ipairs(ids) do inflight = inflight + redis.call('LLEN', ARGV[1] .. id) end\n"
+    "return {redis.call('LLEN', KEYS[1]), inflight, redis.call('ZCARD', KEYS[3]),\n"
+    "        redis.call('LLEN', KEYS[4]), #ids, redis.call('LINDEX', KEYS[1], -1)}";
+
+const char *const SG_QUEUE_STATS_KEYS[4] = {SG_KEY_QUEUE, SG_KEY_WORKERS, SG_KEY_DELAYED,
+                                            SG_KEY_DEAD};
+
+void sg_queue_stats_fill(struct sg_queue_stats *st, const long long counts[5], const char *oldest,
+                         size_t oldest_len, int64_t now_ms)
+{
+    memset(st, 0, sizeof *st);
+    st->length = counts[0];
+    st->inflight = counts[1];
+    st->delayed = counts[2];
+    st->dead = counts[3];
+    st->workers = counts[4];
+    if (!oldest)
+        return;
+    /* Only received_at is read, not the whole job: a line this version cannot decode (a newer
+     * job version during a rolling upgrade) still has an age. */
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return;
+    struct json_object *o = json_tokener_parse_ex(tok, oldest, (int)oldest_len), *v;
+    if (o && json_object_object_get_ex(o, "received_at", &v) &&
+        json_object_is_type(v, json_type_int)) {
+        int64_t at = json_object_get_int64(v);
+        if (at > 0 && now_ms > at)
+            st->oldest_age_s = (double)(now_ms - at) / 1000.0;
+    }
+    json_object_put(o);
+    json_tokener_free(tok);
+}
