@@ -1155,7 +1155,7 @@ static void progress_set(struct wk_github *gh, int64_t id, size_t sent)
 
 enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installation_id,
                                         const char *repo_full_name, int64_t check_run_id,
-                                        const struct wk_checkrun_output *out,
+                                        const struct wk_checkrun_output *out, bool new_run,
                                         struct wk_github_error *err)
 {
     err_clear(err);
@@ -1170,8 +1170,8 @@ enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installati
     iso_now(ts);
     size_t total =
         out->nannotations < gh->max_annotations ? out->nannotations : gh->max_annotations;
-    size_t sent;
-    enum sg_err e = progress_get(gh, check_run_id, &sent, err);
+    size_t sent = 0;
+    enum sg_err e = new_run ? SG_OK : progress_get(gh, check_run_id, &sent, err);
     if (e != SG_OK)
         return e;
     if (sent > total)

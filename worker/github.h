@@ -125,10 +125,11 @@ enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_i
  * title/summary and the first 50 annotations; then further PATCHes of 50 annotations each, up to
  * cfg->max_annotations in total (the renderer already says in the summary how many are not shown).
  * Safe to call again after a retryable failure: annotations already accepted by GitHub for this
- * check run are remembered (Redis) and not sent twice. */
+ * check run are remembered (Redis) and not sent twice. new_run: the caller created this check run
+ * in this same attempt, so nothing can have been sent yet (saves the Redis lookup). */
 enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installation_id,
                                         const char *repo_full_name, int64_t check_run_id,
-                                        const struct wk_checkrun_output *out,
+                                        const struct wk_checkrun_output *out, bool new_run,
                                         struct wk_github_error *err);
 
 /* A permanent failure shown to the user: conclusion "failure", title (NULL: "Analysis failed"),

@@ -237,6 +237,7 @@ struct job_ctx {
     struct sg_job *job;
     struct wk_claim claim;
     bool claimed;
+    bool new_check_run; /* created by this attempt: GitHub holds none of our annotations yet */
     int64_t t0;
     size_t findings_stored;
     uint64_t findings_total;
@@ -328,9 +329,11 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
                             SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", id),
                             SG_KV_END);
         }
-        if (id <= 0)
+        if (id <= 0) {
             e = wk_github_checkrun_create(gh(r), job->installation, job->repo_full_name, job->sha,
                                           ext, NULL, &id, &ge);
+            c->new_check_run = e == SG_OK;
+        }
         if (e) {
             from_gh(se, e, "creating the check run", &ge);
             goto out;
@@ -411,7 +414,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         goto out;
     }
     e = wk_github_checkrun_complete(gh(r), job->installation, job->repo_full_name,
-                                    c->claim.check_run_id, &out, &ge);
+                                    c->claim.check_run_id, &out, c->new_check_run, &ge);
     if (e) {
         from_gh(se, e, "completing the check run", &ge);
         goto out;

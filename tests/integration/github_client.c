@@ -616,9 +616,10 @@ static void test_annotation_batches(void **state)
     /* the first PATCH fails (GitHub 500): retryable, nothing counted as sent */
     sim_do("POST", "/_sim/faults",
            "{\"method\":\"PATCH\",\"path_prefix\":\"/repos/\",\"status\":500}");
-    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, &err), SG_ERR_UPSTREAM);
+    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, false, &err),
+                     SG_ERR_UPSTREAM);
     sim_do("DELETE", "/_sim/requests", NULL);
-    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, &err), SG_OK);
+    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, false, &err), SG_OK);
     assert_int_equal(count_requests("PATCH", "/repos/octo/hello/check-runs/", 200),
                      3); /* 50+50+20 */
     struct json_object *c = sim_checkrun(id), *v;
@@ -631,7 +632,7 @@ static void test_annotation_batches(void **state)
     assert_string_equal(json_object_get_string(v), "https://example.com/a/1");
     json_object_put(c);
     /* a retried completion (say the worker died after the last PATCH) sends no annotation twice */
-    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, &err), SG_OK);
+    assert_int_equal(wk_github_checkrun_complete(a, INST, REPO, id, &out, false, &err), SG_OK);
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 120);
     json_object_put(c);
@@ -641,13 +642,13 @@ static void test_annotation_batches(void **state)
     struct wk_github *capped = client(r, app_key, 20, 60);
     assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "c", NULL, &id, &err),
                      SG_OK);
-    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, &err), SG_OK);
+    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, false, &err), SG_OK);
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
 
     /* unknown check run: permanent */
-    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, &err),
+    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, false, &err),
                      SG_ERR_NOT_FOUND);
 
     /* a permanent failure, with and without an existing check run */
