@@ -673,12 +673,18 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
 static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
                                  const struct sg_an_result *r, size_t n)
 {
-    enum sg_err e = flush_begin(db);
-    if (e)
-        return e;
-    PGresult *res = PQexec(db->conn, "COPY findings (analysis_id, analysis_created_at, ordinal, "
-                                     "path, line, rule, severity, message) FROM STDIN");
-    e = check(db, res, "copy");
+    static const char copy_sql[] = "COPY findings (analysis_id, analysis_created_at, ordinal, "
+                                   "path, line, rule, severity, message) FROM STDIN";
+    if (!db->conn)
+        return SG_ERR_DB;
+    char sql[256], set[64];
+    /* A pending BEGIN + SET LOCAL go in the same simple query as the COPY: one round trip. */
+    set_local_sql(db, set, sizeof set);
+    snprintf(sql, sizeof sql, "%s%s%s%s", db->begin_pending ? "BEGIN; " : "",
+             db->begin_pending ? set : "", db->begin_pending ? "; " : "", copy_sql);
+    db->begin_pending = false;
+    PGresult *res = PQexec(db->conn, sql);
+    enum sg_err e = check(db, res, "copy");
     PQclear(res);
     if (e)
         return e;
@@ -853,13 +859,20 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
         "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
         "WHERE id = $1 AND created_at = $2",
         19, upd, NULL};
-    /* Without findings the whole transaction is one round trip; with them, COPY goes between. */
-    if (n == 0 && want_base)
-        st[k++] = (struct stmt){bs.sql, bs.n, bs.p, &bres};
-    e = pipeline(db, st, k, n == 0);
-    if (!e && n > 0)
+    /* Round trips: without findings, one; with them, BEGIN travels with the COPY (two), then the
+     * row update, the base lookup and COMMIT (one). A resumed analysis first deletes what an
+     * earlier attempt stored, so its COPY comes after that. */
+    bool copy_first = n > 0 && !c->resumed;
+    if (copy_first)
         e = copy_findings(db, c, r, n);
-    if (!e && n > 0)
+    bool last = n == 0 || copy_first; /* this pipeline ends the transaction */
+    if (!e && last && want_base)
+        st[k++] = (struct stmt){bs.sql, bs.n, bs.p, &bres};
+    if (!e)
+        e = pipeline(db, st, k, last);
+    if (!e && !last)
+        e = copy_findings(db, c, r, n);
+    if (!e && !last)
         e = want_base ? wk_db_exec_commit(db, bs.sql, bs.n, bs.p, (void **)&bres)
                       : wk_db_commit(db);
     if (!e && want_base && PQntuples(bres) == 1)
