@@ -159,4 +159,22 @@ kill -TERM "$WORKER_PID_t2"
 wait "$WORKER_PID_t2"; rc=$?
 sg_check "SIGTERM with a short job: the job is finished, then exit 0" \
   bash -c "[ $rc = 0 ] && [ \$(curl -sf $SIM/_sim/check-runs | python3 -c \"import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']=='$S8' and c['status']=='completed'))\") = 1 ]"
+
+echo "# 7. a statement failing inside a pipelined transaction (statement timeout behind a lock)"
+S9=a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9
+sys_start_worker s1 DB_STATEMENT_TIMEOUT_MS=300
+backends() { psql -tAc "select string_agg(pid::text, ',' order by pid) from pg_stat_activity where application_name = 'singularity-worker'"; }
+SG_WAIT_S=10 sg_wait_for bash -c "[ -n \"\$(psql -tAc \"select 1 from pg_stat_activity where application_name = 'singularity-worker'\")\" ]"
+BACKENDS0=$(backends)
+psql -qc "begin; lock table analyses in access exclusive mode; select pg_sleep(3); commit" >/dev/null &
+LOCK_PID=$!
+sleep 0.5
+enqueue "$(job $S9)"
+sg_check "the claim timed out while the lock was held" \
+  env SG_WAIT_S=5 bash -c ". '$SG_SOURCE_DIR/tests/lib/servers.sh'; sg_wait_for grep -q 'canceling statement due to statement timeout' '$SG_TMP/worker-s1.log'"
+wait "$LOCK_PID"
+sg_check "the job completed once the lock was gone" wait_completed $S9 60
+sg_check "not doubled" no_doubles $S9
+sg_check "the connection survived the failed statement (rolled back, not reconnected)" \
+  [ "$(backends)" = "$BACKENDS0" ]
 sg_summary
