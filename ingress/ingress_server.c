@@ -590,13 +590,10 @@ static void finish_stats(struct ingress_server *s)
     sg_buf_free(&b);
 }
 
-static struct ingress_server *g_stats_server; /* one server per process */
-
 static void on_stats(struct ingress_redis *rd, struct redisReply *reply, void *priv)
 {
-    struct ingress_server *s = g_stats_server;
+    struct ingress_server *s = priv; /* alive: ingress_server_free() frees Redis first */
     (void)rd;
-    (void)priv;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 5) {
         s->stats.failed = true;
     } else {
@@ -644,7 +641,7 @@ static void serve_metrics(struct conn *c)
     size_t lens[8];
     for (int i = 0; i < 8; i++)
         lens[i] = strlen(argv[i]);
-    if (ingress_redis_command(s->redis, on_stats, NULL, 8, argv, lens) != SG_OK) {
+    if (ingress_redis_command(s->redis, on_stats, s, 8, argv, lens) != SG_OK) {
         st->failed = true;
         finish_stats(s);
     }
@@ -1111,7 +1108,6 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
     s->conns.next = s->conns.prev = &s->conns;
     s->waiters.wnext = s->waiters.wprev = &s->waiters;
     ingress_webhook_result_init(&s->result, (size_t)cfg->max_body_bytes);
-    g_stats_server = s;
 
     s->metrics = sg_metrics_new();
     s->limiter = ingress_limiter_new(4096, cfg->signature_failure_limit, 60);
@@ -1205,7 +1201,5 @@ void ingress_server_free(struct ingress_server *s)
     ingress_hmac_free(s->hmac);
     sg_metrics_free(s->metrics);
     ingress_webhook_result_free(&s->result);
-    if (g_stats_server == s)
-        g_stats_server = NULL;
     free(s);
 }
