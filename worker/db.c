@@ -146,18 +146,30 @@ static void set_local_sql(const struct wk_db *db, char *sql, size_t n)
     snprintf(sql, n, "SET LOCAL statement_timeout = %d", db->statement_timeout_ms);
 }
 
-/* Sends a pending BEGIN + SET LOCAL on its own (before COPY or a raw statement). */
+/* PQexec (simple protocol) of sql, with a pending BEGIN + SET LOCAL in front of it in the same
+ * query string: one round trip. The caller checks and clears the (last) result. */
+static PGresult *exec_simple(struct wk_db *db, const char *sql)
+{
+    char buf[512], set[64];
+    if (db->begin_pending) {
+        set_local_sql(db, set, sizeof set);
+        snprintf(buf, sizeof buf, "BEGIN; %s; %s", set, sql);
+        sql = buf;
+        db->begin_pending = false;
+    }
+    return PQexec(db->conn, sql);
+}
+
+/* Sends a pending BEGIN + SET LOCAL on its own (before a raw statement). */
 static enum sg_err flush_begin(struct wk_db *db)
 {
     if (!db->begin_pending)
         return SG_OK;
-    db->begin_pending = false;
-    if (!db->conn)
+    if (!db->conn) {
+        db->begin_pending = false;
         return SG_ERR_DB;
-    char sql[96], set[64];
-    set_local_sql(db, set, sizeof set);
-    snprintf(sql, sizeof sql, "BEGIN; %s", set);
-    PGresult *res = PQexec(db->conn, sql);
+    }
+    PGresult *res = exec_simple(db, "");
     enum sg_err e = check(db, res, "begin");
     PQclear(res);
     return e;
@@ -677,13 +689,7 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
                                    "path, line, rule, severity, message) FROM STDIN";
     if (!db->conn)
         return SG_ERR_DB;
-    char sql[256], set[64];
-    /* A pending BEGIN + SET LOCAL go in the same simple query as the COPY: one round trip. */
-    set_local_sql(db, set, sizeof set);
-    snprintf(sql, sizeof sql, "%s%s%s%s", db->begin_pending ? "BEGIN; " : "",
-             db->begin_pending ? set : "", db->begin_pending ? "; " : "", copy_sql);
-    db->begin_pending = false;
-    PGresult *res = PQexec(db->conn, sql);
+    PGresult *res = exec_simple(db, copy_sql); /* a pending BEGIN goes with it */
     enum sg_err e = check(db, res, "copy");
     PQclear(res);
     if (e)
