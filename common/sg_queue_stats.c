@@ -1,6 +1,7 @@
 /* Why: see sg_queue_stats.h. */
 #include "sg_queue_stats.h"
 
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <string.h>
 
@@ -16,22 +17,25 @@ const char SG_QUEUE_STATS_LUA[] =
 const char *const SG_QUEUE_STATS_KEYS[4] = {SG_KEY_QUEUE, SG_KEY_WORKERS, SG_KEY_DELAYED,
                                             SG_KEY_DEAD};
 
-void sg_queue_stats_fill(struct sg_queue_stats *st, const long long counts[5], const char *oldest,
-                         size_t oldest_len, int64_t now_ms)
+bool sg_queue_stats_from_reply(struct sg_queue_stats *st, const struct redisReply *reply,
+                               int64_t now_ms)
 {
     memset(st, 0, sizeof *st);
-    st->length = counts[0];
-    st->inflight = counts[1];
-    st->delayed = counts[2];
-    st->dead = counts[3];
-    st->workers = counts[4];
-    if (!oldest)
-        return;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 5)
+        return false;
+    int64_t *counts[5] = {&st->length, &st->inflight, &st->delayed, &st->dead, &st->workers};
+    for (size_t i = 0; i < 5; i++)
+        *counts[i] =
+            reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : 0;
+    if (reply->elements < 6 || reply->element[5]->type != REDIS_REPLY_STRING)
+        return true;
+    const char *oldest = reply->element[5]->str;
+    size_t oldest_len = reply->element[5]->len;
     /* Only received_at is read, not the whole job: a line this version cannot decode (a newer
      * job version during a rolling upgrade) still has an age. */
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
-        return;
+        return true;
     struct json_object *o = json_tokener_parse_ex(tok, oldest, (int)oldest_len), *v;
     if (o && json_object_object_get_ex(o, "received_at", &v) &&
         json_object_is_type(v, json_type_int)) {
@@ -41,4 +45,5 @@ void sg_queue_stats_fill(struct sg_queue_stats *st, const long long counts[5], c
     }
     json_object_put(o);
     json_tokener_free(tok);
+    return true;
 }

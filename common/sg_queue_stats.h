@@ -4,8 +4,10 @@
 #ifndef SG_QUEUE_STATS_H
 #define SG_QUEUE_STATS_H
 
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+struct redisReply;
 
 /* EVAL SG_QUEUE_STATS_LUA 4 <SG_QUEUE_STATS_KEYS...> SG_KEY_PROCESSING_PREFIX ->
  * {length, inflight, delayed, dead, workers, oldest job line or nil}. inflight sums the processing
@@ -22,9 +24,9 @@ struct sg_queue_stats {
     double oldest_age_s; /* now - received_at of the oldest pending job; 0 when empty */
 };
 
-/* Fills st from the script's five counts and its oldest job line (NULL when the queue is empty);
- * a line without a readable received_at gives age 0. */
-void sg_queue_stats_fill(struct sg_queue_stats *st, const long long counts[5], const char *oldest,
-                         size_t oldest_len, int64_t now_ms);
+/* Fills st from the script's reply; false (st zeroed) when the reply is not the script's array.
+ * An oldest job line without a readable received_at gives age 0. */
+bool sg_queue_stats_from_reply(struct sg_queue_stats *st, const struct redisReply *reply,
+                               int64_t now_ms);
 
 #endif

@@ -594,17 +594,11 @@ static void on_stats(struct ingress_redis *rd, struct redisReply *reply, void *p
 {
     struct ingress_server *s = priv; /* alive: ingress_server_free() frees Redis first */
     (void)rd;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 5) {
-        s->stats.failed = true;
-    } else {
-        long long counts[5];
-        for (size_t i = 0; i < 5; i++)
-            counts[i] =
-                reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : 0;
-        bool oldest = reply->elements >= 6 && reply->element[5]->type == REDIS_REPLY_STRING;
-        sg_queue_stats_fill(&s->stats.q, counts, oldest ? reply->element[5]->str : NULL,
-                            oldest ? reply->element[5]->len : 0, sg_now_ms());
-    }
+    struct sg_queue_stats q;
+    if (sg_queue_stats_from_reply(&q, reply, sg_now_ms()))
+        s->stats.q = q;
+    else
+        s->stats.failed = true; /* keep the last values */
     finish_stats(s);
 }
 

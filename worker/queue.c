@@ -384,14 +384,7 @@ enum sg_err wk_queue_stats(struct wk_queue *q, int64_t now_ms, struct sg_queue_s
     enum sg_err e = eval(q, &r, SG_QUEUE_STATS_LUA, 4, SG_QUEUE_STATS_KEYS, 1, args);
     if (e)
         return e;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 5) {
-        long long counts[5];
-        for (size_t i = 0; i < 5; i++)
-            counts[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : 0;
-        bool oldest = r->elements >= 6 && r->element[5]->type == REDIS_REPLY_STRING;
-        sg_queue_stats_fill(st, counts, oldest ? r->element[5]->str : NULL,
-                            oldest ? r->element[5]->len : 0, now_ms);
-    }
+    sg_queue_stats_from_reply(st, r, now_ms);
     freeReplyObject(r);
     return SG_OK;
 }
