@@ -646,6 +646,17 @@ static void test_annotation_batches(void **state)
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
+    /* new_run: a check run created in the same attempt has no annotations yet, so the remembered
+     * progress is not read (here a planted value that would otherwise hold back 50 of them) */
+    assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "d", NULL, &id, &err),
+                     SG_OK);
+    redisReply *planted = redisCommand(r, "SET github:annotations:%lld 50", (long long)id);
+    assert_non_null(planted);
+    freeReplyObject(planted);
+    assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, true, &err), SG_OK);
+    c = sim_checkrun(id);
+    assert_int_equal(annotations_of(c), 60);
+    json_object_put(c);
 
     /* unknown check run: permanent */
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, false, &err),
