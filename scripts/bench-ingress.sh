@@ -42,25 +42,21 @@ export WEBHOOK_SECRET=bench-secret
 FIX=$ROOT/tests/fixtures/webhooks
 LUA=$ROOT/scripts/bench/ingress/webhook.lua
 
-start_ingress() {
-  INGRESS_PORT=$(sg_free_port)
-  HOST=127.0.0.1 PORT=$INGRESS_PORT REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 \
-    "$ROOT/$BUILD/ingress/singularity-ingress" >/dev/null 2>&1 &
-  INGRESS_PID=$!
-  sg_track $INGRESS_PID
-  sg_wait_for curl -sf "http://127.0.0.1:$INGRESS_PORT/readyz"
-  pin "$INGRESS_PID" 0
-}
+# Each target's port, and the pid whose CPU time is its server's (nginx: the worker process).
+declare -A PORT_OF PID_OF
 
-start_base() {
-  BASE_PORT=$(sg_free_port)
-  HOST=127.0.0.1 PORT=$BASE_PORT REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 \
-    "$BENCH_BASE" >/dev/null 2>&1 &
-  BASE_PID=$!
-  sg_track $BASE_PID
-  sg_wait_for curl -sf "http://127.0.0.1:$BASE_PORT/readyz"
-  pin "$BASE_PID" 0
+start_singularity() { # start_singularity TARGET BINARY
+  local port
+  port=$(sg_free_port)
+  HOST=127.0.0.1 PORT=$port REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 "$2" >/dev/null 2>&1 &
+  PORT_OF[$1]=$port
+  PID_OF[$1]=$!
+  sg_track "${PID_OF[$1]}"
+  sg_wait_for curl -sf "http://127.0.0.1:$port/readyz"
+  pin "${PID_OF[$1]}" 0
 }
+start_ingress() { start_singularity ingress "$ROOT/$BUILD/ingress/singularity-ingress"; }
+start_base() { start_singularity base "$BENCH_BASE"; }
 
 start_nginx() {
   NGINX_PORT=$(sg_free_port)
@@ -82,8 +78,10 @@ NGX
   NGINX_PID=$!
   sg_track $NGINX_PID
   sg_wait_for curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/"
+  PORT_OF[nginx]=$NGINX_PORT
+  PID_OF[nginx]=$(pgrep -P "$NGINX_PID" | head -1)
   pin "$NGINX_PID" 1
-  pin "$(pgrep -P "$NGINX_PID" | head -1)" 0
+  pin "${PID_OF[nginx]}" 0
 }
 
 start_node() {
@@ -92,25 +90,20 @@ start_node() {
   NODE_PID=$!
   sg_track $NODE_PID
   sg_wait_for curl -s -o /dev/null -X POST "http://127.0.0.1:$NODE_PORT/"
+  PORT_OF[node]=$NODE_PORT
+  PID_OF[node]=$NODE_PID
   pin "$NODE_PID" 0
 }
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 
-# run NAME PORT FIXTURE EVENT -> "rps p99_ms cpu_us_per_req(server[+redis])"
+# run NAME FIXTURE EVENT -> "rps p99_ms cpu_us_per_req(server[+redis])"
 run() {
-  local name=$1 port=$2 fixture=$3 event=$4
+  local name=$1 port=${PORT_OF[$1]} pid=${PID_OF[$1]} fixture=$2 event=$3
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
   export BENCH_BODY=$FIX/$fixture BENCH_EVENT=$event
   BENCH_SIG=sha256=$(openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r <"$BENCH_BODY" | cut -d' ' -f1)
   export BENCH_SIG
-  local pid
-  case $name in
-    ingress) pid=$INGRESS_PID ;;
-    base) pid=$BASE_PID ;;
-    nginx) pid=$(pgrep -P "$NGINX_PID" | head -1) ;;
-    node) pid=$NODE_PID ;;
-  esac
   local c0 r0 out c1 r1
   c0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$SG_REDIS_PID")
   out=$("${WRK[@]}" -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "http://127.0.0.1:$port/webhooks/github")
@@ -140,13 +133,11 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
   declare -A R P C
   for t in $TARGETS; do R[$t]=""; P[$t]=""; C[$t]=""; done
   for t in $TARGETS; do # warm-up
-    case $t in ingress) port=$INGRESS_PORT ;; base) port=$BASE_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
-    DUR=1 run "$t" "$port" "$1" "$2" >/dev/null
+    DUR=1 run "$t" "$1" "$2" >/dev/null
   done
   for ((i = 0; i < ROUNDS; i++)); do
     for t in $TARGETS; do
-      case $t in ingress) port=$INGRESS_PORT ;; base) port=$BASE_PORT ;; nginx) port=$NGINX_PORT ;; node) port=$NODE_PORT ;; esac
-      read -r rps p99 cpu < <(run "$t" "$port" "$1" "$2")
+      read -r rps p99 cpu < <(run "$t" "$1" "$2")
       R[$t]+="$rps "; P[$t]+="$p99 "; C[$t]+="$cpu "
     done
   done
@@ -157,8 +148,7 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
     rps=$(med "${R[$t]}")
     ratio=$(python3 -c "import sys; n=float(sys.argv[2]); print('%.0f%%' % (100*float(sys.argv[1])/n) if n else '-')" "$rps" "$nginx_med")
     rss=-
-    [ "$t" = ingress ] && rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$INGRESS_PID/status)
-    [ "$t" = base ] && rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' /proc/$BASE_PID/status)
+    case $t in ingress | base) rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/${PID_OF[$t]}/status") ;; esac
     cpu=$(med "${C[$t]}")
     [ "$t" = nginx ] && cpu="$cpu (nginx only)"
     printf '| %s (%d KB) | %s | %.0f | %s | %s | %s | %s |\n' "$2" "$size" "$t" "$rps" "$ratio" "$(med "${P[$t]}")" "$cpu" "$rss"
