@@ -7,12 +7,8 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
 sg_tmpdir
-sg_start_redis
-sg_start_postgres
-sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
-  --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO" --record "$SG_TMP/github.jsonl"
+sys_start_backends --record "$SG_TMP/github.jsonl"
 export LOG_FORMAT=json
-"$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
 sys_start_ingress
 sys_start_worker a
 sys_start_worker b

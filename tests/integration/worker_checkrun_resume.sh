@@ -11,12 +11,8 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
 sg_tmpdir
-sg_start_redis
-sg_start_postgres
 REC="$SG_TMP/requests.jsonl"
-sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
-  --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO" --record "$REC"
-"$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
+sys_start_backends --record "$REC"
 SIM="http://127.0.0.1:$GITHUB_SIM_PORT"
 export WORKER_DEAD_AFTER_S=3 RETRY_BASE_MS=500
 
