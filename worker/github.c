@@ -428,6 +428,25 @@ static bool next_page(struct wk_github *gh, const struct resp *r, char *url, siz
     return true;
 }
 
+/* The list in one page of a paginated answer: the body itself (key NULL) or its member key.
+ * Returns the parsed document (the caller puts it) with *arr inside it, or NULL with *e =
+ * SG_ERR_PARSE and err set. */
+static struct json_object *page_array(const struct resp *r, const char *key,
+                                      struct json_object **arr, enum sg_err *e,
+                                      struct wk_github_error *err)
+{
+    struct json_object *o = json_tokener_parse(sg_buf_str(&r->body));
+    *arr = o;
+    if (o && key && !json_object_object_get_ex(o, key, arr))
+        *arr = NULL;
+    if (*arr && json_object_is_type(*arr, json_type_array))
+        return o;
+    json_object_put(o);
+    *e = SG_ERR_PARSE;
+    err_set(err, (int)r->status, 0, "GitHub list answer has no %s", key ? key : "array");
+    return NULL;
+}
+
 /* libcurl calls this often (at least once a second, more while data flows): the caller's stop
  * hook decides whether the transfer goes on. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -1075,15 +1094,9 @@ enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_i
         e = inst_call(gh, installation_id, "GET", url, NULL, &r, err);
         if (e != SG_OK)
             break;
-        struct json_object *o = json_tokener_parse(sg_buf_str(&r.body)), *arr, *v;
-        if (!o || !json_object_object_get_ex(o, "check_runs", &arr) ||
-            !json_object_is_type(arr, json_type_array)) {
-            if (o)
-                json_object_put(o);
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub check runs answer has no check_runs");
+        struct json_object *arr, *v, *o = page_array(&r, "check_runs", &arr, &e, err);
+        if (!o)
             break;
-        }
         /* several matches (only if two attempts raced): the lowest id on the page */
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
             struct json_object *x = json_object_array_get_idx(arr, i);
@@ -1405,15 +1418,9 @@ enum sg_err wk_github_installation_repos(struct wk_github *gh, int64_t installat
         e = inst_call(gh, installation_id, "GET", url, NULL, &r, err);
         if (e != SG_OK)
             break;
-        struct json_object *o = json_tokener_parse(sg_buf_str(&r.body)), *arr, *v;
-        if (!o || !json_object_object_get_ex(o, "repositories", &arr) ||
-            !json_object_is_type(arr, json_type_array)) {
-            if (o)
-                json_object_put(o);
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub repositories answer has no repositories");
+        struct json_object *arr, *v, *o = page_array(&r, "repositories", &arr, &e, err);
+        if (!o)
             break;
-        }
         for (size_t i = 0; e == SG_OK && i < json_object_array_length(arr); i++) {
             struct json_object *x = json_object_array_get_idx(arr, i);
             struct wk_github_repo repo;
@@ -1455,14 +1462,9 @@ enum sg_err wk_github_deliveries_list(struct wk_github *gh, int64_t since_unix_s
         e = app_call(gh, "GET", url, NULL, &r, err);
         if (e != SG_OK)
             break;
-        struct json_object *arr = json_tokener_parse(sg_buf_str(&r.body)), *v;
-        if (!arr || !json_object_is_type(arr, json_type_array)) {
-            if (arr)
-                json_object_put(arr);
-            e = SG_ERR_PARSE;
-            err_set(err, (int)r.status, 0, "GitHub deliveries answer is not an array");
+        struct json_object *arr, *v, *o = page_array(&r, NULL, &arr, &e, err);
+        if (!o)
             break;
-        }
         for (size_t i = 0; e == SG_OK && i < json_object_array_length(arr); i++) {
             struct json_object *x = json_object_array_get_idx(arr, i);
             struct wk_github_delivery d;
@@ -1485,7 +1487,7 @@ enum sg_err wk_github_deliveries_list(struct wk_github *gh, int64_t since_unix_s
             }
             e = cb(ud, &d);
         }
-        json_object_put(arr);
+        json_object_put(o);
         if (e != SG_OK || done || !next_page(gh, &r, url, sizeof url, &e, err))
             break;
     }
