@@ -69,6 +69,7 @@ struct sim_fault {
     size_t truncate_after;
     size_t bytes_per_s;
     bool foreign_link; /* pagination links name the other host (localhost <-> 127.0.0.1) */
+    char body[512];    /* with status: this JSON body instead of the route's answer */
 };
 
 static struct {
@@ -575,6 +576,15 @@ static void query_str(const char *query, const char *name, char *out, size_t out
     evhttp_clear_headers(&q);
 }
 
+/* per_page as GitHub reads it: 30 by default, at most max_per_page. */
+static long query_per_page(struct rq *r)
+{
+    long per_page = query_long(r->query, "per_page", 30);
+    if (per_page < 1)
+        per_page = 30;
+    return per_page > S.max_per_page ? S.max_per_page : per_page;
+}
+
 /* Base URL as the client addressed us ("http://127.0.0.1:PORT"). */
 static void self_base(struct rq *r, char *out, size_t outlen, bool other_host)
 {
@@ -609,12 +619,7 @@ static void h_installation_repos(struct rq *r)
     struct sim_inst *in = auth_token(r);
     if (!in)
         return;
-    long per_page = query_long(r->query, "per_page", 30);
-    long page = query_long(r->query, "page", 1);
-    if (per_page < 1)
-        per_page = 30;
-    if (per_page > S.max_per_page)
-        per_page = S.max_per_page;
+    long per_page = query_per_page(r), page = query_long(r->query, "page", 1);
     if (page < 1)
         page = 1;
     struct json_object *o = json_object_new_object();
@@ -1172,12 +1177,7 @@ static void h_checkrun_list_for_ref(struct rq *r, const char *owner, const char 
     }
     query_str(r->query, "check_name", name, sizeof name);
     query_str(r->query, "status", status, sizeof status);
-    long per_page = query_long(r->query, "per_page", 30);
-    long page = query_long(r->query, "page", 1);
-    if (per_page < 1)
-        per_page = 30;
-    if (per_page > S.max_per_page)
-        per_page = S.max_per_page;
+    long per_page = query_per_page(r), page = query_long(r->query, "page", 1);
     if (page < 1)
         page = 1;
     char base[300];
@@ -1227,11 +1227,7 @@ static void h_deliveries(struct rq *r)
 {
     if (!auth_jwt(r))
         return;
-    long per_page = query_long(r->query, "per_page", 30);
-    if (per_page < 1)
-        per_page = 30;
-    if (per_page > S.max_per_page)
-        per_page = S.max_per_page;
+    long per_page = query_per_page(r);
     char cursor[64];
     query_str(r->query, "cursor", cursor, sizeof cursor);
     int64_t start = 0;
@@ -1313,6 +1309,8 @@ static void c_faults_add(struct rq *r)
         x.bytes_per_s = (size_t)jint(f, "bytes_per_s", 0);
         x.foreign_link =
             json_object_object_get_ex(f, "foreign_link", &v) && json_object_get_boolean(v);
+        if (json_object_object_get_ex(f, "body", &v) && json_object_is_type(v, json_type_string))
+            snprintf(x.body, sizeof x.body, "%s", json_object_get_string(v));
         if (x.count < 1 || x.status < 0 || x.status > 599 || x.delay_ms < 0) {
             finish_msg(r, 400, "bad fault", NULL);
             return;
@@ -1451,6 +1449,10 @@ static void reply_fault(struct rq *r)
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     struct sim_fault *f = &r->fault;
     char v[32];
+    if (f->body[0]) {
+        finish_raw(r, f->status, "application/json; charset=utf-8", f->body, strlen(f->body));
+        return;
+    }
     if (f->retry_after > 0) {
         snprintf(v, sizeof v, "%d", f->retry_after);
         evhttp_add_header(out, "Retry-After", v);

@@ -714,6 +714,14 @@ static void test_installation_and_repos(void **state)
     assert_int_equal(wk_github_installation_repos(a, INST, count_repo, &b, &err), SG_ERR_PARSE);
     assert_non_null(strstr(err.message, "another host"));
     assert_int_equal(count_requests("GET", "/installation/repositories", 200), 3);
+    /* a 200 whose list is not a list: a parse error naming what is missing, no callback */
+    sim_do("POST", "/_sim/faults",
+           "{\"path_prefix\":\"/installation/repositories\",\"status\":200,"
+           "\"body\":\"{\\\"repositories\\\":{}}\"}");
+    sg_buf_reset(&b);
+    assert_int_equal(wk_github_installation_repos(a, INST, count_repo, &b, &err), SG_ERR_PARSE);
+    assert_non_null(strstr(err.message, "no repositories"));
+    assert_int_equal(b.len, 0);
     sg_buf_free(&b);
     wk_github_free(a);
 }
