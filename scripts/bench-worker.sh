@@ -154,23 +154,18 @@ rows=$(psql -tAc "select count(*) from findings f join analyses a on a.id=f.anal
 echo
 echo "== bench-worker: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), N=$N webhooks per run, best of $ROUNDS rounds, L=$L latency samples, repository '$BENCH_REPO' ($(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1))"
 printf '| workers | analyses/s | vs 1 worker | latency p50 | latency p95 |\n|---:|---:|---:|---:|---:|\n'
-base=""
+# A count's ratios are against the first count of the same build ("2b" against "1b").
+build_of() { [ "${1%b}" = "$1" ] && echo current || echo base; }
+first_of_build() { local t; for t in $WORKERS; do [ "$(build_of "$t")" = "$(build_of "$1")" ] && { echo "$t"; return; }; done; }
 for w in $WORKERS; do
-  [ -z "$base" ] && base=${RATE[$w]}
-  [ "$w" != "${w%b}" ] && [ -z "${bbase:-}" ] && bbase=${RATE[$w]}
-  [ "$w" != "${w%b}" ] && base=$bbase
+  base=$(first_of_build "$w")
   printf '| %s | %s | %sx | %s ms | %s ms |\n' "$w" "${RATE[$w]}" \
-    "$(python3 -c "print('%.2f' % (${RATE[$w]} / $base))")" "${P50[$w]}" "${P95[$w]}"
+    "$(python3 -c "print('%.2f' % (${RATE[$w]} / ${RATE[$base]}))")" "${P50[$w]}" "${P95[$w]}"
 done
 # The same-round ratios (each round runs every worker count back to back, so they share that
 # moment's load): their median is steadier than the ratio of two bests.
 for w in $WORKERS; do
-  first=""
-  for t in $WORKERS; do # the first count of the same build is the base of the ratio
-    [ "${t%b}" = "$t" ] && [ "${w%b}" = "$w" ] && { first=$t; break; }
-    [ "${t%b}" != "$t" ] && [ "${w%b}" != "$w" ] && { first=$t; break; }
-  done
-  python3 - "$w" "${ALL[$w]}" "${ALL[$first]}" <<'PY'
+  python3 - "$w" "${ALL[$w]}" "${ALL[$(first_of_build "$w")]}" <<'PY'
 import statistics, sys
 w, rates, base = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
 pairs = [r / b for r, b in zip(rates, base)]
