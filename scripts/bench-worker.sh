@@ -74,6 +74,33 @@ stop_workers() {
   done
 }
 
+# CPU time on the machine by component (nanoseconds from /proc/PID/schedstat), summed over live
+# processes: taken when the drain starts and when it ends, it says where a job's CPU goes.
+cpu_snapshot() {
+  python3 - <<'PY'
+import os, collections
+t = collections.Counter()
+for p in os.listdir('/proc'):
+    if not p.isdigit(): continue
+    try:
+        comm = open('/proc/%s/comm' % p).read().strip()
+        ns = int(open('/proc/%s/schedstat' % p).read().split()[0])
+    except OSError: continue
+    for k, name in (('postgres', 'postgres'), ('redis-server', 'redis'), ('singularity-wor', 'worker'),
+                    ('singularity-git', 'sim'), ('singularity-ing', 'ingress')):
+        if comm.startswith(k): t[name] += ns
+print(' '.join('%s=%d' % kv for kv in sorted(t.items())))
+PY
+}
+cpu_per_job() { # cpu_per_job BEFORE AFTER N: microseconds of CPU per job by component
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys
+a = dict(kv.split('=') for kv in sys.argv[1].split()); b = dict(kv.split('=') for kv in sys.argv[2].split())
+n = int(sys.argv[3]); us = {k: (int(b[k]) - int(a.get(k, 0))) / 1e3 / n for k in b}
+print('cpu/job %d us:' % sum(us.values()), ' '.join('%s %d' % (k, v) for k, v in sorted(us.items())))
+PY
+}
+
 declare -A RATE P50 P95 ALL
 round=0
 for r in $(seq 1 "$ROUNDS"); do
@@ -94,6 +121,7 @@ for w in $WORKERS; do
   # them all N jobs at once, in order, with one atomic script.
   redis-cli -p "$REDIS_PORT" rename analysis_queue analysis_queue:bench-staged >/dev/null
   SG_BUILD_DIR=$build start_workers "$count"
+  c0=$(cpu_snapshot)
   t0=$(date +%s%N)
   redis-cli -p "$REDIS_PORT" eval "local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end return n" \
     2 analysis_queue:bench-staged analysis_queue >/dev/null
@@ -104,6 +132,7 @@ for w in $WORKERS; do
     [ $(($(date +%s%N) - t0)) -lt 900000000000 ] || { echo "workers did not finish $N jobs" >&2; exit 1; }
     sleep 0.25
   done
+  cpu=$(cpu_per_job "$c0" "$(cpu_snapshot)" "$N")
   t1=$(psql -tAc "select (extract(epoch from max(finished_at)) * 1e9)::bigint from analyses where head_sha like '$prefix%'")
   rate=$(python3 -c "print('%.1f' % ($N / (($t1 - $t0) / 1e9)))")
   ALL[$w]+="$rate "
@@ -131,7 +160,7 @@ PY
 )
   fi
   stop_workers "$count"
-  printf 'round %s workers=%s  analyses/s=%s  latency p50=%s ms p95=%s ms\n' "$r" "$w" "$rate" "${P50[$w]}" "${P95[$w]}"
+  printf 'round %s workers=%s  analyses/s=%s  latency p50=%s ms p95=%s ms  %s\n' "$r" "$w" "$rate" "${P50[$w]}" "${P95[$w]}" "$cpu"
 done
 done
 

@@ -399,6 +399,10 @@ static void i64s(char *buf, size_t n, int64_t v)
     snprintf(buf, n, "%lld", (long long)v);
 }
 
+/* singularity_claim() (migration 0002) does the claim's writes and lookups in one call. */
+static const char CLAIM_SQL[] = "SELECT * FROM singularity_claim($1, $2, $3, $4, $5, $6, $7, $8, "
+                                "$9, $10, $11, $12, $13, $14)";
+
 enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
                         int64_t stale_s, struct wk_claim *out)
@@ -415,127 +419,109 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
                  job->action);
     else
         snprintf(trigger, sizeof trigger, "%s", job->event ? job->event : "unknown");
-    PGresult *res = NULL;
-    enum sg_err e = wk_db_begin(db);
-    if (e)
-        return e;
-    /* One round trip: BEGIN, the installation and repository rows with the lock that serialises
-     * every claim for this commit until COMMIT (xact-scoped: PgBouncer-safe), then the lookup. */
-    char lockkey[160];
-    snprintf(lockkey, sizeof lockkey, "%s:%s", repo, job->sha);
-    const char *up[] = {repo, inst, job->repo_full_name, lockkey};
-    static const char cols[] =
-        "SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-        "status, worker_id, coalesce(check_run_id, 0), "
-        "extract(epoch FROM now() - updated_at)::bigint FROM analyses ";
-    char sql[600];
-    const char *lp[3] = {repo, job->sha,
-                         job->force ? (job->delivery ? job->delivery : "") : engine_version};
     /* A forced job makes its own analysis; a retry of it finds the row by its delivery. */
-    snprintf(sql, sizeof sql,
-             "%s WHERE repository_id = $1 AND head_sha = $2 AND %s = $3 "
-             "AND status IN ('running', 'completed') ORDER BY created_at DESC, id DESC LIMIT 1",
-             cols, job->force ? "delivery" : "engine_version");
-    struct stmt st[] = {
-        {"WITH i AS (INSERT INTO installations (id) VALUES ($2::bigint) ON CONFLICT DO NOTHING), "
-         "r AS (INSERT INTO repositories (id, installation_id, full_name) VALUES ($1, $2, $3) "
-         "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
-         "installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now() "
-         "WHERE repositories.full_name IS DISTINCT FROM EXCLUDED.full_name "
-         "OR repositories.installation_id IS DISTINCT FROM EXCLUDED.installation_id "
-         "OR repositories.removed_at IS NOT NULL) "
-         "SELECT pg_advisory_xact_lock(hashtextextended($4, 0))",
-         4, up, NULL},
-        {sql, 3, lp, &res},
-    };
-    e = pipeline(db, st, 2, false);
-    if (e)
-        goto out;
-    if (PQntuples(res) == 1) {
+    const char *p[] = {repo,
+                       inst,
+                       job->repo_full_name,
+                       job->sha,
+                       job->force ? "t" : "f",
+                       job->force ? (job->delivery ? job->delivery : "") : engine_version,
+                       job->ref,
+                       pull[0] != '0' ? pull : NULL,
+                       job->base_sha,
+                       trigger,
+                       job->delivery,
+                       engine_version,
+                       worker_id,
+                       attempt};
+    /* The first pass commits with the call: a new analysis (the usual case) costs one round trip,
+     * and reusing or deferring to an existing one writes nothing. Only taking over a running
+     * analysis must hold the claim's lock while it updates the row, so it claims again, under
+     * the lock, and updates in that transaction. */
+    for (int pass = 0; pass < 2; pass++) {
+        PGresult *res = NULL;
+        enum sg_err e = wk_db_begin(db);
+        if (e)
+            return e;
+        struct stmt st = {CLAIM_SQL, 14, p, &res};
+        e = pipeline(db, &st, 1, pass == 0);
+        if (!e && PQntuples(res) != 1) {
+            set_err(db, "claim", "singularity_claim returned no row");
+            e = SG_ERR_DB;
+        }
+        if (e) {
+            PQclear(res);
+            wk_db_rollback(db);
+            return e;
+        }
         int64_t id = 0, crid = 0, idle = 0;
-        sg_parse_i64(PQgetvalue(res, 0, 0), 0, INT64_MAX, &id);
-        sg_parse_i64(PQgetvalue(res, 0, 4), 0, INT64_MAX, &crid);
-        sg_parse_i64(PQgetvalue(res, 0, 5), INT64_MIN, INT64_MAX, &idle);
+        sg_parse_i64(PQgetvalue(res, 0, 1), 0, INT64_MAX, &id);
+        sg_parse_i64(PQgetvalue(res, 0, 5), 0, INT64_MAX, &crid);
+        sg_parse_i64(PQgetvalue(res, 0, 6), INT64_MIN, INT64_MAX, &idle);
         out->analysis_id = id;
-        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 2));
         out->check_run_id = crid;
-        const char *status = PQgetvalue(res, 0, 2);
-        const char *owner = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
-        if (strcmp(status, "completed") == 0) {
+        bool inserted = PQgetvalue(res, 0, 0)[0] == 't';
+        const char *status = PQgetvalue(res, 0, 3);
+        const char *owner = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+        bool take_over = false;
+        if (inserted) {
+            out->action = WK_CLAIM_RUN;
+        } else if (strcmp(status, "completed") == 0) {
             out->action = WK_CLAIM_REUSE;
         } else if (owner && strcmp(owner, worker_id) != 0 && idle < stale_s && alive &&
                    alive(alive_ud, owner)) {
             out->action = WK_CLAIM_DEFER;
             snprintf(out->owner, sizeof out->owner, "%s", owner);
         } else {
-            /* Ours from an earlier attempt, handed back, or its worker died: resume it. */
+            take_over = true; /* ours from an earlier attempt, handed back, or its worker died */
+        }
+        PQclear(res);
+        if (pass == 0 && !take_over)
+            return SG_OK; /* committed with the call */
+        if (pass == 0)
+            continue;
+        if (!take_over) {
+            e = wk_db_commit(db);
+        } else {
             char idb[24];
             i64s(idb, sizeof idb, id);
-            const char *p[] = {worker_id, attempt, idb, out->created_at};
-            e = wk_db_exec_commit(
-                db,
-                "UPDATE analyses SET worker_id = $1, attempt = $2, updated_at = now() "
-                "WHERE id = $3 AND created_at = $4",
-                4, p, NULL);
-            if (e)
-                goto out;
+            const char *up[] = {worker_id, attempt, idb, out->created_at};
+            e = wk_db_exec_commit(db,
+                                  "UPDATE analyses SET worker_id = $1, attempt = $2, "
+                                  "updated_at = now() WHERE id = $3 AND created_at = $4",
+                                  4, up, NULL);
             out->action = WK_CLAIM_RUN;
             out->resumed = true;
-            goto out; /* committed with the UPDATE */
         }
-    } else {
-        PQclear(res);
-        res = NULL;
-        const char *p[] = {repo,
-                           inst,
-                           job->sha,
-                           job->ref,
-                           pull[0] != '0' ? pull : NULL,
-                           job->base_sha,
-                           trigger,
-                           job->delivery,
-                           job->force ? "t" : "f",
-                           engine_version,
-                           worker_id,
-                           attempt};
-        e = wk_db_exec_commit(
-            db,
-            "INSERT INTO analyses (repository_id, installation_id, head_sha, ref, pull, base_sha, "
-            "trigger, delivery, forced, engine_version, status, worker_id, attempt) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12) "
-            "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-            12, p, (void **)&res);
         if (e)
-            goto out;
-        int64_t id = 0;
-        sg_parse_i64(PQgetvalue(res, 0, 0), 0, INT64_MAX, &id);
-        out->analysis_id = id;
-        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 1));
-        out->action = WK_CLAIM_RUN;
-        goto out; /* committed with the INSERT */
+            wk_db_rollback(db);
+        return e;
     }
-    e = wk_db_commit(db);
-out:
-    PQclear(res);
-    if (e)
-        wk_db_rollback(db);
-    return e;
+    return SG_OK; /* not reached: the second pass always returns */
 }
 
-/* One UPDATE of the analysis row identified by the claim, in its own transaction. */
-static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set, int n,
-                              const char *const *extra)
+/* One statement over the analysis row identified by the claim ($1 = id, $2 = created_at, then
+ * extra), in its own transaction. */
+static enum sg_err row_tx(struct wk_db *db, const struct wk_claim *c, const char *sql, int n,
+                          const char *const *extra)
 {
     char id[24];
     i64s(id, sizeof id, c->analysis_id);
     const char *p[8] = {id, c->created_at};
     for (int i = 0; i < n && i < 6; i++)
         p[2 + i] = extra[i];
+    return exec_tx(db, sql, 2 + n, p, NULL);
+}
+
+/* The rarer row updates stay plain statements; the per-job ones are functions of migration 0002. */
+static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set, int n,
+                              const char *const *extra)
+{
     char sql[512];
     snprintf(sql, sizeof sql,
              "UPDATE analyses SET %s, updated_at = now() WHERE id = $1 AND created_at = $2", set);
-    return exec_tx(db, sql, 2 + n, p, NULL);
+    return row_tx(db, c, sql, n, extra);
 }
 
 enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int64_t check_run_id)
@@ -543,7 +529,7 @@ enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int6
     char v[24];
     i64s(v, sizeof v, check_run_id);
     const char *p[] = {v};
-    return update_row(db, c, "check_run_id = $3", 1, p);
+    return row_tx(db, c, "SELECT singularity_set_check_run($1, $2, $3)", 1, p);
 }
 
 enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const char *conclusion,
@@ -552,10 +538,7 @@ enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const cha
     char d[24];
     i64s(d, sizeof d, duration_ms);
     const char *p[] = {conclusion, d};
-    return update_row(db, c,
-                      "status = 'completed', conclusion = $3, duration_ms = $4, "
-                      "finished_at = now(), worker_id = NULL, error = NULL",
-                      2, p);
+    return row_tx(db, c, "SELECT singularity_complete($1, $2, $3, $4)", 2, p);
 }
 
 enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *error,
@@ -744,54 +727,27 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
 
 static void fill_base(PGresult *res, struct wk_db_base *out);
 
-/* The base lookup as one statement (see wk_db_find_base in db.h): a completed analysis of
- * base_sha when it differs from head_sha, else the previous completed one on ref before this
- * analysis; `pri` orders the two. Holds the parameters' text. */
-struct base_sql {
-    char sql[1400];
+/* The base lookup (see wk_db_find_base in db.h) is singularity_find_base() of migration 0002: a
+ * completed analysis of base_sha when it differs from head_sha, else the previous completed one on
+ * ref before this analysis. Holds the parameters' text. */
+static const char BASE_SQL[] = "SELECT * FROM singularity_find_base($1, $2, $3, $4, $5, $6, $7)";
+struct base_args {
     const char *p[7];
-    int n;
     char repo[24], id[24];
 };
 
-static bool base_sql(struct base_sql *b, const struct wk_claim *c, const struct wk_db_base_query *q)
+static bool base_args(struct base_args *b, const struct wk_claim *c,
+                      const struct wk_db_base_query *q)
 {
-    static const char cols[] =
-        "SELECT head_sha, score, files, code_lines, comment_lines, blank_lines, bytes, complexity, "
-        "findings_total, coalesce(rule_counts, '{}')::text";
     bool by_sha = q->base_sha && strcmp(q->base_sha, q->head_sha) != 0, by_ref = q->ref != NULL;
     if (!by_sha && !by_ref)
         return false;
     i64s(b->repo, sizeof b->repo, q->repository_id);
     i64s(b->id, sizeof b->id, c->analysis_id);
-    b->p[0] = b->repo;
-    b->p[1] = q->engine_version;
-    b->n = 2;
-    size_t len = 0;
-    if (by_sha) {
-        b->p[b->n++] = q->base_sha;
-        len += (size_t)snprintf(b->sql + len, sizeof b->sql - len,
-                                "(%s, 1 AS pri FROM analyses WHERE repository_id = $1 AND "
-                                "head_sha = $3 AND engine_version = $2 AND status = 'completed' "
-                                "ORDER BY created_at DESC, id DESC LIMIT 1)",
-                                cols);
-    }
-    if (by_ref) {
-        int f = b->n + 1;
-        b->p[b->n++] = q->ref;
-        b->p[b->n++] = q->head_sha;
-        b->p[b->n++] = c->created_at;
-        b->p[b->n++] = b->id;
-        len += (size_t)snprintf(
-            b->sql + len, sizeof b->sql - len,
-            "%s(%s, 2 AS pri FROM analyses WHERE repository_id = $1 AND ref = $%d AND "
-            "status = 'completed' AND head_sha <> $%d AND engine_version = $2 AND "
-            "(created_at, id) < ($%d::timestamptz, $%d::bigint) "
-            "ORDER BY created_at DESC, id DESC LIMIT 1)",
-            by_sha ? " UNION ALL " : "", cols, f, f + 1, f + 2, f + 3);
-    }
-    if (by_sha && by_ref)
-        snprintf(b->sql + len, sizeof b->sql - len, " ORDER BY pri LIMIT 1");
+    const char *p[7] = {b->repo,     q->engine_version, by_sha ? q->base_sha : NULL,
+                        q->ref,      q->head_sha,       c->created_at,
+                        b->id};
+    memcpy(b->p, p, sizeof p);
     return true;
 }
 
@@ -849,8 +805,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                          sg_buf_str(&cfgerr),
                          tbytes,
                          dms};
-    struct base_sql bs;
-    bool want_base = bq && base && base_sql(&bs, c, bq);
+    struct base_args ba;
+    bool want_base = bq && base && base_args(&ba, c, bq);
     PGresult *bres = NULL;
     struct stmt st[3];
     size_t k = 0;
@@ -859,11 +815,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
             "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2", 2, del,
             NULL};
     st[k++] = (struct stmt){
-        "UPDATE analyses SET score = $3, threshold = $4, passed = $5, files = $6, code_lines = $7, "
-        "comment_lines = $8, blank_lines = $9, bytes = $10, complexity = $11, languages = $12, "
-        "rule_counts = $13, findings_total = $14, findings_stored = $15, skipped = $16, "
-        "config_errors = $17, tarball_bytes = $18, download_ms = $19, updated_at = now() "
-        "WHERE id = $1 AND created_at = $2",
+        "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+        "$14, $15, $16, $17, $18, $19)",
         19, upd, NULL};
     /* Round trips: without findings, one; with them, BEGIN travels with the COPY (two), then the
      * row update, the base lookup and COMMIT (one). A resumed analysis first deletes what an
@@ -873,13 +826,13 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
         e = copy_findings(db, c, r, n);
     bool last = n == 0 || copy_first; /* this pipeline ends the transaction */
     if (!e && last && want_base)
-        st[k++] = (struct stmt){bs.sql, bs.n, bs.p, &bres};
+        st[k++] = (struct stmt){BASE_SQL, 7, ba.p, &bres};
     if (!e)
         e = pipeline(db, st, k, last);
     if (!e && !last)
         e = copy_findings(db, c, r, n);
     if (!e && !last)
-        e = want_base ? wk_db_exec_commit(db, bs.sql, bs.n, bs.p, (void **)&bres)
+        e = want_base ? wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&bres)
                       : wk_db_commit(db);
     if (!e && want_base && PQntuples(bres) == 1)
         fill_base(bres, base);
@@ -945,13 +898,13 @@ enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t 
 {
     memset(out, 0, sizeof *out);
     struct wk_db_base_query q = {repository_id, head_sha, base_sha, ref, engine_version};
-    struct base_sql bs;
-    if (!base_sql(&bs, c, &q))
+    struct base_args ba;
+    if (!base_args(&ba, c, &q))
         return SG_OK;
     PGresult *res = NULL;
     enum sg_err e = wk_db_begin(db);
     if (!e)
-        e = wk_db_exec_commit(db, bs.sql, bs.n, bs.p, (void **)&res);
+        e = wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&res);
     if (e)
         wk_db_rollback(db);
     else if (PQntuples(res) == 1)
