@@ -89,15 +89,21 @@ for p in os.listdir('/proc'):
     for k, name in (('postgres', 'postgres'), ('redis-server', 'redis'), ('singularity-wor', 'worker'),
                     ('singularity-git', 'sim'), ('singularity-ing', 'ingress')):
         if comm.startswith(k): t[name] += ns
-print(' '.join('%s=%d' % kv for kv in sorted(t.items())))
+# the whole machine (jiffies): busy, idle and stolen by the hypervisor
+f = [int(x) for x in open('/proc/stat').readline().split()[1:9]]
+print(' '.join('%s=%d' % kv for kv in sorted(t.items())), 'm_busy=%d m_idle=%d m_steal=%d' % (
+    f[0] + f[1] + f[2] + f[5] + f[6], f[3] + f[4], f[7]))
 PY
 }
 cpu_per_job() { # cpu_per_job BEFORE AFTER N: microseconds of CPU per job by component
   python3 - "$1" "$2" "$3" <<'PY'
 import sys
 a = dict(kv.split('=') for kv in sys.argv[1].split()); b = dict(kv.split('=') for kv in sys.argv[2].split())
-n = int(sys.argv[3]); us = {k: (int(b[k]) - int(a.get(k, 0))) / 1e3 / n for k in b}
-print('cpu/job %d us:' % sum(us.values()), ' '.join('%s %d' % (k, v) for k, v in sorted(us.items())))
+n = int(sys.argv[3]); us = {k: (int(b[k]) - int(a.get(k, 0))) / 1e3 / n for k in b if not k.startswith('m_')}
+m = {k: int(b[k]) - int(a[k]) for k in ('m_busy', 'm_idle', 'm_steal')}
+tot = max(1, sum(m.values()))
+print('cpu/job %d us:' % sum(us.values()), ' '.join('%s %d' % (k, v) for k, v in sorted(us.items())),
+      '| machine busy %d%% idle %d%% steal %d%%' % tuple(100 * m[k] // tot for k in ('m_busy', 'm_idle', 'm_steal')))
 PY
 }
 

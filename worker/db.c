@@ -744,8 +744,8 @@ static bool base_args(struct base_args *b, const struct wk_claim *c,
         return false;
     i64s(b->repo, sizeof b->repo, q->repository_id);
     i64s(b->id, sizeof b->id, c->analysis_id);
-    const char *p[7] = {b->repo,     q->engine_version, by_sha ? q->base_sha : NULL,
-                        q->ref,      q->head_sha,       c->created_at,
+    const char *p[7] = {b->repo, q->engine_version, by_sha ? q->base_sha : NULL,
+                        q->ref,  q->head_sha,       c->created_at,
                         b->id};
     memcpy(b->p, p, sizeof p);
     return true;
@@ -832,8 +832,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     if (!e && !last)
         e = copy_findings(db, c, r, n);
     if (!e && !last)
-        e = want_base ? wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&bres)
-                      : wk_db_commit(db);
+        e = want_base ? wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&bres) : wk_db_commit(db);
     if (!e && want_base && PQntuples(bres) == 1)
         fill_base(bres, base);
     PQclear(bres);

@@ -485,6 +485,64 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     redisFree(r);
 }
 
+/* Calls of a script in Redis so far (INFO commandstats), to count gate round trips. */
+static long long evalsha_calls(redisContext *r)
+{
+    redisReply *rep = redisCommand(r, "INFO commandstats");
+    assert_non_null(rep);
+    const char *p =
+        rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "cmdstat_evalsha:calls=") : NULL;
+    long long n = p ? atoll(p + strlen("cmdstat_evalsha:calls=")) : 0;
+    freeReplyObject(rep);
+    return n;
+}
+
+static void test_read_reuses_a_recent_gate(void **state)
+{
+    redisContext *r = redis_connect();
+    struct wk_github *a = client(r, app_key, 0, 0);
+    struct wk_github_error err;
+    int64_t id;
+    struct sink s;
+    uint64_t bytes = 0;
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "g1", NULL, &id, &err), SG_OK);
+    /* the tarball right after the check run: no second gate round trip */
+    long long before = evalsha_calls(r);
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_OK);
+    inflateEnd(&s.z);
+    assert_int_equal(evalsha_calls(r), before);
+    /* a mutating request is always gated: a limit another worker recorded stops it, unasked */
+    redis_cmd(r, "SET github:limited:7 99999999999999 PX 60000");
+    int posts = count_requests("POST", "/repos/", -1);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "g2", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(count_requests("POST", "/repos/", -1), posts);
+    /* this worker's own limit ends the reuse at once: the next read asks Redis and is refused */
+    redis_cmd(r, "DEL github:limited:7");
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "g3", NULL, &id, &err), SG_OK);
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"GET\",\"path_prefix\":\"/repos/\",\"status\":429,\"retry_after\":30}");
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err),
+                     SG_ERR_RATE_LIMITED);
+    inflateEnd(&s.z);
+    sim_do("DELETE", "/_sim/faults", NULL);
+    int gets = count_requests("GET", "/repos/", -1);
+    before = evalsha_calls(r);
+    memset(&s, 0, sizeof s);
+    inflateInit2(&s.z, 15 + 16);
+    assert_int_equal(wk_github_tarball(a, INST, REPO, SHA, sink_fn, &s, &bytes, &err),
+                     SG_ERR_RATE_LIMITED);
+    inflateEnd(&s.z);
+    assert_int_equal(evalsha_calls(r), before + 1);
+    assert_int_equal(count_requests("GET", "/repos/", -1), gets);
+    wk_github_free(a);
+    redisFree(r);
+}
+
 struct pacer {
     int n;
     enum sg_err last;
@@ -836,6 +894,7 @@ int main(void)
         cmocka_unit_test_setup(test_tarball_truncated_and_sink_error, reset),
         cmocka_unit_test_setup(test_5xx_is_upstream, reset),
         cmocka_unit_test_setup(test_rate_limits_reschedule_fleet_wide, reset),
+        cmocka_unit_test_setup(test_read_reuses_a_recent_gate, reset),
         cmocka_unit_test_setup(test_pacing_across_two_clients, reset),
         cmocka_unit_test_setup(test_annotation_batches, reset),
         cmocka_unit_test_setup(test_installation_and_repos, reset),
