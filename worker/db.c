@@ -664,68 +664,133 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
     return e;
 }
 
-/* Streams the findings into COPY in chunks of ~64 KiB. */
+/* Appends "SELECT <call>(p...); " to a simple-protocol query, each parameter an escaped literal
+ * (NULL stays NULL): such a query carries no separate parameters. */
+static enum sg_err append_call(struct wk_db *db, struct sg_buf *q, const char *call,
+                               const char *const *p, int n)
+{
+    enum sg_err e = sg_buf_printf(q, "SELECT %s(", call);
+    for (int i = 0; i < n && !e; i++) {
+        if (i)
+            e = sg_buf_puts(q, ", ");
+        if (e)
+            break;
+        if (!p[i]) {
+            e = sg_buf_puts(q, "NULL");
+            continue;
+        }
+        char *lit = PQescapeLiteral(db->conn, p[i], strlen(p[i]));
+        if (!lit) {
+            set_err(db, "escape", PQerrorMessage(db->conn));
+            return SG_ERR_DB;
+        }
+        e = sg_buf_puts(q, lit);
+        PQfreemem(lit);
+    }
+    return e ? e : sg_buf_puts(q, "); ");
+}
+
+/* Runs `before`, a COPY of the findings and `after` as one simple-protocol query string (with a
+ * pending BEGIN + SET LOCAL in front): PostgreSQL runs the statements before the COPY, takes the
+ * rows, then runs the rest, so the whole transaction costs two round trips (libpq's pipeline mode
+ * has no COPY). The rows go in chunks of ~64 KiB. *rows receives the last row set that `before`
+ * returned. */
 static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
-                                 const struct sg_an_result *r, size_t n)
+                                 const struct sg_an_result *r, size_t n, const char *before,
+                                 const char *after, PGresult **rows)
 {
     static const char copy_sql[] = "COPY findings (analysis_id, analysis_created_at, ordinal, "
                                    "path, line, rule, severity, message) FROM STDIN";
+    *rows = NULL;
     if (!db->conn)
         return SG_ERR_DB;
-    PGresult *res = exec_simple(db, copy_sql); /* a pending BEGIN goes with it */
-    enum sg_err e = check(db, res, "copy");
-    PQclear(res);
-    if (e)
-        return e;
-    struct sg_buf b;
-    sg_buf_init(&b, 0);
-    char prefix[96];
-    snprintf(prefix, sizeof prefix, "%lld\t%s\t", (long long)c->analysis_id, c->created_at);
+    struct sg_buf q;
+    sg_buf_init(&q, 0);
+    enum sg_err e = SG_OK;
+    if (db->begin_pending) {
+        char set[64];
+        set_local_sql(db, set, sizeof set);
+        e = sg_buf_printf(&q, "BEGIN; %s; ", set);
+        db->begin_pending = false;
+    }
+    if (!e)
+        e = sg_buf_printf(&q, "%s%s; %s", before, copy_sql, after);
+    if (e || PQsendQuery(db->conn, sg_buf_str(&q)) != 1) {
+        sg_buf_free(&q);
+        set_err(db, "copy", e ? "out of memory" : PQerrorMessage(db->conn));
+        if (!e && PQstatus(db->conn) != CONNECTION_OK)
+            drop(db);
+        return SG_ERR_DB;
+    }
+    sg_buf_reset(&q);
+    PGresult *res;
     const char *copy_err = NULL;
-    for (size_t i = 0; i < n && !e; i++) {
-        const struct sg_an_finding *f = &r->findings[i];
-        e = sg_buf_printf(&b, "%s%zu\t", prefix, i);
-        if (!e)
-            e = wk_db_copy_escape(&b, f->path ? f->path : "");
-        if (!e)
-            e = sg_buf_printf(&b, "\t%u\t", f->line);
-        if (!e)
-            e = wk_db_copy_escape(&b, f->rule ? f->rule : "");
-        if (!e)
-            e = sg_buf_printf(&b, "\t%s\t", sg_an_severity_str(f->severity));
-        if (!e)
-            e = wk_db_copy_escape(&b, f->message ? f->message : "");
-        if (!e)
-            e = sg_buf_putc(&b, '\n');
-        if (!e && (b.len >= 65536 || i + 1 == n)) {
-            if (PQputCopyData(db->conn, b.data, (int)b.len) != 1) {
-                e = SG_ERR_DB;
-                copy_err = "copy data";
-            }
-            sg_buf_reset(&b);
-        }
-    }
-    sg_buf_free(&b);
-    if (PQputCopyEnd(db->conn, e ? "aborted by worker" : NULL) != 1 && !e) {
-        e = SG_ERR_DB;
-        copy_err = "copy end";
-    }
+    bool copied = false;
     while ((res = PQgetResult(db->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && !e) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COPY_IN && !copied) {
+            copied = true;
+            char prefix[96];
+            snprintf(prefix, sizeof prefix, "%lld\t%s\t", (long long)c->analysis_id, c->created_at);
+            enum sg_err ce = SG_OK;
+            for (size_t i = 0; i < n && !ce; i++) {
+                const struct sg_an_finding *f = &r->findings[i];
+                ce = sg_buf_printf(&q, "%s%zu\t", prefix, i);
+                if (!ce)
+                    ce = wk_db_copy_escape(&q, f->path ? f->path : "");
+                if (!ce)
+                    ce = sg_buf_printf(&q, "\t%u\t", f->line);
+                if (!ce)
+                    ce = wk_db_copy_escape(&q, f->rule ? f->rule : "");
+                if (!ce)
+                    ce = sg_buf_printf(&q, "\t%s\t", sg_an_severity_str(f->severity));
+                if (!ce)
+                    ce = wk_db_copy_escape(&q, f->message ? f->message : "");
+                if (!ce)
+                    ce = sg_buf_putc(&q, '\n');
+                if (!ce && (q.len >= 65536 || i + 1 == n)) {
+                    if (PQputCopyData(db->conn, q.data, (int)q.len) != 1) {
+                        ce = SG_ERR_DB;
+                        copy_err = "copy data";
+                    }
+                    sg_buf_reset(&q);
+                }
+            }
+            if (ce && !e)
+                e = ce;
+            if (PQputCopyEnd(db->conn, ce ? "aborted by worker" : NULL) != 1 && !copy_err) {
+                e = SG_ERR_DB;
+                copy_err = "copy end";
+            }
+        } else if (st == PGRES_TUPLES_OK) {
+            PQclear(*rows);
+            *rows = res;
+            continue;
+        } else if (st != PGRES_COMMAND_OK && !e) {
             set_err(db, "copy", PQresultErrorMessage(res));
             e = SG_ERR_DB;
         }
         PQclear(res);
+        if (copy_err)
+            break;
+    }
+    sg_buf_free(&q);
+    if (!e && !copied) {
+        set_err(db, "copy", "no COPY in the answer");
+        e = SG_ERR_DB;
     }
     if (copy_err) {
         set_err(db, copy_err, PQerrorMessage(db->conn));
-        if (PQstatus(db->conn) != CONNECTION_OK)
-            drop(db);
+        drop(db); /* the rest of the answer is unread */
+    } else if (PQstatus(db->conn) != CONNECTION_OK) {
+        drop(db);
+    }
+    if (e) {
+        PQclear(*rows);
+        *rows = NULL;
     }
     return e;
 }
-
-static void fill_base(PGresult *res, struct wk_db_base *out);
 
 /* The base lookup (see wk_db_find_base in db.h) is singularity_find_base() of migration 0002: a
  * completed analysis of base_sha when it differs from head_sha, else the previous completed one on
@@ -750,6 +815,12 @@ static bool base_args(struct base_args *b, const struct wk_claim *c,
     memcpy(b->p, p, sizeof p);
     return true;
 }
+
+static void fill_base(PGresult *res, struct wk_db_base *out);
+
+static const char STORE_SQL[] =
+    "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+    "$15, $16, $17, $18, $19)";
 
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
@@ -807,32 +878,39 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                          dms};
     struct base_args ba;
     bool want_base = bq && base && base_args(&ba, c, bq);
+    static const char del_sql[] =
+        "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2";
     PGresult *bres = NULL;
-    struct stmt st[3];
-    size_t k = 0;
-    if (c->resumed) /* an earlier attempt may have stored findings before it died */
-        st[k++] = (struct stmt){
-            "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2", 2, del,
-            NULL};
-    st[k++] = (struct stmt){
-        "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-        "$14, $15, $16, $17, $18, $19)",
-        19, upd, NULL};
-    /* Round trips: without findings, one; with them, BEGIN travels with the COPY (two), then the
-     * row update, the base lookup and COMMIT (one). A resumed analysis first deletes what an
-     * earlier attempt stored, so its COPY comes after that. */
-    bool copy_first = n > 0 && !c->resumed;
-    if (copy_first)
-        e = copy_findings(db, c, r, n);
-    bool last = n == 0 || copy_first; /* this pipeline ends the transaction */
-    if (!e && last && want_base)
-        st[k++] = (struct stmt){BASE_SQL, 7, ba.p, &bres};
-    if (!e)
-        e = pipeline(db, st, k, last);
-    if (!e && !last)
-        e = copy_findings(db, c, r, n);
-    if (!e && !last)
-        e = want_base ? wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&bres) : wk_db_commit(db);
+    if (n == 0) {
+        /* One round trip: the row update, the base lookup and COMMIT in one pipeline. */
+        struct stmt st[3];
+        size_t k = 0;
+        if (c->resumed) /* an earlier attempt may have stored findings before it died */
+            st[k++] = (struct stmt){del_sql, 2, del, NULL};
+        st[k++] = (struct stmt){STORE_SQL, 19, upd, NULL};
+        if (want_base)
+            st[k++] = (struct stmt){BASE_SQL, 7, ba.p, &bres};
+        e = pipeline(db, st, k, true);
+    } else {
+        /* Two round trips: the same statements, then the findings' COPY and COMMIT, in one
+         * simple-protocol query string. */
+        struct sg_buf before;
+        sg_buf_init(&before, 0);
+        if (c->resumed) /* created_at is PostgreSQL's own to_char() text: no quote in it */
+            e = sg_buf_printf(&before,
+                              "DELETE FROM findings WHERE analysis_id = %lld AND "
+                              "analysis_created_at = '%s'::timestamptz; ",
+                              (long long)c->analysis_id, c->created_at);
+        if (!e)
+            e = append_call(db, &before, "singularity_store_result", upd, 19);
+        if (!e && want_base)
+            e = append_call(db, &before, "* FROM singularity_find_base", ba.p, 7);
+        if (!e)
+            e = copy_findings(db, c, r, n, sg_buf_str(&before), "COMMIT", &bres);
+        if (!e)
+            db->in_tx = false;
+        sg_buf_free(&before);
+    }
     if (!e && want_base && PQntuples(bres) == 1)
         fill_base(bres, base);
     PQclear(bres);
