@@ -146,18 +146,17 @@ static void set_local_sql(const struct wk_db *db, char *sql, size_t n)
     snprintf(sql, n, "SET LOCAL statement_timeout = %d", db->statement_timeout_ms);
 }
 
-/* PQexec (simple protocol) of sql, with a pending BEGIN + SET LOCAL in front of it in the same
- * query string: one round trip. The caller checks and clears the (last) result. */
-static PGresult *exec_simple(struct wk_db *db, const char *sql)
+/* For a simple-protocol query string: a pending BEGIN + SET LOCAL goes in front of its statements,
+ * so they cost no round trip of their own. */
+static void take_pending_begin(struct wk_db *db, char *out, size_t n)
 {
-    char buf[512], set[64];
+    out[0] = '\0';
     if (db->begin_pending) {
+        char set[64];
         set_local_sql(db, set, sizeof set);
-        snprintf(buf, sizeof buf, "BEGIN; %s; %s", set, sql);
-        sql = buf;
+        snprintf(out, n, "BEGIN; %s; ", set);
         db->begin_pending = false;
     }
-    return PQexec(db->conn, sql);
 }
 
 /* Sends a pending BEGIN + SET LOCAL on its own (before a raw statement). */
@@ -169,7 +168,9 @@ static enum sg_err flush_begin(struct wk_db *db)
         db->begin_pending = false;
         return SG_ERR_DB;
     }
-    PGresult *res = exec_simple(db, "");
+    char sql[96];
+    take_pending_begin(db, sql, sizeof sql);
+    PGresult *res = PQexec(db->conn, sql);
     enum sg_err e = check(db, res, "begin");
     PQclear(res);
     return e;
@@ -706,15 +707,9 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
         return SG_ERR_DB;
     struct sg_buf q;
     sg_buf_init(&q, 0);
-    enum sg_err e = SG_OK;
-    if (db->begin_pending) {
-        char set[64];
-        set_local_sql(db, set, sizeof set);
-        e = sg_buf_printf(&q, "BEGIN; %s; ", set);
-        db->begin_pending = false;
-    }
-    if (!e)
-        e = sg_buf_printf(&q, "%s%s; %s", before, copy_sql, after);
+    char begin[96];
+    take_pending_begin(db, begin, sizeof begin);
+    enum sg_err e = sg_buf_printf(&q, "%s%s%s; %s", begin, before, copy_sql, after);
     if (e || PQsendQuery(db->conn, sg_buf_str(&q)) != 1) {
         sg_buf_free(&q);
         set_err(db, "copy", e ? "out of memory" : PQerrorMessage(db->conn));

@@ -173,4 +173,21 @@ sg_check "the job completed once the lock was gone" wait_completed $S9 60
 sg_check "not doubled" no_doubles $S9
 sg_check "the connection survived the failed statement (rolled back, not reconnected)" \
   [ "$(backends)" = "$BACKENDS0" ]
+
+echo "# 8. a statement failing inside the store's query string (the findings' COPY behind a lock)"
+S10=b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0
+T0=$(grep -c 'canceling statement due to statement timeout' "$SG_TMP/worker-s1.log")
+psql -qc "begin; lock table findings in access exclusive mode; select pg_sleep(3); commit" >/dev/null &
+LOCK_PID=$!
+sleep 0.5
+enqueue "$(job $S10)"
+sg_check "the store timed out while the lock was held" \
+  timeout 5 bash -c "until [ \$(grep -c 'canceling statement due to statement timeout' '$SG_TMP/worker-s1.log') -gt $T0 ]; do sleep 0.1; done"
+wait "$LOCK_PID"
+sg_check "the job completed once the lock was gone" wait_completed $S10 60
+sg_check "not doubled" no_doubles $S10
+sg_check "its findings are in" \
+  [ "$(psql -tAc "select findings_stored > 0 from analyses where head_sha = '$S10'")" = t ]
+sg_check "the connection survived the failed statement (rolled back, not reconnected)" \
+  [ "$(backends)" = "$BACKENDS0" ]
 sg_summary
