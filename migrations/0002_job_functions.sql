@@ -27,14 +27,20 @@ LANGUAGE plpgsql AS $$
 DECLARE
     a record;
 BEGIN
+    -- Not ON CONFLICT DO UPDATE: that locks the existing row even when its WHERE is false, so
+    -- every claim of the repository would queue behind the last one until it commits. An UPDATE
+    -- whose WHERE is false locks nothing, and changes are rare.
     INSERT INTO installations (id) VALUES (p_installation_id) ON CONFLICT DO NOTHING;
-    INSERT INTO repositories AS r (id, installation_id, full_name)
+    INSERT INTO repositories (id, installation_id, full_name)
     VALUES (p_repository_id, p_installation_id, p_full_name)
-    ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name,
-        installation_id = EXCLUDED.installation_id, removed_at = NULL, updated_at = now()
-    WHERE r.full_name IS DISTINCT FROM EXCLUDED.full_name
-       OR r.installation_id IS DISTINCT FROM EXCLUDED.installation_id
-       OR r.removed_at IS NOT NULL;
+    ON CONFLICT (id) DO NOTHING;
+    UPDATE repositories r
+    SET full_name = p_full_name, installation_id = p_installation_id, removed_at = NULL,
+        updated_at = now()
+    WHERE r.id = p_repository_id
+      AND (r.full_name IS DISTINCT FROM p_full_name
+           OR r.installation_id IS DISTINCT FROM p_installation_id
+           OR r.removed_at IS NOT NULL);
     PERFORM pg_advisory_xact_lock(hashtextextended(p_repository_id::text || ':' || p_head_sha, 0));
     IF p_forced THEN
         SELECT x.id, x.created_at, x.status, x.worker_id, x.check_run_id, x.updated_at INTO a

@@ -26,6 +26,24 @@ for t in analyses findings; do
 done
 sg_check "repository_quality view exists" psql -qtAc "select * from repository_quality limit 1"
 
+# The claim function (migration 0002): a new analysis, then the same commit found again; the
+# repository row is brought back and renamed when the job says so; and claims of two commits of one
+# repository do not wait for each other (no row lock on the repository is held by a claim).
+claim() { # claim SHA -> "inserted|status"
+  psql -tAc "select o_inserted || '|' || o_status from singularity_claim(5, 9, 'a/b', '$1', false, 'v1', 'refs/heads/main', null, null, 'push', 'd-$1', 'v1', 'w1', 1)"
+}
+sg_check "a first claim inserts a running analysis" [ "$(claim c1)" = "true|running" ]
+psql -qc "update repositories set removed_at = now(), full_name = 'old/name' where id = 5"
+sg_check "a second claim of the commit finds it" [ "$(claim c1)" = "false|running" ]
+sg_check "the claim restored and renamed the repository" \
+  [ "$(psql -tAc "select full_name || '|' || (removed_at is null) from repositories where id = 5")" = "a/b|true" ]
+psql -qc "begin; select singularity_claim(5, 9, 'a/b', 'c2', false, 'v1', null, null, null, 'push', 'd-c2', 'v1', 'w1', 1); select pg_sleep(3); commit" >/dev/null &
+HOLD=$!
+sleep 0.5
+sg_check "a claim of another commit of the repository does not wait for an open one" \
+  [ "$(PGOPTIONS='-c lock_timeout=1000' psql -tAc "select o_inserted from singularity_claim(5, 9, 'a/b', 'c3', false, 'v1', null, null, null, 'push', 'd-c3', 'v1', 'w1', 1)")" = t ]
+wait "$HOLD"
+
 # Concurrent migrate on a fresh database: every run succeeds, each migration applied once.
 psql -d postgres -qc "create database conc"
 pids=()
