@@ -3,7 +3,8 @@
 # SIGKILLed mid-analysis (the job finished by another worker, same check run, nothing doubled),
 # Redis restarted mid-run, PostgreSQL stopped for ~20 s, GitHub answering 500s and a secondary rate
 # limit then recovering, a job that always fails (dead list with last_error), a permanent failure
-# (analysis failed, no retry), an unparseable job, and SIGTERM mid-job within SHUTDOWN_GRACE_S.
+# (analysis failed, no retry), an unparseable job, SIGTERM mid-job within SHUTDOWN_GRACE_S, and
+# statements failing or connections cut inside the worker's PostgreSQL transactions.
 # Real Redis, PostgreSQL, the GitHub simulator and singularity-worker binaries; jobs are LPUSHed
 # as the ingress would (the ingress path itself is covered by system_e2e.sh).
 set -uo pipefail
@@ -190,4 +191,27 @@ sg_check "its findings are in" \
   [ "$(psql -tAc "select findings_stored > 0 from analyses where head_sha = '$S10'")" = t ]
 sg_check "the connection survived the failed statement (rolled back, not reconnected)" \
   [ "$(backends)" = "$BACKENDS0" ]
+
+echo "# 9. the worker's PostgreSQL connection killed again and again while jobs run"
+# pg_terminate_backend cuts the connection wherever the worker is: inside a pipeline, a COPY, or
+# between transactions. Every job must still end in one completed analysis and check run.
+LOGS0=$(cat "$SG_TMP"/worker-*.log | wc -l)
+LINES=()
+for i in $(seq 1 12); do LINES+=("$(job "$(printf 'c9%038x' "$i")")"); done
+redis-cli -p "$REDIS_PORT" lpush analysis_queue "${LINES[@]}" >/dev/null
+for k in $(seq 1 25); do
+  psql -qtAc "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'singularity-worker'" >/dev/null
+  sleep 0.1
+done
+all_done() {
+  for i in $(seq 1 12); do [ "$(completed_for "$(printf 'c9%038x' "$i")")" -ge 1 ] || return 1; done
+}
+deadline=$(($(date +%s) + 90))
+until all_done || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.5; done
+sg_check "all 12 jobs completed despite the cut connections" all_done
+sg_check "the cuts hit jobs in progress (the worker logged lost connections)" \
+  bash -c "cat '$SG_TMP'/worker-*.log | tail -n +$((LOGS0 + 1)) | grep -q 'terminating connection\|server closed the connection\|connection to server'"
+nd=0
+for i in $(seq 1 12); do no_doubles "$(printf 'c9%038x' "$i")" || nd=$((nd + 1)); done
+sg_check "none of them doubled" [ "$nd" = 0 ]
 sg_summary
