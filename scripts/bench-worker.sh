@@ -144,17 +144,17 @@ for w in $WORKERS; do
   ALL[$w]+="$rate "
   if [ -z "${RATE[$w]:-}" ] || python3 -c "import sys; sys.exit(0 if $rate > ${RATE[$w]} else 1)"; then RATE[$w]=$rate; fi
   if [ "$r" = 1 ]; then
-    # Latency: L webhooks one at a time, 300 ms apart, with the workers idle.
+    # Latency: L webhooks one at a time, 300 ms apart, with the workers idle; from the moment the
+    # signed payload is handed to curl (sys_send's SYS_SENT_LOG) to the analysis's finished_at,
+    # matched by delivery.
     lprefix=$(printf 'fe%02x' "$tok")
     : >"$SG_TMP/sent-$w"
     for i in $(seq 1 "$L"); do
-      s=$(sha "$lprefix" "$i")
-      echo "$s $(($(date +%s%N) / 1000000))" >>"$SG_TMP/sent-$w"
-      sys_send push "$(sys_push_payload "$s")" >/dev/null
+      SYS_SENT_LOG="$SG_TMP/sent-$w" sys_send push "$(sys_push_payload "$(sha "$lprefix" "$i")")" >/dev/null
       sleep 0.3
     done
     SG_WAIT_S=120 sg_wait_for bash -c "[ \$(psql -tAc \"select count(*) from analyses where head_sha like '$lprefix%' and status='completed'\") -ge $L ]"
-    psql -tAF' ' -c "select head_sha, (extract(epoch from finished_at) * 1000)::bigint from analyses where head_sha like '$lprefix%'" >"$SG_TMP/done-$w"
+    psql -tAF' ' -c "select delivery, (extract(epoch from finished_at) * 1000)::bigint from analyses where head_sha like '$lprefix%'" >"$SG_TMP/done-$w"
     read -r P50[$w] P95[$w] < <(python3 - "$SG_TMP/sent-$w" "$SG_TMP/done-$w" <<'PY'
 import sys
 sent = dict(l.split() for l in open(sys.argv[1]) if l.strip())

@@ -70,9 +70,11 @@ sys_start_worker() {
     sg_fail "worker $name did not start: $(tail -5 "$SG_TMP/worker-$name.log")"
 }
 
-sys_send() { # sys_send EVENT BODY [DELIVERY]
+sys_send() { # sys_send EVENT BODY [DELIVERY]; with SYS_SENT_LOG set, appends "DELIVERY MS" to it
   local event=$1 body=$2 delivery=${3:-$(cat /proc/sys/kernel/random/uuid)} sig
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r | cut -d' ' -f1)
+  # the send time, taken once the payload is signed (benchmarks measure from here)
+  [ -z "${SYS_SENT_LOG:-}" ] || echo "$delivery $(($(date +%s%N) / 1000000))" >>"$SYS_SENT_LOG"
   curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$INGRESS_PORT/webhooks/github" \
     -H 'Content-Type: application/json' -H "X-GitHub-Event: $event" \
     -H "X-GitHub-Delivery: $delivery" -H "X-Hub-Signature-256: sha256=$sig" \
