@@ -81,26 +81,19 @@ BEGIN
 END
 $$;
 
--- The check run created for an analysis, stored before the analysis runs so that a retry finds it.
-CREATE FUNCTION singularity_set_check_run(p_id bigint, p_created_at timestamptz,
-                                          p_check_run_id bigint)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE analyses SET check_run_id = p_check_run_id, updated_at = now()
-    WHERE id = p_id AND created_at = p_created_at;
-END
-$$;
-
--- An analysis's result (its findings go in with COPY in the same transaction).
+-- An analysis's result (its findings go in with COPY in the same transaction), with the id of
+-- its check run (0: keep the stored one).
 CREATE FUNCTION singularity_store_result(
     p_id bigint, p_created_at timestamptz, p_score numeric, p_threshold numeric,
     p_passed boolean, p_files bigint, p_code_lines bigint, p_comment_lines bigint,
     p_blank_lines bigint, p_bytes bigint, p_complexity bigint, p_languages jsonb,
     p_rule_counts jsonb, p_findings_total bigint, p_findings_stored integer, p_skipped jsonb,
-    p_config_errors jsonb, p_tarball_bytes bigint, p_download_ms integer)
+    p_config_errors jsonb, p_tarball_bytes bigint, p_download_ms integer,
+    p_check_run_id bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE analyses SET score = p_score, threshold = p_threshold, passed = p_passed,
+    UPDATE analyses SET check_run_id = coalesce(nullif(p_check_run_id, 0), check_run_id),
+        score = p_score, threshold = p_threshold, passed = p_passed,
         files = p_files, code_lines = p_code_lines, comment_lines = p_comment_lines,
         blank_lines = p_blank_lines, bytes = p_bytes, complexity = p_complexity,
         languages = p_languages, rule_counts = p_rule_counts, findings_total = p_findings_total,

@@ -515,6 +515,10 @@ static enum sg_err row_tx(struct wk_db *db, const struct wk_claim *c, const char
     return exec_tx(db, sql, 2 + n, p, NULL);
 }
 
+/* The check run's id travels with every update that ends an attempt (0: keep the stored one),
+ * so a retry completes the same check run. */
+#define CHECK_RUN_SET(param) "check_run_id = coalesce(nullif(" param "::bigint, 0), check_run_id)"
+
 /* The rarer row updates stay plain statements; the per-job ones are functions of migration 0002. */
 static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const char *set, int n,
                               const char *const *extra)
@@ -523,14 +527,6 @@ static enum sg_err update_row(struct wk_db *db, const struct wk_claim *c, const 
     snprintf(sql, sizeof sql,
              "UPDATE analyses SET %s, updated_at = now() WHERE id = $1 AND created_at = $2", set);
     return row_tx(db, c, sql, n, extra);
-}
-
-enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int64_t check_run_id)
-{
-    char v[24];
-    i64s(v, sizeof v, check_run_id);
-    const char *p[] = {v};
-    return row_tx(db, c, "SELECT singularity_set_check_run($1, $2, $3)", 1, p);
 }
 
 enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const char *conclusion,
@@ -547,16 +543,22 @@ enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *e
 {
     char d[24];
     i64s(d, sizeof d, duration_ms);
-    const char *p[] = {error ? error : "failed", d};
-    return update_row(db, c,
-                      "status = 'failed', conclusion = 'failure', error = $3, "
-                      "duration_ms = $4, finished_at = now(), worker_id = NULL",
-                      2, p);
+    char crid[24];
+    i64s(crid, sizeof crid, c->check_run_id);
+    const char *p[] = {error ? error : "failed", d, crid};
+    return update_row(
+        db, c,
+        "status = 'failed', conclusion = 'failure', error = $3, "
+        "duration_ms = $4, finished_at = now(), worker_id = NULL, " CHECK_RUN_SET("$5"),
+        3, p);
 }
 
 enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c)
 {
-    return update_row(db, c, "worker_id = NULL", 0, NULL);
+    char crid[24];
+    i64s(crid, sizeof crid, c->check_run_id);
+    const char *p[] = {crid};
+    return update_row(db, c, "worker_id = NULL, " CHECK_RUN_SET("$3"), 1, p);
 }
 
 enum sg_err wk_db_copy_escape(struct sg_buf *out, const char *s)
@@ -815,7 +817,7 @@ static void fill_base(PGresult *res, struct wk_db_base *out);
 
 static const char STORE_SQL[] =
     "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16, $17, $18, $19)";
+    "$15, $16, $17, $18, $19, $20)";
 
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
@@ -837,7 +839,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     if (e)
         goto out;
     char id[24], score[16], thr[16], files[24], code[24], comment[24], blank[24], bytes[24], cx[24],
-        ftotal[24], fstored[24], tbytes[24], dms[24];
+        ftotal[24], fstored[24], tbytes[24], dms[24], crid[24];
     i64s(id, sizeof id, c->analysis_id);
     snprintf(score, sizeof score, "%.1f", r->score);
     snprintf(thr, sizeof thr, "%.1f", r->threshold);
@@ -851,6 +853,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     i64s(fstored, sizeof fstored, (int64_t)n);
     i64s(tbytes, sizeof tbytes, (int64_t)tarball_bytes);
     i64s(dms, sizeof dms, download_ms);
+    i64s(crid, sizeof crid, c->check_run_id);
     const char *del[] = {id, c->created_at};
     const char *upd[] = {id,
                          c->created_at,
@@ -870,7 +873,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                          sg_buf_str(&skipped),
                          sg_buf_str(&cfgerr),
                          tbytes,
-                         dms};
+                         dms,
+                         crid};
     struct base_args ba;
     bool want_base = bq && base && base_args(&ba, c, bq);
     static const char del_sql[] =
@@ -882,7 +886,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
         size_t k = 0;
         if (c->resumed) /* an earlier attempt may have stored findings before it died */
             st[k++] = (struct stmt){del_sql, 2, del, NULL};
-        st[k++] = (struct stmt){STORE_SQL, 19, upd, NULL};
+        st[k++] = (struct stmt){STORE_SQL, 20, upd, NULL};
         if (want_base)
             st[k++] = (struct stmt){BASE_SQL, 7, ba.p, &bres};
         e = pipeline(db, st, k, true);
@@ -897,7 +901,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                               "analysis_created_at = '%s'::timestamptz; ",
                               (long long)c->analysis_id, c->created_at);
         if (!e)
-            e = append_call(db, &before, "singularity_store_result", upd, 19);
+            e = append_call(db, &before, "singularity_store_result", upd, 20);
         if (!e && want_base)
             e = append_call(db, &before, "* FROM singularity_find_base", ba.p, 7);
         if (!e)

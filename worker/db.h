@@ -75,7 +75,6 @@ typedef bool (*wk_db_alive_fn)(void *ud, const char *worker_id);
 enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
                         int64_t stale_s, struct wk_claim *out);
-enum sg_err wk_db_set_check_run(struct wk_db *db, const struct wk_claim *c, int64_t check_run_id);
 /* What wk_db_find_base looks for (see there). */
 struct wk_db_base_query {
     int64_t repository_id;
@@ -83,8 +82,9 @@ struct wk_db_base_query {
 };
 struct wk_db_base;
 
-/* Stores the result on the analysis row (still running) and its first max_findings findings with
- * COPY, replacing any stored by an earlier attempt (only when c->resumed). When bq and base are
+/* Stores the result on the analysis row (still running), with c->check_run_id, and its first
+ * max_findings findings with COPY, replacing any stored by an earlier attempt (only when
+ * c->resumed). When bq and base are
  * non-NULL the base commit's analysis is looked up in the same transaction (one round trip of
  * BEGIN/COMMIT fewer per job). */
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
@@ -95,7 +95,9 @@ enum sg_err wk_db_complete(struct wk_db *db, const struct wk_claim *c, const cha
                            int64_t duration_ms);
 enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *error,
                        int64_t duration_ms);
-/* Clears worker_id on a running row (a job handed back on shutdown). */
+/* wk_db_fail and wk_db_release also store c->check_run_id (when non-zero), so the next attempt
+ * completes the same check run. Release clears worker_id on a running row (a job handed back for a
+ * retry or on shutdown). */
 enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c);
 
 /* The base commit's analysis for the comparison: a completed analysis of base_sha (when non-NULL)

@@ -338,12 +338,9 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
             from_gh(se, e, "creating the check run", &ge);
             goto out;
         }
-        /* Stored at once: a retry from here on completes this check run, not a new one. */
-        e = wk_db_set_check_run(r->db, &c->claim, id);
-        if (e) {
-            set_step(se, e, "database", wk_db_error(r->db));
-            goto out;
-        }
+        /* Stored with whatever ends this attempt (the result, a failure, or handing the job
+         * back for a retry), so the next attempt completes this check run. Only a worker that
+         * dies before that leaves it unstored, and the lookup by external_id above finds it. */
         c->claim.check_run_id = id;
     }
 
