@@ -100,6 +100,8 @@ sg_check "a truncated tarball is retried, then analysed whole" wait_completed $S
 sg_check "not doubled" no_doubles $S4b
 sg_check "the truncated download was logged as a retryable failure" \
   grep -q '"msg":"job failed; retry scheduled".*"sha":"'$S4b'"' "$SG_TMP/worker-k2.log"
+sg_check "the retry knew its check run (stored with the hand-back): no lookup on GitHub" \
+  [ "$(curl -sf "$SIM/_sim/requests" | python3 -c "import json,sys; print(sum(1 for q in json.load(sys.stdin) if '/commits/$S4b/check-runs' in q['path']))")" = 0 ]
 clear_faults
 
 echo "# 5. a job that always fails ends in the dead list; permanent and unparseable jobs"
