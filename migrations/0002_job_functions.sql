@@ -81,17 +81,21 @@ BEGIN
 END
 $$;
 
--- An analysis's result (its findings go in with COPY in the same transaction), with the id of
--- its check run (0: keep the stored one).
+-- An analysis's result (its findings go in with COPY in the same transaction, after this call),
+-- with the id of its check run (0: keep the stored one). p_replace_findings: an earlier attempt may
+-- have stored findings before it died; they are deleted first.
 CREATE FUNCTION singularity_store_result(
     p_id bigint, p_created_at timestamptz, p_score numeric, p_threshold numeric,
     p_passed boolean, p_files bigint, p_code_lines bigint, p_comment_lines bigint,
     p_blank_lines bigint, p_bytes bigint, p_complexity bigint, p_languages jsonb,
     p_rule_counts jsonb, p_findings_total bigint, p_findings_stored integer, p_skipped jsonb,
     p_config_errors jsonb, p_tarball_bytes bigint, p_download_ms integer,
-    p_check_run_id bigint)
+    p_check_run_id bigint, p_replace_findings boolean)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    IF p_replace_findings THEN
+        DELETE FROM findings WHERE analysis_id = p_id AND analysis_created_at = p_created_at;
+    END IF;
     UPDATE analyses SET check_run_id = coalesce(nullif(p_check_run_id, 0), check_run_id),
         score = p_score, threshold = p_threshold, passed = p_passed,
         files = p_files, code_lines = p_code_lines, comment_lines = p_comment_lines,

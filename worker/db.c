@@ -404,6 +404,53 @@ static void i64s(char *buf, size_t n, int64_t v)
 static const char CLAIM_SQL[] = "SELECT * FROM singularity_claim($1, $2, $3, $4, $5, $6, $7, $8, "
                                 "$9, $10, $11, $12, $13, $14)";
 
+/* One call of singularity_claim (p: its 14 parameters), committed with it when commit is set,
+ * else left open with the claim's lock held. Fills out and decides: run a new analysis, reuse a
+ * completed one, defer to a live owner, or *take_over a running one. */
+static enum sg_err claim_call(struct wk_db *db, const char *const *p, bool commit,
+                              const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
+                              int64_t stale_s, struct wk_claim *out, bool *take_over)
+{
+    PGresult *res = NULL;
+    *take_over = false;
+    enum sg_err e = wk_db_begin(db);
+    if (e)
+        return e;
+    struct stmt st = {CLAIM_SQL, 14, p, &res};
+    e = pipeline(db, &st, 1, commit);
+    if (!e && PQntuples(res) != 1) {
+        set_err(db, "claim", "singularity_claim returned no row");
+        e = SG_ERR_DB;
+    }
+    if (e) {
+        PQclear(res);
+        wk_db_rollback(db);
+        return e;
+    }
+    int64_t id = 0, crid = 0, idle = 0;
+    sg_parse_i64(PQgetvalue(res, 0, 1), 0, INT64_MAX, &id);
+    sg_parse_i64(PQgetvalue(res, 0, 5), 0, INT64_MAX, &crid);
+    sg_parse_i64(PQgetvalue(res, 0, 6), INT64_MIN, INT64_MAX, &idle);
+    out->analysis_id = id;
+    snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 2));
+    out->check_run_id = crid;
+    const char *status = PQgetvalue(res, 0, 3);
+    const char *owner = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+    if (PQgetvalue(res, 0, 0)[0] == 't') {
+        out->action = WK_CLAIM_RUN;
+    } else if (strcmp(status, "completed") == 0) {
+        out->action = WK_CLAIM_REUSE;
+    } else if (owner && strcmp(owner, worker_id) != 0 && idle < stale_s && alive &&
+               alive(alive_ud, owner)) {
+        out->action = WK_CLAIM_DEFER;
+        snprintf(out->owner, sizeof out->owner, "%s", owner);
+    } else {
+        *take_over = true; /* ours from an earlier attempt, handed back, or its worker died */
+    }
+    PQclear(res);
+    return SG_OK;
+}
+
 enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
                         int64_t stale_s, struct wk_claim *out)
@@ -435,71 +482,33 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
                        engine_version,
                        worker_id,
                        attempt};
-    /* The first pass commits with the call: a new analysis (the usual case) costs one round trip,
+    /* The first call commits with itself: a new analysis (the usual case) costs one round trip,
      * and reusing or deferring to an existing one writes nothing. Only taking over a running
      * analysis must hold the claim's lock while it updates the row, so it claims again, under
      * the lock, and updates in that transaction. */
-    for (int pass = 0; pass < 2; pass++) {
-        PGresult *res = NULL;
-        enum sg_err e = wk_db_begin(db);
-        if (e)
-            return e;
-        struct stmt st = {CLAIM_SQL, 14, p, &res};
-        e = pipeline(db, &st, 1, pass == 0);
-        if (!e && PQntuples(res) != 1) {
-            set_err(db, "claim", "singularity_claim returned no row");
-            e = SG_ERR_DB;
-        }
-        if (e) {
-            PQclear(res);
-            wk_db_rollback(db);
-            return e;
-        }
-        int64_t id = 0, crid = 0, idle = 0;
-        sg_parse_i64(PQgetvalue(res, 0, 1), 0, INT64_MAX, &id);
-        sg_parse_i64(PQgetvalue(res, 0, 5), 0, INT64_MAX, &crid);
-        sg_parse_i64(PQgetvalue(res, 0, 6), INT64_MIN, INT64_MAX, &idle);
-        out->analysis_id = id;
-        snprintf(out->created_at, sizeof out->created_at, "%s", PQgetvalue(res, 0, 2));
-        out->check_run_id = crid;
-        bool inserted = PQgetvalue(res, 0, 0)[0] == 't';
-        const char *status = PQgetvalue(res, 0, 3);
-        const char *owner = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
-        bool take_over = false;
-        if (inserted) {
-            out->action = WK_CLAIM_RUN;
-        } else if (strcmp(status, "completed") == 0) {
-            out->action = WK_CLAIM_REUSE;
-        } else if (owner && strcmp(owner, worker_id) != 0 && idle < stale_s && alive &&
-                   alive(alive_ud, owner)) {
-            out->action = WK_CLAIM_DEFER;
-            snprintf(out->owner, sizeof out->owner, "%s", owner);
-        } else {
-            take_over = true; /* ours from an earlier attempt, handed back, or its worker died */
-        }
-        PQclear(res);
-        if (pass == 0 && !take_over)
-            return SG_OK; /* committed with the call */
-        if (pass == 0)
-            continue;
-        if (!take_over) {
-            e = wk_db_commit(db);
-        } else {
-            char idb[24];
-            i64s(idb, sizeof idb, id);
-            const char *up[] = {worker_id, attempt, idb, out->created_at};
-            e = wk_db_exec_commit(db,
-                                  "UPDATE analyses SET worker_id = $1, attempt = $2, "
-                                  "updated_at = now() WHERE id = $3 AND created_at = $4",
-                                  4, up, NULL);
-            out->action = WK_CLAIM_RUN;
-            out->resumed = true;
-        }
-        if (e)
-            wk_db_rollback(db);
+    bool take_over = false;
+    enum sg_err e = claim_call(db, p, true, worker_id, alive, alive_ud, stale_s, out, &take_over);
+    if (e || !take_over)
         return e;
+    e = claim_call(db, p, false, worker_id, alive, alive_ud, stale_s, out, &take_over);
+    if (e)
+        return e;
+    if (!take_over) {
+        e = wk_db_commit(db);
+    } else {
+        char idb[24];
+        i64s(idb, sizeof idb, out->analysis_id);
+        const char *up[] = {worker_id, attempt, idb, out->created_at};
+        e = wk_db_exec_commit(db,
+                              "UPDATE analyses SET worker_id = $1, attempt = $2, "
+                              "updated_at = now() WHERE id = $3 AND created_at = $4",
+                              4, up, NULL);
+        out->action = WK_CLAIM_RUN;
+        out->resumed = true;
     }
-    return SG_OK; /* not reached: the second pass always returns */
+    if (e)
+        wk_db_rollback(db);
+    return e;
 }
 
 /* One statement over the analysis row identified by the claim ($1 = id, $2 = created_at, then
@@ -693,6 +702,41 @@ static enum sg_err append_call(struct wk_db *db, struct sg_buf *q, const char *c
     return e ? e : sg_buf_puts(q, "); ");
 }
 
+/* The COPY rows of the first n findings, sent in chunks of ~64 KiB through buf. On a failed send
+ * *copy_err names it (the connection is then unusable). */
+static enum sg_err put_rows(struct wk_db *db, const struct wk_claim *c,
+                            const struct sg_an_result *r, size_t n, struct sg_buf *buf,
+                            const char **copy_err)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "%lld\t%s\t", (long long)c->analysis_id, c->created_at);
+    enum sg_err e = SG_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        const struct sg_an_finding *f = &r->findings[i];
+        e = sg_buf_printf(buf, "%s%zu\t", prefix, i);
+        if (!e)
+            e = wk_db_copy_escape(buf, f->path ? f->path : "");
+        if (!e)
+            e = sg_buf_printf(buf, "\t%u\t", f->line);
+        if (!e)
+            e = wk_db_copy_escape(buf, f->rule ? f->rule : "");
+        if (!e)
+            e = sg_buf_printf(buf, "\t%s\t", sg_an_severity_str(f->severity));
+        if (!e)
+            e = wk_db_copy_escape(buf, f->message ? f->message : "");
+        if (!e)
+            e = sg_buf_putc(buf, '\n');
+        if (!e && (buf->len >= 65536 || i + 1 == n)) {
+            if (PQputCopyData(db->conn, buf->data, (int)buf->len) != 1) {
+                e = SG_ERR_DB;
+                *copy_err = "copy data";
+            }
+            sg_buf_reset(buf);
+        }
+    }
+    return e;
+}
+
 /* Runs `before`, a COPY of the findings and `after` as one simple-protocol query string (with a
  * pending BEGIN + SET LOCAL in front): PostgreSQL runs the statements before the COPY, takes the
  * rows, then runs the rest, so the whole transaction costs two round trips (libpq's pipeline mode
@@ -727,32 +771,7 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_COPY_IN && !copied) {
             copied = true;
-            char prefix[96];
-            snprintf(prefix, sizeof prefix, "%lld\t%s\t", (long long)c->analysis_id, c->created_at);
-            enum sg_err ce = SG_OK;
-            for (size_t i = 0; i < n && !ce; i++) {
-                const struct sg_an_finding *f = &r->findings[i];
-                ce = sg_buf_printf(&q, "%s%zu\t", prefix, i);
-                if (!ce)
-                    ce = wk_db_copy_escape(&q, f->path ? f->path : "");
-                if (!ce)
-                    ce = sg_buf_printf(&q, "\t%u\t", f->line);
-                if (!ce)
-                    ce = wk_db_copy_escape(&q, f->rule ? f->rule : "");
-                if (!ce)
-                    ce = sg_buf_printf(&q, "\t%s\t", sg_an_severity_str(f->severity));
-                if (!ce)
-                    ce = wk_db_copy_escape(&q, f->message ? f->message : "");
-                if (!ce)
-                    ce = sg_buf_putc(&q, '\n');
-                if (!ce && (q.len >= 65536 || i + 1 == n)) {
-                    if (PQputCopyData(db->conn, q.data, (int)q.len) != 1) {
-                        ce = SG_ERR_DB;
-                        copy_err = "copy data";
-                    }
-                    sg_buf_reset(&q);
-                }
-            }
+            enum sg_err ce = put_rows(db, c, r, n, &q, &copy_err);
             if (ce && !e)
                 e = ce;
             if (PQputCopyEnd(db->conn, ce ? "aborted by worker" : NULL) != 1 && !copy_err) {
@@ -817,7 +836,7 @@ static void fill_base(PGresult *res, struct wk_db_base *out);
 
 static const char STORE_SQL[] =
     "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16, $17, $18, $19, $20)";
+    "$15, $16, $17, $18, $19, $20, $21)";
 
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
@@ -854,7 +873,6 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     i64s(tbytes, sizeof tbytes, (int64_t)tarball_bytes);
     i64s(dms, sizeof dms, download_ms);
     i64s(crid, sizeof crid, c->check_run_id);
-    const char *del[] = {id, c->created_at};
     const char *upd[] = {id,
                          c->created_at,
                          score,
@@ -874,34 +892,21 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                          sg_buf_str(&cfgerr),
                          tbytes,
                          dms,
-                         crid};
+                         crid,
+                         c->resumed ? "t" : "f"};
     struct base_args ba;
     bool want_base = bq && base && base_args(&ba, c, bq);
-    static const char del_sql[] =
-        "DELETE FROM findings WHERE analysis_id = $1 AND analysis_created_at = $2";
     PGresult *bres = NULL;
     if (n == 0) {
         /* One round trip: the row update, the base lookup and COMMIT in one pipeline. */
-        struct stmt st[3];
-        size_t k = 0;
-        if (c->resumed) /* an earlier attempt may have stored findings before it died */
-            st[k++] = (struct stmt){del_sql, 2, del, NULL};
-        st[k++] = (struct stmt){STORE_SQL, 20, upd, NULL};
-        if (want_base)
-            st[k++] = (struct stmt){BASE_SQL, 7, ba.p, &bres};
-        e = pipeline(db, st, k, true);
+        struct stmt st[2] = {{STORE_SQL, 21, upd, NULL}, {BASE_SQL, 7, ba.p, &bres}};
+        e = pipeline(db, st, want_base ? 2 : 1, true);
     } else {
         /* Two round trips: the same statements, then the findings' COPY and COMMIT, in one
          * simple-protocol query string. */
         struct sg_buf before;
         sg_buf_init(&before, 0);
-        if (c->resumed) /* created_at is PostgreSQL's own to_char() text: no quote in it */
-            e = sg_buf_printf(&before,
-                              "DELETE FROM findings WHERE analysis_id = %lld AND "
-                              "analysis_created_at = '%s'::timestamptz; ",
-                              (long long)c->analysis_id, c->created_at);
-        if (!e)
-            e = append_call(db, &before, "singularity_store_result", upd, 20);
+        e = append_call(db, &before, "singularity_store_result", upd, 21);
         if (!e && want_base)
             e = append_call(db, &before, "* FROM singularity_find_base", ba.p, 7);
         if (!e)
