@@ -123,6 +123,14 @@ enqueue "$(job $S6 acme/not-installed)"
 SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(psql -tAc \"select status from analyses where head_sha='$S6'\")\" = failed ]"
 sg_check "permanent failure (404): analysis failed with GitHub's message, not retried" \
   bash -c "psql -tAc \"select error from analyses where head_sha='$S6'\" | grep -qi 'not found' && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 0 ] && [ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:delayed) = 0 ]"
+S6b=f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7
+fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","status":404,"count":1}'
+enqueue "$(job $S6b)"
+SG_WAIT_S=20 sg_wait_for bash -c "[ \"\$(psql -tAc \"select status from analyses where head_sha='$S6b'\")\" = failed ]"
+sg_check "a failure after the check run was created stores its id with the failed analysis" \
+  [ "$(psql -tAc "select check_run_id from analyses where head_sha='$S6b'")" = \
+    "$(sys_check_runs | python3 -c "import json,sys; print([c['id'] for c in json.load(sys.stdin) if c['head_sha']=='$S6b'][0])")" ]
+clear_faults
 enqueue 'this is not json'
 SG_WAIT_S=10 sg_wait_for bash -c "[ \$(redis-cli -p $REDIS_PORT llen analysis_queue:dead) = 1 ]"
 sg_check "unparseable job goes straight to the dead list, kept verbatim with its last error" \
