@@ -84,11 +84,13 @@ for p in os.listdir('/proc'):
     if not p.isdigit(): continue
     try:
         comm = open('/proc/%s/comm' % p).read().strip()
-        ns = int(open('/proc/%s/schedstat' % p).read().split()[0])
+        ns, wait = (int(x) for x in open('/proc/%s/schedstat' % p).read().split()[:2])
     except OSError: continue
     for k, name in (('postgres', 'postgres'), ('redis-server', 'redis'), ('singularity-wor', 'worker'),
                     ('singularity-git', 'sim'), ('singularity-ing', 'ingress')):
-        if comm.startswith(k): t[name] += ns
+        if comm.startswith(k):
+            t[name] += ns
+            t['m_runq'] += wait
 # the whole machine (jiffies): busy, idle and stolen by the hypervisor
 f = [int(x) for x in open('/proc/stat').readline().split()[1:9]]
 print(' '.join('%s=%d' % kv for kv in sorted(t.items())), 'm_busy=%d m_idle=%d m_steal=%d' % (
@@ -103,6 +105,7 @@ n = int(sys.argv[3]); us = {k: (int(b[k]) - int(a.get(k, 0))) / 1e3 / n for k in
 m = {k: int(b[k]) - int(a[k]) for k in ('m_busy', 'm_idle', 'm_steal')}
 tot = max(1, sum(m.values()))
 print('cpu/job %d us:' % sum(us.values()), ' '.join('%s %d' % (k, v) for k, v in sorted(us.items())),
+      '| runnable but waiting for a CPU %d us/job' % ((int(b['m_runq']) - int(a.get('m_runq', 0))) / 1e3 / n),
       '| machine busy %d%% idle %d%% steal %d%%' % tuple(100 * m[k] // tot for k in ('m_busy', 'm_idle', 'm_steal')))
 PY
 }

@@ -43,11 +43,12 @@ struct local_pace {
     int64_t limited_until_ms;
 };
 
-/* A read right after a passed gate (the tarball after creating the check run) reuses that pass
- * and its token for GATE_REUSE_MS instead of asking Redis again: one Redis round trip less per
- * job. A limit that another worker records in that window is seen by the next mutating request
- * (always gated, for pacing); this worker's own limits and token refreshes end the reuse at once.
- */
+/* A request that takes no pacing slot (a read, or any request when pacing is off) within
+ * GATE_REUSE_MS of a gate passed through Redis reuses that pass and its token instead of asking
+ * Redis again: the tarball after creating the check run, and with pacing off the next job's
+ * requests too. A limit that another worker records meanwhile is seen at the next paced request
+ * or when the window ends (it is counted from the Redis pass, never extended by a reuse); this
+ * worker's own limits and token refreshes end the reuse at once. */
 #define GATE_REUSE_MS 1000
 struct gate_pass {
     int64_t inst, at_ms;
@@ -859,12 +860,6 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
     bool pace = mutating && gh->pace_ms > 0;
     if (token)
         token[0] = '\0';
-    struct gate_pass *gp = &gh->passed;
-    if (gh->redis && !mutating && token && gp->inst == inst && gp->token[0] &&
-        now - gp->at_ms >= 0 && now - gp->at_ms < GATE_REUSE_MS && strlen(gp->token) < toklen) {
-        snprintf(token, toklen, "%s", gp->token);
-        return SG_OK;
-    }
     if (gh->redis) {
         char klim[64], kpace[64], ktok[64];
         snprintf(klim, sizeof klim, "github:limited:%lld", (long long)inst);
@@ -917,11 +912,18 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
     return SG_OK;
 }
 
-/* The gate, then the installation token (fetched when none is cached); a pass is remembered for
- * the reads that follow it. */
+/* The gate, then the installation token (fetched when none is cached); a pass through Redis is
+ * remembered for the unpaced requests of the next GATE_REUSE_MS. */
 static enum sg_err gate_token(struct wk_github *gh, int64_t inst, bool mutating, char *token,
                               size_t toklen, struct wk_github_error *err)
 {
+    const struct gate_pass *gp = &gh->passed;
+    int64_t since = sg_now_ms() - gp->at_ms;
+    if (gh->redis && !(mutating && gh->pace_ms > 0) && gp->inst == inst && gp->token[0] &&
+        since >= 0 && since < GATE_REUSE_MS && strlen(gp->token) < toklen) {
+        snprintf(token, toklen, "%s", gp->token);
+        return SG_OK;
+    }
     enum sg_err e = gate(gh, inst, mutating, token, toklen, err);
     if (e == SG_OK && !token[0])
         e = token_fetch(gh, inst, token, toklen, err);

@@ -486,6 +486,7 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
 }
 
 /* Calls of a script in Redis so far (INFO commandstats), to count gate round trips. */
+#define GATE_WINDOW_MS 1000 /* github.c's GATE_REUSE_MS */
 static long long evalsha_calls(redisContext *r)
 {
     redisReply *rep = redisCommand(r, "INFO commandstats");
@@ -539,6 +540,49 @@ static void test_read_reuses_a_recent_gate(void **state)
     inflateEnd(&s.z);
     assert_int_equal(evalsha_calls(r), before + 1);
     assert_int_equal(count_requests("GET", "/repos/", -1), gets);
+    wk_github_free(a);
+    redisFree(r);
+}
+
+/* Sleeps until ms after t0 (sg_now_ms). */
+static void sleep_until(int64_t t0, int64_t ms)
+{
+    int64_t left = t0 + ms - sg_now_ms();
+    struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+    if (left > 0)
+        while (nanosleep(&ts, &ts) != 0) {
+        }
+}
+
+/* With pacing off (GITHUB_PACE_MS=-1) a mutating request takes no pacing slot, so it reuses a
+ * recent gate like a read. The window counts from the pass through Redis and is never extended by
+ * a reuse, so a limit another worker records is seen within GATE_REUSE_MS (1 s). */
+static void test_unpaced_requests_reuse_a_recent_gate(void **state)
+{
+    redisContext *r = redis_connect();
+    struct wk_github *a = client(r, app_key, -1, 0);
+    struct wk_github_error err;
+    int64_t id, t0 = sg_now_ms();
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "u1", NULL, &id, &err), SG_OK);
+    int64_t t1 = sg_now_ms(); /* the pass was made between t0 and t1 */
+    long long before = evalsha_calls(r);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "u2", NULL, &id, &err), SG_OK);
+    assert_int_equal(evalsha_calls(r), before);
+    /* another worker's limit, recorded inside the window: not seen yet... */
+    redis_cmd(r, "SET github:limited:7 99999999999999 PX 60000");
+    sleep_until(t0, 600);
+    if (sg_now_ms() - t0 < 900) { /* (a very slow machine may already be past the window) */
+        assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "u3", NULL, &id, &err),
+                         SG_OK);
+        assert_int_equal(evalsha_calls(r), before);
+    }
+    /* ...but seen once the window since the pass ends, although u3 reused it later */
+    sleep_until(t1, GATE_WINDOW_MS + 50);
+    int posts = count_requests("POST", "/repos/", -1);
+    assert_int_equal(wk_github_checkrun_create(a, INST, REPO, SHA, "u4", NULL, &id, &err),
+                     SG_ERR_RATE_LIMITED);
+    assert_int_equal(count_requests("POST", "/repos/", -1), posts);
+    assert_int_equal(evalsha_calls(r), before + 1);
     wk_github_free(a);
     redisFree(r);
 }
@@ -895,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup(test_5xx_is_upstream, reset),
         cmocka_unit_test_setup(test_rate_limits_reschedule_fleet_wide, reset),
         cmocka_unit_test_setup(test_read_reuses_a_recent_gate, reset),
+        cmocka_unit_test_setup(test_unpaced_requests_reuse_a_recent_gate, reset),
         cmocka_unit_test_setup(test_pacing_across_two_clients, reset),
         cmocka_unit_test_setup(test_annotation_batches, reset),
         cmocka_unit_test_setup(test_installation_and_repos, reset),
