@@ -164,11 +164,16 @@ static bool past_deadline(struct wk_runner *r)
  * processing list meanwhile, and giving up would leave it there while we take another. */
 typedef enum sg_err (*finish_fn)(struct wk_runner *r, const char *line, const char *new_line,
                                  int64_t due, bool *ours);
+/* Unless the worker is stopping, the ack also takes the next job (one Redis round trip instead of
+ * two while the queue has work). A retry after a lost reply may leave a job taken by the first
+ * try in our processing list; the loop's wk_queue_recover returns it after the reconnect. */
 static enum sg_err do_ack(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
 {
     (void)n;
     (void)d;
-    return wk_queue_ack(r->queue, l, o);
+    if (atomic_load(r->stopping) || r->next)
+        return wk_queue_ack(r->queue, l, o);
+    return wk_queue_ack_take(r->queue, l, o, &r->next, &r->next_len);
 }
 static enum sg_err do_delay(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
 {

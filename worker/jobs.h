@@ -68,6 +68,10 @@ struct wk_runner {
     atomic_bool *stopping;          /* set on SIGTERM */
     atomic_llong *stop_deadline_ms; /* monotonic ms by which a held job must be handed back */
     uint64_t db_errors_seen;
+    /* The next job, taken with the last ack (already in our processing list), for the loop to run
+     * instead of taking one; NULL when none (malloc'ed, the loop owns it). */
+    char *next;
+    size_t next_len;
 };
 
 /* Runs one job line taken from the queue (still in our processing list) to its end. */

@@ -24,6 +24,23 @@ struct wk_queue {
 
 /* Finishing scripts: act only when the job is still in our processing list. */
 static const char LUA_ACK[] = "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
+/* The ack and the next take in one round trip while the queue has work: LMOVE is BLMOVE's
+ * non-blocking form (same ends), and false comes back as a nil reply when the queue is empty. */
+static const char LUA_ACK_TAKE[] =
+    "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+    "return {n, redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT')}";
+/* Jobs in our processing list other than the one held go back to the front of the queue: a take
+ * whose reply was lost with the connection left them there, and no one else would ever run them
+ * while this worker keeps its heartbeat. */
+static const char LUA_RECOVER[] = "local moved = 0\n"
+                                  "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+                                  "  if j ~= ARGV[1] then\n"
+                                  "    redis.call('LREM', KEYS[1], 1, j)\n"
+                                  "    redis.call('RPUSH', KEYS[2], j)\n"
+                                  "    moved = moved + 1\n"
+                                  "  end\n"
+                                  "end\n"
+                                  "return moved";
 static const char LUA_DELAY[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
@@ -229,6 +246,19 @@ static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script
     return SG_OK;
 }
 
+/* A string reply as a malloc'ed, NUL-terminated line. */
+static enum sg_err copy_line(const redisReply *r, char **line, size_t *len)
+{
+    *line = malloc(r->len + 1);
+    if (!*line)
+        return SG_ERR_NOMEM;
+    memcpy(*line, r->str, r->len);
+    (*line)[r->len] = '\0';
+    if (len)
+        *len = r->len;
+    return SG_OK;
+}
+
 enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *len)
 {
     *line = NULL;
@@ -248,19 +278,10 @@ enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *
         redisSetTimeout(q->c, tv_ms(q->timeout_ms));
     if (e)
         return e;
-    if (r->type == REDIS_REPLY_STRING) {
-        *line = malloc(r->len + 1);
-        if (!*line) {
-            freeReplyObject(r);
-            return SG_ERR_NOMEM;
-        }
-        memcpy(*line, r->str, r->len);
-        (*line)[r->len] = '\0';
-        if (len)
-            *len = r->len;
-    }
+    if (r->type == REDIS_REPLY_STRING)
+        e = copy_line(r, line, len);
     freeReplyObject(r);
-    return SG_OK;
+    return e;
 }
 
 enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms)
@@ -290,6 +311,45 @@ static enum sg_err finish(struct wk_queue *q, const char *script, const char *ds
 enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours)
 {
     return finish(q, LUA_ACK, NULL, line, NULL, NULL, ours);
+}
+
+enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, char **next,
+                              size_t *next_len)
+{
+    *next = NULL;
+    if (next_len)
+        *next_len = 0;
+    if (ours)
+        *ours = false;
+    const char *keys[] = {q->processing, SG_KEY_QUEUE};
+    const char *args[] = {line};
+    redisReply *r;
+    enum sg_err e = eval(q, &r, LUA_ACK_TAKE, 2, keys, 1, args);
+    if (e)
+        return e;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        snprintf(q->err, sizeof q->err, "redis: unexpected reply to the ack");
+        freeReplyObject(r);
+        return SG_ERR_REDIS;
+    }
+    if (ours)
+        *ours = r->element[0]->integer == 1;
+    if (r->element[1]->type == REDIS_REPLY_STRING)
+        e = copy_line(r->element[1], next, next_len);
+    freeReplyObject(r);
+    return e;
+}
+
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved)
+{
+    const char *keys[] = {q->processing, SG_KEY_QUEUE};
+    const char *args[] = {held ? held : ""};
+    long long v = 0;
+    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 1, args);
+    if (moved)
+        *moved = e ? 0 : v;
+    return e;
 }
 
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,

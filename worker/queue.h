@@ -51,6 +51,13 @@ enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms);
  * longer in our processing list (a reaper gave it to another worker), in which case nothing else
  * is changed. */
 enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours);
+/* wk_queue_ack, and in the same atomic step the next job (LMOVE, BLMOVE's non-blocking form) into
+ * our processing list; *next is NULL when the queue was empty. */
+enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, char **next,
+                              size_t *next_len);
+/* Returns every job in our processing list except `held` (may be NULL) to the front of
+ * analysis_queue: after a reconnect, a take whose reply was lost may have left one there. */
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved);
 /* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
                            int64_t due_ms, bool *ours);

@@ -281,6 +281,7 @@ int wk_run_worker(struct wk_config *cfg)
                           .stopping = &g_stopping,
                           .stop_deadline_ms = &g_stop_deadline_ms};
     int64_t last_partitions = sg_mono_ms(), last_err_log = 0;
+    unsigned recovered_gen = 0;
     while (!atomic_load(&g_stopping)) {
         atomic_store(&h.loop_tick_ms, (long long)sg_mono_ms());
         if (schema == 0) {
@@ -292,10 +293,27 @@ int wk_run_worker(struct wk_config *cfg)
             if (schema_ok(db) > 0)
                 last_partitions = sg_mono_ms();
         }
-        char *line = NULL;
-        size_t len = 0;
-        enum sg_err e = wk_queue_take(q, 1, &line, &len);
+        char *line = r.next;
+        size_t len = r.next_len;
+        r.next = NULL;
+        enum sg_err e = SG_OK;
+        if (wk_queue_generation(q) != recovered_gen) { /* a new connection (or the first) */
+            int64_t moved = 0;
+            e = wk_queue_recover(q, line, &moved);
+            if (!e)
+                recovered_gen = wk_queue_generation(q);
+            if (moved)
+                sg_log_warn(
+                    "jobs left in our processing list by a lost reply went back to the queue",
+                    SG_KV_INT("jobs", moved), SG_KV_END);
+        }
+        if (!e && !line)
+            e = wk_queue_take(q, 1, &line, &len);
         if (e) {
+            if (line) { /* already ours: run it when Redis is back */
+                r.next = line;
+                r.next_len = len;
+            }
             if (sg_mono_ms() - last_err_log > 10000) {
                 sg_log_warn("cannot take jobs: Redis unavailable; retrying",
                             SG_KV_STR("err", wk_queue_error(q)), SG_KV_END);
@@ -313,6 +331,14 @@ int wk_run_worker(struct wk_config *cfg)
         free(line);
     }
     atomic_store(&h.loop_running, false);
+    if (r.next) { /* taken with the last ack but not started: back to the front of the queue */
+        bool ours = false;
+        if (wk_queue_return(q, r.next, &ours) != SG_OK)
+            sg_log_warn("could not hand back the next job; the reaper will return it",
+                        SG_KV_STR("err", wk_queue_error(q)), SG_KV_END);
+        free(r.next);
+        r.next = NULL;
+    }
     sg_log_info("worker stopping", SG_KV_STR("worker", wid), SG_KV_END);
     rc = schema < 0 ? 1 : 0;
 out:

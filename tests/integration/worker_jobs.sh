@@ -4,7 +4,8 @@
 # Redis restarted mid-run, PostgreSQL stopped for ~20 s, GitHub answering 500s and a secondary rate
 # limit then recovering, a job that always fails (dead list with last_error), a permanent failure
 # (analysis failed, no retry), an unparseable job, SIGTERM mid-job within SHUTDOWN_GRACE_S, and
-# statements failing or connections cut inside the worker's PostgreSQL transactions.
+# statements failing or connections cut inside the worker's PostgreSQL transactions, and a job
+# stranded in a live worker's processing list by a lost Redis reply.
 # Real Redis, PostgreSQL, the GitHub simulator and singularity-worker binaries; jobs are LPUSHed
 # as the ingress would (the ingress path itself is covered by system_e2e.sh).
 set -uo pipefail
@@ -224,4 +225,34 @@ sg_check "the cuts hit jobs in progress (the worker logged lost connections)" \
 nd=0
 for i in $(seq 1 12); do no_doubles "$(printf 'c9%038x' "$i")" || nd=$((nd + 1)); done
 sg_check "none of them doubled" [ "$nd" = 0 ]
+
+echo "# 10. a job left in a live worker's processing list by a lost reply; Redis connections cut"
+# A take (or the ack that takes the next job) whose reply is lost with the connection leaves the
+# job in the worker's processing list. The worker heartbeats on, so no reaper would return it: the
+# worker itself must, once it has a new connection. Placed by hand here, then every client cut.
+S11=d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
+WID=$(redis-cli -p "$REDIS_PORT" zrange analysis_queue:workers 0 -1 | grep -- "-$WORKER_PID_s1-")
+redis-cli -p "$REDIS_PORT" lpush "analysis_queue:processing:$WID" "$(job $S11)" >/dev/null
+redis-cli -p "$REDIS_PORT" client kill type normal >/dev/null
+sg_check "the stranded job went back to the queue and was analysed" wait_completed $S11 30
+sg_check "the worker said so" grep -q '"msg":"jobs left in our processing list by a lost reply went back to the queue","jobs":1' "$SG_TMP/worker-s1.log"
+sg_check "not doubled" no_doubles $S11
+LINES=()
+for i in $(seq 1 12); do LINES+=("$(job "$(printf 'd2%038x' "$i")")"); done
+redis-cli -p "$REDIS_PORT" lpush analysis_queue "${LINES[@]}" >/dev/null
+for k in $(seq 1 20); do
+  redis-cli -p "$REDIS_PORT" client kill type normal >/dev/null
+  sleep 0.1
+done
+all_done_d2() {
+  for i in $(seq 1 12); do [ "$(completed_for "$(printf 'd2%038x' "$i")")" -ge 1 ] || return 1; done
+}
+deadline=$(($(date +%s) + 90))
+until all_done_d2 || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.5; done
+sg_check "all 12 jobs completed despite the cut Redis connections" all_done_d2
+nd=0
+for i in $(seq 1 12); do no_doubles "$(printf 'd2%038x' "$i")" || nd=$((nd + 1)); done
+sg_check "none of them doubled" [ "$nd" = 0 ]
+sg_check "nothing left in the processing list or the queue" \
+  bash -c "sleep 1.5; [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:processing:$WID) = 0 ] && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue) = 0 ]"
 sg_summary

@@ -83,6 +83,72 @@ static void test_take_ack_and_ownership(void **state)
     wk_queue_free(q);
 }
 
+/* The ack that also takes the next job: both in one step, in queue order, and nothing when the
+ * queue is empty; then the recovery of jobs a lost reply left in the processing list. */
+static void test_ack_take_and_recover(void **state)
+{
+    struct wk_queue *q = open_q("w7");
+    flush(q);
+    push(q, "J1");
+    push(q, "J2");
+    char *line = NULL, *next = NULL;
+    size_t len = 0;
+    bool ours = false;
+    assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+    assert_string_equal(line, "J1");
+    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, &len), SG_OK);
+    assert_true(ours);
+    assert_string_equal(next, "J2");
+    assert_int_equal(len, 2);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 1);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 0);
+    free(line);
+    line = next;
+    /* the last job: acked, and no next one */
+    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, &len), SG_OK);
+    assert_true(ours);
+    assert_null(next);
+    assert_int_equal(len, 0);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
+    /* acking a job that is no longer ours still takes the next one */
+    push(q, "J3");
+    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, NULL), SG_OK);
+    assert_false(ours);
+    assert_string_equal(next, "J3");
+    free(line);
+    /* a take whose reply was lost left J4 and J5 beside the held J3: recovery hands them back to
+     * the front of the queue and keeps J3; a second recovery finds nothing */
+    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J4 J5");
+    freeReplyObject(r);
+    push(q, "J6");
+    int64_t moved = -1;
+    assert_int_equal(wk_queue_recover(q, next, &moved), SG_OK);
+    assert_int_equal(moved, 2);
+    assert_int_equal(wk_queue_recover(q, next, &moved), SG_OK);
+    assert_int_equal(moved, 0);
+    r = redisCommand(wk_queue_context(q), "LRANGE analysis_queue:processing:w7 0 -1");
+    assert_int_equal(r->elements, 1);
+    assert_string_equal(r->element[0]->str, "J3");
+    freeReplyObject(r);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 3);
+    assert_int_equal(wk_queue_ack(q, next, &ours), SG_OK);
+    free(next);
+    const char *order[] = {"J4", "J5", "J6"}; /* the recovered ones first, the older J4 first */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
+        assert_string_equal(line, order[i]);
+        assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+        free(line);
+    }
+    /* holding nothing, recovery empties the list */
+    r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J7");
+    freeReplyObject(r);
+    assert_int_equal(wk_queue_recover(q, NULL, &moved), SG_OK);
+    assert_int_equal(moved, 1);
+    assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
+    wk_queue_free(q);
+}
+
 static void test_delay_promote_bury_return(void **state)
 {
     struct wk_queue *q = open_q("w2");
@@ -263,6 +329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_ack_and_ownership),
+        cmocka_unit_test(test_ack_take_and_recover),
         cmocka_unit_test(test_delay_promote_bury_return),
         cmocka_unit_test(test_reaper_and_alive),
         cmocka_unit_test(test_concurrent_reapers_move_each_job_once),
