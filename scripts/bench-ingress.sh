@@ -7,6 +7,7 @@
 #
 #   scripts/bench-ingress.sh [DURATION_S]        (default 10 s per run; wrk -t2 -c64)
 # Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node"), BENCH_ROUNDS (3),
+# BENCH_REDIS_CONFIG (see below),
 # BENCH_PIN=1: the server under test (ingress, nginx's worker, node) on CPU 0 and wrk + Redis on
 # CPU 1, so the servers do not compete with the load generator for a core (fairer, steadier).
 # BENCH_PIN=2: the server and Redis on CPU 0, wrk alone on CPU 1 (both wrk threads share it).
@@ -38,6 +39,13 @@ REDIS_CPU=1
 sg_tmpdir
 sg_start_redis >/dev/null
 pin "$SG_REDIS_PID" "$REDIS_CPU"
+# BENCH_REDIS_CONFIG="name value ...": CONFIG SET on the bench's Redis, for experiments (for
+# example "auto-aof-rewrite-min-size 1gb": with the queue never drained, the AOF grows ~10 MB/s and
+# Redis forks a rewrite every few seconds at the 64 MB default).
+if [ -n "${BENCH_REDIS_CONFIG:-}" ]; then
+  # shellcheck disable=SC2086 # name/value pairs, split on purpose
+  redis-cli -p "$REDIS_PORT" config set $BENCH_REDIS_CONFIG >/dev/null
+fi
 export WEBHOOK_SECRET=bench-secret
 FIX=$ROOT/tests/fixtures/webhooks
 LUA=$ROOT/scripts/bench/ingress/webhook.lua
@@ -141,7 +149,7 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
       R[$t]+="$rps "; P[$t]+="$p99 "; C[$t]+="$cpu "
     done
   done
-  med() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+  med() { python3 -c "import sys,statistics; print(round(statistics.median(float(x) for x in sys.argv[1:]), 2))" $1; }
   nginx_med=$(med "${R[nginx]:-0}")
   size=$(( $(stat -c %s "$FIX/$1") / 1024 ))
   for t in $TARGETS; do

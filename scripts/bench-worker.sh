@@ -5,7 +5,7 @@
 # written per second into PostgreSQL with COPY. Everything goes through the real path: signed
 # webhooks -> ingress -> Redis -> workers -> GitHub simulator -> PostgreSQL. Run by hand, not in CI.
 #
-#   scripts/bench-worker.sh                 N=400 webhooks per worker count, L=40 latency samples
+#   scripts/bench-worker.sh                 N=2000 webhooks per worker count, L=40 latency samples
 #   N=400 L=60 WORKERS="1 2 4" ROUNDS=3 BENCH_REPO=self scripts/bench-worker.sh
 #
 # BENCH_REPO=sample (default) is tests/fixtures/sample-repo (8 files, 48 KB); BENCH_REPO=self is this
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-N=${N:-400}
+N=${N:-2000}
 L=${L:-40}
 WORKERS=${WORKERS:-1 2 4}
 ROUNDS=${ROUNDS:-2}
@@ -60,6 +60,28 @@ sg_start_github_sim --repos "$SG_TMP/repos" --installation "$SYS_INSTALLATION=ac
 sys_start_ingress
 
 sha() { printf '%s%036x' "$1" "$2"; }
+# send_pushes PREFIX N: N signed push webhooks (shas PREFIX + 1..N) to the ingress over one
+# keep-alive connection, each checked for 202: a curl and an openssl per webhook made a round's
+# set-up take longer than its drain, which kept N small and the drains short and noisy.
+send_pushes() {
+  INGRESS_PORT=$INGRESS_PORT python3 - "$1" "$2" "$(sys_push_payload @SHA@)" <<'PY'
+import hashlib, hmac, http.client, os, sys, uuid
+prefix, n, template = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+conn = http.client.HTTPConnection('127.0.0.1', int(os.environ['INGRESS_PORT']))
+secret = os.environ['WEBHOOK_SECRET'].encode()
+for i in range(1, n + 1):
+    body = template.replace('@SHA@', '%s%036x' % (prefix, i)).encode()
+    sig = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    conn.request('POST', '/webhooks/github', body, {
+        'Content-Type': 'application/json', 'X-GitHub-Event': 'push',
+        'X-GitHub-Delivery': str(uuid.uuid4()), 'X-Hub-Signature-256': 'sha256=' + sig,
+        'User-Agent': 'GitHub-Hookshot/sim'})
+    r = conn.getresponse()
+    r.read()
+    if r.status != 202:
+        sys.exit('webhook %d answered %d' % (i, r.status))
+PY
+}
 completed_like() { psql -tAc "select count(*) from analyses where head_sha like '$1%' and status='completed'"; }
 start_workers() { # start_workers COUNT [VAR=v...]
   local n=$1; shift
@@ -71,6 +93,23 @@ stop_workers() {
     local v="WORKER_PID_b$i"
     kill "${!v}" 2>/dev/null || true
     wait "${!v}" 2>/dev/null || true
+  done
+}
+
+# PIN=1 (an experiment, not the default): worker i and its PostgreSQL backend share CPU (i-1) mod
+# nproc, so two workers' chains of wake-ups never queue on the same CPU; Redis, the simulator and
+# the ingress float. It shows how much of the 1 -> 2 workers loss is the scheduler's placement.
+pin_workers() {
+  local n=$1 i cpu pid port backend
+  for i in $(seq 1 "$n"); do
+    local v="WORKER_PID_b$i"
+    pid=${!v}
+    cpu=$(((i - 1) % $(nproc)))
+    taskset -apc "$cpu" "$pid" >/dev/null
+    for port in $(ss -tnpH state established "( dport = :$PG_PORT )" | grep "pid=$pid," | awk '{print $3}' | sed 's/.*://'); do
+      backend=$(psql -tAc "select pid from pg_stat_activity where client_port = $port")
+      [ -n "$backend" ] && taskset -pc "$cpu" "$backend" >/dev/null
+    done
   done
 }
 
@@ -122,14 +161,13 @@ for w in $WORKERS; do
   [ "$w" = "$count" ] || build=${BENCH_BASE_BUILD:?a worker count with b needs BENCH_BASE_BUILD}
   prefix=$(printf '%02x%02x' "$round" "$tok")
   # Throughput: N jobs queued through the ingress, then w workers drain them.
-  for i in $(seq 1 "$N"); do
-    code=$(sys_send push "$(sys_push_payload "$(sha "$prefix" "$i")")")
-    [ "$code" = 202 ] || { echo "webhook answered $code" >&2; exit 1; }
-  done
+  send_pushes "$prefix" "$N"
+
   # Start the workers on an empty queue (their start-up is not the fleet's throughput), then hand
   # them all N jobs at once, in order, with one atomic script.
   redis-cli -p "$REDIS_PORT" rename analysis_queue analysis_queue:bench-staged >/dev/null
   SG_BUILD_DIR=$build start_workers "$count"
+  [ "${PIN:-0}" = 1 ] && pin_workers "$count"
   c0=$(cpu_snapshot)
   t0=$(date +%s%N)
   redis-cli -p "$REDIS_PORT" eval "local n = 0 while redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT') do n = n + 1 end return n" \
