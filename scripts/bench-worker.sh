@@ -57,6 +57,8 @@ sg_start_redis
 sg_start_postgres
 sg_start_github_sim --repos "$SG_TMP/repos" --installation "$SYS_INSTALLATION=acme/widgets,acme/many"
 "$(sys_bin worker)" migrate >/dev/null
+# BENCH_PG_SQL: SQL run once after the migrations, for experiments (settings, function options).
+[ -z "${BENCH_PG_SQL:-}" ] || psql -qc "$BENCH_PG_SQL" >/dev/null
 sys_start_ingress
 
 sha() { printf '%s%036x' "$1" "$2"; }
