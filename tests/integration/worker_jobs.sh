@@ -37,6 +37,26 @@ no_doubles() { # SHA: one analysis, one check run, findings stored once
   [ "$(rows "$1" "")" = 1 ] && [ "$(rows "$1" "and status='completed'")" = 1 ] && [ "$(runs_for "$1")" = 1 ] &&
     [ "$(psql -tAc "select count(*) = max(a.findings_stored) from findings f join analyses a on a.id=f.analysis_id and a.created_at=f.analysis_created_at where a.head_sha='$1'")" = t ]
 }
+# Batches of 12 jobs whose shas start with a 2-character prefix, for the connection-cut sections.
+batch_shas() { for i in $(seq 1 12); do printf '%s%038x\n' "$1" "$i"; done; }
+enqueue_batch() {
+  local lines=() s
+  for s in $(batch_shas "$1"); do lines+=("$(job "$s")"); done
+  redis-cli -p "$REDIS_PORT" lpush analysis_queue "${lines[@]}" >/dev/null
+}
+batch_done() {
+  local s
+  for s in $(batch_shas "$1"); do [ "$(completed_for "$s")" -ge 1 ] || return 1; done
+}
+wait_batch() {
+  local deadline=$(($(date +%s) + 90))
+  until batch_done "$1" || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.5; done
+}
+batch_doubles() {
+  local nd=0 s
+  for s in $(batch_shas "$1"); do no_doubles "$s" || nd=$((nd + 1)); done
+  echo "$nd"
+}
 metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v k="$2" 'index($0,k)==1 {s+=$NF} END {print s+0}'; }
 
 echo "# 1. a worker SIGKILLed mid-analysis"
@@ -207,24 +227,16 @@ echo "# 9. the worker's PostgreSQL connection killed again and again while jobs 
 # pg_terminate_backend cuts the connection wherever the worker is: inside a pipeline, a COPY, or
 # between transactions. Every job must still end in one completed analysis and check run.
 LOGS0=$(cat "$SG_TMP"/worker-*.log | wc -l)
-LINES=()
-for i in $(seq 1 12); do LINES+=("$(job "$(printf 'c9%038x' "$i")")"); done
-redis-cli -p "$REDIS_PORT" lpush analysis_queue "${LINES[@]}" >/dev/null
+enqueue_batch c9
 for k in $(seq 1 25); do
   psql -qtAc "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'singularity-worker'" >/dev/null
   sleep 0.1
 done
-all_done() {
-  for i in $(seq 1 12); do [ "$(completed_for "$(printf 'c9%038x' "$i")")" -ge 1 ] || return 1; done
-}
-deadline=$(($(date +%s) + 90))
-until all_done || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.5; done
-sg_check "all 12 jobs completed despite the cut connections" all_done
+wait_batch c9
+sg_check "all 12 jobs completed despite the cut connections" batch_done c9
 sg_check "the cuts hit jobs in progress (the worker logged lost connections)" \
   bash -c "cat '$SG_TMP'/worker-*.log | tail -n +$((LOGS0 + 1)) | grep -q 'terminating connection\|server closed the connection\|connection to server'"
-nd=0
-for i in $(seq 1 12); do no_doubles "$(printf 'c9%038x' "$i")" || nd=$((nd + 1)); done
-sg_check "none of them doubled" [ "$nd" = 0 ]
+sg_check "none of them doubled" [ "$(batch_doubles c9)" = 0 ]
 
 echo "# 10. a job left in a live worker's processing list by a lost reply; Redis connections cut"
 # A take (or the ack that takes the next job) whose reply is lost with the connection leaves the
@@ -237,22 +249,14 @@ redis-cli -p "$REDIS_PORT" client kill type normal >/dev/null
 sg_check "the stranded job went back to the queue and was analysed" wait_completed $S11 30
 sg_check "the worker said so" grep -q '"msg":"jobs left in our processing list by a lost reply went back to the queue","jobs":1' "$SG_TMP/worker-s1.log"
 sg_check "not doubled" no_doubles $S11
-LINES=()
-for i in $(seq 1 12); do LINES+=("$(job "$(printf 'd2%038x' "$i")")"); done
-redis-cli -p "$REDIS_PORT" lpush analysis_queue "${LINES[@]}" >/dev/null
+enqueue_batch d2
 for k in $(seq 1 20); do
   redis-cli -p "$REDIS_PORT" client kill type normal >/dev/null
   sleep 0.1
 done
-all_done_d2() {
-  for i in $(seq 1 12); do [ "$(completed_for "$(printf 'd2%038x' "$i")")" -ge 1 ] || return 1; done
-}
-deadline=$(($(date +%s) + 90))
-until all_done_d2 || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.5; done
-sg_check "all 12 jobs completed despite the cut Redis connections" all_done_d2
-nd=0
-for i in $(seq 1 12); do no_doubles "$(printf 'd2%038x' "$i")" || nd=$((nd + 1)); done
-sg_check "none of them doubled" [ "$nd" = 0 ]
+wait_batch d2
+sg_check "all 12 jobs completed despite the cut Redis connections" batch_done d2
+sg_check "none of them doubled" [ "$(batch_doubles d2)" = 0 ]
 sg_check "nothing left in the processing list or the queue" \
   bash -c "sleep 1.5; [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:processing:$WID) = 0 ] && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue) = 0 ]"
 sg_summary
