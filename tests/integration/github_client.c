@@ -485,8 +485,9 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     redisFree(r);
 }
 
-/* Calls of a script in Redis so far (INFO commandstats), to count gate round trips. */
 #define GATE_WINDOW_MS 1000 /* github.c's GATE_REUSE_MS */
+
+/* Calls of a script in Redis so far (INFO commandstats), to count gate round trips. */
 static long long evalsha_calls(redisContext *r)
 {
     redisReply *rep = redisCommand(r, "INFO commandstats");
