@@ -56,7 +56,8 @@ enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours);
 enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, char **next,
                               size_t *next_len);
 /* Returns every job in our processing list except `held` (may be NULL) to the front of
- * analysis_queue: after a reconnect, a take whose reply was lost may have left one there. */
+ * analysis_queue: after a reconnect, a take whose reply was lost may have left one there; at a
+ * hard stop (held NULL), everything the worker holds goes back. */
 enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved);
 /* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,

@@ -41,17 +41,6 @@ static void on_signal(int sig)
     }
 }
 
-/* The job line the loop holds now (NULL when none), for the keeper's hard shutdown. */
-static pthread_mutex_t g_held_mu = PTHREAD_MUTEX_INITIALIZER;
-static char *g_held;
-
-static void set_held(char *line)
-{
-    pthread_mutex_lock(&g_held_mu);
-    g_held = line;
-    pthread_mutex_unlock(&g_held_mu);
-}
-
 void wk_run_worker_id(char *out, unsigned long outlen)
 {
     char host[64] = "worker";
@@ -83,15 +72,16 @@ struct keeper {
 };
 
 /* The job runner could not stop in time (blocked in a request to GitHub or PostgreSQL, each of
- * which has its own timeout, but longer than the grace): hand the held job back from here and
- * exit, so SHUTDOWN_GRACE_S is kept. Both this and the runner finish the job with an atomic
- * "only if still ours" script, so whichever comes second changes nothing. */
+ * which has its own timeout, but longer than the grace): hand back from here whatever our
+ * processing list holds (the job in hand, and one the last ack may have taken) and exit, so
+ * SHUTDOWN_GRACE_S is kept. Both this and the runner finish jobs with atomic "only if still ours"
+ * scripts, so whichever comes second changes nothing; a stopping runner takes no new job. */
 static void hard_stop(struct keeper *k)
 {
-    pthread_mutex_lock(&g_held_mu);
-    bool ours = false;
-    if (g_held && wk_queue_return(k->q, g_held, &ours) == SG_OK && ours)
-        sg_log_warn("shutdown grace over: job handed back to the queue", SG_KV_END);
+    int64_t moved = 0;
+    if (wk_queue_recover(k->q, NULL, &moved) == SG_OK && moved)
+        sg_log_warn("shutdown grace over: held jobs handed back to the queue",
+                    SG_KV_INT("jobs", moved), SG_KV_END);
     wk_queue_leave(k->q, NULL);
     sg_log_info("worker stopped at the end of the shutdown grace", SG_KV_END);
     _exit(0);
@@ -325,9 +315,7 @@ int wk_run_worker(struct wk_config *cfg)
         }
         if (!line)
             continue;
-        set_held(line);
         wk_jobs_run(&r, line, len);
-        set_held(NULL);
         free(line);
     }
     atomic_store(&h.loop_running, false);

@@ -188,6 +188,33 @@ wait "$WORKER_PID_t2"; rc=$?
 sg_check "SIGTERM with a short job: the job is finished, then exit 0" \
   bash -c "[ $rc = 0 ] && [ \$(curl -sf $SIM/_sim/check-runs | python3 -c \"import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['head_sha']=='$S8' and c['status']=='completed'))\") = 1 ]"
 
+echo "# 6b. SIGTERM while the runner is stuck in PostgreSQL past the grace: the hard stop"
+# The claim waits behind a table lock (statement timeout 30 s), which no stop hook can cut short:
+# the housekeeping thread must hand the job back and exit 0 within SHUTDOWN_GRACE_S.
+S12=d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3
+sys_start_worker h1 SHUTDOWN_GRACE_S=2
+psql -qc "begin; lock table installations in access exclusive mode; select pg_sleep(6); commit" >/dev/null &
+LOCK_PID=$!
+sleep 0.3
+enqueue "$(job $S12)"
+lock_waiting() { [ "$(psql -tAc "select count(*) from pg_stat_activity where application_name = 'singularity-worker' and wait_event_type = 'Lock'")" -ge 1 ]; }
+for _ in $(seq 50); do lock_waiting && break; sleep 0.1; done
+sg_check "the claim is waiting on the lock" lock_waiting
+t0=$(date +%s%N)
+kill -TERM "$WORKER_PID_h1"
+wait "$WORKER_PID_h1"; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+sg_check "exit 0 within the 2 s grace (took ${ms} ms)" [ "$rc" = 0 -a "$ms" -lt 2500 ]
+sg_check "the job was handed back to the queue by the hard stop" \
+  bash -c "redis-cli -p $REDIS_PORT lrange analysis_queue 0 -1 | grep -q $S12 &&
+    grep -q '\"msg\":\"shutdown grace over: held jobs handed back to the queue\",\"jobs\":1' '$SG_TMP/worker-h1.log'"
+sg_check "the stopped worker left the workers set" bash -c "[ \$(redis-cli -p $REDIS_PORT zcard analysis_queue:workers) = 0 ]"
+wait "$LOCK_PID"
+sys_start_worker h2
+sg_check "another worker finished it" wait_completed $S12 40
+sg_check "not doubled" no_doubles $S12
+kill "$WORKER_PID_h2"; wait "$WORKER_PID_h2" 2>/dev/null
+
 echo "# 7. a statement failing inside a pipelined transaction (statement timeout behind a lock)"
 S9=a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9
 sys_start_worker s1 DB_STATEMENT_TIMEOUT_MS=300
