@@ -676,12 +676,12 @@ static enum sg_err result_json(const struct sg_an_result *r, struct sg_buf *lang
     return e;
 }
 
-/* Appends "SELECT <call>(p...); " to a simple-protocol query, each parameter an escaped literal
- * (NULL stays NULL): such a query carries no separate parameters. */
-static enum sg_err append_call(struct wk_db *db, struct sg_buf *q, const char *call,
+/* Appends "<select>(p...); " to a simple-protocol query, each parameter an escaped literal (NULL
+ * stays NULL): such a query carries no separate parameters. */
+static enum sg_err append_call(struct wk_db *db, struct sg_buf *q, const char *select,
                                const char *const *p, int n)
 {
-    enum sg_err e = sg_buf_printf(q, "SELECT %s(", call);
+    enum sg_err e = sg_buf_printf(q, "%s(", select);
     for (int i = 0; i < n && !e; i++) {
         if (i)
             e = sg_buf_puts(q, ", ");
@@ -737,14 +737,14 @@ static enum sg_err put_rows(struct wk_db *db, const struct wk_claim *c,
     return e;
 }
 
-/* Runs `before`, a COPY of the findings and `after` as one simple-protocol query string (with a
- * pending BEGIN + SET LOCAL in front): PostgreSQL runs the statements before the COPY, takes the
- * rows, then runs the rest, so the whole transaction costs two round trips (libpq's pipeline mode
- * has no COPY). The rows go in chunks of ~64 KiB. *rows receives the last row set that `before`
- * returned. */
-static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
-                                 const struct sg_an_result *r, size_t n, const char *before,
-                                 const char *after, PGresult **rows)
+/* Runs `before`, a COPY of the first n findings (none when n is 0) and `after` as one
+ * simple-protocol query string (with a pending BEGIN + SET LOCAL in front): PostgreSQL runs the
+ * statements before the COPY, takes the rows, then runs the rest, so the whole transaction costs
+ * one round trip, two with findings (libpq's pipeline mode has no COPY). The rows go in chunks of
+ * ~64 KiB. *rows receives the last row set that `before` returned. */
+static enum sg_err store_query(struct wk_db *db, const struct wk_claim *c,
+                               const struct sg_an_result *r, size_t n, const char *before,
+                               const char *after, PGresult **rows)
 {
     static const char copy_sql[] = "COPY findings (analysis_id, analysis_created_at, ordinal, "
                                    "path, line, rule, severity, message) FROM STDIN";
@@ -755,7 +755,8 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
     sg_buf_init(&q, 0);
     char begin[96];
     take_pending_begin(db, begin, sizeof begin);
-    enum sg_err e = sg_buf_printf(&q, "%s%s%s; %s", begin, before, copy_sql, after);
+    enum sg_err e =
+        sg_buf_printf(&q, "%s%s%s%s%s", begin, before, n ? copy_sql : "", n ? "; " : "", after);
     if (e || PQsendQuery(db->conn, sg_buf_str(&q)) != 1) {
         sg_buf_free(&q);
         set_err(db, "copy", e ? "out of memory" : PQerrorMessage(db->conn));
@@ -791,7 +792,7 @@ static enum sg_err copy_findings(struct wk_db *db, const struct wk_claim *c,
             break;
     }
     sg_buf_free(&q);
-    if (!e && !copied) {
+    if (!e && n && !copied) {
         set_err(db, "copy", "no COPY in the answer");
         e = SG_ERR_DB;
     }
@@ -833,10 +834,6 @@ static bool base_args(struct base_args *b, const struct wk_claim *c,
 }
 
 static void fill_base(PGresult *res, struct wk_db_base *out);
-
-static const char STORE_SQL[] =
-    "SELECT singularity_store_result($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-    "$15, $16, $17, $18, $19, $20, $21)";
 
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
@@ -897,24 +894,18 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     struct base_args ba;
     bool want_base = bq && base && base_args(&ba, c, bq);
     PGresult *bres = NULL;
-    if (n == 0) {
-        /* One round trip: the row update, the base lookup and COMMIT in one pipeline. */
-        struct stmt st[2] = {{STORE_SQL, 21, upd, NULL}, {BASE_SQL, 7, ba.p, &bres}};
-        e = pipeline(db, st, want_base ? 2 : 1, true);
-    } else {
-        /* Two round trips: the same statements, then the findings' COPY and COMMIT, in one
-         * simple-protocol query string. */
-        struct sg_buf before;
-        sg_buf_init(&before, 0);
-        e = append_call(db, &before, "singularity_store_result", upd, 21);
-        if (!e && want_base)
-            e = append_call(db, &before, "* FROM singularity_find_base", ba.p, 7);
-        if (!e)
-            e = copy_findings(db, c, r, n, sg_buf_str(&before), "COMMIT", &bres);
-        if (!e)
-            db->in_tx = false;
-        sg_buf_free(&before);
-    }
+    /* The row update, the base lookup, the findings' COPY and COMMIT in one query string; its
+     * parameters are escaped literals, as a simple-protocol query carries none. */
+    struct sg_buf q;
+    sg_buf_init(&q, 0);
+    e = append_call(db, &q, "SELECT singularity_store_result", upd, 21);
+    if (!e && want_base)
+        e = append_call(db, &q, "SELECT * FROM singularity_find_base", ba.p, 7);
+    if (!e)
+        e = store_query(db, c, r, n, sg_buf_str(&q), "COMMIT", &bres);
+    if (!e)
+        db->in_tx = false;
+    sg_buf_free(&q);
     if (!e && want_base && PQntuples(bres) == 1)
         fill_base(bres, base);
     PQclear(bres);
