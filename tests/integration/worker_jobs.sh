@@ -286,4 +286,18 @@ sg_check "all 12 jobs completed despite the cut Redis connections" batch_done d2
 sg_check "none of them doubled" [ "$(batch_doubles d2)" = 0 ]
 sg_check "nothing left in the processing list or the queue" \
   bash -c "sleep 1.5; [ \$(redis-cli -p $REDIS_PORT llen analysis_queue:processing:$WID) = 0 ] && [ \$(redis-cli -p $REDIS_PORT llen analysis_queue) = 0 ]"
+
+echo "# 11. a result stored without findings rows (MAX_STORED_FINDINGS=0): one query string, no COPY"
+kill "$WORKER_PID_s1"; wait "$WORKER_PID_s1" 2>/dev/null
+S13=e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6
+sys_start_worker z MAX_STORED_FINDINGS=0
+enqueue "$(job $S13)"
+sg_check "the job completed" wait_completed $S13 40
+sg_check "findings counted but none stored" \
+  [ "$(psql -tAc "select status = 'completed' and findings_total > 0 and findings_stored = 0 and rule_counts <> '{}' and (select count(*) from findings f where f.analysis_id = a.id) = 0 from analyses a where head_sha = '$S13'")" = t ]
+sg_check "the base lookup in the same query found the previous analysis on the branch" \
+  bash -c "curl -sf $SIM/_sim/check-runs | python3 -c \"
+import json,sys
+c=[c for c in json.load(sys.stdin) if c['head_sha']=='$S13'][0]
+assert 'vs base' in c['output']['title'], c['output']['title']\""
 sg_summary
