@@ -84,9 +84,8 @@ struct wk_db_base;
 
 /* Stores the result on the analysis row (still running), with c->check_run_id, and its first
  * max_findings findings with COPY, replacing any stored by an earlier attempt (only when
- * c->resumed). When bq and base are
- * non-NULL the base commit's analysis is looked up in the same transaction (one round trip of
- * BEGIN/COMMIT fewer per job). */
+ * c->resumed). When bq and base are non-NULL the base commit's analysis is looked up in the same
+ * transaction. One round trip, two with findings. */
 enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
                                const struct sg_an_result *r, uint64_t tarball_bytes,
                                int64_t download_ms, size_t max_findings, size_t *stored,
