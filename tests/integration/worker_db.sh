@@ -44,6 +44,57 @@ sg_check "a claim of another commit of the repository does not wait for an open 
   [ "$(PGOPTIONS='-c lock_timeout=1000' psql -tAc "select o_inserted from singularity_claim(5, 9, 'a/b', 'c3', false, 'v1', null, null, null, 'push', 'd-c3', 'v1', 'w1', 1)")" = t ]
 wait "$HOLD"
 
+# Lookups across months (migration 0003): a commit or ref analysed in an older month is still
+# found, now that the claim and the base lookup search only from the first analysis of the commit
+# or ref on. History goes into a partition 14 months back, inserted by hand as an operator (or an
+# older worker) would: the trigger records it all the same.
+old_m=$(psql -tAc "select to_char(date_trunc('month', now() at time zone 'UTC') - interval '14 months', 'YYYY_MM')")
+for t in analyses findings; do
+  psql -qc "create table ${t}_$old_m partition of $t for values from ('${old_m/_/-}-01 00:00+00') to ('${old_m/_/-}-01 00:00+00'::timestamptz + interval '1 month')"
+done
+at_old() { psql -tAc "select to_char(date_trunc('month', now() at time zone 'UTC') - interval '14 months' + interval '$1 days', 'YYYY-MM-DD') || ' 12:00+00'"; }
+hist() { # hist SHA REF DAY: a completed analysis of repository 5 that many days into the old month
+  psql -qc "insert into analyses (created_at, repository_id, head_sha, ref, trigger, engine_version, status, score) values ('$(at_old "$3")', 5, '$1', '$2', 'push', 'v1', 'completed', 6.5)"
+}
+hist old1 refs/heads/rel 3
+sg_check "a commit analysed 14 months ago is recorded with its first analysis's time" \
+  [ "$(psql -tAc "select first_at = '$(at_old 3)' from analysed_commits where repository_id = 5 and head_sha = 'old1'")" = t ]
+sg_check "a claim of it reuses that completed analysis" [ "$(claim old1)" = "false|completed" ]
+hist old1 refs/heads/rel 1
+sg_check "an earlier analysis inserted later moves the commit's first time back" \
+  [ "$(psql -tAc "select first_at = '$(at_old 1)' from analysed_commits where repository_id = 5 and head_sha = 'old1'")" = t ]
+sg_check "and the ref's" \
+  [ "$(psql -tAc "select first_at = '$(at_old 1)' from analysed_refs where repository_id = 5 and ref = 'refs/heads/rel'")" = t ]
+base() { # base BASE_SHA REF HEAD -> the head_sha of the base analysis found, for a new analysis now
+  psql -tAc "select coalesce((select o_head_sha from singularity_find_base(5, 'v1', $1, $2, '$3', now(), 1000000)), '-')"
+}
+sg_check "the base lookup finds a base commit analysed 14 months ago" [ "$(base "'old1'" null new1)" = old1 ]
+sg_check "and, on a ref last analysed 14 months ago, that analysis" [ "$(base null "'refs/heads/rel'" new1)" = old1 ]
+sg_check "a base commit never analysed falls back to the ref" [ "$(base "'nope'" "'refs/heads/rel'" new1)" = old1 ]
+sg_check "a ref never analysed has no base" [ "$(base null "'refs/heads/none'" new1)" = - ]
+hist old2 refs/heads/rel 9
+psql -qc "insert into analyses (repository_id, head_sha, ref, trigger, engine_version, status) values (5, 'cur1', 'refs/heads/rel', 'push', 'v1', 'completed')"
+sg_check "the newest analysis on the ref wins, this month's before older months'" [ "$(base null "'refs/heads/rel'" new1)" = cur1 ]
+sg_check "an analysis of the head commit itself is not its base" [ "$(base null "'refs/heads/rel'" cur1)" = old2 ]
+sg_check "the job's functions plan once per connection (generic plans)" \
+  [ "$(psql -tAc "select count(*) from pg_proc where proname in ('singularity_claim', 'singularity_find_base', 'singularity_store_result', 'singularity_complete') and 'plan_cache_mode=force_generic_plan' = any(proconfig)")" = 4 ]
+
+# Upgrading a database that already holds analyses: migration 0003 records their commits and refs.
+psql -d postgres -qc "create database upgrade"
+for f in "$SG_SOURCE_DIR"/migrations/000[12]_*.sql; do
+  psql -d upgrade -q -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null
+  v=$(basename "$f" | sed 's/_.*//; s/^0*//')
+  psql -d upgrade -qc "create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now()); insert into schema_migrations (version, name) values ($v, '$(basename "$f")')"
+done
+psql -d upgrade -qc "insert into analyses (created_at, repository_id, head_sha, ref, trigger, engine_version, status) values (now() - interval '1 hour', 8, 'u1', 'refs/heads/main', 'push', 'v1', 'completed'), (now(), 8, 'u1', 'refs/heads/main', 'push', 'v1', 'completed'), (now(), 8, 'u2', null, 'push', 'v1', 'completed')"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/upgrade" "$W" migrate >"$SG_TMP/upgrade.out" 2>&1
+sg_check "migrate on a database at migration 2 applies the rest" grep -q "^migrate: [1-9][0-9]* applied" "$SG_TMP/upgrade.out"
+sg_check "the commits already analysed are recorded, each with its first analysis's time" \
+  [ "$(psql -d upgrade -tAc "select string_agg(head_sha || ':' || (first_at = (select min(created_at) from analyses a where a.head_sha = c.head_sha)), ',' order by head_sha) from analysed_commits c")" = "u1:true,u2:true" ]
+sg_check "and their refs" [ "$(psql -d upgrade -tAc "select string_agg(ref, ',') from analysed_refs")" = refs/heads/main ]
+sg_check "a claim after the upgrade reuses the analysis from before it" \
+  [ "$(psql -d upgrade -tAc "select o_inserted || '|' || o_status from singularity_claim(8, 9, 'a/c', 'u1', false, 'v1', 'refs/heads/main', null, null, 'push', 'd-u1', 'v1', 'w1', 1)")" = "false|completed" ]
+
 # Concurrent migrate on a fresh database: every run succeeds, each migration applied once.
 psql -d postgres -qc "create database conc"
 pids=()
