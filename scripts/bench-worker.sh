@@ -56,6 +56,15 @@ done
 sg_start_redis
 sg_start_postgres
 sg_start_github_sim --repos "$SG_TMP/repos" --installation "$SYS_INSTALLATION=acme/widgets,acme/many"
+# BENCH_API_DELAY_MS: every GitHub API request under /repos/ (the tarball's redirect and the check
+# run's creation and completion) answered that much later, as from a distant api.github.com rather
+# than a simulator on loopback; the codeload download and the token are not delayed. Jobs then wait
+# on the network as they do in production, and the ratio shows what the workers share (Redis,
+# PostgreSQL, locks) rather than this machine's two cores.
+if [ -n "${BENCH_API_DELAY_MS:-}" ]; then
+  curl -sf -X POST "$GITHUB_API_URL/_sim/faults" \
+    -d "{\"path_prefix\":\"/repos/\",\"delay_ms\":$BENCH_API_DELAY_MS,\"count\":1000000000}" >/dev/null
+fi
 "$(sys_bin worker)" migrate >/dev/null
 # BENCH_PG_SQL: SQL run once after the migrations, for experiments (settings, function options).
 [ -z "${BENCH_PG_SQL:-}" ] || psql -qc "$BENCH_PG_SQL" >/dev/null
@@ -230,7 +239,7 @@ done
 rows=$(psql -tAc "select count(*) from findings f join analyses a on a.id=f.analysis_id and a.created_at=f.analysis_created_at where a.head_sha like 'f1f1%'")
 
 echo
-echo "== bench-worker: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), N=$N webhooks per run, best of $ROUNDS rounds, L=$L latency samples, repository '$BENCH_REPO' ($(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1))"
+echo "== bench-worker: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), GitHub API delay ${BENCH_API_DELAY_MS:-0} ms, N=$N webhooks per run, best of $ROUNDS rounds, L=$L latency samples, repository '$BENCH_REPO' ($(du -sh "$SG_TMP/repos/acme/widgets" | cut -f1))"
 printf '| workers | analyses/s | vs 1 worker | latency p50 | latency p95 |\n|---:|---:|---:|---:|---:|\n'
 # A count's ratios are against the first count of the same build ("2b" against "1b").
 build_of() { [ "${1%b}" = "$1" ] && echo current || echo base; }
