@@ -65,6 +65,12 @@ sg_check "an earlier analysis inserted later moves the commit's first time back"
   [ "$(psql -tAc "select first_at = '$(at_old 1)' from analysed_commits where repository_id = 5 and head_sha = 'old1'")" = t ]
 sg_check "and the ref's" \
   [ "$(psql -tAc "select first_at = '$(at_old 1)' from analysed_refs where repository_id = 5 and ref = 'refs/heads/rel'")" = t ]
+psql -qc "insert into analyses (created_at, repository_id, head_sha, ref, trigger, engine_version, status) values ('$(at_old 5)', 5, 'fail1', null, 'push', 'v1', 'failed')"
+sg_check "a commit whose only analysis failed is analysed again" [ "$(claim fail1)" = "true|running" ]
+sg_check "a forced claim of an old commit makes its own analysis" \
+  [ "$(psql -tAc "select o_inserted || '|' || o_status from singularity_claim(5, 9, 'a/b', 'old1', true, 'd-force', null, null, null, 'check_run.rerequested', 'd-force', 'v1', 'w1', 1)")" = "true|running" ]
+sg_check "and its retry finds that analysis by its delivery" \
+  [ "$(psql -tAc "select o_inserted || '|' || o_status from singularity_claim(5, 9, 'a/b', 'old1', true, 'd-force', null, null, null, 'check_run.rerequested', 'd-force', 'v1', 'w1', 2)")" = "false|running" ]
 base() { # base BASE_SHA REF HEAD -> the head_sha of the base analysis found, for a new analysis now
   psql -tAc "select coalesce((select o_head_sha from singularity_find_base(5, 'v1', $1, $2, '$3', now(), 1000000)), '-')"
 }
