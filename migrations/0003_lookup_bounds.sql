@@ -12,7 +12,7 @@
 -- the inserting transaction's start, and a claim may wait for the commit's lock behind a younger
 -- transaction). Rows are never deleted: a first_at older than the oldest kept analysis (after old
 -- months are dropped) is still a correct bound, only a looser one. One row per analysed commit
--- (~100 bytes with its index entry) and per analysed ref.
+-- (~150 bytes with its index entry) and per analysed ref.
 
 CREATE TABLE analysed_commits (
     repository_id bigint NOT NULL,
