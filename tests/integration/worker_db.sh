@@ -87,10 +87,11 @@ sg_check "the job's functions plan once per connection (generic plans)" \
 
 # Upgrading a database that already holds analyses: migration 0003 records their commits and refs.
 psql -d postgres -qc "create database upgrade"
+psql -d upgrade -qc "create table schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now())"
 for f in "$SG_SOURCE_DIR"/migrations/000[12]_*.sql; do
   psql -d upgrade -q -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null
   v=$(basename "$f" | sed 's/_.*//; s/^0*//')
-  psql -d upgrade -qc "create table if not exists schema_migrations (version integer primary key, name text not null, applied_at timestamptz not null default now()); insert into schema_migrations (version, name) values ($v, '$(basename "$f")')"
+  psql -d upgrade -qc "insert into schema_migrations (version, name) values ($v, '$(basename "$f")')"
 done
 psql -d upgrade -qc "insert into analyses (created_at, repository_id, head_sha, ref, trigger, engine_version, status) values (now() - interval '1 hour', 8, 'u1', 'refs/heads/main', 'push', 'v1', 'completed'), (now(), 8, 'u1', 'refs/heads/main', 'push', 'v1', 'completed'), (now(), 8, 'u2', null, 'push', 'v1', 'completed')"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/upgrade" "$W" migrate >"$SG_TMP/upgrade.out" 2>&1
@@ -100,6 +101,28 @@ sg_check "the commits already analysed are recorded, each with its first analysi
 sg_check "and their refs" [ "$(psql -d upgrade -tAc "select string_agg(ref, ',') from analysed_refs")" = refs/heads/main ]
 sg_check "a claim after the upgrade reuses the analysis from before it" \
   [ "$(psql -d upgrade -tAc "select o_inserted || '|' || o_status from singularity_claim(8, 9, 'a/c', 'u1', false, 'v1', 'refs/heads/main', null, null, 'push', 'd-u1', 'v1', 'w1', 1)")" = "false|completed" ]
+
+# A rolling upgrade: a claim by a worker of the previous version (migration 0002's function) that
+# arrives while 0003 is being applied waits for it, then its analysis is recorded all the same.
+psql -d postgres -qc "create database rolling"
+for f in "$SG_SOURCE_DIR"/migrations/000[12]_*.sql; do psql -d rolling -q -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null; done
+(cat "$SG_SOURCE_DIR"/migrations/0003_*.sql; echo "select pg_sleep(2);") |
+  psql -d rolling -q -v ON_ERROR_STOP=1 -1 >/dev/null 2>"$SG_TMP/rolling.err" &
+MIG=$!
+# once the migration holds its lock, a claim of the previous version's function
+sg_wait_for bash -c "[ \$(psql -d rolling -tAc \"select count(*) from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'analyses' and l.mode = 'ShareRowExclusiveLock' and l.granted\") -ge 1 ]"
+psql -d rolling -tAc "select o_inserted from singularity_claim(8, 9, 'a/c', 'r1', false, 'v1', 'refs/heads/r', null, null, 'push', 'd-r1', 'v1', 'w1', 1)" >"$SG_TMP/rolling.out" 2>&1 &
+CLAIM=$!
+sg_check "a claim during the migration waits for its lock" sg_wait_for bash -c \
+  "[ \$(psql -d rolling -tAc \"select count(*) from pg_stat_activity where datname = 'rolling' and wait_event_type = 'Lock'\") -ge 1 ]"
+wait "$MIG"
+wait "$CLAIM"
+sg_check "the migration applied" [ ! -s "$SG_TMP/rolling.err" ]
+sg_check "then the claim inserted its analysis" [ "$(cat "$SG_TMP/rolling.out")" = t ]
+sg_check "and its commit and ref are recorded" \
+  [ "$(psql -d rolling -tAc "select (select count(*) from analysed_commits where head_sha = 'r1') || ',' || (select count(*) from analysed_refs where ref = 'refs/heads/r')")" = "1,1" ]
+sg_check "so a claim of the new version reuses it" \
+  [ "$(psql -d rolling -tAc "select o_inserted from singularity_claim(8, 9, 'a/c', 'r1', false, 'v1', 'refs/heads/r', null, null, 'push', 'd-r1b', 'v1', 'w2', 1)")" = f ]
 
 # Concurrent migrate on a fresh database: every run succeeds, each migration applied once.
 psql -d postgres -qc "create database conc"
