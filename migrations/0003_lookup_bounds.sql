@@ -30,6 +30,8 @@ CREATE TABLE analysed_refs (
 
 -- No insert may run between the backfill and the trigger's creation: the lock is held until this
 -- migration commits. Claims wait for it (they run under statement_timeout and are retried).
+-- CREATE TRIGGER below takes the same lock; taking it first keeps the guarantee if the statements
+-- are ever reordered (worker_db's rolling-upgrade checks fail without it in effect).
 LOCK TABLE analyses IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE FUNCTION singularity_note_analysis() RETURNS trigger LANGUAGE plpgsql AS $$
