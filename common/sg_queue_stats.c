@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sg_keys.h"
+#include "sg_metrics.h"
 
 const char SG_QUEUE_STATS_LUA[] =
     "local inflight = 0\n"
@@ -46,4 +47,28 @@ bool sg_queue_stats_from_reply(struct sg_queue_stats *st, const struct redisRepl
     json_object_put(o);
     json_tokener_free(tok);
     return true;
+}
+
+bool sg_queue_gauges_register(struct sg_queue_gauges *g, struct sg_metrics *m)
+{
+    g->length = sg_metrics_gauge(m, "analysis_queue_length",
+                                 "Jobs waiting in analysis_queue (LLEN).", NULL);
+    g->inflight = sg_metrics_gauge(m, "analysis_queue_inflight",
+                                   "Jobs held by registered workers (processing lists).", NULL);
+    g->delayed = sg_metrics_gauge(m, "analysis_queue_delayed",
+                                  "Jobs waiting to be retried (analysis_queue:delayed).", NULL);
+    g->dead = sg_metrics_gauge(m, "analysis_queue_dead",
+                               "Jobs that failed for good (analysis_queue:dead).", NULL);
+    g->oldest = sg_metrics_gauge(m, "analysis_queue_oldest_age_seconds",
+                                 "Age of the oldest pending job (from received_at).", NULL);
+    return g->length && g->inflight && g->delayed && g->dead && g->oldest;
+}
+
+void sg_queue_gauges_set(const struct sg_queue_gauges *g, const struct sg_queue_stats *st)
+{
+    sg_metric_set(g->length, NULL, (double)st->length);
+    sg_metric_set(g->inflight, NULL, (double)st->inflight);
+    sg_metric_set(g->delayed, NULL, (double)st->delayed);
+    sg_metric_set(g->dead, NULL, (double)st->dead);
+    sg_metric_set(g->oldest, NULL, st->oldest_age_s);
 }

@@ -29,4 +29,16 @@ struct sg_queue_stats {
 bool sg_queue_stats_from_reply(struct sg_queue_stats *st, const struct redisReply *reply,
                                int64_t now_ms);
 
+/* The five gauges, registered with one name and help text for both binaries. */
+struct sg_metrics;
+struct sg_metric;
+struct sg_queue_gauges {
+    struct sg_metric *length, *inflight, *delayed, *dead, *oldest;
+};
+
+/* Registers the gauges in m; false when any registration failed. */
+bool sg_queue_gauges_register(struct sg_queue_gauges *g, struct sg_metrics *m);
+/* Sets every gauge from st. */
+void sg_queue_gauges_set(const struct sg_queue_gauges *g, const struct sg_queue_stats *st);
+
 #endif

@@ -116,7 +116,7 @@ struct ingress_server {
     struct ingress_hmac *hmac;
     struct sg_metrics *metrics;
     struct sg_metric *m_requests, *m_duration, *m_sigfail;
-    struct sg_metric *m_qlen, *m_inflight, *m_delayed, *m_dead, *m_oldest;
+    struct sg_queue_gauges m_queue;
 };
 
 /* ------------------------------------------------------------------ limiter */
@@ -569,11 +569,7 @@ static void finish_stats(struct ingress_server *s)
     st->in_progress = false;
     if (!st->failed) {
         st->fetched_ms = sg_mono_ms();
-        sg_metric_set(s->m_qlen, NULL, (double)st->q.length);
-        sg_metric_set(s->m_inflight, NULL, (double)st->q.inflight);
-        sg_metric_set(s->m_delayed, NULL, (double)st->q.delayed);
-        sg_metric_set(s->m_dead, NULL, (double)st->q.dead);
-        sg_metric_set(s->m_oldest, NULL, st->q.oldest_age_s);
+        sg_queue_gauges_set(&s->m_queue, &st->q);
     }
     struct sg_buf b;
     sg_buf_init(&b, 4 * 1024 * 1024);
@@ -1112,16 +1108,6 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    s->m_qlen = sg_metrics_gauge(s->metrics, "analysis_queue_length",
-                                 "Jobs waiting in analysis_queue (LLEN).", NULL);
-    s->m_inflight = sg_metrics_gauge(s->metrics, "analysis_queue_inflight",
-                                     "Jobs held by workers (analysis_queue:processing:*).", NULL);
-    s->m_delayed = sg_metrics_gauge(s->metrics, "analysis_queue_delayed",
-                                    "Jobs waiting to retry (analysis_queue:delayed).", NULL);
-    s->m_dead = sg_metrics_gauge(s->metrics, "analysis_queue_dead",
-                                 "Jobs that failed for good (analysis_queue:dead).", NULL);
-    s->m_oldest = sg_metrics_gauge(s->metrics, "analysis_queue_oldest_age_seconds",
-                                   "Age of the oldest waiting job.", NULL);
     s->m_requests =
         sg_metrics_counter(s->metrics, "singularity_ingress_requests_total",
                            "HTTP requests answered, by status code and event.", "code,event");
@@ -1131,8 +1117,8 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
                                          sizeof DURATION_BUCKETS / sizeof DURATION_BUCKETS[0]);
     s->m_sigfail = sg_metrics_counter(s->metrics, "singularity_ingress_signature_failures_total",
                                       "Webhooks refused for a missing or wrong signature.", NULL);
-    if (!s->m_qlen || !s->m_inflight || !s->m_delayed || !s->m_dead || !s->m_oldest ||
-        !s->m_requests || !s->m_duration || !s->m_sigfail) {
+    if (!sg_queue_gauges_register(&s->m_queue, s->metrics) || !s->m_requests || !s->m_duration ||
+        !s->m_sigfail) {
         snprintf(err, errlen, "cannot register metrics");
         goto fail;
     }

@@ -40,19 +40,6 @@ struct wk_metrics *wk_metrics_new(void)
         return NULL;
     }
     static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-    m->queue_length = sg_metrics_gauge(m->reg, "analysis_queue_length",
-                                       "Jobs waiting in analysis_queue (LLEN).", NULL);
-    m->queue_inflight =
-        sg_metrics_gauge(m->reg, "analysis_queue_inflight",
-                         "Jobs held by registered workers (processing lists).", NULL);
-    m->queue_delayed =
-        sg_metrics_gauge(m->reg, "analysis_queue_delayed",
-                         "Jobs waiting to be retried (analysis_queue:delayed).", NULL);
-    m->queue_dead =
-        sg_metrics_gauge(m->reg, "analysis_queue_dead",
-                         "Jobs that failed MAX_ATTEMPTS times (analysis_queue:dead).", NULL);
-    m->queue_oldest = sg_metrics_gauge(m->reg, "analysis_queue_oldest_age_seconds",
-                                       "Age of the oldest pending job (from received_at).", NULL);
     m->db_errors = sg_metrics_counter(m->reg, "singularity_db_errors_total",
                                       "PostgreSQL connection and statement errors.", NULL);
     m->jobs = sg_metrics_counter(m->reg, "singularity_worker_jobs_total",
@@ -64,9 +51,8 @@ struct wk_metrics *wk_metrics_new(void)
                                         "Requests to the GitHub API, by HTTP status.", "code");
     m->gh_ratelimit = sg_metrics_gauge(m->reg, "singularity_github_ratelimit_remaining",
                                        "X-RateLimit-Remaining of the last GitHub answer.", NULL);
-    if (!m->queue_length || !m->queue_inflight || !m->queue_delayed || !m->queue_dead ||
-        !m->queue_oldest || !m->db_errors || !m->jobs || !m->job_duration || !m->gh_requests ||
-        !m->gh_ratelimit) {
+    if (!sg_queue_gauges_register(&m->queue, m->reg) || !m->db_errors || !m->jobs ||
+        !m->job_duration || !m->gh_requests || !m->gh_ratelimit) {
         wk_metrics_free(m);
         return NULL;
     }

@@ -18,6 +18,7 @@
 
 #include "sg_err.h"
 #include "sg_metrics.h"
+#include "sg_queue_stats.h"
 
 struct wk_config;
 struct wk_queue;
@@ -26,7 +27,7 @@ struct wk_github;
 
 struct wk_metrics {
     struct sg_metrics *reg;
-    struct sg_metric *queue_length, *queue_inflight, *queue_delayed, *queue_dead, *queue_oldest;
+    struct sg_queue_gauges queue;   /* analysis_queue_* (common/sg_queue_stats.h) */
     struct sg_metric *db_errors;    /* singularity_db_errors_total */
     struct sg_metric *jobs;         /* singularity_worker_jobs_total{kind,outcome} */
     struct sg_metric *job_duration; /* singularity_worker_job_duration_seconds */

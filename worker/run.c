@@ -112,11 +112,7 @@ static void *keeper_main(void *arg)
             e = wk_queue_stats(k->q, now, &st);
         if (!e) {
             atomic_store(&k->last_ok_ms, (long long)sg_mono_ms());
-            sg_metric_set(k->m->queue_length, NULL, (double)st.length);
-            sg_metric_set(k->m->queue_inflight, NULL, (double)st.inflight);
-            sg_metric_set(k->m->queue_delayed, NULL, (double)st.delayed);
-            sg_metric_set(k->m->queue_dead, NULL, (double)st.dead);
-            sg_metric_set(k->m->queue_oldest, NULL, st.oldest_age_s);
+            sg_queue_gauges_set(&k->m->queue, &st);
             if (reaped_w)
                 sg_log_warn("reaped dead workers; their jobs are back on the queue",
                             SG_KV_INT("workers", reaped_w), SG_KV_INT("jobs", reaped_j), SG_KV_END);
