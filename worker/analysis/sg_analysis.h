@@ -34,6 +34,9 @@ struct sg_an_options {
     const char *config_path;    /* --config FILE: used instead of the repository's
                                    .singularity.yml; NULL = use the repository's */
     bool keep_files;            /* (added) same as sg_an_keep_files(): fill result.files */
+    int64_t deadline_ms;        /* sg_mono_ms() value after which the analysis stops:
+                                   sg_an_feed()/sg_an_finish() return SG_ERR_TIMEOUT and
+                                   sg_an_error() says the time budget ran out; 0 = none */
 };
 
 struct sg_an_finding {
