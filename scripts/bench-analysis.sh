@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Why: issue 4's speed targets, measured side by side in one run on the same machine: the engine
+# Why: the engine's speed targets, measured side by side in one run on the same machine: the engine
 # decompressing and analysing the Linux kernel tar.gz on one thread (as the worker streams it)
 # against `gzip -dc` of the same file, tokei and scc counting the extracted tree with one and two
 # threads, and cloc. Prints wall time, CPU time, peak RSS and ratios. Run by hand, not in CI.

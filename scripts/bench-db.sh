@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Why: what a job's SQL costs PostgreSQL as the history grows (issue 3; operators keep years of
+# Why: what a job's SQL costs PostgreSQL as the history grows (operators keep years of
 # results). The statements a worker runs per job (the claim, the result with the base lookup, the
 # completion: the functions of migrations/) are replayed with pgbench against databases holding 0,
 # 24 and 60 months of history (2, 26 and 62 monthly partitions with the current and the next

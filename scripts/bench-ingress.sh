@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Why: the ingress's speed claim (issue 2 "How fast"), measured side by side in one run on
+# Why: the ingress's speed claim, measured side by side in one run on
 # loopback with wrk: singularity-ingress + Redis, nginx answering `return 202` (the machine's HTTP
 # ceiling, 1 worker process) and a minimal Node.js receiver (@octokit/webhooks-methods verify +
 # ioredis LPUSH), each with a signed ~8 KB push and a ~24 KB pull_request payload from

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Why: the worker fleet's three numbers (issue 3 "How fast"), measured side by side in one run on
+# Why: the worker fleet's three numbers, measured side by side in one run on
 # this machine: analyses per second with 1, 2 and 4 workers (the scaling ratio is what matters on a
 # 2-core box), webhook-to-completed-check latency p50/p95 for a small repository, and findings rows
 # written per second into PostgreSQL with COPY. Everything goes through the real path: signed

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Why: issue 4 asks that code lines for C, C Header, Makefile and Shell agree with tokei within 1%
-# on the Linux kernel and glibc; this script reproduces that comparison (and shows scc beside it,
+# Why: code lines for C, C Header, Makefile and Shell must agree with tokei within 1% on the
+# Linux kernel and glibc; this script reproduces that comparison (and shows scc beside it,
 # run with --no-gitignore --no-ignore because Debian's kernel tree ignores everything).
 #
 #   scripts/compare-tokei.sh [WORKDIR]        (default /var/tmp/sg-compare; needs ~4 GB)
