@@ -137,6 +137,8 @@ sg_check "redeliver unknown (404)" [ "$(code -X POST -H "Authorization: Bearer $
 
 if command -v node >/dev/null && [ -d "$SG_SOURCE_DIR/tests/node_modules/ajv" ]; then
   sg_check "answers match GitHub's OpenAPI response schemas" node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" --responses "$SG_TMP/resp"
+else
+  echo "not ok - node or tests/node_modules/ajv missing (run scripts/deps.sh)"; SG_FAILED=$((SG_FAILED+1))
 fi
 
 # --- recording: one JSON line per request, never a credential
