@@ -102,6 +102,8 @@ sg_check "422 body is GitHub's" bash -c "grep -q 'Invalid request' '$SG_TMP/body
 sg_check "bad status is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"running\"}")" = 422 ]
 sg_check "completed without conclusion is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"completed\"}")" = 422 ]
 sg_check "invalid JSON is 400" [ "$(cr POST "" "{nope")" = 400 ]
+sg_check "a body that is not valid UTF-8 is 400, as on GitHub" \
+  [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"external_id\":\"inv"$'\xff\xfe'"\"}")" = 400 ]
 sg_check "create (201)" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"in_progress\",\"external_id\":\"42\"}")" = 201 ]
 ID=$(jq_ 'd["id"]'); save checkrun-create
 sg_check "created in_progress" [ "$(jq_ 'd["status"]')" = in_progress ]
