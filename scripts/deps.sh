@@ -42,3 +42,18 @@ if [ -z "${SG_NO_NPM:-}" ] && [ -f tests/package.json ]; then
     (cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.sg-stamp)
   fi
 fi
+
+# tokei, the line counter the analysis engine's counts are compared with (tests/integration/
+# acceptance.sh; scripts/compare-tokei.sh): the version whose language table the engine is
+# generated from (worker/analysis/gen_languages.py). Cargo builds it once; afterwards this is a
+# version check. A test tool like the npm packages, so SG_NO_NPM (running, not testing) skips it.
+TOKEI_VERSION=15
+PATH=$PATH:$HOME/.cargo/bin
+if [ -z "${SG_NO_NPM:-}" ] && ! tokei --version 2>/dev/null | grep -q "^tokei $TOKEI_VERSION\."; then
+  if ! command -v cargo >/dev/null; then
+    echo "deps: installing the Rust toolchain (rustup, minimal profile) for tokei" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y -q --profile minimal >/dev/null
+  fi
+  echo "deps: cargo install tokei $TOKEI_VERSION (a few minutes, once)" >&2
+  cargo install --quiet --locked tokei --version "^$TOKEI_VERSION"
+fi

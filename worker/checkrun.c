@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sg_buf.h"
+#include "sg_utf8.h"
 
 #define SUMMARY_BUILD_MAX       ((size_t)4 << 20)
 #define DEFAULT_MAX_ANNOTATIONS 1000
@@ -54,28 +55,11 @@ void wk_checkrun_output_free(struct wk_checkrun_output *out)
     memset(out, 0, sizeof *out);
 }
 
-/* Length of the longest prefix of s (at most max bytes) that does not split a UTF-8 sequence. */
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
+/* Every string GitHub gets from here is valid UTF-8 (it refuses the whole request otherwise):
+ * file names, messages and config errors come from the repository and may be any bytes. */
 static char *dup_capped(const char *s, size_t max)
 {
-    if (!s)
-        s = "";
-    size_t n = utf8_prefix(s, strlen(s), max);
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
+    return sg_utf8_dup(s, s ? strlen(s) : 0, max);
 }
 
 /* Text safe inside a Markdown table cell: '|' escaped, line breaks as spaces. */
@@ -329,9 +313,23 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
     return e;
 }
 
-/* Cuts the summary to GitHub's limit at a line boundary, with a note saying so. */
+/* The summary as valid UTF-8, cut to GitHub's limit at a line boundary with a note saying so. Bytes
+ * that are not UTF-8 (names and config errors from the repository) become U+FFFD first, kept to
+ * a few bytes past the limit: whatever is longer than that is cut below anyway. */
 static enum sg_err fit_summary(struct sg_buf *b)
 {
+    if (!sg_utf8_valid(sg_buf_str(b), b->len)) {
+        struct sg_buf clean;
+        sg_buf_init(&clean, 0);
+        enum sg_err e =
+            sg_buf_put_utf8(&clean, sg_buf_str(b), b->len, WK_CHECKRUN_SUMMARY_MAX + 4, NULL);
+        if (e != SG_OK) {
+            sg_buf_free(&clean);
+            return e;
+        }
+        sg_buf_free(b);
+        *b = clean;
+    }
     static const char note[] =
         "\n\n_The summary was cut here to fit GitHub's 65535-character limit._\n";
     if (b->len <= WK_CHECKRUN_SUMMARY_MAX)
@@ -341,7 +339,7 @@ static enum sg_err fit_summary(struct sg_buf *b)
     while (cut > 0 && b->data[cut] != '\n')
         cut--;
     if (cut == 0)
-        cut = utf8_prefix(b->data, b->len, limit);
+        cut = sg_utf8_prefix(b->data, b->len, limit);
     b->len = cut;
     b->data[cut] = '\0';
     return sg_buf_puts(b, note);

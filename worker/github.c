@@ -25,6 +25,7 @@
 #include "sg_keys.h"
 #include "sg_log.h"
 #include "sg_time.h"
+#include "sg_utf8.h"
 
 #define LOCAL_SLOTS    16
 #define MAX_PAGES      1000
@@ -975,6 +976,12 @@ static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *met
     enum sg_err e = gate_token(gh, inst, mutating, token, sizeof token, err);
     if (e != SG_OK)
         return e;
+    /* The renderer already sends only valid UTF-8; this covers the job's own strings (the delivery
+     * id as external_id), since GitHub refuses the whole body, every retry, for one bad byte. */
+    char *clean = NULL;
+    if (json && !sg_utf8_valid(json, strlen(json)) &&
+        (clean = sg_utf8_dup(json, strlen(json), strlen(json) * 3)))
+        json = clean;
     for (int attempt = 0; e == SG_OK && attempt < 2; attempt++) {
         sg_buf_reset(&r->body);
         struct req q = {.method = method, .url = url, .auth = token, .json = json};
@@ -993,6 +1000,7 @@ static enum sg_err inst_call(struct wk_github *gh, int64_t inst, const char *met
                                sg_buf_str(&r->body), sg_now_ms(), err);
         break;
     }
+    free(clean);
     if (e == SG_ERR_RATE_LIMITED && err)
         remember_limit(gh, inst, err->retry_at_ms);
     else if (e == SG_OK)
@@ -1288,16 +1296,17 @@ enum sg_err wk_github_checkrun_fail(struct wk_github *gh, int64_t installation_i
     json_object_object_add(b, "status", json_object_new_string("completed"));
     json_object_object_add(b, "conclusion", json_object_new_string("failure"));
     json_object_object_add(b, "completed_at", json_object_new_string(ts));
+    /* title and summary within GitHub's limits, as valid UTF-8 cut between characters */
+    struct wk_checkrun_output f;
+    if (wk_checkrun_render_failure(title, message, &f) != SG_OK) {
+        json_object_put(b);
+        err_set(err, 0, 0, "out of memory");
+        return SG_ERR_NOMEM;
+    }
     struct json_object *o = json_object_new_object();
-    char t[WK_CHECKRUN_TITLE_MAX + 1];
-    snprintf(t, sizeof t, "%s", title && *title ? title : "Analysis failed");
-    json_object_object_add(o, "title", json_object_new_string(t));
-    const char *m = message && *message ? message : "The analysis failed.";
-    size_t ml = strlen(m);
-    json_object_object_add(
-        o, "summary",
-        json_object_new_string_len(
-            m, (int)(ml > WK_CHECKRUN_SUMMARY_MAX ? WK_CHECKRUN_SUMMARY_MAX : ml)));
+    json_object_object_add(o, "title", json_object_new_string(f.title));
+    json_object_object_add(o, "summary", json_object_new_string(f.summary));
+    wk_checkrun_output_free(&f);
     json_object_object_add(b, "output", o);
     struct resp r;
     resp_init(&r, gh->max_response);

@@ -148,42 +148,48 @@ static bool past_deadline(struct wk_runner *r)
 
 /* Queue operations that end a job are retried while Redis is away: the job is safe in our
  * processing list meanwhile, and giving up would leave it there while we take another. */
-typedef enum sg_err (*finish_fn)(struct wk_runner *r, const char *line, const char *new_line,
-                                 int64_t due, bool *ours);
+typedef enum sg_err (*finish_fn)(struct wk_runner *r, const char *line, size_t len,
+                                 const char *new_line, int64_t due, bool *ours);
 /* Unless the worker is stopping, the ack also takes the next job (one Redis round trip instead of
  * two while the queue has work). A retry after a lost reply may leave a job taken by the first
  * try in our processing list; the loop's wk_queue_recover returns it after the reconnect. */
-static enum sg_err do_ack(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
+static enum sg_err do_ack(struct wk_runner *r, const char *l, size_t len, const char *n, int64_t d,
+                          bool *o)
 {
     (void)n;
     (void)d;
     if (atomic_load(r->stopping) || r->next)
-        return wk_queue_ack(r->queue, l, o);
-    return wk_queue_ack_take(r->queue, l, o, &r->next, &r->next_len);
+        return wk_queue_ack(r->queue, l, len, o);
+    return wk_queue_ack_take(r->queue, l, len, o, &r->next, &r->next_len);
 }
-static enum sg_err do_delay(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
+static enum sg_err do_delay(struct wk_runner *r, const char *l, size_t len, const char *n,
+                            int64_t d, bool *o)
 {
-    return wk_queue_delay(r->queue, l, n, d, o);
+    return wk_queue_delay(r->queue, l, len, n, d, o);
 }
-static enum sg_err do_bury(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
+static enum sg_err do_bury(struct wk_runner *r, const char *l, size_t len, const char *n, int64_t d,
+                           bool *o)
 {
     (void)d;
-    return wk_queue_bury(r->queue, l, n, o);
+    return wk_queue_bury(r->queue, l, len, n, o);
 }
-static enum sg_err do_return(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
+static enum sg_err do_return(struct wk_runner *r, const char *l, size_t len, const char *n,
+                             int64_t d, bool *o)
 {
     (void)n;
     (void)d;
-    return wk_queue_return(r->queue, l, o);
+    return wk_queue_return(r->queue, l, len, o);
 }
 
-static bool finish(struct wk_runner *r, finish_fn fn, const char *line, const char *new_line,
-                   int64_t due)
+/* line is the held job as taken: len bytes, possibly with NULs (binary-safe all the way to Redis,
+ * so even such a line can be acked or dead-lettered). */
+static bool finish(struct wk_runner *r, finish_fn fn, const char *line, size_t len,
+                   const char *new_line, int64_t due)
 {
     bool ours = false;
     int64_t last_log = 0;
     for (;;) {
-        enum sg_err e = fn(r, line, new_line, due, &ours);
+        enum sg_err e = fn(r, line, len, new_line, due, &ours);
         if (!e)
             break;
         if (atomic_load(r->stopping) && sg_mono_ms() >= atomic_load(r->stop_deadline_ms) + 2000) {
@@ -555,7 +561,9 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     struct sg_job job;
     char perr[200] = "";
     struct sg_buf nb;
-    sg_buf_init(&nb, 1 << 20);
+    /* room for any line kept escaped in a dead entry or re-encoded (a byte becomes at most 6:
+     * \u00XX, \ufffd), so a dead entry always carries its last error and a retried job is whole */
+    sg_buf_init(&nb, SG_JOB_LINE_MAX * 6 + 4096);
     enum wk_outcome o;
     const char *kind = "unknown";
 
@@ -568,12 +576,16 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         if (job.v == SG_JOB_VERSION && !perr[0])
             snprintf(perr, sizeof perr, "analyze job without installation, repo or a valid sha");
         sg_log_error("unparseable job moved to the dead list", SG_KV_STR("err", perr), SG_KV_END);
-        bool wrapped = sg_buf_puts(&nb, "{\"last_error\":") == SG_OK &&
-                       sg_buf_put_json_str(&nb, perr, strlen(perr)) == SG_OK &&
-                       sg_buf_puts(&nb, ",\"raw\":") == SG_OK &&
-                       sg_buf_put_json_str(&nb, line, len) == SG_OK &&
-                       sg_buf_putc(&nb, '}') == SG_OK;
-        o = finish(r, do_bury, line, wrapped ? nb.data : line, 0) ? WK_OUT_DEAD : WK_OUT_LOST;
+        size_t raw = len < SG_JOB_LINE_MAX ? len : SG_JOB_LINE_MAX;
+        if (sg_buf_puts(&nb, "{\"last_error\":") || sg_buf_put_json_str(&nb, perr, strlen(perr)) ||
+            sg_buf_puts(&nb, ",\"raw\":") || sg_buf_put_json_str(&nb, line, raw) ||
+            sg_buf_printf(&nb, ",\"raw_bytes\":%zu}", len)) {
+            sg_buf_reset(&nb); /* out of memory: the error and the size still go with it */
+            sg_buf_puts(&nb, "{\"last_error\":");
+            sg_buf_put_json_str(&nb, perr, strlen(perr));
+            sg_buf_printf(&nb, ",\"raw_bytes\":%zu}", len);
+        }
+        o = finish(r, do_bury, line, len, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
         sg_job_clear(&job);
         count(r, kind, o, t0);
         sg_buf_free(&nb);
@@ -593,14 +605,14 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
          * (then it is reused). The attempt count is unchanged. */
         int64_t due = sg_now_ms() + 1000 + (int64_t)(random01() * 1000);
         sg_job_encode(&job, &nb);
-        o = finish(r, do_delay, line, sg_buf_str(&nb), due) ? WK_OUT_DEFERRED : WK_OUT_LOST;
+        o = finish(r, do_delay, line, len, sg_buf_str(&nb), due) ? WK_OUT_DEFERRED : WK_OUT_LOST;
         sg_log_info("commit being analysed by another worker; job deferred", SG_KV_STR("job", kind),
                     SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
                     SG_KV_STR("sha", job.sha), SG_KV_STR("owner", c.claim.owner), SG_KV_END);
         goto out;
     }
     if (!e) {
-        o = finish(r, do_ack, line, NULL, 0) ? done : WK_OUT_LOST;
+        o = finish(r, do_ack, line, len, NULL, 0) ? done : WK_OUT_LOST;
         sg_log_info(
             done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
             SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
@@ -617,7 +629,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     if (disp == WK_DISP_SHUTDOWN) {
         if (c.claimed)
             wk_db_release(r->db, &c.claim);
-        o = finish(r, do_return, line, NULL, 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
+        o = finish(r, do_return, line, len, NULL, 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
         sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
                     SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
                     SG_KV_STR("sha", job.sha), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
@@ -628,7 +640,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         if (next >= r->cfg->max_attempts) {
             report_failure(&c, se.msg);
             reencode(&job, next, se.msg, &nb);
-            o = finish(r, do_bury, line, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
+            o = finish(r, do_bury, line, len, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
             sg_log_error("job failed too often; moved to the dead list", SG_KV_STR("job", kind),
                          SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
                          SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
@@ -642,7 +654,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         int64_t due = wk_jobs_retry_due(next, r->cfg->retry_base_ms, r->cfg->retry_max_ms,
                                         random01(), now, se.retry_at_ms);
         reencode(&job, next, se.msg, &nb);
-        o = finish(r, do_delay, line, sg_buf_str(&nb), due) ? WK_OUT_RETRIED : WK_OUT_LOST;
+        o = finish(r, do_delay, line, len, sg_buf_str(&nb), due) ? WK_OUT_RETRIED : WK_OUT_LOST;
         sg_log_warn("job failed; retry scheduled", SG_KV_STR("job", kind),
                     SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
                     SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
@@ -651,7 +663,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         goto out;
     }
     report_failure(&c, se.msg);
-    o = finish(r, do_ack, line, NULL, 0) ? WK_OUT_FAILED : WK_OUT_LOST;
+    o = finish(r, do_ack, line, len, NULL, 0) ? WK_OUT_FAILED : WK_OUT_LOST;
     sg_log_error("job failed permanently", SG_KV_STR("job", kind),
                  SG_KV_STR("delivery", job.delivery), SG_KV_INT("installation", job.installation),
                  SG_KV_STR("repo", job.repo_full_name), SG_KV_STR("sha", job.sha),

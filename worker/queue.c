@@ -3,11 +3,13 @@
 #include "queue.h"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "sg_job.h"
 #include "sg_keys.h"
 #include "sg_log.h"
 #include "sg_url.h"
@@ -78,6 +80,24 @@ static const char LUA_REAP[] =
 static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                 "return 1";
+/* Lines over the cap that a take left in our processing list go to the dead list as they are
+ * found there, never crossing to the worker again: with their last error and the line's first KiB
+ * (bytes above 127 as '?', so the entry is valid JSON and UTF-8 whatever the line held), the shape
+ * every unparseable line has there ({"last_error":...,"raw":...,"raw_bytes":...}). */
+static const char LUA_BURY_OVERSIZED[] =
+    "local n = 0\n"
+    "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+    "  if #j > tonumber(ARGV[1]) then\n"
+    "    redis.call('LREM', KEYS[1], 1, j)\n"
+    "    local why = 'job line of ' .. #j .. ' bytes is over the ' .. ARGV[1] ..\n"
+    "                '-byte limit; not parsed'\n"
+    "    redis.call('LPUSH', KEYS[2], '{\"last_error\":' .. cjson.encode(why) .. ',\"raw\":' ..\n"
+    "      cjson.encode((string.gsub(string.sub(j, 1, 1024), '[\\128-\\255]', '?'))) ..\n"
+    "      ',\"raw_bytes\":' .. #j .. '}')\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n";
 static const char LUA_REQUEUE[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
@@ -211,9 +231,11 @@ fail:
     return SG_ERR_REDIS;
 }
 
-/* EVAL script with keys and args (strings). */
-static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script, int nkeys,
-                        const char *const *keys, int nargs, const char *const *args)
+/* EVAL script with keys and args; arg_lens (may be NULL: strlen) makes job lines binary-safe, so a
+ * line holding a NUL is still the same line to LREM. */
+static enum sg_err eval_bin(struct wk_queue *q, redisReply **out, const char *script, int nkeys,
+                            const char *const *keys, int nargs, const char *const *args,
+                            const size_t *arg_lens)
 {
     const char *argv[16];
     size_t lens[16];
@@ -227,18 +249,27 @@ static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script
     argv[argc++] = nk;
     for (int i = 0; i < nkeys; i++)
         argv[argc++] = keys[i];
-    for (int i = 0; i < nargs; i++)
-        argv[argc++] = args[i];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
+    for (int i = 0; i < nargs; i++, argc++) {
+        argv[argc] = args[i];
+        lens[argc] = arg_lens ? arg_lens[i] : strlen(args[i]);
+    }
     return cmd(q, out, argc, argv, lens);
 }
 
+static enum sg_err eval(struct wk_queue *q, redisReply **out, const char *script, int nkeys,
+                        const char *const *keys, int nargs, const char *const *args)
+{
+    return eval_bin(q, out, script, nkeys, keys, nargs, args, NULL);
+}
+
 static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script, int nkeys,
-                            const char *const *keys, int nargs, const char *const *args)
+                            const char *const *keys, int nargs, const char *const *args,
+                            const size_t *arg_lens)
 {
     redisReply *r;
-    enum sg_err e = eval(q, &r, script, nkeys, keys, nargs, args);
+    enum sg_err e = eval_bin(q, &r, script, nkeys, keys, nargs, args, arg_lens);
     if (e)
         return e;
     *v = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
@@ -246,9 +277,78 @@ static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script
     return SG_OK;
 }
 
-/* A string reply as a malloc'ed, NUL-terminated line. */
-static enum sg_err copy_line(const redisReply *r, char **line, size_t *len)
+/* Replies that carry a job line are read with a string constructor that turns a string over
+ * SG_JOB_LINE_MAX into an integer reply holding its length: such a line is then never copied out
+ * of hiredis's read buffer, which would hold it twice at once (a 50 MB line, 100 MB). The default
+ * constructors are hiredis's own, the same for every connection. */
+static redisReplyObjectFunctions plain_fns, capped_fns;
+static pthread_once_t capped_once = PTHREAD_ONCE_INIT;
+
+static void *create_capped_string(const redisReadTask *t, char *str, size_t len)
 {
+    if (len > SG_JOB_LINE_MAX)
+        return plain_fns.createInteger(t, (long long)len);
+    return plain_fns.createString(t, str, len);
+}
+
+static void init_capped(void)
+{
+    redisReader *rd = redisReaderCreate();
+    if (!rd)
+        return; /* capped_fns stays empty: lines are read whole, and still refused below */
+    plain_fns = *rd->fn;
+    redisReaderFree(rd);
+    capped_fns = plain_fns;
+    capped_fns.createString = create_capped_string;
+}
+
+/* Runs one command whose string replies are job lines (see create_capped_string). */
+static enum sg_err cmd_lines(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                             const size_t *lens)
+{
+    *out = NULL;
+    enum sg_err e = wk_queue_connect(q);
+    if (e)
+        return e;
+    pthread_once(&capped_once, init_capped);
+    redisReplyObjectFunctions *fn = q->c->reader->fn;
+    if (capped_fns.createString)
+        q->c->reader->fn = &capped_fns;
+    e = cmd(q, out, argc, argv, lens);
+    if (q->c) /* still the same connection: cmd drops it only on failure */
+        q->c->reader->fn = fn;
+    return e;
+}
+
+/* A line over SG_JOB_LINE_MAX is not copied or parsed: the script moves it (and any other such
+ * line we hold) from our processing list to the dead list inside Redis. */
+static enum sg_err bury_oversized(struct wk_queue *q, size_t len)
+{
+    char cap[32];
+    snprintf(cap, sizeof cap, "%zu", (size_t)SG_JOB_LINE_MAX);
+    const char *keys[] = {q->processing, SG_KEY_DEAD};
+    const char *args[] = {cap};
+    long long n = 0;
+    enum sg_err e = eval_int(q, &n, LUA_BURY_OVERSIZED, 2, keys, 1, args, NULL);
+    if (e == SG_OK)
+        sg_log_error("job line over the size limit moved to the dead list unparsed",
+                     SG_KV_INT("bytes", (long long)len),
+                     SG_KV_INT("limit", (long long)SG_JOB_LINE_MAX), SG_KV_INT("jobs", n),
+                     SG_KV_END);
+    return e;
+}
+
+/* A job line reply (read by cmd_lines) as a malloc'ed, NUL-terminated line (it may hold NULs:
+ * *len is its length); a line over the cap is dead-lettered instead. *line stays NULL unless a
+ * line is returned. */
+static enum sg_err copy_line(struct wk_queue *q, const redisReply *r, char **line, size_t *len)
+{
+    if (r->type == REDIS_REPLY_INTEGER)
+        return bury_oversized(q, (size_t)r->integer);
+    if (r->type != REDIS_REPLY_STRING)
+        return SG_OK;
+    if (r->len > SG_JOB_LINE_MAX)
+        return bury_oversized(q, r->len);
     *line = malloc(r->len + 1);
     if (!*line)
         return SG_ERR_NOMEM;
@@ -273,13 +373,12 @@ enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *
     /* The command may legitimately block for block_s: widen the socket timeout for it. */
     redisSetTimeout(q->c, tv_ms(block_s * 1000 + q->timeout_ms));
     redisReply *r;
-    e = cmd(q, &r, 6, argv, NULL);
+    e = cmd_lines(q, &r, 6, argv, NULL);
     if (q->c)
         redisSetTimeout(q->c, tv_ms(q->timeout_ms));
     if (e)
         return e;
-    if (r->type == REDIS_REPLY_STRING)
-        e = copy_line(r, line, len);
+    e = copy_line(q, r, line, len);
     freeReplyObject(r);
     return e;
 }
@@ -297,24 +396,25 @@ enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms)
 }
 
 static enum sg_err finish(struct wk_queue *q, const char *script, const char *dst, const char *line,
-                          const char *new_line, const char *score, bool *ours)
+                          size_t len, const char *new_line, const char *score, bool *ours)
 {
     const char *keys[2] = {q->processing, dst};
     const char *args[3] = {line, new_line ? new_line : "", score ? score : "0"};
+    const size_t lens[3] = {len, strlen(args[1]), strlen(args[2])};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, script, dst ? 2 : 1, keys, 3, args);
+    enum sg_err e = eval_int(q, &v, script, dst ? 2 : 1, keys, 3, args, lens);
     if (ours)
         *ours = !e && v == 1;
     return e;
 }
 
-enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours)
+enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, size_t len, bool *ours)
 {
-    return finish(q, LUA_ACK, NULL, line, NULL, NULL, ours);
+    return finish(q, LUA_ACK, NULL, line, len, NULL, NULL, ours);
 }
 
-enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, char **next,
-                              size_t *next_len)
+enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, bool *ours,
+                              char **next, size_t *next_len)
 {
     *next = NULL;
     if (next_len)
@@ -323,8 +423,10 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, 
         *ours = false;
     const char *keys[] = {q->processing, SG_KEY_QUEUE};
     const char *args[] = {line};
+    const char *argv[] = {"EVAL", LUA_ACK_TAKE, "2", keys[0], keys[1], args[0]};
+    const size_t lens[] = {4, strlen(LUA_ACK_TAKE), 1, strlen(keys[0]), strlen(keys[1]), len};
     redisReply *r;
-    enum sg_err e = eval(q, &r, LUA_ACK_TAKE, 2, keys, 1, args);
+    enum sg_err e = cmd_lines(q, &r, 6, argv, lens);
     if (e)
         return e;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -335,39 +437,40 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, 
     }
     if (ours)
         *ours = r->element[0]->integer == 1;
-    if (r->element[1]->type == REDIS_REPLY_STRING)
-        e = copy_line(r->element[1], next, next_len);
+    e = copy_line(q, r->element[1], next, next_len);
     freeReplyObject(r);
     return e;
 }
 
-enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved)
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, size_t held_len, int64_t *moved)
 {
     const char *keys[] = {q->processing, SG_KEY_QUEUE};
     const char *args[] = {held ? held : ""};
+    const size_t lens[] = {held ? held_len : 0};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 1, args);
+    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 1, args, lens);
     if (moved)
         *moved = e ? 0 : v;
     return e;
 }
 
-enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
+enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, size_t len, const char *new_line,
                            int64_t due_ms, bool *ours)
 {
     char score[32];
     snprintf(score, sizeof score, "%lld", (long long)due_ms);
-    return finish(q, LUA_DELAY, SG_KEY_DELAYED, line, new_line, score, ours);
+    return finish(q, LUA_DELAY, SG_KEY_DELAYED, line, len, new_line, score, ours);
 }
 
-enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours)
+enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, size_t len, const char *new_line,
+                          bool *ours)
 {
-    return finish(q, LUA_BURY, SG_KEY_DEAD, line, new_line, NULL, ours);
+    return finish(q, LUA_BURY, SG_KEY_DEAD, line, len, new_line, NULL, ours);
 }
 
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours)
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, bool *ours)
 {
-    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, NULL, NULL, ours);
+    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, len, NULL, NULL, ours);
 }
 
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved)
@@ -378,7 +481,7 @@ enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_
     const char *keys[] = {SG_KEY_DELAYED, SG_KEY_QUEUE};
     const char *args[] = {now, lim};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_PROMOTE, 2, keys, 2, args);
+    enum sg_err e = eval_int(q, &v, LUA_PROMOTE, 2, keys, 2, args, NULL);
     if (moved)
         *moved = v;
     return e;
@@ -430,7 +533,7 @@ enum sg_err wk_queue_leave(struct wk_queue *q, bool *left)
     const char *keys[] = {q->processing, SG_KEY_WORKERS};
     const char *args[] = {q->worker_id};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_LEAVE, 2, keys, 1, args);
+    enum sg_err e = eval_int(q, &v, LUA_LEAVE, 2, keys, 1, args, NULL);
     if (left)
         *left = !e && v == 1;
     return e;
@@ -474,7 +577,7 @@ enum sg_err wk_queue_dead_requeue(struct wk_queue *q, const char *old_line, cons
     const char *keys[] = {SG_KEY_DEAD, SG_KEY_QUEUE};
     const char *args[] = {old_line, new_line};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_REQUEUE, 2, keys, 2, args);
+    enum sg_err e = eval_int(q, &v, LUA_REQUEUE, 2, keys, 2, args, NULL);
     if (moved)
         *moved = !e && v == 1;
     return e;

@@ -42,7 +42,9 @@ const char *wk_queue_error(const struct wk_queue *q);
 const char *wk_queue_worker_id(const struct wk_queue *q);
 
 /* BLMOVE analysis_queue -> analysis_queue:processing:<id> RIGHT LEFT, blocking at most block_s.
- * SG_OK with *line NULL when nothing came. */
+ * SG_OK with *line NULL when nothing came, or when the line was over SG_JOB_LINE_MAX: that one is
+ * moved to analysis_queue:dead unparsed, with its last error. Lines are binary: *len counts
+ * every byte, NULs included, and every call below that names a held line takes its length. */
 enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *len);
 /* ZADD analysis_queue:workers now_ms <id>. */
 enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms);
@@ -50,22 +52,23 @@ enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms);
 /* Each of these finishes the held job `line`; *ours (may be NULL) is false when the job was no
  * longer in our processing list (a reaper gave it to another worker), in which case nothing else
  * is changed. */
-enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, bool *ours);
+enum sg_err wk_queue_ack(struct wk_queue *q, const char *line, size_t len, bool *ours);
 /* wk_queue_ack, and in the same atomic step the next job (LMOVE, BLMOVE's non-blocking form) into
  * our processing list; *next is NULL when the queue was empty. */
-enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, char **next,
-                              size_t *next_len);
+enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, bool *ours,
+                              char **next, size_t *next_len);
 /* Returns every job in our processing list except `held` (may be NULL) to the front of
  * analysis_queue: after a reconnect, a take whose reply was lost may have left one there; at a
  * hard stop (held NULL), everything the worker holds goes back. */
-enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved);
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, size_t held_len, int64_t *moved);
 /* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
-enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
+enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, size_t len, const char *new_line,
                            int64_t due_ms, bool *ours);
 /* To analysis_queue:dead as new_line (with last_error). */
-enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours);
+enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, size_t len, const char *new_line,
+                          bool *ours);
 /* Back to the front of analysis_queue unchanged (shutdown). */
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours);
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, bool *ours);
 
 /* Moves up to max delayed jobs whose due time has come back onto analysis_queue. */
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved);

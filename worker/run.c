@@ -79,7 +79,7 @@ struct keeper {
 static void hard_stop(struct keeper *k)
 {
     int64_t moved = 0;
-    if (wk_queue_recover(k->q, NULL, &moved) == SG_OK && moved)
+    if (wk_queue_recover(k->q, NULL, 0, &moved) == SG_OK && moved)
         sg_log_warn("shutdown grace over: held jobs handed back to the queue",
                     SG_KV_INT("jobs", moved), SG_KV_END);
     wk_queue_leave(k->q, NULL);
@@ -285,7 +285,7 @@ int wk_run_worker(struct wk_config *cfg)
         enum sg_err e = SG_OK;
         if (wk_queue_generation(q) != recovered_gen) { /* a new connection (or the first) */
             int64_t moved = 0;
-            e = wk_queue_recover(q, line, &moved);
+            e = wk_queue_recover(q, line, len, &moved);
             if (!e)
                 recovered_gen = wk_queue_generation(q);
             if (moved)
@@ -317,7 +317,7 @@ int wk_run_worker(struct wk_config *cfg)
     atomic_store(&h.loop_running, false);
     if (r.next) { /* taken with the last ack but not started: back to the front of the queue */
         bool ours = false;
-        if (wk_queue_return(q, r.next, &ours) != SG_OK)
+        if (wk_queue_return(q, r.next, r.next_len, &ours) != SG_OK)
             sg_log_warn("could not hand back the next job; the reaper will return it",
                         SG_KV_STR("err", wk_queue_error(q)), SG_KV_END);
         free(r.next);

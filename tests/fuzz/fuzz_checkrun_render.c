@@ -1,14 +1,23 @@
 /* Why: paths, messages and config errors in an analysis come from the analysed repository, i.e.
  * from outside; the check-run renderer must keep every output within GitHub's limits and valid
- * UTF-8 boundaries whatever they contain. Input: NUL-separated strings used as finding paths and
- * messages and as config errors; the first bytes pick counts and scores. */
+ * UTF-8 (GitHub refuses a whole request for one bad byte) whatever they contain. Input:
+ * NUL-separated strings used as finding paths and messages and as config errors; the first bytes
+ * pick counts and scores. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkrun.h"
+#include "sg_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Within max bytes and valid UTF-8. */
+static int fits(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    return len <= max && sg_utf8_valid(s, len);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,13 +66,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         .details_url = strs[n - 1]};
     struct wk_checkrun_output out;
     if (wk_checkrun_render(&r, (data[1] & 1) ? &b : NULL, &o, &out) == SG_OK) {
-        if (strlen(out.title) > WK_CHECKRUN_TITLE_MAX ||
-            strlen(out.summary) > WK_CHECKRUN_SUMMARY_MAX)
+        if (!fits(out.title, WK_CHECKRUN_TITLE_MAX) || !fits(out.summary, WK_CHECKRUN_SUMMARY_MAX))
             abort();
         for (size_t i = 0; i < out.nannotations; i++)
-            if (strlen(out.annotations[i].title) > WK_CHECKRUN_ANNOTATION_TITLE_MAX ||
-                out.annotations[i].start_line < 1)
+            if (!fits(out.annotations[i].title, WK_CHECKRUN_ANNOTATION_TITLE_MAX) ||
+                !fits(out.annotations[i].message, WK_CHECKRUN_ANNOTATION_MESSAGE_MAX) ||
+                !fits(out.annotations[i].path, 4096) || out.annotations[i].start_line < 1)
                 abort();
+        wk_checkrun_output_free(&out);
+    }
+    /* the failure output, cut at GitHub's limits, from the same strings */
+    if (wk_checkrun_render_failure(strs[0], strs[n - 1], &out) == SG_OK) {
+        if (!fits(out.title, WK_CHECKRUN_TITLE_MAX) || !fits(out.summary, WK_CHECKRUN_SUMMARY_MAX))
+            abort();
         wk_checkrun_output_free(&out);
     }
     free(s);

@@ -1,6 +1,6 @@
 # ingress fuzz target (libFuzzer): the whole request path plus a JSON differential against json-c.
 # Registered for a bounded run over the seed corpus in tests/fuzz/corpus/ingress/.
-if(SG_FUZZ AND TARGET sg_ingress)
+if(SG_FUZZ)
   add_executable(ingress_fuzz fuzz/ingress_fuzz.c)
   target_link_libraries(ingress_fuzz PRIVATE sg_ingress PkgConfig::JSONC)
   target_link_options(ingress_fuzz PRIVATE -fsanitize=fuzzer)

@@ -29,6 +29,7 @@
 #include "sg_config.h"
 #include "sg_crypto.h"
 #include "sg_time.h"
+#include "sg_utf8.h"
 #include "sim_tar.h"
 
 #define MAX_BODY    (32u << 20)
@@ -1594,8 +1595,9 @@ static void gencb(struct evhttp_request *req, void *arg)
         evbuffer_remove(in, body, blen);
         struct json_tokener *tok = json_tokener_new();
         r->body = json_tokener_parse_ex(tok, body, (int)blen);
+        /* GitHub answers a body that is not valid UTF-8 with 400 "Problems parsing JSON" */
         if (!r->body || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) != blen) {
+            json_tokener_get_parse_end(tok) != blen || !sg_utf8_valid(body, blen)) {
             if (r->body)
                 json_object_put(r->body);
             r->body = NULL;

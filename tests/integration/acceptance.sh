@@ -762,7 +762,9 @@ for x in r[\"results\"]:
     assert x[\"ruleId\"] and x[\"level\"] in (\"error\",\"warning\",\"note\") and x[\"message\"][\"text\"]
     pl=x[\"locations\"][0][\"physicalLocation\"]; assert pl[\"artifactLocation\"][\"uri\"] and pl[\"region\"][\"startLine\"]>=1
 assert any(x[\"ruleId\"]==\"SEC002\" and x[\"level\"]==\"error\" and x[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"]==\"src/aws.py\" for x in r[\"results\"])'"
-# Section 5: "code/comment/blank counts agree with tokei" -- checked against tokei itself when installed.
+# Section 5: "code/comment/blank counts agree with tokei" -- checked against tokei itself, which
+# scripts/deps.sh installs (cargo puts it in ~/.cargo/bin); without it this is a failure.
+command -v tokei >/dev/null 2>&1 || PATH=$PATH:$HOME/.cargo/bin
 if command -v tokei >/dev/null 2>&1; then
   python3 - "$A/tokei" <<'PY'
 import os, sys
@@ -801,7 +803,7 @@ assert t and not bad, bad
 PY
   done
 else
-  echo "# tokei not installed: the tokei comparison is not run"
+  echo "not ok - tokei not installed (run scripts/deps.sh): the tokei comparison cannot run"; SG_FAILED=$((SG_FAILED+1))
 fi
 sg_check "--format sarif is SARIF 2.1.0" bash -c "'$ANALYZE' '$A/dirty/proj' --format sarif 2>/dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"version\"]==\"2.1.0\" and j[\"runs\"][0][\"results\"]'"
 

@@ -782,6 +782,18 @@ static void test_annotation_batches(void **state)
     json_object_object_get_ex(last, "conclusion", &v);
     assert_string_equal(json_object_get_string(v), "failure");
     json_object_put(all);
+
+    /* only valid UTF-8 goes out (the simulator, like GitHub, answers anything else with 400):
+     * a failure title and message longer than GitHub's limits with a character across each cut,
+     * and a job string (the external id) that is not UTF-8 */
+    char title[WK_CHECKRUN_TITLE_MAX + 8], msg[WK_CHECKRUN_SUMMARY_MAX + 8];
+    memset(title, 't', WK_CHECKRUN_TITLE_MAX - 1);
+    snprintf(title + WK_CHECKRUN_TITLE_MAX - 1, 8, "\xC3\xA9");
+    memset(msg, 'm', WK_CHECKRUN_SUMMARY_MAX - 2);
+    snprintf(msg + WK_CHECKRUN_SUMMARY_MAX - 2, 8, "\xE2\x82\xAC");
+    assert_int_equal(wk_github_checkrun_fail(capped, INST, REPO, SHA, 0, title, msg, &err), SG_OK);
+    assert_int_equal(
+        wk_github_checkrun_create(capped, INST, REPO, SHA, "ext-\xFF\xFE", NULL, &id, &err), SG_OK);
     wk_checkrun_output_free(&out);
     wk_github_free(capped);
     redisFree(r);

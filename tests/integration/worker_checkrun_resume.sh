@@ -158,6 +158,8 @@ if (op.operationId !== \"checks/list-for-ref\") throw new Error(op.operationId);
 const v = new Ajv({ strict: false }).compile(js(op.responses[\"200\"].content[\"application/json\"].schema));
 if (!v(JSON.parse(fs.readFileSync(\"$SG_TMP/list.json\", \"utf8\")))) { console.error(v.errors); process.exit(1); }
 '"
+else
+  echo "not ok - node or tests/node_modules/ajv missing (run scripts/deps.sh)"; SG_FAILED=$((SG_FAILED+1))
 fi
 sg_check "the lookups were recorded like other requests, token auth" python3 -c '
 import json, sys

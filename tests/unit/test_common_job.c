@@ -1,10 +1,11 @@
 /* Why: the job line is the contract between ingress and workers; it must round-trip exactly and
- * reject what a worker cannot run. */
+ * reject what a worker cannot run: text after the object, NUL bytes, lines over the size cap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,71 @@ static void test_sha_helpers(void **state)
     assert_false(sg_sha_is_zero("000000000000000000000000000000000000000"));
 }
 
+/* decode's answer and reason for a line of len bytes */
+static enum sg_err decode_len(const char *line, size_t len, char *err, size_t errlen)
+{
+    struct sg_job job;
+    enum sg_err e = sg_job_decode(line, len, &job, err, errlen);
+    sg_job_clear(&job);
+    return e;
+}
+
+static void test_text_after_the_object_refused(void **state)
+{
+    static const char *const trailing[] = {"x", "{}", " {\"v\":1}", "\n1", "//"};
+    char line[sizeof design_example + 16], err[128];
+    for (size_t i = 0; i < sizeof trailing / sizeof trailing[0]; i++) {
+        snprintf(line, sizeof line, "%s%s", design_example, trailing[i]);
+        err[0] = '\0';
+        assert_int_equal(decode_len(line, strlen(line), err, sizeof err), SG_ERR_PARSE);
+        assert_true(err[0] != '\0');
+    }
+    /* white space after it is not text */
+    snprintf(line, sizeof line, "%s \r\n\t", design_example);
+    assert_int_equal(decode_len(line, strlen(line), err, sizeof err), SG_OK);
+}
+
+static void test_nul_bytes_refused(void **state)
+{
+    /* a NUL right after the object, inside a string and in the middle: never a terminator */
+    char line[sizeof design_example + 16], err[128];
+    size_t n = strlen(design_example);
+    memcpy(line, design_example, n);
+    memcpy(line + n, "\0junk", 5);
+    assert_int_equal(decode_len(line, n + 5, err, sizeof err), SG_ERR_PARSE);
+    memcpy(line + n, "\0", 1);
+    assert_int_equal(decode_len(line, n + 1, err, sizeof err), SG_ERR_PARSE);
+    memcpy(line, design_example, n);
+    line[30] = '\0'; /* inside the delivery id */
+    assert_int_equal(decode_len(line, n, err, sizeof err), SG_ERR_PARSE);
+    memcpy(line, design_example, n);
+    line[n - 1] = '\0'; /* in place of the closing brace */
+    assert_int_equal(decode_len(line, n, err, sizeof err), SG_ERR_PARSE);
+}
+
+static void test_line_size_cap(void **state)
+{
+    /* a valid job padded with an unknown field to just under, and just over, the cap */
+    size_t n = strlen(design_example);
+    char *line = malloc(SG_JOB_LINE_MAX + 2);
+    assert_non_null(line);
+    char err[128];
+    for (size_t total = SG_JOB_LINE_MAX; total <= SG_JOB_LINE_MAX + 1; total++) {
+        memcpy(line, design_example, n - 1);
+        memcpy(line + n - 1, ",\"pad\":\"", 8);
+        memset(line + n + 7, 'p', total - (n + 7) - 2);
+        memcpy(line + total - 2, "\"}", 2);
+        enum sg_err e = decode_len(line, total, err, sizeof err);
+        if (total == SG_JOB_LINE_MAX) {
+            assert_int_equal(e, SG_OK);
+        } else {
+            assert_int_equal(e, SG_ERR_PARSE);
+            assert_non_null(strstr(err, "over the 1048576-byte limit; not parsed"));
+        }
+    }
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +186,9 @@ int main(void)
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_unknown_fields_ignored),
         cmocka_unit_test(test_sha_helpers),
+        cmocka_unit_test(test_text_after_the_object_refused),
+        cmocka_unit_test(test_nul_bytes_refused),
+        cmocka_unit_test(test_line_size_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Why: what users read on GitHub is rendered by worker/checkrun.c; these tests pin its contract:
  * the conclusion rule, the title format "Quality 8.4/10 (+0.3 vs base) · N findings", GitHub's
  * size limits (title 255, summary 65535, annotation title 255) with truncation at safe points,
- * annotation levels and titles, the annotation cap and its note, and the base comparison. */
+ * annotation levels and titles, the annotation cap and its note, the base comparison, and only
+ * valid UTF-8 in everything sent (GitHub refuses the whole request otherwise). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "checkrun.h"
+#include "sg_utf8.h"
 
 static struct sg_an_language langs[] = {
     {"C", {3, 900, 120, 80, 0, 140}},
@@ -262,13 +264,117 @@ static void test_failure_output(void **state)
     assert_int_equal(wk_checkrun_render(NULL, NULL, NULL, &out), SG_ERR_INVALID);
 }
 
+static bool str_valid(const char *s)
+{
+    return s && sg_utf8_valid(s, strlen(s));
+}
+
+static void assert_output_utf8(const struct wk_checkrun_output *out)
+{
+    assert_true(str_valid(out->title));
+    assert_true(str_valid(out->summary));
+    for (size_t i = 0; i < out->nannotations; i++) {
+        assert_true(str_valid(out->annotations[i].path));
+        assert_true(str_valid(out->annotations[i].title));
+        assert_true(str_valid(out->annotations[i].message));
+    }
+}
+
+static void test_invalid_utf8_replaced(void **state)
+{
+    /* a tarball entry named inv\xff\xfe, a message with a surrogate, config errors cut inside a
+     * 3-byte character and with an overlong, a language name that is not UTF-8 */
+    struct sg_an_result r;
+    base_result(&r);
+    struct sg_an_finding f[] = {
+        {"SEC002", SG_AN_ERROR, "dir/inv\xff\xfe", 3, "key \xED\xA0\x80 here"},
+        {"STY001", SG_AN_WARNING, "ok/\xC3\xA9t\xC3\xA9.c", 1, "cut \xE2\x82"},
+    };
+    r.findings = f;
+    r.nfindings = 2;
+    r.findings_total = 2;
+    char *errs[] = {".singularity.yml:1: unknown key \"\xE2\x82\"", "x \xC0\xAF y"};
+    r.config_errors = errs;
+    r.nconfig_errors = 2;
+    struct sg_an_language l[] = {{"Bad\xFF", {1, 1, 0, 0, 0, 0}}};
+    r.languages = l;
+    r.nlanguages = 1;
+    struct wk_checkrun_output out;
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_output_utf8(&out);
+    assert_string_equal(out.annotations[0].path, "dir/inv" SG_UTF8_REPLACEMENT SG_UTF8_REPLACEMENT);
+    assert_string_equal(out.annotations[0].message,
+                        "key " SG_UTF8_REPLACEMENT SG_UTF8_REPLACEMENT SG_UTF8_REPLACEMENT " here");
+    assert_string_equal(out.annotations[1].path, "ok/\xC3\xA9t\xC3\xA9.c"); /* valid: kept */
+    assert_non_null(strstr(out.summary, "unknown key \"" SG_UTF8_REPLACEMENT SG_UTF8_REPLACEMENT));
+    assert_non_null(strstr(out.summary, "| Bad" SG_UTF8_REPLACEMENT " |"));
+    wk_checkrun_output_free(&out);
+}
+
+static void test_cuts_between_characters(void **state)
+{
+    /* for each character width, a cut at the limit falls 1..width-1 bytes into a character */
+    static const char *chars[] = {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"};
+    for (size_t c = 0; c < 3; c++) {
+        size_t w = strlen(chars[c]);
+        for (size_t into = 1; into < w; into++) {
+            static char msg[WK_CHECKRUN_SUMMARY_MAX + 16];
+            size_t pre = WK_CHECKRUN_SUMMARY_MAX - into;
+            memset(msg, 'm', pre);
+            memcpy(msg + pre, chars[c], w);
+            msg[pre + w] = '\0';
+            char title[WK_CHECKRUN_TITLE_MAX + 16];
+            memset(title, 't', WK_CHECKRUN_TITLE_MAX - into);
+            memcpy(title + WK_CHECKRUN_TITLE_MAX - into, chars[c], w);
+            title[WK_CHECKRUN_TITLE_MAX - into + w] = '\0';
+            struct wk_checkrun_output out;
+            assert_int_equal(wk_checkrun_render_failure(title, msg, &out), SG_OK);
+            assert_output_utf8(&out);
+            assert_int_equal(strlen(out.summary), pre); /* the whole character is dropped */
+            assert_int_equal(strlen(out.title), WK_CHECKRUN_TITLE_MAX - into);
+            wk_checkrun_output_free(&out);
+
+            struct sg_an_result r;
+            base_result(&r);
+            struct sg_an_finding f[] = {{"SEC001", SG_AN_ERROR, "k.pem", 1, msg}};
+            r.findings = f;
+            r.nfindings = 1;
+            r.findings_total = 1;
+            assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+            assert_output_utf8(&out);
+            assert_int_equal(strlen(out.annotations[0].message), pre);
+            wk_checkrun_output_free(&out);
+        }
+    }
+    /* a summary over the limit made of one long line (no line break to cut at) */
+    static char big[WK_CHECKRUN_SUMMARY_MAX * 2];
+    for (size_t i = 0; i + 4 < sizeof big; i += 3)
+        memcpy(big + i, "\xE2\x82\xAC", 3);
+    big[sizeof big - 1] = '\0';
+    char *errs[] = {big, "tail \xFF"};
+    struct sg_an_result r;
+    base_result(&r);
+    r.config_errors = errs;
+    r.nconfig_errors = 2;
+    struct wk_checkrun_output out;
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_output_utf8(&out);
+    assert_true(strlen(out.summary) <= WK_CHECKRUN_SUMMARY_MAX);
+    wk_checkrun_output_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_title_and_conclusion),    cmocka_unit_test(test_annotations),
-        cmocka_unit_test(test_annotation_cap_and_note), cmocka_unit_test(test_base_comparison),
-        cmocka_unit_test(test_summary_sections),        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_title_and_conclusion),
+        cmocka_unit_test(test_annotations),
+        cmocka_unit_test(test_annotation_cap_and_note),
+        cmocka_unit_test(test_base_comparison),
+        cmocka_unit_test(test_summary_sections),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_failure_output),
+        cmocka_unit_test(test_invalid_utf8_replaced),
+        cmocka_unit_test(test_cuts_between_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

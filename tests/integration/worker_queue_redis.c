@@ -1,7 +1,9 @@
 /* Why: the queue's Lua scripts are where "no job is ever lost or doubled" is decided; this runs
  * them against a real redis-server (started by tests/integration/worker_queue.sh, REDIS_URL):
  * take/ack ownership, delay + promote, bury, return, the reaper (also two reapers racing over
- * many dead workers: every job lands on the queue exactly once), and the stats operators read. */
+ * many dead workers: every job lands on the queue exactly once), the stats operators read, lines
+ * holding NUL bytes (acked and dead-lettered like any other) and lines over the size cap (dead-
+ * lettered inside Redis, never handed to the worker). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "sg_job.h"
 #include "sg_keys.h"
 #include "sg_time.h"
 
@@ -66,11 +69,11 @@ static void test_take_ack_and_ownership(void **state)
     assert_string_equal(line, "{\"job\":1}"); /* FIFO: first pushed, first taken */
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w1"), 1);
     bool ours = false;
-    assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+    assert_int_equal(wk_queue_ack(q, line, strlen(line), &ours), SG_OK);
     assert_true(ours);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w1"), 0);
     /* A second ack finds nothing: the job is no longer ours. */
-    assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+    assert_int_equal(wk_queue_ack(q, line, strlen(line), &ours), SG_OK);
     assert_false(ours);
     free(line);
     /* Nothing left after the second job: take returns after the block time with no line. */
@@ -96,7 +99,7 @@ static void test_ack_take_and_recover(void **state)
     bool ours = false;
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "J1");
-    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, &len), SG_OK);
+    assert_int_equal(wk_queue_ack_take(q, line, strlen(line), &ours, &next, &len), SG_OK);
     assert_true(ours);
     assert_string_equal(next, "J2");
     assert_int_equal(len, 2);
@@ -105,14 +108,14 @@ static void test_ack_take_and_recover(void **state)
     free(line);
     line = next;
     /* the last job: acked, and no next one */
-    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, &len), SG_OK);
+    assert_int_equal(wk_queue_ack_take(q, line, strlen(line), &ours, &next, &len), SG_OK);
     assert_true(ours);
     assert_null(next);
     assert_int_equal(len, 0);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
     /* acking a job that is no longer ours still takes the next one */
     push(q, "J3");
-    assert_int_equal(wk_queue_ack_take(q, line, &ours, &next, NULL), SG_OK);
+    assert_int_equal(wk_queue_ack_take(q, line, strlen(line), &ours, &next, NULL), SG_OK);
     assert_false(ours);
     assert_string_equal(next, "J3");
     free(line);
@@ -122,28 +125,28 @@ static void test_ack_take_and_recover(void **state)
     freeReplyObject(r);
     push(q, "J6");
     int64_t moved = -1;
-    assert_int_equal(wk_queue_recover(q, next, &moved), SG_OK);
+    assert_int_equal(wk_queue_recover(q, next, strlen(next), &moved), SG_OK);
     assert_int_equal(moved, 2);
-    assert_int_equal(wk_queue_recover(q, next, &moved), SG_OK);
+    assert_int_equal(wk_queue_recover(q, next, strlen(next), &moved), SG_OK);
     assert_int_equal(moved, 0);
     r = redisCommand(wk_queue_context(q), "LRANGE analysis_queue:processing:w7 0 -1");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "J3");
     freeReplyObject(r);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 3);
-    assert_int_equal(wk_queue_ack(q, next, &ours), SG_OK);
+    assert_int_equal(wk_queue_ack(q, next, strlen(next), &ours), SG_OK);
     free(next);
     const char *order[] = {"J4", "J5", "J6"}; /* the recovered ones first, the older J4 first */
     for (int i = 0; i < 3; i++) {
         assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
         assert_string_equal(line, order[i]);
-        assert_int_equal(wk_queue_ack(q, line, &ours), SG_OK);
+        assert_int_equal(wk_queue_ack(q, line, strlen(line), &ours), SG_OK);
         free(line);
     }
     /* holding nothing, recovery empties the list */
     r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J7");
     freeReplyObject(r);
-    assert_int_equal(wk_queue_recover(q, NULL, &moved), SG_OK);
+    assert_int_equal(wk_queue_recover(q, NULL, 0, &moved), SG_OK);
     assert_int_equal(moved, 1);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
     wk_queue_free(q);
@@ -158,7 +161,7 @@ static void test_delay_promote_bury_return(void **state)
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     bool ours = false;
     int64_t now = sg_now_ms();
-    assert_int_equal(wk_queue_delay(q, line, "A2", now + 60000, &ours), SG_OK);
+    assert_int_equal(wk_queue_delay(q, line, strlen(line), "A2", now + 60000, &ours), SG_OK);
     assert_true(ours);
     free(line);
     int64_t moved = -1;
@@ -169,7 +172,7 @@ static void test_delay_promote_bury_return(void **state)
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "A2");
-    assert_int_equal(wk_queue_bury(q, line, "A3-dead", &ours), SG_OK);
+    assert_int_equal(wk_queue_bury(q, line, strlen(line), "A3-dead", &ours), SG_OK);
     assert_true(ours);
     free(line);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:dead"), 1);
@@ -178,14 +181,14 @@ static void test_delay_promote_bury_return(void **state)
     push(q, "C");
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "B");
-    assert_int_equal(wk_queue_return(q, line, &ours), SG_OK);
+    assert_int_equal(wk_queue_return(q, line, strlen(line), &ours), SG_OK);
     assert_true(ours);
     free(line);
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "B");
     free(line);
     /* A finishing step on a job that is not ours changes nothing. */
-    assert_int_equal(wk_queue_delay(q, "not-held", "X", now, &ours), SG_OK);
+    assert_int_equal(wk_queue_delay(q, "not-held", strlen("not-held"), "X", now, &ours), SG_OK);
     assert_false(ours);
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
     wk_queue_free(q);
@@ -219,7 +222,7 @@ static void test_reaper_and_alive(void **state)
     assert_string_equal(c, a);
     /* The dead worker, had it survived, can no longer finish what was taken from it. */
     bool ours = true;
-    assert_int_equal(wk_queue_ack(dead, a, &ours), SG_OK);
+    assert_int_equal(wk_queue_ack(dead, a, strlen(a), &ours), SG_OK);
     assert_false(ours);
     struct sg_queue_stats st;
     assert_int_equal(wk_queue_stats(live, now, &st), SG_OK);
@@ -311,6 +314,122 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     wk_queue_free(q);
 }
 
+static void push_bin(struct wk_queue *q, const char *key, const char *line, size_t len)
+{
+    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH %s %b", key, line, len);
+    assert_non_null(r);
+    freeReplyObject(r);
+}
+
+static long long llen(struct wk_queue *q, const char *key)
+{
+    return rint_cmd(q, "LLEN %s", key);
+}
+
+static void test_lines_with_nul_bytes(void **state)
+{
+    /* every step that names a held line does so by its length: a NUL is not its end */
+    struct wk_queue *q = open_q("wnul");
+    flush(q);
+    static const char job[] = "{\"v\":1}\0tail";
+    size_t jl = sizeof job - 1;
+    char *line = NULL;
+    size_t len = 0;
+    bool ours = false;
+    push_bin(q, SG_KEY_QUEUE, job, jl);
+    assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+    assert_int_equal(len, jl);
+    assert_memory_equal(line, job, jl);
+    assert_int_equal(wk_queue_ack(q, line, len, &ours), SG_OK);
+    assert_true(ours);
+    assert_int_equal(llen(q, "analysis_queue:processing:wnul"), 0);
+    free(line);
+
+    for (size_t i = 0; i < 4; i++) {
+        push_bin(q, SG_KEY_QUEUE, job, jl);
+        assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+        int64_t moved = 0;
+        ours = false;
+        if (i == 0)
+            assert_int_equal(wk_queue_bury(q, line, len, "{\"last_error\":\"x\"}", &ours), SG_OK);
+        else if (i == 1)
+            assert_int_equal(wk_queue_delay(q, line, len, "retry", sg_now_ms() + 60000, &ours),
+                             SG_OK);
+        else if (i == 2)
+            assert_int_equal(wk_queue_return(q, line, len, &ours), SG_OK);
+        else
+            assert_int_equal(wk_queue_recover(q, "{\"v\":1}", 7, &moved), SG_OK);
+        assert_true(i == 3 ? moved == 1 : ours); /* recover: the prefix is another line */
+        assert_int_equal(llen(q, "analysis_queue:processing:wnul"), 0);
+        free(line);
+        if (i >= 2) { /* back on the queue whole */
+            assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
+            assert_int_equal(len, jl);
+            assert_int_equal(wk_queue_ack(q, line, len, &ours), SG_OK);
+            assert_true(ours);
+            free(line);
+        }
+    }
+    wk_queue_free(q);
+}
+
+static void test_oversized_line_dead_lettered_unread(void **state)
+{
+    struct wk_queue *q = open_q("wbig");
+    flush(q);
+    size_t big = SG_JOB_LINE_MAX + 1;
+    char *line = malloc(big);
+    assert_non_null(line);
+    memset(line, 'x', big);
+    line[0] = '{';
+    line[1] = (char)0xFF; /* kept in the dead entry as '?': it stays valid UTF-8 */
+    push_bin(q, SG_KEY_QUEUE, line, big);
+    push(q, "{\"job\":\"after\"}");                   /* taken next, by the ack below */
+    push_bin(q, SG_KEY_QUEUE, line, SG_JOB_LINE_MAX); /* at the cap: an ordinary line */
+    free(line);
+    char *got = NULL;
+    size_t len = 0;
+    assert_int_equal(wk_queue_take(q, 1, &got, &len), SG_OK);
+    assert_null(got); /* not handed to the worker */
+    assert_int_equal(llen(q, "analysis_queue:processing:wbig"), 0);
+    assert_int_equal(llen(q, SG_KEY_DEAD), 1);
+    redisReply *r = redisCommand(wk_queue_context(q), "LINDEX %s 0", SG_KEY_DEAD);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_true(r->len < 8192);
+    assert_non_null(strstr(r->str, "{\"last_error\":\"job line of 1048577 bytes is over the "
+                                   "1048576-byte limit; not parsed\",\"raw\":\"{?xx"));
+    assert_non_null(strstr(r->str, ",\"raw_bytes\":1048577}"));
+    freeReplyObject(r);
+    /* the same through the ack that takes the next job */
+    assert_int_equal(wk_queue_take(q, 1, &got, &len), SG_OK);
+    assert_non_null(got);
+    assert_string_equal(got, "{\"job\":\"after\"}");
+    char *next = NULL;
+    bool ours = false;
+    push_bin(q, SG_KEY_QUEUE, "", 0); /* keep the queue non-empty behind the big one */
+    {
+        char *b = malloc(big + 10);
+        assert_non_null(b);
+        memset(b, 'y', big + 10);
+        redisReply *x = redisCommand(wk_queue_context(q), "RPUSH %s %b", SG_KEY_QUEUE, b, big + 10);
+        freeReplyObject(x);
+        free(b);
+    }
+    assert_int_equal(wk_queue_ack_take(q, got, len, &ours, &next, &len), SG_OK);
+    assert_true(ours);
+    assert_null(next);
+    free(got);
+    assert_int_equal(llen(q, SG_KEY_DEAD), 2);
+    assert_int_equal(llen(q, "analysis_queue:processing:wbig"), 0);
+    /* a line of exactly the cap is still taken */
+    assert_int_equal(wk_queue_take(q, 1, &got, &len), SG_OK);
+    assert_non_null(got);
+    assert_int_equal(len, SG_JOB_LINE_MAX);
+    free(got);
+    wk_queue_free(q);
+}
+
 static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
 {
     char err[200];
@@ -334,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_reaper_and_alive),
         cmocka_unit_test(test_concurrent_reapers_move_each_job_once),
         cmocka_unit_test(test_stats_oldest_age_and_dead_ops),
+        cmocka_unit_test(test_lines_with_nul_bytes),
+        cmocka_unit_test(test_oversized_line_dead_lettered_unread),
         cmocka_unit_test(test_unreachable_redis_is_an_error_not_a_hang),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
