@@ -49,6 +49,9 @@ enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *
     const char *p;
     if (strncmp(url, "redis://", 8) == 0) {
         p = url + 8;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        p = url + 9;
+        out->tls = true;
     } else if (strncmp(url, "unix://", 7) == 0 || strncmp(url, "redis+unix://", 13) == 0) {
         p = strstr(url, "://") + 3;
         const char *q = strchr(p, '?');
@@ -68,11 +71,8 @@ enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *
             out->db = (int)db;
         }
         return out->unix_path ? SG_OK : SG_ERR_NOMEM;
-    } else if (strncmp(url, "rediss://", 9) == 0) {
-        snprintf(err, errlen, "rediss:// (TLS) is not supported; use redis:// or a TLS proxy");
-        return SG_ERR_CONFIG;
     } else {
-        snprintf(err, errlen, "expected redis://host:port/db");
+        snprintf(err, errlen, "expected redis://host:port/db or rediss:// (TLS)");
         return SG_ERR_CONFIG;
     }
     const char *at = strrchr(p, '@');

@@ -4,6 +4,7 @@
 #ifndef SG_URL_H
 #define SG_URL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sg_err.h"
@@ -15,9 +16,11 @@ struct sg_redis_url {
     char *username;  /* NULL when absent */
     char *password;  /* NULL when absent; never log it */
     int db;          /* default 0 */
+    bool tls;        /* rediss:// */
 };
 
-/* redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]. */
+/* redis://[[user]:password@]host[:port][/db], the same with rediss:// (TLS; the user name is an
+ * ACL user), or unix:///path[?db=N]. */
 enum sg_err sg_redis_url_parse(const char *url, struct sg_redis_url *out, char *err, size_t errlen);
 void sg_redis_url_clear(struct sg_redis_url *u);
 

@@ -6,3 +6,5 @@ sg_add_unit_test(test_common_crypto SOURCES unit/test_common_crypto.c LIBS sg_co
 sg_add_unit_test(test_common_metrics SOURCES unit/test_common_metrics.c LIBS sg_common)
 sg_add_unit_test(test_common_log SOURCES unit/test_common_log.c LIBS sg_common)
 sg_add_unit_test(test_common_utf8 SOURCES unit/test_common_utf8.c LIBS sg_common)
+sg_add_unit_test(test_common_redis_opts SOURCES unit/test_common_redis_opts.c
+                 LIBS sg_common PkgConfig::HIREDIS)
