@@ -38,6 +38,7 @@ struct ingress_primary {
     int64_t last_ping_ms;
     char host[256];
     int port;
+    char last_why[256];
     struct event *watchdog;
 };
 
@@ -61,10 +62,15 @@ static void drop(struct ingress_primary *p, const char *why)
     p->connected = p->role_ok = p->ping_ok = p->ping_pending = false;
     p->reconnect_at_ms = sg_mono_ms() + p->backoff_ms;
     p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
-    if (why)
-        sg_log(was_ready ? SG_LOG_WARN : SG_LOG_DEBUG, "redis connection lost",
+    /* A reason is logged as a warning when it is new (a lost primary, a certificate that does not
+     * verify), and only at debug while the same failure repeats every backoff. */
+    if (why) {
+        bool repeated = !was_ready && strcmp(why, p->last_why) == 0;
+        sg_log(repeated ? SG_LOG_DEBUG : SG_LOG_WARN, "redis connection lost",
                SG_KV_STR("err", why), SG_KV_INT("retry_ms", p->reconnect_at_ms - sg_mono_ms()),
                SG_KV_END);
+        snprintf(p->last_why, sizeof p->last_why, "%s", why);
+    }
     p->was_ready = false;
     ingress_rlink_free(l); /* pending commands get NULL now */
 }
@@ -77,6 +83,7 @@ static void check_ready(struct ingress_primary *p)
                     SG_KV_STR("host", p->o->url.unix_path ? p->o->url.unix_path : p->host),
                     SG_KV_INT("port", p->port), SG_KV_BOOL("tls", p->o->url.tls), SG_KV_END);
         p->backoff_ms = BACKOFF_MIN_MS;
+        p->last_why[0] = '\0';
     }
     p->was_ready = ready;
 }
