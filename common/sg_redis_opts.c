@@ -3,12 +3,14 @@
 #include "sg_redis_opts.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sg_config.h"
+#include "sg_tls.h"
 
 #define N_VARS 8
 
@@ -155,6 +157,14 @@ enum sg_err sg_redis_opts_load(struct sg_redis_opts *o, const char *redis_url,
     if (o->tls_ca_file && access(o->tls_ca_file, R_OK) != 0) {
         snprintf(err, errlen, "REDIS_TLS_CA_FILE: cannot read %.200s", o->tls_ca_file);
         return SG_ERR_CONFIG;
+    }
+    if (o->url.tls) { /* a CA file OpenSSL cannot use is a start-up error, not a retry loop */
+        SSL_CTX *ctx = sg_tls_ctx_new(o, why, sizeof why);
+        if (!ctx) {
+            snprintf(err, errlen, "%s", why);
+            return SG_ERR_CONFIG;
+        }
+        SSL_CTX_free(ctx);
     }
     if (o->sentinels_raw) {
         if (o->url.unix_path) {

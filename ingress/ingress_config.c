@@ -18,7 +18,7 @@ static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
         {"WEBHOOK_PATH", SG_CFG_STR, "/webhooks/github", false, 0, 0, &c->webhook_path,
          "path GitHub posts deliveries to"},
         {"REDIS_URL", SG_CFG_STR, "redis://127.0.0.1:6379/0", false, 0, 0, &c->redis_url,
-         "redis://[[user]:password@]host[:port][/db] or unix:///path"},
+         "redis[s]://[[user]:password@]host[:port][/db] or unix:///path"},
         {"LOG_LEVEL", SG_CFG_STR, "info", false, 0, 0, &c->log_level, "debug|info|warn|error"},
         {"LOG_FORMAT", SG_CFG_STR, "json", false, 0, 0, &c->log_format, "json|text"},
         {"MAX_BODY_BYTES", SG_CFG_INT, "26214400", false, 1, 1073741824, &c->max_body_bytes,
@@ -82,12 +82,7 @@ enum sg_err ingress_config_load(struct ingress_config *cfg, const char *(*env)(c
         snprintf(err, errlen, "WEBHOOK_PATH: %s is taken by a probe route", cfg->webhook_path);
         return SG_ERR_CONFIG;
     }
-    char uerr[200];
-    if (sg_redis_url_parse(cfg->redis_url, &cfg->redis, uerr, sizeof uerr) != SG_OK) {
-        snprintf(err, errlen, "REDIS_URL: %s", uerr);
-        return SG_ERR_CONFIG;
-    }
-    return SG_OK;
+    return sg_redis_opts_load(&cfg->redis, cfg->redis_url, env, err, errlen);
 }
 
 void ingress_config_free(struct ingress_config *cfg)
@@ -95,7 +90,7 @@ void ingress_config_free(struct ingress_config *cfg)
     struct sg_config_var v[N_VARS];
     table(cfg, v);
     sg_config_free(v, N_VARS);
-    sg_redis_url_clear(&cfg->redis);
+    sg_redis_opts_free(&cfg->redis);
 }
 
 void ingress_config_print_help(FILE *f)
@@ -105,4 +100,5 @@ void ingress_config_print_help(FILE *f)
     memset(&tmp, 0, sizeof tmp);
     table(&tmp, v);
     sg_config_print_help(v, N_VARS, f);
+    sg_redis_opts_print_help(f);
 }

@@ -12,7 +12,7 @@
 
 #include "sg_err.h"
 #include "sg_log.h"
-#include "sg_url.h"
+#include "sg_redis_opts.h"
 
 struct ingress_config {
     char *host;
@@ -39,7 +39,7 @@ struct ingress_config {
     /* derived */
     enum sg_log_level level;
     enum sg_log_format format;
-    struct sg_redis_url redis;
+    struct sg_redis_opts redis; /* REDIS_URL and the REDIS_* deployment settings */
 };
 
 /* Loads and validates; env replaces getenv when non-NULL (tests). */

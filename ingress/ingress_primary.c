@@ -51,6 +51,9 @@ struct pcmd {
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
+/* Behind sentinels a lost primary is replaced within seconds and asking is cheap: retry sooner,
+ * so the ingress is back within a few hundred ms of the promotion. */
+#define BACKOFF_MAX_SENTINEL_MS 400
 #define PING_EVERY_MS  1000
 
 static void drop(struct ingress_primary *p, const char *why)
@@ -60,8 +63,9 @@ static void drop(struct ingress_primary *p, const char *why)
     p->link = NULL;
     p->state = P_DOWN;
     p->connected = p->role_ok = p->ping_ok = p->ping_pending = false;
+    int64_t max = p->o->n_sentinels ? BACKOFF_MAX_SENTINEL_MS : BACKOFF_MAX_MS;
     p->reconnect_at_ms = sg_mono_ms() + p->backoff_ms;
-    p->backoff_ms = p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2;
+    p->backoff_ms = p->backoff_ms * 2 > max ? max : p->backoff_ms * 2;
     /* A reason is logged as a warning when it is new (a lost primary, a certificate that does not
      * verify), and only at debug while the same failure repeats every backoff. */
     if (why) {

@@ -1,29 +1,19 @@
-/* Why: async Redis for the ingress with reconnection, liveness and command timeouts; see
- * ingress_redis.h. One 100 ms watchdog timer drives everything time-based (connect timeout,
- * command timeout, PING, reconnect backoff), so there is a single place that can tear a
- * connection down, always from outside hiredis's own callbacks. */
+/* Why: the enqueue path of the ingress; see ingress_redis.h. The connection itself (finding the
+ * primary, TLS, reconnection, liveness, timeouts) is ingress_primary.c; this file batches
+ * deliveries into one script call per event-loop pass and, with REDIS_MIN_REPLICAS_ACK, holds
+ * their answers until WAIT says enough replicas have them. */
 #include "ingress_redis.h"
 
-#include <arpa/inet.h>
-#include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/util.h>
-#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#include <hiredis/adapters/libevent.h>
-#pragma GCC diagnostic pop
-
+#include "ingress_primary.h"
 #include "sg_keys.h"
 #include "sg_log.h"
-#include "sg_time.h"
 
 /* One call enqueues a batch of deliveries (all requests that arrived in one event-loop pass):
  * KEYS[1..n] = webhook:delivery:<id>, KEYS[n+1] = analysis_queue;
@@ -56,34 +46,10 @@ const char INGRESS_ENQUEUE_LUA[] =
     "if #jobs > 0 then redis.call('LPUSH', q, unpack(jobs)) end\n"
     "return res\n";
 
-enum rstate { R_DOWN = 0, R_RESOLVING, R_CONNECTING, R_UP };
-
-struct cmd {
-    struct cmd *next, *prev;
-    struct ingress_redis *r;
-    ingress_redis_cb cb;
-    void *priv;
-    int64_t sent_ms;
-};
-
 struct ingress_redis {
     struct event_base *base;
-    struct evdns_base *dns;
-    struct evdns_getaddrinfo_request *dns_req;
-    const struct sg_redis_url *url;
-    int64_t timeout_ms;
-    redisAsyncContext *ac;
-    enum rstate state;
-    int64_t state_since_ms;
-    int64_t reconnect_at_ms;
-    int64_t backoff_ms;
-    bool ping_ok;
-    bool ping_pending;
-    int64_t last_ping_ms;
-    unsigned generation;
-    struct event *watchdog;
-    struct cmd head; /* FIFO of outstanding commands (replies come back in order) */
-    size_t outstanding;
+    const struct sg_redis_opts *o;
+    struct ingress_primary *primary;
     char sha[41];
     bool freeing;
     /* deliveries waiting for this loop pass's batch */
@@ -93,321 +59,77 @@ struct ingress_redis {
     int64_t ttl_s, watermark;
 };
 
-#define BACKOFF_MIN_MS  100
-#define BACKOFF_MAX_MS  2000
-#define PING_EVERY_MS   1000
 #define BATCH_MAX       128
 #define BATCH_MAX_BYTES (4u << 20)
 
-static void list_unlink(struct cmd *c)
-{
-    c->prev->next = c->next;
-    c->next->prev = c->prev;
-    c->next = c->prev = c;
-}
+/* A command of ingress_redis_command: the owner's callback keeps its (r, reply, priv) shape. */
+struct cmd {
+    struct ingress_redis *r;
+    ingress_redis_cb cb;
+    void *priv;
+};
 
-/* Drops the current connection (hiredis calls every pending callback with NULL) and schedules a
- * reconnect. Never called from inside a hiredis callback. */
-static void drop_connection(struct ingress_redis *r, const char *why)
+static void on_reply(redisReply *reply, void *arg)
 {
-    redisAsyncContext *ac = r->ac;
-    if (r->dns_req) {
-        struct evdns_getaddrinfo_request *req = r->dns_req;
-        r->dns_req = NULL;
-        evdns_getaddrinfo_cancel(req);
-    }
-    bool was_up = r->state == R_UP && r->ping_ok;
-    r->ac = NULL;
-    r->state = R_DOWN;
-    r->ping_ok = false;
-    r->ping_pending = false;
-    r->generation++;
-    r->reconnect_at_ms = sg_mono_ms() + r->backoff_ms;
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
-    if (why && !r->freeing)
-        sg_log(was_up ? SG_LOG_WARN : SG_LOG_DEBUG, "redis connection lost", SG_KV_STR("err", why),
-               SG_KV_INT("retry_ms", r->reconnect_at_ms - sg_mono_ms()), SG_KV_END);
-    if (ac) {
-        ac->data = NULL;
-        redisAsyncFree(ac);
-    }
-}
-
-static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    struct cmd *c = privdata;
-    struct ingress_redis *r = c->r;
-    (void)ac;
-    list_unlink(c);
-    r->outstanding--;
-    if (c->cb)
-        c->cb(r, reply, c->priv);
+    struct cmd *c = arg;
+    c->cb(c->r, reply, c->priv);
     free(c);
 }
 
 enum sg_err ingress_redis_command(struct ingress_redis *r, ingress_redis_cb cb, void *priv,
                                   int argc, const char **argv, const size_t *argvlen)
 {
-    if (!r->ac || r->state != R_UP)
-        return SG_ERR_REDIS;
     struct cmd *c = malloc(sizeof *c);
     if (!c)
         return SG_ERR_NOMEM;
     c->r = r;
     c->cb = cb;
     c->priv = priv;
-    c->sent_ms = sg_mono_ms();
-    c->next = &r->head;
-    c->prev = r->head.prev;
-    r->head.prev->next = c;
-    r->head.prev = c;
-    r->outstanding++;
-    if (redisAsyncCommandArgv(r->ac, on_reply, c, argc, argv, argvlen) != REDIS_OK) {
-        list_unlink(c);
-        r->outstanding--;
+    enum sg_err e = ingress_primary_command(r->primary, on_reply, c, argc, argv, argvlen);
+    if (e)
         free(c);
-        return SG_ERR_REDIS;
-    }
-    return SG_OK;
+    return e;
 }
 
-static void on_ping(struct ingress_redis *r, redisReply *reply, void *priv)
+static void on_script_loaded(redisReply *reply, void *arg)
+{
+    (void)arg;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        sg_log_error("redis SCRIPT LOAD failed", SG_KV_STR("err", reply->str), SG_KV_END);
+}
+
+/* Every new connection (a new primary after a failover too) loads the script first; a batch
+ * that still meets NOSCRIPT falls back to EVAL. */
+static void on_primary_setup(struct ingress_primary *p, void *priv)
 {
     (void)priv;
-    r->ping_pending = false;
-    bool ok =
-        reply && reply->type == REDIS_REPLY_STATUS && reply->str && strcmp(reply->str, "PONG") == 0;
-    if (ok && !r->ping_ok) {
-        sg_log_info("redis ready",
-                    SG_KV_STR("host", r->url->host ? r->url->host : r->url->unix_path),
-                    SG_KV_INT("port", r->url->port), SG_KV_END);
-        r->backoff_ms = BACKOFF_MIN_MS;
-    }
-    if (!ok && reply)
-        sg_log_warn("redis not ready", SG_KV_STR("err", reply->str), SG_KV_END);
-    r->ping_ok = ok;
-}
-
-static void send_ping(struct ingress_redis *r)
-{
-    const char *argv[] = {"PING"};
-    size_t lens[] = {4};
-    r->last_ping_ms = sg_mono_ms();
-    if (ingress_redis_command(r, on_ping, NULL, 1, argv, lens) == SG_OK)
-        r->ping_pending = true;
-}
-
-/* Replies to the setup commands: an error (bad password, unknown db) is logged once. */
-static void on_setup(struct ingress_redis *r, redisReply *reply, void *priv)
-{
-    (void)r;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        sg_log_error("redis setup command failed", SG_KV_STR("cmd", (const char *)priv),
-                     SG_KV_STR("err", reply->str), SG_KV_END);
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    struct ingress_redis *r = ac->data;
-    if (!r || r->ac != ac)
-        return;
-    if (status != REDIS_OK) {
-        /* hiredis frees the context after this callback. */
-        sg_log_debug("redis connect failed", SG_KV_STR("err", ac->errstr), SG_KV_END);
-        r->ac = NULL;
-        r->state = R_DOWN;
-        r->reconnect_at_ms = sg_mono_ms() + r->backoff_ms;
-        r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
-        return;
-    }
-    r->state = R_UP;
-    r->state_since_ms = sg_mono_ms();
-    const struct sg_redis_url *u = r->url;
-    if (u->password) {
-        const char *argv[3] = {"AUTH"};
-        size_t lens[3] = {4};
-        int argc = 1;
-        if (u->username) {
-            argv[argc] = u->username;
-            lens[argc++] = strlen(u->username);
-        }
-        argv[argc] = u->password;
-        lens[argc++] = strlen(u->password);
-        ingress_redis_command(r, on_setup, "AUTH", argc, argv, lens);
-    }
-    if (u->db) {
-        char db[16];
-        int n = snprintf(db, sizeof db, "%d", u->db);
-        const char *argv[2] = {"SELECT", db};
-        size_t lens[2] = {6, (size_t)n};
-        ingress_redis_command(r, on_setup, "SELECT", 2, argv, lens);
-    }
     const char *argv[3] = {"SCRIPT", "LOAD", INGRESS_ENQUEUE_LUA};
     size_t lens[3] = {6, 4, sizeof INGRESS_ENQUEUE_LUA - 1};
-    ingress_redis_command(r, on_setup, "SCRIPT LOAD", 3, argv, lens);
-    send_ping(r);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct ingress_redis *r = ac->data;
-    if (!r || r->ac != ac)
-        return; /* we dropped it ourselves */
-    /* hiredis frees the context after this callback; pending callbacks already got NULL. */
-    r->ac = NULL;
-    r->state = R_DOWN;
-    r->ping_ok = false;
-    r->ping_pending = false;
-    r->reconnect_at_ms = sg_mono_ms() + r->backoff_ms;
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
-    sg_log_warn("redis disconnected", SG_KV_STR("err", status == REDIS_OK ? "closed" : ac->errstr),
-                SG_KV_END);
-}
-
-static void connect_addr(struct ingress_redis *r, const char *ip)
-{
-    redisAsyncContext *ac = r->url->unix_path ? redisAsyncConnectUnix(r->url->unix_path)
-                                              : redisAsyncConnect(ip, r->url->port);
-    if (!ac || ac->err) {
-        sg_log_debug("redis connect failed", SG_KV_STR("err", ac ? ac->errstr : "out of memory"),
-                     SG_KV_END);
-        if (ac)
-            redisAsyncFree(ac);
-        r->state = R_DOWN;
-        r->reconnect_at_ms = sg_mono_ms() + r->backoff_ms;
-        r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
-        return;
-    }
-    ac->data = r;
-    r->ac = ac;
-    r->state = R_CONNECTING;
-    r->state_since_ms = sg_mono_ms();
-    redisLibeventAttach(ac, r->base);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-}
-
-struct dns_ctx {
-    struct ingress_redis *r;
-    unsigned generation;
-};
-
-static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
-{
-    struct dns_ctx *d = arg;
-    struct ingress_redis *r = d->r;
-    bool current = r && d->generation == r->generation && r->state == R_RESOLVING;
-    free(d);
-    if (!current) {
-        if (res)
-            evutil_freeaddrinfo(res);
-        return;
-    }
-    r->dns_req = NULL;
-    char ip[INET6_ADDRSTRLEN] = "";
-    if (result == 0 && res) {
-        if (res->ai_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, ip, sizeof ip);
-        else if (res->ai_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, ip, sizeof ip);
-    }
-    if (res)
-        evutil_freeaddrinfo(res);
-    if (!ip[0]) {
-        sg_log_warn("redis host did not resolve", SG_KV_STR("host", r->url->host),
-                    SG_KV_STR("err", evutil_gai_strerror(result)), SG_KV_END);
-        drop_connection(r, NULL);
-        return;
-    }
-    connect_addr(r, ip);
-}
-
-/* Starts a connection attempt; names are resolved with evdns so the loop never blocks on DNS. */
-static void start_connect(struct ingress_redis *r)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    r->state_since_ms = sg_mono_ms();
-    if (r->url->unix_path || inet_pton(AF_INET, r->url->host, &a4) == 1 ||
-        inet_pton(AF_INET6, r->url->host, &a6) == 1) {
-        connect_addr(r, r->url->host);
-        return;
-    }
-    if (!r->dns) {
-        r->dns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-        if (!r->dns)
-            r->dns = evdns_base_new(r->base, 0);
-    }
-    struct dns_ctx *d = malloc(sizeof *d);
-    if (!d || !r->dns) {
-        free(d);
-        drop_connection(r, "cannot start DNS resolution");
-        return;
-    }
-    d->r = r;
-    d->generation = r->generation;
-    struct evutil_addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    r->state = R_RESOLVING;
-    r->dns_req = evdns_getaddrinfo(r->dns, r->url->host, NULL, &hints, on_resolved, d);
-    /* The callback may already have run (hosts file, cache): then dns_req is stale/NULL. */
-    if (r->state != R_RESOLVING)
-        r->dns_req = NULL;
-}
-
-static void on_watchdog(evutil_socket_t fd, short what, void *arg)
-{
-    struct ingress_redis *r = arg;
-    (void)fd;
-    (void)what;
-    int64_t now = sg_mono_ms();
-    switch (r->state) {
-    case R_DOWN:
-        if (now >= r->reconnect_at_ms)
-            start_connect(r);
-        break;
-    case R_RESOLVING:
-    case R_CONNECTING:
-        if (now - r->state_since_ms > r->timeout_ms)
-            drop_connection(r, "connect timed out");
-        break;
-    case R_UP:
-        if (r->outstanding && r->head.next != &r->head &&
-            now - r->head.next->sent_ms > r->timeout_ms) {
-            drop_connection(r, "command timed out");
-            break;
-        }
-        if (!r->ping_pending && now - r->last_ping_ms >= PING_EVERY_MS)
-            send_ping(r);
-        break;
-    }
+    ingress_primary_command(p, on_script_loaded, NULL, 3, argv, lens);
 }
 
 static void flush_batch(struct ingress_redis *r);
 static void on_batch_event(evutil_socket_t fd, short what, void *arg);
 
-struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_url *url,
+struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_opts *o,
                                         int64_t timeout_ms)
 {
     struct ingress_redis *r = calloc(1, sizeof *r);
+    char err[256];
     if (!r)
         return NULL;
     r->base = base;
-    r->url = url;
-    r->timeout_ms = timeout_ms;
-    r->backoff_ms = BACKOFF_MIN_MS;
-    r->head.next = r->head.prev = &r->head;
+    r->o = o;
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1((const unsigned char *)INGRESS_ENQUEUE_LUA, sizeof INGRESS_ENQUEUE_LUA - 1, md);
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
         snprintf(r->sha + 2 * i, 3, "%02x", md[i]);
-    r->watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, r);
+    r->primary = ingress_primary_new(base, o, timeout_ms, on_primary_setup, r, err, sizeof err);
     r->batch_ev = event_new(base, -1, 0, on_batch_event, r);
-    if (!r->watchdog || !r->batch_ev) {
-        if (r->watchdog)
-            event_free(r->watchdog);
+    if (!r->primary || !r->batch_ev) {
+        if (!r->primary)
+            sg_log_error("redis client setup failed", SG_KV_STR("err", err), SG_KV_END);
+        ingress_primary_free(r->primary);
         if (r->batch_ev)
             event_free(r->batch_ev);
         free(r);
@@ -418,9 +140,7 @@ struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg
 
 void ingress_redis_start(struct ingress_redis *r)
 {
-    struct timeval tv = {0, 100 * 1000};
-    event_add(r->watchdog, &tv);
-    start_connect(r);
+    ingress_primary_start(r->primary);
 }
 
 void ingress_redis_free(struct ingress_redis *r)
@@ -428,25 +148,18 @@ void ingress_redis_free(struct ingress_redis *r)
     if (!r)
         return;
     r->freeing = true;
-    flush_batch(r); /* not connected any more by now, or soon: every waiting delivery gets 503 */
-    drop_connection(r, NULL);
+    /* Every waiting delivery gets its answer: sent now, it fails (or is answered) before the
+     * connection goes below, and each callback runs exactly once. */
+    flush_batch(r);
+    ingress_primary_free(r->primary);
     if (r->batch_ev)
         event_free(r->batch_ev);
-    if (r->watchdog)
-        event_free(r->watchdog);
-    if (r->dns)
-        evdns_base_free(r->dns, 0);
     free(r);
 }
 
 bool ingress_redis_ready(const struct ingress_redis *r)
 {
-    return r->state == R_UP && r->ping_ok;
-}
-
-size_t ingress_redis_outstanding(const struct ingress_redis *r)
-{
-    return r->outstanding;
+    return ingress_primary_ready(r->primary);
 }
 
 /* ---- the enqueue script, batched per event-loop pass ---- */
@@ -465,42 +178,133 @@ struct batch {
     size_t n;
     bool tried_eval;
     int64_t ttl_s, watermark;
+    /* With REDIS_MIN_REPLICAS_ACK the script's answers wait here for WAIT's. NULL: none yet. */
+    signed char *res;
+    bool wait_queued; /* this round's WAIT follows the script: its reply finishes the batch */
+    bool resend;      /* NOSCRIPT: send again once this round's WAIT has answered */
 };
 
-static void batch_finish(struct batch *b, redisReply *reply)
+/* Answers every delivery of the batch (FAILED where there is no result) and frees it. */
+static void batch_finish(struct batch *b)
 {
     size_t i = 0;
     struct enq *q = b->items;
     while (q) {
         struct enq *next = q->next;
-        enum ingress_enqueue_result res = INGRESS_ENQUEUE_FAILED;
-        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == b->n) {
-            redisReply *e = reply->element[i];
-            if (e->type == REDIS_REPLY_INTEGER && e->integer >= -1 && e->integer <= 1)
-                res = (enum ingress_enqueue_result)e->integer;
-        }
-        q->cb(res, q->priv);
+        q->cb(b->res ? (enum ingress_enqueue_result)b->res[i] : INGRESS_ENQUEUE_FAILED, q->priv);
         free(q);
         q = next;
         i++;
     }
+    free(b->res);
     free(b);
 }
 
-static enum sg_err send_batch(struct ingress_redis *r, struct batch *b);
+/* Keeps the script's per-delivery results; anything else leaves them all FAILED. */
+static void batch_record(struct batch *b, const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != b->n)
+        return;
+    b->res = malloc(b->n);
+    for (size_t i = 0; b->res && i < b->n; i++) {
+        const redisReply *e = reply->element[i];
+        b->res[i] = e->type == REDIS_REPLY_INTEGER && e->integer >= -1 && e->integer <= 1
+                        ? (signed char)e->integer
+                        : INGRESS_ENQUEUE_FAILED;
+    }
+}
+
+static enum sg_err send_round(struct ingress_redis *r, struct batch *b);
 
 static void on_batch_reply(struct ingress_redis *r, redisReply *reply, void *priv)
 {
     struct batch *b = priv;
+    bool waits = b->wait_queued;
     if (reply && reply->type == REDIS_REPLY_ERROR && !b->tried_eval &&
         strncmp(reply->str, "NOSCRIPT", 8) == 0) {
         b->tried_eval = true;
-        if (send_batch(r, b) == SG_OK)
+        if (waits) {
+            b->resend = true; /* this round's WAIT is still to come */
+            return;
+        }
+        if (send_round(r, b) == SG_OK)
             return;
     } else if (reply && reply->type == REDIS_REPLY_ERROR) {
         sg_log_warn("redis enqueue failed", SG_KV_STR("err", reply->str), SG_KV_END);
     }
-    batch_finish(b, reply);
+    batch_record(b, reply);
+    if (waits)
+        return;
+    if (r->o->min_replicas_ack > 0) { /* WAIT could not be queued: nothing is acknowledged */
+        free(b->res);
+        b->res = NULL;
+    }
+    batch_finish(b);
+}
+
+/* PUBLISH's reply: only a refusal (an ACL without the channel) is worth a line. */
+static void on_barrier_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+{
+    (void)r;
+    (void)priv;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        sg_log_warn("redis replication barrier refused", SG_KV_STR("err", reply->str), SG_KV_END);
+}
+
+/* WAIT's answer decides: fewer replicas than REDIS_MIN_REPLICAS_ACK have this batch, so nothing
+ * of it may be answered 2xx (a queued job could vanish with the primary; a duplicate's marker
+ * might be as fresh). Refused deliveries come back by redelivery, and then find both the marker
+ * and the job, or neither. */
+static void on_wait_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+{
+    struct batch *b = priv;
+    if (b->resend && reply) {
+        b->resend = false;
+        if (send_round(r, b) == SG_OK)
+            return;
+        free(b->res);
+        b->res = NULL;
+    }
+    long long acks = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (b->res && acks < r->o->min_replicas_ack) {
+        sg_log_warn("redis replicas did not acknowledge the enqueue", SG_KV_INT("acks", acks),
+                    SG_KV_INT("needed", r->o->min_replicas_ack),
+                    SG_KV_INT("deliveries", (int64_t)b->n), SG_KV_END);
+        for (size_t i = 0; i < b->n; i++)
+            if (b->res[i] >= 0)
+                b->res[i] = INGRESS_ENQUEUE_FAILED;
+    }
+    batch_finish(b);
+}
+
+/* WAIT counts the replicas that have reached this connection's last write. A batch of duplicates
+ * writes nothing, and the markers it found may have come from another ingress a moment ago, so a
+ * PUBLISH (replicated like a write, and touching no key) moves the point WAIT checks to now. */
+static const char BARRIER_CHANNEL[] = "singularity:replication-barrier";
+
+static enum sg_err send_batch(struct ingress_redis *r, struct batch *b);
+
+/* One attempt: the script, and with REDIS_MIN_REPLICAS_ACK the barrier and WAIT pipelined
+ * behind it on the same connection (replies come back in this order). */
+static enum sg_err send_round(struct ingress_redis *r, struct batch *b)
+{
+    b->wait_queued = false;
+    enum sg_err e = send_batch(r, b);
+    if (e || r->o->min_replicas_ack == 0)
+        return e;
+    char n[24], ms[24];
+    const char *pub[] = {"PUBLISH", BARRIER_CHANNEL, ""};
+    size_t pub_len[] = {7, sizeof BARRIER_CHANNEL - 1, 0};
+    const char *wait[] = {"WAIT", n, ms};
+    size_t wait_len[] = {4, (size_t)snprintf(n, sizeof n, "%lld", (long long)r->o->min_replicas_ack),
+                         (size_t)snprintf(ms, sizeof ms, "%lld", (long long)r->o->wait_timeout_ms)};
+    /* The connection cannot change between these calls (nothing runs in between), so once the
+     * script is queued these are too, unless memory ran out: then the script's reply finishes
+     * the batch, as a failure. */
+    if (ingress_redis_command(r, on_barrier_reply, NULL, 3, pub, pub_len) == SG_OK &&
+        ingress_redis_command(r, on_wait_reply, b, 3, wait, wait_len) == SG_OK)
+        b->wait_queued = true;
+    return SG_OK;
 }
 
 static enum sg_err send_batch(struct ingress_redis *r, struct batch *b)
@@ -565,8 +369,8 @@ static void flush_batch(struct ingress_redis *r)
     b->n = n;
     b->ttl_s = r->ttl_s;
     b->watermark = r->watermark;
-    if (send_batch(r, b) != SG_OK)
-        batch_finish(b, NULL); /* the connection went away since the requests were taken */
+    if (send_round(r, b) != SG_OK)
+        batch_finish(b); /* the connection went away since the requests were taken */
 }
 
 static void on_batch_event(evutil_socket_t fd, short what, void *arg)

@@ -1,8 +1,9 @@
-/* Why: the ingress talks to Redis only through this module: one async hiredis connection on the
- * libevent loop (commands from all requests pipeline on it), reconnection with backoff, a
- * liveness PING each second for /readyz, and a command timeout hiredis 0.14 lacks (a hung Redis
- * must turn into 503 within about a second, not into requests stuck forever). The dedupe marker
- * and the LPUSH are one Lua script, so a delivery that was not queued is never remembered.
+/* Why: the ingress talks to Redis only through this module: one connection to the primary on the
+ * libevent loop (commands from all requests pipeline on it; found through Sentinel, over TLS,
+ * reconnected, PINGed for /readyz and bounded by a command timeout: ingress_primary.h). The dedupe
+ * marker and the LPUSH are one Lua script, so a delivery that was not queued is never remembered;
+ * with REDIS_MIN_REPLICAS_ACK a delivery is answered 2xx only once WAIT says that many replicas
+ * have it (DESIGN.md section 11).
  *
  * Ownership: ingress_redis_new/free. Replies handed to callbacks belong to hiredis and live only
  * during the callback; a NULL reply means the connection failed or timed out. */
@@ -14,7 +15,7 @@
 #include <stdint.h>
 
 #include "sg_err.h"
-#include "sg_url.h"
+#include "sg_redis_opts.h"
 
 struct event_base;
 struct redisReply;
@@ -22,17 +23,17 @@ struct ingress_redis;
 
 typedef void (*ingress_redis_cb)(struct ingress_redis *r, struct redisReply *reply, void *priv);
 
-struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_url *url,
+/* o must outlive the object. NULL when out of memory. */
+struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_opts *o,
                                         int64_t timeout_ms);
 void ingress_redis_free(struct ingress_redis *r);
 
 /* Starts connecting (and keeps reconnecting until freed). */
 void ingress_redis_start(struct ingress_redis *r);
 
-/* True when connected and the last PING was answered in time. */
+/* True when connected to the primary (ROLE checked in Sentinel mode) and the last PING was
+ * answered in time. */
 bool ingress_redis_ready(const struct ingress_redis *r);
-/* Commands sent and not yet answered or failed. */
-size_t ingress_redis_outstanding(const struct ingress_redis *r);
 
 /* Sends a command (argv form). SG_ERR_REDIS when not connected: cb is then NOT called. Otherwise
  * cb is called exactly once, with NULL on failure/timeout. */
@@ -44,7 +45,8 @@ enum ingress_enqueue_result {
     INGRESS_ENQUEUE_QUEUED = 1,
     INGRESS_ENQUEUE_DUPLICATE = 0,
     INGRESS_ENQUEUE_BACKPRESSURE = -1,
-    INGRESS_ENQUEUE_FAILED = -2, /* Redis unreachable, timed out or answered an error */
+    INGRESS_ENQUEUE_FAILED = -2, /* Redis unreachable, timed out, answered an error, or too few
+                                  * replicas acknowledged (REDIS_MIN_REPLICAS_ACK) */
 };
 
 typedef void (*ingress_enqueue_cb)(enum ingress_enqueue_result res, void *priv);

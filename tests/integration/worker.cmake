@@ -12,3 +12,5 @@ sg_add_shell_test(worker_lines ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_li
 # directly; the shell tests also run the real binaries.
 add_executable(redis_probe integration/redis_probe.c)
 target_link_libraries(redis_probe PRIVATE sg_worker sg_ingress)
+sg_add_shell_test(redis_tls ${CMAKE_CURRENT_SOURCE_DIR}/integration/redis_tls.sh integration TIMEOUT 240)
+sg_add_shell_test(redis_failover ${CMAKE_CURRENT_SOURCE_DIR}/integration/redis_failover.sh integration TIMEOUT 600)
