@@ -54,7 +54,7 @@ struct pcmd {
 /* Behind sentinels a lost primary is replaced within seconds and asking is cheap: retry sooner,
  * so the ingress is back within a few hundred ms of the promotion. */
 #define BACKOFF_MAX_SENTINEL_MS 400
-#define PING_EVERY_MS  1000
+#define PING_EVERY_MS           1000
 
 static void drop(struct ingress_primary *p, const char *why)
 {

@@ -296,7 +296,8 @@ static enum sg_err send_round(struct ingress_redis *r, struct batch *b)
     const char *pub[] = {"PUBLISH", BARRIER_CHANNEL, ""};
     size_t pub_len[] = {7, sizeof BARRIER_CHANNEL - 1, 0};
     const char *wait[] = {"WAIT", n, ms};
-    size_t wait_len[] = {4, (size_t)snprintf(n, sizeof n, "%lld", (long long)r->o->min_replicas_ack),
+    size_t wait_len[] = {4,
+                         (size_t)snprintf(n, sizeof n, "%lld", (long long)r->o->min_replicas_ack),
                          (size_t)snprintf(ms, sizeof ms, "%lld", (long long)r->o->wait_timeout_ms)};
     /* The connection cannot change between these calls (nothing runs in between), so once the
      * script is queued these are too, unless memory ran out: then the script's reply finishes

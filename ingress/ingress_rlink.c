@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -40,6 +42,7 @@ struct ingress_rlink {
     int busy;          /* > 0 while callbacks run from a libevent callback */
     bool free_asked;   /* ingress_rlink_free() was called during one */
     bool constructing; /* a failure now is returned by ingress_rlink_new, not reported */
+    bool unix_socket;
     char why[256];
 };
 
@@ -174,6 +177,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     l->busy++;
     if (what & BEV_EVENT_CONNECTED) {
+        /* Commands are small and answered one batch at a time: Nagle's algorithm would hold a
+         * batch back until the previous reply's ACK, 40 ms with delayed ACKs. */
+        int one = 1;
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        if (!l->unix_socket)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         l->up = true;
         l->ev(l, true, NULL, l->priv);
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
@@ -198,6 +207,7 @@ struct ingress_rlink *ingress_rlink_new(struct event_base *base, struct evdns_ba
     }
     l->ev = ev;
     l->priv = priv;
+    l->unix_socket = unix_path != NULL;
     int opts = BEV_OPT_CLOSE_ON_FREE;
     if (tls && !unix_path) {
         l->ssl = sg_tls_ssl_new(tls, o, host, err, errlen);

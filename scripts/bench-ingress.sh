@@ -13,6 +13,10 @@
 # BENCH_PIN=2: the server and Redis on CPU 0, wrk alone on CPU 1 (both wrk threads share it).
 # BENCH_BUILD: build dir (build-bench). BENCH_BASE=/path/to/singularity-ingress adds target
 # "base" (put it in BENCH_TARGETS): an older binary measured in the same run, for before/after.
+# Targets "ingress-tls" (the ingress to its own Redis over TLS, a test CA made here) and
+# "ingress-wait" (the ingress to a primary with one replica, REDIS_MIN_REPLICAS_ACK=1: every 2xx
+# waits for WAIT) are the costs of DESIGN.md section 11 against "ingress" in the same run; their
+# CPU column counts their own Redis (and the replica).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -36,6 +40,7 @@ REDIS_CPU=1
 [ "$PIN" = 2 ] && REDIS_CPU=0
 
 . tests/lib/servers.sh
+. tests/lib/redis_ha.sh
 sg_tmpdir
 sg_start_redis >/dev/null
 pin "$SG_REDIS_PID" "$REDIS_CPU"
@@ -50,13 +55,16 @@ export WEBHOOK_SECRET=bench-secret
 FIX=$ROOT/tests/fixtures/webhooks
 LUA=$ROOT/scripts/bench/ingress/webhook.lua
 
-# Each target's port, and the pid whose CPU time is its server's (nginx: the worker process).
-declare -A PORT_OF PID_OF
+# Each target's port, the pid whose CPU time is its server's (nginx: the worker process), the
+# Redis pids whose CPU counts for it, and how to empty its Redis between runs.
+declare -A PORT_OF PID_OF REDIS_PIDS_OF FLUSH_OF
 
-start_singularity() { # start_singularity TARGET BINARY
-  local port
+start_singularity() { # start_singularity TARGET BINARY [VAR=value...]
+  local port t=$1 bin=$2
+  shift 2
   port=$(sg_free_port)
-  HOST=127.0.0.1 PORT=$port REDIS_URL=$REDIS_URL QUEUE_HIGH_WATERMARK=0 "$2" >/dev/null 2>&1 &
+  env HOST=127.0.0.1 PORT="$port" REDIS_URL="$REDIS_URL" QUEUE_HIGH_WATERMARK=0 "$@" "$bin" >/dev/null 2>&1 &
+  set -- "$t" "$bin"
   PORT_OF[$1]=$port
   PID_OF[$1]=$!
   sg_track "${PID_OF[$1]}"
@@ -65,6 +73,29 @@ start_singularity() { # start_singularity TARGET BINARY
 }
 start_ingress() { start_singularity ingress "$ROOT/$BUILD/ingress/singularity-ingress"; }
 start_base() { start_singularity base "$BENCH_BASE"; }
+start_ingress-tls() {
+  sg_tls_ca bench
+  SG_REDIS_AOF=yes sg_start_redis_tls bench
+  pin "$SG_REDIS_TLS_PID" "$REDIS_CPU"
+  REDIS_PIDS_OF[ingress-tls]=$SG_REDIS_TLS_PID
+  FLUSH_OF[ingress-tls]="redis-cli --tls --cacert $SG_TMP/tls/bench/ca.pem -p $REDIS_TLS_PORT flushall"
+  start_singularity ingress-tls "$ROOT/$BUILD/ingress/singularity-ingress" \
+    REDIS_URL="rediss://127.0.0.1:$REDIS_TLS_PORT/0" REDIS_TLS_CA_FILE="$SG_TMP/tls/bench/ca.pem"
+}
+start_ingress-wait() {
+  local primary
+  SG_REDIS_AOF=yes sg_start_redis_node wait-primary
+  primary=$SG_NODE_PORT
+  REDIS_PIDS_OF[ingress-wait]=$SG_NODE_PID
+  pin "$SG_NODE_PID" "$REDIS_CPU"
+  SG_REDIS_AOF=yes sg_start_redis_node wait-replica "$primary"
+  REDIS_PIDS_OF[ingress-wait]+=" $SG_NODE_PID"
+  pin "$SG_NODE_PID" "$REDIS_CPU"
+  sg_wait_for bash -c "redis-cli -p $primary info replication | grep -q 'state=online'"
+  FLUSH_OF[ingress-wait]="redis-cli -p $primary flushall"
+  start_singularity ingress-wait "$ROOT/$BUILD/ingress/singularity-ingress" \
+    REDIS_URL="redis://127.0.0.1:$primary/0" REDIS_MIN_REPLICAS_ACK=1
+}
 
 start_nginx() {
   NGINX_PORT=$(sg_free_port)
@@ -104,18 +135,24 @@ start_node() {
 }
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+redis_ticks() { # the CPU ticks of every pid in "$1"
+  local p n=0
+  for p in $1; do n=$((n + $(cpu_ticks "$p"))); done
+  echo $n
+}
 
 # run NAME FIXTURE EVENT -> "rps p99_ms cpu_us_per_req(server[+redis])"
 run() {
   local name=$1 port=${PORT_OF[$1]} pid=${PID_OF[$1]} fixture=$2 event=$3
-  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  local rpids=${REDIS_PIDS_OF[$1]:-$SG_REDIS_PID}
+  ${FLUSH_OF[$1]:-redis-cli -p $REDIS_PORT flushall} >/dev/null
   export BENCH_BODY=$FIX/$fixture BENCH_EVENT=$event
   BENCH_SIG=sha256=$(openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r <"$BENCH_BODY" | cut -d' ' -f1)
   export BENCH_SIG
   local c0 r0 out c1 r1
-  c0=$(cpu_ticks "$pid"); r0=$(cpu_ticks "$SG_REDIS_PID")
+  c0=$(cpu_ticks "$pid"); r0=$(redis_ticks "$rpids")
   out=$("${WRK[@]}" -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$LUA" "http://127.0.0.1:$port/webhooks/github")
-  c1=$(cpu_ticks "$pid"); r1=$(cpu_ticks "$SG_REDIS_PID")
+  c1=$(cpu_ticks "$pid"); r1=$(redis_ticks "$rpids")
   local rps p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk -F= '/p99_ms/ {split($2,a," "); print a[1]}')
@@ -156,7 +193,7 @@ for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_req
     rps=$(med "${R[$t]}")
     ratio=$(python3 -c "import sys; n=float(sys.argv[2]); print('%.0f%%' % (100*float(sys.argv[1])/n) if n else '-')" "$rps" "$nginx_med")
     rss=-
-    case $t in ingress | base) rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/${PID_OF[$t]}/status") ;; esac
+    case $t in ingress* | base) rss=$(awk '/VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/${PID_OF[$t]}/status") ;; esac
     cpu=$(med "${C[$t]}")
     [ "$t" = nginx ] && cpu="$cpu (nginx only)"
     printf '| %s (%d KB) | %s | %.0f | %s | %s | %s | %s |\n' "$2" "$size" "$t" "$rps" "$ratio" "$(med "${P[$t]}")" "$cpu" "$rss"

@@ -3,7 +3,8 @@
 # server, and a primary with replicas watched by sentinels. Source after tests/lib/servers.sh.
 #
 #   sg_tls_ca NAME                 # $SG_TMP/tls/NAME/{ca.pem,server.pem,server.key} for localhost/127.0.0.1
-#   sg_start_redis_tls CA_NAME     # sets REDIS_TLS_PORT (no plain port), tracks the pid
+#   sg_start_redis_tls CA_NAME     # sets REDIS_TLS_PORT (no plain port) and SG_REDIS_TLS_PID
+#   (SG_REDIS_AOF=yes: append-only file, fsync every second, as tests/lib/servers.sh's Redis)
 #   sg_start_redis_node NAME [PRIMARY_PORT]  # a primary, or a replica of 127.0.0.1:PRIMARY_PORT;
 #                                  # sets SG_NODE_PORT and SG_NODE_PID
 #   sg_start_sentinel NAME PRIMARY_PORT QUORUM   # sets SG_NODE_PORT and SG_NODE_PID
@@ -27,9 +28,10 @@ sg_start_redis_tls() {
   mkdir -p "$SG_TMP/redis-tls"
   redis-server --port 0 --tls-port "$REDIS_TLS_PORT" --bind 127.0.0.1 \
     --tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" --tls-ca-cert-file "$d/ca.pem" \
-    --tls-auth-clients no --dir "$SG_TMP/redis-tls" --save "" --appendonly no \
+    --tls-auth-clients no --appendfsync everysec --dir "$SG_TMP/redis-tls" --save "" --appendonly "${SG_REDIS_AOF:-no}" \
     --logfile "$SG_TMP/redis-tls/redis.log" &
-  sg_track $!
+  SG_REDIS_TLS_PID=$!
+  sg_track $SG_REDIS_TLS_PID
   sg_wait_for redis-cli --tls --cacert "$d/ca.pem" -p "$REDIS_TLS_PORT" ping ||
     sg_fail "TLS redis-server did not start: $(tail -3 "$SG_TMP/redis-tls/redis.log")"
 }
@@ -39,7 +41,7 @@ sg_start_redis_node() {
   SG_NODE_PORT=$(sg_free_port)
   mkdir -p "$SG_TMP/$name"
   local args=(--port "$SG_NODE_PORT" --bind 127.0.0.1 --dir "$SG_TMP/$name" --save ""
-    --appendonly no --logfile "$SG_TMP/$name/redis.log" --repl-diskless-sync yes
+    --appendonly "${SG_REDIS_AOF:-no}" --appendfsync everysec --logfile "$SG_TMP/$name/redis.log" --repl-diskless-sync yes
     --repl-diskless-sync-delay 0)
   [ -n "$primary" ] && args+=(--replicaof 127.0.0.1 "$primary")
   redis-server "${args[@]}" &
