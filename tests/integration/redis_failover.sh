@@ -13,7 +13,7 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/redis_ha.sh"
 . "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
 sg_tmpdir
-N=${FAILOVER_DELIVERIES:-150}
+N=${FAILOVER_DELIVERIES:-150} # at least; the stream goes on until the ingress is back
 KILL_AT=${FAILOVER_KILL_AT:-50}
 
 sg_start_postgres
@@ -58,9 +58,10 @@ ha_stop() {
 }
 
 cat >"$SG_TMP/stream.py" <<'PY'
-# Sends N signed push deliveries (distinct shas) one after another; SIGKILLs KILL_PID after
-# KILL_AT of them; then resends every delivery not answered 2xx (same id, same body) until each
-# is, as GitHub's redelivery would. Writes one JSON object with every answer to OUT.
+# Sends signed push deliveries (distinct shas) one after another; SIGKILLs KILL_PID after KILL_AT
+# of them; goes on until N are sent and the ingress has answered 2xx again after its first
+# refusal (at most 30 s after the kill); then resends every delivery not answered 2xx (same id,
+# same body) until each is, as GitHub's redelivery would. Writes every answer to OUT as JSON.
 import hashlib, hmac, http.client, json, os, signal, sys, time
 env = os.environ
 port, secret = int(env["INGRESS_PORT"]), env["WEBHOOK_SECRET"].encode()
@@ -94,20 +95,26 @@ def send(i):
 first = {}
 events = []  # (t, status) in send order, for the window
 killed_at = None
-for i in range(n):
+refused = recovered = False
+i = 0
+while i < n or (killed_at and refused and not recovered and time.monotonic() - killed_at < 30):
     if i == kill_at:
         os.kill(kill_pid, signal.SIGKILL)
         killed_at = time.monotonic()
     sha, status, text, t = send(i)
     first[i] = {"sha": sha, "status": status, "text": text}
     events.append((t, status))
+    ok = 200 <= status < 300
+    refused = refused or not ok
+    recovered = recovered or (refused and ok)
+    i += 1
     time.sleep(0.01)
 # The window: from the first non-2xx answer to the first 2xx after it.
 w0 = next((t for t, s in events if not 200 <= s < 300), None)
 w1 = next((t for t, s in events if w0 is not None and t > w0 and 200 <= s < 300), None)
 resent = {}
 deadline = time.monotonic() + 60
-pending = [i for i in range(n) if not 200 <= first[i]["status"] < 300]
+pending = [i for i in range(len(first)) if not 200 <= first[i]["status"] < 300]
 while pending and time.monotonic() < deadline:
     nxt = []
     for i in pending:
@@ -138,6 +145,8 @@ run_phase() {
     INGRESS_PORT=$INGRESS_PORT python3 "$SG_TMP/stream.py" || sg_fail "the stream failed"
 }
 
+# sent FILE: how many deliveries the stream sent
+sent() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["first"]))' "$1"; }
 # analysed PREFIX: the number of distinct shas with a completed analysis
 analysed() { psql -tAc "select count(distinct head_sha) from analyses where head_sha like '$1%' and status='completed'"; }
 
@@ -157,9 +166,10 @@ sg_check "ack=1: some deliveries were refused during the switch (the kill happen
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(not 200<=v["status"]<300 for v in d["first"].values())' "$SG_TMP/a.json"
 sg_check "ack=1: every refused delivery was accepted when resent" \
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["never"], d["never"]' "$SG_TMP/a.json"
+SENT=$(sent "$SG_TMP/a.json")
 sg_check "ack=1: every delivery's sha is analysed" \
-  SG_WAIT_S=180 sg_wait_for bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'a%' and status='completed'\")\" = $N ]"
-echo "  analysed: $(analysed a) of $N"
+  SG_WAIT_S=180 sg_wait_for bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'a%' and status='completed'\")\" = $SENT ]"
+echo "  analysed: $(analysed a) of $SENT"
 sg_check "ack=1: each sha analysed exactly once (one analyses row each)" \
   [ "$(psql -tAc "select count(*) from (select head_sha from analyses where head_sha like 'a%' group by 1 having count(*) <> 1) x")" = 0 ]
 sg_check "ack=1: queue drained on the new primary, nothing dead" bash -c "
@@ -178,8 +188,9 @@ mv "$SG_TMP/worker-b.log" "$SG_TMP/worker-b-a.log"
 # --- without: what can be lost (reported) ---
 run_phase b 0
 summary "$SG_TMP/b.json"
-SG_WAIT_S=60 sg_wait_for bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'b%' and status='completed'\")\" = $N ]"
-lost=$((N - $(analysed b)))
-echo "  ack=0: $lost of $N deliveries answered 2xx were never analysed (lost with the primary)"
+SENT=$(sent "$SG_TMP/b.json")
+SG_WAIT_S=60 sg_wait_for bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'b%' and status='completed'\")\" = $SENT ]"
+lost=$((SENT - $(analysed b)))
+echo "  ack=0: $lost of $SENT deliveries answered 2xx were never analysed (lost with the primary)"
 ha_stop
 sg_summary
