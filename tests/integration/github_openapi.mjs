@@ -48,7 +48,6 @@ if (process.argv[2] === '--responses') {
     'deliveries': ['/app/hook/deliveries', 'get', '200'],
     'manifest-conversion': ['/app-manifests/{code}/conversions', 'post', '201'],
     'app': ['/app', 'get', '200'],
-    'app-installations': ['/app/installations', 'get', '200'],
   };
   let bad = 0, n = 0;
   for (const [name, [p, m, code]] of Object.entries(ops)) {
