@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,19 +288,22 @@ static void refuse(int fd, const char *why)
     sg_buf_free(&b);
 }
 
-/* GitHub's redirect: true when the App was created and written (the command is done). */
-static bool handle_redirect(struct reg *r, int fd, const struct wk_reg_request *q)
+enum outcome { WAITING, DONE, FAILED };
+
+/* GitHub's redirect: DONE when the App was created and written, FAILED when it was created but
+ * could not be written (the command stops), WAITING after a refusal. */
+static enum outcome handle_redirect(struct reg *r, int fd, const struct wk_reg_request *q)
 {
     char code[256], state[128], err[512], why[700];
     if (!wk_reg_query_param(q->query, "state", state, sizeof state) ||
         strlen(state) != strlen(r->state) || !sg_ct_equal(state, r->state, strlen(state))) {
         refuse(fd, "the state in this link is not the one this register command sent to GitHub "
                    "(a stale or forged link); open the form again and submit it");
-        return false;
+        return WAITING;
     }
     if (!wk_reg_query_param(q->query, "code", code, sizeof code)) {
         refuse(fd, "GitHub's redirect carries no code (was the App creation cancelled?)");
-        return false;
+        return WAITING;
     }
     struct wk_app_credentials c;
     enum sg_err e = wk_ghapp_convert(r->cfg.github_api_url, code, &c, err, sizeof err);
@@ -309,18 +313,18 @@ static bool handle_redirect(struct reg *r, int fd, const struct wk_reg_request *
                  "hour; open the form again and submit it",
                  err);
         refuse(fd, why);
-        return false;
+        return WAITING;
     }
     if (e != SG_OK) {
         snprintf(why, sizeof why, "exchanging the code with GitHub failed: %s", err);
         refuse(fd, why);
-        return false;
+        return WAITING;
     }
     if (!write_files(r, &c)) {
         refuse(fd, "the App was created on GitHub but its credentials could not be written (see "
                    "the terminal); delete the App in its settings and run register again");
         wk_app_credentials_clear(&c);
-        exit(1);
+        return FAILED;
     }
     struct sg_buf b, link;
     sg_buf_init(&b, 16384);
@@ -343,7 +347,27 @@ static bool handle_redirect(struct reg *r, int fd, const struct wk_reg_request *
     sg_buf_free(&b);
     sg_buf_free(&link);
     wk_app_credentials_clear(&c);
-    return true;
+    return DONE;
+}
+
+static bool is_loopback(const char *host, size_t len)
+{
+    static const char *const names[] = {"127.0.0.1", "localhost", "::1", "[::1]"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && !strncasecmp(host, names[i], len))
+            return true;
+    return false;
+}
+
+/* A listener on a loopback address answers only to loopback Host names: a web page elsewhere
+ * cannot read the form (and its state) by pointing its own name at 127.0.0.1 (DNS rebinding). */
+static bool host_allowed(const struct reg *r, const char *host)
+{
+    if (!is_loopback(r->host, strlen(r->host)) || !host[0])
+        return true;
+    const char *colon = strrchr(host, ':'), *bracket = strrchr(host, ']');
+    size_t len = colon && (!bracket || colon > bracket) ? (size_t)(colon - host) : strlen(host);
+    return is_loopback(host, len);
 }
 
 static int parse_args(struct reg *r, int argc, char **argv)
@@ -438,14 +462,18 @@ int wk_cmd_register(int argc, char **argv)
         int c = wk_reg_accept(fd, 1000, 10000, &q);
         if (c < 0)
             continue;
-        if (strcmp(q.method, "GET")) {
+        if (!host_allowed(&r, q.host)) {
+            static const char m[] = "this page answers only to the address register printed\n";
+            wk_reg_respond(c, 400, "text/plain; charset=utf-8", m, sizeof m - 1);
+        } else if (strcmp(q.method, "GET")) {
             static const char m[] = "only GET is served here\n";
             wk_reg_respond(c, 405, "text/plain; charset=utf-8", m, sizeof m - 1);
         } else if (!strcmp(q.path, "/")) {
             serve_form(&r, c, &q);
         } else if (!strcmp(q.path, "/redirect")) {
-            if (handle_redirect(&r, c, &q)) {
-                rc = 0;
+            enum outcome o = handle_redirect(&r, c, &q);
+            if (o != WAITING) {
+                rc = o == DONE ? 0 : 1;
                 goto out;
             }
         } else {

@@ -101,26 +101,14 @@ bool wk_reg_query_param(const char *query, const char *name, char *out, size_t o
 
 void wk_reg_html_escape(struct sg_buf *out, const char *s)
 {
+    static const char *const entity[] = {
+        ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;"};
     for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            sg_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            sg_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            sg_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            sg_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            sg_buf_puts(out, "&#39;");
-            break;
-        default:
+        unsigned char c = (unsigned char)*s;
+        if (c < sizeof entity / sizeof entity[0] && entity[c])
+            sg_buf_puts(out, entity[c]);
+        else
             sg_buf_putc(out, *s);
-        }
     }
 }
 

@@ -53,6 +53,7 @@ sg_check "manifest: the webhook is --public-url + WEBHOOK_PATH" [ "$(jq_ "$SG_TM
 sg_check "manifest: public false" [ "$(jq_ "$SG_TMP/form.json" 'd["manifest"]["public"]')" = False ]
 jq_ "$SG_TMP/form.json" 'json.dumps(d["manifest"])' >"$SG_TMP/form-manifest.json"
 sg_check "the posted manifest matches GitHub's manifest parameters" node "$SG_SOURCE_DIR/tests/integration/app_manifest.mjs" "$SG_TMP/form-manifest.json"
+sg_check "another host name is refused (DNS rebinding)" [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$REG_PORT" "http://127.0.0.1:$REG_PORT/")" = 400 ]
 sg_check "other paths are 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REG_PORT/x")" = 404 ]
 sg_check "a request that is not HTTP is refused" bash -c "printf 'hello\r\n\r\n' | curl -s --max-time 5 telnet://127.0.0.1:$REG_PORT | grep -q '400 Bad Request'"
 
