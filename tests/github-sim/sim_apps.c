@@ -77,6 +77,7 @@ void sim_apps_init(const char *app_id, sg_pkey *key)
     snprintf(a->slug, sizeof a->slug, "singularity");
     snprintf(a->name, sizeof a->name, "Singularity");
     snprintf(a->owner, sizeof a->owner, "octocat");
+    snprintf(a->client_id, sizeof a->client_id, "Iv1.%.30s", app_id);
     a->key = key;
     a->permissions = default_permissions();
     a->events = default_events();
