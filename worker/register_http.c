@@ -39,7 +39,8 @@ int wk_reg_parse_request(const char *buf, size_t len, struct wk_reg_request *out
     const char *eol = memchr(buf, '\r', (size_t)(end - buf));
     const char *sp1 = eol ? memchr(buf, ' ', (size_t)(eol - buf)) : NULL;
     const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
-    if (!sp2 || (size_t)(sp1 - buf) >= sizeof out->method || sp1[1] != '/' ||
+    if (!sp2 || memchr(buf, '\n', (size_t)(eol - buf)) ||
+        (size_t)(sp1 - buf) >= sizeof out->method || sp1[1] != '/' ||
         (size_t)(eol - sp2 - 1) != 8 || memcmp(sp2 + 1, "HTTP/1.", 7))
         return -1;
     memcpy(out->method, buf, (size_t)(sp1 - buf));
@@ -53,8 +54,8 @@ int wk_reg_parse_request(const char *buf, size_t len, struct wk_reg_request *out
         memcpy(out->query, q + 1, (size_t)(sp2 - q - 1));
     for (const char *p = eol + 2; p < end;) {
         const char *le = memchr(p, '\r', (size_t)(end - p));
-        if (!le || le[1] != '\n')
-            return -1;
+        if (!le || le[1] != '\n' || memchr(p, '\n', (size_t)(le - p)))
+            return -1; /* a bare LF: another parser could see other header lines */
         if (le - p > 5 && !strncasecmp(p, "Host:", 5)) {
             const char *v = p + 5;
             while (v < le && (*v == ' ' || *v == '\t'))
