@@ -150,7 +150,7 @@ static bool env_safe(const char *s)
     return true;
 }
 
-static bool write_files(const struct reg *r, const struct wk_app_credentials *c)
+static bool write_files(const struct reg *r, struct wk_app_credentials *c)
 {
     const char *vals[] = {c->client_id, c->client_secret, c->webhook_secret, r->pem_path};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
@@ -175,13 +175,17 @@ static bool write_files(const struct reg *r, const struct wk_app_credentials *c)
     sg_pkey_free(k);
     struct sg_buf env;
     sg_buf_init(&env, 64 * 1024);
+    /* the comment line carries GitHub's name and URL: no control character may end it early */
+    for (char *p = c->name; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     sg_buf_printf(&env,
                   "# The GitHub App \"%s\" (%s), written by singularity-worker register.\n"
                   "# Secrets: keep this file and %s private (mode 0600).\n"
                   "APP_ID=%lld\nPRIVATE_KEY_PATH=%s\nWEBHOOK_SECRET=%s\n"
                   "GITHUB_CLIENT_ID=%s\nGITHUB_CLIENT_SECRET=%s\n",
-                  c->name ? c->name : "", c->html_url, PEM_NAME, (long long)c->id, r->pem_path,
-                  c->webhook_secret, c->client_id, c->client_secret);
+                  c->name ? c->name : "", env_safe(c->html_url) ? c->html_url : "", PEM_NAME,
+                  (long long)c->id, r->pem_path, c->webhook_secret, c->client_id, c->client_secret);
     if (strcmp(r->cfg.github_api_url, "https://api.github.com") != 0 &&
         env_safe(r->cfg.github_api_url))
         sg_buf_printf(&env, "GITHUB_API_URL=%s\n", r->cfg.github_api_url);
