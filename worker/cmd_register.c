@@ -374,6 +374,22 @@ static bool host_allowed(const struct reg *r, const char *host)
     return is_loopback(host, len);
 }
 
+/* GitHub Enterprise Server: with GITHUB_URL unset and the API at https://HOST/api/v3 (or GHE_HOST),
+ * the web pages are at https://HOST, and posting the manifest to github.com instead would create
+ * the App on the wrong GitHub. */
+static void web_from_api(struct reg *r)
+{
+    const char *set = getenv("GITHUB_URL"), *api = r->cfg.github_api_url;
+    size_t n = strlen(api), sl = strlen("/api/v3");
+    if ((set && set[0]) || n <= sl || strcmp(api + n - sl, "/api/v3") != 0)
+        return;
+    char *web = strndup(api, n - sl);
+    if (!web)
+        return;
+    free(r->github_url);
+    r->github_url = web;
+}
+
 static int parse_args(struct reg *r, int argc, char **argv)
 {
     r->listen = "127.0.0.1:3000";
@@ -430,6 +446,7 @@ int wk_cmd_register(int argc, char **argv)
         fprintf(stderr, "singularity-worker: %s\n", err);
         goto out;
     }
+    web_from_api(&r);
     size_t gl = strlen(r.github_url);
     while (gl && r.github_url[gl - 1] == '/')
         r.github_url[--gl] = '\0';

@@ -107,6 +107,10 @@ curl -sf "http://127.0.0.1:$REG_PORT/" >"$SG_TMP/org.html"
 sg_check "--org posts to /organizations/ORG/settings/apps/new" grep -q 'action="http://127.0.0.1:1/&quot;&gt;&lt;script&gt;x&lt;/script&gt;/organizations/acme-org/settings/apps/new?state=' "$SG_TMP/org.html"
 sg_check "nothing from the configuration reaches the page unescaped" bash -c "! grep -q '<script>' '$SG_TMP/org.html'"
 kill "$REG_PID"
+GITHUB_URL= GITHUB_API_URL=http://127.0.0.1:1/api/v3 start_register reg5 --env-file "$SG_TMP/conf2/.env"
+sg_check "GitHub Enterprise Server: the form posts to the API's host when GITHUB_URL is unset" \
+  [ "$($BROWSER form "http://127.0.0.1:$REG_PORT/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["action"].split("?")[0])')" = "http://127.0.0.1:1/settings/apps/new" ]
+kill "$REG_PID"
 rc=0; "$WORKER" register --org 'bad/org' >/dev/null 2>&1 || rc=$?
 sg_check "an --org that is not a GitHub login is a usage error" [ "$rc" = 2 ]
 
