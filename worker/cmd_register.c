@@ -80,6 +80,16 @@ static bool split_listen(const char *spec, char *host, size_t hostlen, int *port
     return true;
 }
 
+/* An env-file value: written bare, so it must not contain what a shell or Compose would read
+ * differently. GitHub's ids and secrets are plain tokens. */
+static bool env_safe(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:+=,@", *s))
+            return false;
+    return true;
+}
+
 /* The env file's absolute path and the key file's beside it. */
 static bool resolve_paths(struct reg *r)
 {
@@ -94,7 +104,15 @@ static bool resolve_paths(struct reg *r)
     snprintf(tmp, sizeof tmp, "%s", r->env_file);
     int a = snprintf(r->env_path, sizeof r->env_path, "%s/%s", real, basename(tmp));
     int b = snprintf(r->pem_path, sizeof r->pem_path, "%s/%s", real, PEM_NAME);
-    return a > 0 && (size_t)a < sizeof r->env_path && b > 0 && (size_t)b < sizeof r->pem_path;
+    if (a <= 0 || (size_t)a >= sizeof r->env_path || b <= 0 || (size_t)b >= sizeof r->pem_path ||
+        !env_safe(r->pem_path)) {
+        fprintf(stderr,
+                "register: %s: a folder whose path an env file can hold unquoted (no "
+                "spaces or quotes), please\n",
+                real);
+        return false;
+    }
+    return true;
 }
 
 static bool refuse_existing(const struct reg *r)
@@ -140,19 +158,9 @@ static bool write_private(const char *path, const char *text, bool force)
     return ok;
 }
 
-/* An env-file value: written bare, so it must not contain what a shell or Compose would read
- * differently. GitHub's ids and secrets are plain tokens. */
-static bool env_safe(const char *s)
-{
-    for (; *s; s++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:+=,@", *s))
-            return false;
-    return true;
-}
-
 static bool write_files(const struct reg *r, struct wk_app_credentials *c)
 {
-    const char *vals[] = {c->client_id, c->client_secret, c->webhook_secret, r->pem_path};
+    const char *vals[] = {c->client_id, c->client_secret, c->webhook_secret};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         if (!env_safe(vals[i])) {
             fprintf(stderr, "register: GitHub sent a value with unexpected characters; "
