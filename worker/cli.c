@@ -304,8 +304,7 @@ static void usage(FILE *f)
         "  register [--org ORG] [--public-url URL] [--listen HOST:PORT] [--env-file PATH] "
         "[--force]\n"
         "                              create the GitHub App from app.yml, write .env and its key\n"
-        "  doctor [--app-yml PATH]     check Redis, PostgreSQL, the App's key, permissions, "
-        "install\n"
+        "  doctor [--app-yml PATH]     check Redis, PostgreSQL and the GitHub App setup\n"
         "  --help, --version\n"
         "\n"
         "environment:\n");
