@@ -16,8 +16,6 @@
 
 /* "analysis_queue:processing:<worker_id>"; returns snprintf's length (>= n means truncated). */
 int sg_key_processing(char *out, size_t n, const char *worker_id);
-/* "webhook:delivery:<delivery_id>" */
-int sg_key_delivery(char *out, size_t n, const char *delivery_id);
 /* "github:token:<installation_id>" */
 int sg_key_token(char *out, size_t n, int64_t installation_id);
 

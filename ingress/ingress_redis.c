@@ -444,11 +444,6 @@ bool ingress_redis_ready(const struct ingress_redis *r)
     return r->state == R_UP && r->ping_ok;
 }
 
-size_t ingress_redis_outstanding(const struct ingress_redis *r)
-{
-    return r->outstanding;
-}
-
 /* ---- the enqueue script, batched per event-loop pass ---- */
 
 struct enq {

@@ -31,8 +31,6 @@ void ingress_redis_start(struct ingress_redis *r);
 
 /* True when connected and the last PING was answered in time. */
 bool ingress_redis_ready(const struct ingress_redis *r);
-/* Commands sent and not yet answered or failed. */
-size_t ingress_redis_outstanding(const struct ingress_redis *r);
 
 /* Sends a command (argv form). SG_ERR_REDIS when not connected: cb is then NOT called. Otherwise
  * cb is called exactly once, with NULL on failure/timeout. */

@@ -509,7 +509,7 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
         .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
         .hmac = s->hmac,
     };
-    ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
+    ingress_webhook_process(&in, r);
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
     copy_str(delivery, sizeof delivery, c->req.delivery);
     copy_str(event, sizeof event, c->req.event);

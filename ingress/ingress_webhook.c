@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "sg_buf.h"
-#include "sg_crypto.h"
 
 void ingress_webhook_result_init(struct ingress_webhook_result *r, size_t max_body)
 {
@@ -272,8 +271,7 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
     return INGRESS_ROUTE_IGNORED;
 }
 
-void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r)
+void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress_webhook_result *r)
 {
     char event[INGRESS_EVENT_MAX + 1];
     char delivery[INGRESS_DELIVERY_MAX + 1];
@@ -309,13 +307,8 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
         r->retry_after = in->blocked_s;
         return;
     }
-    bool sig_ok = false;
-    if (in->signature.p)
-        sig_ok = in->hmac ? ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
-                                                in->signature.len)
-                          : sg_webhook_signature_valid(secret, secret_len, in->body, in->body_len,
-                                                       in->signature.p, in->signature.len);
-    if (!sig_ok) {
+    if (!in->signature.p || !ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
+                                                 in->signature.len)) {
         r->status = 401;
         r->error = in->signature.p ? "signature mismatch" : "missing X-Hub-Signature-256";
         r->signature_failed = true;

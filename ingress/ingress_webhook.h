@@ -55,13 +55,12 @@ struct ingress_webhook_in {
     size_t body_len;
     int64_t received_at; /* unix ms */
     int64_t blocked_s;   /* > 0: the client address is over its failed-signature limit (429) */
-    struct ingress_hmac *hmac; /* precomputed key (fast path); NULL: secret/secret_len are used */
+    struct ingress_hmac *hmac; /* the webhook secret's precomputed HMAC key (required) */
 };
 
 /* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check.
  * Result: status != 0 -> answer it; otherwise route == JOB and r->job holds the line to push. */
-void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
+void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
 
 /* Decodes the value of the "payload" field of an application/x-www-form-urlencoded body into out.
  * SG_ERR_PARSE when absent or badly escaped. */

@@ -22,6 +22,9 @@
 
 #define SECRET "It's a Secret to Everybody"
 
+/* The server's precomputed key for SECRET, made once in main(). */
+static struct ingress_hmac *KEY;
+
 static struct ingress_str S(const char *s) {
     struct ingress_str r = {s, s ? strlen(s) : 0};
     return r;
@@ -47,27 +50,27 @@ static void test_github_vector(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {
-        S("push"), S("d1"), S(want), S("application/json"), "Hello, World!", 13, 1, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        S("push"), S("d1"), S(want), S("application/json"), "Hello, World!", 13, 1, 0, KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     assert_false(r.signature_failed);
     /* One changed byte or a truncated header is 401. */
     in.body = "Hello, World?";
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
     assert_true(r.signature_failed);
     in.body = "Hello, World!";
     in.signature = (struct ingress_str){want, strlen(want) - 1};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
     in.signature = S("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
     ingress_webhook_result_free(&r);
 }
 
-/* The precomputed-key HMAC (the server's fast path) agrees with common's HMAC for short, block
- * sized and long secrets, accepts either hex case and refuses near misses. */
+/* The precomputed-key HMAC (the ingress's only path) agrees with common's one-shot HMAC for short,
+ * block sized and long secrets, accepts either hex case and refuses near misses. */
 static void test_fast_hmac(void **state)
 {
     const char *vec = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -141,8 +144,8 @@ static void test_check_order(void **state)
                                         strlen(cases[i].body),
                                         1,
                                         cases[i].blocked,
-                                        NULL};
-        ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+                                        KEY};
+        ingress_webhook_process(&in, &r);
         if (r.status != cases[i].status)
             fail_msg("case %zu: status %d, want %d", i, r.status, cases[i].status);
         if (r.status >= 400)
@@ -152,8 +155,8 @@ static void test_check_order(void **state)
     char sig2[80];
     sign("{\"a\":}", 6, sig2);
     struct ingress_webhook_in in = {
-        S("ping"), S("d"), S(sig2), S("application/json"), "{\"a\":}", 6, 1, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        S("ping"), S("d"), S(sig2), S("application/json"), "{\"a\":}", 6, 1, 0, KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
 }
@@ -180,8 +183,8 @@ static void test_form(void **state)
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {
         S("ping"), S("d"), S(sig), S("application/x-www-form-urlencoded"), form, strlen(form),
-        1,         0,      NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        1,         0,      KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.answer, "pong");
     const char *badform = "payload=%7B";
@@ -189,7 +192,7 @@ static void test_form(void **state)
     in.signature = S(sig);
     in.body = badform;
     in.body_len = strlen(badform);
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
 }
@@ -323,8 +326,6 @@ static void test_route_fixtures(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
     int jobs = 0, ignored = 0, pongs = 0;
-    struct ingress_hmac *fast = ingress_hmac_new(SECRET, strlen(SECRET));
-    assert_non_null(fast);
     bool seen_kind[7] = {false};
     while ((de = readdir(d))) {
         size_t nl = strlen(de->d_name);
@@ -339,13 +340,16 @@ static void test_route_fixtures(void **state)
         assert_non_null(body);
         char sig[80];
         sign(body, len, sig);
-        struct ingress_webhook_in in = {S(event),      S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                        S(sig),        S("application/json"),
-                                        body,          len,
-                                        1764182400123, 0,
-                                        NULL};
-        in.hmac = fast; /* the server's path */
-        ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        struct ingress_webhook_in in = {S(event),
+                                        S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+                                        S(sig),
+                                        S("application/json"),
+                                        body,
+                                        len,
+                                        1764182400123,
+                                        0,
+                                        KEY};
+        ingress_webhook_process(&in, &r);
         struct json_object *o = json_tokener_parse(body);
         assert_non_null(o);
         struct expect e;
@@ -397,7 +401,6 @@ static void test_route_fixtures(void **state)
     }
     closedir(d);
     ingress_webhook_result_free(&r);
-    ingress_hmac_free(fast);
     for (int k = 0; k < 6; k++)
         assert_true(seen_kind[k]); /* every routed event produced at least one job */
     assert_true(jobs >= 20);
@@ -424,8 +427,8 @@ static void test_job_examples(void **state)
                                     len,
                                     1764182400123,
                                     0,
-                                    NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+                                    KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 0);
     assert_string_equal(
         sg_buf_str(&r.job),
@@ -444,8 +447,8 @@ static void test_job_examples(void **state)
         "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
     sign(push, strlen(push), sig);
     struct ingress_webhook_in p = {
-        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, KEY};
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":\"refs/heads/main\",\"base_sha\":null"));
     const char *tag =
@@ -455,7 +458,7 @@ static void test_job_examples(void **state)
     p.signature = S(sig);
     p.body = tag;
     p.body_len = strlen(tag);
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 200);
     /* an extra field nested 100 deep is still valid JSON: routed, not refused */
     char deep[2048];
@@ -471,7 +474,7 @@ static void test_job_examples(void **state)
     p.signature = S(sig);
     p.body = deep;
     p.body_len = strlen(deep);
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 0);
     /* check_suite without a branch: ref null */
     const char *cs = "{\"action\":\"requested\",\"check_suite\":{\"head_sha\":"
@@ -480,8 +483,8 @@ static void test_job_examples(void **state)
                      "\"full_name\":\"a/b\"}}";
     sign(cs, strlen(cs), sig);
     struct ingress_webhook_in c = {
-        S("check_suite"), S("d"), S(sig), S("application/json"), cs, strlen(cs), 5, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &c, &r);
+        S("check_suite"), S("d"), S(sig), S("application/json"), cs, strlen(cs), 5, 0, KEY};
+    ingress_webhook_process(&c, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":null,\"base_sha\":null,\"pull\":null,"
                                                "\"force\":false"));
@@ -553,5 +556,10 @@ int main(void)
         cmocka_unit_test(test_event_label),    cmocka_unit_test(test_limiter),
         cmocka_unit_test(test_config),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    KEY = ingress_hmac_new(SECRET, strlen(SECRET));
+    if (!KEY)
+        return 1;
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    ingress_hmac_free(KEY);
+    return failed;
 }
