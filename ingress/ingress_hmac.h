@@ -12,6 +12,9 @@
 
 struct ingress_hmac;
 
+/* Hex digits of an HMAC-SHA256 digest. */
+#define INGRESS_HMAC_HEX_LEN 64
+
 struct ingress_hmac *ingress_hmac_new(const char *secret, size_t secret_len);
 void ingress_hmac_free(struct ingress_hmac *h);
 

@@ -546,7 +546,7 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
     copy_cstr(p->action, sizeof p->action, r->action);
     copy_cstr(p->repo, sizeof p->repo, r->repo);
     enum sg_err e = ingress_redis_enqueue(s->redis, c->req.delivery.p, c->req.delivery.len,
-                                          r->job.data, r->job.len, cfg->dedupe_ttl_s,
+                                          r->signature, r->job.data, r->job.len, cfg->dedupe_ttl_s,
                                           cfg->queue_high_watermark, on_enqueued, p);
     if (e) {
         log_webhook(s, 503, "redis unavailable", delivery, event, p->action[0] ? p->action : NULL,

@@ -3,6 +3,7 @@
  * signature has been verified. */
 #include "ingress_webhook.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,7 @@ void ingress_webhook_result_init(struct ingress_webhook_result *r, size_t max_bo
     r->action = NULL;
     r->installation = 0;
     r->repo = NULL;
+    r->signature[0] = '\0';
 }
 
 void ingress_webhook_result_free(struct ingress_webhook_result *r)
@@ -289,6 +291,7 @@ void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress
     r->action = NULL;
     r->installation = 0;
     r->repo = NULL;
+    r->signature[0] = '\0';
     sg_buf_reset(&r->job);
 
     if (!in->event.p || !in->delivery.p) {
@@ -314,6 +317,11 @@ void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress
         r->signature_failed = true;
         return;
     }
+    /* Verified, so the header is "sha256=" and 64 hex digits; either case is accepted, one case
+     * is remembered, or a replay in upper case would pass as a new body. */
+    for (size_t i = 0; i < INGRESS_HMAC_HEX_LEN; i++)
+        r->signature[i] = (char)tolower((unsigned char)in->signature.p[7 + i]);
+    r->signature[INGRESS_HMAC_HEX_LEN] = '\0';
     if (media_type_is(in->content_type, "application/x-www-form-urlencoded")) {
         if (ingress_form_payload(in->body, in->body_len, &r->form) != SG_OK) {
             r->status = 400;

@@ -35,7 +35,10 @@ struct ingress_webhook_result {
     int64_t retry_after; /* seconds, for 429 */
     enum ingress_route route;
     struct ingress_json_fields fields;
-    struct sg_buf job;  /* the encoded job line when route == JOB */
+    struct sg_buf job; /* the encoded job line when route == JOB */
+    /* The verified X-Hub-Signature-256 digest in lower-case hex, "" before verification: the
+     * replay marker's key (a function of the body, unlike the delivery id). */
+    char signature[INGRESS_HMAC_HEX_LEN + 1];
     struct sg_buf form; /* decoded payload= of a form delivery (scratch) */
     /* Log context, valid after routing (point into fields or are static): */
     const char *action;

@@ -66,6 +66,12 @@ static void test_github_vector(void **state)
     in.signature = S("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
     ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
+    assert_string_equal(r.signature, ""); /* nothing unverified is kept */
+    /* The replay key is the verified digest in one case, whichever case the header used. */
+    in.signature = S("sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    ingress_webhook_process(&in, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.signature, want + 7);
     ingress_webhook_result_free(&r);
 }
 
