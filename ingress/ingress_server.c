@@ -736,11 +736,7 @@ static void read_head(struct conn *c)
         ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
     if (hr != INGRESS_HTTP_OK) {
         c->keep_alive = false;
-        respond_error(c,
-                      hr == INGRESS_HTTP_VERSION       ? 505
-                      : hr == INGRESS_HTTP_UNSUPPORTED ? 501
-                                                       : 400,
-                      reason, true);
+        respond_error(c, ingress_http_status(hr), reason, true);
         return;
     }
     c->keep_alive = c->req.keep_alive;
