@@ -497,6 +497,59 @@ static void test_job_examples(void **state)
     ingress_webhook_result_free(&r);
 }
 
+/* The payload json-c and the scanner could read differently is refused with a clear reason, and a
+ * commit named in upper-case hex is the same commit as in lower case. */
+static void test_ambiguous_payloads(void **state)
+{
+    struct ingress_webhook_result r;
+    ingress_webhook_result_init(&r, 1 << 20);
+    char sig[80];
+    const struct {
+        const char *event, *body, *error;
+    } refused[] = {
+        {"pull_request", "{\"action\":\"opened\\u0000junk\"}", "NUL"},
+        {"push", "{\"repository\":{\"id\":1},\"repository\":{\"full_name\":\"a/b\"}}", "duplicate"},
+        {"push", "{\"installation\":{\"id\":18446744073709551616}}", "out of range"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *b = refused[i].body;
+        sign(b, strlen(b), sig);
+        struct ingress_webhook_in in = {
+            S(refused[i].event), S("d"), S(sig), S("application/json"), b, strlen(b), 5, 0, KEY};
+        ingress_webhook_process(&in, &r);
+        assert_int_equal(r.status, 400);
+        if (!r.error || !strstr(r.error, refused[i].error))
+            fail_msg("case %zu: error %s, want %s", i, r.error ? r.error : "(none)",
+                     refused[i].error);
+    }
+    const char *cr =
+        "{\"action\":\"rerequested\",\"check_run\":{\"head_sha\":"
+        "\"6113728F27AE82C7B1A177C8D03F9E96E0ADF246\",\"check_suite\":{\"head_branch\":\"m\"},"
+        "\"pull_requests\":[]},\"installation\":{\"id\":9},\"repository\":{\"id\":3,"
+        "\"full_name\":\"a/b\"}}";
+    sign(cr, strlen(cr), sig);
+    struct ingress_webhook_in in = {
+        S("check_run"), S("d"), S(sig), S("application/json"), cr, strlen(cr), 5, 0, KEY};
+    ingress_webhook_process(&in, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(
+        strstr(sg_buf_str(&r.job), "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""));
+    const char *push =
+        "{\"ref\":\"refs/heads/main\",\"before\":\"ABCDEF0000000000000000000000000000000000\","
+        "\"after\":\"6113728F27ae82c7b1a177c8d03f9e96e0adf246\",\"installation\":{\"id\":9},"
+        "\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
+    sign(push, strlen(push), sig);
+    struct ingress_webhook_in p = {
+        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, KEY};
+    ingress_webhook_process(&p, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(
+        strstr(sg_buf_str(&r.job), "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""));
+    assert_non_null(
+        strstr(sg_buf_str(&r.job), "\"base_sha\":\"abcdef0000000000000000000000000000000000\""));
+    ingress_webhook_result_free(&r);
+}
+
 static void test_event_label(void **state)
 {
     assert_string_equal(ingress_event_label(S("push")), "push");
@@ -556,10 +609,15 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_github_vector),  cmocka_unit_test(test_fast_hmac),
-        cmocka_unit_test(test_check_order),    cmocka_unit_test(test_form),
-        cmocka_unit_test(test_route_fixtures), cmocka_unit_test(test_job_examples),
-        cmocka_unit_test(test_event_label),    cmocka_unit_test(test_limiter),
+        cmocka_unit_test(test_github_vector),
+        cmocka_unit_test(test_fast_hmac),
+        cmocka_unit_test(test_check_order),
+        cmocka_unit_test(test_form),
+        cmocka_unit_test(test_route_fixtures),
+        cmocka_unit_test(test_job_examples),
+        cmocka_unit_test(test_ambiguous_payloads),
+        cmocka_unit_test(test_event_label),
+        cmocka_unit_test(test_limiter),
         cmocka_unit_test(test_config),
     };
     KEY = ingress_hmac_new(SECRET, strlen(SECRET));
