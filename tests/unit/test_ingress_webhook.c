@@ -38,6 +38,17 @@ sign(const char *body, size_t len, char out[80])
     snprintf(out, 80, "sha256=%s", hex);
 }
 
+/* Signs body[0..len) and runs the webhook checks on it as a JSON delivery. */
+static void process_signed(struct ingress_webhook_result *r, const char *event,
+                           const char *delivery, const char *body, size_t len, int64_t received_at)
+{
+    char sig[80];
+    sign(body, len, sig);
+    struct ingress_webhook_in in = {
+        S(event), S(delivery), S(sig), S("application/json"), body, len, received_at, 0, KEY};
+    ingress_webhook_process(&in, r);
+}
+
 static void test_github_vector(void **state)
 {
     const char *want = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -344,18 +355,7 @@ static void test_route_fixtures(void **state)
         size_t len = 0;
         char *body = sg_test_read_file(path, &len);
         assert_non_null(body);
-        char sig[80];
-        sign(body, len, sig);
-        struct ingress_webhook_in in = {S(event),
-                                        S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                        S(sig),
-                                        S("application/json"),
-                                        body,
-                                        len,
-                                        1764182400123,
-                                        0,
-                                        KEY};
-        ingress_webhook_process(&in, &r);
+        process_signed(&r, event, "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, len, 1764182400123);
         struct json_object *o = json_tokener_parse(body);
         assert_non_null(o);
         struct expect e;
@@ -422,19 +422,10 @@ static void test_job_examples(void **state)
         sg_test_read_file(SG_FIXTURES_DIR "/webhooks/pull_request.synchronize.1.json", &len);
     assert_non_null(body);
     char sig[80];
-    sign(body, len, sig);
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
-    struct ingress_webhook_in in = {S("pull_request"),
-                                    S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                    S(sig),
-                                    S("application/json"),
-                                    body,
-                                    len,
-                                    1764182400123,
-                                    0,
-                                    KEY};
-    ingress_webhook_process(&in, &r);
+    process_signed(&r, "pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, len,
+                   1764182400123);
     assert_int_equal(r.status, 0);
     assert_string_equal(
         sg_buf_str(&r.job),
@@ -503,7 +494,6 @@ static void test_ambiguous_payloads(void **state)
 {
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
-    char sig[80];
     const struct {
         const char *event, *body, *error;
     } refused[] = {
@@ -512,41 +502,34 @@ static void test_ambiguous_payloads(void **state)
         {"push", "{\"installation\":{\"id\":18446744073709551616}}", "out of range"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-        const char *b = refused[i].body;
-        sign(b, strlen(b), sig);
-        struct ingress_webhook_in in = {
-            S(refused[i].event), S("d"), S(sig), S("application/json"), b, strlen(b), 5, 0, KEY};
-        ingress_webhook_process(&in, &r);
+        process_signed(&r, refused[i].event, "d", refused[i].body, strlen(refused[i].body), 5);
         assert_int_equal(r.status, 400);
         if (!r.error || !strstr(r.error, refused[i].error))
             fail_msg("case %zu: error %s, want %s", i, r.error ? r.error : "(none)",
                      refused[i].error);
     }
-    const char *cr =
-        "{\"action\":\"rerequested\",\"check_run\":{\"head_sha\":"
-        "\"6113728F27AE82C7B1A177C8D03F9E96E0ADF246\",\"check_suite\":{\"head_branch\":\"m\"},"
-        "\"pull_requests\":[]},\"installation\":{\"id\":9},\"repository\":{\"id\":3,"
-        "\"full_name\":\"a/b\"}}";
-    sign(cr, strlen(cr), sig);
-    struct ingress_webhook_in in = {
-        S("check_run"), S("d"), S(sig), S("application/json"), cr, strlen(cr), 5, 0, KEY};
-    ingress_webhook_process(&in, &r);
-    assert_int_equal(r.status, 0);
-    assert_non_null(
-        strstr(sg_buf_str(&r.job), "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""));
-    const char *push =
-        "{\"ref\":\"refs/heads/main\",\"before\":\"ABCDEF0000000000000000000000000000000000\","
-        "\"after\":\"6113728F27ae82c7b1a177c8d03f9e96e0adf246\",\"installation\":{\"id\":9},"
-        "\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
-    sign(push, strlen(push), sig);
-    struct ingress_webhook_in p = {
-        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, KEY};
-    ingress_webhook_process(&p, &r);
-    assert_int_equal(r.status, 0);
-    assert_non_null(
-        strstr(sg_buf_str(&r.job), "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""));
-    assert_non_null(
-        strstr(sg_buf_str(&r.job), "\"base_sha\":\"abcdef0000000000000000000000000000000000\""));
+    const struct {
+        const char *event, *body, *want;
+    } upper[] = {
+        {"check_run",
+         "{\"action\":\"rerequested\",\"check_run\":{\"head_sha\":"
+         "\"6113728F27AE82C7B1A177C8D03F9E96E0ADF246\",\"check_suite\":{\"head_branch\":\"m\"},"
+         "\"pull_requests\":[]},\"installation\":{\"id\":9},\"repository\":{\"id\":3,"
+         "\"full_name\":\"a/b\"}}",
+         "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""},
+        {"push",
+         "{\"ref\":\"refs/heads/main\",\"before\":\"ABCDEF0000000000000000000000000000000000\","
+         "\"after\":\"6113728F27ae82c7b1a177c8d03f9e96e0adf246\",\"installation\":{\"id\":9},"
+         "\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}",
+         "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\",\"ref\":\"refs/heads/main\","
+         "\"base_sha\":\"abcdef0000000000000000000000000000000000\""},
+    };
+    for (size_t i = 0; i < sizeof upper / sizeof upper[0]; i++) {
+        process_signed(&r, upper[i].event, "d", upper[i].body, strlen(upper[i].body), 5);
+        assert_int_equal(r.status, 0);
+        if (!strstr(sg_buf_str(&r.job), upper[i].want))
+            fail_msg("case %zu: job %s lacks %s", i, sg_buf_str(&r.job), upper[i].want);
+    }
     ingress_webhook_result_free(&r);
 }
 
