@@ -40,7 +40,7 @@
  * the SETs and LPUSH themselves; the accepted jobs go in one LPUSH (values pushed in order, so the
  * queue order is the arrival order, as with one LPUSH each). BATCH_MAX keeps unpack() far below
  * Lua's stack limit. */
-const char INGRESS_ENQUEUE_LUA[] =
+static const char INGRESS_ENQUEUE_LUA[] =
     "local n = (#KEYS - 1) / 2\n"
     "local q = KEYS[2 * n + 1]\n"
     "local ttl = ARGV[1]\n"

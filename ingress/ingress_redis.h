@@ -58,7 +58,4 @@ enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery,
                                   int64_t ttl_s, int64_t watermark, ingress_enqueue_cb cb,
                                   void *priv);
 
-/* The enqueue script text (for tests that load it themselves). */
-extern const char INGRESS_ENQUEUE_LUA[];
-
 #endif
