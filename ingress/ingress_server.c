@@ -509,7 +509,7 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
         .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
         .hmac = s->hmac,
     };
-    ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
+    ingress_webhook_process(&in, r);
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
     copy_str(delivery, sizeof delivery, c->req.delivery);
     copy_str(event, sizeof event, c->req.event);
@@ -546,7 +546,7 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
     copy_cstr(p->action, sizeof p->action, r->action);
     copy_cstr(p->repo, sizeof p->repo, r->repo);
     enum sg_err e = ingress_redis_enqueue(s->redis, c->req.delivery.p, c->req.delivery.len,
-                                          r->job.data, r->job.len, cfg->dedupe_ttl_s,
+                                          r->signature, r->job.data, r->job.len, cfg->dedupe_ttl_s,
                                           cfg->queue_high_watermark, on_enqueued, p);
     if (e) {
         log_webhook(s, 503, "redis unavailable", delivery, event, p->action[0] ? p->action : NULL,
@@ -736,11 +736,7 @@ static void read_head(struct conn *c)
         ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
     if (hr != INGRESS_HTTP_OK) {
         c->keep_alive = false;
-        respond_error(c,
-                      hr == INGRESS_HTTP_VERSION       ? 505
-                      : hr == INGRESS_HTTP_UNSUPPORTED ? 501
-                                                       : 400,
-                      reason, true);
+        respond_error(c, ingress_http_status(hr), reason, true);
         return;
     }
     c->keep_alive = c->req.keep_alive;

@@ -65,9 +65,15 @@ start_ingress() {
     sg_fail "ingress $name did not start: $(tail -5 "$SG_TMP/ingress-$name.log")"
 }
 
-# post PORT EVENT BODY [DELIVERY] [SECRET]: signed JSON delivery; prints "STATUS<TAB>HEADERS-FILE<TAB>BODY"
+# post PORT EVENT BODY [DELIVERY] [SECRET]: signed JSON delivery; prints "STATUS<TAB>HEADERS-FILE<TAB>BODY".
+# GitHub never sends one body under two delivery ids, and the ingress answers such a replay
+# "duplicate"; so a JSON object body gets a field naming the delivery id (routing ignores it) and
+# a redelivery (same id) sends the same bytes. POST_EXACT=1 sends the body as given (sizes at a limit).
 post() {
   local port=$1 event=$2 body=$3 delivery=${4:-$(cat /proc/sys/kernel/random/uuid)} secret=${5:-$WEBHOOK_SECRET} sig hf
+  if [ "${POST_EXACT:-0}" != 1 ] && [ "${body:0:1}" = "{" ]; then
+    body="{\"acceptance_delivery\":\"$delivery\",${body:1}"
+  fi
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
   hf=$(mktemp "$SG_TMP/h.XXXXXX")
   local out
@@ -168,7 +174,7 @@ r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_TTL")
 sg_check "DEDUPE_TTL_S=1: the same delivery after the TTL is queued again (202)" [ "$(status_of "$r")" = 202 ]
 redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
 at=$(python3 -c 'print("{\"a\":\"" + "x"*2040 + "\"}", end="")')  # 2048 bytes
-r=$(post "$INGRESS_PORT_small" star "$at")
+r=$(POST_EXACT=1 post "$INGRESS_PORT_small" star "$at")
 sg_check "MAX_BODY_BYTES=2048: a signed 2048-byte body is accepted (200 ignored)" [ "$(status_of "$r")" = 200 ]
 kill "$INGRESS_PID_small" 2>/dev/null
 
