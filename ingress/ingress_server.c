@@ -19,11 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingress_client.h"
 #include "ingress_hmac.h"
 #include "ingress_http.h"
+#include "ingress_limiter.h"
 #include "ingress_redis.h"
 #include "ingress_webhook.h"
 #include "sg_buf.h"
@@ -38,6 +41,15 @@
 #define WRITE_TIMEOUT_S 30
 #define MAX_REJECTING   64
 #define OUT_MAX         (8u << 20)
+/* Unsent answer bytes above which a connection's further pipelined requests wait: a client that
+ * never reads cannot make us hold more than about this plus one answer. */
+#define OUT_PAUSE (16u * 1024)
+/* File descriptors kept free beside client connections: Redis, listeners, the event loop, logs,
+ * and the connections accepted past the cap only to be answered 503. */
+#define FD_RESERVE (MAX_REJECTING + 32)
+/* After accept() fails for lack of descriptors, the listeners rest this long (ms). */
+#define ACCEPT_BACKOFF_MS   100
+#define ACCEPT_LOG_EVERY_MS 10000
 
 enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
 
@@ -51,12 +63,19 @@ struct conn {
     struct event *rev; /* EV_READ | EV_PERSIST, always armed except after EOF */
     struct event *wev; /* EV_WRITE | EV_PERSIST, armed only while output is pending */
     struct event *timer;
-    struct sg_buf in; /* received bytes; in.data + in_off is the unconsumed part */
+    struct event *resume; /* made active to continue the pipeline from the loop, not the stack */
+    struct sg_buf in;     /* received bytes; in.data + in_off is the unconsumed part */
     size_t in_off;
     struct sg_buf out; /* answer bytes not yet sent, from out_off */
     size_t out_off;
     bool peer_closed;
-    char addr[INET6_ADDRSTRLEN];
+    bool metrics_only; /* accepted on METRICS_PORT */
+    bool proxy;        /* the peer is in TRUSTED_PROXIES */
+    bool out_paused;   /* pipeline halted until the client reads its answers */
+    struct ingress_ip peer;
+    char addr[INGRESS_ADDR_MAX];   /* the peer, for the per-address cap */
+    char client[INGRESS_ADDR_MAX]; /* this request's client (X-Forwarded-For behind a proxy) */
+    int64_t idle_since_ms;
     enum cstate state;
     bool keep_alive;
     bool waiting_stats;
@@ -64,7 +83,7 @@ struct conn {
     bool rejected;    /* accepted over MAX_CONNECTIONS only to answer 503 */
     bool read_paused; /* input buffer full while busy */
     bool dead;        /* socket error: freed from the timer callback */
-    size_t accounted; /* bytes of in + body counted in the server's buffered total */
+    size_t accounted; /* buffer bytes of this connection counted in the server's total */
     struct sg_buf head;
     struct ingress_http_req req;
     struct ingress_chunked chunk;
@@ -85,6 +104,7 @@ struct pending {
     char event[INGRESS_EVENT_MAX + 1];
     char action[64];
     char repo[256];
+    char client[INGRESS_ADDR_MAX];
 };
 
 struct stats {
@@ -98,13 +118,20 @@ struct ingress_server {
     const struct ingress_config *cfg;
     struct event_base *base;
     struct evconnlistener *listener;
+    struct evconnlistener *mlistener; /* METRICS_PORT, or NULL */
+    struct event *accept_timer;       /* re-enables the listeners after a descriptor shortage */
+    int64_t accept_logged_ms;
+    size_t accept_failures; /* since the last log line */
+    size_t max_conns;       /* MAX_CONNECTIONS, kept below the descriptor limit */
+    int metrics_port;
+    char scratch[READ_CHUNK]; /* recv() target; only what arrived is copied to a connection */
     struct ingress_redis *redis;
     struct event *drain_timer;
     int port;
     bool draining;
     int64_t drain_deadline_ms;
     size_t nconns;
-    size_t buffered; /* input and body buffer capacity of all connections */
+    size_t buffered; /* request, body and answer buffer capacity of all connections */
     size_t nrejecting;
     size_t npending;
     struct conn conns;   /* list head */
@@ -119,125 +146,37 @@ struct ingress_server {
     struct sg_queue_gauges m_queue;
 };
 
-/* ------------------------------------------------------------------ limiter */
-
-struct limiter_slot {
-    char addr[INET6_ADDRSTRLEN];
-    int64_t window_start;
-    int64_t count;
-};
-
-struct ingress_limiter {
-    struct limiter_slot *slots;
-    size_t n;
-    int64_t limit, window_s;
-};
-
-struct ingress_limiter *ingress_limiter_new(size_t slots, int64_t limit, int64_t window_s)
-{
-    struct ingress_limiter *l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    l->slots = calloc(slots, sizeof *l->slots);
-    if (!l->slots) {
-        free(l);
-        return NULL;
-    }
-    l->n = slots;
-    l->limit = limit;
-    l->window_s = window_s;
-    return l;
-}
-
-void ingress_limiter_free(struct ingress_limiter *l)
-{
-    if (!l)
-        return;
-    free(l->slots);
-    free(l);
-}
-
-static size_t addr_hash(const char *a)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *a; a++)
-        h = (h ^ (unsigned char)*a) * 1099511628211ull;
-    return h;
-}
-
-#define LIMITER_PROBE 8
-
-/* The slot for addr, or (create) a free/expired/oldest one among the probed slots. A bounded
- * table: an attacker with many addresses can only evict entries, never grow memory. */
-static struct limiter_slot *limiter_find(struct ingress_limiter *l, const char *addr, int64_t now_s,
-                                         bool create)
-{
-    size_t h = addr_hash(addr);
-    struct limiter_slot *victim = NULL;
-    for (size_t i = 0; i < LIMITER_PROBE && i < l->n; i++) {
-        struct limiter_slot *sl = &l->slots[(h + i) % l->n];
-        if (sl->addr[0] && strcmp(sl->addr, addr) == 0)
-            return sl;
-        if (!create)
-            continue;
-        bool expired = !sl->addr[0] || now_s - sl->window_start >= l->window_s;
-        if (expired) {
-            if (!victim || victim->addr[0])
-                victim = sl;
-        } else if (!victim || (victim->addr[0] && sl->window_start < victim->window_start)) {
-            victim = sl;
-        }
-    }
-    if (!create || !victim)
-        return NULL;
-    snprintf(victim->addr, sizeof victim->addr, "%s", addr);
-    victim->window_start = now_s;
-    victim->count = 0;
-    return victim;
-}
-
-void ingress_limiter_fail(struct ingress_limiter *l, const char *addr, int64_t now_s)
-{
-    struct limiter_slot *sl = limiter_find(l, addr, now_s, true);
-    if (!sl)
-        return;
-    if (now_s - sl->window_start >= l->window_s) {
-        sl->window_start = now_s;
-        sl->count = 0;
-    }
-    sl->count++;
-}
-
-int64_t ingress_limiter_blocked(struct ingress_limiter *l, const char *addr, int64_t now_s)
-{
-    struct limiter_slot *sl = limiter_find(l, addr, now_s, false);
-    if (!sl || now_s - sl->window_start >= l->window_s || sl->count <= l->limit)
-        return 0;
-    return sl->window_start + l->window_s - now_s;
-}
-
 /* ------------------------------------------------------------------ helpers */
 
 static void conn_free(struct conn *c);
 static void conn_process(struct conn *c);
 static void drain_check(struct ingress_server *s);
 
-/* Keeps the server-wide total of buffer memory current for c. */
+/* Keeps the server-wide total of buffer memory current for c: requests, bodies and answers
+ * alike, since a client that does not read its answers holds memory as surely as one that sends a
+ * large body. */
 static void account(struct conn *c)
 {
-    size_t now = c->in.cap + c->body.cap;
+    size_t now = c->in.cap + c->body.cap + c->out.cap + c->head.cap;
     c->s->buffered = c->s->buffered - c->accounted + now;
     c->accounted = now;
 }
 
-/* A connection that wants more than a small buffer while the server as a whole holds more than
- * MAX_BUFFER_BYTES is refused (503): many clients announcing large bodies at once must not be
- * able to exhaust memory. */
-#define SMALL_BUFFER (256u * 1024)
+/* Growing c's buffers by extra bytes would take the server past MAX_BUFFER_BYTES: the request is
+ * refused (503) rather than memory grown, so many clients announcing or trickling large bodies at
+ * once cannot exhaust it. */
 static bool over_budget(struct conn *c, size_t extra)
 {
-    return c->in.cap + c->body.cap + extra > SMALL_BUFFER &&
-           c->s->buffered + extra > (size_t)c->s->cfg->max_buffer_bytes;
+    return c->s->buffered + extra > (size_t)c->s->cfg->max_buffer_bytes;
+}
+
+/* Continues c's pipeline from the event loop, never from the caller's stack: answers finished in
+ * a batch (the /metrics waiters) or from a Redis callback must not process the next request inside
+ * each other, or a pipelining client could deepen the stack without bound. */
+static void conn_resume_later(struct conn *c)
+{
+    if (!c->dead && !c->out_paused && c->in.len > c->in_off)
+        event_active(c->resume, EV_TIMEOUT, 0);
 }
 
 static void set_deadline(struct conn *c, int64_t seconds)
@@ -313,13 +252,21 @@ static void conn_flush(struct conn *c)
         return;
     }
     c->out_off = 0;
-    if (c->out.cap > 256 * 1024) {
+    if (c->out.cap > 64 * 1024) {
         sg_buf_free(&c->out);
         sg_buf_init(&c->out, OUT_MAX);
+        account(c);
     } else {
         sg_buf_reset(&c->out);
     }
     event_del(c->wev);
+    if (c->out_paused) {
+        /* The client read its answers: take its next requests. */
+        c->out_paused = false;
+        if (!c->read_paused && !c->peer_closed)
+            event_add(c->rev, NULL);
+        conn_resume_later(c);
+    }
     if (c->state == C_CLOSING && !c->shut_wr)
         conn_linger(c);
 }
@@ -362,6 +309,7 @@ static void respond(struct conn *c, int status, const char *content_type, const 
     c->event_label = NULL;
     sg_buf_free(&c->body);
     account(c);
+    c->idle_since_ms = sg_mono_ms();
     if (e) {
         conn_kill(c);
         return;
@@ -374,7 +322,8 @@ static void respond(struct conn *c, int status, const char *content_type, const 
         set_deadline(c, s->cfg->keepalive_timeout_s);
         if (c->read_paused) {
             c->read_paused = false;
-            event_add(c->rev, NULL);
+            if (!c->out_paused)
+                event_add(c->rev, NULL);
         }
     }
     conn_flush(c);
@@ -471,7 +420,7 @@ static void on_enqueued(enum ingress_enqueue_result res, void *priv)
         break;
     }
     log_webhook(s, status, error, p->delivery, p->event, p->action[0] ? p->action : NULL,
-                p->installation, p->repo[0] ? p->repo : NULL, p->start_us, c ? c->addr : NULL);
+                p->installation, p->repo[0] ? p->repo : NULL, p->start_us, p->client);
     if (c) {
         c->pending = NULL;
         c->event_label = p->event_label;
@@ -487,7 +436,7 @@ static void on_enqueued(enum ingress_enqueue_result res, void *priv)
     }
     free(p);
     if (c)
-        conn_process(c);
+        conn_resume_later(c);
     if (s->draining)
         drain_check(s);
 }
@@ -506,21 +455,27 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
         .body = body,
         .body_len = len,
         .received_at = now_ms,
-        .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
+        .blocked_s = ingress_limiter_blocked(s->limiter, c->client, now_ms / 1000),
         .hmac = s->hmac,
     };
+    /* The limiter only shields us from guessing: a correctly signed delivery goes through even
+     * from a blocked address (behind a proxy GitHub shares it with everyone). A blocked client's
+     * bad signature still gets 429 without its body being parsed. */
+    if (in.blocked_s && in.signature.p &&
+        ingress_hmac_verify(s->hmac, body, len, in.signature.p, in.signature.len))
+        in.blocked_s = 0;
     ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
     copy_str(delivery, sizeof delivery, c->req.delivery);
     copy_str(event, sizeof event, c->req.event);
 
     if (r->signature_failed) {
-        ingress_limiter_fail(s->limiter, c->addr, now_ms / 1000);
+        ingress_limiter_fail(s->limiter, c->client, now_ms / 1000);
         sg_metric_inc(s->m_sigfail, NULL);
     }
     if (r->status) {
         log_webhook(s, r->status, r->error, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
-                    r->action, r->installation, r->repo, c->start_us, c->addr);
+                    r->action, r->installation, r->repo, c->start_us, c->client);
         if (r->error) {
             char extra[64] = "";
             if (r->status == 429)
@@ -545,12 +500,13 @@ static void handle_webhook(struct conn *c, const char *body, size_t len)
     copy_cstr(p->event, sizeof p->event, event);
     copy_cstr(p->action, sizeof p->action, r->action);
     copy_cstr(p->repo, sizeof p->repo, r->repo);
+    copy_cstr(p->client, sizeof p->client, c->client);
     enum sg_err e = ingress_redis_enqueue(s->redis, c->req.delivery.p, c->req.delivery.len,
                                           r->job.data, r->job.len, cfg->dedupe_ttl_s,
                                           cfg->queue_high_watermark, on_enqueued, p);
     if (e) {
         log_webhook(s, 503, "redis unavailable", delivery, event, p->action[0] ? p->action : NULL,
-                    p->installation, p->repo[0] ? p->repo : NULL, c->start_us, c->addr);
+                    p->installation, p->repo[0] ? p->repo : NULL, c->start_us, c->client);
         free(p);
         respond_error(c, 503, "redis unavailable", false);
         return;
@@ -581,7 +537,7 @@ static void finish_stats(struct ingress_server *s)
         c->wnext = c->wprev = NULL;
         c->waiting_stats = false;
         respond(c, 200, SG_METRICS_CONTENT_TYPE, sg_buf_str(&b), b.len, NULL, false);
-        conn_process(c);
+        conn_resume_later(c);
     }
     sg_buf_free(&b);
 }
@@ -653,7 +609,7 @@ static void dispatch(struct conn *c)
     struct ingress_http_req *req = &c->req;
     bool has_body = req->chunked || (req->has_length && req->content_length > 0);
 
-    if (ingress_str_eq(req->path, cfg->webhook_path)) {
+    if (!c->metrics_only && ingress_str_eq(req->path, cfg->webhook_path)) {
         c->event_label = ingress_event_label(req->event);
         if (!ingress_str_eq(req->method, "POST")) {
             respond_error(c, 405, "method not allowed", has_body);
@@ -664,7 +620,7 @@ static void dispatch(struct conn *c)
             copy_str(delivery, sizeof delivery, req->delivery);
             copy_str(event, sizeof event, req->event);
             log_webhook(s, 413, "body too large", delivery[0] ? delivery : NULL,
-                        event[0] ? event : NULL, NULL, 0, NULL, c->start_us, c->addr);
+                        event[0] ? event : NULL, NULL, 0, NULL, c->start_us, c->client);
             respond_error(c, 413, "body too large", true);
             return;
         }
@@ -681,8 +637,10 @@ static void dispatch(struct conn *c)
         }
         return;
     }
+    /* With METRICS_PORT set, /metrics is served there only, off the public port. */
+    bool metrics_here = !s->mlistener || c->metrics_only;
     bool probe = ingress_str_eq(req->path, "/healthz") || ingress_str_eq(req->path, "/readyz") ||
-                 ingress_str_eq(req->path, "/metrics");
+                 (metrics_here && ingress_str_eq(req->path, "/metrics"));
     if (!probe) {
         respond_error(c, 404, "not found", has_body);
         return;
@@ -744,6 +702,8 @@ static void read_head(struct conn *c)
         return;
     }
     c->keep_alive = c->req.keep_alive;
+    if (c->proxy)
+        ingress_client_addr(&s->cfg->trusted, &c->peer, c->head.data, c->head.len, c->client);
     dispatch(c);
 }
 
@@ -781,7 +741,7 @@ static void read_body(struct conn *c)
     int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
     const char *err = status == 413 ? "body too large" : "malformed chunked body";
     log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL, NULL, 0,
-                NULL, c->start_us, c->addr);
+                NULL, c->start_us, c->client);
     respond_error(c, status, err, true);
 }
 
@@ -795,6 +755,12 @@ static void conn_process(struct conn *c)
         case C_IDLE:
             if (c->in.len == c->in_off)
                 return;
+            if (c->out.len - c->out_off > OUT_PAUSE) {
+                /* Answers unread: no more requests (nor reads) until they drain. */
+                c->out_paused = true;
+                event_del(c->rev);
+                return;
+            }
             c->state = C_HEAD;
             c->start_us = sg_mono_us();
             set_deadline(c, c->s->cfg->header_timeout_s);
@@ -835,6 +801,31 @@ static void compact_input(struct conn *c)
     }
 }
 
+/* The input buffer capacity that holds n more bytes: doubling while small, then grown by what
+ * arrives (16 KiB steps), so the memory a connection holds stays close to what its client sent
+ * and a 600 KB body does not take a 1 MiB buffer. */
+static size_t in_cap_for(const struct conn *c, size_t n)
+{
+    size_t need = c->in.len + n + 1;
+    if (need <= c->in.cap)
+        return c->in.cap;
+    if (need > READ_CHUNK)
+        return (need + 16383) & ~(size_t)16383;
+    size_t cap = c->in.cap ? c->in.cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    return cap;
+}
+
+/* Processes buffered input; c may be freed. */
+static void conn_advance(struct conn *c)
+{
+    conn_process(c);
+    if (c->peer_closed && !c->dead &&
+        (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
+        conn_free(c); /* nothing to answer, or a request that can no longer complete */
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -860,18 +851,35 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-        if (c->in.len + want + 1 > c->in.cap && c->state != C_CLOSING && over_budget(c, want)) {
-            respond_error(c, 503, "server busy: too much buffered", true);
-            return;
-        }
-        if (sg_buf_reserve(&c->in, want) != SG_OK) {
-            conn_free(c);
-            return;
-        }
-        account(c);
-        ssize_t n = recv(fd, c->in.data + c->in.len, want, 0);
+        /* Into the shared scratch first: an idle connection's buffer grows only by what its
+         * client actually sent, not by a whole read chunk. */
+        ssize_t n = recv(fd, c->s->scratch, want, 0);
         if (n > 0) {
+            size_t ncap = in_cap_for(c, (size_t)n);
+            bool over = ncap > c->in.cap && over_budget(c, ncap - c->in.cap);
+            if (over && c->state != C_BUSY) {
+                respond_error(c, 503, "server busy: too much buffered", true);
+                return;
+            }
+            if (ncap > c->in.cap) {
+                char *d = realloc(c->in.data, ncap);
+                if (!d) {
+                    conn_free(c);
+                    return;
+                }
+                c->in.data = d;
+                c->in.cap = ncap;
+            }
+            memcpy(c->in.data + c->in.len, c->s->scratch, (size_t)n);
             c->in.len += (size_t)n;
+            c->in.data[c->in.len] = '\0';
+            account(c);
+            if (over) {
+                /* An answer is still owed: keep these bytes, read no more until it is sent. */
+                c->read_paused = true;
+                event_del(c->rev);
+                break;
+            }
             if ((size_t)n < want)
                 break;
             continue;
@@ -887,15 +895,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
         if (c->state == C_BUSY && c->pending)
-            sg_log_debug("client went away before the answer", SG_KV_STR("client", c->addr),
+            sg_log_debug("client went away before the answer", SG_KV_STR("client", c->client),
                          SG_KV_END);
         conn_free(c);
         return;
     }
-    conn_process(c);
-    if (c->peer_closed && !c->dead &&
-        (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
-        conn_free(c); /* nothing to answer, or a request that can no longer complete */
+    conn_advance(c);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_advance(arg);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -921,7 +933,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         c->keep_alive = false;
         if (c->state == C_BODY && ingress_str_eq(c->req.path, c->s->cfg->webhook_path))
             log_webhook(c->s, 408, "request timed out", NULL, NULL, NULL, 0, NULL, c->start_us,
-                        c->addr);
+                        c->client);
         respond_error(c, 408, "request timed out", true);
         break;
     case C_IDLE:
@@ -946,6 +958,7 @@ static void conn_free(struct conn *c)
     event_free(c->rev);
     event_free(c->wev);
     event_free(c->timer);
+    event_free(c->resume);
     evutil_closesocket(c->fd);
     s->buffered -= c->accounted;
     sg_buf_free(&c->in);
@@ -960,13 +973,46 @@ static void conn_free(struct conn *c)
         drain_check(s);
 }
 
+/* A connection that can be closed to make room: idle keep-alive (or not yet sending), nothing
+ * buffered either way. */
+static bool conn_reclaimable(const struct conn *c)
+{
+    return c->state == C_IDLE && !c->rejected && c->in.len == c->in_off && c->out.len == c->out_off;
+}
+
+/* Makes room for a connection from peer: false when peer already holds its share of the slots
+ * (a trusted proxy carries many clients and has no share); when all slots are taken, the
+ * longest-idle connection is closed, so held idle connections cannot lock deliveries out. */
+static bool make_room(struct ingress_server *s, const struct ingress_ip *peer, bool proxy)
+{
+    size_t same = 0;
+    struct conn *oldest = NULL;
+    for (struct conn *c = s->conns.next; c != &s->conns; c = c->next) {
+        if (!proxy && !c->rejected && memcmp(&c->peer, peer, sizeof *peer) == 0)
+            same++;
+        if (conn_reclaimable(c) && (!oldest || c->idle_since_ms < oldest->idle_since_ms))
+            oldest = c;
+    }
+    if (!proxy && same >= (size_t)s->cfg->max_connections_per_client)
+        return false;
+    if (s->nconns - s->nrejecting < s->max_conns)
+        return true;
+    if (!oldest)
+        return false;
+    conn_free(oldest);
+    return true;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     struct ingress_server *s = arg;
-    (void)l;
     (void)salen;
-    bool over = s->nconns - s->nrejecting >= (size_t)s->cfg->max_connections || s->draining;
+    struct ingress_ip peer;
+    memset(&peer, 0, sizeof peer);
+    bool inet = ingress_ip_from_sockaddr(sa, &peer);
+    bool proxy = inet && ingress_trusted_has(&s->cfg->trusted, &peer);
+    bool over = s->draining || !make_room(s, &peer, proxy);
     if (over && s->nrejecting >= MAX_REJECTING) {
         /* Past the cap and past the few rejections we linger on: just close. */
         const char *labels[2] = {"503", "none"};
@@ -980,25 +1026,31 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     c->s = s;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->addr, sizeof c->addr);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->addr, sizeof c->addr);
+    c->peer = peer;
+    c->proxy = proxy;
+    c->metrics_only = l == s->mlistener;
+    if (inet)
+        ingress_ip_format(&peer, c->addr);
     else
-        snprintf(c->addr, sizeof c->addr, "local");
+        copy_cstr(c->addr, sizeof c->addr, "local");
+    memcpy(c->client, c->addr, sizeof c->client);
+    c->idle_since_ms = sg_mono_ms();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
     c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     c->timer = evtimer_new(s->base, on_timer, c);
-    if (!c->rev || !c->wev || !c->timer || event_add(c->rev, NULL) != 0) {
+    c->resume = event_new(s->base, -1, 0, on_resume, c);
+    if (!c->rev || !c->wev || !c->timer || !c->resume || event_add(c->rev, NULL) != 0) {
         if (c->rev)
             event_free(c->rev);
         if (c->wev)
             event_free(c->wev);
         if (c->timer)
             event_free(c->timer);
+        if (c->resume)
+            event_free(c->resume);
         evutil_closesocket(fd);
         free(c);
         return;
@@ -1022,13 +1074,43 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
 }
 
+static void set_listening(struct ingress_server *s, bool on)
+{
+    struct evconnlistener *ls[2] = {s->listener, s->mlistener};
+    for (int i = 0; i < 2; i++)
+        if (ls[i])
+            on ? evconnlistener_enable(ls[i]) : evconnlistener_disable(ls[i]);
+}
+
+static void on_accept_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    set_listening(arg, true);
+}
+
+/* accept() failed. Out of descriptors (or memory), the pending connection stays queued and the
+ * listener stays readable: retrying at once would spin. The listeners rest a moment instead, and
+ * the failures are logged at most once per ACCEPT_LOG_EVERY_MS. */
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
+    struct ingress_server *s = arg;
     (void)l;
-    (void)arg;
     int err = EVUTIL_SOCKET_ERROR();
-    /* EMFILE and friends: log and keep going; libevent retries on the next readiness. */
-    sg_log_warn("accept failed", SG_KV_STR("err", evutil_socket_error_to_string(err)), SG_KV_END);
+    s->accept_failures++;
+    int64_t now = sg_mono_ms();
+    if (!s->accept_logged_ms || now - s->accept_logged_ms >= ACCEPT_LOG_EVERY_MS) {
+        sg_log_warn("accept failed", SG_KV_STR("err", evutil_socket_error_to_string(err)),
+                    SG_KV_INT("failures", (long long)s->accept_failures),
+                    SG_KV_INT("connections", (long long)s->nconns), SG_KV_END);
+        s->accept_logged_ms = now;
+        s->accept_failures = 0;
+    }
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        set_listening(s, false);
+        struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
+        evtimer_add(s->accept_timer, &tv);
+    }
 }
 
 /* ------------------------------------------------------------------ drain */
@@ -1065,6 +1147,10 @@ void ingress_server_drain(struct ingress_server *s)
         evconnlistener_free(s->listener);
         s->listener = NULL;
     }
+    if (s->mlistener) {
+        evconnlistener_free(s->mlistener);
+        s->mlistener = NULL;
+    }
     /* Idle keep-alive connections have nothing in flight: close them now. */
     struct conn *c = s->conns.next;
     while (c != &s->conns) {
@@ -1083,11 +1169,66 @@ void ingress_server_drain(struct ingress_server *s)
 static const double DURATION_BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                           0.05,   0.1,   0.25,   0.5,   1,    2.5};
 
+/* MAX_CONNECTIONS, lowered (with one warning) when the open-file limit could not hold that many
+ * connections beside FD_RESERVE: otherwise accept() would fail for lack of descriptors long
+ * before the cap applies. */
+static size_t fd_budget(const struct ingress_config *cfg)
+{
+    size_t want = (size_t)cfg->max_connections;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= (rlim_t)(want + FD_RESERVE))
+        return want;
+    size_t fit =
+        rl.rlim_cur > 2 * FD_RESERVE ? (size_t)rl.rlim_cur - FD_RESERVE : (size_t)rl.rlim_cur / 2;
+    if (fit < 1)
+        fit = 1;
+    sg_log_warn("MAX_CONNECTIONS lowered to fit the open-file limit (ulimit -n)",
+                SG_KV_INT("max_connections", (long long)want),
+                SG_KV_INT("lowered_to", (long long)fit),
+                SG_KV_INT("nofile", (long long)rl.rlim_cur), SG_KV_END);
+    return fit;
+}
+
+/* Binds HOST:port; the port actually bound goes to *bound (useful with port 0). */
+static struct evconnlistener *listen_on(struct ingress_server *s, int64_t port, int *bound,
+                                        char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%lld", (long long)port);
+    int gai = getaddrinfo(s->cfg->host, ps, &hints, &res);
+    if (gai) {
+        snprintf(err, errlen, "HOST: cannot resolve \"%s\": %s", s->cfg->host, gai_strerror(gai));
+        return NULL;
+    }
+    struct evconnlistener *l = evconnlistener_new_bind(
+        s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        1024, res->ai_addr, (int)res->ai_addrlen);
+    if (!l) {
+        snprintf(err, errlen, "%s: cannot listen on %s:%s: %s",
+                 port == s->cfg->port ? "PORT" : "METRICS_PORT", s->cfg->host, ps, strerror(errno));
+        freeaddrinfo(res);
+        return NULL;
+    }
+    freeaddrinfo(res);
+    evconnlistener_set_error_cb(l, on_accept_error);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &sl) == 0)
+        *bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return l;
+}
+
 struct ingress_server *ingress_server_new(struct event_base *base, const struct ingress_config *cfg,
                                           char *err, size_t errlen)
 {
     struct ingress_server *s = calloc(1, sizeof *s);
-    struct addrinfo *res = NULL;
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -1102,9 +1243,11 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
     s->metrics = sg_metrics_new();
     s->limiter = ingress_limiter_new(4096, cfg->signature_failure_limit, 60);
     s->drain_timer = event_new(base, -1, EV_PERSIST, on_drain_timer, s);
+    s->accept_timer = evtimer_new(base, on_accept_timer, s);
     s->redis = ingress_redis_new(base, &cfg->redis, cfg->redis_timeout_ms);
     s->hmac = ingress_hmac_new(cfg->webhook_secret, s->secret_len);
-    if (!s->metrics || !s->limiter || !s->drain_timer || !s->redis || !s->hmac) {
+    if (!s->metrics || !s->limiter || !s->drain_timer || !s->accept_timer || !s->redis ||
+        !s->hmac) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1123,37 +1266,18 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
         goto fail;
     }
 
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[16];
-    snprintf(port, sizeof port, "%lld", (long long)cfg->port);
-    int gai = getaddrinfo(cfg->host, port, &hints, &res);
-    if (gai) {
-        snprintf(err, errlen, "HOST: cannot resolve \"%s\": %s", cfg->host, gai_strerror(gai));
+    s->max_conns = fd_budget(cfg);
+    s->listener = listen_on(s, cfg->port, &s->port, err, errlen);
+    if (!s->listener)
         goto fail;
+    if (cfg->metrics_port) {
+        s->mlistener = listen_on(s, cfg->metrics_port, &s->metrics_port, err, errlen);
+        if (!s->mlistener)
+            goto fail;
     }
-    s->listener = evconnlistener_new_bind(
-        base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-        res->ai_addr, (int)res->ai_addrlen);
-    if (!s->listener) {
-        snprintf(err, errlen, "PORT: cannot listen on %s:%s: %s", cfg->host, port, strerror(errno));
-        goto fail;
-    }
-    evconnlistener_set_error_cb(s->listener, on_accept_error);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sl) == 0)
-        s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    freeaddrinfo(res);
     ingress_redis_start(s->redis);
     return s;
 fail:
-    if (res)
-        freeaddrinfo(res);
     ingress_server_free(s);
     return NULL;
 }
@@ -1161,6 +1285,11 @@ fail:
 int ingress_server_port(const struct ingress_server *s)
 {
     return s->port;
+}
+
+int ingress_server_metrics_port(const struct ingress_server *s)
+{
+    return s->metrics_port;
 }
 
 void ingress_server_free(struct ingress_server *s)
@@ -1173,6 +1302,10 @@ void ingress_server_free(struct ingress_server *s)
     }
     if (s->listener)
         evconnlistener_free(s->listener);
+    if (s->mlistener)
+        evconnlistener_free(s->mlistener);
+    if (s->accept_timer)
+        event_free(s->accept_timer);
     /* Pending requests get their callbacks (NULL reply) here; their connections are gone. */
     ingress_redis_free(s->redis);
     if (s->drain_timer)
