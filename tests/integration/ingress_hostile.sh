@@ -203,6 +203,19 @@ finish()
 PY
 rc4=$?
 ingress_stop_check
+# a low soft limit under a high hard one is raised at start: nothing to lower
+cat >"$SG_TMP/soft-ingress" <<EOS
+#!/usr/bin/env bash
+ulimit -Sn 200 && exec "$INGRESS_BIN" "\$@"
+EOS
+chmod +x "$SG_TMP/soft-ingress"
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -gt 1200 ]; then
+  INGRESS_BIN=$SG_TMP/soft-ingress ingress_start
+  soft=$(awk '/Max open files/ {print $4}' "/proc/$INGRESS_PID/limits")
+  sg_check "the soft open-file limit raised to the hard one ($soft)" test "$soft" != 200
+  sg_check "then MAX_CONNECTIONS fits, not lowered" bash -c "! grep -q 'MAX_CONNECTIONS lowered' '$INGRESS_LOG'"
+  ingress_stop_check
+fi
 
 # --- 5. behind a trusted proxy: the client is X-Forwarded-For's last untrusted hop, for the
 # limiter and the logs; a correctly signed delivery is never refused
