@@ -340,6 +340,8 @@ static void conn_process(struct conn *c)
             }
             c->state = C_HEAD;
             c->start_us = sg_mono_us();
+            if (c->proxy) /* until this request's X-Forwarded-For is read */
+                memcpy(c->client, c->addr, sizeof c->client);
             ingress_conn_deadline(c, c->s->cfg->header_timeout_s);
             /* fall through */
         case C_HEAD:

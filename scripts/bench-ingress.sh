@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Why: the ingress's speed claim (issue 2 "How fast"), measured side by side in one run on
-# loopback with wrk: singularity-ingress + Redis, nginx answering `return 202` (the machine's HTTP
-# ceiling, 1 worker process) and a minimal Node.js receiver (@octokit/webhooks-methods verify +
-# ioredis LPUSH), each with a signed ~8 KB push and a ~24 KB pull_request payload from
-# @octokit/webhooks-examples, every request with a fresh delivery id. Run by hand, not in CI.
+# Why: the ingress's speed, measured side by side in one run on loopback with wrk:
+# singularity-ingress + Redis, nginx answering `return 202` (the machine's HTTP ceiling, 1 worker
+# process) and a minimal Node.js receiver (@octokit/webhooks-methods verify + ioredis LPUSH), each
+# with a signed ~8 KB push and a ~24 KB pull_request payload from @octokit/webhooks-examples, every
+# request with a fresh delivery id. Run by hand, not in CI.
 #
 #   scripts/bench-ingress.sh [DURATION_S]        (default 10 s per run; wrk -t2 -c64)
 # Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node"), BENCH_ROUNDS (3),
@@ -20,10 +20,18 @@ DUR=${1:-10}
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
 TARGETS=${BENCH_TARGETS:-"ingress nginx node"}
-SG_DEPS=bench scripts/deps.sh
-if [ ! -d scripts/bench/ingress/node_modules ]; then
-  (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The bench dependencies (wrk, nginx, ...) only when a tool the chosen targets use is missing;
+# the receiver's npm packages only when node is measured.
+need_tools="wrk"
+case " $TARGETS " in *" nginx "*) need_tools+=" nginx" ;; esac
+for tool in $need_tools; do
+  command -v "$tool" >/dev/null || { SG_DEPS=bench scripts/deps.sh; break; }
+done
+case " $TARGETS " in *" node "*)
+  if [ ! -d scripts/bench/ingress/node_modules ]; then
+    (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi ;;
+esac
 BUILD=${BENCH_BUILD:-build-bench}
 PIN=${BENCH_PIN:-0}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
