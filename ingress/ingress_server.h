@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "ingress_config.h"
-#include "ingress_limiter.h"
+#include "ingress_limiter.h" /* the server's limiter, for code that includes only this header */
 #include "sg_err.h"
 
 struct event_base;
