@@ -430,9 +430,21 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-        /* Into the shared scratch first: an idle connection's buffer grows only by what its
-         * client actually sent, not by a whole read chunk. */
-        ssize_t n = recv(fd, c->s->scratch, want, 0);
+        /* Straight into the connection's buffer while it has room (no copy); otherwise into the
+         * shared scratch first, so an idle connection's buffer grows only by what its client
+         * actually sent, not by a whole read chunk. */
+        size_t spare = c->in.cap > c->in.len + 1 ? c->in.cap - c->in.len - 1 : 0;
+        bool direct = spare >= 4096;
+        if (direct && want > spare)
+            want = spare;
+        ssize_t n = recv(fd, direct ? c->in.data + c->in.len : c->s->scratch, want, 0);
+        if (n > 0 && direct) {
+            c->in.len += (size_t)n;
+            c->in.data[c->in.len] = '\0';
+            if ((size_t)n < want)
+                break;
+            continue;
+        }
         if (n > 0) {
             size_t ncap = in_cap_for(c, (size_t)n);
             bool over = ncap > c->in.cap && over_budget(c, ncap - c->in.cap);
