@@ -6,9 +6,7 @@
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
-sg_tmpdir
-sg_start_redis
-ingress_pylib
+ingress_setup
 ingress_start SIGNATURE_FAILURE_LIMIT=3 MAX_BODY_BYTES=65536 MAX_HEADER_BYTES=4096 \
   HEADER_TIMEOUT_S=1 BODY_TIMEOUT_S=2 QUEUE_HIGH_WATERMARK=50 MAX_CONNECTIONS=40 \
   METRICS_CACHE_MS=0

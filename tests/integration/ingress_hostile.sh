@@ -7,9 +7,7 @@
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
-sg_tmpdir
-sg_start_redis
-ingress_pylib
+ingress_setup
 # Memory bounds are meaningless under ASan (shadow memory, quarantine): there only survival counts.
 SANITIZED=0
 ldd "$INGRESS_BIN" 2>/dev/null | grep -q libasan && SANITIZED=1

@@ -6,9 +6,7 @@
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
-sg_tmpdir
-sg_start_redis
-ingress_pylib
+ingress_setup
 
 # --- configuration errors: one line naming the variable, exit 1
 env -u WEBHOOK_SECRET -u WEBHOOK_SECRET_FILE REDIS_URL="$REDIS_URL" "$INGRESS_BIN" \
