@@ -21,10 +21,18 @@ DUR=${1:-10}
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
 TARGETS=${BENCH_TARGETS:-"ingress nginx node"}
-SG_DEPS=bench scripts/deps.sh
-if [ ! -d scripts/bench/ingress/node_modules ]; then
-  (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The bench dependencies (wrk, nginx, ...) only when a tool the chosen targets use is missing;
+# the receiver's npm packages only when node is measured.
+need_tools="wrk"
+case " $TARGETS " in *" nginx "*) need_tools+=" nginx" ;; esac
+for tool in $need_tools; do
+  command -v "$tool" >/dev/null || { SG_DEPS=bench scripts/deps.sh; break; }
+done
+case " $TARGETS " in *" node "*)
+  if [ ! -d scripts/bench/ingress/node_modules ]; then
+    (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi ;;
+esac
 BUILD=${BENCH_BUILD:-build-bench}
 PIN=${BENCH_PIN:-0}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null

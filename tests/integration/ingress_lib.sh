@@ -158,6 +158,14 @@ def is_json_error(r, status):
 PY
 }
 
+# ingress_setup: what every ingress test starts from: a temp dir, its own redis-server on a free
+# port, and the Python client module.
+ingress_setup() {
+  sg_tmpdir
+  sg_start_redis
+  ingress_pylib
+}
+
 # Runs inline Python (stdin) with the client module importable.
 ingress_py() {
   FIXTURES=$FIXTURES PYTHONPATH=$SG_TMP python3 - "$@"
