@@ -1,12 +1,12 @@
 /* Why: the ingress talks to Redis only through this module: one connection to the primary on the
  * libevent loop (commands from all requests pipeline on it; found through Sentinel, over TLS,
  * reconnected, PINGed for /readyz and bounded by a command timeout: ingress_primary.h). The dedupe
- * marker and the LPUSH are one Lua script, so a delivery that was not queued is never remembered;
- * with REDIS_MIN_REPLICAS_ACK a delivery is answered 2xx only once WAIT says that many replicas
- * have it (DESIGN.md section 11).
+ * markers (delivery id and body signature) and the LPUSH are one Lua script, so a delivery that was
+ * not queued is never remembered; with REDIS_MIN_REPLICAS_ACK a delivery is answered 2xx only once
+ * WAIT says that many replicas have it (DESIGN.md section 11).
  *
- * Ownership: ingress_redis_new/free. Replies handed to callbacks belong to hiredis and live only
- * during the callback; a NULL reply means the connection failed or timed out. */
+ * Ownership: ingress_redis_new/free. Replies handed to callbacks belong to the connection and live
+ * only during the callback; a NULL reply means the connection failed or timed out. */
 #ifndef INGRESS_REDIS_H
 #define INGRESS_REDIS_H
 
@@ -51,15 +51,14 @@ enum ingress_enqueue_result {
 
 typedef void (*ingress_enqueue_cb)(enum ingress_enqueue_result res, void *priv);
 
-/* Atomically: if webhook:delivery:<id> exists -> DUPLICATE; else if LLEN analysis_queue >=
- * watermark (> 0) -> BACKPRESSURE (nothing marked); else SET the marker NX EX ttl and LPUSH job
- * -> QUEUED. EVALSHA with an EVAL fallback on NOSCRIPT. SG_ERR_REDIS when not connected (cb not
- * called); otherwise cb is called exactly once. */
+/* Atomically: if webhook:delivery:<id> or webhook:signature:<signature> exists -> DUPLICATE; else
+ * if LLEN analysis_queue >= watermark (> 0) -> BACKPRESSURE (nothing marked); else SET both
+ * markers NX EX ttl and LPUSH job -> QUEUED. signature is the verified body signature in
+ * lower-case hex (NUL-terminated). EVALSHA with an EVAL fallback on NOSCRIPT. SG_ERR_REDIS when
+ * not connected (cb not called); otherwise cb is called exactly once. */
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
-                                  const char *job, size_t joblen, int64_t ttl_s, int64_t watermark,
-                                  ingress_enqueue_cb cb, void *priv);
-
-/* The enqueue script text (for tests that load it themselves). */
-extern const char INGRESS_ENQUEUE_LUA[];
+                                  const char *signature, const char *job, size_t joblen,
+                                  int64_t ttl_s, int64_t watermark, ingress_enqueue_cb cb,
+                                  void *priv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_setup.h"
 #include "db.h"
 #include "github.h"
 #include "migrate.h"
@@ -300,6 +301,10 @@ static void usage(FILE *f)
         "  redeliver --since DURATION [--dry-run]\n"
         "                              ask GitHub to redeliver webhooks that failed since then\n"
         "                              (e.g. 90m, 6h, 2d)\n"
+        "  register [--org ORG] [--public-url URL] [--listen HOST:PORT] [--env-file PATH] "
+        "[--force]\n"
+        "                              create the GitHub App from app.yml, write .env and its key\n"
+        "  doctor [--app-yml PATH]     check Redis, PostgreSQL and the GitHub App setup\n"
         "  --help, --version\n"
         "\n"
         "environment:\n");
@@ -671,6 +676,8 @@ int wk_cli_main(int argc, char **argv)
         return cmd_dead(argc - 2, argv + 2);
     if (strcmp(cmd, "redeliver") == 0)
         return cmd_redeliver(argc - 2, argv + 2);
+    if (strcmp(cmd, "register") == 0 || strcmp(cmd, "doctor") == 0)
+        return (cmd[0] == 'r' ? wk_cmd_register : wk_cmd_doctor)(argc - 2, argv + 2);
     fprintf(stderr, "singularity-worker: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
