@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "checkrun.h"
-#include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "github.h"
+#include "metrics.h"
 #include "queue.h"
 #include "sg_analysis.h"
 #include "sg_buf.h"
@@ -30,41 +31,6 @@ const char *wk_outcome_str(enum wk_outcome o)
     static const char *const names[] = {"completed", "reused", "failed",   "retried",
                                         "deferred",  "dead",   "returned", "lost"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
-}
-
-struct wk_metrics *wk_metrics_new(void)
-{
-    struct wk_metrics *m = calloc(1, sizeof *m);
-    if (!m || !(m->reg = sg_metrics_new())) {
-        free(m);
-        return NULL;
-    }
-    static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-    m->db_errors = sg_metrics_counter(m->reg, "singularity_db_errors_total",
-                                      "PostgreSQL connection and statement errors.", NULL);
-    m->jobs = sg_metrics_counter(m->reg, "singularity_worker_jobs_total",
-                                 "Jobs run, by kind and outcome.", "kind,outcome");
-    m->job_duration = sg_metrics_histogram(m->reg, "singularity_worker_job_duration_seconds",
-                                           "Time from taking a job to finishing it.", NULL, buckets,
-                                           sizeof buckets / sizeof buckets[0]);
-    m->gh_requests = sg_metrics_counter(m->reg, "singularity_github_requests_total",
-                                        "Requests to the GitHub API, by HTTP status.", "code");
-    m->gh_ratelimit = sg_metrics_gauge(m->reg, "singularity_github_ratelimit_remaining",
-                                       "X-RateLimit-Remaining of the last GitHub answer.", NULL);
-    if (!sg_queue_gauges_register(&m->queue, m->reg) || !m->db_errors || !m->jobs ||
-        !m->job_duration || !m->gh_requests || !m->gh_ratelimit) {
-        wk_metrics_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-void wk_metrics_free(struct wk_metrics *m)
-{
-    if (!m)
-        return;
-    sg_metrics_free(m->reg);
-    free(m);
 }
 
 enum wk_disposition wk_jobs_classify(enum sg_err e)
@@ -131,14 +97,6 @@ static void from_gh(struct step_err *se, enum sg_err e, const char *what,
 {
     set_step(se, e, what, ge->message[0] ? ge->message : sg_err_str(e));
     se->retry_at_ms = ge->retry_at_ms;
-}
-
-/* The github client borrows the queue's Redis context, which a reconnect replaces. */
-static struct wk_github *gh(struct wk_runner *r)
-{
-    wk_queue_connect(r->queue);
-    wk_github_set_redis(r->gh, wk_queue_context(r->queue));
-    return r->gh;
 }
 
 static bool past_deadline(struct wk_runner *r)
@@ -249,7 +207,7 @@ static void report_failure(struct job_ctx *c, const char *message)
     if (!r->gh || c->job->kind != SG_JOB_ANALYZE || !c->job->repo_full_name || !c->job->sha)
         return;
     struct wk_github_error ge = {0};
-    enum sg_err e = wk_github_checkrun_fail(gh(r), c->job->installation, c->job->repo_full_name,
+    enum sg_err e = wk_github_checkrun_fail(r->gh, c->job->installation, c->job->repo_full_name,
                                             c->job->sha, c->claimed ? c->claim.check_run_id : 0,
                                             "Analysis failed", message, &ge);
     if (e)
@@ -308,7 +266,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
             /* An earlier attempt may have created the check run and died (or lost PostgreSQL)
              * before storing its id: find it by external_id rather than leave it in_progress
              * forever next to a second one. A fresh row cannot have one, so no lookup there. */
-            e = wk_github_checkrun_find(gh(r), job->installation, job->repo_full_name, job->sha,
+            e = wk_github_checkrun_find(r->gh, job->installation, job->repo_full_name, job->sha,
                                         ext, &id, &ge);
             if (e) {
                 from_gh(se, e, "looking up the check run", &ge);
@@ -321,7 +279,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
                             SG_KV_END);
         }
         if (id <= 0) {
-            e = wk_github_checkrun_create(gh(r), job->installation, job->repo_full_name, job->sha,
+            e = wk_github_checkrun_create(r->gh, job->installation, job->repo_full_name, job->sha,
                                           ext, NULL, &id, &ge);
             c->new_check_run = e == SG_OK;
         }
@@ -347,7 +305,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct feed_ctx fc = {.r = r, .an = an};
     uint64_t bytes = 0;
     int64_t t_dl = sg_mono_ms();
-    e = wk_github_tarball(gh(r), job->installation, job->repo_full_name, job->sha, feed, &fc,
+    e = wk_github_tarball(r->gh, job->installation, job->repo_full_name, job->sha, feed, &fc,
                           &bytes, &ge);
     if (e) {
         if (fc.an_err)
@@ -401,7 +359,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         e = SG_ERR_SHUTDOWN;
         goto out;
     }
-    e = wk_github_checkrun_complete(gh(r), job->installation, job->repo_full_name,
+    e = wk_github_checkrun_complete(r->gh, job->installation, job->repo_full_name,
                                     c->claim.check_run_id, &out, c->new_check_run, &ge);
     if (e) {
         from_gh(se, e, "completing the check run", &ge);
@@ -495,7 +453,7 @@ static enum sg_err run_sync(struct job_ctx *c, struct step_err *se)
     struct wk_github_installation inst = {0};
     struct wk_github_error ge = {0};
     struct repo_list repos = {0};
-    e = wk_github_installation_get(gh(r), job->installation, &inst, &ge);
+    e = wk_github_installation_get(r->gh, job->installation, &inst, &ge);
     if (e == SG_ERR_NOT_FOUND) {
         /* Uninstalled meanwhile: the installation is gone, which is what sync records. */
         e = wk_db_installation_deleted(r->db, job->installation);
@@ -508,7 +466,7 @@ static enum sg_err run_sync(struct job_ctx *c, struct step_err *se)
         goto out;
     }
     if (!inst.suspended) {
-        e = wk_github_installation_repos(gh(r), job->installation, collect_repo, &repos, &ge);
+        e = wk_github_installation_repos(r->gh, job->installation, collect_repo, &repos, &ge);
         if (e) {
             from_gh(se, e, "listing the installation's repositories", &ge);
             goto out;

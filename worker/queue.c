@@ -6,19 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "sg_keys.h"
+#include "redis.h"
 #include "sg_log.h"
-#include "sg_url.h"
 
 struct wk_queue {
-    redisContext *c;
-    struct sg_redis_url url;
+    struct wk_redis *redis; /* borrowed */
     char worker_id[128];
     char processing[256];
-    int timeout_ms;
-    unsigned generation;
     char err[256];
 };
 
@@ -45,9 +41,6 @@ static const char LUA_DELAY[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
     "return 1";
-static const char LUA_BURY[] = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
-                               "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-                               "return 1";
 static const char LUA_RETURN[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
@@ -78,137 +71,56 @@ static const char LUA_REAP[] =
 static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                 "return 1";
+/* Bury (to the dead list) and a dead job's retry (back to the queue): move one line, replaced. */
 static const char LUA_REQUEUE[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
     "return 1";
 
-struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
-                              char *err, size_t errlen)
+struct wk_queue *wk_queue_new(struct wk_redis *redis, const char *worker_id)
 {
     struct wk_queue *q = calloc(1, sizeof *q);
-    if (!q) {
-        snprintf(err, errlen, "out of memory");
+    if (!q)
         return NULL;
-    }
-    if (sg_redis_url_parse(redis_url, &q->url, err, errlen) != SG_OK) {
-        free(q);
-        return NULL;
-    }
+    q->redis = redis;
     snprintf(q->worker_id, sizeof q->worker_id, "%s", worker_id ? worker_id : "");
     sg_key_processing(q->processing, sizeof q->processing, q->worker_id);
-    q->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
     return q;
-}
-
-static void drop(struct wk_queue *q)
-{
-    if (q->c) {
-        redisFree(q->c);
-        q->c = NULL;
-    }
 }
 
 void wk_queue_free(struct wk_queue *q)
 {
-    if (!q)
-        return;
-    drop(q);
-    sg_redis_url_clear(&q->url);
     free(q);
-}
-
-static struct timeval tv_ms(int ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    return tv;
 }
 
 const char *wk_queue_error(const struct wk_queue *q)
 {
     return q->err;
 }
-const char *wk_queue_worker_id(const struct wk_queue *q)
-{
-    return q->worker_id;
-}
-unsigned wk_queue_generation(const struct wk_queue *q)
-{
-    return q->generation;
-}
-struct redisContext *wk_queue_context(struct wk_queue *q)
-{
-    return q->c;
-}
-
-/* Runs one command (argv form); on a connection error drops the context so the next call
- * reconnects. The reply belongs to the caller. */
-static enum sg_err cmd(struct wk_queue *q, redisReply **out, int argc, const char **argv,
-                       const size_t *lens)
-{
-    *out = NULL;
-    enum sg_err e = wk_queue_connect(q);
-    if (e)
-        return e;
-    redisReply *r = redisCommandArgv(q->c, argc, argv, lens);
-    if (!r) {
-        snprintf(q->err, sizeof q->err, "redis: %s", q->c->errstr[0] ? q->c->errstr : "no reply");
-        drop(q);
-        return SG_ERR_REDIS;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(q->err, sizeof q->err, "redis: %s", r->str);
-        freeReplyObject(r);
-        return SG_ERR_REDIS;
-    }
-    *out = r;
-    return SG_OK;
-}
 
 enum sg_err wk_queue_connect(struct wk_queue *q)
 {
-    if (q->c && !q->c->err)
-        return SG_OK;
-    drop(q);
-    struct timeval tv = tv_ms(q->timeout_ms);
-    if (q->url.unix_path)
-        q->c = redisConnectUnixWithTimeout(q->url.unix_path, tv);
-    else
-        q->c = redisConnectWithTimeout(q->url.host, q->url.port, tv);
-    if (!q->c || q->c->err) {
-        snprintf(q->err, sizeof q->err, "redis connect: %s", q->c ? q->c->errstr : "out of memory");
-        drop(q);
-        return SG_ERR_REDIS;
-    }
-    redisSetTimeout(q->c, tv);
-    redisEnableKeepAlive(q->c);
-    q->generation++;
-    redisReply *r = NULL;
-    if (q->url.password) {
-        if (q->url.username)
-            r = redisCommand(q->c, "AUTH %s %s", q->url.username, q->url.password);
-        else
-            r = redisCommand(q->c, "AUTH %s", q->url.password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis AUTH failed: %s", r ? r->str : q->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    if (q->url.db) {
-        r = redisCommand(q->c, "SELECT %d", q->url.db);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis SELECT failed: %s", r ? r->str : q->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    return SG_OK;
-fail:
-    if (r)
-        freeReplyObject(r);
-    drop(q);
-    return SG_ERR_REDIS;
+    enum sg_err e = wk_redis_connect(q->redis);
+    if (e)
+        snprintf(q->err, sizeof q->err, "%s", wk_redis_error(q->redis));
+    return e;
+}
+
+/* Runs one command (argv form) through the shared connection, which reconnects by itself after a
+ * connection error. The reply belongs to the caller. */
+static enum sg_err cmd_ex(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                          const size_t *lens, int extra_ms)
+{
+    enum sg_err e = wk_redis_argv(q->redis, out, argc, argv, lens, extra_ms);
+    if (e)
+        snprintf(q->err, sizeof q->err, "%s", wk_redis_error(q->redis));
+    return e;
+}
+
+static enum sg_err cmd(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                       const size_t *lens)
+{
+    return cmd_ex(q, out, argc, argv, lens, 0);
 }
 
 /* EVAL script with keys and args (strings). */
@@ -264,18 +176,12 @@ enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *
     *line = NULL;
     if (len)
         *len = 0;
-    enum sg_err e = wk_queue_connect(q);
-    if (e)
-        return e;
     char bs[16];
     snprintf(bs, sizeof bs, "%d", block_s);
     const char *argv[] = {"BLMOVE", SG_KEY_QUEUE, q->processing, "RIGHT", "LEFT", bs};
-    /* The command may legitimately block for block_s: widen the socket timeout for it. */
-    redisSetTimeout(q->c, tv_ms(block_s * 1000 + q->timeout_ms));
+    /* The command may legitimately block for block_s: the socket timeout is widened for it. */
     redisReply *r;
-    e = cmd(q, &r, 6, argv, NULL);
-    if (q->c)
-        redisSetTimeout(q->c, tv_ms(q->timeout_ms));
+    enum sg_err e = cmd_ex(q, &r, 6, argv, NULL, block_s * 1000);
     if (e)
         return e;
     if (r->type == REDIS_REPLY_STRING)
@@ -362,7 +268,7 @@ enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new
 
 enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours)
 {
-    return finish(q, LUA_BURY, SG_KEY_DEAD, line, new_line, NULL, ours);
+    return finish(q, LUA_REQUEUE, SG_KEY_DEAD, line, new_line, NULL, ours);
 }
 
 enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours)

@@ -5,13 +5,13 @@
  * every step that finishes a job first checks the job is still ours (LREM == 1): a worker that was
  * wrongly presumed dead cannot double a job another worker already holds.
  *
- * Blocking hiredis with a timeout on every command; a failed command drops the connection and the
- * next call reconnects, so Redis restarts are survived by retrying.
+ * Commands go through a borrowed struct wk_redis (redis.h): blocking, a timeout on every command,
+ * and a failed command drops the connection so that the next call reconnects; Redis restarts are
+ * survived by retrying.
  *
- * Ownership: wk_queue_new() returns a queue freed with wk_queue_free(). Strings returned through
- * char ** out-parameters are malloc'ed and belong to the caller (free()). wk_queue_context()
- * returns a borrowed context, valid until the next wk_queue_* call that reconnects (see
- * wk_queue_generation()). */
+ * Ownership: wk_queue_new() returns a queue freed with wk_queue_free(); the struct wk_redis is
+ * borrowed and must outlive it. Strings returned through char ** out-parameters are malloc'ed and
+ * belong to the caller (free()). */
 #ifndef WK_QUEUE_H
 #define WK_QUEUE_H
 
@@ -22,24 +22,17 @@
 #include "sg_err.h"
 #include "sg_queue_stats.h"
 
-struct redisContext;
+struct wk_redis;
 struct wk_queue;
 
-/* NULL with a reason in err when the URL is bad. Does not connect yet. timeout_ms bounds connect
- * and every command (plus the block time for wk_queue_take). */
-struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
-                              char *err, size_t errlen);
+/* NULL when out of memory. Does not connect yet. */
+struct wk_queue *wk_queue_new(struct wk_redis *redis, const char *worker_id);
 void wk_queue_free(struct wk_queue *q);
 
 /* Connects (or reconnects) when there is no healthy connection. */
 enum sg_err wk_queue_connect(struct wk_queue *q);
-/* The connected context (NULL when disconnected); borrowed. */
-struct redisContext *wk_queue_context(struct wk_queue *q);
-/* Increases each time a new connection is made (so borrowers know to refresh). */
-unsigned wk_queue_generation(const struct wk_queue *q);
 /* The last error's text ("" when none). */
 const char *wk_queue_error(const struct wk_queue *q);
-const char *wk_queue_worker_id(const struct wk_queue *q);
 
 /* BLMOVE analysis_queue -> analysis_queue:processing:<id> RIGHT LEFT, blocking at most block_s.
  * SG_OK with *line NULL when nothing came. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "redis.h"
 #include "sg_keys.h"
 #include "sg_time.h"
 
@@ -24,18 +25,56 @@ static const char *url(void)
     return u;
 }
 
+/* Each queue's connection, so a test can also send its own commands (single test thread). */
+#define MAX_OPEN 16
+static struct {
+    struct wk_queue *q;
+    struct wk_redis *r;
+} g_open[MAX_OPEN];
+
 static struct wk_queue *open_q(const char *id)
 {
     char err[200];
-    struct wk_queue *q = wk_queue_new(url(), id, 2000, err, sizeof err);
+    struct wk_redis *r = wk_redis_new(url(), 2000, err, sizeof err);
+    assert_non_null(r);
+    struct wk_queue *q = wk_queue_new(r, id);
     assert_non_null(q);
     assert_int_equal(wk_queue_connect(q), SG_OK);
-    return q;
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (!g_open[i].q) {
+            g_open[i].q = q;
+            g_open[i].r = r;
+            return q;
+        }
+    }
+    fail_msg("too many open queues");
+    return NULL;
+}
+
+static struct wk_redis *conn(struct wk_queue *q)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (g_open[i].q == q)
+            return g_open[i].r;
+    fail_msg("queue not opened with open_q");
+    return NULL;
+}
+
+static void close_q(struct wk_queue *q)
+{
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (g_open[i].q == q) {
+            wk_queue_free(q);
+            wk_redis_free(g_open[i].r);
+            g_open[i].q = NULL;
+            g_open[i].r = NULL;
+        }
+    }
 }
 
 static long long rint_cmd(struct wk_queue *q, const char *fmt, const char *a)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), fmt, a);
+    redisReply *r = wk_redis_command(conn(q), fmt, a);
     assert_non_null(r);
     long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
     freeReplyObject(r);
@@ -44,13 +83,13 @@ static long long rint_cmd(struct wk_queue *q, const char *fmt, const char *a)
 
 static void flush(struct wk_queue *q)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), "FLUSHDB");
+    redisReply *r = wk_redis_command(conn(q), "FLUSHDB");
     freeReplyObject(r);
 }
 
 static void push(struct wk_queue *q, const char *line)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue %s", line);
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue %s", line);
     freeReplyObject(r);
 }
 
@@ -80,7 +119,7 @@ static void test_take_ack_and_ownership(void **state)
     assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
     assert_null(line);
     assert_true(sg_mono_ms() - t0 >= 900);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 /* The ack that also takes the next job: both in one step, in queue order, and nothing when the
@@ -118,7 +157,7 @@ static void test_ack_take_and_recover(void **state)
     free(line);
     /* a take whose reply was lost left J4 and J5 beside the held J3: recovery hands them back to
      * the front of the queue and keeps J3; a second recovery finds nothing */
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J4 J5");
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue:processing:w7 J4 J5");
     freeReplyObject(r);
     push(q, "J6");
     int64_t moved = -1;
@@ -126,7 +165,7 @@ static void test_ack_take_and_recover(void **state)
     assert_int_equal(moved, 2);
     assert_int_equal(wk_queue_recover(q, next, &moved), SG_OK);
     assert_int_equal(moved, 0);
-    r = redisCommand(wk_queue_context(q), "LRANGE analysis_queue:processing:w7 0 -1");
+    r = wk_redis_command(conn(q), "LRANGE analysis_queue:processing:w7 0 -1");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "J3");
     freeReplyObject(r);
@@ -141,12 +180,12 @@ static void test_ack_take_and_recover(void **state)
         free(line);
     }
     /* holding nothing, recovery empties the list */
-    r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J7");
+    r = wk_redis_command(conn(q), "LPUSH analysis_queue:processing:w7 J7");
     freeReplyObject(r);
     assert_int_equal(wk_queue_recover(q, NULL, &moved), SG_OK);
     assert_int_equal(moved, 1);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_delay_promote_bury_return(void **state)
@@ -188,7 +227,7 @@ static void test_delay_promote_bury_return(void **state)
     assert_int_equal(wk_queue_delay(q, "not-held", "X", now, &ours), SG_OK);
     assert_false(ours);
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_reaper_and_alive(void **state)
@@ -232,8 +271,8 @@ static void test_reaper_and_alive(void **state)
     bool left = true;
     assert_int_equal(wk_queue_leave(live, &left), SG_OK);
     assert_false(left); /* still holds jobs */
-    wk_queue_free(dead);
-    wk_queue_free(live);
+    close_q(dead);
+    close_q(live);
 }
 
 struct reaper_arg {
@@ -244,13 +283,15 @@ static void *reaper(void *arg)
 {
     struct reaper_arg *ra = arg;
     char err[200];
-    struct wk_queue *q = wk_queue_new(getenv("REDIS_URL"), "reaper", 2000, err, sizeof err);
+    struct wk_redis *r = wk_redis_new(getenv("REDIS_URL"), 2000, err, sizeof err);
+    struct wk_queue *q = wk_queue_new(r, "reaper");
     for (int i = 0; i < 50; i++) {
         int64_t w = 0, j = 0;
         if (wk_queue_reap(q, sg_now_ms(), 60000, &w, &j) == SG_OK)
             ra->jobs += j;
     }
     wk_queue_free(q);
+    wk_redis_free(r);
     return NULL;
 }
 
@@ -264,10 +305,10 @@ static void test_concurrent_reapers_move_each_job_once(void **state)
         snprintf(id, sizeof id, "gone-%d", i);
         snprintf(key, sizeof key, "analysis_queue:processing:%s", id);
         snprintf(job, sizeof job, "job-%d", i);
-        redisReply *r = redisCommand(wk_queue_context(q), "ZADD analysis_queue:workers %lld %s",
-                                     (long long)old, id);
+        redisReply *r =
+            wk_redis_command(conn(q), "ZADD analysis_queue:workers %lld %s", (long long)old, id);
         freeReplyObject(r);
-        r = redisCommand(wk_queue_context(q), "LPUSH %s %s", key, job);
+        r = wk_redis_command(conn(q), "LPUSH %s %s", key, job);
         freeReplyObject(r);
     }
     pthread_t t[3];
@@ -279,7 +320,7 @@ static void test_concurrent_reapers_move_each_job_once(void **state)
     assert_int_equal(ra[0].jobs + ra[1].jobs + ra[2].jobs, 200);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 200);
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:workers"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_stats_oldest_age_and_dead_ops(void **state)
@@ -295,7 +336,7 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
     assert_int_equal(st.length, 2);
     assert_true(st.oldest_age_s >= 4.9 && st.oldest_age_s <= 5.1);
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:dead D1 D2");
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue:dead D1 D2");
     freeReplyObject(r);
     bool moved = false;
     assert_int_equal(wk_queue_dead_requeue(q, "D1", "D1-again", &moved), SG_OK);
@@ -308,13 +349,15 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
     assert_int_equal(st.dead, 0);
     assert_int_equal(st.length, 3);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
 {
     char err[200];
-    struct wk_queue *q = wk_queue_new("redis://127.0.0.1:1/0", "x", 500, err, sizeof err);
+    struct wk_redis *r = wk_redis_new("redis://127.0.0.1:1/0", 500, err, sizeof err);
+    assert_non_null(r);
+    struct wk_queue *q = wk_queue_new(r, "x");
     assert_non_null(q);
     int64_t t0 = sg_mono_ms();
     char *line = NULL;
@@ -322,7 +365,8 @@ static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
     assert_true(sg_mono_ms() - t0 < 3000);
     assert_non_null(strstr(wk_queue_error(q), "redis"));
     wk_queue_free(q);
-    assert_null(wk_queue_new("http://nope", "x", 500, err, sizeof err));
+    wk_redis_free(r);
+    assert_null(wk_redis_new("http://nope", 500, err, sizeof err));
 }
 
 int main(void)
