@@ -72,11 +72,6 @@ void sg_log_set_fd(int fd)
     g_fd = fd;
 }
 
-bool sg_log_enabled(enum sg_log_level level)
-{
-    return level >= g_level;
-}
-
 static void write_all(const char *data, size_t len)
 {
     size_t off = 0;

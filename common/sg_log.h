@@ -31,7 +31,6 @@ bool sg_log_parse_format(const char *s, enum sg_log_format *out);
 /* Process-wide settings; call once at start. fd defaults to 1 (stdout). */
 void sg_log_init(enum sg_log_level level, enum sg_log_format format, const char *component);
 void sg_log_set_fd(int fd);
-bool sg_log_enabled(enum sg_log_level level);
 
 /* Buffered mode (ingress hot path): info/debug lines are collected in memory (at most cap bytes)
  * and written by sg_log_flush() with one write(2), so a busy server pays one syscall per batch

@@ -809,10 +809,9 @@ static enum sg_err store_query(struct wk_db *db, const struct wk_claim *c,
     return e;
 }
 
-/* The base lookup (see wk_db_find_base in db.h) is singularity_find_base() of migration 0002: a
- * completed analysis of base_sha when it differs from head_sha, else the previous completed one on
- * ref before this analysis. Holds the parameters' text. */
-static const char BASE_SQL[] = "SELECT * FROM singularity_find_base($1, $2, $3, $4, $5, $6, $7)";
+/* The base lookup, done inside wk_db_store_result's transaction, is singularity_find_base() of
+ * migration 0002: a completed analysis of base_sha when it differs from head_sha, else the
+ * previous completed one on ref before this analysis. Holds the parameters' text. */
 struct base_args {
     const char *p[7];
     char repo[24], id[24];
@@ -962,27 +961,6 @@ static void fill_base(PGresult *res, struct wk_db_base *out)
         }
     }
     json_object_put(o);
-}
-
-enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t repository_id,
-                            const char *head_sha, const char *base_sha, const char *ref,
-                            const char *engine_version, struct wk_db_base *out)
-{
-    memset(out, 0, sizeof *out);
-    struct wk_db_base_query q = {repository_id, head_sha, base_sha, ref, engine_version};
-    struct base_args ba;
-    if (!base_args(&ba, c, &q))
-        return SG_OK;
-    PGresult *res = NULL;
-    enum sg_err e = wk_db_begin(db);
-    if (!e)
-        e = wk_db_exec_commit(db, BASE_SQL, 7, ba.p, (void **)&res);
-    if (e)
-        wk_db_rollback(db);
-    else if (PQntuples(res) == 1)
-        fill_base(res, out);
-    PQclear(res);
-    return e;
 }
 
 enum sg_err wk_db_sync_installation(struct wk_db *db, int64_t installation_id,
