@@ -1,9 +1,11 @@
 /* Why: see jobs.h. The order of an analyze job is chosen so that every crash point is safe:
- * claim the analysis row (DB) -> create the check run and store its id on the row at once ->
- * stream the tarball into the engine -> store results + findings (one transaction) -> complete the
- * check run -> mark the row completed -> LREM. A retry after any of these finds the row and
- * resumes with the same check run; one that died between creating the check run and storing its
- * id finds it on GitHub by external_id (= the analysis id) instead of creating a second one. */
+ * claim the analysis row (DB) -> find (on a resumed row) or create the check run, its id kept in
+ * memory -> stream the tarball into the engine -> store results + findings + the check-run id (one
+ * transaction) -> complete the check run -> mark the row completed -> LREM. The check-run id is
+ * stored with whatever ends the attempt: the result, a permanent failure (wk_db_fail) or handing
+ * the job back for a retry or at shutdown (wk_db_release). A retry finds the row and resumes with
+ * the same check run; one whose earlier attempt died before storing the id finds the check run on
+ * GitHub by external_id (= the analysis id) instead of creating a second one. */
 #include "jobs.h"
 
 #include <inttypes.h>
