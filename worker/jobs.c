@@ -276,7 +276,6 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
             }
             if (id > 0)
                 sg_log_info("reusing the check run an earlier attempt created",
-                            SG_KV_STR("repo", job->repo_full_name), SG_KV_STR("sha", job->sha),
                             SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", id),
                             SG_KV_END);
         }
@@ -543,9 +542,14 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     struct job_ctx c = {.r = r, .job = &job, .t0 = t0};
     struct step_err se = {0};
     enum wk_outcome done = WK_OUT_COMPLETED;
-    sg_log_info("job started", SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
-                SG_KV_INT("installation", job.installation), SG_KV_STR("repo", job.repo_full_name),
-                SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", job.attempt), SG_KV_END);
+    /* Every line this thread logs until the job ends says which job it is about. */
+    struct sg_log_context lc = {.delivery = job.delivery,
+                                .installation = job.installation,
+                                .repo = job.repo_full_name,
+                                .sha = job.sha,
+                                .attempt = job.attempt};
+    sg_log_context_set(&lc);
+    sg_log_info("job started", SG_KV_STR("job", kind), SG_KV_END);
     enum sg_err e = job.kind == SG_JOB_ANALYZE ? run_analyze(&c, &se, &done) : run_sync(&c, &se);
 
     if (!e && done == WK_OUT_DEFERRED) {
@@ -555,22 +559,19 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         sg_job_encode(&job, &nb);
         o = finish(r, do_delay, line, sg_buf_str(&nb), due) ? WK_OUT_DEFERRED : WK_OUT_LOST;
         sg_log_info("commit being analysed by another worker; job deferred", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_STR("owner", c.claim.owner), SG_KV_END);
+                    SG_KV_STR("owner", c.claim.owner), SG_KV_END);
         goto out;
     }
     if (!e) {
         o = finish(r, do_ack, line, NULL, 0) ? done : WK_OUT_LOST;
-        sg_log_info(
-            done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
-            SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
-            SG_KV_INT("installation", job.installation), SG_KV_STR("repo", job.repo_full_name),
-            SG_KV_STR("sha", job.sha), SG_KV_INT("analysis", c.claim.analysis_id),
-            SG_KV_INT("check_run", c.claim.check_run_id), SG_KV_STR("conclusion", c.conclusion),
-            SG_KV_DBL("score", c.score), SG_KV_INT("findings", (long long)c.findings_total),
-            SG_KV_INT("stored", (long long)c.findings_stored), SG_KV_INT("store_ms", c.store_ms),
-            SG_KV_STR("outcome", wk_outcome_str(o)), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
-            SG_KV_END);
+        sg_log_info(done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
+                    SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
+                    SG_KV_INT("check_run", c.claim.check_run_id),
+                    SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
+                    SG_KV_INT("findings", (long long)c.findings_total),
+                    SG_KV_INT("stored", (long long)c.findings_stored),
+                    SG_KV_INT("store_ms", c.store_ms), SG_KV_STR("outcome", wk_outcome_str(o)),
+                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     enum wk_disposition disp = wk_jobs_classify(e);
@@ -579,8 +580,7 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
             wk_db_release(r->db, &c.claim);
         o = finish(r, do_return, line, NULL, 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
         sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     if (disp == WK_DISP_RETRY) {
@@ -590,10 +590,8 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
             reencode(&job, next, se.msg, &nb);
             o = finish(r, do_bury, line, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
             sg_log_error("job failed too often; moved to the dead list", SG_KV_STR("job", kind),
-                         SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                         SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
-                         SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
-                         SG_KV_END);
+                         SG_KV_INT("attempt", next), SG_KV_STR("err", se.msg),
+                         SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
             goto out;
         }
         if (c.claimed)
@@ -604,19 +602,16 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         reencode(&job, next, se.msg, &nb);
         o = finish(r, do_delay, line, sg_buf_str(&nb), due) ? WK_OUT_RETRIED : WK_OUT_LOST;
         sg_log_warn("job failed; retry scheduled", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
-                    SG_KV_INT("retry_in_ms", due - now), SG_KV_STR("err", se.msg),
-                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+                    SG_KV_INT("attempt", next), SG_KV_INT("retry_in_ms", due - now),
+                    SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     report_failure(&c, se.msg);
     o = finish(r, do_ack, line, NULL, 0) ? WK_OUT_FAILED : WK_OUT_LOST;
-    sg_log_error("job failed permanently", SG_KV_STR("job", kind),
-                 SG_KV_STR("delivery", job.delivery), SG_KV_INT("installation", job.installation),
-                 SG_KV_STR("repo", job.repo_full_name), SG_KV_STR("sha", job.sha),
-                 SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+    sg_log_error("job failed permanently", SG_KV_STR("job", kind), SG_KV_STR("err", se.msg),
+                 SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
 out:
+    sg_log_context_clear();
     count(r, kind, o, t0);
     sg_job_clear(&job);
     sg_buf_free(&nb);

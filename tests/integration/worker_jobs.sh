@@ -101,6 +101,8 @@ sleep 16
 sg_start_postgres
 sg_check "job completed after PostgreSQL came back" wait_completed $S3 60
 sg_check "not doubled" no_doubles $S3
+sg_check "a database warning during the job says which job (delivery, sha) without the call site adding it" \
+  grep -q '"msg":"postgres error","delivery":"[0-9a-f-]\+",.*"sha":"'$S3'"' "$SG_TMP/worker-k2.log"
 sg_check "singularity_db_errors_total counted the outage" [ "$(metric "$WORKER_METRICS_k2" singularity_db_errors_total)" -ge 1 ]
 sg_check "retries counted" [ "$(metric "$WORKER_METRICS_k2" 'singularity_worker_jobs_total{kind="analyze",outcome="retried"}')" -ge 1 ]
 sg_check "nothing in the dead list" [ "$(redis-cli -p "$REDIS_PORT" llen analysis_queue:dead)" = 0 ]
@@ -119,6 +121,8 @@ fault '{"method":"GET","path_prefix":"/repos/acme/widgets/tarball/","truncate_af
 enqueue "$(job $S4b)"
 sg_check "a truncated tarball is retried, then analysed whole" wait_completed $S4b 60
 sg_check "not doubled" no_doubles $S4b
+sg_check "the GitHub client's warning about the cut download says which job (delivery, sha)" \
+  grep -q '"msg":"github request failed","delivery":"[0-9a-f-]\+",.*"sha":"'$S4b'"' "$SG_TMP/worker-k2.log"
 sg_check "the truncated download was logged as a retryable failure" \
   grep -q '"msg":"job failed; retry scheduled".*"sha":"'$S4b'"' "$SG_TMP/worker-k2.log"
 sg_check "the retry knew its check run (stored with the hand-back): no lookup on GitHub" \
