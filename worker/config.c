@@ -86,6 +86,14 @@
              1000,                                                                                 \
              &(cfg)->max_attempts,                                                                 \
              "attempts before a job goes to analysis_queue:dead"},                                 \
+            {"ANALYSIS_TIMEOUT_S",                                                                 \
+             SG_CFG_INT,                                                                           \
+             "600",                                                                                \
+             false,                                                                                \
+             1,                                                                                    \
+             86400,                                                                                \
+             &(cfg)->analysis_timeout_s,                                                           \
+             "a job's time budget for download and analysis; then it fails"},                      \
             {"WORKER_DEAD_AFTER_S",                                                                \
              SG_CFG_INT,                                                                           \
              "60",                                                                                 \

@@ -27,6 +27,7 @@ struct wk_config {
     char *metrics_host;
     int64_t metrics_port;
     int64_t max_attempts;
+    int64_t analysis_timeout_s;
     int64_t worker_dead_after_s;
     int64_t shutdown_grace_s;
     int64_t retry_base_ms;

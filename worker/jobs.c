@@ -85,12 +85,14 @@ static double random01(void)
 struct step_err {
     enum sg_err e;
     int64_t retry_at_ms;
+    bool permanent; /* not retried whatever e's class (the time budget ran out) */
     char msg[300];
 };
 
 static void set_step(struct step_err *se, enum sg_err e, const char *what, const char *detail)
 {
     se->e = e;
+    se->permanent = false;
     snprintf(se->msg, sizeof se->msg, "%s: %s", what, detail && *detail ? detail : sg_err_str(e));
 }
 
@@ -132,9 +134,8 @@ static enum sg_err do_bury(struct wk_runner *r, const char *l, const char *n, in
 }
 static enum sg_err do_return(struct wk_runner *r, const char *l, const char *n, int64_t d, bool *o)
 {
-    (void)n;
     (void)d;
-    return wk_queue_return(r->queue, l, o);
+    return wk_queue_return(r->queue, l, n, o);
 }
 
 static bool finish(struct wk_runner *r, finish_fn fn, const char *line, const char *new_line,
@@ -165,10 +166,13 @@ static bool finish(struct wk_runner *r, finish_fn fn, const char *line, const ch
     return ours;
 }
 
-/* Tarball bytes -> engine, stopping when the shutdown deadline has come. */
+/* Tarball bytes -> engine, stopping when the shutdown deadline has come or the job's time budget
+ * (ANALYSIS_TIMEOUT_S) has run out; the engine checks the same budget inside a chunk. */
 struct feed_ctx {
     struct wk_runner *r;
     struct sg_an *an;
+    int64_t deadline_ms; /* sg_mono_ms() */
+    bool timed_out;
     enum sg_err an_err;
 };
 
@@ -177,6 +181,10 @@ static enum sg_err feed(void *ud, const void *buf, size_t len)
     struct feed_ctx *f = ud;
     if (past_deadline(f->r))
         return SG_ERR_SHUTDOWN;
+    if (sg_mono_ms() >= f->deadline_ms) {
+        f->timed_out = true;
+        return SG_ERR_TIMEOUT;
+    }
     enum sg_err e = sg_an_feed(f->an, buf, len);
     if (e)
         f->an_err = e;
@@ -217,6 +225,18 @@ static void report_failure(struct job_ctx *c, const char *message)
                     SG_KV_END);
 }
 
+/* The job's time budget ran out: a permanent failure (the same commit would run out again), with
+ * a check-run message that says so. */
+static void out_of_time(struct job_ctx *c, struct step_err *se)
+{
+    se->e = SG_ERR_TIMEOUT;
+    se->permanent = true;
+    se->retry_at_ms = 0;
+    snprintf(se->msg, sizeof se->msg,
+             "The analysis stopped after %lld s, the time budget of a job (ANALYSIS_TIMEOUT_S).",
+             (long long)c->r->cfg->analysis_timeout_s);
+}
+
 static bool owner_alive(void *ud, const char *worker_id)
 {
     struct wk_runner *r = ud;
@@ -224,6 +244,52 @@ static bool owner_alive(void *ud, const char *worker_id)
     wk_queue_worker_alive(r->queue, worker_id, sg_now_ms(), r->cfg->worker_dead_after_s * 1000,
                           &alive);
     return alive;
+}
+
+/* The check run an earlier attempt on this (resumed) analysis created, by external_id = the
+ * analysis id; *id is 0 when there is none. */
+static enum sg_err find_earlier_check_run(struct job_ctx *c, int64_t *id,
+                                          struct wk_github_error *ge)
+{
+    char ext[32];
+    snprintf(ext, sizeof ext, "%lld", (long long)c->claim.analysis_id);
+    *id = 0;
+    enum sg_err e = wk_github_checkrun_find(c->r->gh, c->job->installation, c->job->repo_full_name,
+                                            c->job->sha, ext, id, ge);
+    if (!e && *id > 0)
+        sg_log_info("reusing the check run an earlier attempt created",
+                    SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", *id),
+                    SG_KV_END);
+    return e;
+}
+
+/* A job taken back from workers that died or were stopped in the middle of it as often as a job
+ * may be tried (the reaper and the hard stop count those attempts) is not run again. Its analysis
+ * row is claimed so that it can be marked failed with its check run (found by external_id when an
+ * earlier attempt created it); *done says when the commit turned out analysed (reused) or taken by
+ * a live worker (deferred). Best effort: the job is buried whatever PostgreSQL or GitHub say. */
+static void claim_to_give_up(struct job_ctx *c, enum wk_outcome *done)
+{
+    struct wk_runner *r = c->r;
+    struct sg_job *job = c->job;
+    if (job->kind != SG_JOB_ANALYZE)
+        return;
+    if (wk_db_claim(r->db, job, SG_AN_ENGINE_VERSION, r->worker_id, owner_alive, r,
+                    r->cfg->job_stale_s, &c->claim) != SG_OK) {
+        sg_log_warn("could not claim the analysis to mark it failed",
+                    SG_KV_STR("err", wk_db_error(r->db)), SG_KV_END);
+        return;
+    }
+    if (c->claim.action == WK_CLAIM_REUSE || c->claim.action == WK_CLAIM_DEFER) {
+        *done = c->claim.action == WK_CLAIM_REUSE ? WK_OUT_REUSED : WK_OUT_DEFERRED;
+        return;
+    }
+    c->claimed = true;
+    int64_t id = 0;
+    struct wk_github_error ge = {0};
+    if (c->claim.check_run_id <= 0 && c->claim.resumed && r->gh &&
+        find_earlier_check_run(c, &id, &ge) == SG_OK && id > 0)
+        c->claim.check_run_id = id;
 }
 
 /* One analyze job. Returns SG_OK when the job is over (completed or reused: *done says which);
@@ -268,16 +334,11 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
             /* An earlier attempt may have created the check run and died (or lost PostgreSQL)
              * before storing its id: find it by external_id rather than leave it in_progress
              * forever next to a second one. A fresh row cannot have one, so no lookup there. */
-            e = wk_github_checkrun_find(r->gh, job->installation, job->repo_full_name, job->sha,
-                                        ext, &id, &ge);
+            e = find_earlier_check_run(c, &id, &ge);
             if (e) {
                 from_gh(se, e, "looking up the check run", &ge);
                 goto out;
             }
-            if (id > 0)
-                sg_log_info("reusing the check run an earlier attempt created",
-                            SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", id),
-                            SG_KV_END);
         }
         if (id <= 0) {
             e = wk_github_checkrun_create(r->gh, job->installation, job->repo_full_name, job->sha,
@@ -297,19 +358,22 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct sg_an_options opts = {0};
     sg_an_limits_default(&opts.limits);
     opts.limits.max_findings = (uint32_t)cfg->max_stored_findings;
+    opts.deadline_ms = sg_mono_ms() + cfg->analysis_timeout_s * 1000;
     an = sg_an_new(&opts);
     if (!an) {
         set_step(se, SG_ERR_NOMEM, "analysis", "out of memory");
         e = SG_ERR_NOMEM;
         goto out;
     }
-    struct feed_ctx fc = {.r = r, .an = an};
+    struct feed_ctx fc = {.r = r, .an = an, .deadline_ms = opts.deadline_ms};
     uint64_t bytes = 0;
     int64_t t_dl = sg_mono_ms();
     e = wk_github_tarball(r->gh, job->installation, job->repo_full_name, job->sha, feed, &fc,
                           &bytes, &ge);
     if (e) {
-        if (fc.an_err)
+        if (fc.timed_out || fc.an_err == SG_ERR_TIMEOUT)
+            out_of_time(c, se);
+        else if (fc.an_err)
             set_step(se, SG_ERR_PARSE, "the repository archive could not be analysed",
                      sg_an_error(an));
         else if (e == SG_ERR_SHUTDOWN)
@@ -319,6 +383,10 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         goto out;
     }
     e = sg_an_finish(an, &res);
+    if (e == SG_ERR_TIMEOUT) {
+        out_of_time(c, se);
+        goto out;
+    }
     if (e) {
         set_step(se, e, "the repository archive could not be analysed", sg_an_error(an));
         goto out;
@@ -550,7 +618,22 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
                                 .attempt = job.attempt};
     sg_log_context_set(&lc);
     sg_log_info("job started", SG_KV_STR("job", kind), SG_KV_END);
-    enum sg_err e = job.kind == SG_JOB_ANALYZE ? run_analyze(&c, &se, &done) : run_sync(&c, &se);
+    enum sg_err e = SG_OK;
+    if (job.attempt >= r->cfg->max_attempts) {
+        claim_to_give_up(&c, &done);
+        if (done == WK_OUT_COMPLETED) { /* neither reused nor deferred: the job ends here */
+            snprintf(se.msg, sizeof se.msg, "gave up after %d attempts; the last one: %s",
+                     job.attempt, job.last_error ? job.last_error : "unknown");
+            report_failure(&c, se.msg);
+            reencode(&job, job.attempt, se.msg, &nb);
+            o = finish(r, do_bury, line, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
+            sg_log_error("job taken back from stopped workers too often; moved to the dead list",
+                         SG_KV_STR("job", kind), SG_KV_STR("err", se.msg), SG_KV_END);
+            goto out;
+        }
+    } else {
+        e = job.kind == SG_JOB_ANALYZE ? run_analyze(&c, &se, &done) : run_sync(&c, &se);
+    }
 
     if (!e && done == WK_OUT_DEFERRED) {
         /* Not a failure: the same commit is being analysed by a live worker; look again soon
@@ -574,18 +657,14 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
                     SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
-    enum wk_disposition disp = wk_jobs_classify(e);
-    if (disp == WK_DISP_SHUTDOWN) {
-        if (c.claimed)
-            wk_db_release(r->db, &c.claim);
-        o = finish(r, do_return, line, NULL, 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
-        sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
-                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
-        goto out;
-    }
-    if (disp == WK_DISP_RETRY) {
+    enum wk_disposition disp = se.permanent ? WK_DISP_PERMANENT : wk_jobs_classify(e);
+    if (disp == WK_DISP_SHUTDOWN || disp == WK_DISP_RETRY) {
+        /* Handed back at shutdown counts as an attempt too, so a job that stalls every worker
+         * until it is stopped reaches the dead list like one that fails. At shutdown there is no
+         * time left to report on GitHub: a job at MAX_ATTEMPTS goes back, and the worker that
+         * takes it buries it (claim_to_give_up). */
         int next = job.attempt + 1;
-        if (next >= r->cfg->max_attempts) {
+        if (disp == WK_DISP_RETRY && next >= r->cfg->max_attempts) {
             report_failure(&c, se.msg);
             reencode(&job, next, se.msg, &nb);
             o = finish(r, do_bury, line, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
@@ -596,10 +675,17 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         }
         if (c.claimed)
             wk_db_release(r->db, &c.claim);
+        reencode(&job, next, se.msg, &nb);
+        if (disp == WK_DISP_SHUTDOWN) {
+            o = finish(r, do_return, line, sg_buf_str(&nb), 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
+            sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
+                        SG_KV_INT("attempt", next), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
+                        SG_KV_END);
+            goto out;
+        }
         int64_t now = sg_now_ms();
         int64_t due = wk_jobs_retry_due(next, r->cfg->retry_base_ms, r->cfg->retry_max_ms,
                                         random01(), now, se.retry_at_ms);
-        reencode(&job, next, se.msg, &nb);
         o = finish(r, do_delay, line, sg_buf_str(&nb), due) ? WK_OUT_RETRIED : WK_OUT_LOST;
         sg_log_warn("job failed; retry scheduled", SG_KV_STR("job", kind),
                     SG_KV_INT("attempt", next), SG_KV_INT("retry_in_ms", due - now),

@@ -25,25 +25,42 @@ static const char LUA_ACK[] = "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
 static const char LUA_ACK_TAKE[] =
     "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
     "return {n, redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT')}";
+/* A job taken back from a worker that died or stopped in the middle of it counts as an attempt:
+ * attempt + 1 and last_error (ARGV why), so a job that kills or stalls every worker that takes it
+ * reaches the dead list (the worker that takes it at MAX_ATTEMPTS buries it, jobs.c) instead of
+ * going round for ever. A line that is not a job object is moved as it is (the worker that takes
+ * it buries it as unparseable). cjson writes integers below 1e14 exactly, which every number of
+ * a job line is. */
+#define LUA_COUNTED                                                                                \
+    "local function counted(j, why)\n"                                                             \
+    "  if why == '' then return j end\n"                                                           \
+    "  local ok, o = pcall(cjson.decode, j)\n"                                                     \
+    "  if not ok or type(o) ~= 'table' or type(o.attempt) ~= 'number' then return j end\n"         \
+    "  o.attempt = o.attempt + 1\n"                                                                \
+    "  o.last_error = why\n"                                                                       \
+    "  return cjson.encode(o)\n"                                                                   \
+    "end\n"
 /* Jobs in our processing list other than the one held go back to the front of the queue: a take
  * whose reply was lost with the connection left them there, and no one else would ever run them
- * while this worker keeps its heartbeat. */
-static const char LUA_RECOVER[] = "local moved = 0\n"
-                                  "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
-                                  "  if j ~= ARGV[1] then\n"
-                                  "    redis.call('LREM', KEYS[1], 1, j)\n"
-                                  "    redis.call('RPUSH', KEYS[2], j)\n"
-                                  "    moved = moved + 1\n"
-                                  "  end\n"
-                                  "end\n"
-                                  "return moved";
+ * while this worker keeps its heartbeat (ARGV[2] ""); or, at a hard stop, the job the runner could
+ * not hand back itself, counted as an attempt (ARGV[2] says why). */
+static const char LUA_RECOVER[] =
+    LUA_COUNTED "local moved = 0\n"
+                "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+                "  if j ~= ARGV[1] then\n"
+                "    redis.call('LREM', KEYS[1], 1, j)\n"
+                "    redis.call('RPUSH', KEYS[2], counted(j, ARGV[2]))\n"
+                "    moved = moved + 1\n"
+                "  end\n"
+                "end\n"
+                "return moved";
 static const char LUA_DELAY[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
     "return 1";
 static const char LUA_RETURN[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
-    "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[2] ~= '' and ARGV[2] or ARGV[1])\n"
     "return 1";
 /* Due delayed jobs go to the back of the queue (LPUSH), like a new job. */
 static const char LUA_PROMOTE[] = "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', "
@@ -53,21 +70,23 @@ static const char LUA_PROMOTE[] = "local due = redis.call('ZRANGEBYSCORE', KEYS[
                                   "  redis.call('LPUSH', KEYS[2], j)\n"
                                   "end\n"
                                   "return #due";
-/* A dead worker's jobs go to the front (RIGHT end) so they are taken next. Several reapers at
- * once are safe: the script is atomic, and a second reaper finds the worker already gone. */
+/* A dead worker's jobs go to the front (RIGHT end) so they are taken next, each counted as an
+ * attempt (LUA_COUNTED). Several reapers at once are safe: the script is atomic, and a second
+ * reaper finds the worker already gone. */
 static const char LUA_REAP[] =
-    "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])\n"
-    "local moved = 0\n"
-    "for _, id in ipairs(dead) do\n"
-    "  local src = ARGV[2] .. id\n"
-    "  while true do\n"
-    "    local j = redis.call('LMOVE', src, KEYS[2], 'RIGHT', 'RIGHT')\n"
-    "    if not j then break end\n"
-    "    moved = moved + 1\n"
-    "  end\n"
-    "  redis.call('ZREM', KEYS[1], id)\n"
-    "end\n"
-    "return {#dead, moved}";
+    LUA_COUNTED "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])\n"
+                "local moved = 0\n"
+                "for _, id in ipairs(dead) do\n"
+                "  local src = ARGV[2] .. id\n"
+                "  while true do\n"
+                "    local j = redis.call('RPOP', src)\n"
+                "    if not j then break end\n"
+                "    redis.call('RPUSH', KEYS[2], counted(j, ARGV[3]))\n"
+                "    moved = moved + 1\n"
+                "  end\n"
+                "  redis.call('ZREM', KEYS[1], id)\n"
+                "end\n"
+                "return {#dead, moved}";
 static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                 "return 1";
@@ -247,15 +266,25 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, 
     return e;
 }
 
-enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved)
+static enum sg_err recover(struct wk_queue *q, const char *held, const char *why, int64_t *moved)
 {
     const char *keys[] = {q->processing, SG_KEY_QUEUE};
-    const char *args[] = {held ? held : ""};
+    const char *args[] = {held ? held : "", why};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 1, args);
+    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 2, args);
     if (moved)
         *moved = e ? 0 : v;
     return e;
+}
+
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved)
+{
+    return recover(q, held, "", moved);
+}
+
+enum sg_err wk_queue_hand_back(struct wk_queue *q, const char *why, int64_t *moved)
+{
+    return recover(q, NULL, why && *why ? why : "handed back", moved);
 }
 
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
@@ -271,9 +300,9 @@ enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_
     return finish(q, LUA_REQUEUE, SG_KEY_DEAD, line, new_line, NULL, ours);
 }
 
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours)
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, const char *new_line, bool *ours)
 {
-    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, NULL, NULL, ours);
+    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, new_line, NULL, ours);
 }
 
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved)
@@ -296,9 +325,10 @@ enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after
     char cutoff[32];
     snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now_ms - dead_after_ms));
     const char *keys[] = {SG_KEY_WORKERS, SG_KEY_QUEUE};
-    const char *args[] = {cutoff, SG_KEY_PROCESSING_PREFIX};
+    const char *args[] = {cutoff, SG_KEY_PROCESSING_PREFIX,
+                          "reclaimed from a worker that stopped answering (WORKER_DEAD_AFTER_S)"};
     redisReply *r;
-    enum sg_err e = eval(q, &r, LUA_REAP, 2, keys, 2, args);
+    enum sg_err e = eval(q, &r, LUA_REAP, 2, keys, 3, args);
     if (e)
         return e;
     int64_t w = 0, j = 0;

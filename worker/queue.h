@@ -52,18 +52,22 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, bool *ours, 
  * analysis_queue: after a reconnect, a take whose reply was lost may have left one there; at a
  * hard stop (held NULL), everything the worker holds goes back. */
 enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, int64_t *moved);
+/* At a hard stop: every job in our processing list back to the front of analysis_queue, each
+ * counted as an attempt (attempt + 1, last_error = why), as the reaper counts a dead worker's. */
+enum sg_err wk_queue_hand_back(struct wk_queue *q, const char *why, int64_t *moved);
 /* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, const char *new_line,
                            int64_t due_ms, bool *ours);
 /* To analysis_queue:dead as new_line (with last_error). */
 enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, const char *new_line, bool *ours);
-/* Back to the front of analysis_queue unchanged (shutdown). */
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, bool *ours);
+/* Back to the front of analysis_queue as new_line (NULL: unchanged), at shutdown. */
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, const char *new_line, bool *ours);
 
 /* Moves up to max delayed jobs whose due time has come back onto analysis_queue. */
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved);
 /* Workers whose heartbeat is older than now_ms - dead_after_ms: their processing lists go back to
- * the front of analysis_queue and they leave the workers set. */
+ * the front of analysis_queue, each job counted as an attempt (attempt + 1, last_error), and they
+ * leave the workers set. */
 enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after_ms,
                           int64_t *workers, int64_t *jobs);
 /* Whether worker_id has a heartbeat newer than now_ms - dead_after_ms. */

@@ -81,7 +81,10 @@ struct keeper {
 static void hard_stop(struct keeper *k)
 {
     int64_t moved = 0;
-    if (wk_queue_recover(k->q, NULL, &moved) == SG_OK && moved)
+    if (wk_queue_hand_back(k->q,
+                           "handed back at shutdown: the job did not stop within SHUTDOWN_GRACE_S",
+                           &moved) == SG_OK &&
+        moved)
         sg_log_warn("shutdown grace over: held jobs handed back to the queue",
                     SG_KV_INT("jobs", moved), SG_KV_END);
     wk_queue_leave(k->q, NULL);
@@ -324,7 +327,7 @@ int wk_run_worker(struct wk_config *cfg)
     atomic_store(&h.loop_running, false);
     if (r.next) { /* taken with the last ack but not started: back to the front of the queue */
         bool ours = false;
-        if (wk_queue_return(q, r.next, &ours) != SG_OK)
+        if (wk_queue_return(q, r.next, NULL, &ours) != SG_OK)
             sg_log_warn("could not hand back the next job; the reaper will return it",
                         SG_KV_STR("err", wk_queue_error(q)), SG_KV_END);
         free(r.next);

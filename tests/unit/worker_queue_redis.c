@@ -217,7 +217,7 @@ static void test_delay_promote_bury_return(void **state)
     push(q, "C");
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "B");
-    assert_int_equal(wk_queue_return(q, line, &ours), SG_OK);
+    assert_int_equal(wk_queue_return(q, line, NULL, &ours), SG_OK);
     assert_true(ours);
     free(line);
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
@@ -271,6 +271,62 @@ static void test_reaper_and_alive(void **state)
     bool left = true;
     assert_int_equal(wk_queue_leave(live, &left), SG_OK);
     assert_false(left); /* still holds jobs */
+    close_q(dead);
+    close_q(live);
+}
+
+/* A job reclaimed from a dead worker, or handed back at a hard stop, counts as an attempt (so a
+ * job that kills or stalls every worker reaches the dead list); a line that is not a job object
+ * moves as it is; recovery after a lost reply counts nothing. */
+static void test_reclaimed_jobs_count_an_attempt(void **state)
+{
+    struct wk_queue *dead = open_q("dead-2"), *live = open_q("live-2");
+    flush(dead);
+    int64_t now = sg_now_ms();
+    assert_int_equal(wk_queue_heartbeat(dead, now - 120000), SG_OK);
+    const char *job = "{\"v\":1,\"kind\":\"analyze\",\"delivery\":\"d-1\",\"installation\":2311213,"
+                      "\"received_at\":1764182400123,\"attempt\":3}";
+    push(dead, job);
+    push(dead, "not json");
+    char *a = NULL, *b = NULL;
+    assert_int_equal(wk_queue_take(dead, 1, &a, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(dead, 1, &b, NULL), SG_OK);
+    int64_t w = 0, j = 0;
+    assert_int_equal(wk_queue_reap(live, now, 60000, &w, &j), SG_OK);
+    assert_int_equal(j, 2);
+    char *c = NULL, *d = NULL;
+    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
+    const char *counted = strstr(c, "attempt") ? c : d, *other = counted == c ? d : c;
+    assert_non_null(strstr(counted, "\"attempt\":4"));
+    assert_non_null(
+        strstr(counted, "\"last_error\":\"reclaimed from a worker that stopped answering"));
+    assert_non_null(strstr(counted, "\"installation\":2311213"));
+    assert_non_null(strstr(counted, "\"received_at\":1764182400123")); /* integers kept exact */
+    assert_string_equal(other, "not json");
+    /* a hard stop's hand-back counts too; a recovery after a lost reply does not */
+    int64_t moved = 0;
+    assert_int_equal(wk_queue_hand_back(live, "stopped", &moved), SG_OK);
+    assert_int_equal(moved, 2);
+    free(c);
+    free(d);
+    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
+    counted = strstr(c, "attempt") ? c : d;
+    assert_non_null(strstr(counted, "\"attempt\":5"));
+    assert_non_null(strstr(counted, "\"last_error\":\"stopped\""));
+    assert_int_equal(wk_queue_recover(live, NULL, &moved), SG_OK);
+    assert_int_equal(moved, 2);
+    free(c);
+    free(d);
+    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
+    counted = strstr(c, "attempt") ? c : d;
+    assert_non_null(strstr(counted, "\"attempt\":5"));
+    free(a);
+    free(b);
+    free(c);
+    free(d);
     close_q(dead);
     close_q(live);
 }
@@ -377,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_delay_promote_bury_return),
         cmocka_unit_test(test_reaper_and_alive),
         cmocka_unit_test(test_concurrent_reapers_move_each_job_once),
+        cmocka_unit_test(test_reclaimed_jobs_count_an_attempt),
         cmocka_unit_test(test_stats_oldest_age_and_dead_ops),
         cmocka_unit_test(test_unreachable_redis_is_an_error_not_a_hang),
     };
