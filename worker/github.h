@@ -65,9 +65,9 @@ struct wk_github_config {
                                   0: 8 MiB */
     /* The worker's Redis connection (borrowed, redis.h), used for the installation token
      * cache (github:token:<installation-id>), fleet-wide pacing of mutating requests
-     * (github:pace:<installation-id>), remembered rate-limit resets (github:limited:<id>) and the
-     * annotation-progress of a check run (github:annotations:<check-run-id>). NULL: the same
-     * things are kept in this process only. A Redis error is returned as SG_ERR_REDIS. */
+     * (github:pace:<installation-id>) and remembered rate-limit resets (github:limited:<id>).
+     * NULL: the same things are kept in this process only. A Redis error is returned as
+     * SG_ERR_REDIS. */
     struct wk_redis *redis;
     int64_t pace_ms;            /* minimum gap between mutating requests per installation;
                                    0: 1000 (GitHub's advice); negative: no pacing */
@@ -125,9 +125,10 @@ enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_i
 /* PATCH /repos/{repo}/check-runs/{id}: status completed, out->conclusion, completed_at, output
  * title/summary and the first 50 annotations; then further PATCHes of 50 annotations each, up to
  * cfg->max_annotations in total (the renderer already says in the summary how many are not shown).
- * Safe to call again after a retryable failure: annotations already accepted by GitHub for this
- * check run are remembered (Redis) and not sent twice. new_run: the caller created this check run
- * in this same attempt, so nothing can have been sent yet (saves the Redis lookup). */
+ * Safe to call again after any failure, also one whose effect is unknown (a PATCH applied whose
+ * answer was lost): it first asks GitHub how many annotations the check run holds
+ * (output.annotations_count, one GET) and sends only the rest. new_run: the caller created this
+ * check run in this same attempt, so nothing can have been sent yet (saves the GET). */
 enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installation_id,
                                         const char *repo_full_name, int64_t check_run_id,
                                         const struct wk_checkrun_output *out, bool new_run,

@@ -178,32 +178,32 @@ static struct json_object *annotation_json(const struct wk_checkrun_annotation *
     return o;
 }
 
-/* github:annotations:<check-run-id>: how many annotations GitHub already accepted for a check run,
- * so a retried completion does not append them twice. */
-static enum sg_err progress_get(struct wk_github *gh, int64_t id, size_t *sent,
-                                struct wk_github_error *err)
+/* How many annotations GitHub already holds for a check run (output.annotations_count of
+ * GET /repos/{repo}/check-runs/{id}: one request). GitHub appends the annotations of each PATCH,
+ * so after a failure whose effect is unknown (an answer lost: the PATCH may have been applied)
+ * this, not what we believe we sent, says where to go on. */
+static enum sg_err annotations_on_github(struct wk_github *gh, int64_t inst, const char *url,
+                                         size_t *n, struct wk_github_error *err)
 {
-    *sent = 0;
-    if (!gh->redis)
-        return SG_OK;
-    redisReply *rep = wk_redis_command(gh->redis, "GET github:annotations:%lld", (long long)id);
-    if (!rep || rep->type == REDIS_REPLY_ERROR)
-        return wk_gh_redis_error(gh, rep, err, "GET annotations progress");
-    int64_t v;
-    if (rep->type == REDIS_REPLY_STRING && sg_parse_i64(rep->str, 0, INT64_MAX, &v))
-        *sent = (size_t)v;
-    freeReplyObject(rep);
-    return SG_OK;
-}
-
-static void progress_set(struct wk_github *gh, int64_t id, size_t sent)
-{
-    if (!gh->redis)
-        return;
-    redisReply *rep = wk_redis_command(gh->redis, "SET github:annotations:%lld %lld EX 86400",
-                                       (long long)id, (long long)sent);
-    if (rep)
-        freeReplyObject(rep);
+    struct wk_gh_resp r;
+    wk_gh_resp_init(&r, gh->max_response);
+    *n = 0;
+    enum sg_err e = wk_gh_inst_call(gh, inst, "GET", url, NULL, &r, err);
+    if (e == SG_OK) {
+        struct json_object *o = json_tokener_parse(sg_buf_str(&r.body)), *out, *v;
+        if (o && json_object_object_get_ex(o, "output", &out) &&
+            json_object_object_get_ex(out, "annotations_count", &v) &&
+            json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0) {
+            *n = (size_t)json_object_get_int64(v);
+        } else {
+            e = SG_ERR_PARSE;
+            wk_gh_err_set(err, (int)r.status, 0,
+                          "GitHub check run has no output.annotations_count");
+        }
+        json_object_put(o);
+    }
+    wk_gh_resp_free(&r);
+    return e;
 }
 
 enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installation_id,
@@ -224,7 +224,7 @@ enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installati
     size_t total =
         out->nannotations < gh->max_annotations ? out->nannotations : gh->max_annotations;
     size_t sent = 0;
-    enum sg_err e = new_run ? SG_OK : progress_get(gh, check_run_id, &sent, err);
+    enum sg_err e = new_run ? SG_OK : annotations_on_github(gh, installation_id, url, &sent, err);
     if (e != SG_OK)
         return e;
     if (sent > total)
@@ -260,8 +260,6 @@ enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installati
         if (e != SG_OK)
             break;
         sent += n;
-        if (n)
-            progress_set(gh, check_run_id, sent);
         first = false;
     }
     wk_gh_resp_free(&r);

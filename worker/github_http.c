@@ -374,6 +374,13 @@ enum sg_err wk_gh_http_do(struct wk_github *gh, const struct wk_gh_req *q, struc
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, gh);
     }
     if (!strcmp(q->method, "POST") || !strcmp(q->method, "PATCH")) {
+        /* A mutation never goes on a reused connection: when a reused connection turns out dead
+         * before a byte of the answer arrives, libcurl silently sends the request again on a new
+         * one, although the server may have applied it (a PATCH of annotations appended twice, a
+         * second check run). On a fresh connection the failure comes back to us instead, and the
+         * caller looks before acting again. The cost is a connect (and TLS handshake) per
+         * mutation, which pacing spaces a second apart anyway. */
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->json ? q->json : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(q->json ? strlen(q->json) : 0));

@@ -751,17 +751,42 @@ static void test_annotation_batches(void **state)
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
-    /* new_run: a check run created in the same attempt has no annotations yet, so the remembered
-     * progress is not read (here a planted value that would otherwise hold back 50 of them) */
+    /* new_run: a check run created in the same attempt has no annotations yet, so GitHub is not
+     * asked how many it holds (no GET before the PATCHes) */
     assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "d", NULL, &id, &err),
                      SG_OK);
-    redisReply *planted = wk_redis_command(r, "SET github:annotations:%lld 50", (long long)id);
-    assert_non_null(planted);
-    freeReplyObject(planted);
+    sim_do("DELETE", "/_sim/requests", NULL);
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, true, &err), SG_OK);
+    assert_int_equal(count_requests("GET", "/repos/octo/hello/check-runs/", -1), 0);
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
+
+    /* a PATCH applied whose answer is lost (the connection closes without a byte): the failure
+     * comes back, the PATCH was sent once (libcurl did not silently send it again on a new
+     * connection), and the next call counts what GitHub holds instead of sending it twice */
+    struct wk_github *lost = client(r, app_key, 20, 0);
+    assert_int_equal(wk_github_checkrun_create(lost, INST, REPO, SHA, "e", NULL, &id, &err), SG_OK);
+    /* the connection is now warm: the PATCH below would go on it unless mutations connect anew */
+    assert_int_equal(wk_github_installation_token(lost, INST, (char[128]){0}, 128, &err), SG_OK);
+    sim_do("DELETE", "/_sim/requests", NULL);
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"PATCH\",\"path_prefix\":\"/repos/\",\"drop_answer\":true,"
+           "\"count\":2}");
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, true, &err),
+                     SG_ERR_HTTP);
+    assert_int_equal(count_requests("PATCH", "/repos/octo/hello/check-runs/", -1), 1);
+    c = sim_checkrun(id);
+    assert_int_equal(annotations_of(c), 50); /* the first batch was applied */
+    json_object_put(c);
+    /* the second PATCH (the first one of the retry, completing from 50 on) loses its answer too */
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, false, &err),
+                     SG_ERR_HTTP);
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, false, &err), SG_OK);
+    c = sim_checkrun(id);
+    assert_int_equal(annotations_of(c), 120);
+    json_object_put(c);
+    wk_github_free(lost);
 
     /* unknown check run: permanent */
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, false, &err),

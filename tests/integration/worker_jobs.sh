@@ -27,9 +27,14 @@ enqueue_batch() {
   for s in $(batch_shas "$1"); do lines+=("$(job "$s")"); done
   redis-cli -p "$REDIS_PORT" lpush analysis_queue "${lines[@]}" >/dev/null
 }
+# A commit is done when its check run and its analysis row are completed: the check run completes
+# first, and a connection cut while the row is marked completed leaves the row running until the
+# job's retry (a moment later) completes it; judging doubles in between saw a "double" that was not.
 batch_done() {
   local s
-  for s in $(batch_shas "$1"); do [ "$(completed_for "$s")" -ge 1 ] || return 1; done
+  for s in $(batch_shas "$1"); do
+    [ "$(completed_for "$s")" -ge 1 ] && [ "$(rows "$s" "and status='completed'")" -ge 1 ] || return 1
+  done
 }
 wait_batch() {
   local deadline=$(($(date +%s) + 90))
