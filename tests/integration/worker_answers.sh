@@ -6,10 +6,6 @@
 # already on the check run are counted before more are sent.
 # Real Redis, PostgreSQL, the GitHub simulator and singularity-worker.
 set -uo pipefail
-. "$SG_SOURCE_DIR/tests/lib/servers.sh"
-. "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
-sg_tmpdir
-sys_start_backends
 . "$SG_SOURCE_DIR/tests/integration/worker_lib.sh"
 export RETRY_BASE_MS=300
 

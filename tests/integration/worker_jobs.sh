@@ -9,10 +9,6 @@
 # Real Redis, PostgreSQL, the GitHub simulator and singularity-worker binaries; jobs are LPUSHed
 # as the ingress would (the ingress path itself is covered by system_e2e.sh).
 set -uo pipefail
-. "$SG_SOURCE_DIR/tests/lib/servers.sh"
-. "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
-sg_tmpdir
-sys_start_backends
 . "$SG_SOURCE_DIR/tests/integration/worker_lib.sh"
 export WORKER_DEAD_AFTER_S=3 RETRY_BASE_MS=500
 
@@ -185,12 +181,9 @@ echo "# 6b. SIGTERM while the runner is stuck in PostgreSQL past the grace: the 
 # the housekeeping thread must hand the job back and exit 0 within SHUTDOWN_GRACE_S.
 S12=d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3
 sys_start_worker h1 SHUTDOWN_GRACE_S=2
-psql -qc "begin; lock table installations in access exclusive mode; select pg_sleep(6); commit" >/dev/null &
-LOCK_PID=$!
-sleep 0.3
+lock_installations 6
 enqueue "$(job $S12)"
-lock_waiting() { [ "$(psql -tAc "select count(*) from pg_stat_activity where application_name = 'singularity-worker' and wait_event_type = 'Lock'")" -ge 1 ]; }
-for _ in $(seq 50); do lock_waiting && break; sleep 0.1; done
+wait_lock_waiting
 sg_check "the claim is waiting on the lock" lock_waiting
 t0=$(date +%s%N)
 kill -TERM "$WORKER_PID_h1"

@@ -5,10 +5,6 @@
 # or stalls every worker reaches analysis_queue:dead with a last_error saying why.
 # Real Redis, PostgreSQL, the GitHub simulator (slow and delayed tarballs) and singularity-worker.
 set -uo pipefail
-. "$SG_SOURCE_DIR/tests/lib/servers.sh"
-. "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
-sg_tmpdir
-sys_start_backends
 . "$SG_SOURCE_DIR/tests/integration/worker_lib.sh"
 export RETRY_BASE_MS=500
 
@@ -85,12 +81,9 @@ redis-cli -p "$REDIS_PORT" del analysis_queue:dead >/dev/null
 echo "# 4. the hard stop's hand-back counts as an attempt"
 T3=b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3b3
 sys_start_worker h1 SHUTDOWN_GRACE_S=2
-psql -qc "begin; lock table installations in access exclusive mode; select pg_sleep(5); commit" >/dev/null &
-LOCK_PID=$!
-sleep 0.3
+lock_installations 5
 enqueue "$(job $T3)"
-lock_waiting() { [ "$(psql -tAc "select count(*) from pg_stat_activity where application_name = 'singularity-worker' and wait_event_type = 'Lock'")" -ge 1 ]; }
-for _ in $(seq 50); do lock_waiting && break; sleep 0.1; done
+wait_lock_waiting
 kill -TERM "$WORKER_PID_h1"; wait "$WORKER_PID_h1"
 sg_check "the job is back on the queue with attempt 1 and a last_error naming SHUTDOWN_GRACE_S" \
   bash -c "[ \"$(field_in analysis_queue $T3 attempt)\" = 1 ] && redis-cli -p $REDIS_PORT --raw lrange analysis_queue 0 -1 | grep $T3 | grep -q SHUTDOWN_GRACE_S"

@@ -275,6 +275,16 @@ static void test_reaper_and_alive(void **state)
     close_q(live);
 }
 
+/* Takes the two jobs on the queue; returns the job object's line (the other is "not json"). */
+static char *take_both(struct wk_queue *q, char **c, char **d)
+{
+    assert_int_equal(wk_queue_take(q, 1, c, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(q, 1, d, NULL), SG_OK);
+    assert_non_null(*c);
+    assert_non_null(*d);
+    return strstr(*c, "attempt") ? *c : *d;
+}
+
 /* A job reclaimed from a dead worker, or handed back at a hard stop, counts as an attempt (so a
  * job that kills or stalls every worker reaches the dead list); a line that is not a job object
  * moves as it is; recovery after a lost reply counts nothing. */
@@ -295,9 +305,7 @@ static void test_reclaimed_jobs_count_an_attempt(void **state)
     assert_int_equal(wk_queue_reap(live, now, 60000, &w, &j), SG_OK);
     assert_int_equal(j, 2);
     char *c = NULL, *d = NULL;
-    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
-    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
-    const char *counted = strstr(c, "attempt") ? c : d, *other = counted == c ? d : c;
+    const char *counted = take_both(live, &c, &d), *other = counted == c ? d : c;
     assert_non_null(strstr(counted, "\"attempt\":4"));
     assert_non_null(
         strstr(counted, "\"last_error\":\"reclaimed from a worker that stopped answering"));
@@ -310,18 +318,14 @@ static void test_reclaimed_jobs_count_an_attempt(void **state)
     assert_int_equal(moved, 2);
     free(c);
     free(d);
-    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
-    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
-    counted = strstr(c, "attempt") ? c : d;
+    counted = take_both(live, &c, &d);
     assert_non_null(strstr(counted, "\"attempt\":5"));
     assert_non_null(strstr(counted, "\"last_error\":\"stopped\""));
     assert_int_equal(wk_queue_recover(live, NULL, &moved), SG_OK);
     assert_int_equal(moved, 2);
     free(c);
     free(d);
-    assert_int_equal(wk_queue_take(live, 1, &c, NULL), SG_OK);
-    assert_int_equal(wk_queue_take(live, 1, &d, NULL), SG_OK);
-    counted = strstr(c, "attempt") ? c : d;
+    counted = take_both(live, &c, &d);
     assert_non_null(strstr(counted, "\"attempt\":5"));
     free(a);
     free(b);
