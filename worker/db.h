@@ -8,6 +8,9 @@
  * serialises claims, and an `analyses` row in status running/completed is reused by a second job
  * for the same commit, or resumed (with its check_run_id) by a retry of a job that crashed.
  *
+ * Files: db.c (the connection and its transactions), db_analysis.c (the analysis rows a job
+ * writes), db_sync.c (installations and repositories); db_internal.h is what they share.
+ *
  * Ownership: wk_db_new() returns a handle freed with wk_db_free(). Strings in out-structs are
  * copied into fixed arrays, except struct wk_db_base's arrays, freed with wk_db_base_free(). */
 #ifndef WK_DB_H
