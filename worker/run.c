@@ -205,7 +205,9 @@ int wk_run_worker(struct wk_config *cfg)
     struct wk_http *http = NULL;
     struct keeper k = {.cfg = cfg, .q = kq, .m = m};
     bool keeper_started = false;
-    struct health h = {.max_job_ms = 15 * 60 * 1000};
+    /* A job ends within its time budget (plus the GitHub and PostgreSQL calls around it): a loop
+     * silent for longer is stuck. 15 minutes with the default budget. */
+    struct health h = {.max_job_ms = (cfg->analysis_timeout_s + 300) * 1000};
     pthread_mutex_init(&k.mu, NULL);
     pthread_cond_init(&k.cv, NULL);
     if (!m || !q || !kq || !db) {
