@@ -36,10 +36,10 @@ enum sg_err wk_gh_app_jwt(struct wk_github *gh, const char **out, struct wk_gith
     return SG_OK;
 }
 
-struct local_token *wk_gh_local_token(struct wk_github *gh, int64_t inst, bool create)
+struct wk_gh_token *wk_gh_local_token(struct wk_github *gh, int64_t inst, bool create)
 {
-    struct local_token *oldest = &gh->tokens[0];
-    for (size_t i = 0; i < LOCAL_SLOTS; i++) {
+    struct wk_gh_token *oldest = &gh->tokens[0];
+    for (size_t i = 0; i < WK_GH_SLOTS; i++) {
         if (gh->tokens[i].inst == inst)
             return &gh->tokens[i];
         if (gh->tokens[i].expires_ms < oldest->expires_ms)
@@ -68,7 +68,7 @@ void wk_github_forget_token(struct wk_github *gh, int64_t installation_id)
 {
     if (!gh)
         return;
-    struct local_token *t = wk_gh_local_token(gh, installation_id, false);
+    struct wk_gh_token *t = wk_gh_local_token(gh, installation_id, false);
     if (t)
         memset(t, 0, sizeof *t);
     memset(&gh->passed, 0, sizeof gh->passed);
@@ -141,7 +141,7 @@ enum sg_err wk_gh_token_fetch(struct wk_github *gh, int64_t inst, char *out, siz
     int64_t ttl = expires - now - gh->token_margin_s;
     if (ttl < 30)
         ttl = 30; /* an unusually short-lived token is still worth a little caching */
-    struct local_token *lt = wk_gh_local_token(gh, inst, true);
+    struct wk_gh_token *lt = wk_gh_local_token(gh, inst, true);
     snprintf(lt->token, sizeof lt->token, "%s", out);
     lt->expires_ms = (now + ttl) * 1000;
     if (gh->redis) {
@@ -171,7 +171,7 @@ enum sg_err wk_github_installation_token(struct wk_github *gh, int64_t installat
         return SG_ERR_INVALID;
     }
     int64_t now = sg_now_ms();
-    struct local_token *lt = wk_gh_local_token(gh, installation_id, false);
+    struct wk_gh_token *lt = wk_gh_local_token(gh, installation_id, false);
     if (gh->redis) {
         /* Redis is the fleet's truth: a token another worker refreshed (or one revoked by
          * wk_github_forget_token elsewhere) is seen here */

@@ -22,28 +22,29 @@
 
 struct json_object;
 
-#define LOCAL_SLOTS 16
+/* Installations whose token and pacing state one client keeps in process (least recent goes). */
+#define WK_GH_SLOTS 16
 
-struct local_token {
+struct wk_gh_token {
     int64_t inst;
     int64_t expires_ms;
     char token[128];
 };
 
-struct local_pace {
+struct wk_gh_pace {
     int64_t inst;
     int64_t next_ms;
     int64_t limited_until_ms;
 };
 
 /* A request that takes no pacing slot (a read, or any request when pacing is off) within
- * GATE_REUSE_MS of a gate passed through Redis reuses that pass and its token instead of asking
- * Redis again: the tarball after creating the check run, and with pacing off the next job's
+ * WK_GH_GATE_REUSE_MS of a gate passed through Redis reuses that pass and its token instead of
+ * asking Redis again: the tarball after creating the check run, and with pacing off the next job's
  * requests too. A limit that another worker records meanwhile is seen at the next paced request
  * or when the window ends (it is counted from the Redis pass, never extended by a reuse); this
  * worker's own limits and token refreshes end the reuse at once. */
-#define GATE_REUSE_MS 1000
-struct gate_pass {
+#define WK_GH_GATE_REUSE_MS 1000
+struct wk_gh_gate_pass {
     int64_t inst, at_ms;
     char token[128];
 };
@@ -64,9 +65,9 @@ struct wk_github {
     CURL *curl;
     char jwt[4096];
     int64_t jwt_made_s;
-    struct local_token tokens[LOCAL_SLOTS];
-    struct local_pace paces[LOCAL_SLOTS];
-    struct gate_pass passed; /* the last gate passed through Redis */
+    struct wk_gh_token tokens[WK_GH_SLOTS];
+    struct wk_gh_pace paces[WK_GH_SLOTS];
+    struct wk_gh_gate_pass passed; /* the last gate passed through Redis */
 };
 
 /* One HTTP answer. Headers are those of the last response (a new status line resets them). */
@@ -126,7 +127,7 @@ enum sg_err wk_gh_http_do(struct wk_github *gh, const struct wk_gh_req *q, struc
 /* --- github_auth.c --- */
 enum sg_err wk_gh_app_jwt(struct wk_github *gh, const char **out, struct wk_github_error *err);
 /* This client's copy of an installation's token (NULL when none and !create). */
-struct local_token *wk_gh_local_token(struct wk_github *gh, int64_t inst, bool create);
+struct wk_gh_token *wk_gh_local_token(struct wk_github *gh, int64_t inst, bool create);
 /* Fetches a new token from GitHub (never from a cache) and stores it in both caches. */
 enum sg_err wk_gh_token_fetch(struct wk_github *gh, int64_t inst, char *out, size_t outlen,
                               struct wk_github_error *err);
@@ -143,7 +144,7 @@ enum sg_err wk_gh_app_call(struct wk_github *gh, const char *method, const char 
 
 /* --- github_pace.c --- */
 /* The gate, then the installation token (fetched when none is cached); a pass through Redis is
- * remembered for the unpaced requests of the next GATE_REUSE_MS. */
+ * remembered for the unpaced requests of the next WK_GH_GATE_REUSE_MS. */
 enum sg_err wk_gh_gate_token(struct wk_github *gh, int64_t inst, bool mutating, char *token,
                              size_t toklen, struct wk_github_error *err);
 /* Remembers a rate limit for the installation until retry_at_ms, for the whole fleet. */

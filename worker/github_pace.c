@@ -44,10 +44,10 @@ static void gate_sha_init(void)
         snprintf(gate_sha + 2 * i, 3, "%02x", md[i]);
 }
 
-static struct local_pace *local_pace_slot(struct wk_github *gh, int64_t inst)
+static struct wk_gh_pace *local_pace_slot(struct wk_github *gh, int64_t inst)
 {
-    struct local_pace *oldest = &gh->paces[0];
-    for (size_t i = 0; i < LOCAL_SLOTS; i++) {
+    struct wk_gh_pace *oldest = &gh->paces[0];
+    for (size_t i = 0; i < WK_GH_SLOTS; i++) {
         if (gh->paces[i].inst == inst)
             return &gh->paces[i];
         if (gh->paces[i].next_ms < oldest->next_ms)
@@ -125,7 +125,7 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
             snprintf(token, toklen, "%s", rep->element[2]->str);
         freeReplyObject(rep);
     } else {
-        struct local_pace *p = local_pace_slot(gh, inst);
+        struct wk_gh_pace *p = local_pace_slot(gh, inst);
         if (p->limited_until_ms > now) {
             kind = 1;
             ms = p->limited_until_ms - now;
@@ -138,7 +138,7 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
                 p->next_ms = slot + gh->pace_ms;
             }
         }
-        struct local_token *lt = token ? wk_gh_local_token(gh, inst, false) : NULL;
+        struct wk_gh_token *lt = token ? wk_gh_local_token(gh, inst, false) : NULL;
         if (lt && lt->token[0] && lt->expires_ms > now)
             snprintf(token, toklen, "%s", lt->token);
     }
@@ -161,14 +161,14 @@ static enum sg_err gate(struct wk_github *gh, int64_t inst, bool mutating, char 
 }
 
 /* The gate, then the installation token (fetched when none is cached); a pass through Redis is
- * remembered for the unpaced requests of the next GATE_REUSE_MS. */
+ * remembered for the unpaced requests of the next WK_GH_GATE_REUSE_MS. */
 enum sg_err wk_gh_gate_token(struct wk_github *gh, int64_t inst, bool mutating, char *token,
                              size_t toklen, struct wk_github_error *err)
 {
-    const struct gate_pass *gp = &gh->passed;
+    const struct wk_gh_gate_pass *gp = &gh->passed;
     int64_t since = sg_now_ms() - gp->at_ms;
     if (gh->redis && !(mutating && gh->pace_ms > 0) && gp->inst == inst && gp->token[0] &&
-        since >= 0 && since < GATE_REUSE_MS && strlen(gp->token) < toklen) {
+        since >= 0 && since < WK_GH_GATE_REUSE_MS && strlen(gp->token) < toklen) {
         snprintf(token, toklen, "%s", gp->token);
         return SG_OK;
     }
