@@ -47,7 +47,7 @@ static void tar_entry(unsigned char **buf, size_t *len, const char *name, const 
 
 static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
 {
-    struct sg_an_options o = {.keep_files = true, .config_path = config};
+    struct sg_an_options o = {.config_path = config};
     o.limits.max_total_bytes = 64u << 20;
     o.limits.max_findings = 50;
     struct sg_an *an = sg_an_new(&o);

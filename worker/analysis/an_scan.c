@@ -13,6 +13,10 @@
 #endif
 
 #include "an_internal.h"
+#include "sg_time.h"
+
+/* How much input a scan covers between looks at the clock: a few milliseconds of work. */
+#define AN_CLOCK_EVERY (1u << 20)
 
 #define AN_MAX_DEPTH 64 /* nesting deeper than this is still tracked by count, not by token */
 
@@ -492,6 +496,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     bool prose = L && (L->flags & AN_LANG_PROSE);
     struct an_finder nl_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
+    size_t clock_at = cfg->deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
     if (L) {
         an_finder_init(&nl_f, L->firstset, '\n');
         an_finder_init(&plain_f, L->firstset, '\\');
@@ -499,6 +504,13 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         an_finder_closers(&q_f, "", L->q, L->nq, L->vq, L->nvq, L->dq, L->ndq);
     }
     while (p < end) {
+        if ((size_t)(p - data) >= clock_at) {
+            if (sg_mono_ms() >= cfg->deadline_ms) {
+                out->timed_out = true;
+                return;
+            }
+            clock_at = (size_t)(p - data) + AN_CLOCK_EVERY;
+        }
         /* one search finds the line end or, first, a byte that may start a token: a line whose
          * end comes first needs no state machine (when it starts in plain state) */
         const unsigned char *nl;
@@ -702,17 +714,24 @@ static int an_secret_at(const unsigned char *data, const unsigned char *h, const
 
 /* One pass over the file looking for the two-byte starts of every secret pattern ("AK", "--",
  * "gh", "gi"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
-void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
+bool an_scan_secrets(const unsigned char *data, size_t len, int64_t deadline_ms, an_finding_fn fn,
+                     void *ctx)
 {
     const unsigned char *end = data + len, *cur = data;
     uint32_t cl = 1;
     size_t i = 0;
+    size_t clock_at = deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
     if (len < 2)
-        return;
+        return true;
 #ifdef __SSE2__
     const __m128i vA = _mm_set1_epi8('A'), vK = _mm_set1_epi8('K'), vD = _mm_set1_epi8('-'),
                   vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h'), vi = _mm_set1_epi8('i');
     for (; i + 17 <= len; i += 16) {
+        if (i >= clock_at) {
+            if (sg_mono_ms() >= deadline_ms)
+                return false;
+            clock_at = i + AN_CLOCK_EVERY;
+        }
         __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
         __m128i m =
@@ -732,6 +751,11 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
     }
 #endif
     for (; i + 1 < len; i++) {
+        if (i >= clock_at) {
+            if (sg_mono_ms() >= deadline_ms)
+                return false;
+            clock_at = i + AN_CLOCK_EVERY;
+        }
         unsigned char a = data[i], b = data[i + 1];
         if ((a == 'A' && b == 'K') || (a == '-' && b == '-') ||
             (a == 'g' && (b == 'h' || b == 'i'))) {
@@ -740,4 +764,5 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
                 fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);
         }
     }
+    return true;
 }

@@ -25,7 +25,6 @@ static void usage(FILE *f)
         "  --format json    one JSON object (the worker's stored format)\n"
         "  --format sarif   SARIF 2.1.0 for GitHub code scanning\n"
         "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
-        "  --files          also list every file (path, language, counts) in the table / JSON\n"
         "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
         "                   override the safety limits\n"
         "  -h, --help       this text\n"
@@ -65,8 +64,6 @@ int main(int argc, char **argv)
             opts.config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
             opts.config_path = a + 9;
-        } else if (strcmp(a, "--files") == 0) {
-            opts.keep_files = true;
         } else if (strcmp(a, "--max-file-bytes") == 0 && i + 1 < argc &&
                    parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_file_bytes = v, i++;
