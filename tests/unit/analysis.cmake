@@ -12,3 +12,7 @@ if(ISAL_FOUND)
   target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML ZLIB::ZLIB m)
   sg_add_unit_test(test_analysis_stream_zlib SOURCES unit/analysis_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
 endif()
+# Inputs built to be slow (repeated secret prefixes, `**` globs, deep paths) and the time budget.
+sg_add_unit_test(test_analysis_hostile SOURCES unit/analysis_hostile.c LIBS sg_analysis ZLIB::ZLIB)
+# A million empty files streamed through the engine: peak RSS under 64 MB (its own process).
+sg_add_unit_test(test_analysis_memory SOURCES unit/analysis_memory.c LIBS sg_analysis ZLIB::ZLIB)
