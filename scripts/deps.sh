@@ -42,3 +42,16 @@ if [ -z "${SG_NO_NPM:-}" ] && [ -f tests/package.json ]; then
     (cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.sg-stamp)
   fi
 fi
+
+# Deploy-test tools (SG_DEPS=deploy): Helm and actionlint with `go install`, cfn-lint from PyPI in
+# a venv of its own, tests/deploy's npm schema packages; the pinned versions and helpers are those
+# of tests/deploy/lib.sh, so the tests and this script never disagree.
+case " ${SG_DEPS:-} " in *" deploy "*)
+  (
+    SG_SOURCE_DIR=$(pwd)
+    . tests/deploy/lib.sh
+    sg_ensure_helm >/dev/null && sg_ensure_actionlint >/dev/null && sg_ensure_cfn_lint >/dev/null &&
+      { [ -n "${SG_NO_NPM:-}" ] || sg_ensure_deploy_npm; }
+  ) || { echo "deps: deploy-test tools failed to install" >&2; exit 1; }
+  ;;
+esac
