@@ -34,6 +34,7 @@ if (what === 'ecs') {
   const w = container('WorkerTaskDefinition', 'worker');
   const i = container('IngressTaskDefinition', 'ingress');
   check('worker stopTimeout above SHUTDOWN_GRACE_S', w?.StopTimeout > Number(env(w).SHUTDOWN_GRACE_S), `${w?.StopTimeout} vs ${env(w).SHUTDOWN_GRACE_S}`);
+  check('ingress /metrics off the load-balanced port', env(i).METRICS_PORT === '9090' && env(i).PORT === '4000');
   check('ingress stopTimeout above its drain', i?.StopTimeout > Number(env(i).SHUTDOWN_GRACE_S), `${i?.StopTimeout} vs ${env(i).SHUTDOWN_GRACE_S}`);
   check('ALB deregistration shorter than the ingress drain', Number(tg.TargetGroupAttributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value) < Number(env(i).SHUTDOWN_GRACE_S));
   const secretNames = (c) => (c?.Secrets || []).map((s) => s.Name).sort().join(',');
