@@ -73,10 +73,10 @@ fails_with() { # fails_with EXPECTED-TEXT helm-args...: helm template must fail 
 }
 sg_check "fails: no credentials" fails_with "github.webhookSecret and github.privateKey empty and no existingSecret"
 sg_check "fails: no App ID" fails_with "github.appId is empty" -f "$BASE" --set-string github.appId=
-sg_check "fails: App ID with a fraction in a values file" fails_with "github.appId must be a whole number, got 1.2345675e+06" \
+sg_check "fails: App ID with a fraction in a values file" fails_with "github.appId must be a whole number, got 1234567.5" \
   -f "$BASE" -f "$HERE/values/appid-fraction.yaml"
 sg_check "fails: App ID that is not a number" fails_with 'github.appId must be a whole number, got "12a"' -f "$BASE" --set-string github.appId=12a
-sg_check "fails: hpa with minReplicas 0" fails_with "minReplicas" -f "$BASE" \
+sg_check "fails: hpa with minReplicas 0" fails_with "worker.autoscaling.minReplicas is 0 with mode hpa: an autoscaling/v2 HPA cannot scale to zero" -f "$BASE" \
   --set worker.autoscaling.mode=hpa --set worker.autoscaling.minReplicas=0
 sg_check "fails: KEDA TLS that contradicts redis.url" fails_with "redisTls is true but redis.url is redis://" \
   -f "$BASE" "${KEDA_API[@]}" --set worker.autoscaling.keda.redisTls=true

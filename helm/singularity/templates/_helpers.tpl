@@ -185,7 +185,7 @@ an empty string stays empty; anything that is not a whole number fails the insta
 {{- $v -}}
 {{- else if or (kindIs "float64" $v) (kindIs "int64" $v) (kindIs "int" $v) -}}
 {{- if or (lt (float64 $v) 0.0) (ne (float64 (int64 $v)) (float64 $v)) -}}
-{{- fail (printf "%s must be a whole number, got %v" .name $v) -}}
+{{- fail (printf "%s must be a whole number, got %.12g" .name (float64 $v)) -}}
 {{- end -}}
 {{- printf "%d" (int64 $v) -}}
 {{- else if not (kindIs "invalid" $v) -}}
