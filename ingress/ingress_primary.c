@@ -96,8 +96,8 @@ static void on_cmd_reply(redisReply *reply, void *arg)
 {
     struct pcmd *c = arg;
     struct ingress_primary *p = c->p;
-    bool failover = reply && reply->type == REDIS_REPLY_ERROR &&
-                    sg_redis_error_wants_failover(reply->str);
+    bool failover =
+        reply && reply->type == REDIS_REPLY_ERROR && sg_redis_error_wants_failover(reply->str);
     c->cb(reply, c->priv);
     if (failover && p->link == c->link) { /* not already dropped by the callback */
         char why[200];
