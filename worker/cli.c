@@ -24,6 +24,7 @@ static void usage(FILE *f)
         "  dead list [--json] [--limit N]  jobs in analysis_queue:dead with their last error\n"
         "  dead retry DELIVERY|--all   put dead jobs back on the queue (attempts reset)\n"
         "  dead purge                  delete analysis_queue:dead\n"
+        "  report [OWNER/REPO] [--last N]  quality trend per repository (DATABASE_READ_URL)\n"
         "  redeliver --since DURATION [--dry-run]\n"
         "                              ask GitHub to redeliver webhooks that failed since then\n"
         "                              (e.g. 90m, 6h, 2d)\n"
@@ -51,7 +52,7 @@ bool wk_cli_open_queue(const struct wk_config *cfg, struct wk_cli_queue *out)
 {
     char err[256];
     memset(out, 0, sizeof *out);
-    out->redis = wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+    out->redis = wk_redis_new_opts(&cfg->redis, (int)cfg->redis_timeout_ms, err, sizeof err);
     if (!out->redis) {
         fprintf(stderr, "singularity-worker: REDIS_URL: %s\n", err);
         return false;
@@ -104,6 +105,8 @@ int wk_cli_main(int argc, char **argv)
         return wk_cmd_dead(argc - 2, argv + 2);
     if (strcmp(cmd, "redeliver") == 0)
         return wk_cmd_redeliver(argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
+        return wk_cmd_report(argc - 2, argv + 2);
     if (strcmp(cmd, "register") == 0 || strcmp(cmd, "doctor") == 0)
         return (cmd[0] == 'r' ? wk_cmd_register : wk_cmd_doctor)(argc - 2, argv + 2);
     fprintf(stderr, "singularity-worker: unknown command '%s'\n", cmd);

@@ -41,6 +41,7 @@ int wk_cmd_migrate(int argc, char **argv);
 int wk_cmd_queue(int argc, char **argv);
 int wk_cmd_dead(int argc, char **argv);
 int wk_cmd_redeliver(int argc, char **argv);
+int wk_cmd_report(int argc, char **argv);
 
 /* --- redeliver, exported for tests --- */
 struct wk_redeliver_stats {

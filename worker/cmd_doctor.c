@@ -48,7 +48,8 @@ static void skip(const char *check, const char *why)
 static void check_redis(struct doctor *d, struct wk_config *cfg)
 {
     char err[256];
-    struct wk_redis *rc = wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_redis *rc =
+        wk_redis_new_opts(&cfg->redis, (int)cfg->redis_timeout_ms, err, sizeof err);
     if (!rc) {
         line(d, false, "redis", "REDIS_URL: %s", err);
         return;

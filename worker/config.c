@@ -21,6 +21,14 @@
              0,                                                                                    \
              &(cfg)->database_url,                                                                 \
              "PostgreSQL (libpq URL or key=value string)"},                                        \
+            {"DATABASE_READ_URL",                                                                  \
+             SG_CFG_STR,                                                                           \
+             NULL,                                                                                 \
+             false,                                                                                \
+             0,                                                                                    \
+             0,                                                                                    \
+             &(cfg)->database_read_url,                                                            \
+             "a streaming replica for read-only operator queries (report)"},                       \
             {"APP_ID",                                                                             \
              SG_CFG_STR,                                                                           \
              "",                                                                                   \
@@ -202,6 +210,9 @@ enum sg_err wk_config_load(struct wk_config *cfg, bool needs_app, char *err, siz
         return SG_ERR_CONFIG;
     }
     sg_log_init(lvl, fmt, "worker");
+    e = sg_redis_opts_load(&cfg->redis, cfg->redis_url, NULL, err, errlen);
+    if (e)
+        return e;
     /* Probot's GitHub Enterprise Server settings, so an existing Probot .env works: GHE_HOST
      * (and GHE_PROTOCOL, default https) when GITHUB_API_URL is not set. */
     const char *ghe_host = getenv("GHE_HOST"), *explicit_url = getenv("GITHUB_API_URL");
@@ -270,6 +281,7 @@ void wk_config_free(struct wk_config *cfg)
     if (cfg->private_key)
         memset(cfg->private_key, 0, strlen(cfg->private_key));
     free_table(cfg);
+    sg_redis_opts_free(&cfg->redis);
     sg_pkey_free(cfg->app_key);
     cfg->app_key = NULL;
 }
@@ -280,4 +292,5 @@ void wk_config_print_help(void *file)
     memset(&tmp, 0, sizeof tmp);
     const struct sg_config_var vars[] = VARS(&tmp);
     sg_config_print_help(vars, sizeof vars / sizeof vars[0], file);
+    sg_redis_opts_print_help(file);
 }

@@ -14,10 +14,12 @@
 
 #include "sg_crypto.h"
 #include "sg_err.h"
+#include "sg_redis_opts.h"
 
 struct wk_config {
     char *redis_url;
     char *database_url;
+    char *database_read_url; /* NULL: read-only queries use database_url too */
     char *app_id;
     char *private_key; /* PEM text (secret) */
     char *private_key_path;
@@ -39,7 +41,8 @@ struct wk_config {
     int64_t db_statement_timeout_ms;
     int64_t redis_timeout_ms;
     int64_t job_stale_s;
-    sg_pkey *app_key; /* loaded when needs_app */
+    sg_pkey *app_key;           /* loaded when needs_app */
+    struct sg_redis_opts redis; /* REDIS_URL parsed, with the REDIS_* deployment settings */
 };
 
 /* Loads and validates the configuration; needs_app also requires APP_ID and a private key and

@@ -288,6 +288,17 @@ enum sg_err wk_queue_heartbeat(struct wk_queue *q, int64_t now_ms)
     return e;
 }
 
+/* REDIS_MIN_REPLICAS_ACK: a step that finishes a job is waited for on the replicas, so that a
+ * failover right after it does not hand the job out again. Too few acknowledgements are logged,
+ * not returned: the step has happened on the primary and cannot be undone, and if the primary then
+ * dies the job runs again and reuses its stored result. */
+static void wait_replicas(struct wk_queue *q)
+{
+    if (wk_redis_wait_replicas(q->redis) != SG_OK)
+        sg_log_warn("redis replicas did not acknowledge a finished job",
+                    SG_KV_STR("err", wk_redis_error(q->redis)), SG_KV_END);
+}
+
 static enum sg_err finish(struct wk_queue *q, const char *script, const char *dst, const char *line,
                           size_t len, const char *new_line, const char *score, bool *ours)
 {
@@ -298,6 +309,8 @@ static enum sg_err finish(struct wk_queue *q, const char *script, const char *ds
     enum sg_err e = eval_int(q, &v, script, dst ? 2 : 1, keys, 3, args, lens);
     if (ours)
         *ours = !e && v == 1;
+    if (!e && v == 1)
+        wait_replicas(q);
     return e;
 }
 
@@ -331,6 +344,7 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, 
         *ours = r->element[0]->integer == 1;
     e = copy_line(q, r->element[1], next, next_len);
     freeReplyObject(r);
+    wait_replicas(q);
     return e;
 }
 

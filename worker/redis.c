@@ -1,29 +1,49 @@
 /* Why: see redis.h. Reconnecting in one place is what lets the queue and the GitHub client share
- * the connection without either keeping a context pointer that a reconnect would free. */
+ * the connection without either keeping a pointer that a reconnect would free, and what makes a
+ * failover (a lost connection, or a READONLY from a demoted primary) just another reconnect. */
 #include "redis.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
-#include "sg_url.h"
+#include "redis_primary.h"
+#include "sg_tls.h"
 
 struct wk_redis {
-    redisContext *c;
-    struct sg_redis_url url;
+    struct wk_wire *w;
+    const struct sg_redis_opts *o;
+    struct sg_redis_opts own; /* wk_redis_new(): built from the URL alone */
+    SSL_CTX *tls;
     int timeout_ms;
     unsigned generation;
     char err[256];
 };
 
-static struct timeval tv_ms(int ms)
+static struct wk_redis *make(struct wk_redis *r, int timeout_ms, char *err, size_t errlen)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    return tv;
+    r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    if (r->o->url.tls && !(r->tls = sg_tls_ctx_new(r->o, err, errlen))) {
+        wk_redis_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+struct wk_redis *wk_redis_new_opts(const struct sg_redis_opts *o, int timeout_ms, char *err,
+                                   size_t errlen)
+{
+    struct wk_redis *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->o = o;
+    return make(r, timeout_ms, err, errlen);
 }
 
 struct wk_redis *wk_redis_new(const char *url, int timeout_ms, char *err, size_t errlen)
@@ -33,20 +53,20 @@ struct wk_redis *wk_redis_new(const char *url, int timeout_ms, char *err, size_t
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (sg_redis_url_parse(url, &r->url, err, errlen) != SG_OK) {
+    r->own.sentinel_master = NULL;
+    r->own.wait_timeout_ms = 200;
+    if (sg_redis_url_parse(url, &r->own.url, err, errlen) != SG_OK) {
         free(r);
         return NULL;
     }
-    r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-    return r;
+    r->o = &r->own;
+    return make(r, timeout_ms, err, errlen);
 }
 
 static void drop(struct wk_redis *r)
 {
-    if (r->c) {
-        redisFree(r->c);
-        r->c = NULL;
-    }
+    wk_wire_free(r->w);
+    r->w = NULL;
 }
 
 void wk_redis_free(struct wk_redis *r)
@@ -54,7 +74,9 @@ void wk_redis_free(struct wk_redis *r)
     if (!r)
         return;
     drop(r);
-    sg_redis_url_clear(&r->url);
+    if (r->tls)
+        SSL_CTX_free(r->tls);
+    sg_redis_url_clear(&r->own.url);
     free(r);
 }
 
@@ -75,56 +97,28 @@ int wk_redis_timeout_ms(const struct wk_redis *r)
 
 enum sg_err wk_redis_connect(struct wk_redis *r)
 {
-    if (r->c && !r->c->err)
+    if (r->w && !wk_wire_broken(r->w))
         return SG_OK;
     drop(r);
-    struct timeval tv = tv_ms(r->timeout_ms);
-    if (r->url.unix_path)
-        r->c = redisConnectUnixWithTimeout(r->url.unix_path, tv);
-    else
-        r->c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
-    if (!r->c || r->c->err) {
-        snprintf(r->err, sizeof r->err, "redis connect: %s", r->c ? r->c->errstr : "out of memory");
-        drop(r);
+    r->w = wk_primary_open(r->o, r->tls, r->timeout_ms, r->err, sizeof r->err);
+    if (!r->w)
         return SG_ERR_REDIS;
-    }
-    redisSetTimeout(r->c, tv);
-    redisEnableKeepAlive(r->c);
     r->generation++;
-    redisReply *rep = NULL;
-    if (r->url.password) {
-        if (r->url.username)
-            rep = redisCommand(r->c, "AUTH %s %s", r->url.username, r->url.password);
-        else
-            rep = redisCommand(r->c, "AUTH %s", r->url.password);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(r->err, sizeof r->err, "redis AUTH failed: %s", rep ? rep->str : r->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(rep);
-    }
-    if (r->url.db) {
-        rep = redisCommand(r->c, "SELECT %d", r->url.db);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(r->err, sizeof r->err, "redis SELECT failed: %s",
-                     rep ? rep->str : r->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(rep);
-    }
     return SG_OK;
-fail:
-    if (rep)
-        freeReplyObject(rep);
-    drop(r);
-    return SG_ERR_REDIS;
 }
 
-/* No reply: the context is unusable from now on (hiredis's rule), so it goes. */
-static void lost(struct wk_redis *r)
+/* After a reply: no reply means the connection is unusable from now on, and an error reply that
+ * says "not the primary" means it is pointed at the wrong server; either way it goes. */
+static void after(struct wk_redis *r, const redisReply *rep)
 {
-    snprintf(r->err, sizeof r->err, "redis: %s", r->c->errstr[0] ? r->c->errstr : "no reply");
-    drop(r);
+    if (!rep) {
+        snprintf(r->err, sizeof r->err, "%s", wk_wire_error(r->w));
+        drop(r);
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(r->err, sizeof r->err, "redis: %s", rep->str);
+        if (sg_redis_error_wants_failover(rep->str))
+            drop(r);
+    }
 }
 
 enum sg_err wk_redis_argv(struct wk_redis *r, redisReply **out, int argc, const char **argv,
@@ -134,17 +128,12 @@ enum sg_err wk_redis_argv(struct wk_redis *r, redisReply **out, int argc, const 
     enum sg_err e = wk_redis_connect(r);
     if (e)
         return e;
-    if (extra_ms > 0)
-        redisSetTimeout(r->c, tv_ms(r->timeout_ms + extra_ms));
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
-    if (!rep) {
-        lost(r);
+    redisReply *rep =
+        wk_wire_argv(r->w, r->timeout_ms + (extra_ms > 0 ? extra_ms : 0), argc, argv, lens);
+    after(r, rep);
+    if (!rep)
         return SG_ERR_REDIS;
-    }
-    if (extra_ms > 0)
-        redisSetTimeout(r->c, tv_ms(r->timeout_ms));
     if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(r->err, sizeof r->err, "redis: %s", rep->str);
         freeReplyObject(rep);
         return SG_ERR_REDIS;
     }
@@ -185,7 +174,8 @@ enum sg_err wk_redis_argv_capped(struct wk_redis *r, redisReply **out, int argc,
     if (e)
         return e;
     pthread_once(&capped_once, init_capped);
-    redisReader *rd = r->c->reader;
+    struct wk_wire *w = r->w;
+    redisReader *rd = wk_wire_reader(w);
     redisReplyObjectFunctions *fn = rd->fn;
     void *priv = rd->privdata;
     if (capped_fns.createString) {
@@ -193,7 +183,7 @@ enum sg_err wk_redis_argv_capped(struct wk_redis *r, redisReply **out, int argc,
         rd->privdata = &max_string;
     }
     e = wk_redis_argv(r, out, argc, argv, lens, extra_ms);
-    if (r->c && r->c->reader == rd) { /* still the same connection: dropped only on failure */
+    if (r->w == w) { /* still the same connection: dropped only on failure */
         rd->fn = fn;
         rd->privdata = priv;
     }
@@ -206,11 +196,30 @@ redisReply *wk_redis_command(struct wk_redis *r, const char *fmt, ...)
         return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *rep = redisvCommand(r->c, fmt, ap);
+    bool ok = wk_wire_append_v(r->w, fmt, ap);
     va_end(ap);
-    if (!rep)
-        lost(r);
-    else if (rep->type == REDIS_REPLY_ERROR)
-        snprintf(r->err, sizeof r->err, "redis: %s", rep->str);
+    redisReply *rep = ok ? wk_wire_read(r->w, r->timeout_ms) : NULL;
+    after(r, rep);
     return rep;
+}
+
+enum sg_err wk_redis_wait_replicas(struct wk_redis *r)
+{
+    if (r->o->min_replicas_ack <= 0)
+        return SG_OK;
+    char n[24], ms[24];
+    snprintf(n, sizeof n, "%lld", (long long)r->o->min_replicas_ack);
+    snprintf(ms, sizeof ms, "%lld", (long long)r->o->wait_timeout_ms);
+    const char *argv[] = {"WAIT", n, ms};
+    redisReply *rep;
+    if (wk_redis_argv(r, &rep, 3, argv, NULL, (int)r->o->wait_timeout_ms) != SG_OK)
+        return SG_ERR_REDIS;
+    long long acks = rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    freeReplyObject(rep);
+    if (acks >= r->o->min_replicas_ack)
+        return SG_OK;
+    snprintf(r->err, sizeof r->err, "redis: %lld of %lld replicas acknowledged within %lld ms",
+             acks < 0 ? 0 : acks, (long long)r->o->min_replicas_ack,
+             (long long)r->o->wait_timeout_ms);
+    return SG_ERR_REDIS;
 }

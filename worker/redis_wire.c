@@ -227,6 +227,11 @@ bool wk_wire_broken(const struct wk_wire *w)
     return w->broken;
 }
 
+redisReader *wk_wire_reader(struct wk_wire *w)
+{
+    return w->reader;
+}
+
 const char *wk_wire_error(const struct wk_wire *w)
 {
     return w->err;

@@ -42,6 +42,8 @@ struct redisReply *wk_wire_argv(struct wk_wire *w, int timeout_ms, int argc, con
 struct redisReply *wk_wire_command(struct wk_wire *w, int timeout_ms, const char *fmt, ...);
 
 bool wk_wire_broken(const struct wk_wire *w);
+/* The reply reader (borrowed): a caller may swap its reply constructors around one command. */
+struct redisReader *wk_wire_reader(struct wk_wire *w);
 const char *wk_wire_error(const struct wk_wire *w);
 
 #endif

@@ -194,9 +194,9 @@ int wk_run_worker(struct wk_config *cfg)
     /* One connection per thread: the job loop's (shared by its queue and GitHub client) and the
      * housekeeping thread's. */
     struct wk_redis *rc_jobs =
-        wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+        wk_redis_new_opts(&cfg->redis, (int)cfg->redis_timeout_ms, err, sizeof err);
     struct wk_redis *rc_keeper =
-        wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+        wk_redis_new_opts(&cfg->redis, (int)cfg->redis_timeout_ms, err, sizeof err);
     struct wk_queue *q = rc_jobs ? wk_queue_new(rc_jobs, wid) : NULL;
     struct wk_queue *kq = rc_keeper ? wk_queue_new(rc_keeper, wid) : NULL;
     struct wk_db *db = wk_db_new(cfg->database_url, (int)cfg->db_connect_timeout_s,

@@ -173,7 +173,7 @@ sg_check "ack=1: every refused delivery was accepted when resent" \
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["never"], d["never"]' "$SG_TMP/a.json"
 SENT=$(sent "$SG_TMP/a.json")
 sg_check "ack=1: every delivery's sha is analysed" \
-  SG_WAIT_S=180 sg_wait_for bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'a%' and status='completed'\")\" = $SENT ]"
+  sg_wait_s 180 bash -c "[ \"\$(psql -tAc \"select count(distinct head_sha) from analyses where head_sha like 'a%' and status='completed'\")\" = $SENT ]"
 echo "  analysed: $(analysed a) of $SENT"
 sg_check "ack=1: each sha analysed exactly once (one analyses row each)" \
   [ "$(psql -tAc "select count(*) from (select head_sha from analyses where head_sha like 'a%' group by 1 having count(*) <> 1) x")" = 0 ]
@@ -198,7 +198,7 @@ summary "$SG_TMP/c.json"
 SENT=$(sent "$SG_TMP/c.json")
 sg_check "switch: the ingress answers 2xx again after the switch" \
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert not d["never"], d["never"]' "$SG_TMP/c.json"
-sg_check "switch: the workers drain the queue on the new primary" SG_WAIT_S=120 sg_wait_for bash -c "
+sg_check "switch: the workers drain the queue on the new primary" sg_wait_s 120 bash -c "
   p=\$(redis-cli -p $SENTINEL1 sentinel get-master-addr-by-name mymaster | tail -1)
   [ \"\$(redis-cli -p \$p role | head -1)\" = master ] && [ \"\$(redis-cli -p \$p llen analysis_queue)\" = 0 ] &&
   [ \"\$(redis-cli -p \$p eval \"local n=0 for _,id in ipairs(redis.call('zrange',KEYS[1],0,-1)) do n=n+redis.call('llen','analysis_queue:processing:'..id) end return n\" 1 analysis_queue:workers)\" = 0 ]"

@@ -81,7 +81,7 @@ sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
 "$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
 export REDIS_URL="rediss://app:app-pass@localhost:$REDIS_TLS_PORT/0" REDIS_TLS_CA_FILE="$GOOD_CA"
 sys_start_ingress
-sg_check "ingress over TLS: /readyz 200" curl -sf "http://127.0.0.1:$INGRESS_PORT/readyz"
+sg_check "ingress over TLS: /readyz 200" curl -sf -o /dev/null "http://127.0.0.1:$INGRESS_PORT/readyz"
 SHA=5555555555555555555555555555555555555555
 sg_check "ingress over TLS: a signed push is queued (202)" \
   [ "$(sys_send push "$(sys_push_payload $SHA)")" = 202 ]
@@ -91,7 +91,7 @@ sg_check "worker 'queue' over TLS sees it" grep -q "pending     1" <<<"$out"
 sys_start_worker a
 sg_check "worker over TLS: takes the job and completes the check run" sys_wait_check_runs 1 60
 sg_check "worker over TLS: queue drained" \
-  SG_WAIT_S=30 sg_wait_for bash -c "[ \"\$(redis-cli --tls --cacert $GOOD_CA -p $REDIS_TLS_PORT LLEN analysis_queue)\" = 0 ]"
+  sg_wait_s 30 bash -c "[ \"\$(redis-cli --tls --cacert $GOOD_CA -p $REDIS_TLS_PORT LLEN analysis_queue)\" = 0 ]"
 sg_check "analysis stored" [ "$(psql -tAc "select count(*) from analyses where head_sha='$SHA' and status='completed'")" = 1 ]
 
 # A wrong CA: the ingress runs but is not ready, and says why; the worker command fails by name.

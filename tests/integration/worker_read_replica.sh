@@ -40,7 +40,7 @@ for sha in 1111111111111111111111111111111111111111 2222222222222222222222222222
   sg_check "push $i accepted" [ "$(sys_send push "$(sys_push_payload $sha)")" = 202 ]
   sg_check "push $i analysed" sys_wait_check_runs "$i" 60
 done
-sg_check "the replica caught up" SG_WAIT_S=30 sg_wait_for bash -c \
+sg_check "the replica caught up" sg_wait_s 30 bash -c \
   "[ \"\$(psql -p $REPLICA_PORT -tAc \"select count(*) from analyses where status='completed'\")\" = 3 ]"
 
 out=$(DATABASE_READ_URL=$READ_URL DATABASE_URL=postgres://postgres@127.0.0.1:1/none \

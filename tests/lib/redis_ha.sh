@@ -71,3 +71,10 @@ CONF
   sg_track $SG_NODE_PID
   sg_wait_for redis-cli -p "$SG_NODE_PORT" ping || sg_fail "sentinel $name did not start"
 }
+
+# sg_wait_s SECONDS CMD...: sg_wait_for with its own limit (usable as sg_check's command).
+sg_wait_s() {
+  local s=$1
+  shift
+  SG_WAIT_S=$s sg_wait_for "$@"
+}
