@@ -20,7 +20,7 @@ sg_start_postgres
 sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
   --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO"
 "$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
-export WEBHOOK_SECRET=failover-secret GITHUB_PACE_MS=0 LOG_FORMAT=json
+export WEBHOOK_SECRET=failover-secret GITHUB_PACE_MS=-1 LOG_FORMAT=json
 # In Sentinel mode REDIS_URL's host is not used; it still carries the database number.
 export REDIS_URL=redis://sentinel-mode/0
 

@@ -6,10 +6,11 @@
 # while `report` says clearly which setting it could not reach.
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
+. "$SG_SOURCE_DIR/tests/lib/redis_ha.sh"
 . "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
 sg_tmpdir
 sys_start_backends
-export LOG_FORMAT=json GITHUB_PACE_MS=0
+export LOG_FORMAT=json GITHUB_PACE_MS=-1
 sys_start_ingress
 sys_start_worker a
 
