@@ -9,6 +9,7 @@ APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl 
   libevent-dev libhiredis-dev libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev
   libcmocka-dev libyaml-dev zlib1g-dev libisal-dev
   redis-server redis-tools postgresql-15 postgresql-client-15)
+APT_PKGS+=(redis-sentinel)  # tests/integration/redis_failover.sh: the sentinels (redis-server --sentinel)
 APT_PKGS+=(pgbouncer)  # worker tests: PgBouncer in transaction mode
 APT_PKGS+=(clang-format-14)  # scripts/check-style.sh (ctest check_style)
 command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
