@@ -72,33 +72,10 @@ struct ingress_redis {
 #define BATCH_MAX       128
 #define BATCH_MAX_BYTES (4u << 20)
 
-/* A command of ingress_redis_command: the owner's callback keeps its (r, reply, priv) shape. */
-struct cmd {
-    struct ingress_redis *r;
-    ingress_redis_cb cb;
-    void *priv;
-};
-
-static void on_reply(redisReply *reply, void *arg)
-{
-    struct cmd *c = arg;
-    c->cb(c->r, reply, c->priv);
-    free(c);
-}
-
 enum sg_err ingress_redis_command(struct ingress_redis *r, ingress_redis_cb cb, void *priv,
                                   int argc, const char **argv, const size_t *argvlen)
 {
-    struct cmd *c = malloc(sizeof *c);
-    if (!c)
-        return SG_ERR_NOMEM;
-    c->r = r;
-    c->cb = cb;
-    c->priv = priv;
-    enum sg_err e = ingress_primary_command(r->primary, on_reply, c, argc, argv, argvlen);
-    if (e)
-        free(c);
-    return e;
+    return ingress_primary_command(r->primary, cb, priv, argc, argv, argvlen);
 }
 
 static void on_script_loaded(redisReply *reply, void *arg)
@@ -185,6 +162,7 @@ struct enq {
 };
 
 struct batch {
+    struct ingress_redis *r;
     struct enq *items;
     size_t n;
     bool tried_eval;
@@ -227,9 +205,10 @@ static void batch_record(struct batch *b, const redisReply *reply)
 
 static enum sg_err send_round(struct ingress_redis *r, struct batch *b);
 
-static void on_batch_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+static void on_batch_reply(redisReply *reply, void *priv)
 {
     struct batch *b = priv;
+    struct ingress_redis *r = b->r;
     bool waits = b->wait_queued;
     if (reply && reply->type == REDIS_REPLY_ERROR && !b->tried_eval &&
         strncmp(reply->str, "NOSCRIPT", 8) == 0) {
@@ -254,9 +233,8 @@ static void on_batch_reply(struct ingress_redis *r, redisReply *reply, void *pri
 }
 
 /* PUBLISH's reply: only a refusal (an ACL without the channel) is worth a line. */
-static void on_barrier_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+static void on_barrier_reply(redisReply *reply, void *priv)
 {
-    (void)r;
     (void)priv;
     if (reply && reply->type == REDIS_REPLY_ERROR)
         sg_log_warn("redis replication barrier refused", SG_KV_STR("err", reply->str), SG_KV_END);
@@ -266,9 +244,10 @@ static void on_barrier_reply(struct ingress_redis *r, redisReply *reply, void *p
  * of it may be answered 2xx (a queued job could vanish with the primary; a duplicate's marker
  * might be as fresh). Refused deliveries come back by redelivery, and then find both the marker
  * and the job, or neither. */
-static void on_wait_reply(struct ingress_redis *r, redisReply *reply, void *priv)
+static void on_wait_reply(redisReply *reply, void *priv)
 {
     struct batch *b = priv;
+    struct ingress_redis *r = b->r;
     if (b->resend && reply) {
         b->resend = false;
         if (send_round(r, b) == SG_OK)
@@ -381,6 +360,7 @@ static void flush_batch(struct ingress_redis *r)
         }
         return;
     }
+    b->r = r;
     b->items = items;
     b->n = n;
     b->ttl_s = r->ttl_s;

@@ -21,7 +21,7 @@ struct event_base;
 struct redisReply;
 struct ingress_redis;
 
-typedef void (*ingress_redis_cb)(struct ingress_redis *r, struct redisReply *reply, void *priv);
+typedef void (*ingress_redis_cb)(struct redisReply *reply, void *priv);
 
 /* o must outlive the object. NULL when out of memory. */
 struct ingress_redis *ingress_redis_new(struct event_base *base, const struct sg_redis_opts *o,

@@ -194,10 +194,9 @@ static void finish_stats(struct ingress_server *s)
     sg_buf_free(&b);
 }
 
-static void on_stats(struct ingress_redis *rd, struct redisReply *reply, void *priv)
+static void on_stats(struct redisReply *reply, void *priv)
 {
     struct ingress_server *s = priv; /* alive: ingress_server_free() frees Redis first */
-    (void)rd;
     struct sg_queue_stats q;
     if (sg_queue_stats_from_reply(&q, reply, sg_now_ms()))
         s->stats.q = q;
