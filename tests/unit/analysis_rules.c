@@ -325,12 +325,12 @@ static void test_config_after_github_dir(void **st)
     tb_pax(&t, 'g', "comment", "0123456789abcdef0123456789abcdef01234567");
     tb_entry(&t, "r/", '5', NULL, 0);
     tb_entry(&t, "r/.github/", '5', NULL, 0);
-    tb_file(&t, "r/.github/ci.yml", line);
+    tb_file(&t, "r/.github/ci.sh", line); /* a script: style rules apply (not to YAML, data) */
     tb_file(&t, "r/.singularity.yml", "max_line_length: 80\nexclude: [\".github/skip.yml\"]\n");
     tb_file(&t, "r/src.c", line);
     struct sg_an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY001"), 2);
-    assert_int_equal(tb_find(r, "STY001", ".github/ci.yml"), 1);
+    assert_int_equal(tb_find(r, "STY001", ".github/ci.sh"), 1);
     assert_int_equal(r->nconfig_errors, 0);
     sg_an_result_free(r);
 }
