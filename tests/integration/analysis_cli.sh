@@ -47,10 +47,15 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 sys.exit(0 if a == b else 1)
 EOF
 
-sg_check "JSON object has exactly DESIGN.md's keys and types" python3 - "$T/tgz.json" <<'EOF'
+sg_check "JSON object has exactly DESIGN.md's keys (and score_breakdown) and types" python3 - "$T/tgz.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert list(d) == ["score","threshold","passed","totals","languages","findings","rule_counts","skipped","config_errors"], list(d)
+assert list(d) == ["score","threshold","passed","score_breakdown","totals","languages","findings","rule_counts","skipped","config_errors"], list(d)
+kinds = ["secrets","conflicts","complexity","size","style","maintenance","binaries"]
+assert [b["kind"] for b in d["score_breakdown"]] == kinds, d["score_breakdown"]
+assert all(list(b) == ["kind","cost","findings","files"] for b in d["score_breakdown"])
+assert round(sum(b["cost"] for b in d["score_breakdown"]) * 10) == round((10 - d["score"]) * 10)
+assert {b["kind"]: b["findings"] for b in d["score_breakdown"]}["maintenance"] == 1
 assert list(d["totals"]) == ["files","code","comment","blank","bytes","complexity"]
 assert list(d["skipped"]) == ["binary","vendored","generated","minified","too_large","unsafe"]
 assert all(list(l) == ["name","files","code","comment","blank","complexity"] for l in d["languages"])

@@ -2,6 +2,8 @@
 # per-language golden counts (agreeing with tokei).
 sg_add_unit_test(test_analysis_rules SOURCES unit/analysis_rules.c LIBS sg_analysis ZLIB::ZLIB)
 sg_add_unit_test(test_analysis_stream SOURCES unit/analysis_stream.c LIBS sg_analysis ZLIB::ZLIB)
+# The score's properties (bounded, monotone, explained, stable) and each rule's file kinds.
+sg_add_unit_test(test_analysis_score SOURCES unit/analysis_score.c LIBS sg_analysis ZLIB::ZLIB m)
 sg_add_unit_test(test_analysis_golden SOURCES unit/analysis_golden.c LIBS sg_analysis)
 # The zlib fallback (machines without ISA-L) is the same engine with another inflater: when ISA-L
 # is used for the main build, the stream tests also run against a zlib build of the library.

@@ -3,30 +3,13 @@
  * File-level rules (CPX001, SIZ001) and the configuration's rules/severities/excludes are applied
  * here, at the end, so a .singularity.yml read late still applies to every file it can.
  *
- * Score (docs/analysis.md, README "analysis"; stable across versions):
- *   KLOC    = max(code lines, 1000) / 1000
- *   P       = (10*errors + 3*warnings + 0.5*notices) / KLOC + max(0, complexity/KLOC - 150) / 50
- *   score   = round(10 / (1 + P/10), one decimal)
- * so a clean repository scores 10.0, P = 10 gives 5.0; every term is an exact count, so the score
- * is deterministic. */
-#include <math.h>
+ * The score and its breakdown come from an_score.c, fed one file at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "an_engine.h"
-
-double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n);
-double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n)
-{
-    double kloc = (double)(code > 1000 ? code : 1000) / 1000.0;
-    double p = (10.0 * (double)e + 3.0 * (double)w + 0.5 * (double)n) / kloc;
-    double cd = (double)complexity / kloc - 150.0;
-    if (cd > 0)
-        p += cd / 50.0;
-    double s = 10.0 / (1.0 + p / 10.0);
-    return floor(s * 10.0 + 0.5) / 10.0;
-}
+#include "an_score.h"
 
 static char *an_message(const struct sg_an *an, const struct an_fnd *f)
 {
@@ -144,8 +127,10 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
     bool *drop = calloc(an->nrecs ? an->nrecs : 1, sizeof *drop);
     struct sg_an_counts *lc = calloc(an_nlangs, sizeof *lc);
     uint64_t counts[AN_NRULES] = {0};
+    struct an_score_acc acc;
     struct an_fnd *extra = NULL;
     size_t nextra = 0;
+    memset(&acc, 0, sizeof acc);
     if (!r || !drop || !lc)
         goto out;
     r->skipped = an->skipped;
@@ -167,13 +152,18 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
         }
         for (int k = 0; k < AN_NRULES; k++)
             counts[k] += rec->rc[k];
-        if (rec->status != AN_REC_COUNTED)
+        if (rec->status != AN_REC_COUNTED) {
+            an_score_add_file(&acc, c, NULL, rec->rc, 0, 0);
             continue;
+        }
         const struct an_lang *L = &an_langs[rec->lang];
         struct sg_an_counts *x = &lc[rec->lang];
         x->files++, x->code += rec->code, x->comment += rec->comment, x->blank += rec->blank;
         x->bytes += rec->bytes, x->complexity += rec->complexity;
-        if (rec->complexity > c->max_file_complexity) {
+        uint32_t cx_limit = an_file_limit(c, L, AN_CPX001);
+        uint32_t size_limit = an_file_limit(c, L, AN_SIZ001);
+        if (cx_limit && rec->complexity > cx_limit) {
+            rec->rc[AN_CPX001] = 1;
             counts[AN_CPX001]++;
             extra[nextra++] = (struct an_fnd){
                 .file = (uint32_t)i,
@@ -181,12 +171,13 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
                 .rule = AN_CPX001,
                 .aux = (uint32_t)(rec->complexity > UINT32_MAX ? UINT32_MAX : rec->complexity)};
         }
-        /* "source file": a programming language (one with decision points), not markup or data */
-        if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && rec->lines > c->max_file_lines) {
+        if (size_limit && rec->lines > size_limit) {
+            rec->rc[AN_SIZ001] = 1;
             counts[AN_SIZ001]++;
             extra[nextra++] = (struct an_fnd){
                 .file = (uint32_t)i, .line = 1, .rule = AN_SIZ001, .aux = rec->lines};
         }
+        an_score_add_file(&acc, c, L, rec->rc, rec->complexity, rec->lines);
         if (r->files) {
             struct sg_an_file *f = &r->files[r->nfiles];
             f->path = strdup(rec->path);
@@ -279,8 +270,8 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
         free(r->findings[r->nfindings].message);
     }
 
-    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
-                        sev[SG_AN_NOTICE]);
+    r->score =
+        an_score_compute(&acc, c, counts, r->totals.code, r->totals.complexity, r->breakdown);
     r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
 
     if (c->nerrors) {

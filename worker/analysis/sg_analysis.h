@@ -17,7 +17,7 @@
 
 /* Changes whenever counting, rules or scoring change, so stored results made by another engine
  * are not reused for a job (DESIGN.md section 3: "same configuration"). */
-#define SG_AN_ENGINE_VERSION "1"
+#define SG_AN_ENGINE_VERSION "3"
 
 enum sg_an_severity { SG_AN_NOTICE = 0, SG_AN_WARNING = 1, SG_AN_ERROR = 2 };
 
@@ -71,6 +71,24 @@ struct sg_an_skipped {
     uint64_t binary, vendored, generated, minified, too_large, unsafe, excluded;
 };
 
+/* The kinds of debt the score charges for, in the order score_breakdown lists them. */
+enum sg_an_debt {
+    SG_AN_DEBT_SECRETS = 0, /* SEC rules */
+    SG_AN_DEBT_CONFLICTS,   /* GIT001 */
+    SG_AN_DEBT_COMPLEXITY,  /* CPX001, and branching denser than in admired codebases */
+    SG_AN_DEBT_SIZE,        /* SIZ001 */
+    SG_AN_DEBT_STYLE,       /* STY001-STY004 */
+    SG_AN_DEBT_MAINTENANCE, /* MNT001 */
+    SG_AN_DEBT_BINARIES,    /* BIN001 */
+    SG_AN_NDEBT
+};
+
+struct sg_an_debt_cost {
+    double cost;       /* points taken from 10, one decimal; all costs sum to 10 - score */
+    uint64_t findings; /* exact findings of this kind */
+    uint64_t files;    /* files with at least one of them */
+};
+
 struct sg_an_result {
     double score;     /* 0..10, one decimal */
     double threshold; /* quality_threshold, default 7.0 */
@@ -84,6 +102,7 @@ struct sg_an_result {
     struct sg_an_rule_count *rule_counts; /* only rules with count > 0, sorted by rule id */
     size_t nrule_counts;
     struct sg_an_skipped skipped;
+    struct sg_an_debt_cost breakdown[SG_AN_NDEBT]; /* what each kind of debt costs */
     char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
                              integer" */
     size_t nconfig_errors;
@@ -119,6 +138,11 @@ enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *out)
 enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *out);
 
 const char *sg_an_severity_str(enum sg_an_severity s); /* "error", "warning", "notice" */
+const char *sg_an_debt_str(enum sg_an_debt d);         /* "secrets", "complexity", ... */
+/* Why the score is what it is, in one line: "-1.2 for 3 files over the complexity limit, -0.4
+ * for 51 style findings in 9 files" (the costs of score_breakdown, largest first), or "nothing
+ * costs points" when none does. */
+enum sg_err sg_an_score_explain(const struct sg_an_result *r, struct sg_buf *out);
 /* Rule metadata: name ("AWS access key id") and default severity; NULL for an unknown id. */
 const char *sg_an_rule_name(const char *rule_id);
 
