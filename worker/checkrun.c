@@ -159,6 +159,11 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
     }
     P("## Quality %.1f/10 — %s (threshold %.1f)\n\n", round1(r->score),
       success ? "passed" : "failed", round1(r->threshold));
+    /* why the score is what it is, in one line: the costs of its breakdown, largest first */
+    P("**Why %.1f:** ", round1(r->score));
+    if (e == SG_OK)
+        e = sg_an_score_explain(r, b);
+    P(".\n\n");
     P("**%llu finding%s**", (unsigned long long)r->findings_total,
       r->findings_total == 1 ? "" : "s");
     if (r->nfindings)
