@@ -100,7 +100,8 @@ enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *e
 enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c);
 
 /* The base commit's analysis for the comparison: a completed analysis of base_sha (when non-NULL)
- * in the same repository, else the previous completed analysis on ref before this one. */
+ * in the same repository, else the previous completed analysis on ref before this one; by this
+ * engine_version when there is one, else by the engine that scored it last. */
 struct wk_db_base {
     bool found;
     char sha[48];
@@ -109,6 +110,7 @@ struct wk_db_base {
     uint64_t findings_total;
     struct sg_an_rule_count *rule_counts; /* owned; rule strings owned too */
     size_t nrule_counts;
+    char engine_version[32]; /* the engine that scored it: not this one right after an upgrade */
 };
 enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t repository_id,
                             const char *head_sha, const char *base_sha, const char *ref,

@@ -171,6 +171,13 @@ sg_check "a score by a new engine is marked as a change of formula, not a trend 
   [ "$(quality)" = "-|true|3|2" ]
 scored q3 3 8.4 10
 sg_check "the next score by the same engine has a trend again" [ "$(quality)" = "-0.2|false|3|3" ]
+base_any() { # base_any ENGINE BASE_SHA -> "sha|score|engine" of the check run's base
+  psql -tAc "select coalesce((select o_head_sha || '|' || o_score || '|' || o_engine_version from singularity_find_base_any(77, '$1', '$2', null, 'q9', now(), 1000000)), '-')"
+}
+sg_check "the base scored by this engine is found as before" [ "$(base_any 3 q3)" = "q3|8.4|3" ]
+sg_check "a base only an older engine scored comes with that engine's version" [ "$(base_any 3 q1)" = "q1|3.1|2" ]
+sg_check "right after an upgrade the base comes from the engine that scored it" [ "$(base_any 4 q2)" = "q2|8.6|3" ]
+sg_check "no analysis of the base at all: no base" [ "$(base_any 3 q8)" = "-" ]
 
 # Operators' commands on the Redis keys.
 now=$(($(date +%s) * 1000))

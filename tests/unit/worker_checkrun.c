@@ -183,6 +183,22 @@ static void test_base_comparison(void **state)
     assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
     assert_string_equal(out.title, "Quality 8.4/10 (+0.0 vs base) · 4 findings");
     wk_checkrun_output_free(&out);
+
+    /* a base scored by another engine: shown, marked, not compared */
+    br.score = 3.1;
+    wk_checkrun_base_from_result(&br, NULL, &b);
+    b.engine_version = "1";
+    assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (new score formula) · 4 findings");
+    assert_non_null(strstr(out.summary,
+                           "| Score | 3.1 (engine 1) | 8.4 (engine " SG_AN_ENGINE_VERSION
+                           ") | new formula, not compared |"));
+    assert_null(strstr(out.summary, "+5.3"));
+    wk_checkrun_output_free(&out);
+    b.engine_version = SG_AN_ENGINE_VERSION; /* the same engine: compared as usual */
+    assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (+5.3 vs base) · 4 findings");
+    wk_checkrun_output_free(&out);
 }
 
 /* One line under the heading says why the score is what it is: what each kind of debt costs. */
