@@ -51,9 +51,22 @@ TOKEI_VERSION=15
 PATH=$PATH:$HOME/.cargo/bin
 if [ -z "${SG_NO_NPM:-}" ] && ! tokei --version 2>/dev/null | grep -q "^tokei $TOKEI_VERSION\."; then
   if ! command -v cargo >/dev/null; then
-    echo "deps: installing the Rust toolchain (rustup, minimal profile) for tokei" >&2
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y -q --profile minimal >/dev/null
+    echo "deps: tokei needs cargo (Rust's package manager), which this machine lacks" >&2
+    exit 1
   fi
   echo "deps: cargo install tokei $TOKEI_VERSION (a few minutes, once)" >&2
   cargo install --quiet --locked tokei --version "^$TOKEI_VERSION"
 fi
+
+# Deploy-test tools (SG_DEPS=deploy): Helm and actionlint with `go install`, cfn-lint from PyPI in
+# a venv of its own, tests/deploy's npm schema packages; the pinned versions and helpers are those
+# of tests/deploy/lib.sh, so the tests and this script never disagree.
+case " ${SG_DEPS:-} " in *" deploy "*)
+  (
+    SG_SOURCE_DIR=$(pwd)
+    . tests/deploy/lib.sh
+    sg_ensure_helm >/dev/null && sg_ensure_actionlint >/dev/null && sg_ensure_cfn_lint >/dev/null &&
+      { [ -n "${SG_NO_NPM:-}" ] || sg_ensure_deploy_npm; }
+  ) || { echo "deps: deploy-test tools failed to install" >&2; exit 1; }
+  ;;
+esac

@@ -15,10 +15,11 @@
 #include "app_manifest.h"
 #include "cli.h"
 #include "cmd_setup.h"
+#include "config.h"
 #include "db.h"
 #include "github_app.h"
 #include "migrate.h"
-#include "queue.h"
+#include "redis.h"
 #include "sg_config.h"
 
 struct doctor {
@@ -47,19 +48,17 @@ static void skip(const char *check, const char *why)
 static void check_redis(struct doctor *d, struct wk_config *cfg)
 {
     char err[256];
-    struct wk_queue *q =
-        wk_queue_new(cfg->redis_url, "doctor", (int)cfg->redis_timeout_ms, err, sizeof err);
-    if (!q) {
+    struct wk_redis *rc = wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+    if (!rc) {
         line(d, false, "redis", "REDIS_URL: %s", err);
         return;
     }
     redisReply *rep = NULL;
-    if (wk_queue_connect(q) != SG_OK) {
+    if (wk_redis_connect(rc) != SG_OK) {
         line(d, false, "redis", "not reachable: %s; start Redis or fix REDIS_URL",
-             wk_queue_error(q));
-    } else if (!(rep = redisCommand(wk_queue_context(q), "ROLE")) ||
-               rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-               rep->element[0]->type != REDIS_REPLY_STRING) {
+             wk_redis_error(rc));
+    } else if (!(rep = wk_redis_command(rc, "ROLE")) || rep->type != REDIS_REPLY_ARRAY ||
+               rep->elements < 1 || rep->element[0]->type != REDIS_REPLY_STRING) {
         line(d, false, "redis", "ROLE failed: %s", rep && rep->str ? rep->str : "no answer");
     } else if (strcmp(rep->element[0]->str, "master") != 0) {
         line(d, false, "redis",
@@ -69,8 +68,9 @@ static void check_redis(struct doctor *d, struct wk_config *cfg)
     } else {
         line(d, true, "redis", "reachable, the primary");
     }
-    freeReplyObject(rep);
-    wk_queue_free(q);
+    if (rep)
+        freeReplyObject(rep);
+    wk_redis_free(rc);
 }
 
 static void check_postgres(struct doctor *d, struct wk_config *cfg)

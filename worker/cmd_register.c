@@ -22,6 +22,7 @@
 #include "app_manifest.h"
 #include "cli.h"
 #include "cmd_setup.h"
+#include "config.h"
 #include "github_app.h"
 #include "register_http.h"
 #include "sg_config.h"

@@ -8,6 +8,9 @@
  * serialises claims, and an `analyses` row in status running/completed is reused by a second job
  * for the same commit, or resumed (with its check_run_id) by a retry of a job that crashed.
  *
+ * Files: db.c (the connection and its transactions), db_analysis.c (the analysis rows a job
+ * writes), db_sync.c (installations and repositories); db_internal.h is what they share.
+ *
  * Ownership: wk_db_new() returns a handle freed with wk_db_free(). Strings in out-structs are
  * copied into fixed arrays, except struct wk_db_base's arrays, freed with wk_db_base_free(). */
 #ifndef WK_DB_H
@@ -75,7 +78,7 @@ typedef bool (*wk_db_alive_fn)(void *ud, const char *worker_id);
 enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *engine_version,
                         const char *worker_id, wk_db_alive_fn alive, void *alive_ud,
                         int64_t stale_s, struct wk_claim *out);
-/* What wk_db_find_base looks for (see there). */
+/* What wk_db_store_result looks up as the base commit's analysis (struct wk_db_base). */
 struct wk_db_base_query {
     int64_t repository_id;
     const char *head_sha, *base_sha, *ref, *engine_version;
@@ -112,9 +115,6 @@ struct wk_db_base {
     size_t nrule_counts;
     char engine_version[32]; /* the engine that scored it: not this one right after an upgrade */
 };
-enum sg_err wk_db_find_base(struct wk_db *db, const struct wk_claim *c, int64_t repository_id,
-                            const char *head_sha, const char *base_sha, const char *ref,
-                            const char *engine_version, struct wk_db_base *out);
 void wk_db_base_free(struct wk_db_base *b);
 
 /* sync: installation state and the repositories it can see now. */

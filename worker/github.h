@@ -20,8 +20,8 @@
  *   - err->http_status is the last HTTP status seen (0 when no answer); err->message is one line
  *     for logs and check-run text (GitHub's "message" when it sent one). Never contains a token.
  *
- * SG_ERR_TOO_LARGE (an answer over max_response_bytes) is permanent too. A Redis error leaves the
- * borrowed hiredis context unusable (hiredis's rule): reconnect and call wk_github_set_redis().
+ * SG_ERR_TOO_LARGE (an answer over max_response_bytes) is permanent too. A Redis error is
+ * SG_ERR_REDIS; the shared connection (redis.h) reconnects at its next command.
  *
  * Cost: one Redis round trip per request (an EVALSHA that checks the remembered limit, takes a
  * pacing slot for a mutating request and returns the cached token), plus the token fetch when none
@@ -29,10 +29,13 @@
  *
  * Threading: one struct wk_github per thread (it holds one curl easy handle for keep-alive).
  *
+ * Files: github_http.c (exchange, error classes), github_auth.c (JWT, token cache), github_pace.c
+ * (pacing gate), github_api.c (endpoints); github_internal.h is what they share.
+ *
  * Ownership: wk_github_new() returns a client the caller frees with wk_github_free(). The config's
  * strings are copied; cfg->app_key, cfg->redis and the metric handles are BORROWED and must outlive
- * the client (or be replaced with wk_github_set_redis()). Structs passed to callbacks are valid
- * only during the callback. */
+ * the client. Every answer is copied into caller-owned structs or buffers; structs passed to
+ * callbacks are valid only during the callback. */
 #ifndef WK_GITHUB_H
 #define WK_GITHUB_H
 
@@ -44,7 +47,7 @@
 #include "sg_err.h"
 #include "sg_metrics.h"
 
-struct redisContext;
+struct wk_redis;
 struct wk_checkrun_output;
 
 struct wk_github_config {
@@ -60,12 +63,12 @@ struct wk_github_config {
     long low_speed_time_s;     /* ... for this long; 0: 30 */
     size_t max_response_bytes; /* JSON answers larger than this fail with SG_ERR_TOO_LARGE;
                                   0: 8 MiB */
-    /* Blocking hiredis context with command timeouts (borrowed), used for the installation token
+    /* The worker's Redis connection (borrowed, redis.h), used for the installation token
      * cache (github:token:<installation-id>), fleet-wide pacing of mutating requests
-     * (github:pace:<installation-id>), remembered rate-limit resets (github:limited:<id>) and the
-     * annotation-progress of a check run (github:annotations:<check-run-id>). NULL: the same
-     * things are kept in this process only. A Redis error is returned as SG_ERR_REDIS. */
-    struct redisContext *redis;
+     * (github:pace:<installation-id>) and remembered rate-limit resets (github:limited:<id>).
+     * NULL: the same things are kept in this process only. A Redis error is returned as
+     * SG_ERR_REDIS. */
+    struct wk_redis *redis;
     int64_t pace_ms;            /* minimum gap between mutating requests per installation;
                                    0: 1000 (GitHub's advice); negative: no pacing */
     int64_t pace_max_wait_ms;   /* a call waits for its pacing slot at most this long, else it
@@ -94,8 +97,6 @@ struct wk_github;
 /* NULL with a reason in errbuf on a bad config (missing api_url, app_id or app_key). */
 struct wk_github *wk_github_new(const struct wk_github_config *cfg, char *errbuf, size_t errlen);
 void wk_github_free(struct wk_github *gh);
-/* Replaces the borrowed Redis context (after a reconnect); NULL switches to in-process state. */
-void wk_github_set_redis(struct wk_github *gh, struct redisContext *redis);
 
 /* The installation access token: from Redis when cached, else POST
  * /app/installations/{id}/access_tokens with a fresh App JWT (then cached). Copies it into out.
@@ -124,9 +125,10 @@ enum sg_err wk_github_checkrun_find(struct wk_github *gh, int64_t installation_i
 /* PATCH /repos/{repo}/check-runs/{id}: status completed, out->conclusion, completed_at, output
  * title/summary and the first 50 annotations; then further PATCHes of 50 annotations each, up to
  * cfg->max_annotations in total (the renderer already says in the summary how many are not shown).
- * Safe to call again after a retryable failure: annotations already accepted by GitHub for this
- * check run are remembered (Redis) and not sent twice. new_run: the caller created this check run
- * in this same attempt, so nothing can have been sent yet (saves the Redis lookup). */
+ * Safe to call again after any failure, also one whose effect is unknown (a PATCH applied whose
+ * answer was lost): it first asks GitHub how many annotations the check run holds
+ * (output.annotations_count, one GET) and sends only the rest. new_run: the caller created this
+ * check run in this same attempt, so nothing can have been sent yet (saves the GET). */
 enum sg_err wk_github_checkrun_complete(struct wk_github *gh, int64_t installation_id,
                                         const char *repo_full_name, int64_t check_run_id,
                                         const struct wk_checkrun_output *out, bool new_run,
@@ -198,20 +200,6 @@ enum sg_err wk_github_deliveries_list(struct wk_github *gh, int64_t since_unix_s
 /* POST /app/hook/deliveries/{id}/attempts (JWT auth; GitHub answers 202). */
 enum sg_err wk_github_delivery_redeliver(struct wk_github *gh, int64_t delivery_id,
                                          struct wk_github_error *err);
-
-struct wk_github_redeliver_stats {
-    size_t listed;      /* deliveries since the cut-off */
-    size_t failed;      /* guids whose every attempt failed */
-    size_t redelivered; /* redelivery requests GitHub accepted */
-    size_t errors;      /* redelivery requests that failed */
-};
-
-/* `singularity-worker redeliver --since DURATION`: lists deliveries since since_unix_s and asks for
- * a redelivery of each guid that has no successful (2xx) attempt, once per guid (its newest
- * attempt). dry_run only counts. Logs one line per redelivery. */
-enum sg_err wk_github_redeliver_failed(struct wk_github *gh, int64_t since_unix_s, bool dry_run,
-                                       struct wk_github_redeliver_stats *stats,
-                                       struct wk_github_error *err);
 
 /* --- pure helpers, exported for unit tests --- */
 

@@ -1,9 +1,11 @@
 /* Why: see jobs.h. The order of an analyze job is chosen so that every crash point is safe:
- * claim the analysis row (DB) -> create the check run and store its id on the row at once ->
- * stream the tarball into the engine -> store results + findings (one transaction) -> complete the
- * check run -> mark the row completed -> LREM. A retry after any of these finds the row and
- * resumes with the same check run; one that died between creating the check run and storing its
- * id finds it on GitHub by external_id (= the analysis id) instead of creating a second one. */
+ * claim the analysis row (DB) -> find (on a resumed row) or create the check run, its id kept in
+ * memory -> stream the tarball into the engine -> store results + findings + the check-run id (one
+ * transaction) -> complete the check run -> mark the row completed -> LREM. The check-run id is
+ * stored with whatever ends the attempt: the result, a permanent failure (wk_db_fail) or handing
+ * the job back for a retry or at shutdown (wk_db_release). A retry finds the row and resumes with
+ * the same check run; one whose earlier attempt died before storing the id finds the check run on
+ * GitHub by external_id (= the analysis id) instead of creating a second one. */
 #include "jobs.h"
 
 #include <inttypes.h>
@@ -14,9 +16,10 @@
 #include <unistd.h>
 
 #include "checkrun.h"
-#include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "github.h"
+#include "metrics.h"
 #include "queue.h"
 #include "sg_analysis.h"
 #include "sg_buf.h"
@@ -30,41 +33,6 @@ const char *wk_outcome_str(enum wk_outcome o)
     static const char *const names[] = {"completed", "reused", "failed",   "retried",
                                         "deferred",  "dead",   "returned", "lost"};
     return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
-}
-
-struct wk_metrics *wk_metrics_new(void)
-{
-    struct wk_metrics *m = calloc(1, sizeof *m);
-    if (!m || !(m->reg = sg_metrics_new())) {
-        free(m);
-        return NULL;
-    }
-    static const double buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-    m->db_errors = sg_metrics_counter(m->reg, "singularity_db_errors_total",
-                                      "PostgreSQL connection and statement errors.", NULL);
-    m->jobs = sg_metrics_counter(m->reg, "singularity_worker_jobs_total",
-                                 "Jobs run, by kind and outcome.", "kind,outcome");
-    m->job_duration = sg_metrics_histogram(m->reg, "singularity_worker_job_duration_seconds",
-                                           "Time from taking a job to finishing it.", NULL, buckets,
-                                           sizeof buckets / sizeof buckets[0]);
-    m->gh_requests = sg_metrics_counter(m->reg, "singularity_github_requests_total",
-                                        "Requests to the GitHub API, by HTTP status.", "code");
-    m->gh_ratelimit = sg_metrics_gauge(m->reg, "singularity_github_ratelimit_remaining",
-                                       "X-RateLimit-Remaining of the last GitHub answer.", NULL);
-    if (!sg_queue_gauges_register(&m->queue, m->reg) || !m->db_errors || !m->jobs ||
-        !m->job_duration || !m->gh_requests || !m->gh_ratelimit) {
-        wk_metrics_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-void wk_metrics_free(struct wk_metrics *m)
-{
-    if (!m)
-        return;
-    sg_metrics_free(m->reg);
-    free(m);
 }
 
 enum wk_disposition wk_jobs_classify(enum sg_err e)
@@ -117,12 +85,14 @@ static double random01(void)
 struct step_err {
     enum sg_err e;
     int64_t retry_at_ms;
+    bool permanent; /* not retried whatever e's class (the time budget ran out) */
     char msg[300];
 };
 
 static void set_step(struct step_err *se, enum sg_err e, const char *what, const char *detail)
 {
     se->e = e;
+    se->permanent = false;
     snprintf(se->msg, sizeof se->msg, "%s: %s", what, detail && *detail ? detail : sg_err_str(e));
 }
 
@@ -131,14 +101,6 @@ static void from_gh(struct step_err *se, enum sg_err e, const char *what,
 {
     set_step(se, e, what, ge->message[0] ? ge->message : sg_err_str(e));
     se->retry_at_ms = ge->retry_at_ms;
-}
-
-/* The github client borrows the queue's Redis context, which a reconnect replaces. */
-static struct wk_github *gh(struct wk_runner *r)
-{
-    wk_queue_connect(r->queue);
-    wk_github_set_redis(r->gh, wk_queue_context(r->queue));
-    return r->gh;
 }
 
 static bool past_deadline(struct wk_runner *r)
@@ -176,9 +138,8 @@ static enum sg_err do_bury(struct wk_runner *r, const char *l, size_t len, const
 static enum sg_err do_return(struct wk_runner *r, const char *l, size_t len, const char *n,
                              int64_t d, bool *o)
 {
-    (void)n;
     (void)d;
-    return wk_queue_return(r->queue, l, len, o);
+    return wk_queue_return(r->queue, l, len, n, o);
 }
 
 /* line is the held job as taken: len bytes, possibly with NULs (binary-safe all the way to Redis,
@@ -211,10 +172,13 @@ static bool finish(struct wk_runner *r, finish_fn fn, const char *line, size_t l
     return ours;
 }
 
-/* Tarball bytes -> engine, stopping when the shutdown deadline has come. */
+/* Tarball bytes -> engine, stopping when the shutdown deadline has come or the job's time budget
+ * (ANALYSIS_TIMEOUT_S) has run out; the engine checks the same budget inside a chunk. */
 struct feed_ctx {
     struct wk_runner *r;
     struct sg_an *an;
+    int64_t deadline_ms; /* sg_mono_ms() */
+    bool timed_out;
     enum sg_err an_err;
 };
 
@@ -223,6 +187,10 @@ static enum sg_err feed(void *ud, const void *buf, size_t len)
     struct feed_ctx *f = ud;
     if (past_deadline(f->r))
         return SG_ERR_SHUTDOWN;
+    if (sg_mono_ms() >= f->deadline_ms) {
+        f->timed_out = true;
+        return SG_ERR_TIMEOUT;
+    }
     enum sg_err e = sg_an_feed(f->an, buf, len);
     if (e)
         f->an_err = e;
@@ -255,12 +223,24 @@ static void report_failure(struct job_ctx *c, const char *message)
     if (!r->gh || c->job->kind != SG_JOB_ANALYZE || !c->job->repo_full_name || !c->job->sha)
         return;
     struct wk_github_error ge = {0};
-    enum sg_err e = wk_github_checkrun_fail(gh(r), c->job->installation, c->job->repo_full_name,
+    enum sg_err e = wk_github_checkrun_fail(r->gh, c->job->installation, c->job->repo_full_name,
                                             c->job->sha, c->claimed ? c->claim.check_run_id : 0,
                                             "Analysis failed", message, &ge);
     if (e)
         sg_log_warn("could not report the failure on the check run", SG_KV_STR("err", ge.message),
                     SG_KV_END);
+}
+
+/* The job's time budget ran out: a permanent failure (the same commit would run out again), with
+ * a check-run message that says so. */
+static void out_of_time(struct job_ctx *c, struct step_err *se)
+{
+    se->e = SG_ERR_TIMEOUT;
+    se->permanent = true;
+    se->retry_at_ms = 0;
+    snprintf(se->msg, sizeof se->msg,
+             "The analysis stopped after %lld s, the time budget of a job (ANALYSIS_TIMEOUT_S).",
+             (long long)c->r->cfg->analysis_timeout_s);
 }
 
 static bool owner_alive(void *ud, const char *worker_id)
@@ -270,6 +250,52 @@ static bool owner_alive(void *ud, const char *worker_id)
     wk_queue_worker_alive(r->queue, worker_id, sg_now_ms(), r->cfg->worker_dead_after_s * 1000,
                           &alive);
     return alive;
+}
+
+/* The check run an earlier attempt on this (resumed) analysis created, by external_id = the
+ * analysis id; *id is 0 when there is none. */
+static enum sg_err find_earlier_check_run(struct job_ctx *c, int64_t *id,
+                                          struct wk_github_error *ge)
+{
+    char ext[32];
+    snprintf(ext, sizeof ext, "%lld", (long long)c->claim.analysis_id);
+    *id = 0;
+    enum sg_err e = wk_github_checkrun_find(c->r->gh, c->job->installation, c->job->repo_full_name,
+                                            c->job->sha, ext, id, ge);
+    if (!e && *id > 0)
+        sg_log_info("reusing the check run an earlier attempt created",
+                    SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", *id),
+                    SG_KV_END);
+    return e;
+}
+
+/* A job taken back from workers that died or were stopped in the middle of it as often as a job
+ * may be tried (the reaper and the hard stop count those attempts) is not run again. Its analysis
+ * row is claimed so that it can be marked failed with its check run (found by external_id when an
+ * earlier attempt created it); *done says when the commit turned out analysed (reused) or taken by
+ * a live worker (deferred). Best effort: the job is buried whatever PostgreSQL or GitHub say. */
+static void claim_to_give_up(struct job_ctx *c, enum wk_outcome *done)
+{
+    struct wk_runner *r = c->r;
+    struct sg_job *job = c->job;
+    if (job->kind != SG_JOB_ANALYZE)
+        return;
+    if (wk_db_claim(r->db, job, SG_AN_ENGINE_VERSION, r->worker_id, owner_alive, r,
+                    r->cfg->job_stale_s, &c->claim) != SG_OK) {
+        sg_log_warn("could not claim the analysis to mark it failed",
+                    SG_KV_STR("err", wk_db_error(r->db)), SG_KV_END);
+        return;
+    }
+    if (c->claim.action == WK_CLAIM_REUSE || c->claim.action == WK_CLAIM_DEFER) {
+        *done = c->claim.action == WK_CLAIM_REUSE ? WK_OUT_REUSED : WK_OUT_DEFERRED;
+        return;
+    }
+    c->claimed = true;
+    int64_t id = 0;
+    struct wk_github_error ge = {0};
+    if (c->claim.check_run_id <= 0 && c->claim.resumed && r->gh &&
+        find_earlier_check_run(c, &id, &ge) == SG_OK && id > 0)
+        c->claim.check_run_id = id;
 }
 
 /* One analyze job. Returns SG_OK when the job is over (completed or reused: *done says which);
@@ -314,20 +340,14 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
             /* An earlier attempt may have created the check run and died (or lost PostgreSQL)
              * before storing its id: find it by external_id rather than leave it in_progress
              * forever next to a second one. A fresh row cannot have one, so no lookup there. */
-            e = wk_github_checkrun_find(gh(r), job->installation, job->repo_full_name, job->sha,
-                                        ext, &id, &ge);
+            e = find_earlier_check_run(c, &id, &ge);
             if (e) {
                 from_gh(se, e, "looking up the check run", &ge);
                 goto out;
             }
-            if (id > 0)
-                sg_log_info("reusing the check run an earlier attempt created",
-                            SG_KV_STR("repo", job->repo_full_name), SG_KV_STR("sha", job->sha),
-                            SG_KV_INT("analysis", c->claim.analysis_id), SG_KV_INT("check_run", id),
-                            SG_KV_END);
         }
         if (id <= 0) {
-            e = wk_github_checkrun_create(gh(r), job->installation, job->repo_full_name, job->sha,
+            e = wk_github_checkrun_create(r->gh, job->installation, job->repo_full_name, job->sha,
                                           ext, NULL, &id, &ge);
             c->new_check_run = e == SG_OK;
         }
@@ -344,19 +364,22 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct sg_an_options opts = {0};
     sg_an_limits_default(&opts.limits);
     opts.limits.max_findings = (uint32_t)cfg->max_stored_findings;
+    opts.deadline_ms = sg_mono_ms() + cfg->analysis_timeout_s * 1000;
     an = sg_an_new(&opts);
     if (!an) {
         set_step(se, SG_ERR_NOMEM, "analysis", "out of memory");
         e = SG_ERR_NOMEM;
         goto out;
     }
-    struct feed_ctx fc = {.r = r, .an = an};
+    struct feed_ctx fc = {.r = r, .an = an, .deadline_ms = opts.deadline_ms};
     uint64_t bytes = 0;
     int64_t t_dl = sg_mono_ms();
-    e = wk_github_tarball(gh(r), job->installation, job->repo_full_name, job->sha, feed, &fc,
+    e = wk_github_tarball(r->gh, job->installation, job->repo_full_name, job->sha, feed, &fc,
                           &bytes, &ge);
     if (e) {
-        if (fc.an_err)
+        if (fc.timed_out || fc.an_err == SG_ERR_TIMEOUT)
+            out_of_time(c, se);
+        else if (fc.an_err)
             set_step(se, SG_ERR_PARSE, "the repository archive could not be analysed",
                      sg_an_error(an));
         else if (e == SG_ERR_SHUTDOWN)
@@ -366,6 +389,10 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         goto out;
     }
     e = sg_an_finish(an, &res);
+    if (e == SG_ERR_TIMEOUT) {
+        out_of_time(c, se);
+        goto out;
+    }
     if (e) {
         set_step(se, e, "the repository archive could not be analysed", sg_an_error(an));
         goto out;
@@ -408,7 +435,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         e = SG_ERR_SHUTDOWN;
         goto out;
     }
-    e = wk_github_checkrun_complete(gh(r), job->installation, job->repo_full_name,
+    e = wk_github_checkrun_complete(r->gh, job->installation, job->repo_full_name,
                                     c->claim.check_run_id, &out, c->new_check_run, &ge);
     if (e) {
         from_gh(se, e, "completing the check run", &ge);
@@ -502,7 +529,7 @@ static enum sg_err run_sync(struct job_ctx *c, struct step_err *se)
     struct wk_github_installation inst = {0};
     struct wk_github_error ge = {0};
     struct repo_list repos = {0};
-    e = wk_github_installation_get(gh(r), job->installation, &inst, &ge);
+    e = wk_github_installation_get(r->gh, job->installation, &inst, &ge);
     if (e == SG_ERR_NOT_FOUND) {
         /* Uninstalled meanwhile: the installation is gone, which is what sync records. */
         e = wk_db_installation_deleted(r->db, job->installation);
@@ -515,7 +542,7 @@ static enum sg_err run_sync(struct job_ctx *c, struct step_err *se)
         goto out;
     }
     if (!inst.suspended) {
-        e = wk_github_installation_repos(gh(r), job->installation, collect_repo, &repos, &ge);
+        e = wk_github_installation_repos(r->gh, job->installation, collect_repo, &repos, &ge);
         if (e) {
             from_gh(se, e, "listing the installation's repositories", &ge);
             goto out;
@@ -596,10 +623,30 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     struct job_ctx c = {.r = r, .job = &job, .t0 = t0};
     struct step_err se = {0};
     enum wk_outcome done = WK_OUT_COMPLETED;
-    sg_log_info("job started", SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
-                SG_KV_INT("installation", job.installation), SG_KV_STR("repo", job.repo_full_name),
-                SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", job.attempt), SG_KV_END);
-    enum sg_err e = job.kind == SG_JOB_ANALYZE ? run_analyze(&c, &se, &done) : run_sync(&c, &se);
+    /* Every line this thread logs until the job ends says which job it is about. */
+    struct sg_log_context lc = {.delivery = job.delivery,
+                                .installation = job.installation,
+                                .repo = job.repo_full_name,
+                                .sha = job.sha,
+                                .attempt = job.attempt};
+    sg_log_context_set(&lc);
+    sg_log_info("job started", SG_KV_STR("job", kind), SG_KV_END);
+    enum sg_err e = SG_OK;
+    if (job.attempt >= r->cfg->max_attempts) {
+        claim_to_give_up(&c, &done);
+        if (done == WK_OUT_COMPLETED) { /* neither reused nor deferred: the job ends here */
+            snprintf(se.msg, sizeof se.msg, "gave up after %d attempts; the last one: %s",
+                     job.attempt, job.last_error ? job.last_error : "unknown");
+            report_failure(&c, se.msg);
+            reencode(&job, job.attempt, se.msg, &nb);
+            o = finish(r, do_bury, line, len, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
+            sg_log_error("job taken back from stopped workers too often; moved to the dead list",
+                         SG_KV_STR("job", kind), SG_KV_STR("err", se.msg), SG_KV_END);
+            goto out;
+        }
+    } else {
+        e = job.kind == SG_JOB_ANALYZE ? run_analyze(&c, &se, &done) : run_sync(&c, &se);
+    }
 
     if (!e && done == WK_OUT_DEFERRED) {
         /* Not a failure: the same commit is being analysed by a live worker; look again soon
@@ -608,68 +655,62 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
         sg_job_encode(&job, &nb);
         o = finish(r, do_delay, line, len, sg_buf_str(&nb), due) ? WK_OUT_DEFERRED : WK_OUT_LOST;
         sg_log_info("commit being analysed by another worker; job deferred", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_STR("owner", c.claim.owner), SG_KV_END);
+                    SG_KV_STR("owner", c.claim.owner), SG_KV_END);
         goto out;
     }
     if (!e) {
         o = finish(r, do_ack, line, len, NULL, 0) ? done : WK_OUT_LOST;
-        sg_log_info(
-            done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
-            SG_KV_STR("job", kind), SG_KV_STR("delivery", job.delivery),
-            SG_KV_INT("installation", job.installation), SG_KV_STR("repo", job.repo_full_name),
-            SG_KV_STR("sha", job.sha), SG_KV_INT("analysis", c.claim.analysis_id),
-            SG_KV_INT("check_run", c.claim.check_run_id), SG_KV_STR("conclusion", c.conclusion),
-            SG_KV_DBL("score", c.score), SG_KV_INT("findings", (long long)c.findings_total),
-            SG_KV_INT("stored", (long long)c.findings_stored), SG_KV_INT("store_ms", c.store_ms),
-            SG_KV_STR("outcome", wk_outcome_str(o)), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
-            SG_KV_END);
+        sg_log_info(done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
+                    SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
+                    SG_KV_INT("check_run", c.claim.check_run_id),
+                    SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
+                    SG_KV_INT("findings", (long long)c.findings_total),
+                    SG_KV_INT("stored", (long long)c.findings_stored),
+                    SG_KV_INT("store_ms", c.store_ms), SG_KV_STR("outcome", wk_outcome_str(o)),
+                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
-    enum wk_disposition disp = wk_jobs_classify(e);
-    if (disp == WK_DISP_SHUTDOWN) {
-        if (c.claimed)
-            wk_db_release(r->db, &c.claim);
-        o = finish(r, do_return, line, len, NULL, 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
-        sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
-        goto out;
-    }
-    if (disp == WK_DISP_RETRY) {
+    enum wk_disposition disp = se.permanent ? WK_DISP_PERMANENT : wk_jobs_classify(e);
+    if (disp == WK_DISP_SHUTDOWN || disp == WK_DISP_RETRY) {
+        /* Handed back at shutdown counts as an attempt too, so a job that stalls every worker
+         * until it is stopped reaches the dead list like one that fails. At shutdown there is no
+         * time left to report on GitHub: a job at MAX_ATTEMPTS goes back, and the worker that
+         * takes it buries it (claim_to_give_up). */
         int next = job.attempt + 1;
-        if (next >= r->cfg->max_attempts) {
+        if (disp == WK_DISP_RETRY && next >= r->cfg->max_attempts) {
             report_failure(&c, se.msg);
             reencode(&job, next, se.msg, &nb);
             o = finish(r, do_bury, line, len, sg_buf_str(&nb), 0) ? WK_OUT_DEAD : WK_OUT_LOST;
             sg_log_error("job failed too often; moved to the dead list", SG_KV_STR("job", kind),
-                         SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                         SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
-                         SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
-                         SG_KV_END);
+                         SG_KV_INT("attempt", next), SG_KV_STR("err", se.msg),
+                         SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
             goto out;
         }
         if (c.claimed)
             wk_db_release(r->db, &c.claim);
+        reencode(&job, next, se.msg, &nb);
+        if (disp == WK_DISP_SHUTDOWN) {
+            o = finish(r, do_return, line, len, sg_buf_str(&nb), 0) ? WK_OUT_RETURNED : WK_OUT_LOST;
+            sg_log_info("job handed back to the queue for shutdown", SG_KV_STR("job", kind),
+                        SG_KV_INT("attempt", next), SG_KV_INT("dur_ms", sg_mono_ms() - t0),
+                        SG_KV_END);
+            goto out;
+        }
         int64_t now = sg_now_ms();
         int64_t due = wk_jobs_retry_due(next, r->cfg->retry_base_ms, r->cfg->retry_max_ms,
                                         random01(), now, se.retry_at_ms);
-        reencode(&job, next, se.msg, &nb);
         o = finish(r, do_delay, line, len, sg_buf_str(&nb), due) ? WK_OUT_RETRIED : WK_OUT_LOST;
         sg_log_warn("job failed; retry scheduled", SG_KV_STR("job", kind),
-                    SG_KV_STR("delivery", job.delivery), SG_KV_STR("repo", job.repo_full_name),
-                    SG_KV_STR("sha", job.sha), SG_KV_INT("attempt", next),
-                    SG_KV_INT("retry_in_ms", due - now), SG_KV_STR("err", se.msg),
-                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+                    SG_KV_INT("attempt", next), SG_KV_INT("retry_in_ms", due - now),
+                    SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     report_failure(&c, se.msg);
     o = finish(r, do_ack, line, len, NULL, 0) ? WK_OUT_FAILED : WK_OUT_LOST;
-    sg_log_error("job failed permanently", SG_KV_STR("job", kind),
-                 SG_KV_STR("delivery", job.delivery), SG_KV_INT("installation", job.installation),
-                 SG_KV_STR("repo", job.repo_full_name), SG_KV_STR("sha", job.sha),
-                 SG_KV_STR("err", se.msg), SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+    sg_log_error("job failed permanently", SG_KV_STR("job", kind), SG_KV_STR("err", se.msg),
+                 SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
 out:
+    sg_log_context_clear();
     count(r, kind, o, t0);
     sg_job_clear(&job);
     sg_buf_free(&nb);

@@ -5,8 +5,7 @@
  * the queue (shutdown). The analysis row in PostgreSQL is the idempotency guard (db.h), so a job
  * delivered twice or retried after a crash never doubles an analysis or a check run.
  *
- * Ownership: struct wk_runner borrows everything it points to; wk_metrics_new() returns a set of
- * metric handles freed (with its registry) by wk_metrics_free(). */
+ * Ownership: struct wk_runner borrows everything it points to. */
 #ifndef WK_JOBS_H
 #define WK_JOBS_H
 
@@ -17,25 +16,12 @@
 #include <stdint.h>
 
 #include "sg_err.h"
-#include "sg_metrics.h"
-#include "sg_queue_stats.h"
 
 struct wk_config;
 struct wk_queue;
 struct wk_db;
 struct wk_github;
-
-struct wk_metrics {
-    struct sg_metrics *reg;
-    struct sg_queue_gauges queue;   /* analysis_queue_* (common/sg_queue_stats.h) */
-    struct sg_metric *db_errors;    /* singularity_db_errors_total */
-    struct sg_metric *jobs;         /* singularity_worker_jobs_total{kind,outcome} */
-    struct sg_metric *job_duration; /* singularity_worker_job_duration_seconds */
-    struct sg_metric *gh_requests;  /* singularity_github_requests_total{code} */
-    struct sg_metric *gh_ratelimit; /* singularity_github_ratelimit_remaining */
-};
-struct wk_metrics *wk_metrics_new(void);
-void wk_metrics_free(struct wk_metrics *m);
+struct wk_metrics;
 
 enum wk_outcome {
     WK_OUT_COMPLETED, /* analysed and reported / synced */

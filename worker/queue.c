@@ -3,24 +3,19 @@
 #include "queue.h"
 
 #include <hiredis/hiredis.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "redis.h"
 #include "sg_job.h"
 #include "sg_keys.h"
 #include "sg_log.h"
-#include "sg_url.h"
 
 struct wk_queue {
-    redisContext *c;
-    struct sg_redis_url url;
+    struct wk_redis *redis; /* borrowed */
     char worker_id[128];
     char processing[256];
-    int timeout_ms;
-    unsigned generation;
     char err[256];
 };
 
@@ -31,28 +26,42 @@ static const char LUA_ACK[] = "return redis.call('LREM', KEYS[1], 1, ARGV[1])";
 static const char LUA_ACK_TAKE[] =
     "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
     "return {n, redis.call('LMOVE', KEYS[2], KEYS[1], 'RIGHT', 'LEFT')}";
+/* A job taken back from a worker that died or stopped in the middle of it counts as an attempt:
+ * attempt + 1 and last_error (ARGV why), so a job that kills or stalls every worker that takes it
+ * reaches the dead list (the worker that takes it at MAX_ATTEMPTS buries it, jobs.c) instead of
+ * going round for ever. A line that is not a job object is moved as it is (the worker that takes
+ * it buries it as unparseable). cjson writes integers below 1e14 exactly, which every number of
+ * a job line is. */
+#define LUA_COUNTED                                                                                \
+    "local function counted(j, why)\n"                                                             \
+    "  if why == '' then return j end\n"                                                           \
+    "  local ok, o = pcall(cjson.decode, j)\n"                                                     \
+    "  if not ok or type(o) ~= 'table' or type(o.attempt) ~= 'number' then return j end\n"         \
+    "  o.attempt = o.attempt + 1\n"                                                                \
+    "  o.last_error = why\n"                                                                       \
+    "  return cjson.encode(o)\n"                                                                   \
+    "end\n"
 /* Jobs in our processing list other than the one held go back to the front of the queue: a take
  * whose reply was lost with the connection left them there, and no one else would ever run them
- * while this worker keeps its heartbeat. */
-static const char LUA_RECOVER[] = "local moved = 0\n"
-                                  "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
-                                  "  if j ~= ARGV[1] then\n"
-                                  "    redis.call('LREM', KEYS[1], 1, j)\n"
-                                  "    redis.call('RPUSH', KEYS[2], j)\n"
-                                  "    moved = moved + 1\n"
-                                  "  end\n"
-                                  "end\n"
-                                  "return moved";
+ * while this worker keeps its heartbeat (ARGV[2] ""); or, at a hard stop, the job the runner could
+ * not hand back itself, counted as an attempt (ARGV[2] says why). */
+static const char LUA_RECOVER[] =
+    LUA_COUNTED "local moved = 0\n"
+                "for _, j in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+                "  if j ~= ARGV[1] then\n"
+                "    redis.call('LREM', KEYS[1], 1, j)\n"
+                "    redis.call('RPUSH', KEYS[2], counted(j, ARGV[2]))\n"
+                "    moved = moved + 1\n"
+                "  end\n"
+                "end\n"
+                "return moved";
 static const char LUA_DELAY[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])\n"
     "return 1";
-static const char LUA_BURY[] = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
-                               "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
-                               "return 1";
 static const char LUA_RETURN[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
-    "redis.call('RPUSH', KEYS[2], ARGV[1])\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[2] ~= '' and ARGV[2] or ARGV[1])\n"
     "return 1";
 /* Due delayed jobs go to the back of the queue (LPUSH), like a new job. */
 static const char LUA_PROMOTE[] = "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', "
@@ -62,21 +71,23 @@ static const char LUA_PROMOTE[] = "local due = redis.call('ZRANGEBYSCORE', KEYS[
                                   "  redis.call('LPUSH', KEYS[2], j)\n"
                                   "end\n"
                                   "return #due";
-/* A dead worker's jobs go to the front (RIGHT end) so they are taken next. Several reapers at
- * once are safe: the script is atomic, and a second reaper finds the worker already gone. */
+/* A dead worker's jobs go to the front (RIGHT end) so they are taken next, each counted as an
+ * attempt (LUA_COUNTED). Several reapers at once are safe: the script is atomic, and a second
+ * reaper finds the worker already gone. */
 static const char LUA_REAP[] =
-    "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])\n"
-    "local moved = 0\n"
-    "for _, id in ipairs(dead) do\n"
-    "  local src = ARGV[2] .. id\n"
-    "  while true do\n"
-    "    local j = redis.call('LMOVE', src, KEYS[2], 'RIGHT', 'RIGHT')\n"
-    "    if not j then break end\n"
-    "    moved = moved + 1\n"
-    "  end\n"
-    "  redis.call('ZREM', KEYS[1], id)\n"
-    "end\n"
-    "return {#dead, moved}";
+    LUA_COUNTED "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])\n"
+                "local moved = 0\n"
+                "for _, id in ipairs(dead) do\n"
+                "  local src = ARGV[2] .. id\n"
+                "  while true do\n"
+                "    local j = redis.call('RPOP', src)\n"
+                "    if not j then break end\n"
+                "    redis.call('RPUSH', KEYS[2], counted(j, ARGV[3]))\n"
+                "    moved = moved + 1\n"
+                "  end\n"
+                "  redis.call('ZREM', KEYS[1], id)\n"
+                "end\n"
+                "return {#dead, moved}";
 static const char LUA_LEAVE[] = "if redis.call('LLEN', KEYS[1]) ~= 0 then return 0 end\n"
                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                 "return 1";
@@ -98,137 +109,56 @@ static const char LUA_BURY_OVERSIZED[] =
     "  end\n"
     "end\n"
     "return n";
+/* Bury (to the dead list) and a dead job's retry (back to the queue): move one line, replaced. */
 static const char LUA_REQUEUE[] =
     "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
     "redis.call('LPUSH', KEYS[2], ARGV[2])\n"
     "return 1";
 
-struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
-                              char *err, size_t errlen)
+struct wk_queue *wk_queue_new(struct wk_redis *redis, const char *worker_id)
 {
     struct wk_queue *q = calloc(1, sizeof *q);
-    if (!q) {
-        snprintf(err, errlen, "out of memory");
+    if (!q)
         return NULL;
-    }
-    if (sg_redis_url_parse(redis_url, &q->url, err, errlen) != SG_OK) {
-        free(q);
-        return NULL;
-    }
+    q->redis = redis;
     snprintf(q->worker_id, sizeof q->worker_id, "%s", worker_id ? worker_id : "");
     sg_key_processing(q->processing, sizeof q->processing, q->worker_id);
-    q->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
     return q;
-}
-
-static void drop(struct wk_queue *q)
-{
-    if (q->c) {
-        redisFree(q->c);
-        q->c = NULL;
-    }
 }
 
 void wk_queue_free(struct wk_queue *q)
 {
-    if (!q)
-        return;
-    drop(q);
-    sg_redis_url_clear(&q->url);
     free(q);
-}
-
-static struct timeval tv_ms(int ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    return tv;
 }
 
 const char *wk_queue_error(const struct wk_queue *q)
 {
     return q->err;
 }
-const char *wk_queue_worker_id(const struct wk_queue *q)
-{
-    return q->worker_id;
-}
-unsigned wk_queue_generation(const struct wk_queue *q)
-{
-    return q->generation;
-}
-struct redisContext *wk_queue_context(struct wk_queue *q)
-{
-    return q->c;
-}
-
-/* Runs one command (argv form); on a connection error drops the context so the next call
- * reconnects. The reply belongs to the caller. */
-static enum sg_err cmd(struct wk_queue *q, redisReply **out, int argc, const char **argv,
-                       const size_t *lens)
-{
-    *out = NULL;
-    enum sg_err e = wk_queue_connect(q);
-    if (e)
-        return e;
-    redisReply *r = redisCommandArgv(q->c, argc, argv, lens);
-    if (!r) {
-        snprintf(q->err, sizeof q->err, "redis: %s", q->c->errstr[0] ? q->c->errstr : "no reply");
-        drop(q);
-        return SG_ERR_REDIS;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(q->err, sizeof q->err, "redis: %s", r->str);
-        freeReplyObject(r);
-        return SG_ERR_REDIS;
-    }
-    *out = r;
-    return SG_OK;
-}
 
 enum sg_err wk_queue_connect(struct wk_queue *q)
 {
-    if (q->c && !q->c->err)
-        return SG_OK;
-    drop(q);
-    struct timeval tv = tv_ms(q->timeout_ms);
-    if (q->url.unix_path)
-        q->c = redisConnectUnixWithTimeout(q->url.unix_path, tv);
-    else
-        q->c = redisConnectWithTimeout(q->url.host, q->url.port, tv);
-    if (!q->c || q->c->err) {
-        snprintf(q->err, sizeof q->err, "redis connect: %s", q->c ? q->c->errstr : "out of memory");
-        drop(q);
-        return SG_ERR_REDIS;
-    }
-    redisSetTimeout(q->c, tv);
-    redisEnableKeepAlive(q->c);
-    q->generation++;
-    redisReply *r = NULL;
-    if (q->url.password) {
-        if (q->url.username)
-            r = redisCommand(q->c, "AUTH %s %s", q->url.username, q->url.password);
-        else
-            r = redisCommand(q->c, "AUTH %s", q->url.password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis AUTH failed: %s", r ? r->str : q->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    if (q->url.db) {
-        r = redisCommand(q->c, "SELECT %d", q->url.db);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(q->err, sizeof q->err, "redis SELECT failed: %s", r ? r->str : q->c->errstr);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    return SG_OK;
-fail:
-    if (r)
-        freeReplyObject(r);
-    drop(q);
-    return SG_ERR_REDIS;
+    enum sg_err e = wk_redis_connect(q->redis);
+    if (e)
+        snprintf(q->err, sizeof q->err, "%s", wk_redis_error(q->redis));
+    return e;
+}
+
+/* Runs one command (argv form) through the shared connection, which reconnects by itself after a
+ * connection error. The reply belongs to the caller. */
+static enum sg_err cmd_ex(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                          const size_t *lens, int extra_ms)
+{
+    enum sg_err e = wk_redis_argv(q->redis, out, argc, argv, lens, extra_ms);
+    if (e)
+        snprintf(q->err, sizeof q->err, "%s", wk_redis_error(q->redis));
+    return e;
+}
+
+static enum sg_err cmd(struct wk_queue *q, redisReply **out, int argc, const char **argv,
+                       const size_t *lens)
+{
+    return cmd_ex(q, out, argc, argv, lens, 0);
 }
 
 /* EVAL script with keys and args; arg_lens (may be NULL: strlen) makes job lines binary-safe, so a
@@ -277,46 +207,15 @@ static enum sg_err eval_int(struct wk_queue *q, long long *v, const char *script
     return SG_OK;
 }
 
-/* Replies that carry a job line are read with a string constructor that turns a string over
- * SG_JOB_LINE_MAX into an integer reply holding its length: such a line is then never copied out
- * of hiredis's read buffer, which would hold it twice at once (a 50 MB line, 100 MB). The default
- * constructors are hiredis's own, the same for every connection. */
-static redisReplyObjectFunctions plain_fns, capped_fns;
-static pthread_once_t capped_once = PTHREAD_ONCE_INIT;
-
-static void *create_capped_string(const redisReadTask *t, char *str, size_t len)
-{
-    if (len > SG_JOB_LINE_MAX)
-        return plain_fns.createInteger(t, (long long)len);
-    return plain_fns.createString(t, str, len);
-}
-
-static void init_capped(void)
-{
-    redisReader *rd = redisReaderCreate();
-    if (!rd)
-        return; /* capped_fns stays empty: lines are read whole, and still refused below */
-    plain_fns = *rd->fn;
-    redisReaderFree(rd);
-    capped_fns = plain_fns;
-    capped_fns.createString = create_capped_string;
-}
-
-/* Runs one command whose string replies are job lines (see create_capped_string). */
+/* Runs one command whose string replies are job lines: one over SG_JOB_LINE_MAX comes back as an
+ * integer reply holding its length, never copied (wk_redis_argv_capped). */
 static enum sg_err cmd_lines(struct wk_queue *q, redisReply **out, int argc, const char **argv,
-                             const size_t *lens)
+                             const size_t *lens, int extra_ms)
 {
-    *out = NULL;
-    enum sg_err e = wk_queue_connect(q);
+    enum sg_err e =
+        wk_redis_argv_capped(q->redis, out, argc, argv, lens, extra_ms, (size_t)SG_JOB_LINE_MAX);
     if (e)
-        return e;
-    pthread_once(&capped_once, init_capped);
-    redisReplyObjectFunctions *fn = q->c->reader->fn;
-    if (capped_fns.createString)
-        q->c->reader->fn = &capped_fns;
-    e = cmd(q, out, argc, argv, lens);
-    if (q->c) /* still the same connection: cmd drops it only on failure */
-        q->c->reader->fn = fn;
+        snprintf(q->err, sizeof q->err, "%s", wk_redis_error(q->redis));
     return e;
 }
 
@@ -364,18 +263,12 @@ enum sg_err wk_queue_take(struct wk_queue *q, int block_s, char **line, size_t *
     *line = NULL;
     if (len)
         *len = 0;
-    enum sg_err e = wk_queue_connect(q);
-    if (e)
-        return e;
     char bs[16];
     snprintf(bs, sizeof bs, "%d", block_s);
     const char *argv[] = {"BLMOVE", SG_KEY_QUEUE, q->processing, "RIGHT", "LEFT", bs};
-    /* The command may legitimately block for block_s: widen the socket timeout for it. */
-    redisSetTimeout(q->c, tv_ms(block_s * 1000 + q->timeout_ms));
+    /* The command may legitimately block for block_s: the socket timeout is widened for it. */
     redisReply *r;
-    e = cmd_lines(q, &r, 6, argv, NULL);
-    if (q->c)
-        redisSetTimeout(q->c, tv_ms(q->timeout_ms));
+    enum sg_err e = cmd_lines(q, &r, 6, argv, NULL, block_s * 1000);
     if (e)
         return e;
     e = copy_line(q, r, line, len);
@@ -421,12 +314,11 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, 
         *next_len = 0;
     if (ours)
         *ours = false;
-    const char *keys[] = {q->processing, SG_KEY_QUEUE};
-    const char *args[] = {line};
-    const char *argv[] = {"EVAL", LUA_ACK_TAKE, "2", keys[0], keys[1], args[0]};
-    const size_t lens[] = {4, strlen(LUA_ACK_TAKE), 1, strlen(keys[0]), strlen(keys[1]), len};
+    const char *argv[] = {"EVAL", LUA_ACK_TAKE, "2", q->processing, SG_KEY_QUEUE, line};
+    const size_t lens[] = {4,  strlen(LUA_ACK_TAKE), 1, strlen(q->processing), strlen(SG_KEY_QUEUE),
+                           len};
     redisReply *r;
-    enum sg_err e = cmd_lines(q, &r, 6, argv, lens);
+    enum sg_err e = cmd_lines(q, &r, 6, argv, lens, 0);
     if (e)
         return e;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -442,16 +334,27 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, 
     return e;
 }
 
-enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, size_t held_len, int64_t *moved)
+static enum sg_err recover(struct wk_queue *q, const char *held, size_t held_len, const char *why,
+                           int64_t *moved)
 {
     const char *keys[] = {q->processing, SG_KEY_QUEUE};
-    const char *args[] = {held ? held : ""};
-    const size_t lens[] = {held ? held_len : 0};
+    const char *args[] = {held ? held : "", why};
+    const size_t lens[] = {held ? held_len : 0, strlen(why)};
     long long v = 0;
-    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 1, args, lens);
+    enum sg_err e = eval_int(q, &v, LUA_RECOVER, 2, keys, 2, args, lens);
     if (moved)
         *moved = e ? 0 : v;
     return e;
+}
+
+enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, size_t held_len, int64_t *moved)
+{
+    return recover(q, held, held_len, "", moved);
+}
+
+enum sg_err wk_queue_hand_back(struct wk_queue *q, const char *why, int64_t *moved)
+{
+    return recover(q, NULL, 0, why && *why ? why : "handed back", moved);
 }
 
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, size_t len, const char *new_line,
@@ -465,12 +368,13 @@ enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, size_t len, con
 enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, size_t len, const char *new_line,
                           bool *ours)
 {
-    return finish(q, LUA_BURY, SG_KEY_DEAD, line, len, new_line, NULL, ours);
+    return finish(q, LUA_REQUEUE, SG_KEY_DEAD, line, len, new_line, NULL, ours);
 }
 
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, bool *ours)
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, const char *new_line,
+                            bool *ours)
 {
-    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, len, NULL, NULL, ours);
+    return finish(q, LUA_RETURN, SG_KEY_QUEUE, line, len, new_line, NULL, ours);
 }
 
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved)
@@ -493,9 +397,10 @@ enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after
     char cutoff[32];
     snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now_ms - dead_after_ms));
     const char *keys[] = {SG_KEY_WORKERS, SG_KEY_QUEUE};
-    const char *args[] = {cutoff, SG_KEY_PROCESSING_PREFIX};
+    const char *args[] = {cutoff, SG_KEY_PROCESSING_PREFIX,
+                          "reclaimed from a worker that stopped answering (WORKER_DEAD_AFTER_S)"};
     redisReply *r;
-    enum sg_err e = eval(q, &r, LUA_REAP, 2, keys, 2, args);
+    enum sg_err e = eval(q, &r, LUA_REAP, 2, keys, 3, args);
     if (e)
         return e;
     int64_t w = 0, j = 0;

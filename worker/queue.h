@@ -5,13 +5,13 @@
  * every step that finishes a job first checks the job is still ours (LREM == 1): a worker that was
  * wrongly presumed dead cannot double a job another worker already holds.
  *
- * Blocking hiredis with a timeout on every command; a failed command drops the connection and the
- * next call reconnects, so Redis restarts are survived by retrying.
+ * Commands go through a borrowed struct wk_redis (redis.h): blocking, a timeout on every command,
+ * and a failed command drops the connection so that the next call reconnects; Redis restarts are
+ * survived by retrying.
  *
- * Ownership: wk_queue_new() returns a queue freed with wk_queue_free(). Strings returned through
- * char ** out-parameters are malloc'ed and belong to the caller (free()). wk_queue_context()
- * returns a borrowed context, valid until the next wk_queue_* call that reconnects (see
- * wk_queue_generation()). */
+ * Ownership: wk_queue_new() returns a queue freed with wk_queue_free(); the struct wk_redis is
+ * borrowed and must outlive it. Strings returned through char ** out-parameters are malloc'ed and
+ * belong to the caller (free()). */
 #ifndef WK_QUEUE_H
 #define WK_QUEUE_H
 
@@ -22,24 +22,17 @@
 #include "sg_err.h"
 #include "sg_queue_stats.h"
 
-struct redisContext;
+struct wk_redis;
 struct wk_queue;
 
-/* NULL with a reason in err when the URL is bad. Does not connect yet. timeout_ms bounds connect
- * and every command (plus the block time for wk_queue_take). */
-struct wk_queue *wk_queue_new(const char *redis_url, const char *worker_id, int timeout_ms,
-                              char *err, size_t errlen);
+/* NULL when out of memory. Does not connect yet. */
+struct wk_queue *wk_queue_new(struct wk_redis *redis, const char *worker_id);
 void wk_queue_free(struct wk_queue *q);
 
 /* Connects (or reconnects) when there is no healthy connection. */
 enum sg_err wk_queue_connect(struct wk_queue *q);
-/* The connected context (NULL when disconnected); borrowed. */
-struct redisContext *wk_queue_context(struct wk_queue *q);
-/* Increases each time a new connection is made (so borrowers know to refresh). */
-unsigned wk_queue_generation(const struct wk_queue *q);
 /* The last error's text ("" when none). */
 const char *wk_queue_error(const struct wk_queue *q);
-const char *wk_queue_worker_id(const struct wk_queue *q);
 
 /* BLMOVE analysis_queue -> analysis_queue:processing:<id> RIGHT LEFT, blocking at most block_s.
  * SG_OK with *line NULL when nothing came, or when the line was over SG_JOB_LINE_MAX: that one is
@@ -61,19 +54,24 @@ enum sg_err wk_queue_ack_take(struct wk_queue *q, const char *line, size_t len, 
  * analysis_queue: after a reconnect, a take whose reply was lost may have left one there; at a
  * hard stop (held NULL), everything the worker holds goes back. */
 enum sg_err wk_queue_recover(struct wk_queue *q, const char *held, size_t held_len, int64_t *moved);
+/* At a hard stop: every job in our processing list back to the front of analysis_queue, each
+ * counted as an attempt (attempt + 1, last_error = why), as the reaper counts a dead worker's. */
+enum sg_err wk_queue_hand_back(struct wk_queue *q, const char *why, int64_t *moved);
 /* To analysis_queue:delayed with score due_ms, as new_line (attempt and last_error updated). */
 enum sg_err wk_queue_delay(struct wk_queue *q, const char *line, size_t len, const char *new_line,
                            int64_t due_ms, bool *ours);
 /* To analysis_queue:dead as new_line (with last_error). */
 enum sg_err wk_queue_bury(struct wk_queue *q, const char *line, size_t len, const char *new_line,
                           bool *ours);
-/* Back to the front of analysis_queue unchanged (shutdown). */
-enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, bool *ours);
+/* Back to the front of analysis_queue as new_line (NULL: unchanged), at shutdown. */
+enum sg_err wk_queue_return(struct wk_queue *q, const char *line, size_t len, const char *new_line,
+                            bool *ours);
 
 /* Moves up to max delayed jobs whose due time has come back onto analysis_queue. */
 enum sg_err wk_queue_promote(struct wk_queue *q, int64_t now_ms, int max, int64_t *moved);
 /* Workers whose heartbeat is older than now_ms - dead_after_ms: their processing lists go back to
- * the front of analysis_queue and they leave the workers set. */
+ * the front of analysis_queue, each job counted as an attempt (attempt + 1, last_error), and they
+ * leave the workers set. */
 enum sg_err wk_queue_reap(struct wk_queue *q, int64_t now_ms, int64_t dead_after_ms,
                           int64_t *workers, int64_t *jobs);
 /* Whether worker_id has a heartbeat newer than now_ms - dead_after_ms. */

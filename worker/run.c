@@ -12,13 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "github.h"
 #include "http.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "queue.h"
+#include "redis.h"
 #include "sg_crypto.h"
 #include "sg_log.h"
 #include "sg_time.h"
@@ -79,7 +81,10 @@ struct keeper {
 static void hard_stop(struct keeper *k)
 {
     int64_t moved = 0;
-    if (wk_queue_recover(k->q, NULL, 0, &moved) == SG_OK && moved)
+    if (wk_queue_hand_back(k->q,
+                           "handed back at shutdown: the job did not stop within SHUTDOWN_GRACE_S",
+                           &moved) == SG_OK &&
+        moved)
         sg_log_warn("shutdown grace over: held jobs handed back to the queue",
                     SG_KV_INT("jobs", moved), SG_KV_END);
     wk_queue_leave(k->q, NULL);
@@ -186,17 +191,23 @@ int wk_run_worker(struct wk_config *cfg)
     char wid[160], err[256] = "";
     wk_run_worker_id(wid, sizeof wid);
     struct wk_metrics *m = wk_metrics_new();
-    struct wk_queue *q =
-        wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
-    struct wk_queue *kq =
-        wk_queue_new(cfg->redis_url, wid, (int)cfg->redis_timeout_ms, err, sizeof err);
+    /* One connection per thread: the job loop's (shared by its queue and GitHub client) and the
+     * housekeeping thread's. */
+    struct wk_redis *rc_jobs =
+        wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_redis *rc_keeper =
+        wk_redis_new(cfg->redis_url, (int)cfg->redis_timeout_ms, err, sizeof err);
+    struct wk_queue *q = rc_jobs ? wk_queue_new(rc_jobs, wid) : NULL;
+    struct wk_queue *kq = rc_keeper ? wk_queue_new(rc_keeper, wid) : NULL;
     struct wk_db *db = wk_db_new(cfg->database_url, (int)cfg->db_connect_timeout_s,
                                  (int)cfg->db_statement_timeout_ms);
     struct wk_github *gh = NULL;
     struct wk_http *http = NULL;
     struct keeper k = {.cfg = cfg, .q = kq, .m = m};
     bool keeper_started = false;
-    struct health h = {.max_job_ms = 15 * 60 * 1000};
+    /* A job ends within its time budget (plus the GitHub and PostgreSQL calls around it): a loop
+     * silent for longer is stuck. 15 minutes with the default budget. */
+    struct health h = {.max_job_ms = (cfg->analysis_timeout_s + 300) * 1000};
     pthread_mutex_init(&k.mu, NULL);
     pthread_cond_init(&k.cv, NULL);
     if (!m || !q || !kq || !db) {
@@ -207,6 +218,7 @@ int wk_run_worker(struct wk_config *cfg)
         .api_url = cfg->github_api_url,
         .app_id = cfg->app_id,
         .app_key = cfg->app_key,
+        .redis = rc_jobs,
         .pace_ms = cfg->github_pace_ms,
         .max_annotations = (size_t)cfg->max_annotations,
         .requests_total = m->gh_requests,
@@ -283,11 +295,11 @@ int wk_run_worker(struct wk_config *cfg)
         size_t len = r.next_len;
         r.next = NULL;
         enum sg_err e = SG_OK;
-        if (wk_queue_generation(q) != recovered_gen) { /* a new connection (or the first) */
+        if (wk_redis_generation(rc_jobs) != recovered_gen) { /* a new connection (or the first) */
             int64_t moved = 0;
             e = wk_queue_recover(q, line, len, &moved);
             if (!e)
-                recovered_gen = wk_queue_generation(q);
+                recovered_gen = wk_redis_generation(rc_jobs);
             if (moved)
                 sg_log_warn(
                     "jobs left in our processing list by a lost reply went back to the queue",
@@ -317,7 +329,7 @@ int wk_run_worker(struct wk_config *cfg)
     atomic_store(&h.loop_running, false);
     if (r.next) { /* taken with the last ack but not started: back to the front of the queue */
         bool ours = false;
-        if (wk_queue_return(q, r.next, r.next_len, &ours) != SG_OK)
+        if (wk_queue_return(q, r.next, r.next_len, NULL, &ours) != SG_OK)
             sg_log_warn("could not hand back the next job; the reaper will return it",
                         SG_KV_STR("err", wk_queue_error(q)), SG_KV_END);
         free(r.next);
@@ -343,6 +355,8 @@ out:
     wk_db_free(db);
     wk_queue_free(q);
     wk_queue_free(kq);
+    wk_redis_free(rc_jobs);
+    wk_redis_free(rc_keeper);
     wk_metrics_free(m);
     pthread_mutex_destroy(&k.mu);
     pthread_cond_destroy(&k.cv);

@@ -5,7 +5,9 @@
  *   mode 0: the rest is a tar stream; the harness gzips it (stored blocks) and feeds it in chunks
  *   mode 1: the rest is fed as raw gzip bytes
  *   mode 2: the rest is one file's content, analysed as C, Python, Rust, Markdown, Shell and as
- *           .singularity.yml, inside a GitHub-style tarball */
+ *           .singularity.yml, inside a GitHub-style tarball; its first line is also an exclude
+ *           glob matched against each further line as a path (the glob matcher alone, where a
+ *           slow case is easiest for the fuzzer to find: -timeout catches it) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <zlib.h>
 
 #include "../unit/analysis_tar.h"
+#include "an_internal.h"
 #include "sg_analysis.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,7 +50,7 @@ static void tar_entry(unsigned char **buf, size_t *len, const char *name, const 
 
 static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
 {
-    struct sg_an_options o = {.keep_files = true, .config_path = config};
+    struct sg_an_options o = {.config_path = config};
     o.limits.max_total_bytes = 64u << 20;
     o.limits.max_findings = 50;
     struct sg_an *an = sg_an_new(&o);
@@ -74,6 +77,19 @@ static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
     sg_an_free(an);
 }
 
+static void globs(const uint8_t *data, size_t size)
+{
+    char buf[8192];
+    size_t n = size < sizeof buf - 1 ? size : sizeof buf - 1;
+    memcpy(buf, data, n);
+    buf[n] = '\0';
+    char *save = NULL, *pattern = strtok_r(buf, "\n", &save);
+    if (!pattern)
+        return;
+    for (char *path; (path = strtok_r(NULL, "\n", &save));)
+        (void)an_glob_match(pattern, path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
@@ -93,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(tar + size, 0, 1024);
         tl = size + 1024;
     } else {
+        globs(data, size);
         static const char *const names[] = {"top/.singularity.yml",
                                             "top/a.c",
                                             "top/b.py",

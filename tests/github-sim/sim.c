@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <sys/queue.h>
@@ -71,6 +72,7 @@ struct sim_fault {
     size_t truncate_after;
     size_t bytes_per_s;
     bool foreign_link; /* pagination links name the other host (localhost <-> 127.0.0.1) */
+    bool drop_answer;  /* the request is applied, then the connection closes without an answer */
     char body[512];    /* with status: this JSON body instead of the route's answer */
 };
 
@@ -305,6 +307,14 @@ static void finish_raw(struct rq *r, int code, const char *ctype, const void *bo
     if (ctype && !evhttp_find_header(out, "Content-Type"))
         evhttp_add_header(out, "Content-Type", ctype);
     record(r, code);
+    if (r->has_fault && r->fault.drop_answer) {
+        /* An answer lost on the way back: the client reads an orderly close and not one byte
+         * (then libevent's write of the reply below fails and frees the connection). */
+        struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+        struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+        if (bev)
+            shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+    }
     struct evbuffer *b = evbuffer_new();
     if (b && body && len)
         evbuffer_add(b, body, len);
@@ -1322,6 +1332,8 @@ static void c_faults_add(struct rq *r)
         x.bytes_per_s = (size_t)jint(f, "bytes_per_s", 0);
         x.foreign_link =
             json_object_object_get_ex(f, "foreign_link", &v) && json_object_get_boolean(v);
+        x.drop_answer =
+            json_object_object_get_ex(f, "drop_answer", &v) && json_object_get_boolean(v);
         if (json_object_object_get_ex(f, "body", &v) && json_object_is_type(v, json_type_string))
             snprintf(x.body, sizeof x.body, "%s", json_object_get_string(v));
         if (x.count < 1 || x.status < 0 || x.status > 599 || x.delay_ms < 0) {

@@ -146,4 +146,14 @@ assert loc["artifactLocation"]["uri"] == "settings.py" and loc["region"]["startL
 rules = d["runs"][0]["tool"]["driver"]["rules"]
 assert rules[r["ruleIndex"]]["id"] == "SEC002"
 EOF
+# ---- the time budget: an error on one line, exit status 2, from a directory and a tarball
+"$BIN" "$T/repo" --timeout 0.0001 >"$T/to.out" 2>"$T/to.err"; rc_to=$?
+"$BIN" "$T/repo.tar.gz" --timeout 0.0001 >>"$T/to.out" 2>>"$T/to.err"; rc_to=$rc_to$?
+sg_check "--timeout: exit status 2 and one line naming the time budget per run, nothing on stdout" \
+  bash -c "test '$rc_to' = 22 && test \$(wc -l <'$T/to.err') = 2 && test \$(grep -c 'time budget' '$T/to.err') = 2 && ! test -s '$T/to.out'"
+"$BIN" "$T/repo.tar.gz" --timeout 60 --format json >"$T/to60.json"; rc_60=$?
+sg_check "--timeout with time to spare changes nothing" \
+  bash -c "test '$rc_60' = 0 && cmp -s '$T/to60.json' '$T/tgz.json'"
+"$BIN" "$T/repo" --timeout 0 >/dev/null 2>&1; rc_bad=$?
+sg_check "--timeout 0 is refused (exit status 2)" test "$rc_bad" = 2
 sg_summary

@@ -19,7 +19,9 @@
 #include <zlib.h>
 
 #include "checkrun.h"
+#include "cli.h"
 #include "github.h"
+#include "redis.h"
 #include "sg_buf.h"
 #include "sg_config.h"
 #include "sg_crypto.h"
@@ -101,24 +103,24 @@ static int count_requests(const char *method, const char *prefix, int status)
     return n;
 }
 
-static redisContext *redis_connect(void)
+static struct wk_redis *redis_connect(void)
 {
-    struct timeval tv = {2, 0};
-    redisContext *r = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+    char url[64], err[200];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", redis_port);
+    struct wk_redis *r = wk_redis_new(url, 2000, err, sizeof err);
     assert_non_null(r);
-    assert_int_equal(r->err, 0);
-    redisSetTimeout(r, tv);
+    assert_int_equal(wk_redis_connect(r), SG_OK);
     return r;
 }
 
-static void redis_cmd(redisContext *r, const char *cmd)
+static void redis_cmd(struct wk_redis *r, const char *cmd)
 {
-    redisReply *rep = redisCommand(r, cmd);
+    redisReply *rep = wk_redis_command(r, cmd);
     assert_non_null(rep);
     freeReplyObject(rep);
 }
 
-static struct wk_github *client(redisContext *r, sg_pkey *key, int64_t pace_ms, size_t max_ann)
+static struct wk_github *client(struct wk_redis *r, sg_pkey *key, int64_t pace_ms, size_t max_ann)
 {
     struct wk_github_config cfg = {.api_url = api,
                                    .app_id = app_id,
@@ -138,9 +140,9 @@ static struct wk_github *client(redisContext *r, sg_pkey *key, int64_t pace_ms, 
 
 static int reset(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     redis_cmd(r, "FLUSHDB");
-    redisFree(r);
+    wk_redis_free(r);
     sim_do("DELETE", "/_sim/faults", NULL);
     sim_do("DELETE", "/_sim/requests", NULL);
     return 0;
@@ -164,14 +166,14 @@ static sg_pkey *load_key(const char *path)
 
 static void test_token_cached_in_redis_and_shared(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0), *b = client(r, app_key, 100, 0);
     struct wk_github_error err;
     char t1[128], t2[128];
     assert_int_equal(wk_github_installation_token(a, INST, t1, sizeof t1, &err), SG_OK);
     assert_memory_equal(t1, "ghs_", 4);
     assert_int_equal(count_requests("POST", "/app/installations/7/access_tokens", 201), 1);
-    redisReply *rep = redisCommand(r, "TTL github:token:7");
+    redisReply *rep = wk_redis_command(r, "TTL github:token:7");
     assert_true(rep->integer > 3000 && rep->integer <= 3600 - 300);
     freeReplyObject(rep);
     /* a second client (another worker) reuses it without asking GitHub */
@@ -184,12 +186,12 @@ static void test_token_cached_in_redis_and_shared(void **state)
     assert_int_equal(count_requests("POST", "/app/installations/7/access_tokens", 401), 0);
     wk_github_free(a);
     wk_github_free(b);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static void test_401_refreshes_once(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0);
     struct wk_github_error err;
     char t1[128], t2[128];
@@ -215,7 +217,7 @@ static void test_401_refreshes_once(void **state)
     assert_int_equal(count_requests("POST", "/repos/octo/hello/check-runs", 401), 2);
     assert_int_equal(count_requests("POST", "/app/installations/7/access_tokens", 201), 1);
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static void test_wrong_app_key_is_auth_error(void **state)
@@ -257,7 +259,7 @@ static enum sg_err sink_fn(void *ud, const void *buf, size_t len)
 
 static void test_tarball_streamed_without_leaking_token(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0);
     struct wk_github_error err;
     struct sink s;
@@ -294,7 +296,7 @@ static void test_tarball_streamed_without_leaking_token(void **state)
     assert_int_equal(api_seen, 1);
     assert_int_equal(codeload_seen, 1);
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static bool stop_after(void *ud)
@@ -304,7 +306,7 @@ static bool stop_after(void *ud)
 
 static void test_tarball_truncated_and_sink_error(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0);
     struct wk_github_error err;
     struct sink s;
@@ -374,12 +376,12 @@ static void test_tarball_truncated_and_sink_error(void **state)
                      SG_ERR_NOT_FOUND);
     assert_false(sg_err_retryable(SG_ERR_NOT_FOUND));
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static void test_5xx_is_upstream(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0);
     struct wk_github_error err;
     int64_t id;
@@ -406,12 +408,12 @@ static void test_5xx_is_upstream(void **state)
     assert_true(sg_metric_value(m_remaining, NULL) > 0 &&
                 sg_metric_value(m_remaining, NULL) < 5000);
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static void test_rate_limits_reschedule_fleet_wide(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 100, 0), *b = client(r, app_key, 100, 0);
     struct wk_github_error err;
     int64_t id;
@@ -449,7 +451,7 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
                      SG_ERR_RATE_LIMITED);
     assert_int_equal(err.http_status, 403);
     assert_true(err.retry_at_ms >= t0 + 29000 && err.retry_at_ms <= t0 + 31500);
-    redisReply *rep = redisCommand(r, "PTTL github:limited:7");
+    redisReply *rep = wk_redis_command(r, "PTTL github:limited:7");
     assert_true(rep->integer > 25000);
     freeReplyObject(rep);
     redis_cmd(r, "DEL github:limited:7");
@@ -482,15 +484,15 @@ static void test_rate_limits_reschedule_fleet_wide(void **state)
     assert_false(sg_err_retryable(SG_ERR_AUTH));
     wk_github_free(a);
     wk_github_free(b);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 #define GATE_WINDOW_MS 1000 /* github.c's GATE_REUSE_MS */
 
 /* Calls of a script in Redis so far (INFO commandstats), to count gate round trips. */
-static long long evalsha_calls(redisContext *r)
+static long long evalsha_calls(struct wk_redis *r)
 {
-    redisReply *rep = redisCommand(r, "INFO commandstats");
+    redisReply *rep = wk_redis_command(r, "INFO commandstats");
     assert_non_null(rep);
     const char *p =
         rep->type == REDIS_REPLY_STRING ? strstr(rep->str, "cmdstat_evalsha:calls=") : NULL;
@@ -501,7 +503,7 @@ static long long evalsha_calls(redisContext *r)
 
 static void test_read_reuses_a_recent_gate(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 0, 0);
     struct wk_github_error err;
     int64_t id;
@@ -542,7 +544,7 @@ static void test_read_reuses_a_recent_gate(void **state)
     assert_int_equal(evalsha_calls(r), before + 1);
     assert_int_equal(count_requests("GET", "/repos/", -1), gets);
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 /* Sleeps until ms after t0 (sg_now_ms). */
@@ -560,7 +562,7 @@ static void sleep_until(int64_t t0, int64_t ms)
  * a reuse, so a limit another worker records is seen within GATE_REUSE_MS (1 s). */
 static void test_unpaced_requests_reuse_a_recent_gate(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, -1, 0);
     struct wk_github_error err;
     int64_t id, t0 = sg_now_ms();
@@ -585,7 +587,7 @@ static void test_unpaced_requests_reuse_a_recent_gate(void **state)
     assert_int_equal(count_requests("POST", "/repos/", -1), posts);
     assert_int_equal(evalsha_calls(r), before + 1);
     wk_github_free(a);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 struct pacer {
@@ -598,7 +600,7 @@ struct pacer {
 static void *pace_thread(void *arg)
 {
     struct pacer *p = arg;
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *gh = client(r, app_key, PACE_MS, 0);
     struct wk_github_error err;
     p->last = SG_OK;
@@ -607,7 +609,7 @@ static void *pace_thread(void *arg)
         p->last = wk_github_checkrun_create(gh, INST, REPO, SHA, "p", NULL, &id, &err);
     }
     wk_github_free(gh);
-    redisFree(r);
+    wk_redis_free(r);
     return NULL;
 }
 
@@ -620,13 +622,13 @@ static int cmp_i64(const void *a, const void *b)
 static void test_pacing_across_two_clients(void **state)
 {
     /* warm the token cache so only check-run creations are timed */
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *w = client(r, app_key, PACE_MS, 0);
     struct wk_github_error err;
     char tok[128];
     assert_int_equal(wk_github_installation_token(w, INST, tok, sizeof tok, &err), SG_OK);
     wk_github_free(w);
-    redisFree(r);
+    wk_redis_free(r);
     sim_do("DELETE", "/_sim/requests", NULL);
 
     pthread_t t1, t2;
@@ -707,7 +709,7 @@ static size_t annotations_of(struct json_object *c)
 
 static void test_annotation_batches(void **state)
 {
-    redisContext *r = redis_connect();
+    struct wk_redis *r = redis_connect();
     struct wk_github *a = client(r, app_key, 20, 0);
     struct wk_github_error err;
     int64_t id;
@@ -749,17 +751,42 @@ static void test_annotation_batches(void **state)
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
-    /* new_run: a check run created in the same attempt has no annotations yet, so the remembered
-     * progress is not read (here a planted value that would otherwise hold back 50 of them) */
+    /* new_run: a check run created in the same attempt has no annotations yet, so GitHub is not
+     * asked how many it holds (no GET before the PATCHes) */
     assert_int_equal(wk_github_checkrun_create(capped, INST, REPO, SHA, "d", NULL, &id, &err),
                      SG_OK);
-    redisReply *planted = redisCommand(r, "SET github:annotations:%lld 50", (long long)id);
-    assert_non_null(planted);
-    freeReplyObject(planted);
+    sim_do("DELETE", "/_sim/requests", NULL);
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, id, &out, true, &err), SG_OK);
+    assert_int_equal(count_requests("GET", "/repos/octo/hello/check-runs/", -1), 0);
     c = sim_checkrun(id);
     assert_int_equal(annotations_of(c), 60);
     json_object_put(c);
+
+    /* a PATCH applied whose answer is lost (the connection closes without a byte): the failure
+     * comes back, the PATCH was sent once (libcurl did not silently send it again on a new
+     * connection), and the next call counts what GitHub holds instead of sending it twice */
+    struct wk_github *lost = client(r, app_key, 20, 0);
+    assert_int_equal(wk_github_checkrun_create(lost, INST, REPO, SHA, "e", NULL, &id, &err), SG_OK);
+    /* the connection is now warm: the PATCH below would go on it unless mutations connect anew */
+    assert_int_equal(wk_github_installation_token(lost, INST, (char[128]){0}, 128, &err), SG_OK);
+    sim_do("DELETE", "/_sim/requests", NULL);
+    sim_do("POST", "/_sim/faults",
+           "{\"method\":\"PATCH\",\"path_prefix\":\"/repos/\",\"drop_answer\":true,"
+           "\"count\":2}");
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, true, &err),
+                     SG_ERR_HTTP);
+    assert_int_equal(count_requests("PATCH", "/repos/octo/hello/check-runs/", -1), 1);
+    c = sim_checkrun(id);
+    assert_int_equal(annotations_of(c), 50); /* the first batch was applied */
+    json_object_put(c);
+    /* the second PATCH (the first one of the retry, completing from 50 on) loses its answer too */
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, false, &err),
+                     SG_ERR_HTTP);
+    assert_int_equal(wk_github_checkrun_complete(lost, INST, REPO, id, &out, false, &err), SG_OK);
+    c = sim_checkrun(id);
+    assert_int_equal(annotations_of(c), 120);
+    json_object_put(c);
+    wk_github_free(lost);
 
     /* unknown check run: permanent */
     assert_int_equal(wk_github_checkrun_complete(capped, INST, REPO, 12345, &out, false, &err),
@@ -796,7 +823,7 @@ static void test_annotation_batches(void **state)
         wk_github_checkrun_create(capped, INST, REPO, SHA, "ext-\xFF\xFE", NULL, &id, &err), SG_OK);
     wk_checkrun_output_free(&out);
     wk_github_free(capped);
-    redisFree(r);
+    wk_redis_free(r);
 }
 
 static enum sg_err count_repo(void *ud, const struct wk_github_repo *repo)
@@ -866,15 +893,15 @@ static void test_redeliver_failed(void **state)
     sim_do("POST", "/_sim/deliveries", body);
     struct wk_github *a = client(NULL, app_key, 20, 0);
     struct wk_github_error err;
-    struct wk_github_redeliver_stats st;
-    assert_int_equal(wk_github_redeliver_failed(a, now - 3600, true, &st, &err), SG_OK);
+    struct wk_redeliver_stats st;
+    assert_int_equal(wk_redeliver_failed(a, now - 3600, true, &st, &err), SG_OK);
     assert_int_equal(st.listed, 6);
     assert_int_equal(st.failed, 2);
     assert_int_equal(st.redelivered, 0);
     assert_int_equal(count_requests("POST", "/app/hook/deliveries/", -1), 0);
     /* stops paging once older than the cut-off: 7 deliveries, 2 per page, 4 pages at most */
     assert_true(count_requests("GET", "/app/hook/deliveries", 200) <= 4);
-    assert_int_equal(wk_github_redeliver_failed(a, now - 3600, false, &st, &err), SG_OK);
+    assert_int_equal(wk_redeliver_failed(a, now - 3600, false, &st, &err), SG_OK);
     assert_int_equal(st.redelivered, 2);
     assert_int_equal(st.errors, 0);
     assert_int_equal(count_requests("POST", "/app/hook/deliveries/4/attempts", 202), 1);
@@ -914,8 +941,8 @@ static void test_enterprise_server_prefix(void **state)
     assert_int_equal(wk_github_tarball(gh, INST, REPO, SHA, sink_fn, &s, &bytes, &err), SG_OK);
     assert_int_equal(s.zr, Z_STREAM_END);
     inflateEnd(&s.z);
-    struct wk_github_redeliver_stats st;
-    assert_int_equal(wk_github_redeliver_failed(gh, 0, true, &st, &err), SG_OK);
+    struct wk_redeliver_stats st;
+    assert_int_equal(wk_redeliver_failed(gh, 0, true, &st, &err), SG_OK);
     wk_github_free(gh);
 }
 

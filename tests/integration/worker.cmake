@@ -8,3 +8,5 @@ sg_add_shell_test(worker_db ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_db.sh
 sg_add_shell_test(worker_jobs ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_jobs.sh integration TIMEOUT 400)
 sg_add_shell_test(worker_pgbouncer ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_pgbouncer.sh integration TIMEOUT 180)
 sg_add_shell_test(worker_lines ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_lines.sh integration TIMEOUT 180)
+sg_add_shell_test(worker_limits ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_limits.sh integration TIMEOUT 240)
+sg_add_shell_test(worker_answers ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_answers.sh integration TIMEOUT 120)

@@ -97,7 +97,7 @@ SG_WAIT_S=20 sg_wait_for bash -c "[ -n \"\$(psql -tAc \"select id from analyses 
 sg_stop_postgres
 sg_check "GitHub created the check run while PostgreSQL was down" wait_runs $P in_progress 10
 sg_check "storing its id failed (database) and the job was scheduled for a retry" \
-  env SG_WAIT_S=10 bash -c ". '$SG_SOURCE_DIR/tests/lib/servers.sh'; sg_wait_for grep -q '\"msg\":\"job failed; retry scheduled\".*\"sha\":\"$P\",\"attempt\":1,.*\"err\":\"database: ' '$SG_TMP/worker-k2.log'"
+  env SG_WAIT_S=10 bash -c ". '$SG_SOURCE_DIR/tests/lib/servers.sh'; sg_wait_for grep -q '\"msg\":\"job failed; retry scheduled\".*\"sha\":\"$P\",.*\"attempt\":1,.*\"err\":\"database: ' '$SG_TMP/worker-k2.log'"
 sleep 2
 sg_start_postgres
 sg_check "the job completed once PostgreSQL was back" wait_runs $P completed 60

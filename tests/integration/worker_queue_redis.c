@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "queue.h"
+#include "redis.h"
 #include "sg_job.h"
 #include "sg_keys.h"
 #include "sg_time.h"
@@ -27,18 +28,56 @@ static const char *url(void)
     return u;
 }
 
+/* Each queue's connection, so a test can also send its own commands (single test thread). */
+#define MAX_OPEN 16
+static struct {
+    struct wk_queue *q;
+    struct wk_redis *r;
+} g_open[MAX_OPEN];
+
 static struct wk_queue *open_q(const char *id)
 {
     char err[200];
-    struct wk_queue *q = wk_queue_new(url(), id, 2000, err, sizeof err);
+    struct wk_redis *r = wk_redis_new(url(), 2000, err, sizeof err);
+    assert_non_null(r);
+    struct wk_queue *q = wk_queue_new(r, id);
     assert_non_null(q);
     assert_int_equal(wk_queue_connect(q), SG_OK);
-    return q;
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (!g_open[i].q) {
+            g_open[i].q = q;
+            g_open[i].r = r;
+            return q;
+        }
+    }
+    fail_msg("too many open queues");
+    return NULL;
+}
+
+static struct wk_redis *conn(struct wk_queue *q)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (g_open[i].q == q)
+            return g_open[i].r;
+    fail_msg("queue not opened with open_q");
+    return NULL;
+}
+
+static void close_q(struct wk_queue *q)
+{
+    for (int i = 0; i < MAX_OPEN; i++) {
+        if (g_open[i].q == q) {
+            wk_queue_free(q);
+            wk_redis_free(g_open[i].r);
+            g_open[i].q = NULL;
+            g_open[i].r = NULL;
+        }
+    }
 }
 
 static long long rint_cmd(struct wk_queue *q, const char *fmt, const char *a)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), fmt, a);
+    redisReply *r = wk_redis_command(conn(q), fmt, a);
     assert_non_null(r);
     long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
     freeReplyObject(r);
@@ -47,13 +86,13 @@ static long long rint_cmd(struct wk_queue *q, const char *fmt, const char *a)
 
 static void flush(struct wk_queue *q)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), "FLUSHDB");
+    redisReply *r = wk_redis_command(conn(q), "FLUSHDB");
     freeReplyObject(r);
 }
 
 static void push(struct wk_queue *q, const char *line)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue %s", line);
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue %s", line);
     freeReplyObject(r);
 }
 
@@ -83,7 +122,7 @@ static void test_take_ack_and_ownership(void **state)
     assert_int_equal(wk_queue_take(q, 1, &line, &len), SG_OK);
     assert_null(line);
     assert_true(sg_mono_ms() - t0 >= 900);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 /* The ack that also takes the next job: both in one step, in queue order, and nothing when the
@@ -121,7 +160,7 @@ static void test_ack_take_and_recover(void **state)
     free(line);
     /* a take whose reply was lost left J4 and J5 beside the held J3: recovery hands them back to
      * the front of the queue and keeps J3; a second recovery finds nothing */
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J4 J5");
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue:processing:w7 J4 J5");
     freeReplyObject(r);
     push(q, "J6");
     int64_t moved = -1;
@@ -129,7 +168,7 @@ static void test_ack_take_and_recover(void **state)
     assert_int_equal(moved, 2);
     assert_int_equal(wk_queue_recover(q, next, strlen(next), &moved), SG_OK);
     assert_int_equal(moved, 0);
-    r = redisCommand(wk_queue_context(q), "LRANGE analysis_queue:processing:w7 0 -1");
+    r = wk_redis_command(conn(q), "LRANGE analysis_queue:processing:w7 0 -1");
     assert_int_equal(r->elements, 1);
     assert_string_equal(r->element[0]->str, "J3");
     freeReplyObject(r);
@@ -144,12 +183,12 @@ static void test_ack_take_and_recover(void **state)
         free(line);
     }
     /* holding nothing, recovery empties the list */
-    r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:processing:w7 J7");
+    r = wk_redis_command(conn(q), "LPUSH analysis_queue:processing:w7 J7");
     freeReplyObject(r);
     assert_int_equal(wk_queue_recover(q, NULL, 0, &moved), SG_OK);
     assert_int_equal(moved, 1);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue:processing:w7"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_delay_promote_bury_return(void **state)
@@ -181,7 +220,7 @@ static void test_delay_promote_bury_return(void **state)
     push(q, "C");
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
     assert_string_equal(line, "B");
-    assert_int_equal(wk_queue_return(q, line, strlen(line), &ours), SG_OK);
+    assert_int_equal(wk_queue_return(q, line, strlen(line), NULL, &ours), SG_OK);
     assert_true(ours);
     free(line);
     assert_int_equal(wk_queue_take(q, 1, &line, NULL), SG_OK);
@@ -191,7 +230,7 @@ static void test_delay_promote_bury_return(void **state)
     assert_int_equal(wk_queue_delay(q, "not-held", strlen("not-held"), "X", now, &ours), SG_OK);
     assert_false(ours);
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:delayed"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_reaper_and_alive(void **state)
@@ -235,8 +274,68 @@ static void test_reaper_and_alive(void **state)
     bool left = true;
     assert_int_equal(wk_queue_leave(live, &left), SG_OK);
     assert_false(left); /* still holds jobs */
-    wk_queue_free(dead);
-    wk_queue_free(live);
+    close_q(dead);
+    close_q(live);
+}
+
+/* Takes the two jobs on the queue; returns the job object's line (the other is "not json"). */
+static char *take_both(struct wk_queue *q, char **c, char **d)
+{
+    assert_int_equal(wk_queue_take(q, 1, c, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(q, 1, d, NULL), SG_OK);
+    assert_non_null(*c);
+    assert_non_null(*d);
+    return strstr(*c, "attempt") ? *c : *d;
+}
+
+/* A job reclaimed from a dead worker, or handed back at a hard stop, counts as an attempt (so a
+ * job that kills or stalls every worker reaches the dead list); a line that is not a job object
+ * moves as it is; recovery after a lost reply counts nothing. */
+static void test_reclaimed_jobs_count_an_attempt(void **state)
+{
+    struct wk_queue *dead = open_q("dead-2"), *live = open_q("live-2");
+    flush(dead);
+    int64_t now = sg_now_ms();
+    assert_int_equal(wk_queue_heartbeat(dead, now - 120000), SG_OK);
+    const char *job = "{\"v\":1,\"kind\":\"analyze\",\"delivery\":\"d-1\",\"installation\":2311213,"
+                      "\"received_at\":1764182400123,\"attempt\":3}";
+    push(dead, job);
+    push(dead, "not json");
+    char *a = NULL, *b = NULL;
+    assert_int_equal(wk_queue_take(dead, 1, &a, NULL), SG_OK);
+    assert_int_equal(wk_queue_take(dead, 1, &b, NULL), SG_OK);
+    int64_t w = 0, j = 0;
+    assert_int_equal(wk_queue_reap(live, now, 60000, &w, &j), SG_OK);
+    assert_int_equal(j, 2);
+    char *c = NULL, *d = NULL;
+    const char *counted = take_both(live, &c, &d), *other = counted == c ? d : c;
+    assert_non_null(strstr(counted, "\"attempt\":4"));
+    assert_non_null(
+        strstr(counted, "\"last_error\":\"reclaimed from a worker that stopped answering"));
+    assert_non_null(strstr(counted, "\"installation\":2311213"));
+    assert_non_null(strstr(counted, "\"received_at\":1764182400123")); /* integers kept exact */
+    assert_string_equal(other, "not json");
+    /* a hard stop's hand-back counts too; a recovery after a lost reply does not */
+    int64_t moved = 0;
+    assert_int_equal(wk_queue_hand_back(live, "stopped", &moved), SG_OK);
+    assert_int_equal(moved, 2);
+    free(c);
+    free(d);
+    counted = take_both(live, &c, &d);
+    assert_non_null(strstr(counted, "\"attempt\":5"));
+    assert_non_null(strstr(counted, "\"last_error\":\"stopped\""));
+    assert_int_equal(wk_queue_recover(live, NULL, 0, &moved), SG_OK);
+    assert_int_equal(moved, 2);
+    free(c);
+    free(d);
+    counted = take_both(live, &c, &d);
+    assert_non_null(strstr(counted, "\"attempt\":5"));
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    close_q(dead);
+    close_q(live);
 }
 
 struct reaper_arg {
@@ -247,13 +346,15 @@ static void *reaper(void *arg)
 {
     struct reaper_arg *ra = arg;
     char err[200];
-    struct wk_queue *q = wk_queue_new(getenv("REDIS_URL"), "reaper", 2000, err, sizeof err);
+    struct wk_redis *r = wk_redis_new(getenv("REDIS_URL"), 2000, err, sizeof err);
+    struct wk_queue *q = wk_queue_new(r, "reaper");
     for (int i = 0; i < 50; i++) {
         int64_t w = 0, j = 0;
         if (wk_queue_reap(q, sg_now_ms(), 60000, &w, &j) == SG_OK)
             ra->jobs += j;
     }
     wk_queue_free(q);
+    wk_redis_free(r);
     return NULL;
 }
 
@@ -267,10 +368,10 @@ static void test_concurrent_reapers_move_each_job_once(void **state)
         snprintf(id, sizeof id, "gone-%d", i);
         snprintf(key, sizeof key, "analysis_queue:processing:%s", id);
         snprintf(job, sizeof job, "job-%d", i);
-        redisReply *r = redisCommand(wk_queue_context(q), "ZADD analysis_queue:workers %lld %s",
-                                     (long long)old, id);
+        redisReply *r =
+            wk_redis_command(conn(q), "ZADD analysis_queue:workers %lld %s", (long long)old, id);
         freeReplyObject(r);
-        r = redisCommand(wk_queue_context(q), "LPUSH %s %s", key, job);
+        r = wk_redis_command(conn(q), "LPUSH %s %s", key, job);
         freeReplyObject(r);
     }
     pthread_t t[3];
@@ -282,7 +383,7 @@ static void test_concurrent_reapers_move_each_job_once(void **state)
     assert_int_equal(ra[0].jobs + ra[1].jobs + ra[2].jobs, 200);
     assert_int_equal(rint_cmd(q, "LLEN %s", "analysis_queue"), 200);
     assert_int_equal(rint_cmd(q, "ZCARD %s", "analysis_queue:workers"), 0);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void test_stats_oldest_age_and_dead_ops(void **state)
@@ -298,7 +399,7 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
     assert_int_equal(st.length, 2);
     assert_true(st.oldest_age_s >= 4.9 && st.oldest_age_s <= 5.1);
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH analysis_queue:dead D1 D2");
+    redisReply *r = wk_redis_command(conn(q), "LPUSH analysis_queue:dead D1 D2");
     freeReplyObject(r);
     bool moved = false;
     assert_int_equal(wk_queue_dead_requeue(q, "D1", "D1-again", &moved), SG_OK);
@@ -311,12 +412,12 @@ static void test_stats_oldest_age_and_dead_ops(void **state)
     assert_int_equal(wk_queue_stats(q, now, &st), SG_OK);
     assert_int_equal(st.dead, 0);
     assert_int_equal(st.length, 3);
-    wk_queue_free(q);
+    close_q(q);
 }
 
 static void push_bin(struct wk_queue *q, const char *key, const char *line, size_t len)
 {
-    redisReply *r = redisCommand(wk_queue_context(q), "LPUSH %s %b", key, line, len);
+    redisReply *r = wk_redis_command(conn(q), "LPUSH %s %b", key, line, len);
     assert_non_null(r);
     freeReplyObject(r);
 }
@@ -356,7 +457,7 @@ static void test_lines_with_nul_bytes(void **state)
             assert_int_equal(wk_queue_delay(q, line, len, "retry", sg_now_ms() + 60000, &ours),
                              SG_OK);
         else if (i == 2)
-            assert_int_equal(wk_queue_return(q, line, len, &ours), SG_OK);
+            assert_int_equal(wk_queue_return(q, line, len, NULL, &ours), SG_OK);
         else
             assert_int_equal(wk_queue_recover(q, "{\"v\":1}", 7, &moved), SG_OK);
         assert_true(i == 3 ? moved == 1 : ours); /* recover: the prefix is another line */
@@ -393,7 +494,7 @@ static void test_oversized_line_dead_lettered_unread(void **state)
     assert_null(got); /* not handed to the worker */
     assert_int_equal(llen(q, "analysis_queue:processing:wbig"), 0);
     assert_int_equal(llen(q, SG_KEY_DEAD), 1);
-    redisReply *r = redisCommand(wk_queue_context(q), "LINDEX %s 0", SG_KEY_DEAD);
+    redisReply *r = wk_redis_command(conn(q), "LINDEX %s 0", SG_KEY_DEAD);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_STRING);
     assert_true(r->len < 8192);
@@ -412,7 +513,7 @@ static void test_oversized_line_dead_lettered_unread(void **state)
         char *b = malloc(big + 10);
         assert_non_null(b);
         memset(b, 'y', big + 10);
-        redisReply *x = redisCommand(wk_queue_context(q), "RPUSH %s %b", SG_KEY_QUEUE, b, big + 10);
+        redisReply *x = wk_redis_command(conn(q), "RPUSH %s %b", SG_KEY_QUEUE, b, big + 10);
         freeReplyObject(x);
         free(b);
     }
@@ -433,7 +534,9 @@ static void test_oversized_line_dead_lettered_unread(void **state)
 static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
 {
     char err[200];
-    struct wk_queue *q = wk_queue_new("redis://127.0.0.1:1/0", "x", 500, err, sizeof err);
+    struct wk_redis *r = wk_redis_new("redis://127.0.0.1:1/0", 500, err, sizeof err);
+    assert_non_null(r);
+    struct wk_queue *q = wk_queue_new(r, "x");
     assert_non_null(q);
     int64_t t0 = sg_mono_ms();
     char *line = NULL;
@@ -441,7 +544,8 @@ static void test_unreachable_redis_is_an_error_not_a_hang(void **state)
     assert_true(sg_mono_ms() - t0 < 3000);
     assert_non_null(strstr(wk_queue_error(q), "redis"));
     wk_queue_free(q);
-    assert_null(wk_queue_new("http://nope", "x", 500, err, sizeof err));
+    wk_redis_free(r);
+    assert_null(wk_redis_new("http://nope", 500, err, sizeof err));
 }
 
 int main(void)
@@ -452,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_delay_promote_bury_return),
         cmocka_unit_test(test_reaper_and_alive),
         cmocka_unit_test(test_concurrent_reapers_move_each_job_once),
+        cmocka_unit_test(test_reclaimed_jobs_count_an_attempt),
         cmocka_unit_test(test_stats_oldest_age_and_dead_ops),
         cmocka_unit_test(test_lines_with_nul_bytes),
         cmocka_unit_test(test_oversized_line_dead_lettered_unread),

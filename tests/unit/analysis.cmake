@@ -4,7 +4,7 @@ sg_add_unit_test(test_analysis_rules SOURCES unit/analysis_rules.c LIBS sg_analy
 sg_add_unit_test(test_analysis_stream SOURCES unit/analysis_stream.c LIBS sg_analysis ZLIB::ZLIB)
 # The score's properties (bounded, monotone, explained, stable) and each rule's file kinds.
 sg_add_unit_test(test_analysis_score SOURCES unit/analysis_score.c LIBS sg_analysis ZLIB::ZLIB m)
-sg_add_unit_test(test_analysis_golden SOURCES unit/analysis_golden.c LIBS sg_analysis)
+sg_add_unit_test(test_analysis_golden SOURCES unit/analysis_golden.c LIBS sg_analysis ZLIB::ZLIB)
 # The zlib fallback (machines without ISA-L) is the same engine with another inflater: when ISA-L
 # is used for the main build, the stream tests also run against a zlib build of the library.
 if(ISAL_FOUND)
@@ -14,3 +14,7 @@ if(ISAL_FOUND)
   target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML ZLIB::ZLIB m)
   sg_add_unit_test(test_analysis_stream_zlib SOURCES unit/analysis_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
 endif()
+# Inputs built to be slow (repeated secret prefixes, `**` globs, deep paths) and the time budget.
+sg_add_unit_test(test_analysis_hostile SOURCES unit/analysis_hostile.c LIBS sg_analysis ZLIB::ZLIB)
+# A million empty files streamed through the engine: peak RSS under 64 MB (its own process).
+sg_add_unit_test(test_analysis_memory SOURCES unit/analysis_memory.c LIBS sg_analysis ZLIB::ZLIB)

@@ -3,3 +3,5 @@ sg_add_unit_test(test_ingress_json SOURCES unit/test_ingress_json.c LIBS sg_ingr
 sg_add_unit_test(test_ingress_http SOURCES unit/test_ingress_http.c LIBS sg_ingress)
 sg_add_unit_test(test_ingress_webhook SOURCES unit/test_ingress_webhook.c LIBS sg_ingress)
 sg_add_unit_test(test_ingress_log SOURCES unit/test_ingress_log.c LIBS sg_common)
+sg_add_unit_test(test_ingress_limiter SOURCES unit/test_ingress_limiter.c LIBS sg_ingress)
+sg_add_unit_test(test_ingress_client SOURCES unit/test_ingress_client.c LIBS sg_ingress)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <regex.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,6 +65,67 @@ static void test_text_line(void **state)
     close(p[1]);
 }
 
+static void *log_from_other_thread(void *arg)
+{
+    sg_log_info("other thread", SG_KV_END);
+    return arg;
+}
+
+/* A job's context rides on every line its thread writes, including lines from code that passes no
+ * context (the database and GitHub layers); a key the call site passes wins, other threads and
+ * lines after the clear carry none. */
+static void test_thread_context(void **state)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    sg_log_init(SG_LOG_INFO, SG_LOG_JSON, NULL);
+    sg_log_set_fd(p[1]);
+    char delivery[] = "d-42";
+    struct sg_log_context ctx = {.delivery = delivery,
+                                 .installation = 7,
+                                 .repo = "octo/hello",
+                                 .sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+                                 .attempt = 2};
+    sg_log_context_set(&ctx);
+    delivery[0] = 'X'; /* copied: the caller's string may change or go */
+    char line[1024];
+    sg_log_warn("db failed", SG_KV_STR("err", "gone"), SG_KV_END);
+    read_line(p[0], line, sizeof line);
+    assert_non_null(strstr(line, "\"msg\":\"db failed\",\"delivery\":\"d-42\",\"installation\":7,"
+                                 "\"repo\":\"octo/hello\",\"sha\":"
+                                 "\"ec26c3e57ca3a959ca5aad62de7213c562f8c821\",\"attempt\":2,"
+                                 "\"err\":\"gone\"}\n"));
+    /* the call site's own attempt wins; the key appears once */
+    sg_log_info("retry", SG_KV_INT("attempt", 3), SG_KV_END);
+    read_line(p[0], line, sizeof line);
+    assert_non_null(strstr(line, "\"attempt\":3"));
+    assert_null(strstr(line, "\"attempt\":2"));
+    assert_non_null(strstr(line, "\"delivery\":\"d-42\""));
+    /* another thread has its own (empty) context */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, log_from_other_thread, NULL), 0);
+    pthread_join(t, NULL);
+    read_line(p[0], line, sizeof line);
+    assert_non_null(strstr(line, "other thread"));
+    assert_null(strstr(line, "delivery"));
+    /* absent fields are left out; text format carries the context too */
+    sg_log_init(SG_LOG_INFO, SG_LOG_TEXT, NULL);
+    struct sg_log_context sync = {.installation = 9, .attempt = -1};
+    sg_log_context_set(&sync);
+    sg_log_info("sync", SG_KV_END);
+    read_line(p[0], line, sizeof line);
+    assert_non_null(strstr(line, " sync installation=9\n"));
+    /* cleared: nothing added */
+    sg_log_context_clear();
+    sg_log_init(SG_LOG_INFO, SG_LOG_JSON, NULL);
+    sg_log_info("idle", SG_KV_END);
+    read_line(p[0], line, sizeof line);
+    assert_non_null(strstr(line, "\"msg\":\"idle\"}\n"));
+    sg_log_set_fd(1);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* Durations are written with three decimals, as "%.3f" would, without printf for the usual
  * range; out-of-range values still are. */
 static void test_decimal_values(void **state)
@@ -101,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_line),
         cmocka_unit_test(test_text_line),
+        cmocka_unit_test(test_thread_context),
         cmocka_unit_test(test_decimal_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* Why: the ingress validates payloads with its own scanner instead of json-c, so it must accept
  * exactly RFC 8259 JSON (checked here case by case and against json-c on the real fixtures) and
- * pull out the routing fields correctly, including escaped keys, duplicates and nesting. */
+ * pull out the routing fields as json-c reads them, including escaped keys and nesting, or refuse
+ * a payload two readers could read differently (NUL, duplicate keys, clamped integers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "ingress_json.h"
+#include "ingress_json_oracle.h"
 
 #include "test_util.h"
 
@@ -157,12 +159,14 @@ static void test_fields(void **state)
 
 static void test_escapes_and_duplicates(void **state)
 {
-    /* An escaped key still names the field; an escaped value is decoded; the last duplicate wins
-     * (as in json-c). */
-    assert_int_equal(scan("{\"act\\u0069on\":\"a\\/b\\u00e9\",\"ref\":\"x\",\"ref\":\"y\"}"),
-                     INGRESS_JSON_OK);
+    /* An escaped key still names the field; an escaped value is decoded; a routed key twice is
+     * refused, and a failed scan leaves nothing captured. */
+    assert_int_equal(scan("{\"act\\u0069on\":\"a\\/b\\u00e9\",\"ref\":\"x\"}"), INGRESS_JSON_OK);
     assert_string_equal(F.v[IJF_ACTION].str, "a/b\xc3\xa9");
-    assert_string_equal(F.v[IJF_REF].str, "y");
+    assert_string_equal(F.v[IJF_REF].str, "x");
+    assert_int_equal(scan("{\"act\\u0069on\":\"a\",\"ref\":\"x\",\"ref\":\"y\"}"),
+                     INGRESS_JSON_DUPLICATE);
+    assert_int_equal(F.v[IJF_ACTION].type, IJT_ABSENT);
     /* Surrogate pair -> 4-byte UTF-8; a lone surrogate -> U+FFFD. */
     assert_int_equal(scan("{\"ref\":\"\\ud83d\\ude00\\ud800\"}"), INGRESS_JSON_OK);
     assert_string_equal(F.v[IJF_REF].str, "\xf0\x9f\x98\x80\xef\xbf\xbd");
@@ -189,8 +193,7 @@ static void test_escapes_and_duplicates(void **state)
     assert_int_equal(F.v[IJF_REPOSITORY].type, IJT_STRING);
     assert_int_equal(scan("{\"number\":-9223372036854775808}"), INGRESS_JSON_OK);
     assert_true(F.v[IJF_NUMBER].is_int);
-    assert_int_equal(scan("{\"number\":9223372036854775808}"), INGRESS_JSON_OK);
-    assert_false(F.v[IJF_NUMBER].is_int);
+    assert_int_equal(scan("{\"number\":9223372036854775808}"), INGRESS_JSON_RANGE);
 }
 
 /* Every real payload: valid for both parsers, and each captured field equals json-c's view. */
@@ -200,6 +203,7 @@ static void test_fixtures_against_jsonc(void **state)
     assert_non_null(d);
     struct dirent *e;
     int checked = 0;
+    char why[256];
     while ((e = readdir(d))) {
         size_t nl = strlen(e->d_name);
         if (nl < 6 || strcmp(e->d_name + nl - 5, ".json"))
@@ -210,70 +214,82 @@ static void test_fixtures_against_jsonc(void **state)
         char *data = sg_test_read_file(path, &len);
         assert_non_null(data);
         assert_int_equal(ingress_json_scan(data, len, &F, NULL), INGRESS_JSON_OK);
-        struct json_object *root = json_tokener_parse(data);
-        assert_non_null(root);
-        for (int f = 0; f < IJF__COUNT; f++) {
-            /* walk the dotted path with json-c */
-            const char *p = ingress_json_field_path((enum ingress_json_field_id)f);
-            struct json_object *cur = root;
-            char comp[64];
-            while (cur && *p) {
-                size_t n = strcspn(p, ".[");
-                if (n) {
-                    snprintf(comp, sizeof comp, "%.*s", (int)n, p);
-                    if (!json_object_is_type(cur, json_type_object) ||
-                        !json_object_object_get_ex(cur, comp, &cur))
-                        cur = NULL;
-                    p += n;
-                } else if (*p == '[') {
-                    cur = json_object_is_type(cur, json_type_array) &&
-                                  json_object_array_length(cur) > 0
-                              ? json_object_array_get_idx(cur, 0)
-                              : NULL;
-                    p += 3;
-                }
-                if (*p == '.')
-                    p++;
-            }
-            const struct ingress_json_value *v = &F.v[f];
-            if (!cur && v->type != IJT_NULL) {
-                if (v->type != IJT_ABSENT)
-                    fail_msg("%s: %s captured but absent in json-c", e->d_name,
-                             ingress_json_field_path((enum ingress_json_field_id)f));
-                continue;
-            }
-            switch (json_object_get_type(cur)) {
-            case json_type_string:
-                assert_int_equal(v->type, IJT_STRING);
-                assert_string_equal(v->str, json_object_get_string(cur));
-                break;
-            case json_type_int:
-                assert_int_equal(v->type, IJT_NUMBER);
-                assert_int_equal(v->i, json_object_get_int64(cur));
-                break;
-            case json_type_boolean:
-                assert_int_equal(v->type, IJT_BOOL);
-                assert_int_equal(v->b, json_object_get_boolean(cur));
-                break;
-            case json_type_null:
-                assert_int_equal(v->type, IJT_NULL);
-                break;
-            case json_type_object:
-                assert_int_equal(v->type, IJT_OBJECT);
-                break;
-            case json_type_array:
-                assert_int_equal(v->type, IJT_ARRAY);
-                break;
-            default:
-                break;
-            }
-        }
+        bool ok = false;
+        struct json_object *root = oracle_parse(data, len, &ok);
+        assert_true(ok);
+        if (oracle_disagrees(&F, root, why, sizeof why))
+            fail_msg("%s: %s", e->d_name, why);
         json_object_put(root);
         free(data);
         checked++;
     }
     closedir(d);
     assert_true(checked >= 60);
+}
+
+/* Payloads built to make two readers differ. The scanner either reads every routed field as
+ * json-c does, or refuses the payload with the expected reason; never a third reading. */
+static void test_differential_jsonc(void **state)
+{
+    char long_ref[INGRESS_JSON_MAX_STR + 64];
+    snprintf(long_ref, sizeof long_ref, "{\"ref\":\"%0*d\",\"action\":\"x\"}",
+             INGRESS_JSON_MAX_STR + 1, 7);
+    const struct {
+        const char *json;
+        enum ingress_json_result want;
+    } cases[] = {
+        /* \u0000: json-c's C strings end there */
+        {"{\"action\":\"opened\\u0000junk\"}", INGRESS_JSON_NUL},
+        {"{\"ref\":\"refs/heads/a\\u0000b\",\"action\":\"x\"}", INGRESS_JSON_NUL},
+        {"{\"action\":\"opened\",\"action\\u0000x\":\"closed\"}", INGRESS_JSON_NUL},
+        {"{\"repository\":{\"full_name\\u0000\":\"a/b\"}}", INGRESS_JSON_NUL},
+        {"{\"zen\":\"a\\u0000b\",\"sender\":{\"k\\u0000\":1},\"action\":\"opened\"}",
+         INGRESS_JSON_OK},
+        /* duplicate keys on routed paths: json-c takes the last, a merge took parts of both */
+        {"{\"repository\":{\"id\":1},\"repository\":{\"full_name\":\"a/b\"}}",
+         INGRESS_JSON_DUPLICATE},
+        {"{\"repository\":{\"id\":1,\"id\":2}}", INGRESS_JSON_DUPLICATE},
+        {"{\"action\":\"a\",\"act\\u0069on\":\"b\"}", INGRESS_JSON_DUPLICATE},
+        {"{\"installation\":{\"id\":1},\"installation\":5}", INGRESS_JSON_DUPLICATE},
+        {"{\"repository\":\"x\",\"repository\":{\"id\":1}}", INGRESS_JSON_DUPLICATE},
+        {"{\"pull_request\":{\"head\":{\"sha\":\"a\"},\"head\":{\"sha\":\"b\"}}}",
+         INGRESS_JSON_DUPLICATE},
+        {"{\"check_suite\":{\"pull_requests\":[{\"number\":1,\"number\":2}]}}",
+         INGRESS_JSON_DUPLICATE},
+        /* duplicates off the routed paths change nothing routing reads */
+        {"{\"sender\":{\"id\":1,\"id\":2},\"zen\":1,\"zen\":2,\"action\":\"x\"}", INGRESS_JSON_OK},
+        {"{\"check_suite\":{\"pull_requests\":[{\"number\":1},{\"number\":2,\"number\":3}]}}",
+         INGRESS_JSON_OK},
+        /* integers json-c would clamp to another value */
+        {"{\"installation\":{\"id\":99999999999999999999}}", INGRESS_JSON_RANGE},
+        {"{\"number\":9223372036854775808}", INGRESS_JSON_RANGE},
+        {"{\"number\":-9223372036854775809}", INGRESS_JSON_RANGE},
+        {"{\"sender\":{\"id\":99999999999999999999},\"number\":9223372036854775807}",
+         INGRESS_JSON_OK},
+        {"{\"number\":-9223372036854775808,\"installation\":{\"id\":-0}}", INGRESS_JSON_OK},
+        {"{\"number\":1.0,\"installation\":{\"id\":1e2}}", INGRESS_JSON_OK},
+        /* the rest agrees as is */
+        {"{\"ref\":\"\\ud800\\u0041\\udc00\\ud83d\\ude00\\ud800\\ud800\\udc00\"}", INGRESS_JSON_OK},
+        {"{\"after\":\"6113728F27AE82C7B1A177C8D03F9E96E0ADF246\",\"deleted\":true}",
+         INGRESS_JSON_OK},
+        {"{\"action\":null,\"repository\":[1],\"installation\":{\"id\":\"7\"}}", INGRESS_JSON_OK},
+        {"{\"check_run\":{\"pull_requests\":[[]],\"check_suite\":null}}", INGRESS_JSON_OK},
+        {"{\"act\\u0069on\":\"\\u00e9\\/\"}", INGRESS_JSON_OK},
+        {long_ref, INGRESS_JSON_OK},
+    };
+    char why[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        enum ingress_json_result r = scan(cases[i].json);
+        if (r != cases[i].want)
+            fail_msg("case %zu: result %d (%s), want %d: %s", i, (int)r, ingress_json_result_str(r),
+                     (int)cases[i].want, cases[i].json);
+        bool ok = false;
+        struct json_object *root = oracle_parse(cases[i].json, strlen(cases[i].json), &ok);
+        assert_true(ok); /* every case is valid JSON */
+        if (r == INGRESS_JSON_OK && oracle_disagrees(&F, root, why, sizeof why))
+            fail_msg("case %zu: %s", i, why);
+        json_object_put(root);
+    }
 }
 
 int main(void)
@@ -285,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_escapes_and_duplicates),
         cmocka_unit_test(test_fixtures_against_jsonc),
+        cmocka_unit_test(test_differential_jsonc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

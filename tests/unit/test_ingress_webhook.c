@@ -22,6 +22,9 @@
 
 #define SECRET "It's a Secret to Everybody"
 
+/* The server's precomputed key for SECRET, made once in main(). */
+static struct ingress_hmac *KEY;
+
 static struct ingress_str S(const char *s) {
     struct ingress_str r = {s, s ? strlen(s) : 0};
     return r;
@@ -33,6 +36,17 @@ sign(const char *body, size_t len, char out[80])
     char hex[SG_SHA256_HEX_LEN + 1];
     assert_int_equal(sg_hmac_sha256_hex(SECRET, strlen(SECRET), body, len, hex), SG_OK);
     snprintf(out, 80, "sha256=%s", hex);
+}
+
+/* Signs body[0..len) and runs the webhook checks on it as a JSON delivery. */
+static void process_signed(struct ingress_webhook_result *r, const char *event,
+                           const char *delivery, const char *body, size_t len, int64_t received_at)
+{
+    char sig[80];
+    sign(body, len, sig);
+    struct ingress_webhook_in in = {
+        S(event), S(delivery), S(sig), S("application/json"), body, len, received_at, 0, KEY};
+    ingress_webhook_process(&in, r);
 }
 
 static void test_github_vector(void **state)
@@ -47,27 +61,33 @@ static void test_github_vector(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {
-        S("push"), S("d1"), S(want), S("application/json"), "Hello, World!", 13, 1, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        S("push"), S("d1"), S(want), S("application/json"), "Hello, World!", 13, 1, 0, KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     assert_false(r.signature_failed);
     /* One changed byte or a truncated header is 401. */
     in.body = "Hello, World?";
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
     assert_true(r.signature_failed);
     in.body = "Hello, World!";
     in.signature = (struct ingress_str){want, strlen(want) - 1};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
     in.signature = S("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 401);
+    assert_string_equal(r.signature, ""); /* nothing unverified is kept */
+    /* The replay key is the verified digest in one case, whichever case the header used. */
+    in.signature = S("sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17");
+    ingress_webhook_process(&in, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.signature, want + 7);
     ingress_webhook_result_free(&r);
 }
 
-/* The precomputed-key HMAC (the server's fast path) agrees with common's HMAC for short, block
- * sized and long secrets, accepts either hex case and refuses near misses. */
+/* The precomputed-key HMAC (the ingress's only path) agrees with common's one-shot HMAC for short,
+ * block sized and long secrets, accepts either hex case and refuses near misses. */
 static void test_fast_hmac(void **state)
 {
     const char *vec = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -141,8 +161,8 @@ static void test_check_order(void **state)
                                         strlen(cases[i].body),
                                         1,
                                         cases[i].blocked,
-                                        NULL};
-        ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+                                        KEY};
+        ingress_webhook_process(&in, &r);
         if (r.status != cases[i].status)
             fail_msg("case %zu: status %d, want %d", i, r.status, cases[i].status);
         if (r.status >= 400)
@@ -152,8 +172,8 @@ static void test_check_order(void **state)
     char sig2[80];
     sign("{\"a\":}", 6, sig2);
     struct ingress_webhook_in in = {
-        S("ping"), S("d"), S(sig2), S("application/json"), "{\"a\":}", 6, 1, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        S("ping"), S("d"), S(sig2), S("application/json"), "{\"a\":}", 6, 1, 0, KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
 }
@@ -180,8 +200,8 @@ static void test_form(void **state)
     ingress_webhook_result_init(&r, 1 << 20);
     struct ingress_webhook_in in = {
         S("ping"), S("d"), S(sig), S("application/x-www-form-urlencoded"), form, strlen(form),
-        1,         0,      NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        1,         0,      KEY};
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.answer, "pong");
     const char *badform = "payload=%7B";
@@ -189,7 +209,7 @@ static void test_form(void **state)
     in.signature = S(sig);
     in.body = badform;
     in.body_len = strlen(badform);
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    ingress_webhook_process(&in, &r);
     assert_int_equal(r.status, 400);
     ingress_webhook_result_free(&r);
 }
@@ -323,8 +343,6 @@ static void test_route_fixtures(void **state)
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
     int jobs = 0, ignored = 0, pongs = 0;
-    struct ingress_hmac *fast = ingress_hmac_new(SECRET, strlen(SECRET));
-    assert_non_null(fast);
     bool seen_kind[7] = {false};
     while ((de = readdir(d))) {
         size_t nl = strlen(de->d_name);
@@ -337,15 +355,7 @@ static void test_route_fixtures(void **state)
         size_t len = 0;
         char *body = sg_test_read_file(path, &len);
         assert_non_null(body);
-        char sig[80];
-        sign(body, len, sig);
-        struct ingress_webhook_in in = {S(event),      S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                        S(sig),        S("application/json"),
-                                        body,          len,
-                                        1764182400123, 0,
-                                        NULL};
-        in.hmac = fast; /* the server's path */
-        ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+        process_signed(&r, event, "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, len, 1764182400123);
         struct json_object *o = json_tokener_parse(body);
         assert_non_null(o);
         struct expect e;
@@ -397,7 +407,6 @@ static void test_route_fixtures(void **state)
     }
     closedir(d);
     ingress_webhook_result_free(&r);
-    ingress_hmac_free(fast);
     for (int k = 0; k < 6; k++)
         assert_true(seen_kind[k]); /* every routed event produced at least one job */
     assert_true(jobs >= 20);
@@ -413,19 +422,10 @@ static void test_job_examples(void **state)
         sg_test_read_file(SG_FIXTURES_DIR "/webhooks/pull_request.synchronize.1.json", &len);
     assert_non_null(body);
     char sig[80];
-    sign(body, len, sig);
     struct ingress_webhook_result r;
     ingress_webhook_result_init(&r, 1 << 24);
-    struct ingress_webhook_in in = {S("pull_request"),
-                                    S("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
-                                    S(sig),
-                                    S("application/json"),
-                                    body,
-                                    len,
-                                    1764182400123,
-                                    0,
-                                    NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &in, &r);
+    process_signed(&r, "pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958", body, len,
+                   1764182400123);
     assert_int_equal(r.status, 0);
     assert_string_equal(
         sg_buf_str(&r.job),
@@ -444,8 +444,8 @@ static void test_job_examples(void **state)
         "\"installation\":{\"id\":9},\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}";
     sign(push, strlen(push), sig);
     struct ingress_webhook_in p = {
-        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+        S("push"), S("d"), S(sig), S("application/json"), push, strlen(push), 5, 0, KEY};
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":\"refs/heads/main\",\"base_sha\":null"));
     const char *tag =
@@ -455,7 +455,7 @@ static void test_job_examples(void **state)
     p.signature = S(sig);
     p.body = tag;
     p.body_len = strlen(tag);
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 200);
     /* an extra field nested 100 deep is still valid JSON: routed, not refused */
     char deep[2048];
@@ -471,7 +471,7 @@ static void test_job_examples(void **state)
     p.signature = S(sig);
     p.body = deep;
     p.body_len = strlen(deep);
-    ingress_webhook_process(SECRET, strlen(SECRET), &p, &r);
+    ingress_webhook_process(&p, &r);
     assert_int_equal(r.status, 0);
     /* check_suite without a branch: ref null */
     const char *cs = "{\"action\":\"requested\",\"check_suite\":{\"head_sha\":"
@@ -480,11 +480,56 @@ static void test_job_examples(void **state)
                      "\"full_name\":\"a/b\"}}";
     sign(cs, strlen(cs), sig);
     struct ingress_webhook_in c = {
-        S("check_suite"), S("d"), S(sig), S("application/json"), cs, strlen(cs), 5, 0, NULL};
-    ingress_webhook_process(SECRET, strlen(SECRET), &c, &r);
+        S("check_suite"), S("d"), S(sig), S("application/json"), cs, strlen(cs), 5, 0, KEY};
+    ingress_webhook_process(&c, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(sg_buf_str(&r.job), "\"ref\":null,\"base_sha\":null,\"pull\":null,"
                                                "\"force\":false"));
+    ingress_webhook_result_free(&r);
+}
+
+/* The payload json-c and the scanner could read differently is refused with a clear reason, and a
+ * commit named in upper-case hex is the same commit as in lower case. */
+static void test_ambiguous_payloads(void **state)
+{
+    struct ingress_webhook_result r;
+    ingress_webhook_result_init(&r, 1 << 20);
+    const struct {
+        const char *event, *body, *error;
+    } refused[] = {
+        {"pull_request", "{\"action\":\"opened\\u0000junk\"}", "NUL"},
+        {"push", "{\"repository\":{\"id\":1},\"repository\":{\"full_name\":\"a/b\"}}", "duplicate"},
+        {"push", "{\"installation\":{\"id\":18446744073709551616}}", "out of range"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        process_signed(&r, refused[i].event, "d", refused[i].body, strlen(refused[i].body), 5);
+        assert_int_equal(r.status, 400);
+        if (!r.error || !strstr(r.error, refused[i].error))
+            fail_msg("case %zu: error %s, want %s", i, r.error ? r.error : "(none)",
+                     refused[i].error);
+    }
+    const struct {
+        const char *event, *body, *want;
+    } upper[] = {
+        {"check_run",
+         "{\"action\":\"rerequested\",\"check_run\":{\"head_sha\":"
+         "\"6113728F27AE82C7B1A177C8D03F9E96E0ADF246\",\"check_suite\":{\"head_branch\":\"m\"},"
+         "\"pull_requests\":[]},\"installation\":{\"id\":9},\"repository\":{\"id\":3,"
+         "\"full_name\":\"a/b\"}}",
+         "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\""},
+        {"push",
+         "{\"ref\":\"refs/heads/main\",\"before\":\"ABCDEF0000000000000000000000000000000000\","
+         "\"after\":\"6113728F27ae82c7b1a177c8d03f9e96e0adf246\",\"installation\":{\"id\":9},"
+         "\"repository\":{\"id\":3,\"full_name\":\"a/b\"}}",
+         "\"sha\":\"6113728f27ae82c7b1a177c8d03f9e96e0adf246\",\"ref\":\"refs/heads/main\","
+         "\"base_sha\":\"abcdef0000000000000000000000000000000000\""},
+    };
+    for (size_t i = 0; i < sizeof upper / sizeof upper[0]; i++) {
+        process_signed(&r, upper[i].event, "d", upper[i].body, strlen(upper[i].body), 5);
+        assert_int_equal(r.status, 0);
+        if (!strstr(sg_buf_str(&r.job), upper[i].want))
+            fail_msg("case %zu: job %s lacks %s", i, sg_buf_str(&r.job), upper[i].want);
+    }
     ingress_webhook_result_free(&r);
 }
 
@@ -547,11 +592,21 @@ static void test_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_github_vector),  cmocka_unit_test(test_fast_hmac),
-        cmocka_unit_test(test_check_order),    cmocka_unit_test(test_form),
-        cmocka_unit_test(test_route_fixtures), cmocka_unit_test(test_job_examples),
-        cmocka_unit_test(test_event_label),    cmocka_unit_test(test_limiter),
+        cmocka_unit_test(test_github_vector),
+        cmocka_unit_test(test_fast_hmac),
+        cmocka_unit_test(test_check_order),
+        cmocka_unit_test(test_form),
+        cmocka_unit_test(test_route_fixtures),
+        cmocka_unit_test(test_job_examples),
+        cmocka_unit_test(test_ambiguous_payloads),
+        cmocka_unit_test(test_event_label),
+        cmocka_unit_test(test_limiter),
         cmocka_unit_test(test_config),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    KEY = ingress_hmac_new(SECRET, strlen(SECRET));
+    if (!KEY)
+        return 1;
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    ingress_hmac_free(KEY);
+    return failed;
 }

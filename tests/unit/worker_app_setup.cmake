@@ -1,4 +1,2 @@
 # Unit tests of register's and doctor's pure parts (request reader, manifest, conversion answer).
-if(TARGET sg_worker)
-  sg_add_unit_test(test_worker_app_setup SOURCES unit/worker_app_setup.c LIBS sg_worker)
-endif()
+sg_add_unit_test(test_worker_app_setup SOURCES unit/worker_app_setup.c LIBS sg_worker)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "metrics.h"
 
 static void test_backoff_doubles_with_equal_jitter(void **state)
 {

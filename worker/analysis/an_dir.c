@@ -92,6 +92,8 @@ static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth
     }
     qsort(names, n, sizeof *names, an_cmp_names);
     for (size_t i = 0; i < n && !e; i++) {
+        if ((e = an_check_deadline(an))) /* a tree of folders alone costs time too */
+            break;
         char path[8192];
         int pl = snprintf(path, sizeof path, "%s%s%s", rel, *rel ? "/" : "", names[i]);
         if (pl < 0 || (size_t)pl >= sizeof path || (uint32_t)pl > an->limits.max_path_len) {

@@ -97,17 +97,21 @@ int an_rule_index(const char *id); /* -1 when unknown */
 /* ---- one file's scan: counts, complexity and line findings in one pass ---- */
 struct an_scan_cfg {
     uint32_t max_line_length;
-    bool minified; /* long lines are expected */
+    bool minified;       /* long lines are expected */
+    int64_t deadline_ms; /* sg_mono_ms() value at which to stop; 0 = none */
 };
 struct an_scan_out {
     uint64_t code, comment, blank, complexity;
     uint32_t lines;
+    bool timed_out; /* stopped at the deadline: the counts are partial */
 };
 typedef void (*an_finding_fn)(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux);
 void an_scan(const struct an_lang *lang, const unsigned char *data, size_t len,
              const struct an_scan_cfg *cfg, struct an_scan_out *out, an_finding_fn fn, void *ctx);
-/* Secrets (SEC001-003) anywhere in a text file, known language or not. */
-void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx);
+/* Secrets (SEC001-003) anywhere in a text file, known language or not; false when it stopped at
+ * deadline_ms (0 = none). */
+bool an_scan_secrets(const unsigned char *data, size_t len, int64_t deadline_ms, an_finding_fn fn,
+                     void *ctx);
 
 /* ---- .singularity.yml ---- */
 struct an_rule_cfg {

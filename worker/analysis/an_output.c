@@ -93,24 +93,6 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_put_json_str(b, r->config_errors[i], strlen(r->config_errors[i])));
     }
     CK(sg_buf_putc(b, ']'));
-    if (r->files) { /* only with keep_files (--files): the default object is exactly DESIGN.md's */
-        CK(sg_buf_puts(b, ",\"files\":["));
-        for (size_t i = 0; i < r->nfiles; i++) {
-            const struct sg_an_file *f = &r->files[i];
-            CK(sg_buf_puts(b, i ? ",{\"path\":" : "{\"path\":"));
-            CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
-            CK(sg_buf_puts(b, ",\"language\":"));
-            CK(sg_buf_put_json_str(b, f->language, strlen(f->language)));
-            CK(sg_buf_printf(
-                b,
-                ",\"code\":%llu,\"comment\":%llu,\"blank\":%llu,\"bytes\":%llu,\"complexity\":%"
-                "llu}",
-                (unsigned long long)f->counts.code, (unsigned long long)f->counts.comment,
-                (unsigned long long)f->counts.blank, (unsigned long long)f->counts.bytes,
-                (unsigned long long)f->counts.complexity));
-        }
-        CK(sg_buf_putc(b, ']'));
-    }
     return sg_buf_putc(b, '}');
 }
 
@@ -244,17 +226,6 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
         }
     } else {
         CK(sg_buf_puts(b, "\nNo findings.\n"));
-    }
-    if (r->files) {
-        CK(sg_buf_puts(b, "\nFiles:\n"));
-        for (size_t i = 0; i < r->nfiles; i++) {
-            const struct sg_an_file *f = &r->files[i];
-            CK(sg_buf_printf(
-                b, "  %-50s %-20s %8llu %8llu %8llu %8llu\n", an_safe(f->path, sp, sizeof sp),
-                f->language, (unsigned long long)f->counts.code,
-                (unsigned long long)f->counts.comment, (unsigned long long)f->counts.blank,
-                (unsigned long long)f->counts.complexity));
-        }
     }
     const struct sg_an_skipped *s = &r->skipped;
     CK(sg_buf_printf(

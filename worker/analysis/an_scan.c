@@ -13,6 +13,10 @@
 #endif
 
 #include "an_internal.h"
+#include "sg_time.h"
+
+/* How much input a scan covers between looks at the clock: a few milliseconds of work. */
+#define AN_CLOCK_EVERY (1u << 20)
 
 #define AN_MAX_DEPTH 64 /* nesting deeper than this is still tracked by count, not by token */
 
@@ -199,8 +203,8 @@ static inline unsigned an_cx_at(uint8_t fam, const unsigned char *s, const unsig
         return fam == AN_CX_RUST && h + 1 < e && h[1] == '>';
     if (h > s && an_ident[h[-1]])
         return 0;
-    const unsigned char *q = h + 1;
-    while (q < e && an_ident[*q])
+    const unsigned char *q = h + 1, *lim = e - h > 8 ? h + 8 : e; /* keywords: at most 7 */
+    while (q < lim && an_ident[*q])
         q++;
     return an_cx_word(fam, h, (size_t)(q - h));
 }
@@ -493,6 +497,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
                         strcmp(L->name, "Automake") != 0; /* recipes need tabs */
     struct an_finder nl_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
+    size_t clock_at = cfg->deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
     if (L) {
         an_finder_init(&nl_f, L->firstset, '\n');
         an_finder_init(&plain_f, L->firstset, '\\');
@@ -500,6 +505,13 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         an_finder_closers(&q_f, "", L->q, L->nq, L->vq, L->nvq, L->dq, L->ndq);
     }
     while (p < end) {
+        if ((size_t)(p - data) >= clock_at) {
+            if (sg_mono_ms() >= cfg->deadline_ms) {
+                out->timed_out = true;
+                return;
+            }
+            clock_at = (size_t)(p - data) + AN_CLOCK_EVERY;
+        }
         /* one search finds the line end or, first, a byte that may start a token: a line whose
          * end comes first needs no state machine (when it starts in plain state) */
         const unsigned char *nl;
@@ -620,8 +632,9 @@ static inline bool an_alnum(unsigned char c)
     return an_ident[c] && c != '_';
 }
 
-static uint32_t an_line_at(const unsigned char *data, const unsigned char *at,
-                           const unsigned char **cursor, uint32_t *cline)
+/* The line of `at`, counting newlines from where the previous call stopped: candidates come in
+ * order, so every byte before `at` is counted once (also on a line with many findings). */
+static uint32_t an_line_at(const unsigned char *at, const unsigned char **cursor, uint32_t *cline)
 {
     const unsigned char *s = *cursor;
     uint32_t n = *cline;
@@ -632,9 +645,8 @@ static uint32_t an_line_at(const unsigned char *data, const unsigned char *at,
         n++;
         s = nl + 1;
     }
-    *cursor = s;
+    *cursor = at > s ? at : s;
     *cline = n;
-    (void)data;
     return n;
 }
 
@@ -657,14 +669,39 @@ static bool an_pem_private(const unsigned char *s, const unsigned char *end)
     p++;
     if ((size_t)(end - p) >= 10 && memcmp(p, "Proc-Type:", 10) == 0)
         return true;
-    size_t b64 = 0;
-    while (p < end && (an_alnum(*p) || *p == '+' || *p == '/' || *p == '='))
+    size_t b64 = 0; /* only the first 40 matter: a long body is not read to its end */
+    while (p < end && b64 < 40 && (an_alnum(*p) || *p == '+' || *p == '/' || *p == '='))
         p++, b64++;
     return b64 >= 40;
 }
 
+/* Where the run of token characters starting at p ends. Candidates overlap (`github_pat_`
+ * repeated is one run with a candidate every 11 bytes), so the end of the last run measured is
+ * remembered: any later start inside it ends at the same place, and each byte is read once. */
+struct an_run {
+    const unsigned char *from, *to; /* [from, to) measured, *to not a token character */
+};
+
+static size_t an_run_len(struct an_run *r, const unsigned char *p, const unsigned char *end,
+                         bool underscore)
+{
+    if (!(p >= r->from && p <= r->to)) {
+        const unsigned char *q = p;
+        while (q < end && (an_alnum(*q) || (underscore && *q == '_')))
+            q++;
+        r->from = p;
+        r->to = q;
+    }
+    return (size_t)(r->to - p);
+}
+
+struct an_runs {
+    struct an_run tok, pat; /* ghp_ token bodies (letters and digits), github_pat_ ones (and _) */
+};
+
 /* Checks one candidate position (its first two bytes are "AK", "--", "gh" or "gi"). */
-static int an_secret_at(const unsigned char *data, const unsigned char *h, const unsigned char *end)
+static int an_secret_at(const unsigned char *data, const unsigned char *h, const unsigned char *end,
+                        struct an_runs *runs)
 {
     if (h[0] == '-') {
         if ((size_t)(end - h) >= 11 && memcmp(h, "-----BEGIN ", 11) == 0 && an_pem_private(h, end))
@@ -684,34 +721,36 @@ static int an_secret_at(const unsigned char *data, const unsigned char *h, const
         return AN_SEC002;
     }
     /* "gh" */
-    if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2])) {
-        size_t n = 0;
-        while (h + 4 + n < end && an_alnum(h[4 + n]))
-            n++;
-        return n == 36 ? AN_SEC003 : -1;
-    }
-    if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0) {
-        size_t n = 0;
-        while (h + 11 + n < end && (an_alnum(h[11 + n]) || h[11 + n] == '_'))
-            n++;
-        return n >= 22 ? AN_SEC003 : -1;
-    }
+    if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2]))
+        return an_run_len(&runs->tok, h + 4, end, false) == 36 ? AN_SEC003 : -1;
+    if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0)
+        return an_run_len(&runs->pat, h + 11, end, true) >= 22 ? AN_SEC003 : -1;
     return -1;
 }
 
 /* One pass over the file looking for the two-byte starts of every secret pattern ("AK", "--",
- * "gh", "gi"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
-void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
+ * "gh", "gi"); with SSE2 that is 16 positions per step, so secrets cost little next to counting.
+ * Every candidate costs a bounded look ahead or a share of one remembered run, so the scan is
+ * linear in the file whatever it repeats. */
+bool an_scan_secrets(const unsigned char *data, size_t len, int64_t deadline_ms, an_finding_fn fn,
+                     void *ctx)
 {
     const unsigned char *end = data + len, *cur = data;
     uint32_t cl = 1;
     size_t i = 0;
+    struct an_runs runs = {{NULL, NULL}, {NULL, NULL}};
+    size_t clock_at = deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
     if (len < 2)
-        return;
+        return true;
 #ifdef __SSE2__
     const __m128i vA = _mm_set1_epi8('A'), vK = _mm_set1_epi8('K'), vD = _mm_set1_epi8('-'),
                   vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h'), vi = _mm_set1_epi8('i');
     for (; i + 17 <= len; i += 16) {
+        if (i >= clock_at) {
+            if (sg_mono_ms() >= deadline_ms)
+                return false;
+            clock_at = i + AN_CLOCK_EVERY;
+        }
         __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
         __m128i m =
@@ -724,19 +763,25 @@ void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, vo
             unsigned bit = (unsigned)__builtin_ctz(mask);
             mask &= mask - 1;
             const unsigned char *h = data + i + bit;
-            int r = an_secret_at(data, h, end);
+            int r = an_secret_at(data, h, end, &runs);
             if (r >= 0)
-                fn(ctx, (enum an_rule)r, an_line_at(data, h, &cur, &cl), 0);
+                fn(ctx, (enum an_rule)r, an_line_at(h, &cur, &cl), 0);
         }
     }
 #endif
     for (; i + 1 < len; i++) {
+        if (i >= clock_at) {
+            if (sg_mono_ms() >= deadline_ms)
+                return false;
+            clock_at = i + AN_CLOCK_EVERY;
+        }
         unsigned char a = data[i], b = data[i + 1];
         if ((a == 'A' && b == 'K') || (a == '-' && b == '-') ||
             (a == 'g' && (b == 'h' || b == 'i'))) {
-            int r = an_secret_at(data, data + i, end);
+            int r = an_secret_at(data, data + i, end, &runs);
             if (r >= 0)
-                fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);
+                fn(ctx, (enum an_rule)r, an_line_at(data + i, &cur, &cl), 0);
         }
     }
+    return true;
 }

@@ -33,7 +33,6 @@ struct sg_an_options {
     struct sg_an_limits limits; /* zero fields take the defaults (sg_an_limits_default) */
     const char *config_path;    /* --config FILE: used instead of the repository's
                                    .singularity.yml; NULL = use the repository's */
-    bool keep_files;            /* (added) same as sg_an_keep_files(): fill result.files */
     int64_t deadline_ms;        /* sg_mono_ms() value after which the analysis stops:
                                    sg_an_feed()/sg_an_finish() return SG_ERR_TIMEOUT and
                                    sg_an_error() says the time budget ran out; 0 = none */
@@ -54,12 +53,6 @@ struct sg_an_counts {
 struct sg_an_language {
     const char *name; /* tokei's spelling: "C", "C Header", "Shell", ... (static) */
     struct sg_an_counts counts;
-};
-
-struct sg_an_file { /* per-file output, kept only with keep_files */
-    char *path;
-    const char *language;
-    struct sg_an_counts counts; /* files = 1 */
 };
 
 struct sg_an_rule_count {
@@ -106,8 +99,6 @@ struct sg_an_result {
     char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
                              integer" */
     size_t nconfig_errors;
-    struct sg_an_file *files; /* NULL unless sg_an_keep_files() was called */
-    size_t nfiles;
 };
 
 void sg_an_limits_default(struct sg_an_limits *l);
@@ -115,7 +106,6 @@ void sg_an_limits_default(struct sg_an_limits *l);
 /* A streaming session over a .tar.gz (GitHub's tarball: one top folder, removed from paths;
  * a pax global header may come first). */
 struct sg_an *sg_an_new(const struct sg_an_options *opts);
-void sg_an_keep_files(struct sg_an *an);
 /* Feeds the next compressed bytes. SG_ERR_PARSE (corrupt gzip/tar), SG_ERR_TOO_LARGE (a limit
  * hit) with a message for sg_an_error(); after an error further feeds return the same error. */
 enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len);
