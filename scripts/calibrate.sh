@@ -15,7 +15,8 @@
 # folder). Linux and glibc come from Debian's linux-source-6.1 and glibc-source packages and are
 # recompressed once into DIR (gzip -1) when missing. singularity-analyze is built when missing
 # (SG_ANALYZE=path uses another binary). The defaults are used: an empty --config file stands in
-# for any .singularity.yml a codebase carries.
+# for any .singularity.yml a codebase carries. Per-file data comes from --files (one JSON line per
+# counted file, with the kind of file the engine decided).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-/work/calib}
@@ -44,8 +45,8 @@ for t in "$DIR"/*.tar.gz; do
   [ -f "$t" ] || continue
   n=$(basename "$t" .tar.gz)
   # findings are only sampled (largest sources); rule_counts and the score are exact
-  "$BIN" "$t" --format json --files --config "$WORK/defaults.yml" --max-findings 20000 \
-    >"$WORK/$n.json" || [ $? -eq 1 ]
+  "$BIN" "$t" --format json --files "$WORK/$n.files" --config "$WORK/defaults.yml" \
+    --max-findings 20000 >"$WORK/$n.json" || [ $? -eq 1 ]
   names+=("$n")
 done
 [ ${#names[@]} -gt 0 ] || { echo "calibrate: no *.tar.gz in $DIR" >&2; exit 2; }
@@ -55,26 +56,8 @@ python3 - "$DIR" "$WORK" "$engine, tree $(git describe --always --dirty 2>/dev/n
 import collections, json, sys, tarfile
 
 tardir, work, version, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-# The kind of a file, as the engine decides it (`kind` in --files output); this fallback mirrors
-# it for engines that do not print it yet.
-HEADER = {"C Header", "C++ Header"}
-BUILD = {"Makefile", "CMake", "Autoconf", "Automake", "Meson", "M4", "Bazel", "Scons", "Bitbake",
-         "Dockerfile", "Just", "Ebuild", "RPM Specfile", "Pacman's makepkg", "Rakefile"}
-PROSE = {"Markdown", "Plain Text", "ReStructuredText", "AsciiDoc", "Org", "TeX", "MDX", "Djot",
-         "Typst", "Unreal Markdown"}
-DATA = {"JSON", "YAML", "TOML", "XML", "XSL", "SVG", "HTML", "INI", "PO File", "Visual Studio Project",
-        "Visual Studio Solution", "MSBuild", "NuGet Config", "Xcode Config", "Module-Definition",
-        "Device Tree", "XAML", "Jupyter Notebooks", "Protocol Buffers", "HEX", "Intel HEX",
-        "Forge Config", "Pan", "Rusty Object Notation", "Edn", ".NET Resource"}
-
 def kind(f):
-    if "kind" in f:
-        return f["kind"]
-    lang = f["language"]
-    for k, s in (("header", HEADER), ("build", BUILD), ("prose", PROSE), ("data", DATA)):
-        if lang in s:
-            return k
-    return "source"
+    return f["kind"]
 
 KINDS = ["source", "header", "build", "data", "prose"]
 CAND = {"lines": [500, 1000, 2000, 3000, 5000, 10000],
@@ -131,7 +114,7 @@ print("|---|---:|---:|---:|---|---|")
 for n in names:
     d = json.load(open(f"{work}/{n}.json"))
     results[n] = d
-    files_by[n] = d.get("files", [])
+    files_by[n] = [json.loads(l) for l in open(f"{work}/{n}.files")]
     rc = d["rule_counts"]
     bd = d.get("score_breakdown")
     if bd is None:

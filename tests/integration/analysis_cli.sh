@@ -72,6 +72,21 @@ assert [x["severity"] for x in d["findings"] if x["rule"] == "MNT001"] == ["warn
 assert d["rule_counts"] == {"MNT001": 1, "STY002": 1}, d["rule_counts"]
 EOF
 
+"$BIN" "$T/repo.tar.gz" --format json --files "$T/files.jsonl" >"$T/with-files.json"
+sg_check "--files writes one JSON line per counted file with its kind, the result unchanged" \
+  python3 - "$T/files.jsonl" "$T/with-files.json" "$T/tgz.json" <<'EOF'
+import json, sys
+files = [json.loads(l) for l in open(sys.argv[1])]
+d = json.load(open(sys.argv[2]))
+assert d == json.load(open(sys.argv[3]))
+assert len(files) == d["totals"]["files"], (len(files), d["totals"])
+assert all(list(f) == ["path","language","kind","lines","code","comment","blank","complexity"] for f in files)
+k = {f["path"]: f["kind"] for f in files}
+assert k["src/main.c"] == "source" and k["bootstrap"] == "source", k
+assert all(v in ("source","header","build","data","prose") for v in k.values())
+assert sum(f["code"] for f in files) == d["totals"]["code"]
+EOF
+
 # ---- gate failure and errors
 mkdir -p "$T/bad"
 printf 'aws_key = "AKIAIOSFODNN7EXAMPLE"\n' >"$T/bad/settings.py"

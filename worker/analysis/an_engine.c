@@ -134,6 +134,8 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
     an->deadline_ms = opts ? opts->deadline_ms : 0;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
     an->tally = an_tally_new(an->limits.max_findings);
+    if (an->tally && opts)
+        an_tally_on_file(an->tally, opts->on_file, opts->on_file_ctx);
     if (!an->tally || an_gz_init(&an->gz) != SG_OK) {
         sg_an_free(an);
         return NULL;

@@ -156,6 +156,8 @@ struct an_tally {
     struct an_prov *prov;
     size_t nprov, cap_prov;
     struct an_score_acc score; /* what the score needs of every counted file */
+    void (*on_file)(void *, const struct sg_an_file *);
+    void *on_file_ctx;
     /* the current file */
     const char *cur_path;
     int32_t cur_ff;
@@ -297,6 +299,20 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
         an_keep(t, ff, path, AN_SIZ001, 1, s->lines);
     }
     an_score_add_file(&t->score, c, L, all, s->complexity, s->lines);
+    if (t->on_file) {
+        struct sg_an_file f = {path,
+                               L->name,
+                               an_lang_kind_str(L),
+                               s->lines,
+                               {1, s->code, s->comment, s->blank, s->bytes, s->complexity}};
+        t->on_file(t->on_file_ctx, &f);
+    }
+}
+
+void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct sg_an_file *), void *ctx)
+{
+    t->on_file = fn;
+    t->on_file_ctx = ctx;
 }
 
 void an_tally_settle(struct an_tally *t, const struct an_config *c)

@@ -58,6 +58,17 @@ enum sg_an_debt an_rule_debt(enum an_rule rule)
     return SG_AN_DEBT_MAINTENANCE;
 }
 
+const char *an_lang_kind_str(const struct an_lang *L)
+{
+    if (L->flags & AN_LANG_PROSE)
+        return "prose";
+    if (L->flags & AN_LANG_DATA)
+        return "data";
+    if (L->flags & AN_LANG_HEADER)
+        return "header";
+    return (L->flags & AN_LANG_BUILD) ? "build" : "source";
+}
+
 uint32_t an_file_limit(const struct an_config *c, const struct an_lang *L, enum an_rule rule)
 {
     /* decision points exist only in programming languages; a build file is configuration of the

@@ -24,6 +24,10 @@ struct an_score_acc {
 
 enum sg_an_debt an_rule_debt(enum an_rule rule);
 
+/* "source", "header", "build", "data" or "prose": the kind of file a language is (the table in
+ * docs/analysis.md, "File kinds"). */
+const char *an_lang_kind_str(const struct an_lang *L);
+
 /* The limit of a file rule (AN_CPX001: complexity, AN_SIZ001: lines) for a file of language L
  * under configuration c; 0 when the rule does not apply to that kind of file. */
 uint32_t an_file_limit(const struct an_config *c, const struct an_lang *L, enum an_rule rule);

@@ -29,6 +29,8 @@ struct sg_an_limits {
     uint32_t max_findings;    /* findings kept in the result; rule_counts stay exact */
 };
 
+struct sg_an_file; /* below */
+
 struct sg_an_options {
     struct sg_an_limits limits; /* zero fields take the defaults (sg_an_limits_default) */
     const char *config_path;    /* --config FILE: used instead of the repository's
@@ -36,6 +38,10 @@ struct sg_an_options {
     int64_t deadline_ms;        /* sg_mono_ms() value after which the analysis stops:
                                    sg_an_feed()/sg_an_finish() return SG_ERR_TIMEOUT and
                                    sg_an_error() says the time budget ran out; 0 = none */
+    /* Called for each file counted under the final configuration, so a caller can list files
+     * without the engine keeping them (singularity-analyze --files; scripts/calibrate.sh). */
+    void (*on_file)(void *ctx, const struct sg_an_file *f);
+    void *on_file_ctx;
 };
 
 struct sg_an_finding {
@@ -48,6 +54,14 @@ struct sg_an_finding {
 
 struct sg_an_counts {
     uint64_t files, code, comment, blank, bytes, complexity;
+};
+
+struct sg_an_file {       /* one counted file, as sg_an_options.on_file sees it */
+    const char *path;     /* relative to the repository root; valid during the call only */
+    const char *language; /* tokei's name (static) */
+    const char *kind;     /* "source", "header", "build", "data" or "prose" (static) */
+    uint32_t lines;
+    struct sg_an_counts counts; /* files = 1 */
 };
 
 struct sg_an_language {
