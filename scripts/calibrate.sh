@@ -64,12 +64,6 @@ CAND = {"lines": [500, 1000, 2000, 3000, 5000, 10000],
         "complexity": [100, 200, 300, 500, 1000, 2000],
         "linelen": [80, 100, 120, 150, 200]}
 
-def pct(sorted_vals, p):
-    if not sorted_vals:
-        return 0
-    i = min(len(sorted_vals) - 1, int(p / 100.0 * len(sorted_vals)))
-    return sorted_vals[i]
-
 def hist_pct(h, p):
     total = sum(h.values())
     if not total:
@@ -135,67 +129,45 @@ for n in names:
     print(f"* {n}: {top}")
 
 # ---- distributions of what the thresholds measure, per kind of file ----
-PCTS = (50, 90, 95, 99, 99.9)
-
-def table(title, metric, getter):
+def dist_table(title, unit, pcts, cands, hist_of):
+    """One row per codebase, then the pooled set and the median codebase (Linux has most files:
+    the pooled row is mostly Linux, the median row weighs every codebase the same). hist_of(n, k)
+    is a histogram (value -> how many files or lines) of codebase n's files of kind k."""
     print(f"\n## {title}\n")
-    cands = CAND[metric]
-    print("| kind | codebase | files | " + " | ".join(f"p{p:g}" for p in PCTS) + " | max | " +
+    print(f"| kind | codebase | {unit} | " + " | ".join(f"p{p:g}" for p in pcts) + " | max | " +
           " | ".join(f"> {c}" for c in cands) + " |")
-    print("|---|---|---:|" + "---:|" * (len(PCTS) + 1 + len(cands)))
+    print("|---|---|---:|" + "---:|" * (len(pcts) + 1 + len(cands)))
     for k in KINDS:
-        stats = []
-        pooled = []
-        for n in names:
-            vals = sorted(getter(f) for f in files_by[n] if kind(f) == k)
-            pooled.extend(vals)
-            if vals:
-                stats.append((n, vals))
+        stats = [(n, hist_of(n, k)) for n in names]
+        stats = [(n, h) for n, h in stats if h]
+        pooled = collections.Counter()
+        for _, h in stats:
+            pooled.update(h)
+        per = [h for _, h in stats]
         if pooled:
-            stats.append(("**all**", sorted(pooled)))
-        for n, vals in stats:
-            over = [sum(1 for v in vals if v > c) for c in cands]
-            print(f"| {k} | {n} | {fmt(len(vals))} | " +
-                  " | ".join(fmt(pct(vals, p)) for p in PCTS) +
-                  f" | {fmt(vals[-1])} | " + " | ".join(fmt(o) for o in over) + " |")
-        per = [v for n, v in stats if n != "**all**"]
+            stats.append(("**all**", pooled))
+        for n, h in stats:
+            over = [sum(v for x, v in h.items() if x > c) for c in cands]
+            print(f"| {k} | {n} | {fmt(sum(h.values()))} | " +
+                  " | ".join(fmt(hist_pct(h, p)) for p in pcts) +
+                  f" | {fmt(max(h))} | " + " | ".join(fmt(o) for o in over) + " |")
         if len(per) > 1:
             med = lambda xs: sorted(xs)[len(xs) // 2]
             print(f"| {k} | *median codebase* | | " +
-                  " | ".join(fmt(med([pct(v, p) for v in per])) for p in PCTS) + " | | " +
+                  " | ".join(fmt(med([hist_pct(h, p) for h in per])) for p in pcts) + " | | " +
                   " | ".join("" for _ in cands) + " |")
 
-table("File lines (code + comment + blank) per file, and files over each candidate limit",
-      "lines", lambda f: f["code"] + f["comment"] + f["blank"])
-table("File complexity (decision points) per file, and files over each candidate limit",
-      "complexity", lambda f: f["complexity"])
+def per_file(getter):
+    return lambda n, k: collections.Counter(getter(f) for f in files_by[n] if kind(f) == k)
 
-print("\n## Line length (code points) per line, and lines over each candidate limit\n")
-LPCTS = (99, 99.9, 99.95, 99.99)
-cands = CAND["linelen"]
-print("| kind | codebase | lines | " + " | ".join(f"p{p:g}" for p in LPCTS) + " | max | " +
-      " | ".join(f"> {c}" for c in cands) + " |")
-print("|---|---|---:|" + "---:|" * (len(LPCTS) + 1 + len(cands)))
+FPCTS = (50, 90, 95, 99, 99.9)
+dist_table("File lines (code + comment + blank) per file, and files over each candidate limit",
+           "files", FPCTS, CAND["lines"], per_file(lambda f: f["lines"]))
+dist_table("File complexity (decision points) per file, and files over each candidate limit",
+           "files", FPCTS, CAND["complexity"], per_file(lambda f: f["complexity"]))
 hists = {}
 for n in names:
-    kinds_of = {f["path"]: kind(f) for f in files_by[n]}
-    hists[n] = line_lengths(f"{tardir}/{n}.tar.gz", kinds_of)
-for k in KINDS:
-    stats = [(n, hists[n][k]) for n in names if hists[n][k]]
-    pooled = collections.Counter()
-    for _, h in stats:
-        pooled.update(h)
-    if pooled:
-        stats.append(("**all**", pooled))
-    for n, h in stats:
-        over = [sum(v for l, v in h.items() if l > c) for c in cands]
-        print(f"| {k} | {n} | {fmt(sum(h.values()))} | " +
-              " | ".join(fmt(hist_pct(h, p)) for p in LPCTS) +
-              f" | {fmt(max(h))} | " + " | ".join(fmt(o) for o in over) + " |")
-    per = [h for n, h in stats if n != "**all**"]
-    if len(per) > 1:
-        med = lambda xs: sorted(xs)[len(xs) // 2]
-        print(f"| {k} | *median codebase* | | " +
-              " | ".join(fmt(med([hist_pct(h, p) for h in per])) for p in LPCTS) + " | | " +
-              " | ".join("" for _ in cands) + " |")
+    hists[n] = line_lengths(f"{tardir}/{n}.tar.gz", {f["path"]: kind(f) for f in files_by[n]})
+dist_table("Line length (code points) per line, and lines over each candidate limit", "lines",
+           (99, 99.9, 99.95, 99.99), CAND["linelen"], lambda n, k: hists[n][k])
 PY
