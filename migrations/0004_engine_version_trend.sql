@@ -1,4 +1,4 @@
--- Why: a score is only comparable with a score made by the same engine: SG_AN_ENGINE_VERSION
+-- Why: a score is only comparable with a score made by the same engine: AN_ENGINE_VERSION
 -- changes whenever counting, rules or the score's formula change, and a new formula can move a
 -- repository's score by points without a line of its code changing. Every analysis records the
 -- engine that made it (a column older databases may lack: added here, NULL meaning unknown), and

@@ -51,7 +51,7 @@ for t in "$DIR"/*.tar.gz; do
 done
 [ ${#names[@]} -gt 0 ] || { echo "calibrate: no *.tar.gz in $DIR" >&2; exit 2; }
 
-engine=$(sed -n 's/^#define SG_AN_ENGINE_VERSION "\(.*\)"/engine \1/p' worker/analysis/sg_analysis.h)
+engine=$(sed -n 's/^#define AN_ENGINE_VERSION "\(.*\)"/engine \1/p' worker/analysis/an_analysis.h)
 python3 - "$DIR" "$WORK" "$engine, tree $(git describe --always --dirty 2>/dev/null || echo '?')" "${names[@]}" <<'PY'
 import collections, json, sys, tarfile
 

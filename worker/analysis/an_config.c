@@ -213,11 +213,11 @@ static void an_parse_rules(struct an_config *c, const char *file, yaml_document_
         if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
             c->rules[r].off = true;
         } else if (s && strcasecmp(s, "error") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_ERROR};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_ERROR};
         } else if (s && strcasecmp(s, "warning") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_WARNING};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_WARNING};
         } else if (s && strcasecmp(s, "notice") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_NOTICE};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_NOTICE};
         } else {
             an_config_add_error(c, "%s:%lu: rules.%s: expected off, error, warning or notice", file,
                                 val ? an_line(val) : 0, id);

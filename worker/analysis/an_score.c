@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "an_score.h"
-#include "sg_analysis.h"
+#include "an_analysis.h"
 
 /* Branching density that admired codebases stay under: 58 (glibc) to 153 (curl) decision points
  * per 1000 code lines; a thousand-line function of branches has about 1000. */
@@ -29,33 +29,32 @@ static const struct {
     const char *name;
     double weight; /* W: the most this kind can cost; the weights sum to 10 */
     double scale;  /* D: the weighted findings per KLOC at which it costs 63% of W */
-} an_debt[SG_AN_NDEBT] = {
-    [SG_AN_DEBT_SECRETS] = {"secrets", 3.0, 8.0},
-    [SG_AN_DEBT_CONFLICTS] = {"conflicts", 1.5, 4.0},
-    [SG_AN_DEBT_COMPLEXITY] = {"complexity", 2.0, 3.0},
-    [SG_AN_DEBT_SIZE] = {"size", 1.0, 3.0},
-    [SG_AN_DEBT_STYLE] = {"style", 1.5, 20.0},
-    [SG_AN_DEBT_MAINTENANCE] = {"maintenance", 0.5, 2.0},
-    [SG_AN_DEBT_BINARIES] = {"binaries", 0.5, 1.0},
+} an_debt_param[AN_NDEBT] = {
+    [AN_DEBT_SECRETS] = {"secrets", 3.0, 8.0},
+    [AN_DEBT_CONFLICTS] = {"conflicts", 1.5, 4.0},
+    [AN_DEBT_COMPLEXITY] = {"complexity", 2.0, 3.0},
+    [AN_DEBT_SIZE] = {"size", 1.0, 3.0},
+    [AN_DEBT_STYLE] = {"style", 1.5, 20.0},
+    [AN_DEBT_MAINTENANCE] = {"maintenance", 0.5, 2.0},
+    [AN_DEBT_BINARIES] = {"binaries", 0.5, 1.0},
 };
 
-const char *sg_an_debt_str(enum sg_an_debt d)
+const char *an_debt_str(enum an_debt d)
 {
-    return (unsigned)d < SG_AN_NDEBT ? an_debt[d].name : "?";
+    return (unsigned)d < AN_NDEBT ? an_debt_param[d].name : "?";
 }
 
-enum sg_an_debt an_rule_debt(enum an_rule rule)
+enum an_debt an_rule_debt(enum an_rule rule)
 {
     static const struct {
         const char *prefix;
-        enum sg_an_debt debt;
-    } map[] = {{"SEC", SG_AN_DEBT_SECRETS},    {"GIT", SG_AN_DEBT_CONFLICTS},
-               {"CPX", SG_AN_DEBT_COMPLEXITY}, {"SIZ", SG_AN_DEBT_SIZE},
-               {"STY", SG_AN_DEBT_STYLE},      {"BIN", SG_AN_DEBT_BINARIES}};
+        enum an_debt debt;
+    } map[] = {{"SEC", AN_DEBT_SECRETS}, {"GIT", AN_DEBT_CONFLICTS}, {"CPX", AN_DEBT_COMPLEXITY},
+               {"SIZ", AN_DEBT_SIZE},    {"STY", AN_DEBT_STYLE},     {"BIN", AN_DEBT_BINARIES}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strncmp(an_rule_ids[rule], map[i].prefix, 3) == 0)
             return map[i].debt;
-    return SG_AN_DEBT_MAINTENANCE;
+    return AN_DEBT_MAINTENANCE;
 }
 
 const char *an_lang_kind_str(const struct an_lang *L)
@@ -91,7 +90,7 @@ static double an_excess(uint64_t value, uint32_t limit)
 void an_score_add_file(struct an_score_acc *a, const struct an_config *c, const struct an_lang *L,
                        const uint32_t rc[AN_NRULES], uint64_t complexity, uint32_t lines)
 {
-    bool any[SG_AN_NDEBT] = {false};
+    bool any[AN_NDEBT] = {false};
     for (int k = 0; k < AN_NRULES; k++) {
         if (!rc[k] || c->rules[k].off)
             continue;
@@ -103,36 +102,35 @@ void an_score_add_file(struct an_score_acc *a, const struct an_config *c, const 
         else
             a->units[k] += rc[k] < AN_SCORE_FILE_CAP ? rc[k] : AN_SCORE_FILE_CAP;
     }
-    for (int d = 0; d < SG_AN_NDEBT; d++)
+    for (int d = 0; d < AN_NDEBT; d++)
         a->files[d] += any[d];
 }
 
 static double an_sev_weight(const struct an_config *c, int rule)
 {
-    enum sg_an_severity s =
-        c->rules[rule].override ? c->rules[rule].sev : an_rule_default_sev[rule];
-    return s == SG_AN_ERROR ? 10.0 : s == SG_AN_WARNING ? 3.0 : 0.5;
+    enum an_severity s = c->rules[rule].override ? c->rules[rule].sev : an_rule_default_sev[rule];
+    return s == AN_ERROR ? 10.0 : s == AN_WARNING ? 3.0 : 0.5;
 }
 
 double an_score_compute(const struct an_score_acc *a, const struct an_config *c,
                         const uint64_t counts[AN_NRULES], uint64_t code, uint64_t complexity,
-                        struct sg_an_debt_cost out[SG_AN_NDEBT])
+                        struct an_debt_cost out[AN_NDEBT])
 {
     double kloc = (double)(code > 1000 ? code : 1000) / 1000.0;
-    double x[SG_AN_NDEBT] = {0}, cost[SG_AN_NDEBT], total = 0;
-    memset(out, 0, SG_AN_NDEBT * sizeof *out);
+    double x[AN_NDEBT] = {0}, cost[AN_NDEBT], total = 0;
+    memset(out, 0, AN_NDEBT * sizeof *out);
     for (int k = 0; k < AN_NRULES; k++) {
         if (c->rules[k].off)
             continue;
-        enum sg_an_debt d = an_rule_debt((enum an_rule)k);
+        enum an_debt d = an_rule_debt((enum an_rule)k);
         x[d] += an_sev_weight(c, k) * a->units[k] / kloc;
         out[d].findings += counts[k];
     }
     double density = (double)complexity / kloc - AN_DENSITY_BASE;
     if (density > 0)
-        x[SG_AN_DEBT_COMPLEXITY] += density / AN_DENSITY_SCALE;
-    for (int d = 0; d < SG_AN_NDEBT; d++) {
-        cost[d] = an_debt[d].weight * (1.0 - exp(-x[d] / an_debt[d].scale));
+        x[AN_DEBT_COMPLEXITY] += density / AN_DENSITY_SCALE;
+    for (int d = 0; d < AN_NDEBT; d++) {
+        cost[d] = an_debt_param[d].weight * (1.0 - exp(-x[d] / an_debt_param[d].scale));
         total += cost[d];
         out[d].files = a->files[d];
     }
@@ -142,8 +140,8 @@ double an_score_compute(const struct an_score_acc *a, const struct an_config *c,
     /* the breakdown in tenths, rounded so that it sums to exactly 10 - score: each cost's floor,
        then the tenths left over to the largest remainders (ties to the earlier kind) */
     long want = 100 - lround(score * 10.0), have = 0;
-    double rem[SG_AN_NDEBT];
-    for (int d = 0; d < SG_AN_NDEBT; d++) {
+    double rem[AN_NDEBT];
+    for (int d = 0; d < AN_NDEBT; d++) {
         double t = floor(cost[d] * 10.0);
         rem[d] = cost[d] * 10.0 - t;
         out[d].cost = t;
@@ -151,7 +149,7 @@ double an_score_compute(const struct an_score_acc *a, const struct an_config *c,
     }
     for (; have < want; have++) {
         int best = 0;
-        for (int d = 1; d < SG_AN_NDEBT; d++)
+        for (int d = 1; d < AN_NDEBT; d++)
             if (rem[d] > rem[best])
                 best = d;
         if (rem[best] <= 0)
@@ -159,24 +157,24 @@ double an_score_compute(const struct an_score_acc *a, const struct an_config *c,
         out[best].cost += 1.0;
         rem[best] = 0;
     }
-    for (int d = 0; d < SG_AN_NDEBT; d++)
+    for (int d = 0; d < AN_NDEBT; d++)
         out[d].cost /= 10.0;
     return score;
 }
 
 /* ---- the one-line explanation ---- */
 
-static enum sg_err an_what(struct sg_buf *b, enum sg_an_debt d, const struct sg_an_debt_cost *x,
-                           const struct sg_an_result *r)
+static enum sg_err an_what(struct sg_buf *b, enum an_debt d, const struct an_debt_cost *x,
+                           const struct an_result *r)
 {
     unsigned long long n = (unsigned long long)x->findings, f = (unsigned long long)x->files;
     const char *s = n == 1 ? "" : "s";
     switch (d) {
-    case SG_AN_DEBT_SECRETS:
+    case AN_DEBT_SECRETS:
         return sg_buf_printf(b, "%llu committed secret%s", n, s);
-    case SG_AN_DEBT_CONFLICTS:
+    case AN_DEBT_CONFLICTS:
         return sg_buf_printf(b, "%llu unresolved merge conflict%s", n, s);
-    case SG_AN_DEBT_COMPLEXITY: {
+    case AN_DEBT_COMPLEXITY: {
         double kloc = (double)(r->totals.code > 1000 ? r->totals.code : 1000) / 1000.0;
         double density = (double)r->totals.complexity / kloc;
         enum sg_err e = SG_OK;
@@ -187,29 +185,29 @@ static enum sg_err an_what(struct sg_buf *b, enum sg_an_debt d, const struct sg_
             e = sg_buf_printf(b, "dense branching (%.0f decision points per 1000 lines)", density);
         return e;
     }
-    case SG_AN_DEBT_SIZE:
+    case AN_DEBT_SIZE:
         return sg_buf_printf(b, "%llu file%s over the size limit", n, s);
-    case SG_AN_DEBT_STYLE:
+    case AN_DEBT_STYLE:
         return sg_buf_printf(b, "%llu style finding%s in %llu file%s", n, s, f, f == 1 ? "" : "s");
-    case SG_AN_DEBT_MAINTENANCE:
+    case AN_DEBT_MAINTENANCE:
         return sg_buf_printf(b, "%llu TODO/FIXME marker%s", n, s);
-    case SG_AN_DEBT_BINARIES:
+    case AN_DEBT_BINARIES:
         return sg_buf_printf(b, "%llu large binar%s", n, n == 1 ? "y" : "ies");
     default:
         return sg_buf_puts(b, "?");
     }
 }
 
-enum sg_err sg_an_score_explain(const struct sg_an_result *r, struct sg_buf *out)
+enum sg_err an_score_explain(const struct an_result *r, struct sg_buf *out)
 {
-    bool done[SG_AN_NDEBT] = {false};
+    bool done[AN_NDEBT] = {false};
     enum sg_err e = SG_OK;
     bool first = true;
     if (!r || !out)
         return SG_ERR_INVALID;
     for (;;) { /* largest cost first; equal costs in breakdown order */
         int best = -1;
-        for (int d = 0; d < SG_AN_NDEBT; d++)
+        for (int d = 0; d < AN_NDEBT; d++)
             if (!done[d] && r->breakdown[d].cost >= 0.05 &&
                 (best < 0 || r->breakdown[d].cost > r->breakdown[best].cost))
                 best = d;
@@ -218,7 +216,7 @@ enum sg_err sg_an_score_explain(const struct sg_an_result *r, struct sg_buf *out
         done[best] = true;
         e = sg_buf_printf(out, "%s-%.1f for ", first ? "" : ", ", r->breakdown[best].cost);
         if (e == SG_OK)
-            e = an_what(out, (enum sg_an_debt)best, &r->breakdown[best], r);
+            e = an_what(out, (enum an_debt)best, &r->breakdown[best], r);
         first = false;
     }
     if (e == SG_OK && first)

@@ -19,10 +19,10 @@ struct an_score_acc {
        each file is over its limit (value / limit - 1), so crossing a limit costs nothing at first
        and more the further a file goes */
     double units[AN_NRULES];
-    uint64_t files[SG_AN_NDEBT]; /* files with at least one finding of each kind of debt */
+    uint64_t files[AN_NDEBT]; /* files with at least one finding of each kind of debt */
 };
 
-enum sg_an_debt an_rule_debt(enum an_rule rule);
+enum an_debt an_rule_debt(enum an_rule rule);
 
 /* "source", "header", "build", "data" or "prose": the kind of file a language is (the table in
  * docs/analysis.md, "File kinds"). */
@@ -42,6 +42,6 @@ void an_score_add_file(struct an_score_acc *a, const struct an_config *c, const 
  * 10 - score), findings and files. */
 double an_score_compute(const struct an_score_acc *a, const struct an_config *c,
                         const uint64_t counts[AN_NRULES], uint64_t code, uint64_t complexity,
-                        struct sg_an_debt_cost out[SG_AN_NDEBT]);
+                        struct an_debt_cost out[AN_NDEBT]);
 
 #endif

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg_analysis.h"
+#include "an_analysis.h"
 #include "sg_time.h"
 
 static void usage(FILE *f)
@@ -45,7 +45,7 @@ struct files_out {
     bool failed;
 };
 
-static void write_file_line(void *ctx, const struct sg_an_file *f)
+static void write_file_line(void *ctx, const struct an_file *f)
 {
     struct files_out *o = ctx;
     struct sg_buf *b = &o->line;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     const char *input = NULL, *format = "table";
     double timeout_s = 0;
     const char *files_path = NULL;
-    struct sg_an_options opts;
+    struct an_options opts;
     memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     }
     if (timeout_s > 0) /* from here on: reading the input counts too */
         opts.deadline_ms = sg_mono_ms() + (int64_t)(timeout_s * 1000.0);
-    struct sg_an_result *r = NULL;
+    struct an_result *r = NULL;
     char err[1024];
     enum sg_err e;
     struct stat st;
@@ -174,14 +174,14 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(input, "-") != 0 && S_ISDIR(st.st_mode))
-        e = sg_an_analyze_dir(input, &opts, &r, err, sizeof err);
+        e = an_analyze_dir(input, &opts, &r, err, sizeof err);
     else
-        e = sg_an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
+        e = an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
     if (fo.f) {
         sg_buf_free(&fo.line);
         if (fclose(fo.f) != 0 || fo.failed) {
             fprintf(stderr, "singularity-analyze: --files %s: cannot write it\n", files_path);
-            sg_an_result_free(r);
+            an_result_free(r);
             return 2;
         }
     }
@@ -192,13 +192,13 @@ int main(int argc, char **argv)
     struct sg_buf b;
     sg_buf_init(&b, 0);
     if (strcmp(format, "json") == 0) {
-        e = sg_an_result_json(r, &b);
+        e = an_result_json(r, &b);
         if (!e)
             e = sg_buf_putc(&b, '\n');
     } else if (strcmp(format, "sarif") == 0) {
-        e = sg_an_result_sarif(r, &b);
+        e = an_result_sarif(r, &b);
     } else {
-        e = sg_an_result_table(r, &b);
+        e = an_result_table(r, &b);
     }
     int rc = r->passed ? 0 : 1;
     if (e != SG_OK || fwrite(sg_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
@@ -207,6 +207,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     sg_buf_free(&b);
-    sg_an_result_free(r);
+    an_result_free(r);
     return rc;
 }
