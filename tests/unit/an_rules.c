@@ -406,7 +406,7 @@ static void test_score_formula(void **st)
     src[2001 * 7] = '\0';
     struct tb u = {0};
     tb_file(&u, "r/a.c", src);
-    tb_file(&u, "r/k.txt", "AKIAIOSFODNN7EXAMPLE\n");
+    tb_file(&u, "r/k.txt", "AKIAZ4ZJQK3P7WV6LXRM\n");
     tb_file(&u, "r/t.c", "int t; \nint u; \nint v; \nint w; \n");
     free(src);
     r = run(&u, NULL);
