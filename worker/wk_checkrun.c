@@ -138,6 +138,14 @@ static bool has_error_finding(const struct an_result *r)
     return false;
 }
 
+/* The base was scored by another engine: its rules or score formula differ, so its score is shown
+ * but not compared (a new formula would otherwise read as a jump or a fall). */
+static bool other_engine(const struct wk_checkrun_base *base)
+{
+    return base && base->engine_version && *base->engine_version &&
+           strcmp(base->engine_version, AN_ENGINE_VERSION) != 0;
+}
+
 static enum sg_err render_summary(const struct an_result *r, const struct wk_checkrun_base *base,
                                   const struct wk_checkrun_render_opts *o, size_t nannotations,
                                   bool success, struct sg_buf *b)
@@ -159,6 +167,11 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
     }
     P("## Quality %.1f/10 — %s (threshold %.1f)\n\n", round1(r->score),
       success ? "passed" : "failed", round1(r->threshold));
+    /* why the score is what it is, in one line: the costs of its breakdown, largest first */
+    P("**Why %.1f:** ", round1(r->score));
+    if (e == SG_OK)
+        e = an_score_explain(r, b);
+    P(".\n\n");
     P("**%llu finding%s**", (unsigned long long)r->findings_total,
       r->findings_total == 1 ? "" : "s");
     if (r->nfindings)
@@ -190,7 +203,11 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
         }
         P("\n\n| | base | this commit | change |\n|---|---:|---:|---:|\n");
         double ds = round1(round1(r->score) - round1(base->score));
-        P("| Score | %.1f | %.1f | %+.1f |\n", round1(base->score), round1(r->score), ds);
+        if (other_engine(base))
+            P("| Score | %.1f (engine %s) | %.1f (engine %s) | new formula, not compared |\n",
+              round1(base->score), base->engine_version, round1(r->score), AN_ENGINE_VERSION);
+        else
+            P("| Score | %.1f | %.1f | %+.1f |\n", round1(base->score), round1(r->score), ds);
         P("| Findings | %llu | %llu | ", (unsigned long long)base->findings_total,
           (unsigned long long)r->findings_total);
         if (e == SG_OK)
@@ -364,7 +381,9 @@ enum sg_err wk_checkrun_render(const struct an_result *r, const struct wk_checkr
 
     /* title */
     e = sg_buf_printf(&b, "Quality %.1f/10", round1(r->score));
-    if (e == SG_OK && base)
+    if (e == SG_OK && other_engine(base))
+        e = sg_buf_puts(&b, " (new score formula)");
+    else if (e == SG_OK && base)
         e = sg_buf_printf(&b, " (%+.1f vs base)", round1(round1(r->score) - round1(base->score)));
     if (e == SG_OK)
         e = r->findings_total

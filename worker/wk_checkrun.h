@@ -33,6 +33,9 @@ struct wk_checkrun_base {
     uint64_t findings_total;
     const struct an_rule_count *rule_counts; /* rules with count > 0, any order */
     size_t nrule_counts;
+    const char *engine_version; /* the engine that scored the base; NULL or "": this one. Another
+                                   engine's score is shown but not compared (its formula or rules
+                                   differ): "new score formula" instead of a change */
 };
 
 /* Fills base from a result (borrowing r's arrays; r must outlive base). */
@@ -65,7 +68,8 @@ struct wk_checkrun_output {
 
 /* conclusion: "success" when r->score >= r->threshold and no finding has severity error (taken
  * from rule_counts' effective severities via the findings list and r->passed), else "failure".
- * title: "Quality 8.4/10" + " (+0.3 vs base)" when base is given + " · 12 findings".
+ * title: "Quality 8.4/10" + " (+0.3 vs base)" when base is given (" (new score formula)" when
+ * another engine scored it) + " · 12 findings".
  * summary: score line, language table, findings by rule (id, name, severity, count, change vs
  * base), comparison with the base, config errors, skipped files; cut to the limit at a line
  * boundary with a note. base may be NULL. SG_ERR_NOMEM or SG_ERR_INVALID (NULL r/out). On error

@@ -103,7 +103,8 @@ enum sg_err wk_db_fail(struct wk_db *db, const struct wk_claim *c, const char *e
 enum sg_err wk_db_release(struct wk_db *db, const struct wk_claim *c);
 
 /* The base commit's analysis for the comparison: a completed analysis of base_sha (when non-NULL)
- * in the same repository, else the previous completed analysis on ref before this one. */
+ * in the same repository, else the previous completed analysis on ref before this one; by this
+ * engine_version when there is one, else by the engine that scored it last. */
 struct wk_db_base {
     bool found;
     char sha[48];
@@ -112,6 +113,7 @@ struct wk_db_base {
     uint64_t findings_total;
     struct an_rule_count *rule_counts; /* owned; rule strings owned too */
     size_t nrule_counts;
+    char engine_version[32]; /* the engine that scored it: not this one right after an upgrade */
 };
 void wk_db_base_free(struct wk_db_base *b);
 

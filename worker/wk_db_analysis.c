@@ -420,9 +420,10 @@ static enum sg_err store_query(struct wk_db *db, const struct wk_claim *c,
     return e;
 }
 
-/* The base lookup, done inside wk_db_store_result's transaction, is singularity_find_base() of
- * migration 0002: a completed analysis of base_sha when it differs from head_sha, else the
- * previous completed one on ref before this analysis. Holds the parameters' text. */
+/* The base lookup, done inside wk_db_store_result's transaction, is singularity_find_base_any()
+ * of migration 0004: a completed analysis of base_sha when it differs from head_sha, else the
+ * previous completed one on ref before this analysis; by this engine, else by the engine that
+ * scored it (its version in the last column). Holds the parameters' text. */
 struct base_args {
     const char *p[7];
     char repo[24], id[24];
@@ -510,7 +511,7 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     sg_buf_init(&q, 0);
     e = append_call(db, &q, "SELECT singularity_store_result", upd, 21);
     if (!e && want_base)
-        e = append_call(db, &q, "SELECT * FROM singularity_find_base", ba.p, 7);
+        e = append_call(db, &q, "SELECT * FROM singularity_find_base_any", ba.p, 7);
     if (!e)
         e = store_query(db, c, r, n, sg_buf_str(&q), "COMMIT", &bres);
     if (!e)
@@ -552,6 +553,8 @@ static void fill_base(PGresult *res, struct wk_db_base *out)
                      &out->findings_total};
     for (int i = 0; i < 7; i++)
         *t[i] = sg_parse_i64(PQgetvalue(res, 0, 2 + i), 0, INT64_MAX, &v) ? (uint64_t)v : 0;
+    if (PQnfields(res) > 10)
+        snprintf(out->engine_version, sizeof out->engine_version, "%s", PQgetvalue(res, 0, 10));
     struct json_object *o = json_tokener_parse(PQgetvalue(res, 0, 9));
     if (o && json_object_is_type(o, json_type_object)) {
         size_t n = (size_t)json_object_object_length(o), i = 0;

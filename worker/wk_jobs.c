@@ -421,6 +421,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         cb.findings_total = base.findings_total;
         cb.rule_counts = base.rule_counts;
         cb.nrule_counts = base.nrule_counts;
+        cb.engine_version = base.engine_version;
         cbp = &cb;
     }
     struct wk_checkrun_render_opts ro = {.max_annotations = (size_t)cfg->max_annotations};

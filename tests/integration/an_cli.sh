@@ -47,10 +47,15 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 sys.exit(0 if a == b else 1)
 EOF
 
-sg_check "JSON object has exactly DESIGN.md's keys and types" python3 - "$T/tgz.json" <<'EOF'
+sg_check "JSON object has exactly DESIGN.md's keys (and score_breakdown) and types" python3 - "$T/tgz.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert list(d) == ["score","threshold","passed","totals","languages","findings","rule_counts","skipped","config_errors"], list(d)
+assert list(d) == ["score","threshold","passed","score_breakdown","totals","languages","findings","rule_counts","skipped","config_errors"], list(d)
+kinds = ["secrets","conflicts","complexity","size","style","maintenance","binaries"]
+assert [b["kind"] for b in d["score_breakdown"]] == kinds, d["score_breakdown"]
+assert all(list(b) == ["kind","cost","findings","files"] for b in d["score_breakdown"])
+assert round(sum(b["cost"] for b in d["score_breakdown"]) * 10) == round((10 - d["score"]) * 10)
+assert {b["kind"]: b["findings"] for b in d["score_breakdown"]}["maintenance"] == 1
 assert list(d["totals"]) == ["files","code","comment","blank","bytes","complexity"]
 assert list(d["skipped"]) == ["binary","vendored","generated","minified","too_large","unsafe"]
 assert all(list(l) == ["name","files","code","comment","blank","complexity"] for l in d["languages"])
@@ -65,6 +70,21 @@ assert ("MNT001", "src/main.c", 8) in f and ("STY002", "src/main.c", 6) in f, f
 assert not any(r == "GIT001" for r, _, _ in f)   # reStructuredText underlines are not conflicts
 assert [x["severity"] for x in d["findings"] if x["rule"] == "MNT001"] == ["warning"]
 assert d["rule_counts"] == {"MNT001": 1, "STY002": 1}, d["rule_counts"]
+EOF
+
+"$BIN" "$T/repo.tar.gz" --format json --files "$T/files.jsonl" >"$T/with-files.json"
+sg_check "--files writes one JSON line per counted file with its kind, the result unchanged" \
+  python3 - "$T/files.jsonl" "$T/with-files.json" "$T/tgz.json" <<'EOF'
+import json, sys
+files = [json.loads(l) for l in open(sys.argv[1])]
+d = json.load(open(sys.argv[2]))
+assert d == json.load(open(sys.argv[3]))
+assert len(files) == d["totals"]["files"], (len(files), d["totals"])
+assert all(list(f) == ["path","language","kind","lines","code","comment","blank","complexity"] for f in files)
+k = {f["path"]: f["kind"] for f in files}
+assert k["src/main.c"] == "source" and k["bootstrap"] == "source", k
+assert all(v in ("source","header","build","data","prose") for v in k.values())
+assert sum(f["code"] for f in files) == d["totals"]["code"]
 EOF
 
 # ---- gate failure and errors

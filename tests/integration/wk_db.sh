@@ -157,6 +157,28 @@ METRICS_PORT=99999 APP_ID=1 PRIVATE_KEY_PATH="$SG_SOURCE_DIR/tests/fixtures/gith
   timeout 10 "$W" >"$SG_TMP/badport.out" 2>&1
 sg_check "bad METRICS_PORT is named" grep -q "METRICS_PORT" "$SG_TMP/badport.out"
 
+# repository_quality across a change of formula (migration 0004): the trend is only computed
+# between scores of the same engine version; a change of engine is marked, not read as a jump.
+psql -qc "insert into repositories (id, full_name) values (77, 'q/formula')"
+scored() { # scored SHA ENGINE SCORE MINUTES_AGO
+  psql -qc "insert into analyses (created_at, repository_id, head_sha, trigger, engine_version, status, score) values (now() - interval '$4 minutes', 77, '$1', 'push', '$2', 'completed', $3)"
+}
+quality() { psql -tAc "select coalesce(trend::text, '-') || '|' || formula_changed || '|' || engine_version || '|' || coalesce(previous_engine_version, '-') from repository_quality where repository_id = 77"; }
+scored q1 2 3.1 30
+sg_check "a first analysis has no trend and no change of formula" [ "$(quality)" = "-|false|2|-" ]
+scored q2 3 8.6 20
+sg_check "a score by a new engine is marked as a change of formula, not a trend of +5.5" \
+  [ "$(quality)" = "-|true|3|2" ]
+scored q3 3 8.4 10
+sg_check "the next score by the same engine has a trend again" [ "$(quality)" = "-0.2|false|3|3" ]
+base_any() { # base_any ENGINE BASE_SHA -> "sha|score|engine" of the check run's base
+  psql -tAc "select coalesce((select o_head_sha || '|' || o_score || '|' || o_engine_version from singularity_find_base_any(77, '$1', '$2', null, 'q9', now(), 1000000)), '-')"
+}
+sg_check "the base scored by this engine is found as before" [ "$(base_any 3 q3)" = "q3|8.4|3" ]
+sg_check "a base only an older engine scored comes with that engine's version" [ "$(base_any 3 q1)" = "q1|3.1|2" ]
+sg_check "right after an upgrade the base comes from the engine that scored it" [ "$(base_any 4 q2)" = "q2|8.6|3" ]
+sg_check "no analysis of the base at all: no base" [ "$(base_any 3 q8)" = "-" ]
+
 # Operators' commands on the Redis keys.
 now=$(($(date +%s) * 1000))
 job() { printf '{"v":1,"kind":"analyze","delivery":"%s","event":"push","action":null,"installation":7,"repo":{"id":1,"full_name":"octo/hello"},"sha":"%s","ref":"refs/heads/main","base_sha":null,"pull":null,"force":false,"received_at":%s,"attempt":%s%s}' "$@"; }

@@ -325,12 +325,12 @@ static void test_config_after_github_dir(void **st)
     tb_pax(&t, 'g', "comment", "0123456789abcdef0123456789abcdef01234567");
     tb_entry(&t, "r/", '5', NULL, 0);
     tb_entry(&t, "r/.github/", '5', NULL, 0);
-    tb_file(&t, "r/.github/ci.yml", line);
+    tb_file(&t, "r/.github/ci.sh", line); /* a script: style rules apply (not to YAML, data) */
     tb_file(&t, "r/.singularity.yml", "max_line_length: 80\nexclude: [\".github/skip.yml\"]\n");
     tb_file(&t, "r/src.c", line);
     struct an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY001"), 2);
-    assert_int_equal(tb_find(r, "STY001", ".github/ci.yml"), 1);
+    assert_int_equal(tb_find(r, "STY001", ".github/ci.sh"), 1);
     assert_int_equal(r->nconfig_errors, 0);
     an_result_free(r);
 }
@@ -400,23 +400,32 @@ static void test_score_formula(void **st)
     assert_true(r->passed);
     an_result_free(r);
 
-    char *src = malloc(2000 * 7 + 1);
-    for (int i = 0; i < 2000; i++)
+    char *src = malloc(2001 * 7 + 1);
+    for (int i = 0; i < 2001; i++)
         memcpy(src + i * 7, "int b;\n", 7);
-    src[2000 * 7] = '\0';
+    src[2001 * 7] = '\0';
     struct tb u = {0};
     tb_file(&u, "r/a.c", src);
-    tb_file(&u, "r/k.txt", "AKIAIOSFODNN7EXAMPLE\n");
+    tb_file(&u, "r/k.txt", "AKIAZ4ZJQK3P7WV6LXRM\n");
     tb_file(&u, "r/t.c", "int t; \nint u; \nint v; \nint w; \n");
     free(src);
     r = run(&u, NULL);
-    assert_int_equal(r->totals.code, 2004);
+    assert_int_equal(r->totals.code, 2005);
     assert_int_equal(tb_rule(r, "SEC002"), 1);
     assert_int_equal(tb_rule(r, "STY002"), 4);
-    assert_int_equal(tb_rule(r, "SIZ001"), 1); /* a.c has 2000 lines > 1000 */
-    /* KLOC = 2.004: P = (10*1 + 3*1 + 0.5*4) / 2.004 = 7.485, score = 10 / 1.7485 = 5.719 -> 5.7 */
-    assert_true(r->score == 5.7);
-    assert_false(r->passed);
+    assert_int_equal(tb_rule(r, "SIZ001"), 1); /* a.c has 2001 lines > 2000 */
+    /* KLOC = 2.005 (an_score.c): secrets x = 10 * 1 / 2.005, cost 3 * (1 - e^(-x/8)) = 1.392;
+     * style x = 0.5 * 4 / 2.005, cost 1.5 * (1 - e^(-x/20)) = 0.073; size: 2001 lines are
+     * 0.0005 over the limit, cost 0.0002. 10 - 1.465 = 8.535 -> 8.5, and the breakdown in tenths
+     * sums to 1.5: secrets 1.4, style 0.1 */
+    assert_true(r->score == 8.5);
+    assert_true(r->breakdown[AN_DEBT_SECRETS].cost == 1.4);
+    assert_true(r->breakdown[AN_DEBT_STYLE].cost == 0.1);
+    assert_true(r->breakdown[AN_DEBT_SIZE].cost == 0.0);
+    assert_int_equal(r->breakdown[AN_DEBT_SIZE].findings, 1);
+    assert_int_equal(r->breakdown[AN_DEBT_STYLE].findings, 4);
+    assert_int_equal(r->breakdown[AN_DEBT_STYLE].files, 1);
+    assert_false(r->passed); /* the score passes, the committed key does not */
     an_result_free(r);
 }
 

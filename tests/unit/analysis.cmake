@@ -2,6 +2,8 @@
 # per-language golden counts (agreeing with tokei).
 sg_add_unit_test(test_an_rules SOURCES unit/an_rules.c LIBS sg_analysis ZLIB::ZLIB)
 sg_add_unit_test(test_an_stream SOURCES unit/an_stream.c LIBS sg_analysis ZLIB::ZLIB)
+# The score's properties (bounded, monotone, explained, stable) and each rule's file kinds.
+sg_add_unit_test(test_an_score SOURCES unit/an_score.c LIBS sg_analysis ZLIB::ZLIB m)
 sg_add_unit_test(test_an_golden SOURCES unit/an_golden.c LIBS sg_analysis ZLIB::ZLIB)
 # The zlib fallback (machines without ISA-L) is the same engine with another inflater: when ISA-L
 # is used for the main build, the stream tests also run against a zlib build of the library.

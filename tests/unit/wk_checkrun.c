@@ -183,6 +183,40 @@ static void test_base_comparison(void **state)
     assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
     assert_string_equal(out.title, "Quality 8.4/10 (+0.0 vs base) · 4 findings");
     wk_checkrun_output_free(&out);
+
+    /* a base scored by another engine: shown, marked, not compared */
+    br.score = 3.1;
+    wk_checkrun_base_from_result(&br, NULL, &b);
+    b.engine_version = "1";
+    assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (new score formula) · 4 findings");
+    assert_non_null(strstr(out.summary, "| Score | 3.1 (engine 1) | 8.4 (engine " AN_ENGINE_VERSION
+                                        ") | new formula, not compared |"));
+    assert_null(strstr(out.summary, "+5.3"));
+    wk_checkrun_output_free(&out);
+    b.engine_version = AN_ENGINE_VERSION; /* the same engine: compared as usual */
+    assert_int_equal(wk_checkrun_render(&r, &b, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (+5.3 vs base) · 4 findings");
+    wk_checkrun_output_free(&out);
+}
+
+/* One line under the heading says why the score is what it is: what each kind of debt costs. */
+static void test_score_explained(void **state)
+{
+    struct an_result r;
+    base_result(&r);
+    r.breakdown[AN_DEBT_SECRETS] = (struct an_debt_cost){1.2, 1, 1};
+    r.breakdown[AN_DEBT_STYLE] = (struct an_debt_cost){0.4, 2, 1};
+    struct wk_checkrun_output out;
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_non_null(strstr(out.summary, "(threshold 7.0)\n\n**Why 8.4:** -1.2 for 1 committed "
+                                        "secret, -0.4 for 2 style findings in 1 file.\n\n"));
+    wk_checkrun_output_free(&out);
+    r.score = 10.0;
+    memset(r.breakdown, 0, sizeof r.breakdown);
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_non_null(strstr(out.summary, "**Why 10.0:** nothing costs points.\n"));
+    wk_checkrun_output_free(&out);
 }
 
 static void test_summary_sections(void **state)
@@ -198,7 +232,7 @@ static void test_summary_sections(void **state)
     struct wk_checkrun_output out;
     assert_int_equal(wk_checkrun_render(&r, NULL, &o, &out), SG_OK);
     const char *s = out.summary;
-    assert_non_null(strstr(s, "## Quality 8.4/10 — failed (threshold 7.0)"));
+    assert_non_null(strstr(s, "## Quality 8.4/10 — failed (threshold 7.0)\n\n**Why 8.4:** "));
     assert_non_null(strstr(s, "| Language | Files | Code | Comments | Blank | Complexity |"));
     assert_non_null(strstr(s, "| C | 3 | 900 | 120 | 80 | 140 |"));
     assert_non_null(strstr(s, "| **Total** | 4 | 1000 | 130 | 85 | 152 |"));
@@ -370,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_annotations),
         cmocka_unit_test(test_annotation_cap_and_note),
         cmocka_unit_test(test_base_comparison),
+        cmocka_unit_test(test_score_explained),
         cmocka_unit_test(test_summary_sections),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_failure_output),

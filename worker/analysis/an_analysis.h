@@ -17,7 +17,7 @@
 
 /* Changes whenever counting, rules or scoring change, so stored results made by another engine
  * are not reused for a job (DESIGN.md section 3: "same configuration"). */
-#define AN_ENGINE_VERSION "1"
+#define AN_ENGINE_VERSION "3"
 
 enum an_severity { AN_NOTICE = 0, AN_WARNING = 1, AN_ERROR = 2 };
 
@@ -29,6 +29,8 @@ struct an_limits {
     uint32_t max_findings;    /* findings kept in the result; rule_counts stay exact */
 };
 
+struct an_file; /* below */
+
 struct an_options {
     struct an_limits limits; /* zero fields take the defaults (an_limits_default) */
     const char *config_path; /* --config FILE: used instead of the repository's
@@ -36,6 +38,10 @@ struct an_options {
     int64_t deadline_ms;     /* sg_mono_ms() value after which the analysis stops:
                                 an_feed()/an_finish() return SG_ERR_TIMEOUT and
                                 an_error() says the time budget ran out; 0 = none */
+    /* Called for each file counted under the final configuration, so a caller can list files
+     * without the engine keeping them (singularity-analyze --files; scripts/calibrate.sh). */
+    void (*on_file)(void *ctx, const struct an_file *f);
+    void *on_file_ctx;
 };
 
 struct an_finding {
@@ -48,6 +54,14 @@ struct an_finding {
 
 struct an_counts {
     uint64_t files, code, comment, blank, bytes, complexity;
+};
+
+struct an_file {          /* one counted file, as an_options.on_file sees it */
+    const char *path;     /* relative to the repository root; valid during the call only */
+    const char *language; /* tokei's name (static) */
+    const char *kind;     /* "source", "header", "build", "data" or "prose" (static) */
+    uint32_t lines;
+    struct an_counts counts; /* files = 1 */
 };
 
 struct an_language {
@@ -64,6 +78,24 @@ struct an_skipped {
     uint64_t binary, vendored, generated, minified, too_large, unsafe, excluded;
 };
 
+/* The kinds of debt the score charges for, in the order score_breakdown lists them. */
+enum an_debt {
+    AN_DEBT_SECRETS = 0, /* SEC rules */
+    AN_DEBT_CONFLICTS,   /* GIT001 */
+    AN_DEBT_COMPLEXITY,  /* CPX001, and branching denser than in admired codebases */
+    AN_DEBT_SIZE,        /* SIZ001 */
+    AN_DEBT_STYLE,       /* STY001-STY004 */
+    AN_DEBT_MAINTENANCE, /* MNT001 */
+    AN_DEBT_BINARIES,    /* BIN001 */
+    AN_NDEBT
+};
+
+struct an_debt_cost {
+    double cost;       /* points taken from 10, one decimal; all costs sum to 10 - score */
+    uint64_t findings; /* exact findings of this kind */
+    uint64_t files;    /* files with at least one of them */
+};
+
 struct an_result {
     double score;     /* 0..10, one decimal */
     double threshold; /* quality_threshold, default 7.0 */
@@ -77,6 +109,7 @@ struct an_result {
     struct an_rule_count *rule_counts; /* only rules with count > 0, sorted by rule id */
     size_t nrule_counts;
     struct an_skipped skipped;
+    struct an_debt_cost breakdown[AN_NDEBT]; /* what each kind of debt costs */
     char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
                              integer" */
     size_t nconfig_errors;
@@ -109,6 +142,11 @@ enum sg_err an_result_sarif(const struct an_result *r, struct sg_buf *out);
 enum sg_err an_result_table(const struct an_result *r, struct sg_buf *out);
 
 const char *an_severity_str(enum an_severity s); /* "error", "warning", "notice" */
+const char *an_debt_str(enum an_debt d);         /* "secrets", "complexity", ... */
+/* Why the score is what it is, in one line: "-1.2 for 3 files over the complexity limit, -0.4
+ * for 51 style findings in 9 files" (the costs of score_breakdown, largest first), or "nothing
+ * costs points" when none does. */
+enum sg_err an_score_explain(const struct an_result *r, struct sg_buf *out);
 /* Rule metadata: name ("AWS access key id") and default severity; NULL for an unknown id. */
 const char *an_rule_name(const char *rule_id);
 

@@ -21,8 +21,8 @@ void an_config_defaults(struct an_config *c)
     memset(c, 0, sizeof *c);
     c->quality_threshold = 7.0;
     c->max_line_length = 120;
-    c->max_file_lines = 1000;
-    c->max_file_complexity = 100;
+    c->max_file_lines = 2000;     /* p95 of source files in the reference set */
+    c->max_file_complexity = 200; /* p95 likewise (docs/analysis.md, "File kinds") */
     c->default_excludes = true;
 }
 

@@ -134,6 +134,8 @@ struct an_session *an_new(const struct an_options *opts)
     an->deadline_ms = opts ? opts->deadline_ms : 0;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
     an->tally = an_tally_new(an->limits.max_findings);
+    if (an->tally && opts)
+        an_tally_on_file(an->tally, opts->on_file, opts->on_file_ctx);
     if (!an->tally || an_gz_init(&an->gz) != SG_OK) {
         an_free(an);
         return NULL;
@@ -215,7 +217,7 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
         const struct an_lang *L = lang >= 0 ? &an_langs[lang] : NULL;
         bool minified = an_is_minified(path, L, d, n);
         if (c->default_excludes) {
-            if (an_is_lockfile(path) || an_is_generated(d, n)) {
+            if (an_is_lockfile(path) || an_is_generated_name(path) || an_is_generated(d, n)) {
                 an->skipped.generated++;
                 return SG_OK;
             }

@@ -19,6 +19,8 @@
 #define AN_LANG_NESTED   4u  /* block comments nest */
 #define AN_LANG_DATA     8u  /* data or prose: long lines are not a style finding */
 #define AN_LANG_PROSE    16u /* documentation: TODO is content, not a maintenance note */
+#define AN_LANG_HEADER   32u /* declarations shared by source files (C Header, C++ Header) */
+#define AN_LANG_BUILD    64u /* build and packaging files (Makefile, CMake, Autoconf, ...) */
 
 struct an_pair {
     const char *open, *close;
@@ -45,6 +47,13 @@ struct an_lang {
     const char *firstset; /* the same bytes as a string (SIMD search) */
     uint8_t first[32];    /* bitmap: bytes that may start any token */
 };
+
+/* Style rules (STY001-STY004) apply to source, header and build files; data, markup, project
+ * and configuration files and prose have their own conventions (or none). */
+static inline bool an_lang_styled(const struct an_lang *L)
+{
+    return L && !(L->flags & (AN_LANG_DATA | AN_LANG_PROSE));
+}
 
 enum { AN_CX_NONE = 0, AN_CX_C, AN_CX_JS, AN_CX_GO, AN_CX_RUST, AN_CX_PY, AN_CX_SH, AN_CX_RUBY };
 

@@ -45,7 +45,16 @@ enum sg_err an_result_json(const struct an_result *r, struct sg_buf *b)
     CK(an_put_num(b, r->score));
     CK(sg_buf_puts(b, ",\"threshold\":"));
     CK(an_put_num(b, r->threshold));
-    CK(sg_buf_printf(b, ",\"passed\":%s,\"totals\":", r->passed ? "true" : "false"));
+    CK(sg_buf_printf(b, ",\"passed\":%s,\"score_breakdown\":[", r->passed ? "true" : "false"));
+    for (int d = 0; d < AN_NDEBT; d++) { /* every kind, in a fixed order; costs sum to 10-score */
+        const struct an_debt_cost *x = &r->breakdown[d];
+        CK(sg_buf_printf(b, "%s{\"kind\":\"%s\",\"cost\":", d ? "," : "",
+                         an_debt_str((enum an_debt)d)));
+        CK(an_put_num(b, x->cost));
+        CK(sg_buf_printf(b, ",\"findings\":%llu,\"files\":%llu}", (unsigned long long)x->findings,
+                         (unsigned long long)x->files));
+    }
+    CK(sg_buf_puts(b, "],\"totals\":"));
     CK(an_json_counts(b, &r->totals, true));
     CK(sg_buf_puts(b, ",\"languages\":["));
     for (size_t i = 0; i < r->nlanguages; i++) {
@@ -195,8 +204,10 @@ enum sg_err an_result_table(const struct an_result *r, struct sg_buf *b)
                      (unsigned long long)t->files, (unsigned long long)t->code,
                      (unsigned long long)t->comment, (unsigned long long)t->blank,
                      (unsigned long long)t->complexity, rule));
-    CK(sg_buf_printf(b, "\nQuality %.1f/10 (threshold %.1f): %s\n", r->score, r->threshold,
+    CK(sg_buf_printf(b, "\nQuality %.1f/10 (threshold %.1f): %s\n  ", r->score, r->threshold,
                      r->passed ? "passed" : "FAILED"));
+    CK(an_score_explain(r, b));
+    CK(sg_buf_putc(b, '\n'));
     if (r->nrule_counts) {
         CK(sg_buf_puts(b, "\nFindings by rule:\n"));
         for (size_t i = 0; i < r->nrule_counts; i++) {

@@ -25,6 +25,8 @@ struct an_tally;
 
 struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
+/* fn (may be NULL) is called with each file an_count() counts (an_options.on_file). */
+void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_file *), void *ctx);
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
