@@ -1,8 +1,8 @@
 # Fuzz targets for the GitHub client's response parsing and the check-run renderer (label fuzz).
 # New inputs go to a corpus dir in the build tree; the committed seeds are read only.
 if(SG_FUZZ)
-  foreach(t github_response checkrun_render)
-    add_executable(fuzz_${t} fuzz/fuzz_${t}.c)
+  foreach(t wk_github wk_checkrun)
+    add_executable(fuzz_${t} fuzz/${t}_fuzz.c)
     target_link_libraries(fuzz_${t} PRIVATE sg_worker)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
     file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz-corpus/${t})

@@ -639,7 +639,8 @@ j = json.load(open(sys.argv[1]))
 def same(name, got, want):
     if set(got) != set(want):
         print("%s keys %s, expected %s" % (name, sorted(got), sorted(want))); sys.exit(1)
-same("top", j, ["score", "threshold", "passed", "totals", "languages", "findings", "rule_counts", "skipped", "config_errors"])
+same("top", j, ["score", "threshold", "passed", "score_breakdown", "totals", "languages", "findings", "rule_counts", "skipped", "config_errors"])
+for b in j["score_breakdown"]: same("score_breakdown[]", b, ["kind", "cost", "findings", "files"])
 same("totals", j["totals"], ["files", "code", "comment", "blank", "bytes", "complexity"])
 for l in j["languages"]: same("languages[]", l, ["name", "files", "code", "comment", "blank", "complexity"])
 for f in j["findings"]: same("findings[]", f, ["rule", "severity", "path", "line", "message"])
@@ -740,26 +741,39 @@ import json,sys; j=json.load(open(sys.argv[1])); F={(f["rule"],f["path"],f["line
 assert j["skipped"]["generated"]>=1 and j["skipped"]["minified"]>=1, j["skipped"]
 assert not any(f["path"] in ("src/x.pb.go","src/app.min.js") for f in j["findings"]), j["findings"]
 assert ("CPX001","src/c.c",1) in F and ("SIZ001","src/c.c",1) in F, F' "$A/gen.json"
-# DESIGN.md section 5: "the formula is documented in the README": the documented formula gives the printed score.
-sg_check "every score equals the formula documented in README.md" python3 - "$A/clean.json" "$A/dirty.json" "$A/more.json" "$A/gen.json" "$A/more-cfg.json" <<'PY'
-import json, sys, re
-from fractions import Fraction as Fr
-readme = open(__import__("os").environ["SG_SOURCE_DIR"] + "/README.md").read()
-assert "P     = (10 * errors + 3 * warnings + 0.5 * notices) / KLOC + max(0, complexity / KLOC - 150) / 50" in readme, "README formula changed; update this check"
+# DESIGN.md section 5: "the formula is documented in the README": that formula (also in
+# docs/analysis.md with its calibration), computed here
+# from the findings of these small trees (all kept), gives the printed score and its breakdown.
+sg_check "every score equals the formula documented in README.md and docs/analysis.md" python3 - "$A/clean.json" "$A/dirty.json" "$A/more.json" "$A/gen.json" "$A/more-cfg.json" <<'PY'
+import collections, json, math, os, re, sys
+for doc in ("README.md", "docs/analysis.md"):
+    text = open(os.environ["SG_SOURCE_DIR"] + "/" + doc).read()
+    assert "cost    = W(kind) * (1 - exp(-x(kind) / D(kind)))" in text, doc + ": formula changed; update this check"
+KIND = {"SEC": "secrets", "GIT": "conflicts", "CPX": "complexity", "SIZ": "size", "STY": "style",
+        "MNT": "maintenance", "BIN": "binaries"}
+WD = {"secrets": (3, 8), "conflicts": (1.5, 4), "complexity": (2, 3), "size": (1, 3), "style": (1.5, 20),
+      "maintenance": (0.5, 2), "binaries": (0.5, 1)}
+SEVW = {"error": 10, "warning": 3, "notice": 0.5}
 for fn in sys.argv[1:]:
     j = json.load(open(fn))
-    sev = {}
-    for f in j["findings"]: sev[f["rule"]] = f["severity"]
-    # rule_counts are exact; severities from the findings (all rules present there in these small trees)
-    e = sum(n for r, n in j["rule_counts"].items() if sev[r] == "error")
-    w = sum(n for r, n in j["rule_counts"].items() if sev[r] == "warning")
-    no = sum(n for r, n in j["rule_counts"].items() if sev[r] == "notice")
-    kloc = Fr(max(j["totals"]["code"], 1000), 1000)
-    P = (10 * e + 3 * w + Fr(1, 2) * no) / kloc + max(Fr(0), Fr(j["totals"]["complexity"]) / kloc - 150) / 50
-    exact = 10 / (1 + P / 10)
-    lo, hi = (exact * 10).__floor__() / Fr(10), (exact * 10).__ceil__() / Fr(10)
-    want = {float(lo)} if exact - lo < hi - exact else {float(hi)} if exact - lo > hi - exact else {float(lo), float(hi)}
-    assert j["score"] in want, (fn, j["score"], float(exact), want)
+    kloc = max(j["totals"]["code"], 1000) / 1000
+    sev = {f["rule"]: f["severity"] for f in j["findings"]}
+    x = collections.Counter()
+    for f in j["findings"]: # CPX001, SIZ001: how far over the limit ("complexity 5 ... 1")
+        if f["rule"] in ("CPX001", "SIZ001"):
+            v, lim = map(int, re.findall(r"\b(\d+)\b", f["message"])[:2])
+            x[KIND[f["rule"][:3]]] += SEVW[f["severity"]] * (v / lim - 1) / kloc
+    per_file = collections.Counter((f["rule"], f["path"]) for f in j["findings"])
+    for (rule, path), n in per_file.items(): # other rules: findings, at most 100 per file
+        if rule not in ("CPX001", "SIZ001"):
+            x[KIND[rule[:3]]] += SEVW[sev[rule]] * min(n, 100) / kloc
+    x["complexity"] += max(0, j["totals"]["complexity"] / kloc - 200) / 100
+    cost = {k: w * (1 - math.exp(-x[k] / d)) for k, (w, d) in WD.items()}
+    want = round(10 - sum(cost.values()), 1)
+    assert abs(j["score"] - want) < 0.051, (fn, j["score"], want, cost)
+    got = {b["kind"]: b["cost"] for b in j["score_breakdown"]}
+    assert round(sum(got.values()), 1) == round(10 - j["score"], 1), (fn, got)
+    assert all(abs(got[k] - cost[k]) <= 0.1 for k in cost), (fn, got, cost)
 PY
 sg_check "SARIF: tool.driver.name, results with ruleId, level error/warning/note, artifact uri and startLine" bash -c "'$ANALYZE' '$A/dirty/proj' --format sarif 2>/dev/null | python3 -c '
 import json,sys; j=json.load(sys.stdin); r=j[\"runs\"][0]

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ingress_primary.h"
-#include "redis_primary.h"
+#include "wk_redis_primary.h"
 #include "sg_log.h"
 #include "sg_tls.h"
 

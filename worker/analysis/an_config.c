@@ -21,8 +21,8 @@ void an_config_defaults(struct an_config *c)
     memset(c, 0, sizeof *c);
     c->quality_threshold = 7.0;
     c->max_line_length = 120;
-    c->max_file_lines = 1000;
-    c->max_file_complexity = 100;
+    c->max_file_lines = 2000;     /* p95 of source files in the reference set */
+    c->max_file_complexity = 200; /* p95 likewise (docs/analysis.md, "File kinds") */
     c->default_excludes = true;
 }
 
@@ -213,11 +213,11 @@ static void an_parse_rules(struct an_config *c, const char *file, yaml_document_
         if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
             c->rules[r].off = true;
         } else if (s && strcasecmp(s, "error") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_ERROR};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_ERROR};
         } else if (s && strcasecmp(s, "warning") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_WARNING};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_WARNING};
         } else if (s && strcasecmp(s, "notice") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_NOTICE};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_NOTICE};
         } else {
             an_config_add_error(c, "%s:%lu: rules.%s: expected off, error, warning or notice", file,
                                 val ? an_line(val) : 0, id);

@@ -3,7 +3,7 @@
 #include "an_internal.h"
 
 static const char *const lc_0[] = {";"};
-#define L0 {"ABNF", lc_0, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L0 {"ABNF", lc_0, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_1[] = {"#"};
 #define L1 {"AWK", lc_1, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_2[] = {"*", "\""};
@@ -50,7 +50,7 @@ static const char *const lc_13[] = {"--"};
 static const struct an_pair ml_13[] = {{"/*", "*/"}};
 static const struct an_pair q_13[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_13[] = {"\"", "'", "/*"};
-#define L13 {"ASN.1", lc_13, 1, ml_13, 1, NULL, 0, q_13, 2, NULL, 0, NULL, 0, imp_13, 3, 0, 0, "\"'-/", {0, 0, 0, 0, 132, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L13 {"ASN.1", lc_13, 1, ml_13, 1, NULL, 0, q_13, 2, NULL, 0, NULL, 0, imp_13, 3, AN_LANG_DATA, 0, "\"'-/", {0, 0, 0, 0, 132, 160, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_14[] = {"'", "REM"};
 #define L14 {"ASP", lc_14, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "'R", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_15[] = {{"<!--", "-->"}, {"<%--", "-->"}};
@@ -79,17 +79,17 @@ static const struct an_pair ml_20[] = {{"/*", "*/"}};
 static const char *const imp_20[] = {"/*"};
 #define L20 {"AutoHotKey", lc_20, 1, ml_20, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_20, 1, 0, 0, "/;", {0, 0, 0, 0, 0, 128, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_21[] = {"#", "dnl"};
-#define L21 {"Autoconf", lc_21, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "#d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L21 {"Autoconf", lc_21, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_BUILD, 7, "#d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_22[] = {";"};
 static const struct an_pair ml_22[] = {{"#comments-start", "#comments-end"}, {"#cs", "#ce"}};
 static const char *const imp_22[] = {"#comments-start", "#cs"};
 #define L22 {"Autoit", lc_22, 1, ml_22, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_22, 2, 0, 0, "#;", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_23[] = {"#"};
-#define L23 {"Automake", lc_23, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L23 {"Automake", lc_23, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_BUILD, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_24[] = {{"<!--", "-->"}};
 static const struct an_pair q_24[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_24[] = {"\"", "'", "<!--"};
-#define L24 {"AXAML", NULL, 0, ml_24, 1, NULL, 0, q_24, 2, NULL, 0, NULL, 0, imp_24, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L24 {"AXAML", NULL, 0, ml_24, 1, NULL, 0, q_24, 2, NULL, 0, NULL, 0, imp_24, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_25[] = {"//", "#"};
 static const struct an_pair q_25[] = {{"\"", "\""}, {"`", "`"}};
 static const char *const imp_25[] = {"\"", "`"};
@@ -104,7 +104,7 @@ static const char *const lc_28[] = {"#"};
 static const struct an_pair q_28[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_28[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_28[] = {"\"", "'", "\"\"\"", "'''"};
-#define L28 {"Bazel", lc_28, 1, NULL, 0, NULL, 0, q_28, 2, NULL, 0, dq_28, 2, imp_28, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L28 {"Bazel", lc_28, 1, NULL, 0, NULL, 0, q_28, 2, NULL, 0, dq_28, 2, imp_28, 4, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_29[] = {";"};
 static const struct an_pair q_29[] = {{"\"", "\""}};
 static const char *const imp_29[] = {"\""};
@@ -117,11 +117,11 @@ static const char *const imp_30[] = {"'", "'''", "/*"};
 static const char *const lc_31[] = {"#"};
 static const struct an_pair q_31[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_31[] = {"\"", "'"};
-#define L31 {"Bitbake", lc_31, 1, NULL, 0, NULL, 0, q_31, 2, NULL, 0, NULL, 0, imp_31, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L31 {"Bitbake", lc_31, 1, NULL, 0, NULL, 0, q_31, 2, NULL, 0, NULL, 0, imp_31, 2, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_32[] = {{"{{--", "--}}"}, {"<!--", "-->"}};
 static const struct an_pair q_32[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_32[] = {"\"", "'", "{{--", "<!--"};
-#define L32 {"Blade", NULL, 0, ml_32, 2, NULL, 0, q_32, 2, NULL, 0, NULL, 0, imp_32, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L32 {"Blade", NULL, 0, ml_32, 2, NULL, 0, q_32, 2, NULL, 0, NULL, 0, imp_32, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_33[] = {"#"};
 static const struct an_pair q_33[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_33[] = {"\"", "'"};
@@ -144,11 +144,11 @@ static const char *const lc_37[] = {"//"};
 static const struct an_pair ml_37[] = {{"/*", "*/"}};
 static const struct an_pair q_37[] = {{"\"", "\""}};
 static const char *const imp_37[] = {"\"", "/*"};
-#define L37 {"C Header", lc_37, 1, ml_37, 1, NULL, 0, q_37, 1, NULL, 0, NULL, 0, imp_37, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L37 {"C Header", lc_37, 1, ml_37, 1, NULL, 0, q_37, 1, NULL, 0, NULL, 0, imp_37, 2, AN_LANG_HEADER, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_38[] = {"#"};
 static const struct an_pair q_38[] = {{"\"", "\""}};
 static const char *const imp_38[] = {"\""};
-#define L38 {"CMake", lc_38, 1, NULL, 0, NULL, 0, q_38, 1, NULL, 0, NULL, 0, imp_38, 1, 0, 7, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L38 {"CMake", lc_38, 1, NULL, 0, NULL, 0, q_38, 1, NULL, 0, NULL, 0, imp_38, 1, AN_LANG_BUILD, 7, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_39[] = {"//"};
 static const struct an_pair ml_39[] = {{"/*", "*/"}};
 static const struct an_pair q_39[] = {{"\"", "\""}};
@@ -160,7 +160,7 @@ static const char *const lc_40[] = {"#"};
 static const char *const lc_41[] = {"--"};
 static const struct an_pair ml_41[] = {{"{-", "-}"}};
 static const char *const imp_41[] = {"{-"};
-#define L41 {"Cabal", lc_41, 1, ml_41, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_41, 1, AN_LANG_NESTED, 0, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L41 {"Cabal", lc_41, 1, ml_41, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_41, 1, AN_LANG_NESTED|AN_LANG_DATA, 0, "-{", {0, 0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_42[] = {"//"};
 static const struct an_pair q_42[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_42[] = {"\"", "'"};
@@ -175,7 +175,7 @@ static const char *const lc_44[] = {"//"};
 static const struct an_pair ml_44[] = {{"/*", "*/"}};
 static const struct an_pair q_44[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_44[] = {"\"", "'", "/*"};
-#define L44 {"Cassius", lc_44, 1, ml_44, 1, NULL, 0, q_44, 2, NULL, 0, NULL, 0, imp_44, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L44 {"Cassius", lc_44, 1, ml_44, 1, NULL, 0, q_44, 2, NULL, 0, NULL, 0, imp_44, 3, AN_LANG_DATA, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_45[] = {"//"};
 static const struct an_pair ml_45[] = {{"/*", "*/"}};
 static const struct an_pair q_45[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
@@ -243,7 +243,7 @@ static const char *const lc_60[] = {"//"};
 static const struct an_pair ml_60[] = {{"/*", "*/"}};
 static const struct an_pair q_60[] = {{"\"", "\""}};
 static const char *const imp_60[] = {"\"", "/*"};
-#define L60 {"C++ Header", lc_60, 1, ml_60, 1, NULL, 0, q_60, 1, NULL, 0, NULL, 0, imp_60, 2, 0, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L60 {"C++ Header", lc_60, 1, ml_60, 1, NULL, 0, q_60, 1, NULL, 0, NULL, 0, imp_60, 2, AN_LANG_HEADER, 1, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_61[] = {"//"};
 static const struct an_pair ml_61[] = {{"/*", "*/"}};
 static const struct an_pair q_61[] = {{"\"", "\""}};
@@ -283,7 +283,7 @@ static const char *const imp_67[] = {"\"", "'", "/*", "/+"};
 static const char *const lc_68[] = {"#"};
 static const struct an_pair ml_68[] = {{"\"\"\"", "\"\"\""}};
 static const char *const imp_68[] = {"\"\"\""};
-#define L68 {"D2", lc_68, 1, ml_68, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_68, 1, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L68 {"D2", lc_68, 1, ml_68, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_68, 1, AN_LANG_DATA, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_69[] = {"-- "};
 static const struct an_pair ml_69[] = {{"{-", "-}"}};
 static const char *const imp_69[] = {"{-"};
@@ -297,22 +297,22 @@ static const char *const lc_71[] = {"//"};
 static const struct an_pair ml_71[] = {{"/*", "*/"}};
 static const struct an_pair q_71[] = {{"\"", "\""}};
 static const char *const imp_71[] = {"\"", "/*"};
-#define L71 {"Device Tree", lc_71, 1, ml_71, 1, NULL, 0, q_71, 1, NULL, 0, NULL, 0, imp_71, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L71 {"Device Tree", lc_71, 1, ml_71, 1, NULL, 0, q_71, 1, NULL, 0, NULL, 0, imp_71, 2, AN_LANG_DATA, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_72[] = {"--"};
 static const struct an_pair ml_72[] = {{"{-", "-}"}};
 static const struct an_pair q_72[] = {{"\"", "\""}, {"''", "''"}};
 static const char *const imp_72[] = {"\"", "''", "{-"};
 #define L72 {"Dhall", lc_72, 1, ml_72, 1, NULL, 0, q_72, 2, NULL, 0, NULL, 0, imp_72, 3, AN_LANG_NESTED, 0, "\"'-{", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_73[] = {"```"};
-#define L73 {"Djot", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_73, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L73 {"Djot", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_73, 1, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_74[] = {"#"};
 static const struct an_pair q_74[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_74[] = {"\"", "'"};
-#define L74 {"Dockerfile", lc_74, 1, NULL, 0, NULL, 0, q_74, 2, NULL, 0, NULL, 0, imp_74, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L74 {"Dockerfile", lc_74, 1, NULL, 0, NULL, 0, q_74, 2, NULL, 0, NULL, 0, imp_74, 2, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_75[] = {{"<!--", "-->"}};
 static const struct an_pair q_75[] = {{"\"", "\""}};
 static const char *const imp_75[] = {"\"", "<!--"};
-#define L75 {".NET Resource", NULL, 0, ml_75, 1, NULL, 0, q_75, 1, NULL, 0, NULL, 0, imp_75, 2, 0, 0, "\"<", {0, 0, 0, 0, 4, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L75 {".NET Resource", NULL, 0, ml_75, 1, NULL, 0, q_75, 1, NULL, 0, NULL, 0, imp_75, 2, AN_LANG_DATA, 0, "\"<", {0, 0, 0, 0, 4, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_76[] = {"//"};
 static const struct an_pair ml_76[] = {{"/*", "*/"}};
 static const struct an_pair q_76[] = {{"\"", "\""}, {"{\"", "\"}"}, {"'", "'"}};
@@ -320,7 +320,7 @@ static const char *const imp_76[] = {"\"", "{\"", "'", "/*"};
 #define L76 {"Dream Maker", lc_76, 1, ml_76, 1, NULL, 0, q_76, 3, NULL, 0, NULL, 0, imp_76, 4, AN_LANG_NESTED, 0, "\"'/{", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_77[] = {{"{!", "!}"}};
 static const char *const imp_77[] = {"{!"};
-#define L77 {"Dust.js", NULL, 0, ml_77, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_77, 1, 0, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L77 {"Dust.js", NULL, 0, ml_77, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_77, 1, AN_LANG_DATA, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_78[] = {"#"};
 static const struct an_pair q_78[] = {{"'", "'"}, {"\"", "\""}};
 static const char *const imp_78[] = {"'", "\""};
@@ -328,13 +328,13 @@ static const char *const imp_78[] = {"'", "\""};
 static const char *const lc_79[] = {"#"};
 static const struct an_pair q_79[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_79[] = {"\"", "'"};
-#define L79 {"Ebuild", lc_79, 1, NULL, 0, NULL, 0, q_79, 2, NULL, 0, NULL, 0, imp_79, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L79 {"Ebuild", lc_79, 1, NULL, 0, NULL, 0, q_79, 2, NULL, 0, NULL, 0, imp_79, 2, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_80[] = {"#"};
 static const struct an_pair q_80[] = {{"'", "'"}, {"\"", "\""}, {"$", "$"}};
 static const char *const imp_80[] = {"'", "\"", "$"};
 #define L80 {"EdgeQL", lc_80, 1, NULL, 0, NULL, 0, q_80, 3, NULL, 0, NULL, 0, imp_80, 3, 0, 0, "\"#$'", {0, 0, 0, 0, 156, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_81[] = {";"};
-#define L81 {"Edn", lc_81, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L81 {"Edn", lc_81, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_82[] = {"\\ ", "-- "};
 static const struct an_pair ml_82[] = {{"(*", "*)"}};
 static const struct an_pair q_82[] = {{"\"", "\""}};
@@ -363,7 +363,7 @@ static const char *const imp_88[] = {"\342\235\214\360\237\224\244", "\360\237\2
 #define L88 {"Emojicode", lc_88, 1, ml_88, 3, NULL, 0, q_88, 1, NULL, 0, NULL, 0, imp_88, 4, 0, 0, "\303\242\303\260", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0}}
 static const char *const lc_89[] = {"%"};
 #define L89 {"Erlang", lc_89, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "%", {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L90 {"FEN", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L90 {"FEN", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_91[] = {"//"};
 static const struct an_pair ml_91[] = {{"(*", "*)"}};
 static const struct an_pair q_91[] = {{"\"", "\""}};
@@ -386,9 +386,9 @@ static const char *const lc_95[] = {"//"};
 static const struct an_pair ml_95[] = {{"/*", "*/"}};
 static const struct an_pair q_95[] = {{"\"", "\""}};
 static const char *const imp_95[] = {"\"", "/*"};
-#define L95 {"FlatBuffers Schema", lc_95, 1, ml_95, 1, NULL, 0, q_95, 1, NULL, 0, NULL, 0, imp_95, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L95 {"FlatBuffers Schema", lc_95, 1, ml_95, 1, NULL, 0, q_95, 1, NULL, 0, NULL, 0, imp_95, 2, AN_LANG_DATA, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_96[] = {"#", "~"};
-#define L96 {"Forge Config", lc_96, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#~", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L96 {"Forge Config", lc_96, 2, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "#~", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_97[] = {"\\"};
 static const struct an_pair ml_97[] = {{"( ", ")"}};
 static const char *const imp_97[] = {"( "};
@@ -403,7 +403,7 @@ static const char *const imp_99[] = {"\""};
 #define L99 {"FORTRAN Modern", lc_99, 1, NULL, 0, NULL, 0, q_99, 1, NULL, 0, NULL, 0, imp_99, 1, AN_LANG_FORTRAN, 7, "!\"", {0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_100[] = {{"<#--", "-->"}};
 static const char *const imp_100[] = {"<#--"};
-#define L100 {"FreeMarker", NULL, 0, ml_100, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_100, 1, 0, 0, "<", {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L100 {"FreeMarker", NULL, 0, ml_100, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_100, 1, AN_LANG_DATA, 0, "<", {0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_101[] = {"//"};
 static const struct an_pair ml_101[] = {{"(*", "*)"}};
 static const struct an_pair q_101[] = {{"\"", "\""}};
@@ -453,15 +453,15 @@ static const struct an_pair q_112[] = {{"\"", "\""}};
 static const char *const imp_112[] = {"\"", "/*"};
 #define L112 {"Go", lc_112, 1, ml_112, 1, NULL, 0, q_112, 1, NULL, 0, NULL, 0, imp_112, 2, 0, 3, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_113[] = {";"};
-#define L113 {"Godot TextScene", lc_113, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L113 {"Godot TextScene", lc_113, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_114[] = {{"<!--", "-->"}, {"{{/*", "*/}}"}};
 static const struct an_pair q_114[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_114[] = {"\"", "'", "<!--", "{{/*"};
-#define L114 {"Go HTML", NULL, 0, ml_114, 2, NULL, 0, q_114, 2, NULL, 0, NULL, 0, imp_114, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L114 {"Go HTML", NULL, 0, ml_114, 2, NULL, 0, q_114, 2, NULL, 0, NULL, 0, imp_114, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_115[] = {"#"};
 static const struct an_pair q_115[] = {{"\"", "\""}, {"\"\"\"", "\"\"\""}};
 static const char *const imp_115[] = {"\"", "\"\"\""};
-#define L115 {"GraphQL", lc_115, 1, NULL, 0, NULL, 0, q_115, 2, NULL, 0, NULL, 0, imp_115, 2, 0, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L115 {"GraphQL", lc_115, 1, NULL, 0, NULL, 0, q_115, 2, NULL, 0, NULL, 0, imp_115, 2, AN_LANG_DATA, 0, "\"#", {0, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_116[] = {"//"};
 static const struct an_pair ml_116[] = {{"/*", "*/"}};
 static const struct an_pair q_116[] = {{"\"", "\""}};
@@ -474,15 +474,15 @@ static const char *const imp_117[] = {"\""};
 static const char *const lc_118[] = {"-#"};
 static const struct an_pair q_118[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_118[] = {"\"", "'"};
-#define L118 {"Haml", lc_118, 1, NULL, 0, NULL, 0, q_118, 2, NULL, 0, NULL, 0, imp_118, 2, 0, 0, "\"'-", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L118 {"Haml", lc_118, 1, NULL, 0, NULL, 0, q_118, 2, NULL, 0, NULL, 0, imp_118, 2, AN_LANG_DATA, 0, "\"'-", {0, 0, 0, 0, 132, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_119[] = {{"<!--", "-->"}};
 static const struct an_pair q_119[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_119[] = {"\"", "'", "<!--"};
-#define L119 {"Hamlet", NULL, 0, ml_119, 1, NULL, 0, q_119, 2, NULL, 0, NULL, 0, imp_119, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L119 {"Hamlet", NULL, 0, ml_119, 1, NULL, 0, q_119, 2, NULL, 0, NULL, 0, imp_119, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_120[] = {{"<!--", "-->"}, {"{{!", "}}"}};
 static const struct an_pair q_120[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_120[] = {"\"", "'", "<!--", "{{!"};
-#define L120 {"Handlebars", NULL, 0, ml_120, 2, NULL, 0, q_120, 2, NULL, 0, NULL, 0, imp_120, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L120 {"Handlebars", NULL, 0, ml_120, 2, NULL, 0, q_120, 2, NULL, 0, NULL, 0, imp_120, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 #define L121 {"Happy", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_122[] = {"--"};
 static const struct an_pair ml_122[] = {{"{-", "-}"}};
@@ -515,7 +515,7 @@ static const char *const lc_130[] = {"REM", "rem"};
 static const char *const lc_131[] = {";", "#"};
 static const struct an_pair ml_131[] = {{"comment", "end comment"}};
 static const char *const imp_131[] = {"comment"};
-#define L131 {"hledger", lc_131, 2, ml_131, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_131, 1, 0, 0, "#;c", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L131 {"hledger", lc_131, 2, ml_131, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_131, 1, AN_LANG_DATA, 0, "#;c", {0, 0, 0, 0, 8, 0, 0, 8, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_132[] = {"//"};
 static const struct an_pair ml_132[] = {{"/*", "*/"}};
 static const struct an_pair q_132[] = {{"\"", "\""}};
@@ -529,7 +529,7 @@ static const char *const imp_133[] = {"\"", "/*"};
 static const struct an_pair ml_134[] = {{"<!--", "-->"}};
 static const struct an_pair q_134[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_134[] = {"\"", "'", "<!--", "<script", "<style"};
-#define L134 {"HTML", NULL, 0, ml_134, 1, NULL, 0, q_134, 2, NULL, 0, NULL, 0, imp_134, 5, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L134 {"HTML", NULL, 0, ml_134, 1, NULL, 0, q_134, 2, NULL, 0, NULL, 0, imp_134, 5, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_135[] = {";"};
 #define L135 {"Hy", lc_135, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_136[] = {"--"};
@@ -570,7 +570,7 @@ static const char *const imp_144[] = {"\"", "'", "`", "/*"};
 #define L144 {"JavaScript", lc_144, 1, ml_144, 1, NULL, 0, q_144, 3, NULL, 0, NULL, 0, imp_144, 4, 0, 2, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_145[] = {{"{#", "#}"}};
 static const char *const imp_145[] = {"{#"};
-#define L145 {"Jinja2", NULL, 0, ml_145, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_145, 1, 0, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L145 {"Jinja2", NULL, 0, ml_145, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_145, 1, AN_LANG_DATA, 0, "{", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_146[] = {"#"};
 static const struct an_pair q_146[] = {{"\"", "\""}};
 static const char *const imp_146[] = {"\""};
@@ -595,10 +595,10 @@ static const char *const lc_151[] = {"//"};
 static const struct an_pair ml_151[] = {{"/*", "*/"}};
 static const struct an_pair q_151[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_151[] = {"\"", "'", "`", "/*"};
-#define L151 {"Julius", lc_151, 1, ml_151, 1, NULL, 0, q_151, 3, NULL, 0, NULL, 0, imp_151, 4, 0, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L151 {"Julius", lc_151, 1, ml_151, 1, NULL, 0, q_151, 3, NULL, 0, NULL, 0, imp_151, 4, AN_LANG_DATA, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 #define L152 {"Jupyter Notebooks", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_153[] = {"#"};
-#define L153 {"Just", lc_153, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L153 {"Just", lc_153, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_BUILD, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_154[] = {"/"};
 static const struct an_pair q_154[] = {{"\"", "\""}};
 static const char *const imp_154[] = {"\""};
@@ -662,7 +662,7 @@ static const char *const imp_167[] = {"\"", "/*"};
 static const struct an_pair ml_168[] = {{"<!--", "-->"}, {"{% comment %}", "{% endcomment %}"}};
 static const struct an_pair q_168[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_168[] = {"\"", "'", "<!--", "{% comment %}"};
-#define L168 {"Liquid", NULL, 0, ml_168, 2, NULL, 0, q_168, 2, NULL, 0, NULL, 0, imp_168, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L168 {"Liquid", NULL, 0, ml_168, 2, NULL, 0, q_168, 2, NULL, 0, NULL, 0, imp_168, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_169[] = {";"};
 static const struct an_pair ml_169[] = {{"#|", "|#"}};
 static const char *const imp_169[] = {"#|"};
@@ -691,7 +691,7 @@ static const char *const lc_174[] = {"//"};
 static const struct an_pair ml_174[] = {{"/*", "*/"}};
 static const struct an_pair q_174[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_174[] = {"\"", "'", "/*"};
-#define L174 {"Lucius", lc_174, 1, ml_174, 1, NULL, 0, q_174, 2, NULL, 0, NULL, 0, imp_174, 3, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L174 {"Lucius", lc_174, 1, ml_174, 1, NULL, 0, q_174, 2, NULL, 0, NULL, 0, imp_174, 3, AN_LANG_DATA, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_175[] = {"#", ";"};
 static const struct an_pair q_175[] = {{"\"", "\""}};
 static const char *const imp_175[] = {"\""};
@@ -699,18 +699,18 @@ static const char *const imp_175[] = {"\""};
 static const char *const lc_176[] = {"#", "dnl"};
 static const struct an_pair q_176[] = {{"`", "'"}};
 static const char *const imp_176[] = {"`"};
-#define L176 {"M4", lc_176, 2, NULL, 0, NULL, 0, q_176, 1, NULL, 0, NULL, 0, imp_176, 1, 0, 0, "#`d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L176 {"M4", lc_176, 2, NULL, 0, NULL, 0, q_176, 1, NULL, 0, NULL, 0, imp_176, 1, AN_LANG_BUILD, 0, "#`d", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_177[] = {"#"};
 static const struct an_pair ml_177[] = {{"{#", "#}"}};
 static const char *const imp_177[] = {"{#"};
 #define L177 {"Madlang", lc_177, 1, ml_177, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_177, 1, 0, 0, "#{", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_178[] = {"#"};
-#define L178 {"Makefile", lc_178, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 7, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L178 {"Makefile", lc_178, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_BUILD, 7, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_179[] = {"```"};
 #define L179 {"Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_179, 1, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 #define L180 {"Max", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_181[] = {"```"};
-#define L181 {"MDX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_181, 1, AN_LANG_LITERATE|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L181 {"MDX", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_181, 1, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_182[] = {"//"};
 static const struct an_pair ml_182[] = {{"(*", "*)"}, {"/*", "*/"}};
 static const struct an_pair q_182[] = {{"\"", "\""}};
@@ -719,7 +719,7 @@ static const char *const imp_182[] = {"\"", "(*", "/*"};
 static const char *const lc_183[] = {"#"};
 static const struct an_pair q_183[] = {{"'", "'"}, {"'''", "'''"}};
 static const char *const imp_183[] = {"'", "'''"};
-#define L183 {"Meson", lc_183, 1, NULL, 0, NULL, 0, q_183, 2, NULL, 0, NULL, 0, imp_183, 2, 0, 7, "#'", {0, 0, 0, 0, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L183 {"Meson", lc_183, 1, NULL, 0, NULL, 0, q_183, 2, NULL, 0, NULL, 0, imp_183, 2, AN_LANG_BUILD, 7, "#'", {0, 0, 0, 0, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_184[] = {"//"};
 static const struct an_pair ml_184[] = {{"/*", "*/"}};
 static const struct an_pair q_184[] = {{"\"", "\""}};
@@ -736,7 +736,7 @@ static const struct an_pair q_187[] = {{"\"", "\""}};
 static const char *const imp_187[] = {"\"", "/*"};
 #define L187 {"Modelica", lc_187, 1, ml_187, 1, NULL, 0, q_187, 1, NULL, 0, NULL, 0, imp_187, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_188[] = {";"};
-#define L188 {"Module-Definition", lc_188, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L188 {"Module-Definition", lc_188, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_189[] = {"#"};
 static const struct an_pair q_189[] = {{"\"", "\""}, {"'", "'"}};
 static const struct an_pair dq_189[] = {{"\"\"\"", "\"\"\""}, {"'''", "'''"}};
@@ -758,11 +758,11 @@ static const char *const imp_192[] = {"\"", "'"};
 static const struct an_pair ml_193[] = {{"<!--", "-->"}};
 static const struct an_pair q_193[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_193[] = {"\"", "'", "<!--"};
-#define L193 {"MSBuild", NULL, 0, ml_193, 1, NULL, 0, q_193, 2, NULL, 0, NULL, 0, imp_193, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L193 {"MSBuild", NULL, 0, ml_193, 1, NULL, 0, q_193, 2, NULL, 0, NULL, 0, imp_193, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_194[] = {{"{{!", "}}"}};
 static const struct an_pair q_194[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_194[] = {"\"", "'", "{{!"};
-#define L194 {"Mustache", NULL, 0, ml_194, 1, NULL, 0, q_194, 2, NULL, 0, NULL, 0, imp_194, 3, 0, 0, "\"'{", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L194 {"Mustache", NULL, 0, ml_194, 1, NULL, 0, q_194, 2, NULL, 0, NULL, 0, imp_194, 3, AN_LANG_DATA, 0, "\"'{", {0, 0, 0, 0, 132, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_195[] = {"//"};
 static const struct an_pair ml_195[] = {{"/*", "*/"}};
 static const struct an_pair q_195[] = {{"\"", "\""}};
@@ -785,7 +785,7 @@ static const char *const imp_198[] = {"\"", "'", "=begin"};
 static const struct an_pair ml_199[] = {{"<!--", "-->"}};
 static const struct an_pair q_199[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_199[] = {"\"", "'", "<!--"};
-#define L199 {"NuGet Config", NULL, 0, ml_199, 1, NULL, 0, q_199, 2, NULL, 0, NULL, 0, imp_199, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L199 {"NuGet Config", NULL, 0, ml_199, 1, NULL, 0, q_199, 2, NULL, 0, NULL, 0, imp_199, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_200[] = {"#"};
 static const struct an_pair q_200[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_200[] = {"\"", "'"};
@@ -850,11 +850,11 @@ static const char *const imp_214[] = {"\"", "/*"};
 static const char *const lc_215[] = {"#"};
 static const struct an_pair q_215[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_215[] = {"\"", "'"};
-#define L215 {"Pacman's makepkg", lc_215, 1, NULL, 0, NULL, 0, q_215, 2, NULL, 0, NULL, 0, imp_215, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L215 {"Pacman's makepkg", lc_215, 1, NULL, 0, NULL, 0, q_215, 2, NULL, 0, NULL, 0, imp_215, 2, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_216[] = {"#"};
 static const struct an_pair q_216[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_216[] = {"\"", "'"};
-#define L216 {"Pan", lc_216, 1, NULL, 0, NULL, 0, q_216, 2, NULL, 0, NULL, 0, imp_216, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L216 {"Pan", lc_216, 1, NULL, 0, NULL, 0, q_216, 2, NULL, 0, NULL, 0, imp_216, 2, AN_LANG_DATA, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_217[] = {"//"};
 static const struct an_pair ml_217[] = {{"{", "}"}, {"(*", "*)"}};
 static const struct an_pair q_217[] = {{"'", "'"}};
@@ -884,9 +884,9 @@ static const char *const lc_222[] = {"'"};
 static const struct an_pair ml_222[] = {{"/'", "'/"}};
 static const struct an_pair q_222[] = {{"\"", "\""}};
 static const char *const imp_222[] = {"\"", "/'"};
-#define L222 {"PlantUML", lc_222, 1, ml_222, 1, NULL, 0, q_222, 1, NULL, 0, NULL, 0, imp_222, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L222 {"PlantUML", lc_222, 1, ml_222, 1, NULL, 0, q_222, 1, NULL, 0, NULL, 0, imp_222, 2, AN_LANG_DATA, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_223[] = {"#"};
-#define L223 {"PO File", lc_223, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L223 {"PO File", lc_223, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_224[] = {{"/*", "*/"}};
 static const char *const imp_224[] = {"/*"};
 #define L224 {"Poke", NULL, 0, ml_224, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_224, 1, 0, 0, "/", {0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
@@ -925,7 +925,7 @@ static const char *const lc_231[] = {"//"};
 static const char *const lc_232[] = {"//", "//-"};
 static const struct an_pair q_232[] = {{"#{\"", "\"}"}, {"#{'", "'}"}, {"#{`", "`}"}};
 static const char *const imp_232[] = {"#{\"", "#{'", "#{`"};
-#define L232 {"Pug", lc_232, 2, NULL, 0, NULL, 0, q_232, 3, NULL, 0, NULL, 0, imp_232, 3, 0, 0, "#/", {0, 0, 0, 0, 8, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L232 {"Pug", lc_232, 2, NULL, 0, NULL, 0, q_232, 3, NULL, 0, NULL, 0, imp_232, 3, AN_LANG_DATA, 0, "#/", {0, 0, 0, 0, 8, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_233[] = {"#"};
 static const struct an_pair q_233[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_233[] = {"\"", "'"};
@@ -964,9 +964,9 @@ static const char *const lc_241[] = {"//"};
 static const struct an_pair ml_241[] = {{"/*", "*/"}};
 static const struct an_pair q_241[] = {{"\"", "\""}};
 static const char *const imp_241[] = {"\"", "/*"};
-#define L241 {"Rusty Object Notation", lc_241, 1, ml_241, 1, NULL, 0, q_241, 1, NULL, 0, NULL, 0, imp_241, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L241 {"Rusty Object Notation", lc_241, 1, ml_241, 1, NULL, 0, q_241, 1, NULL, 0, NULL, 0, imp_241, 2, AN_LANG_NESTED|AN_LANG_DATA, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_242[] = {"#"};
-#define L242 {"RPM Specfile", lc_242, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L242 {"RPM Specfile", lc_242, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_BUILD, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_243[] = {";"};
 static const struct an_pair ml_243[] = {{"#|", "|#"}};
 static const char *const imp_243[] = {"#|"};
@@ -975,7 +975,7 @@ static const char *const lc_244[] = {"#"};
 static const struct an_pair ml_244[] = {{"=begin", "=end"}};
 static const struct an_pair q_244[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_244[] = {"\"", "'", "=begin"};
-#define L244 {"Rakefile", lc_244, 1, ml_244, 1, NULL, 0, q_244, 2, NULL, 0, NULL, 0, imp_244, 3, 0, 0, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L244 {"Rakefile", lc_244, 1, ml_244, 1, NULL, 0, q_244, 2, NULL, 0, NULL, 0, imp_244, 3, AN_LANG_BUILD, 0, "\"#'=", {0, 0, 0, 0, 140, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_245[] = {"#"};
 static const struct an_pair ml_245[] = {{"#`(", ")"}, {"#`[", "]"}, {"#`{", "}"}, {"#`\357\275\242", "\357\275\243"}};
 static const struct an_pair q_245[] = {{"\"", "\""}, {"'", "'"}};
@@ -988,7 +988,7 @@ static const struct an_pair ml_246[] = {{"<!--", "-->"}, {"@*", "*@"}, {"/*", "*
 static const struct an_pair q_246[] = {{"\"", "\""}};
 static const struct an_pair vq_246[] = {{"@\"", "\""}};
 static const char *const imp_246[] = {"\"", "<!--", "@*", "/*"};
-#define L246 {"Razor", lc_246, 1, ml_246, 3, NULL, 0, q_246, 1, vq_246, 1, NULL, 0, imp_246, 4, 0, 0, "\"/<@", {0, 0, 0, 0, 4, 128, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L246 {"Razor", lc_246, 1, ml_246, 3, NULL, 0, q_246, 1, vq_246, 1, NULL, 0, imp_246, 4, AN_LANG_DATA, 0, "\"/<@", {0, 0, 0, 0, 4, 128, 0, 16, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_247[] = {"//"};
 static const struct an_pair ml_247[] = {{"/*", "*/"}};
 static const struct an_pair q_247[] = {{"\"", "\""}};
@@ -1017,7 +1017,7 @@ static const char *const imp_252[] = {"\"", "'", "=begin"};
 static const struct an_pair ml_253[] = {{"<!--", "-->"}};
 static const struct an_pair q_253[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_253[] = {"\"", "'", "<!--", "<script", "<style"};
-#define L253 {"Ruby HTML", NULL, 0, ml_253, 1, NULL, 0, q_253, 2, NULL, 0, NULL, 0, imp_253, 5, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L253 {"Ruby HTML", NULL, 0, ml_253, 1, NULL, 0, q_253, 2, NULL, 0, NULL, 0, imp_253, 5, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_254[] = {"//"};
 static const struct an_pair ml_254[] = {{"/*", "*/"}};
 static const struct an_pair q_254[] = {{"\"", "\""}, {"#\"", "\"#"}};
@@ -1030,7 +1030,7 @@ static const struct an_pair q_255[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_255[] = {"\"", "'", "`", "/*", "/+"};
 #define L255 {"SIL", lc_255, 1, ml_255, 2, NULL, 0, q_255, 3, NULL, 0, NULL, 0, imp_255, 5, 0, 0, "\"'/`", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_256[] = {";;"};
-#define L256 {"SRecode Template", lc_256, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L256 {"SRecode Template", lc_256, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, ";", {0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_257[] = {"//"};
 static const struct an_pair ml_257[] = {{"/*", "*/"}};
 static const struct an_pair q_257[] = {{"\"", "\""}, {"'", "'"}};
@@ -1048,7 +1048,7 @@ static const char *const imp_259[] = {"#|"};
 static const char *const lc_260[] = {"#"};
 static const struct an_pair q_260[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_260[] = {"\"", "'", "\"\"\"", "'''"};
-#define L260 {"Scons", lc_260, 1, NULL, 0, NULL, 0, q_260, 4, NULL, 0, NULL, 0, imp_260, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L260 {"Scons", lc_260, 1, NULL, 0, NULL, 0, q_260, 4, NULL, 0, NULL, 0, imp_260, 4, AN_LANG_BUILD, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_261[] = {"#"};
 static const struct an_pair q_261[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_261[] = {"\"", "'"};
@@ -1157,23 +1157,23 @@ static const char *const lc_284[] = {"//"};
 static const struct an_pair ml_284[] = {{"<!--", "-->"}, {"/*", "*/"}};
 static const struct an_pair q_284[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
 static const char *const imp_284[] = {"\"", "'", "`", "<!--", "/*", "templ", "script", "css"};
-#define L284 {"Templ", lc_284, 1, ml_284, 2, NULL, 0, q_284, 3, NULL, 0, NULL, 0, imp_284, 8, 0, 0, "\"'/<`cst", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 9, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L284 {"Templ", lc_284, 1, ml_284, 2, NULL, 0, q_284, 3, NULL, 0, NULL, 0, imp_284, 8, AN_LANG_DATA, 0, "\"'/<`cst", {0, 0, 0, 0, 132, 128, 0, 16, 0, 0, 0, 0, 9, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_285[] = {{"<!--", "-->"}, {"{#", "#}"}};
 static const struct an_pair q_285[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_285[] = {"\"", "'", "<!--", "{#"};
-#define L285 {"Tera", NULL, 0, ml_285, 2, NULL, 0, q_285, 2, NULL, 0, NULL, 0, imp_285, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L285 {"Tera", NULL, 0, ml_285, 2, NULL, 0, q_285, 2, NULL, 0, NULL, 0, imp_285, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_286[] = {"%"};
-#define L286 {"TeX", lc_286, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_PROSE, 0, "%", {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L286 {"TeX", lc_286, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA|AN_LANG_PROSE, 0, "%", {0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 #define L287 {"Plain Text", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_LITERATE|AN_LANG_DATA|AN_LANG_PROSE, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_288[] = {"#", "//"};
 static const struct an_pair ml_288[] = {{"/*", "*/"}};
 static const struct an_pair q_288[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_288[] = {"\"", "'", "/*"};
-#define L288 {"Thrift", lc_288, 2, ml_288, 1, NULL, 0, q_288, 2, NULL, 0, NULL, 0, imp_288, 3, 0, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L288 {"Thrift", lc_288, 2, ml_288, 1, NULL, 0, q_288, 2, NULL, 0, NULL, 0, imp_288, 3, AN_LANG_DATA, 0, "\"#'/", {0, 0, 0, 0, 140, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_289[] = {"#"};
 static const struct an_pair q_289[] = {{"\"", "\""}, {"'", "'"}, {"\"\"\"", "\"\"\""}, {"'''", "'''"}};
 static const char *const imp_289[] = {"\"", "'", "\"\"\"", "'''"};
-#define L289 {"TOML", lc_289, 1, NULL, 0, NULL, 0, q_289, 4, NULL, 0, NULL, 0, imp_289, 4, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L289 {"TOML", lc_289, 1, NULL, 0, NULL, 0, q_289, 4, NULL, 0, NULL, 0, imp_289, 4, AN_LANG_DATA, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_290[] = {"//"};
 static const struct an_pair ml_290[] = {{"/*", "*/"}};
 static const struct an_pair q_290[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
@@ -1187,7 +1187,7 @@ static const char *const imp_291[] = {"\"", "/*"};
 static const struct an_pair ml_292[] = {{"<!--", "-->"}, {"{#", "#}"}};
 static const struct an_pair q_292[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_292[] = {"\"", "'", "<!--", "{#"};
-#define L292 {"Twig", NULL, 0, ml_292, 2, NULL, 0, q_292, 2, NULL, 0, NULL, 0, imp_292, 4, 0, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L292 {"Twig", NULL, 0, ml_292, 2, NULL, 0, q_292, 2, NULL, 0, NULL, 0, imp_292, 4, AN_LANG_DATA, 0, "\"'<{", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_293[] = {"//"};
 static const struct an_pair ml_293[] = {{"/*", "*/"}};
 static const struct an_pair q_293[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
@@ -1197,7 +1197,7 @@ static const char *const lc_294[] = {"//"};
 static const struct an_pair ml_294[] = {{"/*", "*/"}};
 static const struct an_pair q_294[] = {{"\"", "\""}};
 static const char *const imp_294[] = {"\"", "/*"};
-#define L294 {"Typst", lc_294, 1, ml_294, 1, NULL, 0, q_294, 1, NULL, 0, NULL, 0, imp_294, 2, AN_LANG_NESTED, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L294 {"Typst", lc_294, 1, ml_294, 1, NULL, 0, q_294, 1, NULL, 0, NULL, 0, imp_294, 2, AN_LANG_NESTED|AN_LANG_DATA|AN_LANG_PROSE, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_295[] = {"!"};
 static const struct an_pair q_295[] = {{"`", "`"}};
 static const char *const imp_295[] = {"`"};
@@ -1212,9 +1212,9 @@ static const struct an_pair q_297[] = {{"\"", "\""}};
 static const char *const imp_297[] = {"\"", "{-"};
 #define L297 {"Unison", lc_297, 1, ml_297, 1, NULL, 0, q_297, 1, NULL, 0, NULL, 0, imp_297, 2, AN_LANG_NESTED, 0, "\"-{", {0, 0, 0, 0, 4, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const imp_298[] = {"```"};
-#define L298 {"Unreal Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_298, 1, 0, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L299 {"Unreal Plugin", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L300 {"Unreal Project", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L298 {"Unreal Markdown", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, imp_298, 1, AN_LANG_DATA|AN_LANG_PROSE, 0, "`", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L299 {"Unreal Plugin", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L300 {"Unreal Project", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_301[] = {"//"};
 static const struct an_pair ml_301[] = {{"/*", "*/"}};
 static const struct an_pair q_301[] = {{"\"", "\""}};
@@ -1229,13 +1229,13 @@ static const char *const lc_303[] = {"//"};
 static const struct an_pair ml_303[] = {{"/*", "*/"}};
 static const struct an_pair q_303[] = {{"\"", "\""}};
 static const char *const imp_303[] = {"\"", "/*"};
-#define L303 {"Unreal Shader Header", lc_303, 1, ml_303, 1, NULL, 0, q_303, 1, NULL, 0, NULL, 0, imp_303, 2, 0, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L303 {"Unreal Shader Header", lc_303, 1, ml_303, 1, NULL, 0, q_303, 1, NULL, 0, NULL, 0, imp_303, 2, AN_LANG_HEADER, 0, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_304[] = {{"(*", "*)"}};
 static const struct an_pair q_304[] = {{"\"", "\""}};
 static const char *const imp_304[] = {"\"", "(*"};
 #define L304 {"Ur/Web", NULL, 0, ml_304, 1, NULL, 0, q_304, 1, NULL, 0, NULL, 0, imp_304, 2, 0, 0, "\"(", {0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_305[] = {"#"};
-#define L305 {"Ur/Web Project", lc_305, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L305 {"Ur/Web Project", lc_305, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "#", {0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_306[] = {"'"};
 #define L306 {"VB6/VBA", lc_306, 1, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "'", {0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_307[] = {"'", "REM"};
@@ -1249,13 +1249,13 @@ static const char *const lc_309[] = {"##"};
 static const struct an_pair ml_309[] = {{"#*", "*#"}};
 static const struct an_pair q_309[] = {{"'", "'"}, {"\"", "\""}};
 static const char *const imp_309[] = {"'", "\"", "#*"};
-#define L309 {"Apache Velocity", lc_309, 1, ml_309, 1, NULL, 0, q_309, 2, NULL, 0, NULL, 0, imp_309, 3, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L309 {"Apache Velocity", lc_309, 1, ml_309, 1, NULL, 0, q_309, 2, NULL, 0, NULL, 0, imp_309, 3, AN_LANG_DATA, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_310[] = {"//"};
 static const struct an_pair ml_310[] = {{"/*", "*/"}};
 static const struct an_pair q_310[] = {{"\"", "\""}};
 static const char *const imp_310[] = {"\"", "/*"};
 #define L310 {"Verilog", lc_310, 1, ml_310, 1, NULL, 0, q_310, 1, NULL, 0, NULL, 0, imp_310, 2, 0, 7, "\"/", {0, 0, 0, 0, 4, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L311 {"Verilog Args File", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L311 {"Verilog Args File", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_312[] = {"--"};
 static const struct an_pair ml_312[] = {{"/*", "*/"}};
 static const char *const imp_312[] = {"/*"};
@@ -1276,8 +1276,8 @@ static const char *const imp_315[] = {"\""};
 static const struct an_pair ml_316[] = {{"<!--", "-->"}};
 static const struct an_pair q_316[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_316[] = {"\"", "'", "<!--"};
-#define L316 {"Visual Studio Project", NULL, 0, ml_316, 1, NULL, 0, q_316, 2, NULL, 0, NULL, 0, imp_316, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
-#define L317 {"Visual Studio Solution", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L316 {"Visual Studio Project", NULL, 0, ml_316, 1, NULL, 0, q_316, 2, NULL, 0, NULL, 0, imp_316, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L317 {"Visual Studio Solution", NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, AN_LANG_DATA, 0, "", {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_318[] = {"//"};
 static const struct an_pair ml_318[] = {{"<!--", "-->"}, {"/*", "*/"}};
 static const struct an_pair q_318[] = {{"\"", "\""}, {"'", "'"}, {"`", "`"}};
@@ -1299,15 +1299,15 @@ static const char *const imp_322[] = {"\"", "(*"};
 static const struct an_pair ml_323[] = {{"<!--", "-->"}};
 static const struct an_pair q_323[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_323[] = {"\"", "'", "<!--"};
-#define L323 {"XSL", NULL, 0, ml_323, 1, NULL, 0, q_323, 2, NULL, 0, NULL, 0, imp_323, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L323 {"XSL", NULL, 0, ml_323, 1, NULL, 0, q_323, 2, NULL, 0, NULL, 0, imp_323, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_324[] = {{"<!--", "-->"}};
 static const struct an_pair q_324[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_324[] = {"\"", "'", "<!--"};
-#define L324 {"XAML", NULL, 0, ml_324, 1, NULL, 0, q_324, 2, NULL, 0, NULL, 0, imp_324, 3, 0, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L324 {"XAML", NULL, 0, ml_324, 1, NULL, 0, q_324, 2, NULL, 0, NULL, 0, imp_324, 3, AN_LANG_DATA, 0, "\"'<", {0, 0, 0, 0, 132, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_325[] = {"//"};
 static const struct an_pair q_325[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_325[] = {"\"", "'"};
-#define L325 {"Xcode Config", lc_325, 1, NULL, 0, NULL, 0, q_325, 2, NULL, 0, NULL, 0, imp_325, 2, 0, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L325 {"Xcode Config", lc_325, 1, NULL, 0, NULL, 0, q_325, 2, NULL, 0, NULL, 0, imp_325, 2, AN_LANG_DATA, 0, "\"'/", {0, 0, 0, 0, 132, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const struct an_pair ml_326[] = {{"<!--", "-->"}};
 static const struct an_pair q_326[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_326[] = {"\"", "'", "<!--"};
@@ -1320,7 +1320,7 @@ static const char *const imp_327[] = {"\"", "'", "'''", "/*"};
 static const char *const lc_328[] = {"#"};
 static const struct an_pair q_328[] = {{"\"", "\""}, {"'", "'"}};
 static const char *const imp_328[] = {"\"", "'"};
-#define L328 {"YAML", lc_328, 1, NULL, 0, NULL, 0, q_328, 2, NULL, 0, NULL, 0, imp_328, 2, 0, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+#define L328 {"YAML", lc_328, 1, NULL, 0, NULL, 0, q_328, 2, NULL, 0, NULL, 0, imp_328, 2, AN_LANG_DATA, 0, "\"#'", {0, 0, 0, 0, 140, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
 static const char *const lc_329[] = {"//", "#"};
 static const struct an_pair ml_329[] = {{"/*", "*/"}};
 static const struct an_pair q_329[] = {{"\"", "\""}, {"'", "'"}};

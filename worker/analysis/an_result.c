@@ -4,36 +4,19 @@
  * configuration; rules and severities at the end, so a .singularity.yml read late still applies
  * to every file it can.
  *
- * Score (docs/analysis.md, README "analysis"; stable across versions):
- *   KLOC    = max(code lines, 1000) / 1000
- *   P       = (10*errors + 3*warnings + 0.5*notices) / KLOC + max(0, complexity/KLOC - 150) / 50
- *   score   = round(10 / (1 + P/10), one decimal)
- * so a clean repository scores 10.0, P = 10 gives 5.0; every term is an exact count, so the score
- * is deterministic. */
-#include <math.h>
+ * The score and its breakdown come from an_score.c, fed one counted file at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "an_classify.h"
 #include "an_result.h"
+#include "an_score.h"
 
 struct an_fnd {               /* a kept finding; the message is built at the end */
     uint32_t file, line, aux; /* file: index into the tally's ff */
     uint8_t rule;
 };
-
-double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n);
-double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n)
-{
-    double kloc = (double)(code > 1000 ? code : 1000) / 1000.0;
-    double p = (10.0 * (double)e + 3.0 * (double)w + 0.5 * (double)n) / kloc;
-    double cd = (double)complexity / kloc - 150.0;
-    if (cd > 0)
-        p += cd / 50.0;
-    double s = 10.0 / (1.0 + p / 10.0);
-    return floor(s * 10.0 + 0.5) / 10.0;
-}
 
 static char *an_message(const struct an_config *c, const struct an_fnd *f)
 {
@@ -96,14 +79,14 @@ static char *an_message(const struct an_config *c, const struct an_fnd *f)
     return strdup(buf);
 }
 
-static enum sg_an_severity an_sev(const struct an_config *c, int rule)
+static enum an_severity an_sev(const struct an_config *c, int rule)
 {
     return c->rules[rule].override ? c->rules[rule].sev : an_rule_default_sev[rule];
 }
 
 static int an_cmp_findings(const void *a, const void *b)
 {
-    const struct sg_an_finding *x = a, *y = b;
+    const struct an_finding *x = a, *y = b;
     if (x->severity != y->severity)
         return x->severity > y->severity ? -1 : 1;
     int c = strcmp(x->path, y->path);
@@ -116,13 +99,13 @@ static int an_cmp_findings(const void *a, const void *b)
 
 static int an_cmp_langs(const void *a, const void *b)
 {
-    const struct sg_an_language *x = a, *y = b;
+    const struct an_language *x = a, *y = b;
     if (x->counts.code != y->counts.code)
         return x->counts.code > y->counts.code ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-void sg_an_result_free(struct sg_an_result *r)
+void an_result_free(struct an_result *r)
 {
     if (!r)
         return;
@@ -162,7 +145,7 @@ struct an_strs { /* NUL-terminated strings back to back, addressed by offset */
 
 struct an_tally {
     uint32_t max_findings;
-    struct sg_an_counts *lc; /* per language, an_nlangs entries */
+    struct an_counts *lc; /* per language, an_nlangs entries */
     uint64_t counts[AN_NRULES], kept[AN_NRULES];
     uint64_t excluded, unfiltered;
     struct an_fnd *fnds;
@@ -172,6 +155,9 @@ struct an_tally {
     struct an_strs fpaths, ppaths;
     struct an_prov *prov;
     size_t nprov, cap_prov;
+    struct an_score_acc score; /* what the score needs of every counted file */
+    void (*on_file)(void *, const struct an_file *);
+    void *on_file_ctx;
     /* the current file */
     const char *cur_path;
     int32_t cur_ff;
@@ -289,22 +275,44 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
     }
     for (int k = 0; k < AN_NRULES; k++)
         t->counts[k] += rc[k];
-    if (s->status != AN_REC_COUNTED)
+    if (s->status != AN_REC_COUNTED) {
+        an_score_add_file(&t->score, c, NULL, rc, 0, 0);
         return;
+    }
     const struct an_lang *L = &an_langs[s->lang];
-    struct sg_an_counts *x = &t->lc[s->lang];
+    struct an_counts *x = &t->lc[s->lang];
     x->files++, x->code += s->code, x->comment += s->comment, x->blank += s->blank;
     x->bytes += s->bytes, x->complexity += s->complexity;
-    if (s->complexity > c->max_file_complexity) {
+    /* the limits follow the kind of file (an_score.c): none for data, prose and build files */
+    uint32_t all[AN_NRULES], cx_limit = an_file_limit(c, L, AN_CPX001);
+    uint32_t size_limit = an_file_limit(c, L, AN_SIZ001);
+    memcpy(all, rc, sizeof all);
+    if (cx_limit && s->complexity > cx_limit) {
         t->counts[AN_CPX001]++;
+        all[AN_CPX001] = 1;
         an_keep(t, ff, path, AN_CPX001, 1,
                 (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity));
     }
-    /* "source file": a programming language (one with decision points), not markup or data */
-    if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && s->lines > c->max_file_lines) {
+    if (size_limit && s->lines > size_limit) {
         t->counts[AN_SIZ001]++;
+        all[AN_SIZ001] = 1;
         an_keep(t, ff, path, AN_SIZ001, 1, s->lines);
     }
+    an_score_add_file(&t->score, c, L, all, s->complexity, s->lines);
+    if (t->on_file) {
+        struct an_file f = {path,
+                            L->name,
+                            an_lang_kind_str(L),
+                            s->lines,
+                            {1, s->code, s->comment, s->blank, s->bytes, s->complexity}};
+        t->on_file(t->on_file_ctx, &f);
+    }
+}
+
+void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_file *), void *ctx)
+{
+    t->on_file = fn;
+    t->on_file_ctx = ctx;
 }
 
 void an_tally_settle(struct an_tally *t, const struct an_config *c)
@@ -350,12 +358,12 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
 }
 
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
-                            const struct sg_an_skipped *skipped, struct sg_an_result **out)
+                            const struct an_skipped *skipped, struct an_result **out)
 {
     enum sg_err e = SG_ERR_NOMEM;
     *out = NULL;
     an_tally_settle(t, c);
-    struct sg_an_result *r = calloc(1, sizeof *r);
+    struct an_result *r = calloc(1, sizeof *r);
     if (!r)
         goto out;
     r->skipped = *skipped;
@@ -370,12 +378,12 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     if (!r->languages)
         goto out;
     for (size_t i = 0, j = 0; i < an_nlangs; i++) {
-        const struct sg_an_counts *l = &t->lc[i];
+        const struct an_counts *l = &t->lc[i];
         if (!l->files)
             continue;
         r->languages[j].name = an_langs[i].name;
         r->languages[j].counts = *l;
-        struct sg_an_counts *x = &r->totals;
+        struct an_counts *x = &r->totals;
         x->files += l->files, x->code += l->code, x->comment += l->comment;
         x->blank += l->blank, x->bytes += l->bytes, x->complexity += l->complexity;
         j++;
@@ -402,11 +410,11 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         size_t j = 0;
         for (int k = 0; k < AN_NRULES; k++)
             if (counts[k])
-                r->rule_counts[j++] = (struct sg_an_rule_count){an_rule_ids[k], counts[k]};
+                r->rule_counts[j++] = (struct an_rule_count){an_rule_ids[k], counts[k]};
         for (size_t a = 1; a < j; a++)
             for (size_t b = a;
                  b > 0 && strcmp(r->rule_counts[b - 1].rule, r->rule_counts[b].rule) > 0; b--) {
-                struct sg_an_rule_count x = r->rule_counts[b];
+                struct an_rule_count x = r->rule_counts[b];
                 r->rule_counts[b] = r->rule_counts[b - 1];
                 r->rule_counts[b - 1] = x;
             }
@@ -426,7 +434,7 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         const struct an_fnd *f = &t->fnds[i];
         if (t->ff[f->file].dropped || c->rules[f->rule].off)
             continue;
-        struct sg_an_finding *o = &r->findings[r->nfindings];
+        struct an_finding *o = &r->findings[r->nfindings];
         o->rule = an_rule_ids[f->rule];
         o->severity = an_sev(c, f->rule);
         o->path = strdup(t->fpaths.d + t->ff[f->file].path);
@@ -443,9 +451,9 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         free(r->findings[r->nfindings].message);
     }
 
-    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
-                        sev[SG_AN_NOTICE]);
-    r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
+    r->score =
+        an_score_compute(&t->score, c, counts, r->totals.code, r->totals.complexity, r->breakdown);
+    r->passed = r->score >= r->threshold && sev[AN_ERROR] == 0;
 
     if (c->nerrors) {
         r->config_errors = calloc(c->nerrors, sizeof *r->config_errors);
@@ -462,6 +470,6 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     r = NULL;
     e = SG_OK;
 out:
-    sg_an_result_free(r);
+    an_result_free(r);
     return e;
 }

@@ -5,7 +5,7 @@
  * provisional records (up to AN_PROV_MAX_BYTES), and only files with a kept finding keep a path.
  *
  * Ownership: an_tally_new() / an_tally_free(); an_tally_result() gives the caller a result to free
- * with sg_an_result_free(). The path given to an_tally_file_begin() must stay valid until the
+ * with an_result_free(). The path given to an_tally_file_begin() must stay valid until the
  * matching an_tally_file_end(). */
 #ifndef AN_RESULT_H
 #define AN_RESULT_H
@@ -25,6 +25,8 @@ struct an_tally;
 
 struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
+/* fn (may be NULL) is called with each file an_count() counts (an_options.on_file). */
+void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_file *), void *ctx);
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
@@ -38,6 +40,6 @@ void an_tally_settle(struct an_tally *t, const struct an_config *c);
 uint64_t an_tally_unfiltered(const struct an_tally *t);
 /* Settles and builds the result: languages, rule counts, capped findings, score. */
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
-                            const struct sg_an_skipped *skipped, struct sg_an_result **out);
+                            const struct an_skipped *skipped, struct an_result **out);
 
 #endif

@@ -490,10 +490,11 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     uint32_t line = 0;
     uint32_t tab_lines = 0, space_lines = 0, first_tab = 0, first_space = 0;
     uint32_t conflict_open = 0;
-    int conflict_state = 0; /* 0 none, 1 after <<<, 2 after === */
-    bool long_ok = cfg->minified || (L && (L->flags & AN_LANG_DATA));
-    bool check_indent = L && strcmp(L->name, "Makefile") != 0;
-    bool prose = L && (L->flags & AN_LANG_PROSE);
+    int conflict_state = 0;         /* 0 none, 1 after <<<, 2 after === */
+    bool style = an_lang_styled(L); /* not data, markup, project files or prose */
+    bool long_ok = !style || cfg->minified;
+    bool check_indent = style && strcmp(L->name, "Makefile") != 0 &&
+                        strcmp(L->name, "Automake") != 0; /* recipes need tabs */
     struct an_finder nl_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
     size_t clock_at = cfg->deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
@@ -529,11 +530,9 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         const unsigned char *ve = (le > p && le[-1] == '\r') ? le - 1 : le;
 
         /* line rules that need no syntax */
-        if (L && ve > p && (ve[-1] == ' ' || ve[-1] == '\t') &&
-            !(prose && ve - p >= 3 && ve[-2] == ' ' && ve[-3] != ' ' && ve[-3] != '\t'))
-            fn(ctx, AN_STY002, line,
-               0); /* (Markdown's two-space line break is not trailing junk) */
-        if (L && !long_ok && (uint64_t)(ve - p) > cfg->max_line_length) {
+        if (style && ve > p && (ve[-1] == ' ' || ve[-1] == '\t'))
+            fn(ctx, AN_STY002, line, 0);
+        if (!long_ok && (uint64_t)(ve - p) > cfg->max_line_length) {
             uint32_t n = an_utf8_len(p, ve);
             if (n > cfg->max_line_length)
                 fn(ctx, AN_STY001, line, n);
@@ -617,7 +616,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     if (batch && L && L->cx)
         out->complexity += an_cx_run(L->cx, batch, end);
     out->lines = line;
-    if (L && len > 0 && data[len - 1] != '\n')
+    if (style && len > 0 && data[len - 1] != '\n')
         fn(ctx, AN_STY004, line, 0);
     if (tab_lines && space_lines) {
         /* dominant style wins; report the first line indented the other way */

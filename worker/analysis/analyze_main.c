@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg_analysis.h"
+#include "an_analysis.h"
 #include "sg_time.h"
 
 static void usage(FILE *f)
@@ -18,7 +18,7 @@ static void usage(FILE *f)
         f,
         "usage: singularity-analyze PATH|FILE.tar.gz|- [--format table|json|sarif] [--config "
         "FILE]\n"
-        "       [--timeout SECONDS]\n"
+        "       [--timeout SECONDS] [--files FILE]\n"
         "\n"
         "Analyses a directory, a .tar.gz (GitHub's tarball layout: the top folder is removed from\n"
         "paths) or, with '-', a .tar.gz read from standard input. Prints languages, code/comment/\n"
@@ -31,9 +31,38 @@ static void usage(FILE *f)
         "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
         "                   override the safety limits\n"
         "  --timeout SECONDS  give up after SECONDS (decimals allowed): an error, exit status 2\n"
+        "  --files FILE     also write every counted file to FILE, one JSON object a line\n"
+        "                   (path, language, kind, lines, code, comment, blank, complexity)\n"
         "  -h, --help       this text\n"
         "\n"
         "Exit status: 0 the quality gate passed, 1 it failed, 2 an error.\n");
+}
+
+/* --files: one JSON object per counted file, written as the engine counts it (nothing is kept). */
+struct files_out {
+    FILE *f;
+    struct sg_buf line;
+    bool failed;
+};
+
+static void write_file_line(void *ctx, const struct an_file *f)
+{
+    struct files_out *o = ctx;
+    struct sg_buf *b = &o->line;
+    sg_buf_reset(b);
+    enum sg_err e = sg_buf_puts(b, "{\"path\":");
+    if (!e)
+        e = sg_buf_put_json_str(b, f->path, strlen(f->path));
+    if (!e)
+        e = sg_buf_printf(b,
+                          ",\"language\":\"%s\",\"kind\":\"%s\",\"lines\":%u,\"code\":%llu,"
+                          "\"comment\":%llu,\"blank\":%llu,\"complexity\":%llu}\n",
+                          f->language, f->kind, f->lines, (unsigned long long)f->counts.code,
+                          (unsigned long long)f->counts.comment,
+                          (unsigned long long)f->counts.blank,
+                          (unsigned long long)f->counts.complexity);
+    if (e || fwrite(sg_buf_str(b), 1, b->len, o->f) != b->len)
+        o->failed = true;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -64,7 +93,8 @@ int main(int argc, char **argv)
 {
     const char *input = NULL, *format = "table";
     double timeout_s = 0;
-    struct sg_an_options opts;
+    const char *files_path = NULL;
+    struct an_options opts;
     memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -80,6 +110,8 @@ int main(int argc, char **argv)
             opts.config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
             opts.config_path = a + 9;
+        } else if (strcmp(a, "--files") == 0 && i + 1 < argc) {
+            files_path = argv[++i];
         } else if (strcmp(a, "--max-file-bytes") == 0 && i + 1 < argc &&
                    parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_file_bytes = v, i++;
@@ -121,9 +153,19 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
+    struct files_out fo = {0};
+    if (files_path) {
+        if (!(fo.f = fopen(files_path, "w"))) {
+            fprintf(stderr, "singularity-analyze: --files %s: %s\n", files_path, strerror(errno));
+            return 2;
+        }
+        sg_buf_init(&fo.line, 0);
+        opts.on_file = write_file_line;
+        opts.on_file_ctx = &fo;
+    }
     if (timeout_s > 0) /* from here on: reading the input counts too */
         opts.deadline_ms = sg_mono_ms() + (int64_t)(timeout_s * 1000.0);
-    struct sg_an_result *r = NULL;
+    struct an_result *r = NULL;
     char err[1024];
     enum sg_err e;
     struct stat st;
@@ -132,9 +174,17 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(input, "-") != 0 && S_ISDIR(st.st_mode))
-        e = sg_an_analyze_dir(input, &opts, &r, err, sizeof err);
+        e = an_analyze_dir(input, &opts, &r, err, sizeof err);
     else
-        e = sg_an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
+        e = an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
+    if (fo.f) {
+        sg_buf_free(&fo.line);
+        if (fclose(fo.f) != 0 || fo.failed) {
+            fprintf(stderr, "singularity-analyze: --files %s: cannot write it\n", files_path);
+            an_result_free(r);
+            return 2;
+        }
+    }
     if (e != SG_OK) {
         fprintf(stderr, "singularity-analyze: %s\n", err[0] ? err : sg_err_str(e));
         return 2;
@@ -142,13 +192,13 @@ int main(int argc, char **argv)
     struct sg_buf b;
     sg_buf_init(&b, 0);
     if (strcmp(format, "json") == 0) {
-        e = sg_an_result_json(r, &b);
+        e = an_result_json(r, &b);
         if (!e)
             e = sg_buf_putc(&b, '\n');
     } else if (strcmp(format, "sarif") == 0) {
-        e = sg_an_result_sarif(r, &b);
+        e = an_result_sarif(r, &b);
     } else {
-        e = sg_an_result_table(r, &b);
+        e = an_result_table(r, &b);
     }
     int rc = r->passed ? 0 : 1;
     if (e != SG_OK || fwrite(sg_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
@@ -157,6 +207,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     sg_buf_free(&b);
-    sg_an_result_free(r);
+    an_result_free(r);
     return rc;
 }

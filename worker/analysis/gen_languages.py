@@ -60,10 +60,27 @@ cx_of = {}
 for fam, ks in CX.items():
     for k in ks:
         cx_of.setdefault(k, CXI[fam])
-# data: long lines are not style findings; prose: no MNT001 (a TODO list in a README is content).
-DATA = {'Json', 'Json5', 'Svg', 'Xml', 'Xsl', 'Text', 'Markdown', 'ReStructuredText', 'AsciiDoc', 'Org',
-        'Csv', 'Jupyter', 'Hex', 'IntelHex', 'Tsv', 'Lockfile', 'Ini', 'Protobuf'}
-PROSE = {'Text', 'Markdown', 'ReStructuredText', 'AsciiDoc', 'Org', 'Tex', 'Latex'}
+# The kind of file a language is (an_lang_kind): style rules apply to source, header and build
+# files only; size and complexity limits differ per kind (docs/analysis.md, "File kinds").
+# data: data, markup, configuration and project files; long lines are not style findings.
+DATA = {'Json', 'Json5', 'Svg', 'Xml', 'Xsl', 'XSL', 'Text', 'Markdown', 'ReStructuredText', 'AsciiDoc', 'Org',
+        'Csv', 'Jupyter', 'Hex', 'IntelHex', 'Tsv', 'Lockfile', 'Ini', 'Protobuf',
+        'Yaml', 'Toml', 'Html', 'Xaml', 'AvaloniaXaml', 'Po', 'VisualStudioProject',
+        'VisualStudioSolution', 'MsBuild', 'NuGetConfig', 'XcodeConfig', 'ModuleDef', 'DeviceTree',
+        'ForgeConfig', 'Pan', 'RON', 'Edn', 'DotNetResource', 'Hledger', 'FEN', 'GodotTextScene',
+        'UnrealPlugin', 'UnrealProject', 'UrWebProject', 'VerilogArgsFile', 'Cabal', 'PlantUml', 'D2',
+        'Handlebars', 'Mustache', 'Jinja2', 'Liquid', 'Twig', 'Tera', 'Velocity', 'FreeMarker',
+        'Dust', 'Gohtml', 'RubyHtml', 'Razor', 'Blade', 'Haml', 'Pug', 'Templ', 'Hamlet', 'Cassius',
+        'Lucius', 'Julius', 'SRecode', 'Thrift', 'FlatBuffers', 'Graphql', 'Asn1', 'ABNF', 'Mdx',
+        'Djot', 'Typst', 'UnrealDeveloperMarkdown', 'Tex'}
+# prose: documentation; TODO is content, not a maintenance note.
+PROSE = {'Text', 'Markdown', 'ReStructuredText', 'AsciiDoc', 'Org', 'Tex', 'Latex', 'Mdx', 'Djot',
+         'Typst', 'UnrealDeveloperMarkdown'}
+# header: declarations shared between source files (their own size limit).
+HEADER = {'CHeader', 'CppHeader', 'UnrealShaderHeader'}
+# build: how the software is built and packaged (no size or complexity limit of a source file).
+BUILD = {'Makefile', 'CMake', 'Autoconf', 'Automake', 'Meson', 'M4', 'Bazel', 'Scons', 'Bitbake',
+         'Dockerfile', 'Just', 'Ebuild', 'RPMSpecfile', 'PacmanMakepkg', 'Rakefile'}
 
 keys = sorted(langs.keys())
 out = []
@@ -118,6 +135,8 @@ for i, k in enumerate(keys):
     if v.get('nested'): flags.append('AN_LANG_NESTED')
     if k in DATA: flags.append('AN_LANG_DATA')
     if k in PROSE or v.get('literate'): flags.append('AN_LANG_PROSE')
+    if k in HEADER: flags.append('AN_LANG_HEADER')
+    if k in BUILD: flags.append('AN_LANG_BUILD')
     fs = ''.join(chr(b) for b in sorted(first))
     w('#define L%d {%s, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, %d, %s, {%s}}' % (
         i, cstr(name), lcs, len(lc), mls, len(ml), ncs, len(nc), qss, len(qs), vqs, len(vq), dqs, len(dq),
