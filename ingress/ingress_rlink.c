@@ -46,14 +46,23 @@ struct ingress_rlink {
     char why[256];
 };
 
+/* The oldest pending command, unlinked (NULL when none); the caller answers and frees it. */
+static struct pending *pop(struct ingress_rlink *l)
+{
+    struct pending *p = l->head;
+    if (!p)
+        return NULL;
+    l->head = p->next;
+    if (!l->head)
+        l->tail = NULL;
+    l->n_pending--;
+    return p;
+}
+
 static void answer_all(struct ingress_rlink *l)
 {
-    while (l->head) {
-        struct pending *p = l->head;
-        l->head = p->next;
-        if (!l->head)
-            l->tail = NULL;
-        l->n_pending--;
+    struct pending *p;
+    while ((p = pop(l))) {
         p->cb(NULL, p->priv);
         free(p);
     }
@@ -128,16 +137,12 @@ static void on_read(struct bufferevent *bev, void *arg)
             }
             if (!reply)
                 break;
-            struct pending *p = l->head;
+            struct pending *p = pop(l);
             if (!p) {
                 freeReplyObject(reply);
                 fail(l, "redis sent a reply nobody asked for");
                 break;
             }
-            l->head = p->next;
-            if (!l->head)
-                l->tail = NULL;
-            l->n_pending--;
             p->cb(reply, p->priv);
             freeReplyObject(reply);
             free(p);
