@@ -27,7 +27,7 @@ static void table(struct sg_redis_opts *o, struct sg_config_var v[N_VARS])
          "PEM CA bundle for rediss:// (default: the system roots)"},
         {"REDIS_TLS_SERVER_NAME", SG_CFG_STR, NULL, false, 0, 0, &o->tls_server_name,
          "name the Redis certificate must carry, and the SNI (default: the host)"},
-        {"REDIS_TLS_INSECURE", SG_CFG_STR, "0", false, 0, 0, &o->tls_insecure_raw,
+        {"REDIS_TLS_INSECURE", SG_CFG_BOOL, "0", false, 0, 0, &o->tls_insecure,
          "1: do not verify the Redis certificate (never in production)"},
         {"REDIS_MIN_REPLICAS_ACK", SG_CFG_INT, "0", false, 0, 64, &o->min_replicas_ack,
          "replicas that must have a job before it is acknowledged (WAIT)"},
@@ -140,11 +140,6 @@ enum sg_err sg_redis_opts_load(struct sg_redis_opts *o, const char *redis_url,
     if (sg_redis_url_parse(redis_url ? redis_url : "redis://127.0.0.1:6379/0", &o->url, why,
                            sizeof why) != SG_OK) {
         snprintf(err, errlen, "REDIS_URL: %s", why);
-        return SG_ERR_CONFIG;
-    }
-    if (!sg_parse_bool(o->tls_insecure_raw, &o->tls_insecure)) {
-        snprintf(err, errlen, "REDIS_TLS_INSECURE: expected 1 or 0, got \"%.40s\"",
-                 o->tls_insecure_raw);
         return SG_ERR_CONFIG;
     }
     if (!o->url.tls && (o->tls_ca_file || o->tls_server_name || o->tls_insecure)) {

@@ -35,9 +35,7 @@ struct sg_redis_opts {
     char *sentinel_password;  /* AUTH for the sentinels; NULL when none; never log it */
     int64_t min_replicas_ack; /* WAIT for this many replicas after a write that must survive */
     int64_t wait_timeout_ms;
-    /* the raw table values (owned here) */
-    char *sentinels_raw;
-    char *tls_insecure_raw;
+    char *sentinels_raw; /* REDIS_SENTINELS as given */
 };
 
 /* Reads REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD(_FILE),
