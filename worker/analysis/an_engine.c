@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "an_engine.h"
+#include "an_secrets.h"
 
 #define AN_OUTBUF      (256 * 1024)
 #define AN_SNIFF       8192
@@ -139,6 +140,7 @@ void sg_an_free(struct sg_an *an)
     free(an->long_name);
     free(an->outbuf);
     an_config_free(&an->cfg);
+    an_secrets_free(an->sec);
     free(an);
 }
 
@@ -241,6 +243,15 @@ static void an_on_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t 
     an->kept[rule]++;
 }
 
+static void an_on_secret(void *ctx, const struct an_secret_hit *h)
+{
+    struct an_fctx *f = ctx;
+    size_t before = f->an->nfnds;
+    an_on_finding(ctx, h->sec, h->line, h->rule);
+    if (f->an->nfnds > before)
+        memcpy(f->an->fnds[before].hint, h->hint, sizeof f->an->fnds[before].hint);
+}
+
 static struct an_rec *an_add_rec(struct sg_an *an, const char *path)
 {
     if (an->nrecs == an->cap_recs) {
@@ -320,7 +331,12 @@ static void an_analyse(struct sg_an *an, const char *path, uint64_t size, const 
     struct an_scan_cfg sc = {.max_line_length = c->max_line_length, .minified = minified};
     struct an_scan_out so;
     an_scan(L, d, n, &sc, &so, an_on_finding, &f);
-    an_scan_secrets(d, n, an_on_finding, &f);
+    if (!an->sec) {
+        char err[256];
+        if (!(an->sec = an_secrets_new(&an->cfg, err, sizeof err)))
+            an_config_add_error(&an->cfg, "%s", err);
+    }
+    an_secrets_scan(an->sec, path, d, n, an_on_secret, &f);
     r->code = so.code;
     r->comment = so.comment;
     r->blank = so.blank;
@@ -372,12 +388,16 @@ static void an_load_repo_config(struct sg_an *an, const unsigned char *d, size_t
                         "max_line_length and default_excludes apply only to files after it");
         an_config_free(&an->cfg);
         an->cfg = fresh;
+        an_secrets_free(an->sec); /* the next file's matcher takes the new secrets settings */
+        an->sec = NULL;
         an->config_late = true;
         for (size_t i = 0; i < an->nrecs; i++) /* read without it: re-filtered at finish */
             an->recs[i].late = true;
         return;
     }
     an_config_parse(&an->cfg, ".singularity.yml", d, n);
+    an_secrets_free(an->sec);
+    an->sec = NULL;
     if (an->late_files && (an->cfg.max_line_length != 120 || !an->cfg.default_excludes))
         an_config_add_error(
             &an->cfg,

@@ -27,9 +27,10 @@ struct an_rec { /* one analysed file */
     uint32_t rc[AN_NRULES]; /* exact findings per rule in this file */
 };
 
-struct an_fnd { /* a kept finding; the message is built at the end */
-    uint32_t file, line, aux;
+struct an_fnd {               /* a kept finding; the message is built at the end */
+    uint32_t file, line, aux; /* SEC rules: aux is the gitleaks rule (an_sec_rules index) */
     uint8_t rule;
+    char hint[4]; /* SEC rules: at most the secret's first 4 characters, never more */
 };
 
 struct an_pending { /* a file held back until the configuration is known */
@@ -47,6 +48,7 @@ enum { AN_CUR_READ = 0, AN_CUR_SNIFF, AN_CUR_SKIP };
 struct sg_an {
     struct sg_an_limits limits;
     struct an_config cfg;
+    struct an_secrets *sec; /* built from cfg when the first file is analysed */
     bool config_resolved, config_seen, config_late;
     bool keep_files, finished, dir_mode, dir_config_read;
     enum sg_err err;

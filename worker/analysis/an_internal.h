@@ -70,6 +70,8 @@ enum an_rule {
     AN_SEC001,
     AN_SEC002,
     AN_SEC003,
+    AN_SEC004, /* a provider's credential (gitleaks' provider rules) */
+    AN_SEC005, /* a generic high-entropy secret (gitleaks' generic-api-key) */
     AN_GIT001,
     AN_STY001,
     AN_STY002,
@@ -118,6 +120,10 @@ struct an_config {
     int *lang_of_glob;
     size_t nlang_globs; /* `languages: {"*.inc": C}` overrides */
     struct an_rule_cfg rules[AN_NRULES];
+    char **sec_allow; /* `secrets: {allow: [regex...]}`: a secret one matches is no finding */
+    size_t nsec_allow;
+    char **sec_disable; /* `secrets: {disable: [gitleaks rule id...]}` */
+    size_t nsec_disable;
     char **errors;
     size_t nerrors; /* "FILE:LINE: key: problem" */
 };

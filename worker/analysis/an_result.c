@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "an_engine.h"
+#include "an_secrets.h"
 
 double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n);
 double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n)
@@ -34,17 +35,22 @@ static char *an_message(const struct sg_an *an, const struct an_fnd *f)
     const struct an_config *c = &an->cfg;
     switch ((enum an_rule)f->rule) {
     case AN_SEC001:
-        snprintf(buf, sizeof buf,
-                 "private key block committed: remove it from the repository and rotate the key");
-        break;
     case AN_SEC002:
-        snprintf(buf, sizeof buf,
-                 "AWS access key id (AKIA...) committed: remove it and deactivate the key in IAM");
-        break;
     case AN_SEC003:
-        snprintf(buf, sizeof buf,
-                 "GitHub token committed: remove it and revoke the token in GitHub settings");
+    case AN_SEC004:
+    case AN_SEC005: {
+        static const char *const what[] = {
+            "private key block committed: remove it from the repository and rotate the key",
+            "AWS access key id committed: remove it and deactivate the key in IAM",
+            "GitHub token committed: remove it and revoke the token in GitHub settings",
+            "credential committed: remove it and revoke it with the provider",
+            "possible secret assigned to a key-like name: move it out of the repository"};
+        /* the message names gitleaks' rule and shows at most the first 4 characters */
+        const char *id = f->aux < an_sec_nrules ? an_sec_rules[f->aux].id : "secret";
+        snprintf(buf, sizeof buf, "%s: %s (starts with \"%.4s\")", id, what[f->rule - AN_SEC001],
+                 f->hint[0] ? f->hint : "?");
         break;
+    }
     case AN_GIT001:
         snprintf(buf, sizeof buf,
                  "unresolved merge conflict: <<<<<<< / ======= / >>>>>>> markers starting here");

@@ -1,0 +1,753 @@
+/* Why: gitleaks' 222 rules at the analyser's speed. One Hyperscan pass over a file's bytes finds
+ * every place a rule could match (its regex compiled as a prefilter, which may over-report but
+ * never misses) and which keywords the file contains; PCRE2 (JIT) then runs the exact regex only
+ * on those candidate lines, for the match, the secret group, the entropy and the allow-lists,
+ * exactly as gitleaks' detectRule() does. Block mode, not streaming: the engine already holds
+ * each file whole (under max_file_bytes), and block mode needs no per-file stream state.
+ *
+ * The database is compiled once per process (pthread_once) and shared; each session has its own
+ * scratch. PCRE2 regexes are compiled on first use, since most files wake only a few rules. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <math.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_secrets.h"
+
+#define AN_SEC_MAX_KW    512     /* distinct keywords (gitleaks has about 400) */
+#define AN_SEC_MAX_CANDS 65536   /* candidates verified in one batch */
+#define AN_SEC_LINE_CAP  4096    /* a candidate's window: this far around its line at most */
+#define AN_SEC_MATCH_LIM 1000000 /* PCRE2 steps per match attempt: hostile text stays linear */
+
+enum { AN_ID_KW = 1 << 20, AN_ID_ANCHOR = 1 << 21 };
+
+struct an_anchor {
+    uint16_t rule;
+    uint16_t kwlen;
+};
+
+/* ---- shared, built once ---- */
+static struct {
+    pthread_once_t once;
+    hs_database_t *db;
+    int fallbacks;                 /* rules whose regex Hyperscan rejected: keyword-found */
+    bool *by_kw;                   /* per rule: candidates come from keyword hits */
+    const char *kw[AN_SEC_MAX_KW]; /* distinct keywords */
+    size_t nkw;
+    uint16_t *rule_kw; /* per rule: offsets into kw_list */
+    uint16_t *kw_list;
+    struct an_anchor *anchors;
+    size_t nanchors;
+    char err[256];
+} g = {.once = PTHREAD_ONCE_INIT};
+
+/* PCRE2 regexes of a rule, compiled on first use; an_sec_re() is safe from any thread. */
+struct an_sec_res {
+    pcre2_code *re, *path, **allow, **allow_path;
+};
+static _Atomic(struct an_sec_res *) *g_res;
+static _Atomic(struct an_sec_res *) g_global_res;
+
+static pcre2_code *an_pcre(const char *pat)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    if (!pat)
+        return NULL;
+    /* Go's `$` without (?m) is the end of the text only */
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+    if (re)
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* the interpreter still works without */
+    return re;
+}
+
+static struct an_sec_res *an_res_build(const struct an_sec_allow *al, size_t nal, const char *re,
+                                       const char *path)
+{
+    struct an_sec_res *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->re = an_pcre(re);
+    r->path = an_pcre(path);
+    r->allow = calloc(nal + 1, sizeof *r->allow);
+    r->allow_path = calloc(nal + 1, sizeof *r->allow_path);
+    for (size_t k = 0; k < nal && r->allow && r->allow_path; k++) {
+        r->allow[k] = an_pcre(al[k].regex);
+        r->allow_path[k] = an_pcre(al[k].paths);
+    }
+    return r;
+}
+
+static void an_res_free(struct an_sec_res *r, size_t nal)
+{
+    if (!r)
+        return;
+    pcre2_code_free(r->re);
+    pcre2_code_free(r->path);
+    for (size_t k = 0; k < nal && r->allow; k++)
+        pcre2_code_free(r->allow[k]);
+    for (size_t k = 0; k < nal && r->allow_path; k++)
+        pcre2_code_free(r->allow_path[k]);
+    free(r->allow);
+    free(r->allow_path);
+    free(r);
+}
+
+static struct an_sec_res *an_sec_res_of(_Atomic(struct an_sec_res *) *slot,
+                                        const struct an_sec_allow *al, size_t nal, const char *re,
+                                        const char *path)
+{
+    struct an_sec_res *r = atomic_load_explicit(slot, memory_order_acquire);
+    if (r)
+        return r;
+    struct an_sec_res *n = an_res_build(al, nal, re, path), *exp = NULL;
+    if (!n)
+        return NULL;
+    if (atomic_compare_exchange_strong(slot, &exp, n))
+        return n;
+    an_res_free(n, nal); /* another thread won */
+    return exp;
+}
+
+static struct an_sec_res *an_rule_res(size_t r)
+{
+    const struct an_sec_rule *R = &an_sec_rules[r];
+    return an_sec_res_of(&g_res[r], R->allow, R->nallow, R->regex, R->path);
+}
+
+static struct an_sec_res *an_global_res(void)
+{
+    return an_sec_res_of(&g_global_res, &an_sec_global_allow, 1, NULL, NULL);
+}
+
+/* A keyword as a Hyperscan literal: every byte that is not a letter or digit escaped. */
+static char *an_hs_literal(const char *w)
+{
+    size_t n = strlen(w);
+    char *o = malloc(n * 4 + 1), *p = o;
+    if (!o)
+        return NULL;
+    for (; *w; w++) {
+        unsigned char c = (unsigned char)*w;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            *p++ = (char)c;
+        else
+            p += snprintf(p, 5, "\\x%02x", c);
+    }
+    *p = '\0';
+    return o;
+}
+
+static size_t an_kw_index(const char *w)
+{
+    for (size_t k = 0; k < g.nkw; k++)
+        if (strcmp(g.kw[k], w) == 0)
+            return k;
+    if (g.nkw < AN_SEC_MAX_KW)
+        g.kw[g.nkw++] = w;
+    return g.nkw - 1;
+}
+
+/* Builds the pattern set and compiles it. A regex Hyperscan rejects even as a prefilter is not
+ * dropped: its rule is found from its keywords instead (each keyword hit is a candidate line),
+ * slower but exact, and counted so a test can insist there are none. */
+static void an_sec_build(void)
+{
+    size_t nr = an_sec_nrules;
+    size_t cap = nr * 2 + AN_SEC_MAX_KW * 2;
+    const char **exprs = calloc(cap, sizeof *exprs);
+    char **owned = calloc(cap, sizeof *owned);
+    unsigned *flags = calloc(cap, sizeof *flags), *ids = calloc(cap, sizeof *ids);
+    g.by_kw = calloc(nr, sizeof *g.by_kw);
+    g.rule_kw = calloc(nr + 1, sizeof *g.rule_kw);
+    g.kw_list = calloc(nr * 8 + 1, sizeof *g.kw_list);
+    g.anchors = calloc(AN_SEC_MAX_KW, sizeof *g.anchors);
+    g_res = calloc(nr, sizeof *g_res);
+    if (!exprs || !owned || !flags || !ids || !g.by_kw || !g.rule_kw || !g.kw_list || !g.anchors ||
+        !g_res) {
+        snprintf(g.err, sizeof g.err, "secrets: out of memory");
+        goto out;
+    }
+    size_t nl = 0;
+    for (size_t r = 0; r < nr; r++) {
+        g.rule_kw[r] = (uint16_t)nl;
+        for (size_t k = 0; k < an_sec_rules[r].nkeywords && nl < nr * 8; k++)
+            g.kw_list[nl++] = (uint16_t)an_kw_index(an_sec_rules[r].keywords[k]);
+        g.by_kw[r] = an_sec_rules[r].regex && !an_sec_rules[r].hs;
+    }
+    g.rule_kw[nr] = (uint16_t)nl;
+    for (;;) {
+        size_t n = 0;
+        g.nanchors = 0;
+        for (size_t k = 0; k < g.nkw; k++) {
+            owned[n] = an_hs_literal(g.kw[k]);
+            exprs[n] = owned[n];
+            flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+            ids[n++] = AN_ID_KW | (unsigned)k;
+        }
+        for (size_t r = 0; r < nr; r++) {
+            const struct an_sec_rule *R = &an_sec_rules[r];
+            if (g.by_kw[r]) {
+                for (size_t k = 0; k < R->nkeywords && g.nanchors < AN_SEC_MAX_KW; k++) {
+                    owned[n] = an_hs_literal(R->keywords[k]);
+                    exprs[n] = owned[n];
+                    flags[n] = HS_FLAG_CASELESS;
+                    g.anchors[g.nanchors] =
+                        (struct an_anchor){(uint16_t)r, (uint16_t)strlen(R->keywords[k])};
+                    ids[n++] = AN_ID_ANCHOR | (unsigned)g.nanchors++;
+                }
+            } else if (R->hs) {
+                exprs[n] = R->hs;
+                flags[n] = HS_FLAG_PREFILTER;
+                ids[n++] = (unsigned)r;
+            }
+        }
+        hs_compile_error_t *ce = NULL;
+        hs_error_t rc =
+            hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &g.db, &ce);
+        int bad = rc == HS_SUCCESS || !ce ? -1 : ce->expression;
+        if (rc != HS_SUCCESS && (bad < 0 || ids[bad] >= AN_ID_KW))
+            snprintf(g.err, sizeof g.err, "secrets: hyperscan: %s", ce ? ce->message : "failed");
+        if (ce)
+            hs_free_compile_error(ce);
+        for (size_t k = 0; k < n; k++)
+            free(owned[k]), owned[k] = NULL;
+        if (rc == HS_SUCCESS || bad < 0 || ids[bad] >= AN_ID_KW)
+            break;
+        g.by_kw[ids[bad]] = true; /* this rule's regex: keyword-found instead; try again */
+        g.fallbacks++;
+    }
+out:
+    free(exprs);
+    free(owned);
+    free(flags);
+    free(ids);
+}
+
+int an_secrets_fallbacks(void)
+{
+    pthread_once(&g.once, an_sec_build);
+    return g.db ? g.fallbacks : -1;
+}
+
+int an_secret_rule_index(const char *id)
+{
+    for (size_t r = 0; id && r < an_sec_nrules; r++)
+        if (strcmp(an_sec_rules[r].id, id) == 0)
+            return (int)r;
+    return -1;
+}
+
+bool an_secrets_regex_ok(const char *re, char *err, size_t errlen)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+    if (c) {
+        pcre2_code_free(c);
+        return true;
+    }
+    PCRE2_UCHAR msg[160];
+    pcre2_get_error_message(ec, msg, sizeof msg);
+    snprintf(err, errlen, "%s at offset %zu", (const char *)msg, (size_t)eo);
+    return false;
+}
+
+/* ---- a session ---- */
+struct an_cand {
+    uint32_t rule; /* rule index; AN_ID_ANCHOR set: pos is a keyword's first byte */
+    uint32_t pos;  /* a byte of the candidate line */
+};
+
+struct an_found { /* a verified finding, before gitleaks' generic-rule filter */
+    uint32_t rule, line;
+    size_t ss, se; /* the secret's bytes */
+};
+
+struct an_secrets {
+    hs_scratch_t *scratch;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_code **allow; /* .singularity.yml secrets.allow */
+    size_t nallow;
+    bool *disabled;
+    /* per file */
+    const unsigned char *d;
+    size_t n;
+    const char *path;
+    uint64_t kw_seen[AN_SEC_MAX_KW / 64];
+    bool scan_done;
+    uint32_t gen;
+    uint32_t *stamp;  /* per rule: file generation of the fields below */
+    size_t *cand_end; /* end of the last candidate line recorded */
+    size_t *last_end; /* end of the last match (gitleaks' matches do not overlap) */
+    int8_t *gate;     /* -1 unknown, 0 no, 1 yes: keywords present, path matches */
+    struct an_cand *cands;
+    size_t ncands;
+    struct an_found *found;
+    size_t nfound, capfound;
+    size_t cur_pos; /* line cursor */
+    uint32_t cur_line;
+};
+
+struct an_secrets *an_secrets_new(const struct an_config *c, char *err, size_t errlen)
+{
+    pthread_once(&g.once, an_sec_build);
+    if (!g.db) {
+        snprintf(err, errlen, "%s", g.err[0] ? g.err : "secrets: no database");
+        return NULL;
+    }
+    size_t nr = an_sec_nrules;
+    struct an_secrets *s = calloc(1, sizeof *s);
+    if (!s)
+        goto oom;
+    s->md = pcre2_match_data_create(32, NULL);
+    s->mctx = pcre2_match_context_create(NULL);
+    s->disabled = calloc(nr, sizeof *s->disabled);
+    s->stamp = calloc(nr, sizeof *s->stamp);
+    s->cand_end = calloc(nr, sizeof *s->cand_end);
+    s->last_end = calloc(nr, sizeof *s->last_end);
+    s->gate = calloc(nr, sizeof *s->gate);
+    s->cands = malloc(AN_SEC_MAX_CANDS * sizeof *s->cands);
+    if (!s->md || !s->mctx || !s->disabled || !s->stamp || !s->cand_end || !s->last_end ||
+        !s->gate || !s->cands)
+        goto oom;
+    pcre2_set_match_limit(s->mctx, AN_SEC_MATCH_LIM);
+    if (hs_alloc_scratch(g.db, &s->scratch) != HS_SUCCESS)
+        goto oom;
+    if (c) {
+        for (size_t k = 0; k < c->nsec_disable; k++) {
+            int r = an_secret_rule_index(c->sec_disable[k]);
+            if (r >= 0)
+                s->disabled[r] = true;
+        }
+        s->allow = calloc(c->nsec_allow + 1, sizeof *s->allow);
+        if (!s->allow)
+            goto oom;
+        for (size_t k = 0; k < c->nsec_allow; k++) {
+            int ec;
+            PCRE2_SIZE eo;
+            pcre2_code *re = pcre2_compile((PCRE2_SPTR)c->sec_allow[k], PCRE2_ZERO_TERMINATED, 0,
+                                           &ec, &eo, NULL);
+            if (re) { /* an_config_parse already reported the ones that do not compile */
+                pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+                s->allow[s->nallow++] = re;
+            }
+        }
+    }
+    return s;
+oom:
+    an_secrets_free(s);
+    snprintf(err, errlen, "secrets: out of memory");
+    return NULL;
+}
+
+void an_secrets_free(struct an_secrets *s)
+{
+    if (!s)
+        return;
+    hs_free_scratch(s->scratch);
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    for (size_t k = 0; k < s->nallow; k++)
+        pcre2_code_free(s->allow[k]);
+    free(s->allow);
+    free(s->disabled);
+    free(s->stamp);
+    free(s->cand_end);
+    free(s->last_end);
+    free(s->gate);
+    free(s->cands);
+    free(s->found);
+    free(s);
+}
+
+static bool an_re_hit(struct an_secrets *s, pcre2_code *re, const unsigned char *p, size_t n)
+{
+    return re && n > 0 && pcre2_match(re, p, n, 0, 0, s->md, s->mctx) >= 0;
+}
+
+static void an_rule_touch(struct an_secrets *s, size_t r)
+{
+    if (s->stamp[r] != s->gen) {
+        s->stamp[r] = s->gen;
+        s->cand_end[r] = 0;
+        s->last_end[r] = 0;
+        s->gate[r] = -1;
+    }
+}
+
+/* Case-insensitive search, for a keyword the Hyperscan pass has not reached yet. */
+static bool an_has_word(const unsigned char *d, size_t n, const char *w)
+{
+    size_t m = strlen(w);
+    for (size_t i = 0; m && i + m <= n; i++) {
+        size_t k = 0;
+        while (k < m && (d[i + k] | (unsigned char)((d[i + k] >= 'A' && d[i + k] <= 'Z') << 5)) ==
+                            (unsigned char)w[k])
+            k++;
+        if (k == m)
+            return true;
+    }
+    return false;
+}
+
+/* gitleaks runs a rule only when the file contains one of its keywords (in any case), and only
+ * when its path matches the rule's path and no path allow-list of the rule applies. */
+static bool an_rule_gate(struct an_secrets *s, size_t r)
+{
+    an_rule_touch(s, r);
+    if (s->gate[r] >= 0)
+        return s->gate[r];
+    const struct an_sec_rule *R = &an_sec_rules[r];
+    bool ok = R->nkeywords == 0;
+    for (size_t k = g.rule_kw[r]; k < g.rule_kw[r + 1] && !ok; k++) {
+        unsigned kw = g.kw_list[k];
+        ok = (s->kw_seen[kw / 64] >> (kw % 64)) & 1;
+        if (!ok && !s->scan_done)
+            ok = an_has_word(s->d, s->n, g.kw[kw]);
+    }
+    struct an_sec_res *res = ok ? an_rule_res(r) : NULL;
+    if (ok && !res)
+        ok = false;
+    size_t pl = strlen(s->path);
+    if (ok && R->path && !an_re_hit(s, res->path, (const unsigned char *)s->path, pl))
+        ok = false;
+    for (size_t k = 0; ok && k < R->nallow; k++)
+        if (!R->allow[k].cond_and &&
+            an_re_hit(s, res->allow_path[k], (const unsigned char *)s->path, pl))
+            ok = false;
+    s->gate[r] = ok;
+    return ok;
+}
+
+static uint32_t an_line_of(struct an_secrets *s, size_t pos)
+{
+    const unsigned char *d = s->d;
+    if (pos >= s->cur_pos) {
+        for (const unsigned char *p = d + s->cur_pos, *e = d + pos;
+             (p = memchr(p, '\n', (size_t)(e - p))); p++)
+            s->cur_line++;
+    } else {
+        for (const unsigned char *p = d + pos, *e = d + s->cur_pos;
+             (p = memchr(p, '\n', (size_t)(e - p))); p++)
+            s->cur_line--;
+    }
+    s->cur_pos = pos;
+    return s->cur_line;
+}
+
+static size_t an_line_start(const unsigned char *d, size_t pos)
+{
+    size_t lim = pos > AN_SEC_LINE_CAP ? pos - AN_SEC_LINE_CAP : 0;
+    while (pos > lim && d[pos - 1] != '\n')
+        pos--;
+    return pos;
+}
+
+static size_t an_line_end(const unsigned char *d, size_t n, size_t pos)
+{
+    size_t lim = n - pos > AN_SEC_LINE_CAP ? pos + AN_SEC_LINE_CAP : n;
+    const unsigned char *nl = memchr(d + pos, '\n', lim - pos);
+    return nl ? (size_t)(nl - d) : lim;
+}
+
+static double an_entropy(const unsigned char *p, size_t n)
+{
+    unsigned cnt[256] = {0};
+    for (size_t i = 0; i < n; i++)
+        cnt[p[i]]++;
+    double h = 0, inv = 1.0 / (double)n;
+    for (int c = 0; c < 256; c++)
+        if (cnt[c]) {
+            double f = cnt[c] * inv;
+            h -= f * log2(f);
+        }
+    return h;
+}
+
+static bool an_stopword(const struct an_sec_allow *a, const unsigned char *p, size_t n)
+{
+    char low[256];
+    if (!a->nstopwords || n == 0)
+        return false;
+    if (n >= sizeof low)
+        n = sizeof low - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
+    low[n] = '\0';
+    /* stop-words are at least three letters: a cheap first-two-bytes test before memmem */
+    for (size_t k = 0; k < a->nstopwords; k++) {
+        const char *w = a->stopwords[k];
+        const char *hit = memchr(low, w[0], n);
+        if (hit && memmem(hit, n - (size_t)(hit - low), w, strlen(w)))
+            return true;
+    }
+    return false;
+}
+
+/* gitleaks' checkFindingAllowed() for one allow-list. */
+static bool an_allowed(struct an_secrets *s, const struct an_sec_allow *a, pcre2_code *re,
+                       pcre2_code *pathre, const unsigned char *sec, size_t secn,
+                       const unsigned char *m, size_t mn, const unsigned char *l, size_t ln)
+{
+    const unsigned char *t = a->target == AN_SEC_T_MATCH ? m : a->target == AN_SEC_T_LINE ? l : sec;
+    size_t tn = a->target == AN_SEC_T_MATCH ? mn : a->target == AN_SEC_T_LINE ? ln : secn;
+    bool rx = an_re_hit(s, re, t, tn), sw = an_stopword(a, sec, secn);
+    if (!a->cond_and)
+        return rx || sw;
+    if (a->paths && !an_re_hit(s, pathre, (const unsigned char *)s->path, strlen(s->path)))
+        return false;
+    if (a->regex && !rx)
+        return false;
+    if (a->nstopwords && !sw)
+        return false;
+    return a->paths || a->regex || a->nstopwords;
+}
+
+/* A match of rule r at [ms, me): gitleaks' checks in its order, then kept for the file. */
+static void an_check_match(struct an_secrets *s, size_t r, struct an_sec_res *res, size_t ms,
+                           size_t me, int rc)
+{
+    const struct an_sec_rule *R = &an_sec_rules[r];
+    const unsigned char *d = s->d;
+    while (me > ms && d[me - 1] == '\n') /* strings.Trim(match, "\n") */
+        me--;
+    while (ms < me && d[ms] == '\n')
+        ms++;
+    size_t ls = an_line_start(d, ms), le = an_line_end(d, s->n, me > ms ? me - 1 : ms);
+    if (memmem(d + ls, le - ls, "gitleaks:allow", 14) ||
+        memmem(d + ls, le - ls, "singularity:allow", 17))
+        return;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+    size_t ss = ms, se = me;
+    if (rc >= 2) {
+        if (R->group) {
+            if ((int)R->group >= rc || ov[2 * R->group] == PCRE2_UNSET)
+                ss = se = ms; /* an unset group: an empty secret */
+            else
+                ss = ov[2 * R->group], se = ov[2 * R->group + 1];
+        } else {
+            for (int k = 1; k < rc; k++)
+                if (ov[2 * k] != PCRE2_UNSET && ov[2 * k + 1] > ov[2 * k]) {
+                    ss = ov[2 * k], se = ov[2 * k + 1];
+                    break;
+                }
+        }
+    }
+    if (R->entropy != 0.0 && (se == ss || an_entropy(d + ss, se - ss) <= R->entropy))
+        return;
+    struct an_sec_res *gr = an_global_res();
+    if (gr && an_allowed(s, &an_sec_global_allow, gr->allow[0], NULL, d + ss, se - ss, d + ms,
+                         me - ms, d + ls, le - ls))
+        return;
+    for (size_t k = 0; k < R->nallow; k++)
+        if (an_allowed(s, &R->allow[k], res->allow[k], res->allow_path[k], d + ss, se - ss, d + ms,
+                       me - ms, d + ls, le - ls))
+            return;
+    for (size_t k = 0; k < s->nallow; k++)
+        if (an_re_hit(s, s->allow[k], d + ss, se - ss))
+            return;
+    if (s->nfound == s->capfound) {
+        size_t nc = s->capfound ? s->capfound * 2 : 64;
+        if (nc > 1u << 20)
+            return; /* a file of a million secrets: the first million are reported */
+        struct an_found *f = realloc(s->found, nc * sizeof *f);
+        if (!f)
+            return;
+        s->found = f;
+        s->capfound = nc;
+    }
+    s->found[s->nfound++] = (struct an_found){(uint32_t)r, an_line_of(s, ms), ss, se};
+}
+
+/* Runs rule r's exact regex around one candidate. */
+static void an_verify(struct an_secrets *s, const struct an_cand *c)
+{
+    size_t r = c->rule & ~(unsigned)AN_ID_ANCHOR;
+    const struct an_sec_rule *R = &an_sec_rules[r];
+    const unsigned char *d = s->d;
+    size_t n = s->n;
+    if (s->disabled[r] || !an_rule_gate(s, r))
+        return;
+    struct an_sec_res *res = an_rule_res(r);
+    if (!res || !res->re)
+        return;
+    size_t ws, we, upto; /* search window, and the last start this candidate covers */
+    uint32_t opts = 0;
+    if (R->fwd) { /* multi-line rule, from a keyword */
+        size_t ls = an_line_start(d, c->pos);
+        ws = R->anchored ? c->pos : (ls > R->back ? an_line_start(d, ls - R->back) : 0);
+        we = n - c->pos > R->fwd ? c->pos + R->fwd : n;
+        upto = R->anchored ? c->pos : an_line_end(d, n, c->pos);
+        if (R->anchored)
+            opts = PCRE2_ANCHORED;
+    } else {
+        size_t ls = an_line_start(d, c->pos), le = an_line_end(d, n, c->pos);
+        /* gitleaks' patterns may begin with white space that spans the previous line break */
+        ws = ls > 0 ? an_line_start(d, ls - 1) : 0;
+        we = le < n ? an_line_end(d, n, le + 1) : n;
+        we = we < n ? we + 1 : n;
+        upto = le;
+    }
+    if (ws < s->last_end[r])
+        ws = s->last_end[r];
+    if (R->anchored && ws > c->pos)
+        return;
+    while (ws <= upto && ws <= we) {
+        int rc = pcre2_match(res->re, d, we, ws, opts, s->md, s->mctx);
+        if (rc < 0)
+            break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+        size_t ms = ov[0], me = ov[1];
+        if (ms > upto)
+            break;
+        /* a match that runs into the window's end may only be there because the window ends */
+        if (me == we && we < n && !R->fwd)
+            break;
+        an_check_match(s, r, res, ms, me, rc == 0 ? 16 : rc);
+        s->last_end[r] = me > ms ? me : ms + 1;
+        ws = s->last_end[r];
+        if (R->anchored)
+            break;
+    }
+}
+
+static void an_flush(struct an_secrets *s)
+{
+    for (size_t i = 0; i < s->ncands; i++)
+        an_verify(s, &s->cands[i]);
+    s->ncands = 0;
+}
+
+static int an_on_hs(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *ctx)
+{
+    struct an_secrets *s = ctx;
+    (void)from, (void)flags;
+    if (id & AN_ID_KW) {
+        unsigned k = id & (AN_ID_KW - 1);
+        s->kw_seen[k / 64] |= 1ull << (k % 64);
+        return 0;
+    }
+    struct an_cand c;
+    if (id & AN_ID_ANCHOR) {
+        const struct an_anchor *a = &g.anchors[id & (AN_ID_ANCHOR - 1)];
+        c = (struct an_cand){AN_ID_ANCHOR | a->rule, (uint32_t)(to - a->kwlen)};
+        if (s->disabled[a->rule])
+            return 0;
+        if (!an_sec_rules[a->rule].fwd) { /* a single-line rule found by keyword: once a line */
+            an_rule_touch(s, a->rule);
+            if (to - 1 < s->cand_end[a->rule] && s->cand_end[a->rule])
+                return 0;
+            s->cand_end[a->rule] = an_line_end(s->d, s->n, (size_t)(to - 1)) + 1;
+        }
+    } else {
+        if (s->disabled[id])
+            return 0;
+        an_rule_touch(s, id);
+        /* the prefilter reports every end of every match: one candidate per line is enough */
+        if (to - 1 < s->cand_end[id] && s->cand_end[id])
+            return 0;
+        s->cand_end[id] = an_line_end(s->d, s->n, (size_t)(to - 1)) + 1;
+        c = (struct an_cand){id, (uint32_t)(to - 1)};
+    }
+    if (s->ncands == AN_SEC_MAX_CANDS)
+        an_flush(s); /* keywords later in the file are searched for directly (an_rule_gate) */
+    s->cands[s->ncands++] = c;
+    return 0;
+}
+
+static int an_cmp_found(const void *a, const void *b)
+{
+    const struct an_found *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* gitleaks' filter(): a generic finding gives way to a provider's finding on the same line whose
+ * secret contains it. */
+static bool an_shadowed(const struct an_secrets *s, const struct an_found *f)
+{
+    if (!strstr(an_sec_rules[f->rule].id, "generic"))
+        return false;
+    for (size_t k = 0; k < s->nfound; k++) {
+        const struct an_found *o = &s->found[k];
+        if (o->line == f->line && o->rule != f->rule &&
+            !strstr(an_sec_rules[o->rule].id, "generic") &&
+            (f->se - f->ss == 0 ||
+             memmem(s->d + o->ss, o->se - o->ss, s->d + f->ss, f->se - f->ss)))
+            return true;
+    }
+    return false;
+}
+
+static void an_emit(struct an_secrets *s, const struct an_found *f, an_secret_fn fn, void *ctx)
+{
+    struct an_secret_hit h = {
+        .sec = an_sec_rules[f->rule].sec, .rule = (uint16_t)f->rule, .line = f->line};
+    /* at most four characters, and never more than half of a short secret */
+    size_t len = f->se - f->ss, show = len >= 8 ? 4 : len / 2;
+    for (size_t k = 0; k < show; k++) {
+        unsigned char ch = s->d[f->ss + k];
+        h.hint[k] = (char)(ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ? ch : '?');
+    }
+    fn(ctx, &h);
+}
+
+void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
+                     an_secret_fn fn, void *ctx)
+{
+    if (!s || n == 0 || n > UINT32_MAX)
+        return;
+    struct an_sec_res *gr = an_global_res();
+    if (gr && an_re_hit(s, gr->allow_path[0], (const unsigned char *)path, strlen(path)))
+        return; /* gitleaks skips these files (images, lock files, vendored Go modules...) */
+    s->d = d;
+    s->n = n;
+    s->path = path;
+    s->gen++;
+    s->scan_done = false;
+    s->ncands = 0;
+    s->nfound = 0;
+    s->cur_pos = 0;
+    s->cur_line = 1;
+    memset(s->kw_seen, 0, sizeof s->kw_seen);
+    hs_scan(g.db, (const char *)d, (unsigned)n, 0, s->scratch, an_on_hs, s);
+    s->scan_done = true;
+    an_flush(s);
+    if (s->nfound > 1)
+        qsort(s->found, s->nfound, sizeof *s->found, an_cmp_found);
+    for (size_t i = 0; i < s->nfound; i++) {
+        const struct an_found *f = &s->found[i];
+        if (i > 0 && f->line == f[-1].line && f->rule == f[-1].rule)
+            continue; /* one finding per rule and line */
+        if (!an_shadowed(s, f))
+            an_emit(s, f, fn, ctx);
+    }
+    s->d = NULL;
+}
+
+void an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    size_t pl = strlen(path);
+    for (size_t r = 0; r < an_sec_nrules; r++) {
+        const struct an_sec_rule *R = &an_sec_rules[r];
+        if (R->regex || !R->path || s->disabled[r])
+            continue;
+        struct an_sec_res *res = an_rule_res(r);
+        if (res && an_re_hit(s, res->path, (const unsigned char *)path, pl)) {
+            struct an_secret_hit h = {.sec = R->sec, .rule = (uint16_t)r, .line = 1};
+            fn(ctx, &h);
+        }
+    }
+}
