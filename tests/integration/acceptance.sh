@@ -228,7 +228,7 @@ if [ -x "$WORKER" ] && [ -x "$SIM" ]; then
   REPOS=$SG_TMP/repos
   # octo/dirty: one finding of each kind at known places, 120 trailing-space lines (> 2 batches of 50).
   mkdir -p "$REPOS/octo/dirty/src" "$REPOS/octo/dirty/scripts" "$REPOS/octo/clean/src" "$REPOS/octo/warn/src"
-  printf 'import os\n\n# TODO: rotate this\nKEY = "AKIAIOSFODNN7EXAMPLE"\nprint(KEY, os.name)\n' >"$REPOS/octo/dirty/src/aws.py"
+  printf 'import os\n\n# TODO: rotate this\nKEY = "AKIAZ4ZJQK3P7WV6LXRM"\nprint(KEY, os.name)\n' >"$REPOS/octo/dirty/src/aws.py"
   for i in $(seq 1 120); do printf 'int v%d = %d;   \n' "$i" "$i"; done >"$REPOS/octo/dirty/src/trail.c"
   printf '#!/bin/sh\necho a\n<<<<<<< HEAD\necho b\n=======\necho c\n>>>>>>> topic\n' >"$REPOS/octo/dirty/scripts/merge.sh"
   # octo/clean: plain code, one MNT001 notice (success with an annotation).
@@ -610,7 +610,7 @@ A=$SG_TMP/an
 mkdir -p "$A/clean/src" "$A/dirty/proj/src" "$A/dirty/proj/scripts"
 printf 'int main(void) {\n  /* a comment */\n\n  return 0;\n}\n' >"$A/clean/src/main.c"
 printf 'def f():\n    return 1\n' >"$A/clean/src/util.py"
-printf 'import os\n\n# TODO: rotate this\nKEY = "AKIAIOSFODNN7EXAMPLE"\nprint(KEY, os.name)\n' >"$A/dirty/proj/src/aws.py"
+printf 'import os\n\n# TODO: rotate this\nKEY = "AKIAZ4ZJQK3P7WV6LXRM"\nprint(KEY, os.name)\n' >"$A/dirty/proj/src/aws.py"
 printf '#!/bin/sh\necho a\n<<<<<<< HEAD\necho b\n=======\necho c\n>>>>>>> topic\n' >"$A/dirty/proj/scripts/merge.sh"
 printf 'int x = 1;\nint y = 2;' >"$A/dirty/proj/src/nonl.c"
 tar -C "$A/dirty" -czf "$A/dirty.tar.gz" proj
@@ -673,7 +673,7 @@ printf 'int f(void);\n' >"$M/src/x.h"
 printf 'all:\n\techo hi\n' >"$M/Makefile"
 printf '#!/bin/sh\necho hi\n' >"$M/bin/tool"
 openssl genrsa 2048 2>/dev/null >"$M/src/deploy.pem"
-printf 'token = "ghp_%s"\n' "$(printf 'a%.0s' $(seq 36))" >"$M/src/tok.py"
+printf 'token = "ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1"\n' >"$M/src/tok.py"
 printf 'def f():\n    a = 1\n    b = 2\n\tc = 3\n    return a\n' >"$M/src/mixed.py"
 head -c 1100000 /dev/urandom >"$M/src/blob.bin"
 printf 'var k = "AKIAIOSFODNN7EXAMPLE";\n' >"$M/node_modules/x/index.js"

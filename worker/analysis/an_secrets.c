@@ -154,63 +154,56 @@ static size_t an_kw_index(const char *w)
     return g.nkw - 1;
 }
 
-/* Builds the pattern set and compiles it. A regex Hyperscan rejects even as a prefilter is not
- * dropped: its rule is found from its keywords instead (each keyword hit is a candidate line),
- * slower but exact, and counted so a test can insist there are none. */
-static void an_sec_build(void)
+/* The pattern set, in an order that depends only on the rule table and g.by_kw, so that a
+ * database serialized at build time and the tables built at run time agree on every id. */
+static size_t an_sec_patterns(const char **exprs, char **owned, unsigned *flags, unsigned *ids)
 {
-    size_t nr = an_sec_nrules;
-    size_t cap = nr * 2 + AN_SEC_MAX_KW * 2;
+    size_t n = 0;
+    g.nanchors = 0;
+    for (size_t k = 0; k < g.nkw; k++) {
+        owned[n] = an_hs_literal(g.kw[k]);
+        exprs[n] = owned[n];
+        flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+        ids[n++] = AN_ID_KW | (unsigned)k;
+    }
+    for (size_t r = 0; r < an_sec_nrules; r++) {
+        const struct an_sec_rule *R = &an_sec_rules[r];
+        if (g.by_kw[r]) {
+            for (size_t k = 0; k < R->nkeywords && g.nanchors < AN_SEC_MAX_KW; k++) {
+                owned[n] = an_hs_literal(R->keywords[k]);
+                exprs[n] = owned[n];
+                flags[n] = HS_FLAG_CASELESS;
+                g.anchors[g.nanchors] =
+                    (struct an_anchor){(uint16_t)r, (uint16_t)strlen(R->keywords[k])};
+                ids[n++] = AN_ID_ANCHOR | (unsigned)g.nanchors++;
+            }
+        } else if (R->hs) {
+            exprs[n] = R->hs;
+            flags[n] = HS_FLAG_PREFILTER;
+            ids[n++] = (unsigned)r;
+        }
+    }
+    return n;
+}
+
+/* Compiles the set. A regex Hyperscan rejects even as a prefilter is not dropped: its rule is
+ * found from its keywords instead (each keyword hit is a candidate line), slower but exact, and
+ * counted so a test can insist there are none. */
+static void an_sec_compile(const hs_platform_info_t *plat)
+{
+    size_t cap = an_sec_nrules * 2 + AN_SEC_MAX_KW * 2;
     const char **exprs = calloc(cap, sizeof *exprs);
     char **owned = calloc(cap, sizeof *owned);
     unsigned *flags = calloc(cap, sizeof *flags), *ids = calloc(cap, sizeof *ids);
-    g.by_kw = calloc(nr, sizeof *g.by_kw);
-    g.rule_kw = calloc(nr + 1, sizeof *g.rule_kw);
-    g.kw_list = calloc(nr * 8 + 1, sizeof *g.kw_list);
-    g.anchors = calloc(AN_SEC_MAX_KW, sizeof *g.anchors);
-    g_res = calloc(nr, sizeof *g_res);
-    if (!exprs || !owned || !flags || !ids || !g.by_kw || !g.rule_kw || !g.kw_list || !g.anchors ||
-        !g_res) {
+    if (!exprs || !owned || !flags || !ids) {
         snprintf(g.err, sizeof g.err, "secrets: out of memory");
         goto out;
     }
-    size_t nl = 0;
-    for (size_t r = 0; r < nr; r++) {
-        g.rule_kw[r] = (uint16_t)nl;
-        for (size_t k = 0; k < an_sec_rules[r].nkeywords && nl < nr * 8; k++)
-            g.kw_list[nl++] = (uint16_t)an_kw_index(an_sec_rules[r].keywords[k]);
-        g.by_kw[r] = an_sec_rules[r].regex && !an_sec_rules[r].hs;
-    }
-    g.rule_kw[nr] = (uint16_t)nl;
     for (;;) {
-        size_t n = 0;
-        g.nanchors = 0;
-        for (size_t k = 0; k < g.nkw; k++) {
-            owned[n] = an_hs_literal(g.kw[k]);
-            exprs[n] = owned[n];
-            flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-            ids[n++] = AN_ID_KW | (unsigned)k;
-        }
-        for (size_t r = 0; r < nr; r++) {
-            const struct an_sec_rule *R = &an_sec_rules[r];
-            if (g.by_kw[r]) {
-                for (size_t k = 0; k < R->nkeywords && g.nanchors < AN_SEC_MAX_KW; k++) {
-                    owned[n] = an_hs_literal(R->keywords[k]);
-                    exprs[n] = owned[n];
-                    flags[n] = HS_FLAG_CASELESS;
-                    g.anchors[g.nanchors] =
-                        (struct an_anchor){(uint16_t)r, (uint16_t)strlen(R->keywords[k])};
-                    ids[n++] = AN_ID_ANCHOR | (unsigned)g.nanchors++;
-                }
-            } else if (R->hs) {
-                exprs[n] = R->hs;
-                flags[n] = HS_FLAG_PREFILTER;
-                ids[n++] = (unsigned)r;
-            }
-        }
+        size_t n = an_sec_patterns(exprs, owned, flags, ids);
         hs_compile_error_t *ce = NULL;
         hs_error_t rc =
-            hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &g.db, &ce);
+            hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, plat, &g.db, &ce);
         int bad = rc == HS_SUCCESS || !ce ? -1 : ce->expression;
         if (rc != HS_SUCCESS && (bad < 0 || ids[bad] >= AN_ID_KW))
             snprintf(g.err, sizeof g.err, "secrets: hyperscan: %s", ce ? ce->message : "failed");
@@ -228,6 +221,80 @@ out:
     free(owned);
     free(flags);
     free(ids);
+}
+
+/* The keyword tables every path needs. */
+static bool an_sec_tables(void)
+{
+    size_t nr = an_sec_nrules;
+    g.by_kw = calloc(nr, sizeof *g.by_kw);
+    g.rule_kw = calloc(nr + 1, sizeof *g.rule_kw);
+    g.kw_list = calloc(nr * 8 + 1, sizeof *g.kw_list);
+    g.anchors = calloc(AN_SEC_MAX_KW, sizeof *g.anchors);
+    g_res = calloc(nr, sizeof *g_res);
+    if (!g.by_kw || !g.rule_kw || !g.kw_list || !g.anchors || !g_res) {
+        snprintf(g.err, sizeof g.err, "secrets: out of memory");
+        return false;
+    }
+    size_t nl = 0;
+    for (size_t r = 0; r < nr; r++) {
+        g.rule_kw[r] = (uint16_t)nl;
+        for (size_t k = 0; k < an_sec_rules[r].nkeywords && nl < nr * 8; k++)
+            g.kw_list[nl++] = (uint16_t)an_kw_index(an_sec_rules[r].keywords[k]);
+        g.by_kw[r] = an_sec_rules[r].regex && !an_sec_rules[r].hs;
+    }
+    g.rule_kw[nr] = (uint16_t)nl;
+    return true;
+}
+
+/* Compiling the set takes about a second, too long for every process that analyses a tarball in
+ * a fraction of that: the build serializes it (gen_secrets_db, for the generic x86-64 platform
+ * so the binary runs on any machine Hyperscan does) and a process only deserializes it. Without
+ * a serialized database (a build that has none, or a Hyperscan that refuses it) it compiles. */
+static void an_sec_build(void)
+{
+    if (!an_sec_tables())
+        return;
+    if (an_sec_db_len) {
+        for (size_t k = 0; k < an_sec_db_nfallback; k++)
+            if (an_sec_db_fallback[k] < an_sec_nrules && !g.by_kw[an_sec_db_fallback[k]]) {
+                g.by_kw[an_sec_db_fallback[k]] = true;
+                g.fallbacks++;
+            }
+        size_t cap = an_sec_nrules * 2 + AN_SEC_MAX_KW * 2, n = 0;
+        const char **exprs = calloc(cap, sizeof *exprs);
+        char **owned = calloc(cap, sizeof *owned);
+        unsigned *flags = calloc(cap, sizeof *flags), *ids = calloc(cap, sizeof *ids);
+        if (exprs && owned && flags && ids)
+            n = an_sec_patterns(exprs, owned, flags, ids); /* for the anchor table */
+        for (size_t k = 0; k < n; k++)
+            free(owned[k]);
+        free(exprs), free(owned), free(flags), free(ids);
+        if (n &&
+            hs_deserialize_database((const char *)an_sec_db, an_sec_db_len, &g.db) == HS_SUCCESS)
+            return;
+        g.db = NULL;
+        memset(g.by_kw, 0, an_sec_nrules * sizeof *g.by_kw);
+        for (size_t r = 0; r < an_sec_nrules; r++)
+            g.by_kw[r] = an_sec_rules[r].regex && !an_sec_rules[r].hs;
+        g.fallbacks = 0;
+    }
+    an_sec_compile(NULL);
+}
+
+bool an_secrets_serialize(char **bytes, size_t *len, uint16_t *fallback, size_t *nfallback)
+{
+    hs_platform_info_t plat = {.tune = HS_TUNE_FAMILY_GENERIC, .cpu_features = 0};
+    if (!an_sec_tables())
+        return false;
+    an_sec_compile(&plat);
+    if (!g.db || hs_serialize_database(g.db, bytes, len) != HS_SUCCESS)
+        return false;
+    *nfallback = 0;
+    for (size_t r = 0; r < an_sec_nrules; r++)
+        if (g.by_kw[r] && an_sec_rules[r].hs)
+            fallback[(*nfallback)++] = (uint16_t)r;
+    return true;
 }
 
 int an_secrets_fallbacks(void)

@@ -71,6 +71,16 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
 /* Path-only rules (a PKCS#12 file): for any file, binary or not. */
 void an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx);
 
+/* The serialized Hyperscan database (an_secrets_db.c, written at build time by gen_secrets_db;
+ * an_secrets_nodb.c, empty, for the build tool itself), and the rules it finds by keyword. */
+extern const unsigned char an_sec_db[];
+extern const size_t an_sec_db_len;
+extern const uint16_t an_sec_db_fallback[];
+extern const size_t an_sec_db_nfallback;
+/* Build step: the database compiled for the generic x86-64 platform, serialized (*bytes from
+ * malloc); fallback gets the rules found by keyword (room for an_sec_nrules entries). */
+bool an_secrets_serialize(char **bytes, size_t *len, uint16_t *fallback, size_t *nfallback);
+
 /* For tests: rules whose regex Hyperscan rejected even as a prefilter (found from their keywords
  * instead); -1 when the database could not be built at all. */
 int an_secrets_fallbacks(void);
