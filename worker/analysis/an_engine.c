@@ -252,6 +252,17 @@ static void an_on_secret(void *ctx, const struct an_secret_hit *h)
         memcpy(f->an->fnds[before].hint, h->hint, sizeof f->an->fnds[before].hint);
 }
 
+/* The session's secret matcher, built from the configuration known when it is first needed. */
+static struct an_secrets *an_sec_of(struct sg_an *an)
+{
+    if (!an->sec) {
+        char err[256];
+        if (!(an->sec = an_secrets_new(&an->cfg, err, sizeof err)))
+            an_config_add_error(&an->cfg, "%s", err);
+    }
+    return an->sec;
+}
+
 static struct an_rec *an_add_rec(struct sg_an *an, const char *path)
 {
     if (an->nrecs == an->cap_recs) {
@@ -280,7 +291,8 @@ static void an_analyse(struct sg_an *an, const char *path, uint64_t size, const 
     bool binary = memchr(d, 0, n) != NULL;
     if (binary) {
         an->skipped.binary++;
-        if (size > 1024 * 1024) {
+        bool keyfile = an_secrets_path(an_sec_of(an), path, NULL, NULL); /* a .p12 file */
+        if (size > 1024 * 1024 || keyfile) {
             struct an_rec *r = an_add_rec(an, path);
             if (!r)
                 return;
@@ -289,7 +301,9 @@ static void an_analyse(struct sg_an *an, const char *path, uint64_t size, const 
             r->bytes = size;
             r->late = late;
             struct an_fctx f = {.an = an, .rec = (uint32_t)(an->nrecs - 1)};
-            an_on_finding(&f, AN_BIN001, 1, (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
+            if (size > 1024 * 1024)
+                an_on_finding(&f, AN_BIN001, 1, (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
+            an_secrets_path(an->sec, path, an_on_secret, &f);
             memcpy(r->rc, f.rc, sizeof r->rc);
         }
         return;
@@ -331,12 +345,8 @@ static void an_analyse(struct sg_an *an, const char *path, uint64_t size, const 
     struct an_scan_cfg sc = {.max_line_length = c->max_line_length, .minified = minified};
     struct an_scan_out so;
     an_scan(L, d, n, &sc, &so, an_on_finding, &f);
-    if (!an->sec) {
-        char err[256];
-        if (!(an->sec = an_secrets_new(&an->cfg, err, sizeof err)))
-            an_config_add_error(&an->cfg, "%s", err);
-    }
-    an_secrets_scan(an->sec, path, d, n, an_on_secret, &f);
+    an_secrets_scan(an_sec_of(an), path, d, n, an_on_secret, &f);
+    an_secrets_path(an->sec, path, an_on_secret, &f);
     r->code = so.code;
     r->comment = so.comment;
     r->blank = so.blank;

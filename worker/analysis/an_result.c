@@ -47,8 +47,11 @@ static char *an_message(const struct sg_an *an, const struct an_fnd *f)
             "possible secret assigned to a key-like name: move it out of the repository"};
         /* the message names gitleaks' rule and shows at most the first 4 characters */
         const char *id = f->aux < an_sec_nrules ? an_sec_rules[f->aux].id : "secret";
-        snprintf(buf, sizeof buf, "%s: %s (starts with \"%.4s\")", id, what[f->rule - AN_SEC001],
-                 f->hint[0] ? f->hint : "?");
+        if (f->hint[0])
+            snprintf(buf, sizeof buf, "%s: %s (starts with \"%.4s\")", id,
+                     what[f->rule - AN_SEC001], f->hint);
+        else /* a path-only rule: the file itself is the secret */
+            snprintf(buf, sizeof buf, "%s: %s", id, what[f->rule - AN_SEC001]);
         break;
     }
     case AN_GIT001:

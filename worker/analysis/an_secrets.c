@@ -802,10 +802,11 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
     s->d = NULL;
 }
 
-void an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx)
+bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx)
 {
+    bool any = false;
     if (!s)
-        return;
+        return false;
     size_t pl = strlen(path);
     for (size_t r = 0; r < an_sec_nrules; r++) {
         const struct an_sec_rule *R = &an_sec_rules[r];
@@ -814,7 +815,10 @@ void an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, vo
         struct an_sec_res *res = an_rule_res(r);
         if (res && an_re_hit(s, res->path, (const unsigned char *)path, pl)) {
             struct an_secret_hit h = {.sec = R->sec, .rule = (uint16_t)r, .line = 1};
-            fn(ctx, &h);
+            any = true;
+            if (fn)
+                fn(ctx, &h);
         }
     }
+    return any;
 }

@@ -68,8 +68,9 @@ void an_secrets_free(struct an_secrets *s);
 /* Every secret in one text file, in line order. */
 void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
                      an_secret_fn fn, void *ctx);
-/* Path-only rules (a PKCS#12 file): for any file, binary or not. */
-void an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx);
+/* Path-only rules (a PKCS#12 file), for any file, binary or not: reports each to fn (when not
+ * NULL) at line 1; true when there was one. */
+bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx);
 
 /* The serialized Hyperscan database (an_secrets_db.c, written at build time by gen_secrets_db;
  * an_secrets_nodb.c, empty, for the build tool itself), and the rules it finds by keyword. */
