@@ -13,3 +13,5 @@ if(ISAL_FOUND)
     PkgConfig::HS PkgConfig::PCRE2 Threads::Threads m)
   sg_add_unit_test(test_analysis_stream_zlib SOURCES unit/analysis_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
 endif()
+# The secret rules: gitleaks' behaviour rule by rule, every allow-list path, never printing a secret.
+sg_add_unit_test(test_analysis_secrets SOURCES unit/analysis_secrets.c LIBS sg_analysis ZLIB::ZLIB)
