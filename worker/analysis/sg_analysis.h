@@ -17,7 +17,7 @@
 
 /* Changes whenever counting, rules or scoring change, so stored results made by another engine
  * are not reused for a job (DESIGN.md section 3: "same configuration"). */
-#define SG_AN_ENGINE_VERSION "1"
+#define SG_AN_ENGINE_VERSION "2"
 
 enum sg_an_severity { SG_AN_NOTICE = 0, SG_AN_WARNING = 1, SG_AN_ERROR = 2 };
 
