@@ -19,12 +19,12 @@
 
 #include "an_secrets.h"
 
-#define AN_SEC_MAX_KW    512     /* distinct keywords (gitleaks has about 400) */
+#define AN_SEC_MAX_KW    512     /* keyword literals (gitleaks has about 400) */
 #define AN_SEC_MAX_CANDS 65536   /* candidates verified in one batch */
 #define AN_SEC_LINE_CAP  4096    /* a candidate's window: this far around its line at most */
 #define AN_SEC_MATCH_LIM 1000000 /* PCRE2 steps per match attempt: hostile text stays linear */
 
-enum { AN_ID_KW = 1 << 20, AN_ID_ANCHOR = 1 << 21 };
+enum { AN_ID_ANCHOR = 1 << 21 }; /* a keyword literal; other ids are rule indexes */
 
 struct an_anchor {
     uint16_t rule;
@@ -35,21 +35,53 @@ struct an_anchor {
 static struct {
     pthread_once_t once;
     hs_database_t *db;
-    int fallbacks;                 /* rules whose regex Hyperscan rejected: keyword-found */
-    bool *by_kw;                   /* per rule: candidates come from keyword hits */
-    const char *kw[AN_SEC_MAX_KW]; /* distinct keywords */
-    size_t nkw;
-    uint16_t *rule_kw; /* per rule: offsets into kw_list */
-    uint16_t *kw_list;
+    int fallbacks; /* rules whose regex Hyperscan rejected: keyword-found */
+    bool *by_kw;   /* per rule: candidates come from keyword hits */
     struct an_anchor *anchors;
     size_t nanchors;
+    uint16_t path_only[8]; /* rules with a path and no regex */
+    size_t npath_only;
     char err[256];
 } g = {.once = PTHREAD_ONCE_INIT};
+
+/* An allow-list's stop-words by their first two bytes: a secret is tested at each of its
+ * positions against the few words starting there, not against all 1500 of generic-api-key's. */
+struct an_sw {
+    uint16_t key, len;
+    const char *w;
+};
+struct an_sw_index {
+    struct an_sw *e;
+    size_t n;
+};
 
 /* PCRE2 regexes of a rule, compiled on first use; an_sec_re() is safe from any thread. */
 struct an_sec_res {
     pcre2_code *re, *path, **allow, **allow_path;
+    struct an_sw_index *sw;
 };
+
+static int an_cmp_sw(const void *a, const void *b)
+{
+    const struct an_sw *x = a, *y = b;
+    return (int)x->key - (int)y->key;
+}
+
+static void an_sw_build(struct an_sw_index *ix, const struct an_sec_allow *a)
+{
+    ix->e = calloc(a->nstopwords + 1, sizeof *ix->e);
+    if (!ix->e)
+        return;
+    for (size_t k = 0; k < a->nstopwords; k++) {
+        const char *w = a->stopwords[k];
+        size_t len = strlen(w);
+        if (len < 2) /* every position would be a candidate: kept as a plain scan below */
+            continue;
+        ix->e[ix->n++] = (struct an_sw){(uint16_t)((unsigned char)w[0] << 8 | (unsigned char)w[1]),
+                                        (uint16_t)len, w};
+    }
+    qsort(ix->e, ix->n, sizeof *ix->e, an_cmp_sw);
+}
 static _Atomic(struct an_sec_res *) *g_res;
 static _Atomic(struct an_sec_res *) g_global_res;
 
@@ -77,9 +109,12 @@ static struct an_sec_res *an_res_build(const struct an_sec_allow *al, size_t nal
     r->path = an_pcre(path);
     r->allow = calloc(nal + 1, sizeof *r->allow);
     r->allow_path = calloc(nal + 1, sizeof *r->allow_path);
-    for (size_t k = 0; k < nal && r->allow && r->allow_path; k++) {
+    r->sw = calloc(nal + 1, sizeof *r->sw);
+    for (size_t k = 0; k < nal && r->allow && r->allow_path && r->sw; k++) {
         r->allow[k] = an_pcre(al[k].regex);
         r->allow_path[k] = an_pcre(al[k].paths);
+        if (al[k].nstopwords)
+            an_sw_build(&r->sw[k], &al[k]);
     }
     return r;
 }
@@ -94,6 +129,9 @@ static void an_res_free(struct an_sec_res *r, size_t nal)
         pcre2_code_free(r->allow[k]);
     for (size_t k = 0; k < nal && r->allow_path; k++)
         pcre2_code_free(r->allow_path[k]);
+    for (size_t k = 0; k < nal && r->sw; k++)
+        free(r->sw[k].e);
+    free(r->sw);
     free(r->allow);
     free(r->allow_path);
     free(r);
@@ -144,28 +182,12 @@ static char *an_hs_literal(const char *w)
     return o;
 }
 
-static size_t an_kw_index(const char *w)
-{
-    for (size_t k = 0; k < g.nkw; k++)
-        if (strcmp(g.kw[k], w) == 0)
-            return k;
-    if (g.nkw < AN_SEC_MAX_KW)
-        g.kw[g.nkw++] = w;
-    return g.nkw - 1;
-}
-
 /* The pattern set, in an order that depends only on the rule table and g.by_kw, so that a
  * database serialized at build time and the tables built at run time agree on every id. */
 static size_t an_sec_patterns(const char **exprs, char **owned, unsigned *flags, unsigned *ids)
 {
     size_t n = 0;
     g.nanchors = 0;
-    for (size_t k = 0; k < g.nkw; k++) {
-        owned[n] = an_hs_literal(g.kw[k]);
-        exprs[n] = owned[n];
-        flags[n] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-        ids[n++] = AN_ID_KW | (unsigned)k;
-    }
     for (size_t r = 0; r < an_sec_nrules; r++) {
         const struct an_sec_rule *R = &an_sec_rules[r];
         if (g.by_kw[r]) {
@@ -205,13 +227,13 @@ static void an_sec_compile(const hs_platform_info_t *plat)
         hs_error_t rc =
             hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, plat, &g.db, &ce);
         int bad = rc == HS_SUCCESS || !ce ? -1 : ce->expression;
-        if (rc != HS_SUCCESS && (bad < 0 || ids[bad] >= AN_ID_KW))
+        if (rc != HS_SUCCESS && (bad < 0 || (ids[bad] & AN_ID_ANCHOR)))
             snprintf(g.err, sizeof g.err, "secrets: hyperscan: %s", ce ? ce->message : "failed");
         if (ce)
             hs_free_compile_error(ce);
         for (size_t k = 0; k < n; k++)
             free(owned[k]), owned[k] = NULL;
-        if (rc == HS_SUCCESS || bad < 0 || ids[bad] >= AN_ID_KW)
+        if (rc == HS_SUCCESS || bad < 0 || (ids[bad] & AN_ID_ANCHOR))
             break;
         g.by_kw[ids[bad]] = true; /* this rule's regex: keyword-found instead; try again */
         g.fallbacks++;
@@ -228,22 +250,17 @@ static bool an_sec_tables(void)
 {
     size_t nr = an_sec_nrules;
     g.by_kw = calloc(nr, sizeof *g.by_kw);
-    g.rule_kw = calloc(nr + 1, sizeof *g.rule_kw);
-    g.kw_list = calloc(nr * 8 + 1, sizeof *g.kw_list);
     g.anchors = calloc(AN_SEC_MAX_KW, sizeof *g.anchors);
     g_res = calloc(nr, sizeof *g_res);
-    if (!g.by_kw || !g.rule_kw || !g.kw_list || !g.anchors || !g_res) {
+    if (!g.by_kw || !g.anchors || !g_res) {
         snprintf(g.err, sizeof g.err, "secrets: out of memory");
         return false;
     }
-    size_t nl = 0;
     for (size_t r = 0; r < nr; r++) {
-        g.rule_kw[r] = (uint16_t)nl;
-        for (size_t k = 0; k < an_sec_rules[r].nkeywords && nl < nr * 8; k++)
-            g.kw_list[nl++] = (uint16_t)an_kw_index(an_sec_rules[r].keywords[k]);
         g.by_kw[r] = an_sec_rules[r].regex && !an_sec_rules[r].hs;
+        if (!an_sec_rules[r].regex && an_sec_rules[r].path && g.npath_only < 8)
+            g.path_only[g.npath_only++] = (uint16_t)r;
     }
-    g.rule_kw[nr] = (uint16_t)nl;
     return true;
 }
 
@@ -348,13 +365,13 @@ struct an_secrets {
     const unsigned char *d;
     size_t n;
     const char *path;
-    uint64_t kw_seen[AN_SEC_MAX_KW / 64];
-    bool scan_done;
     uint32_t gen;
     uint32_t *stamp;  /* per rule: file generation of the fields below */
     size_t *cand_end; /* end of the last candidate line recorded */
     size_t *last_end; /* end of the last match (gitleaks' matches do not overlap) */
-    int8_t *gate;     /* -1 unknown, 0 no, 1 yes: keywords present, path matches */
+    size_t *done;     /* every match starting before this was looked for */
+    int8_t *gate;     /* -1 unknown, 0 no, 1 yes: the path matches the rule */
+    int8_t *kwgate;   /* -1 unknown, 0 no, 1 yes: the file has a keyword of the rule */
     struct an_cand *cands;
     size_t ncands;
     struct an_found *found;
@@ -380,10 +397,12 @@ struct an_secrets *an_secrets_new(const struct an_config *c, char *err, size_t e
     s->stamp = calloc(nr, sizeof *s->stamp);
     s->cand_end = calloc(nr, sizeof *s->cand_end);
     s->last_end = calloc(nr, sizeof *s->last_end);
+    s->done = calloc(nr, sizeof *s->done);
     s->gate = calloc(nr, sizeof *s->gate);
+    s->kwgate = calloc(nr, sizeof *s->kwgate);
     s->cands = malloc(AN_SEC_MAX_CANDS * sizeof *s->cands);
     if (!s->md || !s->mctx || !s->disabled || !s->stamp || !s->cand_end || !s->last_end ||
-        !s->gate || !s->cands)
+        !s->done || !s->gate || !s->kwgate || !s->cands)
         goto oom;
     pcre2_set_match_limit(s->mctx, AN_SEC_MATCH_LIM);
     if (hs_alloc_scratch(g.db, &s->scratch) != HS_SUCCESS)
@@ -429,7 +448,9 @@ void an_secrets_free(struct an_secrets *s)
     free(s->stamp);
     free(s->cand_end);
     free(s->last_end);
+    free(s->done);
     free(s->gate);
+    free(s->kwgate);
     free(s->cands);
     free(s->found);
     free(s);
@@ -446,7 +467,9 @@ static void an_rule_touch(struct an_secrets *s, size_t r)
         s->stamp[r] = s->gen;
         s->cand_end[r] = 0;
         s->last_end[r] = 0;
+        s->done[r] = 0;
         s->gate[r] = -1;
+        s->kwgate[r] = -1;
     }
 }
 
@@ -465,22 +488,39 @@ static bool an_has_word(const unsigned char *d, size_t n, const char *w)
     return false;
 }
 
-/* gitleaks runs a rule only when the file contains one of its keywords (in any case), and only
- * when its path matches the rule's path and no path allow-list of the rule applies. */
+/* gitleaks runs a rule only when the file contains one of its keywords (in any case). A rule
+ * found from its keywords has one. For a rule found by its regex the keywords are looked for once
+ * a match is there, first in the match (where they nearly always are), then in the whole file:
+ * as Hyperscan literals, the short keywords of those rules ("sk", "ey", "key") would cost more
+ * than the whole regex set. */
+static bool an_rule_keywords(struct an_secrets *s, size_t r, size_t ms, size_t me)
+{
+    const struct an_sec_rule *R = &an_sec_rules[r];
+    if (R->nkeywords == 0 || g.by_kw[r] || s->kwgate[r] > 0)
+        return true;
+    if (s->kwgate[r] == 0)
+        return false;
+    for (size_t k = 0; k < R->nkeywords; k++)
+        if (an_has_word(s->d + ms, me - ms, R->keywords[k])) {
+            s->kwgate[r] = 1;
+            return true;
+        }
+    bool ok = false;
+    for (size_t k = 0; k < R->nkeywords && !ok; k++)
+        ok = an_has_word(s->d, s->n, R->keywords[k]);
+    s->kwgate[r] = ok;
+    return ok;
+}
+
+/* ...and only when its path matches the rule's path and no path allow-list of the rule applies. */
 static bool an_rule_gate(struct an_secrets *s, size_t r)
 {
     an_rule_touch(s, r);
     if (s->gate[r] >= 0)
         return s->gate[r];
     const struct an_sec_rule *R = &an_sec_rules[r];
-    bool ok = R->nkeywords == 0;
-    for (size_t k = g.rule_kw[r]; k < g.rule_kw[r + 1] && !ok; k++) {
-        unsigned kw = g.kw_list[k];
-        ok = (s->kw_seen[kw / 64] >> (kw % 64)) & 1;
-        if (!ok && !s->scan_done)
-            ok = an_has_word(s->d, s->n, g.kw[kw]);
-    }
-    struct an_sec_res *res = ok ? an_rule_res(r) : NULL;
+    bool ok = true;
+    struct an_sec_res *res = an_rule_res(r);
     if (ok && !res)
         ok = false;
     size_t pl = strlen(s->path);
@@ -539,7 +579,8 @@ static double an_entropy(const unsigned char *p, size_t n)
     return h;
 }
 
-static bool an_stopword(const struct an_sec_allow *a, const unsigned char *p, size_t n)
+static bool an_stopword(const struct an_sec_allow *a, const struct an_sw_index *ix,
+                        const unsigned char *p, size_t n)
 {
     char low[256];
     if (!a->nstopwords || n == 0)
@@ -549,31 +590,44 @@ static bool an_stopword(const struct an_sec_allow *a, const unsigned char *p, si
     for (size_t i = 0; i < n; i++)
         low[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
     low[n] = '\0';
-    /* stop-words are at least three letters: a cheap first-two-bytes test before memmem */
-    for (size_t k = 0; k < a->nstopwords; k++) {
-        const char *w = a->stopwords[k];
-        const char *hit = memchr(low, w[0], n);
-        if (hit && memmem(hit, n - (size_t)(hit - low), w, strlen(w)))
+    for (size_t k = 0; k < a->nstopwords; k++) /* the words too short for the index */
+        if (a->stopwords[k][0] && !a->stopwords[k][1] && memchr(low, a->stopwords[k][0], n))
             return true;
+    if (!ix || !ix->n)
+        return false;
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint16_t key = (uint16_t)((unsigned char)low[i] << 8 | (unsigned char)low[i + 1]);
+        size_t lo = 0, hi = ix->n;
+        while (lo < hi) { /* first entry with this key */
+            size_t mid = (lo + hi) / 2;
+            if (ix->e[mid].key < key)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; lo < ix->n && ix->e[lo].key == key; lo++)
+            if (ix->e[lo].len <= n - i && memcmp(low + i, ix->e[lo].w, ix->e[lo].len) == 0)
+                return true;
     }
     return false;
 }
 
 /* gitleaks' checkFindingAllowed() for one allow-list. */
 static bool an_allowed(struct an_secrets *s, const struct an_sec_allow *a, pcre2_code *re,
-                       pcre2_code *pathre, const unsigned char *sec, size_t secn,
-                       const unsigned char *m, size_t mn, const unsigned char *l, size_t ln)
+                       pcre2_code *pathre, const struct an_sw_index *sw, const unsigned char *sec,
+                       size_t secn, const unsigned char *m, size_t mn, const unsigned char *l,
+                       size_t ln)
 {
     const unsigned char *t = a->target == AN_SEC_T_MATCH ? m : a->target == AN_SEC_T_LINE ? l : sec;
     size_t tn = a->target == AN_SEC_T_MATCH ? mn : a->target == AN_SEC_T_LINE ? ln : secn;
-    bool rx = an_re_hit(s, re, t, tn), sw = an_stopword(a, sec, secn);
+    bool rx = an_re_hit(s, re, t, tn), stop = an_stopword(a, sw, sec, secn);
     if (!a->cond_and)
-        return rx || sw;
+        return rx || stop;
     if (a->paths && !an_re_hit(s, pathre, (const unsigned char *)s->path, strlen(s->path)))
         return false;
     if (a->regex && !rx)
         return false;
-    if (a->nstopwords && !sw)
+    if (a->nstopwords && !stop)
         return false;
     return a->paths || a->regex || a->nstopwords;
 }
@@ -584,6 +638,8 @@ static void an_check_match(struct an_secrets *s, size_t r, struct an_sec_res *re
 {
     const struct an_sec_rule *R = &an_sec_rules[r];
     const unsigned char *d = s->d;
+    if (!an_rule_keywords(s, r, ms, me))
+        return;
     while (me > ms && d[me - 1] == '\n') /* strings.Trim(match, "\n") */
         me--;
     while (ms < me && d[ms] == '\n')
@@ -611,12 +667,12 @@ static void an_check_match(struct an_secrets *s, size_t r, struct an_sec_res *re
     if (R->entropy != 0.0 && (se == ss || an_entropy(d + ss, se - ss) <= R->entropy))
         return;
     struct an_sec_res *gr = an_global_res();
-    if (gr && an_allowed(s, &an_sec_global_allow, gr->allow[0], NULL, d + ss, se - ss, d + ms,
-                         me - ms, d + ls, le - ls))
+    if (gr && an_allowed(s, &an_sec_global_allow, gr->allow[0], NULL, &gr->sw[0], d + ss, se - ss,
+                         d + ms, me - ms, d + ls, le - ls))
         return;
     for (size_t k = 0; k < R->nallow; k++)
-        if (an_allowed(s, &R->allow[k], res->allow[k], res->allow_path[k], d + ss, se - ss, d + ms,
-                       me - ms, d + ls, le - ls))
+        if (an_allowed(s, &R->allow[k], res->allow[k], res->allow_path[k], &res->sw[k], d + ss,
+                       se - ss, d + ms, me - ms, d + ls, le - ls))
             return;
     for (size_t k = 0; k < s->nallow; k++)
         if (an_re_hit(s, s->allow[k], d + ss, se - ss))
@@ -665,6 +721,8 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
     }
     if (ws < s->last_end[r])
         ws = s->last_end[r];
+    if (!R->anchored && ws < s->done[r])
+        ws = s->done[r];
     if (R->anchored && ws > c->pos)
         return;
     while (ws <= upto && ws <= we) {
@@ -684,6 +742,8 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
         if (R->anchored)
             break;
     }
+    if (!R->anchored && upto + 1 > s->done[r])
+        s->done[r] = upto + 1;
 }
 
 static void an_flush(struct an_secrets *s)
@@ -698,11 +758,6 @@ static int an_on_hs(unsigned int id, unsigned long long from, unsigned long long
 {
     struct an_secrets *s = ctx;
     (void)from, (void)flags;
-    if (id & AN_ID_KW) {
-        unsigned k = id & (AN_ID_KW - 1);
-        s->kw_seen[k / 64] |= 1ull << (k % 64);
-        return 0;
-    }
     struct an_cand c;
     if (id & AN_ID_ANCHOR) {
         const struct an_anchor *a = &g.anchors[id & (AN_ID_ANCHOR - 1)];
@@ -726,7 +781,7 @@ static int an_on_hs(unsigned int id, unsigned long long from, unsigned long long
         c = (struct an_cand){id, (uint32_t)(to - 1)};
     }
     if (s->ncands == AN_SEC_MAX_CANDS)
-        an_flush(s); /* keywords later in the file are searched for directly (an_rule_gate) */
+        an_flush(s);
     s->cands[s->ncands++] = c;
     return 0;
 }
@@ -774,21 +829,23 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
 {
     if (!s || n == 0 || n > UINT32_MAX)
         return;
-    struct an_sec_res *gr = an_global_res();
-    if (gr && an_re_hit(s, gr->allow_path[0], (const unsigned char *)path, strlen(path)))
-        return; /* gitleaks skips these files (images, lock files, vendored Go modules...) */
     s->d = d;
     s->n = n;
     s->path = path;
     s->gen++;
-    s->scan_done = false;
     s->ncands = 0;
     s->nfound = 0;
     s->cur_pos = 0;
     s->cur_line = 1;
-    memset(s->kw_seen, 0, sizeof s->kw_seen);
     hs_scan(g.db, (const char *)d, (unsigned)n, 0, s->scratch, an_on_hs, s);
-    s->scan_done = true;
+    /* gitleaks skips these files (images, lock files, vendored Go modules...); asked only when
+     * there is something to skip, since most files have no candidate at all */
+    struct an_sec_res *gr = s->ncands || s->nfound ? an_global_res() : NULL;
+    if (gr && an_re_hit(s, gr->allow_path[0], (const unsigned char *)path, strlen(path))) {
+        s->ncands = s->nfound = 0;
+        s->d = NULL;
+        return;
+    }
     an_flush(s);
     if (s->nfound > 1)
         qsort(s->found, s->nfound, sizeof *s->found, an_cmp_found);
@@ -808,9 +865,10 @@ bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, vo
     if (!s)
         return false;
     size_t pl = strlen(path);
-    for (size_t r = 0; r < an_sec_nrules; r++) {
+    for (size_t k = 0; k < g.npath_only; k++) {
+        size_t r = g.path_only[k];
         const struct an_sec_rule *R = &an_sec_rules[r];
-        if (R->regex || !R->path || s->disabled[r])
+        if (s->disabled[r])
             continue;
         struct an_sec_res *res = an_rule_res(r);
         if (res && an_re_hit(s, res->path, (const unsigned char *)path, pl)) {
