@@ -725,6 +725,7 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
         ws = s->done[r];
     if (R->anchored && ws > c->pos)
         return;
+    bool grown = false;
     while (ws <= upto && ws <= we) {
         int rc = pcre2_match(res->re, d, we, ws, opts, s->md, s->mctx);
         if (rc < 0)
@@ -733,9 +734,15 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
         size_t ms = ov[0], me = ov[1];
         if (ms > upto)
             break;
-        /* a match that runs into the window's end may only be there because the window ends */
-        if (me == we && we < n && !R->fwd)
-            break;
+        /* a match that runs into the window's end may only be there because the window ends
+         * (`$`), or may go on past it: searched again with the window widened */
+        if (me == we && we < n && !R->fwd) {
+            if (grown)
+                break;
+            grown = true;
+            we = n - we > AN_SEC_LINE_CAP ? we + AN_SEC_LINE_CAP : n;
+            continue;
+        }
         an_check_match(s, r, res, ms, me, rc == 0 ? 16 : rc);
         s->last_end[r] = me > ms ? me : ms + 1;
         ws = s->last_end[r];
