@@ -48,7 +48,8 @@ static inline void tb_entry(struct tb *t, const char *name, char type, const voi
     snprintf((char *)h + 100, 8, "%07o", 0644);
     snprintf((char *)h + 108, 8, "%07o", 0);
     snprintf((char *)h + 116, 8, "%07o", 0);
-    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)n & 077777777777ull); /* 11 digits */
+    snprintf((char *)h + 124, 12, "%011llo",
+             (unsigned long long)n & 077777777777ull); /* 11 digits */
     snprintf((char *)h + 136, 12, "%011o", 0);
     h[156] = (unsigned char)type;
     if (type == '2' || type == '1')
