@@ -12,6 +12,8 @@ import re
 import sys
 import tomllib
 
+from gen_common import cstr
+
 here = os.path.dirname(os.path.abspath(__file__))
 cfg = tomllib.load(open(os.path.join(here, 'gitleaks-rules.toml'), 'rb'))
 
@@ -101,22 +103,6 @@ def rewrite_hs(rid, rx):
                        'Hyperscan has no \\z; in a prefilter $ (end, or before a final newline) '
                        'accepts a superset'))
     return out
-
-
-def cstr(s):
-    r = '"'
-    for ch in s:
-        o = ord(ch)
-        if ch in '\\"':
-            r += '\\' + ch
-        elif ch == '?':
-            r += '\\?'  # never a trigraph, whatever the C dialect
-        elif 32 <= o < 127:
-            r += ch
-        else:
-            for b in ch.encode('utf-8'):
-                r += '\\%03o' % b
-    return r + '"'
 
 
 def hs_literal(word):
