@@ -105,11 +105,6 @@ def rewrite_hs(rid, rx):
     return out
 
 
-def hs_literal(word):
-    """A keyword as a Hyperscan pattern: every byte that is not a letter or digit escaped."""
-    return ''.join(c if c.isalnum() else '\\x%02x' % ord(c) for c in word)
-
-
 def joined(rxs):
     """gitleaks tests an allow-list's regexes one by one; one alternation does the same."""
     return '|'.join('(?:%s)' % r for r in rxs) if rxs else None
