@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -239,6 +240,35 @@ static void test_never_print(void **st)
     sg_an_result_free(r);
 }
 
+/* Text made to wake a rule on every line or every few bytes still costs time linear in its size:
+ * PCRE2 starts no match past the candidate line, and a file's windows are bounded. Before those
+ * bounds each of these took from 10 s to minutes; now well under a second each. */
+static void test_hostile_text_is_bounded(void **st)
+{
+    (void)st;
+    static const char *const unit[] = {"key=", "kind: secret\n", "curl ", "api_key = 'x9Q'\n"};
+    struct tb t = {0};
+    for (size_t k = 0; k < 4; k++) {
+        size_t ul = strlen(unit[k]), n = (2u << 20) / ul;
+        char *text = malloc(n * ul + 1), name[32];
+        assert_non_null(text);
+        for (size_t i = 0; i < n; i++)
+            memcpy(text + i * ul, unit[k], ul);
+        text[n * ul] = '\0';
+        snprintf(name, sizeof name, "r/h%zu.yaml", k);
+        tb_file(&t, name, text);
+        free(text);
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    struct sg_an_result *r = run(&t);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if (s > 20.0) /* loose: a shared machine; the unbounded engine took minutes */
+        fail_msg("8 MiB of hostile text took %.1f s", s);
+    sg_an_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_config_allow_and_disable),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_never_print),
+        cmocka_unit_test(test_hostile_text_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

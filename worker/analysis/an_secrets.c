@@ -19,10 +19,12 @@
 
 #include "an_secrets.h"
 
-#define AN_SEC_MAX_KW    512     /* keyword literals (gitleaks has about 400) */
-#define AN_SEC_MAX_CANDS 65536   /* candidates verified in one batch */
-#define AN_SEC_LINE_CAP  4096    /* a candidate's window: this far around its line at most */
-#define AN_SEC_MATCH_LIM 1000000 /* PCRE2 steps per match attempt: hostile text stays linear */
+#define AN_SEC_MAX_KW     512        /* keyword literals (gitleaks has about 400) */
+#define AN_SEC_MAX_CANDS  65536      /* candidates verified in one batch */
+#define AN_SEC_LINE_CAP   4096       /* a candidate's window: this far around its line at most */
+#define AN_SEC_MATCH_LIM  1000000    /* PCRE2 steps per match attempt: hostile text stays linear */
+#define AN_SEC_BUDGET_X   16         /* a file's candidate windows: 16 times its size... */
+#define AN_SEC_BUDGET_MIN (1u << 20) /* ...plus 1 MiB */
 
 enum { AN_ID_ANCHOR = 1 << 21 }; /* a keyword literal; other ids are rule indexes */
 
@@ -92,8 +94,8 @@ static pcre2_code *an_pcre(const char *pat)
     if (!pat)
         return NULL;
     /* Go's `$` without (?m) is the end of the text only */
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_DOLLAR_ENDONLY | PCRE2_USE_OFFSET_LIMIT, &ec, &eo, NULL);
     if (re)
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* the interpreter still works without */
     return re;
@@ -357,8 +359,10 @@ struct an_found { /* a verified finding, before gitleaks' generic-rule filter */
 struct an_secrets {
     hs_scratch_t *scratch;
     pcre2_match_data *md;
-    pcre2_match_context *mctx;
-    pcre2_code **allow; /* .singularity.yml secrets.allow */
+    pcre2_match_context *mctx; /* the rules' regexes: a step limit and a start limit */
+    pcre2_match_context *actx; /* allow-lists and paths: a step limit */
+    size_t budget;             /* bytes of windows the file may still have searched */
+    pcre2_code **allow;        /* .singularity.yml secrets.allow */
     size_t nallow;
     bool *disabled;
     /* per file */
@@ -393,6 +397,7 @@ struct an_secrets *an_secrets_new(const struct an_config *c, char *err, size_t e
         goto oom;
     s->md = pcre2_match_data_create(32, NULL);
     s->mctx = pcre2_match_context_create(NULL);
+    s->actx = pcre2_match_context_create(NULL);
     s->disabled = calloc(nr, sizeof *s->disabled);
     s->stamp = calloc(nr, sizeof *s->stamp);
     s->cand_end = calloc(nr, sizeof *s->cand_end);
@@ -401,10 +406,11 @@ struct an_secrets *an_secrets_new(const struct an_config *c, char *err, size_t e
     s->gate = calloc(nr, sizeof *s->gate);
     s->kwgate = calloc(nr, sizeof *s->kwgate);
     s->cands = malloc(AN_SEC_MAX_CANDS * sizeof *s->cands);
-    if (!s->md || !s->mctx || !s->disabled || !s->stamp || !s->cand_end || !s->last_end ||
-        !s->done || !s->gate || !s->kwgate || !s->cands)
+    if (!s->md || !s->mctx || !s->actx || !s->disabled || !s->stamp || !s->cand_end ||
+        !s->last_end || !s->done || !s->gate || !s->kwgate || !s->cands)
         goto oom;
     pcre2_set_match_limit(s->mctx, AN_SEC_MATCH_LIM);
+    pcre2_set_match_limit(s->actx, AN_SEC_MATCH_LIM);
     if (hs_alloc_scratch(g.db, &s->scratch) != HS_SUCCESS)
         goto oom;
     if (c) {
@@ -441,6 +447,7 @@ void an_secrets_free(struct an_secrets *s)
     hs_free_scratch(s->scratch);
     pcre2_match_data_free(s->md);
     pcre2_match_context_free(s->mctx);
+    pcre2_match_context_free(s->actx);
     for (size_t k = 0; k < s->nallow; k++)
         pcre2_code_free(s->allow[k]);
     free(s->allow);
@@ -458,7 +465,7 @@ void an_secrets_free(struct an_secrets *s)
 
 static bool an_re_hit(struct an_secrets *s, pcre2_code *re, const unsigned char *p, size_t n)
 {
-    return re && n > 0 && pcre2_match(re, p, n, 0, 0, s->md, s->mctx) >= 0;
+    return re && n > 0 && pcre2_match(re, p, n, 0, 0, s->md, s->actx) >= 0;
 }
 
 static void an_rule_touch(struct an_secrets *s, size_t r)
@@ -725,6 +732,14 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
         ws = s->done[r];
     if (R->anchored && ws > c->pos)
         return;
+    /* hostile text (a line of "key=key=...", a YAML of "kind: secret" lines) could make every
+     * byte a candidate of a window of thousands: a file's windows add up to a bounded multiple
+     * of its size, and the rest of its candidates are not searched */
+    if (we - ws > s->budget)
+        return;
+    s->budget -= we - ws;
+    /* a match must start by the candidate line's end: PCRE2 stops trying there */
+    pcre2_set_offset_limit(s->mctx, R->anchored ? PCRE2_UNSET : upto);
     bool grown = false;
     while (ws <= upto && ws <= we) {
         int rc = pcre2_match(res->re, d, we, ws, opts, s->md, s->mctx);
@@ -771,7 +786,7 @@ static int an_on_hs(unsigned int id, unsigned long long from, unsigned long long
         c = (struct an_cand){AN_ID_ANCHOR | a->rule, (uint32_t)(to - a->kwlen)};
         if (s->disabled[a->rule])
             return 0;
-        if (!an_sec_rules[a->rule].fwd) { /* a single-line rule found by keyword: once a line */
+        if (!an_sec_rules[a->rule].fwd || an_sec_rules[a->rule].line_once) { /* once a line */
             an_rule_touch(s, a->rule);
             if (to - 1 < s->cand_end[a->rule] && s->cand_end[a->rule])
                 return 0;
@@ -803,14 +818,17 @@ static int an_cmp_found(const void *a, const void *b)
 
 /* gitleaks' filter(): a generic finding gives way to a provider's finding on the same line whose
  * secret contains it. */
-static bool an_shadowed(const struct an_secrets *s, const struct an_found *f)
+static bool an_shadowed(const struct an_secrets *s, size_t i)
 {
+    const struct an_found *f = &s->found[i];
     if (!strstr(an_sec_rules[f->rule].id, "generic"))
         return false;
-    for (size_t k = 0; k < s->nfound; k++) {
+    size_t k = i; /* the findings are sorted by line: only this line's are compared */
+    while (k > 0 && s->found[k - 1].line == f->line)
+        k--;
+    for (; k < s->nfound && s->found[k].line == f->line; k++) {
         const struct an_found *o = &s->found[k];
-        if (o->line == f->line && o->rule != f->rule &&
-            !strstr(an_sec_rules[o->rule].id, "generic") &&
+        if (o->rule != f->rule && !strstr(an_sec_rules[o->rule].id, "generic") &&
             (f->se - f->ss == 0 ||
              memmem(s->d + o->ss, o->se - o->ss, s->d + f->ss, f->se - f->ss)))
             return true;
@@ -844,6 +862,7 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
     s->nfound = 0;
     s->cur_pos = 0;
     s->cur_line = 1;
+    s->budget = AN_SEC_BUDGET_X * n + AN_SEC_BUDGET_MIN;
     hs_scan(g.db, (const char *)d, (unsigned)n, 0, s->scratch, an_on_hs, s);
     /* gitleaks skips these files (images, lock files, vendored Go modules...); asked only when
      * there is something to skip, since most files have no candidate at all */
@@ -860,7 +879,7 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
         const struct an_found *f = &s->found[i];
         if (i > 0 && f->line == f[-1].line && f->rule == f[-1].rule)
             continue; /* one finding per rule and line */
-        if (!an_shadowed(s, f))
+        if (!an_shadowed(s, i))
             an_emit(s, f, fn, ctx);
     }
     s->d = NULL;

@@ -40,6 +40,7 @@ struct an_sec_rule {   /* one gitleaks rule */
     size_t nallow;
     unsigned back, fwd; /* multi-line rules: window around a keyword, in bytes */
     bool anchored;      /* multi-line rules: the match starts at the keyword */
+    bool line_once;     /* anchored rules: only a line's first keyword can start a match */
 };
 
 extern const struct an_sec_rule an_sec_rules[];

@@ -28,14 +28,16 @@ SEC_OF = {'private-key': 'AN_SEC001', 'aws-access-token': 'AN_SEC002',
 # Rules whose match spans lines: Hyperscan only finds where they can start (a keyword), and PCRE2
 # runs from there over a window (bytes back to the line start, bytes forward). The window is the
 # regex's own bound where it has one; private keys are at most a few KiB of base64.
+# The last field says a line needs only its first keyword: from an earlier "curl" the regex's
+# `.*?` reaches everything a later one on the same line could, so when the first fails all do.
 MULTILINE = {
-    'private-key': (0, 16384, True),  # starts at "-----BEGIN" (the keyword): anchored
-    'curl-auth-header': (0, 4096, True),  # starts at "curl"
-    'curl-auth-user': (0, 4096, True),
-    'jwt-base64': (0, 8192, True),  # starts at "ZXlK"; the body may continue over lines
+    'private-key': (0, 16384, True, False),  # starts at "-----BEGIN" (the keyword): anchored
+    'curl-auth-header': (0, 4096, True, True),  # starts at "curl"
+    'curl-auth-user': (0, 4096, True, True),
+    'jwt-base64': (0, 8192, True, False),  # starts at "ZXlK"; the body may continue over lines
     # `data:` may come up to 300 bytes before `kind: Secret`; the match starts there, not at the
     # keyword, so it is searched from 512 bytes back
-    'kubernetes-secret-yaml': (512, 1024, False),
+    'kubernetes-secret-yaml': (512, 1024, False, False),
 }
 
 # How Hyperscan finds a rule's candidates. Most rules have a keyword that is rare in source code
@@ -156,11 +158,12 @@ for i, r in enumerate(cfg['rules']):
         hs = rewrite_hs(rid, rx)
     if ml and not kws:
         sys.exit('%s: a multi-line rule needs keywords to anchor it' % rid)
-    rules.append('    {%s, %s, %s, %s, %s, %s, %d, %d, %s, %s, %d, %d, %d, %s},' % (
+    rules.append('    {%s, %s, %s, %s, %s, %s, %d, %d, %s, %s, %d, %d, %d, %s, %s},' % (
         cstr(rid), SEC_OF.get(rid, 'AN_SEC004'), cstr(pre) if pre else 'NULL',
         cstr(hs) if hs else 'NULL', cstr(r['path']) if r.get('path') else 'NULL', kwname,
         len(kws), r.get('secretGroup', 0), repr(float(r.get('entropy', 0.0))), al, nal,
-        ml[0] if ml else 0, ml[1] if ml else 0, 'true' if ml and ml[2] else 'false'))
+        ml[0] if ml else 0, ml[1] if ml else 0, 'true' if ml and ml[2] else 'false',
+        'true' if ml and ml[3] else 'false'))
     if ml:
         report.append((rid, 'prefilter: the keywords, not the regex',
                        'the match spans lines; PCRE2 searches a window of %d bytes back, %d '
