@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sg_utf8.h"
+
 #define SG_BUF_DEFAULT_MAX (SIZE_MAX / 2)
 
 void sg_buf_init(struct sg_buf *b, size_t max)
@@ -120,39 +122,6 @@ enum sg_err sg_buf_put_i64(struct sg_buf *b, int64_t v)
     return sg_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), or 0 when invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 enum sg_err sg_buf_put_json_str(struct sg_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -174,7 +143,7 @@ enum sg_err sg_buf_put_json_str(struct sg_buf *b, const char *s, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            step = utf8_seq_len(p + i, len - i);
+            step = sg_utf8_seq_len(s + i, len - i);
             if (step) {
                 i += step;
                 continue;

@@ -144,6 +144,11 @@ enum sg_err sg_job_decode(const char *line, size_t len, struct sg_job *job, char
                           size_t errlen)
 {
     memset(job, 0, sizeof *job);
+    if (len > SG_JOB_LINE_MAX) {
+        snprintf(err, errlen, "job line of %zu bytes is over the %zu-byte limit; not parsed", len,
+                 SG_JOB_LINE_MAX);
+        return SG_ERR_PARSE;
+    }
     enum sg_err rc = SG_ERR_PARSE;
     struct json_tokener *tok = json_tokener_new_ex(32);
     struct json_object *o = NULL, *v;
@@ -156,6 +161,12 @@ enum sg_err sg_job_decode(const char *line, size_t len, struct sg_job *job, char
     if (!o || json_tokener_get_error(tok) != json_tokener_success ||
         !json_object_is_type(o, json_type_object))
         goto out;
+    /* json-c stops after the first value: whatever follows it (another object, a NUL and more
+     * bytes) would otherwise be accepted silently */
+    why = "text after the job object";
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\n' && line[i] != '\r')
+            goto out;
 
     int64_t ver = 0;
     why = "field v: expected 1";

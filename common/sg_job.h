@@ -12,6 +12,9 @@
 #include "sg_err.h"
 
 #define SG_JOB_VERSION 1
+/* The longest job line a worker reads. A real one is well under 1 KiB; a longer line can only have
+ * been written to Redis by something else, and is dead-lettered without being parsed. */
+#define SG_JOB_LINE_MAX ((size_t)1 << 20)
 
 enum sg_job_kind { SG_JOB_ANALYZE = 0, SG_JOB_SYNC = 1 };
 
@@ -39,8 +42,10 @@ const char *sg_job_kind_str(enum sg_job_kind kind);
 /* Appends the job as one line of JSON (no newline), fields in DESIGN.md's order. */
 enum sg_err sg_job_encode(const struct sg_job *job, struct sg_buf *out);
 
-/* Parses a job line. Unknown fields are ignored; a missing/ill-typed required field, an unknown
- * kind or a version other than 1 is SG_ERR_PARSE with a reason in err. On error job is cleared. */
+/* Parses a job line: one JSON object, nothing after it but white space. Unknown fields are
+ * ignored; a line over SG_JOB_LINE_MAX (not parsed), text after the object, a missing/ill-typed
+ * required field, an unknown kind or a version other than 1 is SG_ERR_PARSE with a reason in err.
+ * The line may hold any bytes (a NUL is refused, not a terminator). On error job is cleared. */
 enum sg_err sg_job_decode(const char *line, size_t len, struct sg_job *job, char *err,
                           size_t errlen);
 

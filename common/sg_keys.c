@@ -8,11 +8,6 @@ int sg_key_processing(char *out, size_t n, const char *worker_id)
     return snprintf(out, n, SG_KEY_PROCESSING_PREFIX "%s", worker_id);
 }
 
-int sg_key_delivery(char *out, size_t n, const char *delivery_id)
-{
-    return snprintf(out, n, SG_KEY_DELIVERY_PREFIX "%s", delivery_id);
-}
-
 int sg_key_token(char *out, size_t n, int64_t installation_id)
 {
     return snprintf(out, n, SG_KEY_TOKEN_PREFIX "%lld", (long long)installation_id);

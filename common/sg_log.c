@@ -22,6 +22,16 @@ static pthread_mutex_t g_buf_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sg_buf g_pending;
 static size_t g_buffer_cap;
 
+/* This thread's job context (sg_log_context_set): copies, so the caller's strings may go. */
+struct ctx_copy {
+    bool set;
+    char delivery[256], repo[256], sha[256];
+    bool has_delivery, has_repo, has_sha;
+    long long installation;
+    int attempt;
+};
+static _Thread_local struct ctx_copy tl_ctx;
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 bool sg_log_parse_level(const char *s, enum sg_log_level *out)
@@ -72,9 +82,30 @@ void sg_log_set_fd(int fd)
     g_fd = fd;
 }
 
-bool sg_log_enabled(enum sg_log_level level)
+static bool copy_field(char *dst, size_t cap, const char *src)
 {
-    return level >= g_level;
+    if (!src)
+        return false;
+    snprintf(dst, cap, "%s", src);
+    return true;
+}
+
+void sg_log_context_set(const struct sg_log_context *ctx)
+{
+    sg_log_context_clear();
+    if (!ctx)
+        return;
+    tl_ctx.has_delivery = copy_field(tl_ctx.delivery, sizeof tl_ctx.delivery, ctx->delivery);
+    tl_ctx.has_repo = copy_field(tl_ctx.repo, sizeof tl_ctx.repo, ctx->repo);
+    tl_ctx.has_sha = copy_field(tl_ctx.sha, sizeof tl_ctx.sha, ctx->sha);
+    tl_ctx.installation = ctx->installation;
+    tl_ctx.attempt = ctx->attempt;
+    tl_ctx.set = true;
+}
+
+void sg_log_context_clear(void)
+{
+    memset(&tl_ctx, 0, sizeof tl_ctx);
 }
 
 static void write_all(const char *data, size_t len)
@@ -157,6 +188,67 @@ static void put_text_value(struct sg_buf *b, const char *v)
         sg_buf_puts(b, v);
 }
 
+static void put_str_kv(struct sg_buf *b, const char *key, const char *v)
+{
+    put_key(b, key);
+    if (g_format == SG_LOG_JSON)
+        sg_buf_put_json_str(b, v, strlen(v));
+    else
+        put_text_value(b, v);
+}
+
+enum { C_DELIVERY = 1, C_INSTALLATION = 2, C_REPO = 4, C_SHA = 8, C_ATTEMPT = 16 };
+
+/* Which context keys the call site passes itself (those are not repeated: one key once per line).
+ * Reads a copy of the arguments. */
+static unsigned context_keys_given(va_list args)
+{
+    unsigned given = 0;
+    va_list ap;
+    va_copy(ap, args);
+    for (;;) {
+        enum sg_kv_type t = (enum sg_kv_type)va_arg(ap, int);
+        if (t == SG_KV_T_END || t > SG_KV_T_BOOL)
+            break;
+        const char *key = va_arg(ap, const char *);
+        if (t == SG_KV_T_STR)
+            (void)va_arg(ap, const char *);
+        else if (t == SG_KV_T_INT)
+            (void)va_arg(ap, long long);
+        else if (t == SG_KV_T_DBL)
+            (void)va_arg(ap, double);
+        else
+            (void)va_arg(ap, int);
+        given |= !strcmp(key, "delivery")       ? C_DELIVERY
+                 : !strcmp(key, "installation") ? C_INSTALLATION
+                 : !strcmp(key, "repo")         ? C_REPO
+                 : !strcmp(key, "sha")          ? C_SHA
+                 : !strcmp(key, "attempt")      ? C_ATTEMPT
+                                                : 0u;
+    }
+    va_end(ap);
+    return given;
+}
+
+/* The thread's job context, right after msg (where the hand-written keys used to be). */
+static void put_context(struct sg_buf *b, unsigned given)
+{
+    if (tl_ctx.has_delivery && !(given & C_DELIVERY))
+        put_str_kv(b, "delivery", tl_ctx.delivery);
+    if (tl_ctx.installation && !(given & C_INSTALLATION)) {
+        put_key(b, "installation");
+        sg_buf_put_i64(b, tl_ctx.installation);
+    }
+    if (tl_ctx.has_repo && !(given & C_REPO))
+        put_str_kv(b, "repo", tl_ctx.repo);
+    if (tl_ctx.has_sha && !(given & C_SHA))
+        put_str_kv(b, "sha", tl_ctx.sha);
+    if (tl_ctx.attempt >= 0 && !(given & C_ATTEMPT)) {
+        put_key(b, "attempt");
+        sg_buf_put_i64(b, tl_ctx.attempt);
+    }
+}
+
 void sg_log(enum sg_log_level level, const char *msg, ...)
 {
     if (level < g_level)
@@ -211,6 +303,8 @@ void sg_log(enum sg_log_level level, const char *msg, ...)
 
     va_list ap;
     va_start(ap, msg);
+    if (tl_ctx.set)
+        put_context(&b, context_keys_given(ap));
     for (;;) {
         enum sg_kv_type t = (enum sg_kv_type)va_arg(ap, int);
         if (t == SG_KV_T_END)

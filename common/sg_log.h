@@ -5,7 +5,12 @@
  *   sg_log_info("webhook queued", SG_KV_STR("delivery", id), SG_KV_INT("status", 202), SG_KV_END);
  *
  * Each line is written with one write(2), so lines from several threads or processes sharing a
- * pipe do not interleave. */
+ * pipe do not interleave.
+ *
+ * A per-thread context (pgbouncer's idea: log helpers that add the client's context): while a
+ * worker runs a job, sg_log_context_set() makes every line that thread writes carry the job's
+ * delivery, installation, repo, sha and attempt, also lines written deep in the database or GitHub
+ * code that knows nothing of jobs. A key the call site passes itself wins over the context's. */
 #ifndef SG_LOG_H
 #define SG_LOG_H
 
@@ -31,7 +36,19 @@ bool sg_log_parse_format(const char *s, enum sg_log_format *out);
 /* Process-wide settings; call once at start. fd defaults to 1 (stdout). */
 void sg_log_init(enum sg_log_level level, enum sg_log_format format, const char *component);
 void sg_log_set_fd(int fd);
-bool sg_log_enabled(enum sg_log_level level);
+
+/* The job a thread is working on. Strings are copied (cut at 255 bytes); NULL strings,
+ * installation 0 and attempt < 0 are left out of the lines. */
+struct sg_log_context {
+    const char *delivery;
+    long long installation;
+    const char *repo;
+    const char *sha;
+    int attempt;
+};
+void sg_log_context_set(const struct sg_log_context *ctx);
+/* Lines from this thread carry no context again. */
+void sg_log_context_clear(void);
 
 /* Buffered mode (ingress hot path): info/debug lines are collected in memory (at most cap bytes)
  * and written by sg_log_flush() with one write(2), so a busy server pays one syscall per batch

@@ -6,7 +6,7 @@
 
 #include "sg_config.h"
 
-#define N_VARS 21
+#define N_VARS 24
 
 static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
 {
@@ -49,6 +49,13 @@ static void table(struct ingress_config *c, struct sg_config_var v[N_VARS])
          "Retry-After sent with 503"},
         {"METRICS_CACHE_MS", SG_CFG_INT, "1000", false, 0, 60000, &c->metrics_cache_ms,
          "queue gauges are read from Redis at most this often"},
+        {"TRUSTED_PROXIES", SG_CFG_STR, "", false, 0, 0, &c->trusted_proxies,
+         "CIDR list of proxies whose X-Forwarded-For names the client (empty: none)"},
+        {"MAX_CONNECTIONS_PER_CLIENT", SG_CFG_INT, "128", false, 1, 1000000,
+         &c->max_connections_per_client,
+         "open connections per client address (trusted proxies exempt)"},
+        {"METRICS_PORT", SG_CFG_INT, "0", false, 0, 65535, &c->metrics_port,
+         "serve /metrics, /healthz, /readyz on this port too, /metrics not on PORT (0: off)"},
     };
     memcpy(v, t, sizeof t);
 }
@@ -87,6 +94,14 @@ enum sg_err ingress_config_load(struct ingress_config *cfg, const char *(*env)(c
         snprintf(err, errlen, "REDIS_URL: %s", uerr);
         return SG_ERR_CONFIG;
     }
+    if (ingress_trusted_parse(cfg->trusted_proxies, &cfg->trusted, uerr, sizeof uerr) != SG_OK) {
+        snprintf(err, errlen, "TRUSTED_PROXIES: %s", uerr);
+        return SG_ERR_CONFIG;
+    }
+    if (cfg->metrics_port && cfg->metrics_port == cfg->port) {
+        snprintf(err, errlen, "METRICS_PORT: must differ from PORT (%lld)", (long long)cfg->port);
+        return SG_ERR_CONFIG;
+    }
     return SG_OK;
 }
 
@@ -96,6 +111,7 @@ void ingress_config_free(struct ingress_config *cfg)
     table(cfg, v);
     sg_config_free(v, N_VARS);
     sg_redis_url_clear(&cfg->redis);
+    ingress_trusted_free(&cfg->trusted);
 }
 
 void ingress_config_print_help(FILE *f)

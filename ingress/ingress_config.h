@@ -1,4 +1,4 @@
-/* Why: the ingress's settings table (DESIGN.md section 7 plus the abuse limits of issue 2), read
+/* Why: the ingress's settings table (DESIGN.md section 7 plus the abuse limits), read
  * once at start through common/sg_config.h and validated, so a bad value stops the process with
  * one line naming the variable.
  *
@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ingress_client.h"
 #include "sg_err.h"
 #include "sg_log.h"
 #include "sg_url.h"
@@ -36,10 +37,14 @@ struct ingress_config {
     int64_t redis_timeout_ms; /* connect and command timeout */
     int64_t retry_after_s;    /* Retry-After on 503 */
     int64_t metrics_cache_ms; /* queue gauges are re-read at most this often */
+    char *trusted_proxies;    /* CIDR list, parsed into trusted */
+    int64_t max_connections_per_client;
+    int64_t metrics_port; /* 0: /metrics on the main port */
     /* derived */
     enum sg_log_level level;
     enum sg_log_format format;
     struct sg_redis_url redis;
+    struct ingress_trusted trusted;
 };
 
 /* Loads and validates; env replaces getenv when non-NULL (tests). */

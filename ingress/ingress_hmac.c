@@ -67,8 +67,8 @@ fail:
     return NULL;
 }
 
-bool ingress_hmac_sha256(struct ingress_hmac *h, const void *data, size_t len,
-                         unsigned char out[32])
+/* HMAC-SHA256(secret, data) into out, from copies of the keyed states. */
+static bool hmac_sha256(struct ingress_hmac *h, const void *data, size_t len, unsigned char out[32])
 {
     unsigned char inner[32];
     unsigned int n = 0;
@@ -93,7 +93,7 @@ bool ingress_hmac_verify(struct ingress_hmac *h, const void *body, size_t len, c
         bad |= (hi | lo) < 0;
         want[i] = (unsigned char)((hi & 0xf) << 4 | (lo & 0xf));
     }
-    if (!ingress_hmac_sha256(h, body, len, got))
+    if (!hmac_sha256(h, body, len, got))
         return false;
     return (CRYPTO_memcmp(want, got, 32) == 0) & !bad;
 }

@@ -12,12 +12,11 @@
 
 struct ingress_hmac;
 
+/* Hex digits of an HMAC-SHA256 digest. */
+#define INGRESS_HMAC_HEX_LEN 64
+
 struct ingress_hmac *ingress_hmac_new(const char *secret, size_t secret_len);
 void ingress_hmac_free(struct ingress_hmac *h);
-
-/* HMAC-SHA256(secret, data) into out (32 bytes). */
-bool ingress_hmac_sha256(struct ingress_hmac *h, const void *data, size_t len,
-                         unsigned char out[32]);
 
 /* True when header is "sha256=" + 64 hex digits (either case) of HMAC-SHA256(secret, body);
  * the digest comparison is constant time. */

@@ -61,6 +61,35 @@ static bool list_has(struct ingress_str v, const char *token)
     return false;
 }
 
+/* The path of a request target (RFC 9112 section 3.2): origin-form ("/p?q") as sent; absolute-form
+ * ("http://host:4000/p?q"), which a server must accept, by its path with the authority ignored
+ * (an empty path is "/"). Authority-form and asterisk-form are for CONNECT and OPTIONS, which the
+ * ingress does not serve. */
+static bool target_path(struct ingress_str t, struct ingress_str *path)
+{
+    const char *p = t.p, *end = t.p + t.len;
+    if (*p != '/') {
+        size_t scheme = t.len >= 7 && strncasecmp(p, "http://", 7) == 0    ? 7
+                        : t.len >= 8 && strncasecmp(p, "https://", 8) == 0 ? 8
+                                                                           : 0;
+        if (!scheme)
+            return false;
+        p += scheme;
+        const char *authority = p;
+        while (p < end && *p != '/' && *p != '?' && *p != '#')
+            p++;
+        if (p == authority || (p < end && *p == '#'))
+            return false;
+        if (p == end || *p == '?') {
+            *path = (struct ingress_str){"/", 1};
+            return true;
+        }
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    *path = (struct ingress_str){p, (size_t)((q ? q : end) - p)};
+    return true;
+}
+
 enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
                                                  struct ingress_http_req *req, const char **reason)
 {
@@ -83,20 +112,21 @@ enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
         p++;
     if (p == s || p >= end || *p != ' ')
         return INGRESS_HTTP_BAD;
-    req->target = (struct ingress_str){s, (size_t)(p - s)};
-    const char *q = memchr(s, '?', (size_t)(p - s));
-    req->path = (struct ingress_str){s, (size_t)((q ? q : p) - s)};
-    if (*s != '/') {
-        *reason = "request target must be a path";
-        return INGRESS_HTTP_BAD;
-    }
+    struct ingress_str target = {s, (size_t)(p - s)};
     p++;
     if (end - p < 10 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
         p[7] < '0' || p[7] > '9' || p[8] != '\r' || p[9] != '\n')
         return INGRESS_HTTP_BAD;
+    /* The version before the target's form: HTTP/2's prior-knowledge preface ("PRI * HTTP/2.0")
+     * is answered 505, not 400 for its "*". */
     if (p[5] != '1') {
         *reason = "only HTTP/1.x is supported";
         return INGRESS_HTTP_VERSION;
+    }
+    req->target = target;
+    if (!target_path(target, &req->path)) {
+        *reason = "request target must be a path or an absolute http(s) URI";
+        return INGRESS_HTTP_BAD;
     }
     req->minor = p[7] - '0';
     p += 10;
@@ -111,7 +141,7 @@ enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
         }
         if (++nheaders > INGRESS_HTTP_MAX_HEADERS) {
             *reason = "too many header fields";
-            return INGRESS_HTTP_BAD;
+            return INGRESS_HTTP_HEADERS_TOO_LARGE;
         }
         s = p;
         while (p < end && is_tchar((unsigned char)*p))
@@ -235,7 +265,8 @@ enum {
     CH_DATA_CR,
     CH_DATA_LF,
     CH_TRAILER_START, /* start of a trailer line or the final CRLF */
-    CH_TRAILER,       /* inside a trailer line */
+    CH_TRAILER_NAME,  /* a trailer's field name, up to ':' */
+    CH_TRAILER,       /* a trailer's value */
     CH_TRAILER_LF,
     CH_FINAL_LF,
     CH_DONE
@@ -263,7 +294,13 @@ enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, cons
             else if (ch >= 'A' && ch <= 'F')
                 h = ch - 'A' + 10;
             if (h >= 0) {
-                if (++c->digits > 15) {
+                /* Leading zeros are valid ("000a"): the size cap counts significant digits, the
+                 * line cap bounds the rest. */
+                if (++c->line > INGRESS_HTTP_CHUNK_LINE_MAX) {
+                    r = INGRESS_CHUNKED_BAD;
+                    goto out;
+                }
+                if ((c->remaining || h) && ++c->digits > 15) {
                     r = INGRESS_CHUNKED_TOO_LARGE;
                     goto out;
                 }
@@ -271,7 +308,7 @@ enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, cons
                 i++;
                 break;
             }
-            if (c->digits == 0) {
+            if (c->line == 0) {
                 r = INGRESS_CHUNKED_BAD;
                 goto out;
             }
@@ -307,6 +344,7 @@ enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, cons
             }
             i++;
             c->digits = 0;
+            c->line = 0;
             c->state = c->remaining ? CH_DATA : CH_TRAILER_START;
             break;
         case CH_DATA: {
@@ -333,16 +371,31 @@ enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, cons
             c->state = c->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
             break;
         case CH_TRAILER_START:
+            /* A trailer line is a field name and ':', as a header is: a line starting with SP or
+             * HTAB (obsolete line folding) is refused here as it is in the head. */
             i++;
             if (ch == '\r') {
                 c->state = CH_FINAL_LF;
-            } else if (ch < 0x20 || ch == ':') {
+            } else if (is_tchar(ch)) {
+                c->state = CH_TRAILER_NAME;
+                c->line = 1;
+            } else {
                 r = INGRESS_CHUNKED_BAD;
                 goto out;
-            } else {
-                c->state = CH_TRAILER;
-                c->line = 1;
             }
+            break;
+        case CH_TRAILER_NAME:
+            if (ch == ':') {
+                c->state = CH_TRAILER;
+            } else if (!is_tchar(ch)) {
+                r = INGRESS_CHUNKED_BAD;
+                goto out;
+            }
+            if (++c->line > INGRESS_HTTP_CHUNK_LINE_MAX) {
+                r = INGRESS_CHUNKED_BAD;
+                goto out;
+            }
+            i++;
             break;
         case CH_TRAILER:
             if (ch == '\r') {
@@ -372,6 +425,22 @@ enum ingress_chunked_result ingress_chunked_feed(struct ingress_chunked *c, cons
 out:
     *consumed = i;
     return r;
+}
+
+int ingress_http_status(enum ingress_http_result r)
+{
+    switch (r) {
+    case INGRESS_HTTP_OK:
+        return 200;
+    case INGRESS_HTTP_HEADERS_TOO_LARGE:
+        return 431;
+    case INGRESS_HTTP_UNSUPPORTED:
+        return 501;
+    case INGRESS_HTTP_VERSION:
+        return 505;
+    default:
+        return 400;
+    }
 }
 
 const char *ingress_http_reason(int status)

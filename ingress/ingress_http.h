@@ -25,7 +25,7 @@ struct ingress_str {
 struct ingress_http_req {
     struct ingress_str method;
     struct ingress_str target; /* as sent, with any query */
-    struct ingress_str path;   /* target up to '?' */
+    struct ingress_str path;   /* target's path up to '?' ("/" for "http://host") */
     int minor;                 /* HTTP/1.<minor> */
     bool keep_alive;           /* from version and Connection */
     bool has_length;
@@ -40,10 +40,14 @@ struct ingress_http_req {
 
 enum ingress_http_result {
     INGRESS_HTTP_OK = 0,
-    INGRESS_HTTP_BAD,         /* 400 */
-    INGRESS_HTTP_UNSUPPORTED, /* 501: a transfer coding other than chunked */
-    INGRESS_HTTP_VERSION,     /* 505 */
+    INGRESS_HTTP_BAD,               /* 400 */
+    INGRESS_HTTP_HEADERS_TOO_LARGE, /* 431: more than INGRESS_HTTP_MAX_HEADERS fields */
+    INGRESS_HTTP_UNSUPPORTED,       /* 501: a transfer coding other than chunked */
+    INGRESS_HTTP_VERSION,           /* 505: not HTTP/1.x (also HTTP/2's preface) */
 };
+
+/* The status code answering a parse result. */
+int ingress_http_status(enum ingress_http_result r);
 
 /* Parses a complete request head (request line + headers + the empty line) of len bytes.
  * On failure *reason gets a short static text for the JSON "error" field. */
@@ -54,14 +58,15 @@ enum ingress_http_result ingress_http_parse_head(const char *head, size_t len,
 size_t ingress_http_head_end(const char *data, size_t len);
 
 /* Incremental chunked-body decoder (RFC 9112 section 7.1); chunk extensions and trailers are
- * read and dropped, each line capped at INGRESS_HTTP_CHUNK_LINE_MAX bytes. */
+ * read and dropped, each line capped at INGRESS_HTTP_CHUNK_LINE_MAX bytes. A chunk size may have
+ * leading zeros; at most 15 significant hex digits. */
 #define INGRESS_HTTP_CHUNK_LINE_MAX 4096
 
 struct ingress_chunked {
     int state;
     uint64_t remaining;
     size_t line; /* bytes in the current size/extension/trailer line */
-    int digits;
+    int digits;  /* significant hex digits of the current chunk size */
 };
 
 enum ingress_chunked_result {

@@ -121,7 +121,27 @@ struct scanner {
     int depth;
     enum ingress_json_result res;
     struct ingress_json_fields *out;
+    bool nul; /* scan_string decoded a \u0000 */
 };
+
+const char *ingress_json_result_str(enum ingress_json_result r)
+{
+    switch (r) {
+    case INGRESS_JSON_OK:
+        return "ok";
+    case INGRESS_JSON_INVALID:
+        return "body is not valid JSON";
+    case INGRESS_JSON_DEPTH:
+        return "JSON nested deeper than 1000 levels";
+    case INGRESS_JSON_NUL:
+        return "NUL character (U+0000) in a routed JSON field or key";
+    case INGRESS_JSON_DUPLICATE:
+        return "duplicate key in a routed JSON object";
+    case INGRESS_JSON_RANGE:
+        return "integer out of range in a routed JSON field";
+    }
+    return "body is not valid JSON";
+}
 
 static bool fail(struct scanner *s, enum ingress_json_result r)
 {
@@ -313,6 +333,8 @@ static bool scan_string(struct scanner *s, char *dst, size_t cap, size_t *dlen, 
             }
             if (cp >= 0xD800 && cp <= 0xDFFF)
                 cp = 0xFFFD; /* RFC 8259 allows lone surrogates syntactically */
+            if (cp == 0)
+                s->nul = true;
             break;
         default:
             return fail(s, INGRESS_JSON_INVALID);
@@ -383,6 +405,9 @@ static bool scan_number(struct scanner *s, bool *is_int, int64_t *ival)
             *ival = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
         }
     }
+    /* Only routed numbers are read here: json-c would clamp this one to another id. */
+    if (integral && !*is_int)
+        return fail(s, INGRESS_JSON_RANGE);
     return true;
 }
 
@@ -517,11 +542,17 @@ static unsigned member_mask(struct scanner *s, unsigned mask, int level, const u
     const char *key = (const char *)raw;
     size_t keylen = rawlen;
     if (escaped) {
-        /* Rare: decode the key (already validated) to compare it with our plain names. */
-        struct scanner sub = {raw - 1, raw + rawlen + 1, raw - 1, 0, INGRESS_JSON_OK, NULL};
+        /* Rare: decode the key (already validated) to compare it with our plain names. json-c
+         * keeps keys as C strings, so "action\u0000x" would be its "action": refused. */
+        struct scanner sub = {raw - 1, raw + rawlen + 1, raw - 1, 0, INGRESS_JSON_OK, NULL, false};
         size_t n = 0;
         bool over = false;
-        if (!scan_string(&sub, tmp, sizeof tmp - 1, &n, &over, NULL, NULL, NULL) || over)
+        bool ok = scan_string(&sub, tmp, sizeof tmp - 1, &n, &over, NULL, NULL, NULL);
+        if (sub.nul) {
+            fail(s, INGRESS_JSON_NUL);
+            return 0;
+        }
+        if (!ok || over)
             return 0;
         key = tmp;
         keylen = n;
@@ -533,7 +564,6 @@ static unsigned member_mask(struct scanner *s, unsigned mask, int level, const u
         if (memcmp(PATHS[f].c[level].key, key, keylen) == 0)
             out |= 1u << f;
     }
-    (void)s;
     return out;
 }
 
@@ -543,6 +573,7 @@ static bool scan_object(struct scanner *s, unsigned mask, int level)
     if (++s->depth > INGRESS_JSON_MAX_DEPTH)
         return fail(s, INGRESS_JSON_DEPTH);
     unsigned below = mask & ~terminal_mask(mask, level);
+    unsigned seen = 0; /* routed fields already met among this object's members */
     skip_ws(s);
     if (s->p < s->end && *s->p == '}') {
         s->p++;
@@ -558,7 +589,18 @@ static bool scan_object(struct scanner *s, unsigned mask, int level)
         if (!skip_string(s, &escaped))
             return false;
         size_t rawlen = (size_t)(s->p - 1 - raw);
-        unsigned child = below ? member_mask(s, below, level, raw, rawlen, escaped) : 0;
+        unsigned child = 0;
+        if (below) {
+            child = member_mask(s, below, level, raw, rawlen, escaped);
+            if (s->res != INGRESS_JSON_OK)
+                return false;
+            /* Distinct keys lead to disjoint fields, so a field met twice is a key met twice:
+             * refused rather than merged ("repository" twice gave id from one, full_name from
+             * the other) or resolved by a rule another reader may not share. */
+            if (child & seen)
+                return fail(s, INGRESS_JSON_DUPLICATE);
+            seen |= child;
+        }
         if (s->p < s->end && *s->p == ':') {
             s->p++; /* the usual compact form */
         } else {
@@ -644,8 +686,11 @@ static bool scan_value(struct scanner *s, unsigned mask, int level)
         if (term) {
             struct ingress_json_value *v = &s->out->v[__builtin_ctz(term)];
             bool over = false;
+            s->nul = false;
             if (!scan_string(s, v->str, INGRESS_JSON_MAX_STR, &v->len, &over, NULL, NULL, NULL))
                 return false;
+            if (s->nul) /* the C string would end early: "opened\u0000junk" read as "opened" */
+                return fail(s, INGRESS_JSON_NUL);
             set_type(s, term, over ? IJT_TOO_LONG : IJT_STRING);
             return true;
         }
@@ -699,7 +744,8 @@ enum ingress_json_result ingress_json_scan(const char *data, size_t len,
                         (const unsigned char *)data,
                         0,
                         INGRESS_JSON_OK,
-                        out};
+                        out,
+                        false};
     skip_ws(&s);
     if (scan_value(&s, ALL_FIELDS, 0)) {
         skip_ws(&s);

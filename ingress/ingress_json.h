@@ -63,15 +63,26 @@ struct ingress_json_fields {
     struct ingress_json_value v[IJF__COUNT];
 };
 
+/* The scanner must read a payload as json-c (and so the rest of the system) would, or refuse it:
+ * where json-c's reading of a routed field would differ from a plain one, the payload is refused
+ * instead of routed. */
 enum ingress_json_result {
     INGRESS_JSON_OK = 0,
     INGRESS_JSON_INVALID, /* not RFC 8259 JSON */
     INGRESS_JSON_DEPTH,   /* nested deeper than INGRESS_JSON_MAX_DEPTH (an implementation limit) */
+    INGRESS_JSON_NUL,     /* \u0000 in a routed string, or in a key of an object on a routed
+                           * path: C strings (json-c's keys, our fields) would end there */
+    INGRESS_JSON_DUPLICATE, /* a routed key twice in one object: RFC 8259 leaves the meaning open
+                             * (json-c takes the last, others the first) */
+    INGRESS_JSON_RANGE,     /* a routed integer outside int64: json-c would clamp it */
 };
 
-/* Validates data[0..len) as one JSON text and fills out with the routing fields (the last
- * occurrence wins for duplicate keys, as in json-c). On error, *err_off (if non-NULL) gets the
- * offset of the first bad byte. */
+/* A short reason for a result, for the 400 answer. */
+const char *ingress_json_result_str(enum ingress_json_result r);
+
+/* Validates data[0..len) as one JSON text and fills out with the routing fields. A payload whose
+ * routed fields json-c would read differently is refused (NUL, DUPLICATE, RANGE above). On error,
+ * *err_off (if non-NULL) gets the offset of the first bad byte. */
 enum ingress_json_result ingress_json_scan(const char *data, size_t len,
                                            struct ingress_json_fields *out, size_t *err_off);
 

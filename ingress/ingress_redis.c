@@ -26,31 +26,41 @@
 #include "sg_time.h"
 
 /* One call enqueues a batch of deliveries (all requests that arrived in one event-loop pass):
- * KEYS[1..n] = webhook:delivery:<id>, KEYS[n+1] = analysis_queue;
+ * KEYS[1..n] = webhook:delivery:<id>, KEYS[n+1..2n] = webhook:signature:<hex> (the same
+ * deliveries' body signatures), KEYS[2n+1] = analysis_queue;
  * ARGV[1] = ttl seconds, ARGV[2] = high watermark (0: off), ARGV[3..n+2] = job lines.
  * Returns one integer per delivery: 1 queued, 0 duplicate, -1 backpressure.
- * Each delivery is marked and pushed atomically (the whole batch is one script). Duplicate wins
- * over backpressure: a redelivery of a queued delivery is a duplicate even while the queue is
- * full; a refused one is not marked, so GitHub's redelivery works later. Batching matters: the
- * EVALSHA dispatch and Lua setup cost more than SET NX + LPUSH themselves; the accepted jobs go
- * in one LPUSH (values pushed in order, so the queue order is the arrival order, as with one LPUSH
- * each). BATCH_MAX keeps unpack() far below Lua's stack limit. */
-const char INGRESS_ENQUEUE_LUA[] =
-    "local n = #KEYS - 1\n"
-    "local q = KEYS[n + 1]\n"
+ * Each delivery is marked and pushed atomically (the whole batch is one script). A delivery is a
+ * duplicate when its id or its signature was seen: GitHub's redelivery reuses both, a replay of a
+ * captured body under a new id reuses the signature. Duplicate wins over backpressure: a
+ * redelivery of a queued delivery is a duplicate even while the queue is full; a refused one
+ * leaves neither marker, so GitHub's redelivery works later. The signature SET comes second and a
+ * replay's fresh delivery marker is deleted again, so the common case costs one SET more than
+ * the delivery marker alone. Batching matters: the EVALSHA dispatch and Lua setup cost more than
+ * the SETs and LPUSH themselves; the accepted jobs go in one LPUSH (values pushed in order, so the
+ * queue order is the arrival order, as with one LPUSH each). BATCH_MAX keeps unpack() far below
+ * Lua's stack limit. */
+static const char INGRESS_ENQUEUE_LUA[] =
+    "local n = (#KEYS - 1) / 2\n"
+    "local q = KEYS[2 * n + 1]\n"
+    "local ttl = ARGV[1]\n"
     "local hw = tonumber(ARGV[2])\n"
     "local len = 0\n"
     "if hw > 0 then len = redis.call('LLEN', q) end\n"
     "local res, jobs = {}, {}\n"
     "for i = 1, n do\n"
+    "  local d, s = KEYS[i], KEYS[n + i]\n"
     "  if hw > 0 and len >= hw then\n"
-    "    if redis.call('EXISTS', KEYS[i]) == 1 then res[i] = 0 else res[i] = -1 end\n"
-    "  elseif redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    if redis.call('EXISTS', d, s) > 0 then res[i] = 0 else res[i] = -1 end\n"
+    "  elseif not redis.call('SET', d, '1', 'NX', 'EX', ttl) then\n"
+    "    res[i] = 0\n"
+    "  elseif not redis.call('SET', s, '1', 'NX', 'EX', ttl) then\n"
+    "    redis.call('DEL', d)\n"
+    "    res[i] = 0\n"
+    "  else\n"
     "    jobs[#jobs + 1] = ARGV[i + 2]\n"
     "    len = len + 1\n"
     "    res[i] = 1\n"
-    "  else\n"
-    "    res[i] = 0\n"
     "  end\n"
     "end\n"
     "if #jobs > 0 then redis.call('LPUSH', q, unpack(jobs)) end\n"
@@ -444,19 +454,15 @@ bool ingress_redis_ready(const struct ingress_redis *r)
     return r->state == R_UP && r->ping_ok;
 }
 
-size_t ingress_redis_outstanding(const struct ingress_redis *r)
-{
-    return r->outstanding;
-}
-
 /* ---- the enqueue script, batched per event-loop pass ---- */
 
 struct enq {
     struct enq *next;
     ingress_enqueue_cb cb;
     void *priv;
-    size_t keylen, joblen;
-    char *key; /* then the job, in the same allocation */
+    size_t keylen, sigkeylen, joblen;
+    char *key; /* then the signature key and the job, in the same allocation */
+    char *sigkey;
     char *job;
 };
 
@@ -505,7 +511,7 @@ static void on_batch_reply(struct ingress_redis *r, redisReply *reply, void *pri
 
 static enum sg_err send_batch(struct ingress_redis *r, struct batch *b)
 {
-    size_t argc = 3 + b->n + 1 + 2 + b->n;
+    size_t argc = 3 + 2 * b->n + 1 + 2 + b->n;
     const char **argv = malloc(argc * sizeof *argv);
     size_t *lens = malloc(argc * sizeof *lens);
     enum sg_err e = SG_ERR_NOMEM;
@@ -518,10 +524,14 @@ static enum sg_err send_batch(struct ingress_redis *r, struct batch *b)
     argv[k] = b->tried_eval ? INGRESS_ENQUEUE_LUA : r->sha;
     lens[k++] = b->tried_eval ? sizeof INGRESS_ENQUEUE_LUA - 1 : 40;
     argv[k] = nk;
-    lens[k++] = (size_t)snprintf(nk, sizeof nk, "%zu", b->n + 1);
+    lens[k++] = (size_t)snprintf(nk, sizeof nk, "%zu", 2 * b->n + 1);
     for (struct enq *q = b->items; q; q = q->next) {
         argv[k] = q->key;
         lens[k++] = q->keylen;
+    }
+    for (struct enq *q = b->items; q; q = q->next) {
+        argv[k] = q->sigkey;
+        lens[k++] = q->sigkeylen;
     }
     argv[k] = SG_KEY_QUEUE;
     lens[k++] = sizeof SG_KEY_QUEUE - 1;
@@ -576,28 +586,36 @@ static void on_batch_event(evutil_socket_t fd, short what, void *arg)
     flush_batch(arg);
 }
 
+/* Copies prefix and then n bytes of id to dst, NUL-terminated; returns the length. */
+static size_t put_key(char *dst, const char *prefix, size_t plen, const char *id, size_t n)
+{
+    memcpy(dst, prefix, plen);
+    memcpy(dst + plen, id, n);
+    dst[plen + n] = '\0';
+    return plen + n;
+}
+
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
-                                  const char *job, size_t joblen, int64_t ttl_s, int64_t watermark,
-                                  ingress_enqueue_cb cb, void *priv)
+                                  const char *signature, const char *job, size_t joblen,
+                                  int64_t ttl_s, int64_t watermark, ingress_enqueue_cb cb,
+                                  void *priv)
 {
     if (!ingress_redis_ready(r))
         return SG_ERR_REDIS;
-    size_t plen = sizeof SG_KEY_DELIVERY_PREFIX - 1;
-    struct enq *q = malloc(sizeof *q + plen + dlen + 1 + joblen + 1);
+    size_t dplen = sizeof SG_KEY_DELIVERY_PREFIX - 1, splen = sizeof SG_KEY_SIGNATURE_PREFIX - 1;
+    size_t slen = strlen(signature);
+    struct enq *q = malloc(sizeof *q + dplen + dlen + 1 + splen + slen + 1 + joblen + 1);
     if (!q)
         return SG_ERR_NOMEM;
     q->next = NULL;
     q->cb = cb;
     q->priv = priv;
     q->key = (char *)(q + 1);
-    memcpy(q->key, SG_KEY_DELIVERY_PREFIX, plen);
-    memcpy(q->key + plen, delivery, dlen);
-    q->key[plen + dlen] = '\0';
-    q->keylen = plen + dlen;
-    q->job = q->key + q->keylen + 1;
-    memcpy(q->job, job, joblen);
-    q->job[joblen] = '\0';
-    q->joblen = joblen;
+    q->keylen = put_key(q->key, SG_KEY_DELIVERY_PREFIX, dplen, delivery, dlen);
+    q->sigkey = q->key + q->keylen + 1;
+    q->sigkeylen = put_key(q->sigkey, SG_KEY_SIGNATURE_PREFIX, splen, signature, slen);
+    q->job = q->sigkey + q->sigkeylen + 1;
+    q->joblen = put_key(q->job, "", 0, job, joblen);
     if (r->batch_head && (r->ttl_s != ttl_s || r->watermark != watermark))
         flush_batch(r); /* one ttl/watermark per call */
     r->ttl_s = ttl_s;
@@ -608,7 +626,7 @@ enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery,
         r->batch_head = q;
     r->batch_tail = q;
     r->batch_n++;
-    r->batch_bytes += joblen + q->keylen;
+    r->batch_bytes += joblen + q->keylen + q->sigkeylen;
     if (r->batch_n >= BATCH_MAX || r->batch_bytes >= BATCH_MAX_BYTES)
         flush_batch(r);
     else if (r->batch_n == 1)

@@ -1,8 +1,9 @@
 /* Why: the ingress talks to Redis only through this module: one async hiredis connection on the
  * libevent loop (commands from all requests pipeline on it), reconnection with backoff, a
  * liveness PING each second for /readyz, and a command timeout hiredis 0.14 lacks (a hung Redis
- * must turn into 503 within about a second, not into requests stuck forever). The dedupe marker
- * and the LPUSH are one Lua script, so a delivery that was not queued is never remembered.
+ * must turn into 503 within about a second, not into requests stuck forever). The dedupe markers
+ * (delivery id and body signature) and the LPUSH are one Lua script, so a delivery that was not
+ * queued is never remembered.
  *
  * Ownership: ingress_redis_new/free. Replies handed to callbacks belong to hiredis and live only
  * during the callback; a NULL reply means the connection failed or timed out. */
@@ -31,8 +32,6 @@ void ingress_redis_start(struct ingress_redis *r);
 
 /* True when connected and the last PING was answered in time. */
 bool ingress_redis_ready(const struct ingress_redis *r);
-/* Commands sent and not yet answered or failed. */
-size_t ingress_redis_outstanding(const struct ingress_redis *r);
 
 /* Sends a command (argv form). SG_ERR_REDIS when not connected: cb is then NOT called. Otherwise
  * cb is called exactly once, with NULL on failure/timeout. */
@@ -49,15 +48,14 @@ enum ingress_enqueue_result {
 
 typedef void (*ingress_enqueue_cb)(enum ingress_enqueue_result res, void *priv);
 
-/* Atomically: if webhook:delivery:<id> exists -> DUPLICATE; else if LLEN analysis_queue >=
- * watermark (> 0) -> BACKPRESSURE (nothing marked); else SET the marker NX EX ttl and LPUSH job
- * -> QUEUED. EVALSHA with an EVAL fallback on NOSCRIPT. SG_ERR_REDIS when not connected (cb not
- * called); otherwise cb is called exactly once. */
+/* Atomically: if webhook:delivery:<id> or webhook:signature:<signature> exists -> DUPLICATE; else
+ * if LLEN analysis_queue >= watermark (> 0) -> BACKPRESSURE (nothing marked); else SET both
+ * markers NX EX ttl and LPUSH job -> QUEUED. signature is the verified body signature in
+ * lower-case hex (NUL-terminated). EVALSHA with an EVAL fallback on NOSCRIPT. SG_ERR_REDIS when
+ * not connected (cb not called); otherwise cb is called exactly once. */
 enum sg_err ingress_redis_enqueue(struct ingress_redis *r, const char *delivery, size_t dlen,
-                                  const char *job, size_t joblen, int64_t ttl_s, int64_t watermark,
-                                  ingress_enqueue_cb cb, void *priv);
-
-/* The enqueue script text (for tests that load it themselves). */
-extern const char INGRESS_ENQUEUE_LUA[];
+                                  const char *signature, const char *job, size_t joblen,
+                                  int64_t ttl_s, int64_t watermark, ingress_enqueue_cb cb,
+                                  void *priv);
 
 #endif

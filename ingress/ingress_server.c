@@ -1,19 +1,17 @@
-/* Why: the connection side of the ingress; see ingress_server.h. Each connection is a small state
+/* Why: the connections of the ingress; see ingress_server.h. Each connection is a small state
  * machine (idle -> head -> body -> busy (waiting for Redis) -> idle, or -> closing) driven by
  * plain libevent read/write events on the socket, with one timer that enforces whichever deadline
- * applies (slowloris). Sockets are read with recv() into one capped buffer per connection and
- * answers go out with send() right away; only a short write arms a write event. (bufferevents
- * cost an ioctl per read and two epoll_ctl per answer, which measured as most of the CPU time.)
- * A request waiting for Redis keeps a struct pending that outlives its connection, so a client
- * that goes away first never causes a second reply or a use-after-free. */
+ * applies (slowloris). Sockets are read with recv() into a shared scratch buffer, appended to one
+ * capped buffer per connection, and answers go out with send() right away; only a short write arms
+ * a write event. (bufferevents cost an ioctl per read and two epoll_ctl per answer, which measured
+ * as most of the CPU time.) All buffers count against MAX_BUFFER_BYTES. A request waiting for
+ * Redis keeps a struct pending that outlives its connection, so a client that goes away first
+ * never causes a second reply or a use-after-free. Accepting is ingress_listen.c's, answering
+ * ingress_routes.c's; this file also owns the server's setup and the SIGTERM drain. */
 #include "ingress_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/listener.h>
-#include <hiredis/hiredis.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -22,225 +20,45 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ingress_conn.h"
 #include "ingress_hmac.h"
-#include "ingress_http.h"
+#include "ingress_limiter.h"
 #include "ingress_redis.h"
-#include "ingress_webhook.h"
-#include "sg_buf.h"
-#include "sg_keys.h"
 #include "sg_log.h"
-#include "sg_metrics.h"
-#include "sg_queue_stats.h"
 #include "sg_time.h"
-
-#define LINGER_S        2
-#define READ_CHUNK      65536
-#define WRITE_TIMEOUT_S 30
-#define MAX_REJECTING   64
-#define OUT_MAX         (8u << 20)
-
-enum cstate { C_IDLE = 0, C_HEAD, C_BODY, C_BUSY, C_CLOSING };
-
-struct pending;
-
-struct conn {
-    struct conn *next, *prev;   /* all connections */
-    struct conn *wnext, *wprev; /* waiting for queue gauges (/metrics) */
-    struct ingress_server *s;
-    evutil_socket_t fd;
-    struct event *rev; /* EV_READ | EV_PERSIST, always armed except after EOF */
-    struct event *wev; /* EV_WRITE | EV_PERSIST, armed only while output is pending */
-    struct event *timer;
-    struct sg_buf in; /* received bytes; in.data + in_off is the unconsumed part */
-    size_t in_off;
-    struct sg_buf out; /* answer bytes not yet sent, from out_off */
-    size_t out_off;
-    bool peer_closed;
-    char addr[INET6_ADDRSTRLEN];
-    enum cstate state;
-    bool keep_alive;
-    bool waiting_stats;
-    bool shut_wr;
-    bool rejected;    /* accepted over MAX_CONNECTIONS only to answer 503 */
-    bool read_paused; /* input buffer full while busy */
-    bool dead;        /* socket error: freed from the timer callback */
-    size_t accounted; /* bytes of in + body counted in the server's buffered total */
-    struct sg_buf head;
-    struct ingress_http_req req;
-    struct ingress_chunked chunk;
-    struct sg_buf body;
-    int64_t start_us;
-    const char *event_label;
-    struct pending *pending;
-};
-
-/* A webhook waiting for Redis; outlives its connection when the client goes away. */
-struct pending {
-    struct conn *c;
-    struct ingress_server *s;
-    int64_t start_us;
-    const char *event_label;
-    int64_t installation;
-    char delivery[INGRESS_DELIVERY_MAX + 1];
-    char event[INGRESS_EVENT_MAX + 1];
-    char action[64];
-    char repo[256];
-};
-
-struct stats {
-    bool in_progress;
-    bool failed;
-    int64_t fetched_ms; /* monotonic; 0 = never */
-    struct sg_queue_stats q;
-};
-
-struct ingress_server {
-    const struct ingress_config *cfg;
-    struct event_base *base;
-    struct evconnlistener *listener;
-    struct ingress_redis *redis;
-    struct event *drain_timer;
-    int port;
-    bool draining;
-    int64_t drain_deadline_ms;
-    size_t nconns;
-    size_t buffered; /* input and body buffer capacity of all connections */
-    size_t nrejecting;
-    size_t npending;
-    struct conn conns;   /* list head */
-    struct conn waiters; /* list head (wnext/wprev) */
-    struct ingress_limiter *limiter;
-    struct ingress_webhook_result result; /* scratch: requests are processed one at a time */
-    struct stats stats;
-    size_t secret_len;
-    struct ingress_hmac *hmac;
-    struct sg_metrics *metrics;
-    struct sg_metric *m_requests, *m_duration, *m_sigfail;
-    struct sg_queue_gauges m_queue;
-};
-
-/* ------------------------------------------------------------------ limiter */
-
-struct limiter_slot {
-    char addr[INET6_ADDRSTRLEN];
-    int64_t window_start;
-    int64_t count;
-};
-
-struct ingress_limiter {
-    struct limiter_slot *slots;
-    size_t n;
-    int64_t limit, window_s;
-};
-
-struct ingress_limiter *ingress_limiter_new(size_t slots, int64_t limit, int64_t window_s)
-{
-    struct ingress_limiter *l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    l->slots = calloc(slots, sizeof *l->slots);
-    if (!l->slots) {
-        free(l);
-        return NULL;
-    }
-    l->n = slots;
-    l->limit = limit;
-    l->window_s = window_s;
-    return l;
-}
-
-void ingress_limiter_free(struct ingress_limiter *l)
-{
-    if (!l)
-        return;
-    free(l->slots);
-    free(l);
-}
-
-static size_t addr_hash(const char *a)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *a; a++)
-        h = (h ^ (unsigned char)*a) * 1099511628211ull;
-    return h;
-}
-
-#define LIMITER_PROBE 8
-
-/* The slot for addr, or (create) a free/expired/oldest one among the probed slots. A bounded
- * table: an attacker with many addresses can only evict entries, never grow memory. */
-static struct limiter_slot *limiter_find(struct ingress_limiter *l, const char *addr, int64_t now_s,
-                                         bool create)
-{
-    size_t h = addr_hash(addr);
-    struct limiter_slot *victim = NULL;
-    for (size_t i = 0; i < LIMITER_PROBE && i < l->n; i++) {
-        struct limiter_slot *sl = &l->slots[(h + i) % l->n];
-        if (sl->addr[0] && strcmp(sl->addr, addr) == 0)
-            return sl;
-        if (!create)
-            continue;
-        bool expired = !sl->addr[0] || now_s - sl->window_start >= l->window_s;
-        if (expired) {
-            if (!victim || victim->addr[0])
-                victim = sl;
-        } else if (!victim || (victim->addr[0] && sl->window_start < victim->window_start)) {
-            victim = sl;
-        }
-    }
-    if (!create || !victim)
-        return NULL;
-    snprintf(victim->addr, sizeof victim->addr, "%s", addr);
-    victim->window_start = now_s;
-    victim->count = 0;
-    return victim;
-}
-
-void ingress_limiter_fail(struct ingress_limiter *l, const char *addr, int64_t now_s)
-{
-    struct limiter_slot *sl = limiter_find(l, addr, now_s, true);
-    if (!sl)
-        return;
-    if (now_s - sl->window_start >= l->window_s) {
-        sl->window_start = now_s;
-        sl->count = 0;
-    }
-    sl->count++;
-}
-
-int64_t ingress_limiter_blocked(struct ingress_limiter *l, const char *addr, int64_t now_s)
-{
-    struct limiter_slot *sl = limiter_find(l, addr, now_s, false);
-    if (!sl || now_s - sl->window_start >= l->window_s || sl->count <= l->limit)
-        return 0;
-    return sl->window_start + l->window_s - now_s;
-}
 
 /* ------------------------------------------------------------------ helpers */
 
-static void conn_free(struct conn *c);
 static void conn_process(struct conn *c);
-static void drain_check(struct ingress_server *s);
 
-/* Keeps the server-wide total of buffer memory current for c. */
+/* Keeps the server-wide total of buffer memory current for c: requests, bodies and answers
+ * alike, since a client that does not read its answers holds memory as surely as one that sends a
+ * large body. */
 static void account(struct conn *c)
 {
-    size_t now = c->in.cap + c->body.cap;
+    size_t now = c->in.cap + c->body.cap + c->out.cap + c->head.cap;
     c->s->buffered = c->s->buffered - c->accounted + now;
     c->accounted = now;
 }
 
-/* A connection that wants more than a small buffer while the server as a whole holds more than
- * MAX_BUFFER_BYTES is refused (503): many clients announcing large bodies at once must not be
- * able to exhaust memory. */
-#define SMALL_BUFFER (256u * 1024)
+/* Growing c's buffers by extra bytes would take the server past MAX_BUFFER_BYTES: the request is
+ * refused (503) rather than memory grown, so many clients announcing or trickling large bodies at
+ * once cannot exhaust it. */
 static bool over_budget(struct conn *c, size_t extra)
 {
-    return c->in.cap + c->body.cap + extra > SMALL_BUFFER &&
-           c->s->buffered + extra > (size_t)c->s->cfg->max_buffer_bytes;
+    return c->s->buffered + extra > (size_t)c->s->cfg->max_buffer_bytes;
 }
 
-static void set_deadline(struct conn *c, int64_t seconds)
+/* Continues c's pipeline from the event loop, never from the caller's stack: answers finished in
+ * a batch (the /metrics waiters) or from a Redis callback must not process the next request inside
+ * each other, or a pipelining client could deepen the stack without bound. */
+void ingress_conn_resume_later(struct conn *c)
+{
+    if (!c->dead && !c->out_paused && c->in.len > c->in_off)
+        event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+void ingress_conn_deadline(struct conn *c, int64_t seconds)
 {
     struct timeval tv = {(time_t)seconds, 0};
     evtimer_add(c->timer, &tv);
@@ -259,7 +77,7 @@ static const char *fmt_u64(char *buf, size_t cap, uint64_t v)
     return p;
 }
 
-static void count_request(struct ingress_server *s, int status, const char *event_label)
+void ingress_conn_count(struct ingress_server *s, int status, const char *event_label)
 {
     char code[24];
     const char *labels[2] = {fmt_u64(code, sizeof code, (uint64_t)(unsigned)status),
@@ -276,7 +94,7 @@ static void conn_linger(struct conn *c)
     if (c->peer_closed)
         event_active(c->timer, EV_TIMEOUT, 0);
     else
-        set_deadline(c, LINGER_S);
+        ingress_conn_deadline(c, LINGER_S);
 }
 
 /* A socket error: the connection is freed from its timer callback, never here, because callers
@@ -292,7 +110,7 @@ static void conn_kill(struct conn *c)
 }
 
 /* Sends pending output now; only a short write arms the write event. */
-static void conn_flush(struct conn *c)
+void ingress_conn_flush(struct conn *c)
 {
     if (c->dead)
         return;
@@ -313,21 +131,29 @@ static void conn_flush(struct conn *c)
         return;
     }
     c->out_off = 0;
-    if (c->out.cap > 256 * 1024) {
+    if (c->out.cap > 64 * 1024) {
         sg_buf_free(&c->out);
         sg_buf_init(&c->out, OUT_MAX);
+        account(c);
     } else {
         sg_buf_reset(&c->out);
     }
     event_del(c->wev);
+    if (c->out_paused) {
+        /* The client read its answers: take its next requests. */
+        c->out_paused = false;
+        if (!c->read_paused && !c->peer_closed)
+            event_add(c->rev, NULL);
+        ingress_conn_resume_later(c);
+    }
     if (c->state == C_CLOSING && !c->shut_wr)
         conn_linger(c);
 }
 
 /* Writes one response. close_after forces "Connection: close"; extra is added verbatim
  * (complete header lines). The connection goes back to idle (next request) or to closing. */
-static void respond(struct conn *c, int status, const char *content_type, const char *body,
-                    size_t body_len, const char *extra, bool close_after)
+void ingress_conn_respond(struct conn *c, int status, const char *content_type, const char *body,
+                          size_t body_len, const char *extra, bool close_after)
 {
     struct ingress_server *s = c->s;
     bool keep = c->keep_alive && !close_after && !s->draining && !c->peer_closed;
@@ -358,30 +184,32 @@ static void respond(struct conn *c, int status, const char *content_type, const 
                              : "Connection: close\r\n\r\n");
     if (!e)
         e = sg_buf_append(&c->out, body, body_len);
-    count_request(s, status, c->event_label);
+    ingress_conn_count(s, status, c->event_label);
     c->event_label = NULL;
     sg_buf_free(&c->body);
     account(c);
+    c->idle_since_ms = sg_mono_ms();
     if (e) {
         conn_kill(c);
         return;
     }
     if (!keep) {
         c->state = C_CLOSING;
-        set_deadline(c, WRITE_TIMEOUT_S);
+        ingress_conn_deadline(c, WRITE_TIMEOUT_S);
     } else {
         c->state = C_IDLE;
-        set_deadline(c, s->cfg->keepalive_timeout_s);
+        ingress_conn_deadline(c, s->cfg->keepalive_timeout_s);
         if (c->read_paused) {
             c->read_paused = false;
-            event_add(c->rev, NULL);
+            if (!c->out_paused)
+                event_add(c->rev, NULL);
         }
     }
-    conn_flush(c);
+    ingress_conn_flush(c);
 }
 
-static void respond_json(struct conn *c, int status, const char *st, const char *error,
-                         const char *delivery, const char *extra, bool close_after)
+void ingress_conn_respond_json(struct conn *c, int status, const char *st, const char *error,
+                               const char *delivery, const char *extra, bool close_after)
 {
     char body[512];
     struct sg_buf b;
@@ -400,10 +228,10 @@ static void respond_json(struct conn *c, int status, const char *st, const char 
         sg_buf_put_json_str(&b, delivery, strlen(delivery));
     }
     sg_buf_putc(&b, '}');
-    respond(c, status, "application/json", b.data, b.len, extra, close_after);
+    ingress_conn_respond(c, status, "application/json", b.data, b.len, extra, close_after);
 }
 
-static void respond_error(struct conn *c, int status, const char *error, bool close_after)
+void ingress_conn_respond_error(struct conn *c, int status, const char *error, bool close_after)
 {
     char extra[64] = "";
     if (status == 503)
@@ -411,303 +239,10 @@ static void respond_error(struct conn *c, int status, const char *error, bool cl
     else if (status == 405)
         snprintf(extra, sizeof extra, "Allow: %s\r\n",
                  ingress_str_eq(c->req.path, c->s->cfg->webhook_path) ? "POST" : "GET");
-    respond_json(c, status, "error", error, NULL, extra, close_after);
+    ingress_conn_respond_json(c, status, "error", error, NULL, extra, close_after);
 }
 
-static void log_webhook(struct ingress_server *s, int status, const char *error,
-                        const char *delivery, const char *event, const char *action,
-                        int64_t installation, const char *repo, int64_t start_us, const char *addr)
-{
-    double dur_ms = (double)(sg_mono_us() - start_us) / 1000.0;
-    sg_metric_observe(s->m_duration, NULL, dur_ms / 1000.0);
-    sg_log(status >= 500 ? SG_LOG_WARN : SG_LOG_INFO, "webhook", SG_KV_STR("delivery", delivery),
-           SG_KV_STR("event", event), SG_KV_STR("action", action),
-           SG_KV_INT("installation", installation), SG_KV_STR("repo", repo),
-           SG_KV_INT("status", status), SG_KV_STR("error", error), SG_KV_DBL("dur_ms", dur_ms),
-           SG_KV_STR("client", addr), SG_KV_END);
-}
-
-/* Copies at most cap-1 bytes of an ingress_str. */
-static void copy_str(char *dst, size_t cap, struct ingress_str s)
-{
-    size_t n = s.p ? (s.len < cap - 1 ? s.len : cap - 1) : 0;
-    if (n)
-        memcpy(dst, s.p, n);
-    dst[n] = '\0';
-}
-
-/* snprintf(dst, cap, "%s", src ? src : "") without the format parser: truncates to cap-1. */
-static void copy_cstr(char *dst, size_t cap, const char *src)
-{
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
-/* ------------------------------------------------------------------ webhooks */
-
-static void on_enqueued(enum ingress_enqueue_result res, void *priv)
-{
-    struct pending *p = priv;
-    struct ingress_server *s = p->s;
-    struct conn *c = p->c;
-    int status;
-    const char *error = NULL;
-    s->npending--;
-    switch (res) {
-    case INGRESS_ENQUEUE_QUEUED:
-        status = 202;
-        break;
-    case INGRESS_ENQUEUE_DUPLICATE:
-        status = 200;
-        break;
-    case INGRESS_ENQUEUE_BACKPRESSURE:
-        status = 503;
-        error = "queue above high watermark";
-        break;
-    default:
-        status = 503;
-        error = "redis unavailable";
-        break;
-    }
-    log_webhook(s, status, error, p->delivery, p->event, p->action[0] ? p->action : NULL,
-                p->installation, p->repo[0] ? p->repo : NULL, p->start_us, c ? c->addr : NULL);
-    if (c) {
-        c->pending = NULL;
-        c->event_label = p->event_label;
-        if (status == 202)
-            respond_json(c, 202, "queued", NULL, p->delivery, NULL, false);
-        else if (status == 200)
-            respond_json(c, 200, "duplicate", NULL, NULL, NULL, false);
-        else
-            respond_error(c, 503, error, false);
-    } else {
-        /* The client went away first; the outcome is in Redis and in the log line above. */
-        count_request(s, status, p->event_label);
-    }
-    free(p);
-    if (c)
-        conn_process(c);
-    if (s->draining)
-        drain_check(s);
-}
-
-static void handle_webhook(struct conn *c, const char *body, size_t len)
-{
-    struct ingress_server *s = c->s;
-    const struct ingress_config *cfg = s->cfg;
-    struct ingress_webhook_result *r = &s->result;
-    int64_t now_ms = sg_now_ms();
-    struct ingress_webhook_in in = {
-        .event = c->req.event,
-        .delivery = c->req.delivery,
-        .signature = c->req.signature,
-        .content_type = c->req.content_type,
-        .body = body,
-        .body_len = len,
-        .received_at = now_ms,
-        .blocked_s = ingress_limiter_blocked(s->limiter, c->addr, now_ms / 1000),
-        .hmac = s->hmac,
-    };
-    ingress_webhook_process(cfg->webhook_secret, s->secret_len, &in, r);
-    char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
-    copy_str(delivery, sizeof delivery, c->req.delivery);
-    copy_str(event, sizeof event, c->req.event);
-
-    if (r->signature_failed) {
-        ingress_limiter_fail(s->limiter, c->addr, now_ms / 1000);
-        sg_metric_inc(s->m_sigfail, NULL);
-    }
-    if (r->status) {
-        log_webhook(s, r->status, r->error, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
-                    r->action, r->installation, r->repo, c->start_us, c->addr);
-        if (r->error) {
-            char extra[64] = "";
-            if (r->status == 429)
-                snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)r->retry_after);
-            respond_json(c, r->status, "error", r->error, NULL, extra, false);
-        } else {
-            respond_json(c, r->status, r->answer, NULL, NULL, NULL, false);
-        }
-        return;
-    }
-    struct pending *p = calloc(1, sizeof *p);
-    if (!p) {
-        respond_error(c, 503, "out of memory", false);
-        return;
-    }
-    p->c = c;
-    p->s = s;
-    p->start_us = c->start_us;
-    p->event_label = c->event_label;
-    p->installation = r->installation;
-    copy_cstr(p->delivery, sizeof p->delivery, delivery);
-    copy_cstr(p->event, sizeof p->event, event);
-    copy_cstr(p->action, sizeof p->action, r->action);
-    copy_cstr(p->repo, sizeof p->repo, r->repo);
-    enum sg_err e = ingress_redis_enqueue(s->redis, c->req.delivery.p, c->req.delivery.len,
-                                          r->job.data, r->job.len, cfg->dedupe_ttl_s,
-                                          cfg->queue_high_watermark, on_enqueued, p);
-    if (e) {
-        log_webhook(s, 503, "redis unavailable", delivery, event, p->action[0] ? p->action : NULL,
-                    p->installation, p->repo[0] ? p->repo : NULL, c->start_us, c->addr);
-        free(p);
-        respond_error(c, 503, "redis unavailable", false);
-        return;
-    }
-    s->npending++;
-    c->pending = p;
-    c->state = C_BUSY;
-    evtimer_del(c->timer); /* the Redis watchdog bounds the wait */
-}
-
-/* ------------------------------------------------------------------ probes and metrics */
-
-static void finish_stats(struct ingress_server *s)
-{
-    struct stats *st = &s->stats;
-    st->in_progress = false;
-    if (!st->failed) {
-        st->fetched_ms = sg_mono_ms();
-        sg_queue_gauges_set(&s->m_queue, &st->q);
-    }
-    struct sg_buf b;
-    sg_buf_init(&b, 4 * 1024 * 1024);
-    sg_metrics_render(s->metrics, &b);
-    while (s->waiters.wnext != &s->waiters) {
-        struct conn *c = s->waiters.wnext;
-        c->wnext->wprev = c->wprev;
-        c->wprev->wnext = c->wnext;
-        c->wnext = c->wprev = NULL;
-        c->waiting_stats = false;
-        respond(c, 200, SG_METRICS_CONTENT_TYPE, sg_buf_str(&b), b.len, NULL, false);
-        conn_process(c);
-    }
-    sg_buf_free(&b);
-}
-
-static void on_stats(struct ingress_redis *rd, struct redisReply *reply, void *priv)
-{
-    struct ingress_server *s = priv; /* alive: ingress_server_free() frees Redis first */
-    (void)rd;
-    struct sg_queue_stats q;
-    if (sg_queue_stats_from_reply(&q, reply, sg_now_ms()))
-        s->stats.q = q;
-    else
-        s->stats.failed = true; /* keep the last values */
-    finish_stats(s);
-}
-
-static void serve_metrics(struct conn *c)
-{
-    struct ingress_server *s = c->s;
-    struct stats *st = &s->stats;
-    bool fresh = st->fetched_ms && sg_mono_ms() - st->fetched_ms < s->cfg->metrics_cache_ms;
-    c->state = C_BUSY;
-    evtimer_del(c->timer);
-    c->wnext = &s->waiters;
-    c->wprev = s->waiters.wprev;
-    s->waiters.wprev->wnext = c;
-    s->waiters.wprev = c;
-    c->waiting_stats = true;
-    if (st->in_progress)
-        return;
-    if (fresh || !ingress_redis_ready(s->redis)) {
-        st->failed = true; /* keep the last values */
-        finish_stats(s);
-        return;
-    }
-    st->in_progress = true;
-    st->failed = false;
-    /* One atomic script, shared with the workers (EVAL: Redis keeps it compiled by its SHA). */
-    const char *argv[] = {"EVAL",
-                          SG_QUEUE_STATS_LUA,
-                          "4",
-                          SG_QUEUE_STATS_KEYS[0],
-                          SG_QUEUE_STATS_KEYS[1],
-                          SG_QUEUE_STATS_KEYS[2],
-                          SG_QUEUE_STATS_KEYS[3],
-                          SG_KEY_PROCESSING_PREFIX};
-    size_t lens[8];
-    for (int i = 0; i < 8; i++)
-        lens[i] = strlen(argv[i]);
-    if (ingress_redis_command(s->redis, on_stats, s, 8, argv, lens) != SG_OK) {
-        st->failed = true;
-        finish_stats(s);
-    }
-}
-
-/* ------------------------------------------------------------------ request dispatch */
-
-static bool is_get(const struct conn *c)
-{
-    return ingress_str_eq(c->req.method, "GET");
-}
-
-/* Routes a parsed head: answers probes, errors and 404/405 at once, or moves a webhook on to its
- * body. */
-static void dispatch(struct conn *c)
-{
-    struct ingress_server *s = c->s;
-    const struct ingress_config *cfg = s->cfg;
-    struct ingress_http_req *req = &c->req;
-    bool has_body = req->chunked || (req->has_length && req->content_length > 0);
-
-    if (ingress_str_eq(req->path, cfg->webhook_path)) {
-        c->event_label = ingress_event_label(req->event);
-        if (!ingress_str_eq(req->method, "POST")) {
-            respond_error(c, 405, "method not allowed", has_body);
-            return;
-        }
-        if (req->has_length && req->content_length > (uint64_t)cfg->max_body_bytes) {
-            char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
-            copy_str(delivery, sizeof delivery, req->delivery);
-            copy_str(event, sizeof event, req->event);
-            log_webhook(s, 413, "body too large", delivery[0] ? delivery : NULL,
-                        event[0] ? event : NULL, NULL, 0, NULL, c->start_us, c->addr);
-            respond_error(c, 413, "body too large", true);
-            return;
-        }
-        if (req->expect_continue && req->minor >= 1 &&
-            c->in.len - c->in_off < req->content_length) {
-            if (sg_buf_append(&c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == SG_OK)
-                conn_flush(c);
-        }
-        c->state = C_BODY;
-        set_deadline(c, cfg->body_timeout_s);
-        if (req->chunked) {
-            ingress_chunked_init(&c->chunk);
-            sg_buf_init(&c->body, (size_t)cfg->max_body_bytes);
-        }
-        return;
-    }
-    bool probe = ingress_str_eq(req->path, "/healthz") || ingress_str_eq(req->path, "/readyz") ||
-                 ingress_str_eq(req->path, "/metrics");
-    if (!probe) {
-        respond_error(c, 404, "not found", has_body);
-        return;
-    }
-    if (!is_get(c)) {
-        respond_error(c, 405, "method not allowed", has_body);
-        return;
-    }
-    if (has_body) {
-        respond_error(c, 400, "unexpected request body", true);
-        return;
-    }
-    if (ingress_str_eq(req->path, "/healthz")) {
-        respond_json(c, 200, "ok", NULL, NULL, NULL, false);
-    } else if (ingress_str_eq(req->path, "/readyz")) {
-        if (s->draining)
-            respond_error(c, 503, "draining", false);
-        else if (!ingress_redis_ready(s->redis))
-            respond_error(c, 503, "redis unavailable", false);
-        else
-            respond_json(c, 200, "ready", NULL, NULL, NULL, false);
-    } else {
-        serve_metrics(c);
-    }
-}
+/* ------------------------------------------------------------------ reading requests */
 
 static void read_head(struct conn *c)
 {
@@ -720,14 +255,14 @@ static void read_head(struct conn *c)
     if (!end) {
         if (avail >= max) {
             c->keep_alive = false;
-            respond_error(c, 431, "request head too large", true);
+            ingress_conn_respond_error(c, 431, "request head too large", true);
         }
         return; /* wait for more */
     }
     /* A copy: the request's pointers must survive input buffer compaction while it waits. */
     sg_buf_reset(&c->head);
     if (sg_buf_append(&c->head, data, end) != SG_OK) {
-        respond_error(c, 503, "out of memory", true);
+        ingress_conn_respond_error(c, 503, "out of memory", true);
         return;
     }
     c->in_off += end;
@@ -736,15 +271,13 @@ static void read_head(struct conn *c)
         ingress_http_parse_head(c->head.data, c->head.len, &c->req, &reason);
     if (hr != INGRESS_HTTP_OK) {
         c->keep_alive = false;
-        respond_error(c,
-                      hr == INGRESS_HTTP_VERSION       ? 505
-                      : hr == INGRESS_HTTP_UNSUPPORTED ? 501
-                                                       : 400,
-                      reason, true);
+        ingress_conn_respond_error(c, ingress_http_status(hr), reason, true);
         return;
     }
     c->keep_alive = c->req.keep_alive;
-    dispatch(c);
+    if (c->proxy)
+        ingress_client_addr(&s->cfg->trusted, &c->peer, c->head.data, c->head.len, c->client);
+    ingress_routes_dispatch(c);
 }
 
 static void read_body(struct conn *c)
@@ -756,14 +289,14 @@ static void read_body(struct conn *c)
         if (avail < need)
             return;
         c->in_off += need;
-        handle_webhook(c, need ? data : "", need);
+        ingress_routes_webhook(c, need ? data : "", need);
         return;
     }
     if (avail == 0)
         return;
     size_t used = 0;
     if (over_budget(c, avail)) {
-        respond_error(c, 503, "server busy: too much buffered", true);
+        ingress_conn_respond_error(c, 503, "server busy: too much buffered", true);
         return;
     }
     enum ingress_chunked_result cr = ingress_chunked_feed(&c->chunk, data, avail, &used, &c->body);
@@ -772,17 +305,17 @@ static void read_body(struct conn *c)
     if (cr == INGRESS_CHUNKED_MORE)
         return;
     if (cr == INGRESS_CHUNKED_DONE) {
-        handle_webhook(c, c->body.data ? c->body.data : "", c->body.len);
+        ingress_routes_webhook(c, c->body.data ? c->body.data : "", c->body.len);
         return;
     }
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
-    copy_str(delivery, sizeof delivery, c->req.delivery);
-    copy_str(event, sizeof event, c->req.event);
+    ingress_routes_copy_str(delivery, sizeof delivery, c->req.delivery);
+    ingress_routes_copy_str(event, sizeof event, c->req.event);
     int status = cr == INGRESS_CHUNKED_TOO_LARGE ? 413 : 400;
     const char *err = status == 413 ? "body too large" : "malformed chunked body";
-    log_webhook(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL, NULL, 0,
-                NULL, c->start_us, c->addr);
-    respond_error(c, status, err, true);
+    ingress_routes_log(c->s, status, err, delivery[0] ? delivery : NULL, event[0] ? event : NULL,
+                       NULL, 0, NULL, c->start_us, c->client);
+    ingress_conn_respond_error(c, status, err, true);
 }
 
 /* Runs the state machine over whatever input is buffered (pipelined requests included). */
@@ -795,9 +328,17 @@ static void conn_process(struct conn *c)
         case C_IDLE:
             if (c->in.len == c->in_off)
                 return;
+            if (c->out.len - c->out_off > OUT_PAUSE) {
+                /* Answers unread: no more requests (nor reads) until they drain. */
+                c->out_paused = true;
+                event_del(c->rev);
+                return;
+            }
             c->state = C_HEAD;
             c->start_us = sg_mono_us();
-            set_deadline(c, c->s->cfg->header_timeout_s);
+            if (c->proxy) /* until this request's X-Forwarded-For is read */
+                memcpy(c->client, c->addr, sizeof c->client);
+            ingress_conn_deadline(c, c->s->cfg->header_timeout_s);
             /* fall through */
         case C_HEAD:
             read_head(c);
@@ -835,6 +376,31 @@ static void compact_input(struct conn *c)
     }
 }
 
+/* The input buffer capacity that holds n more bytes: doubling while small, then grown by what
+ * arrives (16 KiB steps), so the memory a connection holds stays close to what its client sent
+ * and a 600 KB body does not take a 1 MiB buffer. */
+static size_t in_cap_for(const struct conn *c, size_t n)
+{
+    size_t need = c->in.len + n + 1;
+    if (need <= c->in.cap)
+        return c->in.cap;
+    if (need > READ_CHUNK)
+        return (need + 16383) & ~(size_t)16383;
+    size_t cap = c->in.cap ? c->in.cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    return cap;
+}
+
+/* Processes buffered input; c may be freed. */
+static void conn_advance(struct conn *c)
+{
+    conn_process(c);
+    if (c->peer_closed && !c->dead &&
+        (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
+        ingress_conn_free(c); /* nothing to answer, or a request that can no longer complete */
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -846,7 +412,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             c->peer_closed = true;
             event_del(c->rev);
             if (c->shut_wr)
-                conn_free(c);
+                ingress_conn_free(c);
         }
         return;
     }
@@ -860,18 +426,47 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             break;
         }
         size_t want = room < READ_CHUNK ? room : READ_CHUNK;
-        if (c->in.len + want + 1 > c->in.cap && c->state != C_CLOSING && over_budget(c, want)) {
-            respond_error(c, 503, "server busy: too much buffered", true);
-            return;
-        }
-        if (sg_buf_reserve(&c->in, want) != SG_OK) {
-            conn_free(c);
-            return;
-        }
-        account(c);
-        ssize_t n = recv(fd, c->in.data + c->in.len, want, 0);
-        if (n > 0) {
+        /* Straight into the connection's buffer while it has room (no copy); otherwise into the
+         * shared scratch first, so an idle connection's buffer grows only by what its client
+         * actually sent, not by a whole read chunk. */
+        size_t spare = c->in.cap > c->in.len + 1 ? c->in.cap - c->in.len - 1 : 0;
+        bool direct = spare >= 4096;
+        if (direct && want > spare)
+            want = spare;
+        ssize_t n = recv(fd, direct ? c->in.data + c->in.len : c->s->scratch, want, 0);
+        if (n > 0 && direct) {
             c->in.len += (size_t)n;
+            c->in.data[c->in.len] = '\0';
+            if ((size_t)n < want)
+                break;
+            continue;
+        }
+        if (n > 0) {
+            size_t ncap = in_cap_for(c, (size_t)n);
+            bool over = ncap > c->in.cap && over_budget(c, ncap - c->in.cap);
+            if (over && c->state != C_BUSY) {
+                ingress_conn_respond_error(c, 503, "server busy: too much buffered", true);
+                return;
+            }
+            if (ncap > c->in.cap) {
+                char *d = realloc(c->in.data, ncap);
+                if (!d) {
+                    ingress_conn_free(c);
+                    return;
+                }
+                c->in.data = d;
+                c->in.cap = ncap;
+            }
+            memcpy(c->in.data + c->in.len, c->s->scratch, (size_t)n);
+            c->in.len += (size_t)n;
+            c->in.data[c->in.len] = '\0';
+            account(c);
+            if (over) {
+                /* An answer is still owed: keep these bytes, read no more until it is sent. */
+                c->read_paused = true;
+                event_del(c->rev);
+                break;
+            }
             if ((size_t)n < want)
                 break;
             continue;
@@ -887,15 +482,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
         if (c->state == C_BUSY && c->pending)
-            sg_log_debug("client went away before the answer", SG_KV_STR("client", c->addr),
+            sg_log_debug("client went away before the answer", SG_KV_STR("client", c->client),
                          SG_KV_END);
-        conn_free(c);
+        ingress_conn_free(c);
         return;
     }
-    conn_process(c);
-    if (c->peer_closed && !c->dead &&
-        (c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY))
-        conn_free(c); /* nothing to answer, or a request that can no longer complete */
+    conn_advance(c);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_advance(arg);
 }
 
 static void on_writable(evutil_socket_t fd, short what, void *arg)
@@ -903,10 +502,10 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     struct conn *c = arg;
     (void)fd;
     if (what & EV_TIMEOUT) {
-        conn_free(c); /* the client does not read its answer */
+        ingress_conn_free(c); /* the client does not read its answer */
         return;
     }
-    conn_flush(c);
+    ingress_conn_flush(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -920,19 +519,19 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         /* Slowloris: the head or body did not arrive in time. */
         c->keep_alive = false;
         if (c->state == C_BODY && ingress_str_eq(c->req.path, c->s->cfg->webhook_path))
-            log_webhook(c->s, 408, "request timed out", NULL, NULL, NULL, 0, NULL, c->start_us,
-                        c->addr);
-        respond_error(c, 408, "request timed out", true);
+            ingress_routes_log(c->s, 408, "request timed out", NULL, NULL, NULL, 0, NULL,
+                               c->start_us, c->client);
+        ingress_conn_respond_error(c, 408, "request timed out", true);
         break;
     case C_IDLE:
     case C_CLOSING:
     default:
-        conn_free(c);
+        ingress_conn_free(c);
         break;
     }
 }
 
-static void conn_free(struct conn *c)
+void ingress_conn_free(struct conn *c)
 {
     struct ingress_server *s = c->s;
     if (c->pending)
@@ -946,6 +545,7 @@ static void conn_free(struct conn *c)
     event_free(c->rev);
     event_free(c->wev);
     event_free(c->timer);
+    event_free(c->resume);
     evutil_closesocket(c->fd);
     s->buffered -= c->accounted;
     sg_buf_free(&c->in);
@@ -957,51 +557,47 @@ static void conn_free(struct conn *c)
     free(c);
     s->nconns--;
     if (s->draining)
-        drain_check(s);
+        ingress_server_drain_check(s);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+struct conn *ingress_conn_new(struct ingress_server *s, evutil_socket_t fd,
+                              const struct ingress_ip *peer, bool proxy, bool metrics_only)
 {
-    struct ingress_server *s = arg;
-    (void)l;
-    (void)salen;
-    bool over = s->nconns - s->nrejecting >= (size_t)s->cfg->max_connections || s->draining;
-    if (over && s->nrejecting >= MAX_REJECTING) {
-        /* Past the cap and past the few rejections we linger on: just close. */
-        const char *labels[2] = {"503", "none"};
-        sg_metric_inc(s->m_requests, labels);
-        evutil_closesocket(fd);
-        return;
-    }
     struct conn *c = calloc(1, sizeof *c);
     if (!c) {
         evutil_closesocket(fd);
-        return;
+        return NULL;
     }
     c->s = s;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->addr, sizeof c->addr);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->addr, sizeof c->addr);
-    else
-        snprintf(c->addr, sizeof c->addr, "local");
+    c->proxy = proxy;
+    c->metrics_only = metrics_only;
+    if (peer) {
+        c->peer = *peer;
+        ingress_ip_format(peer, c->addr);
+    } else {
+        ingress_routes_copy_cstr(c->addr, sizeof c->addr, "local");
+    }
+    memcpy(c->client, c->addr, sizeof c->client);
+    c->idle_since_ms = sg_mono_ms();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->fd = fd;
     c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
     c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
     c->timer = evtimer_new(s->base, on_timer, c);
-    if (!c->rev || !c->wev || !c->timer || event_add(c->rev, NULL) != 0) {
+    c->resume = event_new(s->base, -1, 0, on_resume, c);
+    if (!c->rev || !c->wev || !c->timer || !c->resume || event_add(c->rev, NULL) != 0) {
         if (c->rev)
             event_free(c->rev);
         if (c->wev)
             event_free(c->wev);
         if (c->timer)
             event_free(c->timer);
+        if (c->resume)
+            event_free(c->resume);
         evutil_closesocket(fd);
         free(c);
-        return;
+        return NULL;
     }
     sg_buf_init(&c->head, (size_t)s->cfg->max_header_bytes);
     sg_buf_init(&c->body, 1);
@@ -1013,27 +609,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     s->conns.prev = c;
     s->nconns++;
     c->state = C_IDLE;
-    set_deadline(c, s->cfg->header_timeout_s);
-    if (over) {
-        /* Answered through the normal path so the client reads our 503 before the close. */
-        c->rejected = true;
-        s->nrejecting++;
-        respond_error(c, 503, "too many connections", true);
-    }
-}
-
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)l;
-    (void)arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    /* EMFILE and friends: log and keep going; libevent retries on the next readiness. */
-    sg_log_warn("accept failed", SG_KV_STR("err", evutil_socket_error_to_string(err)), SG_KV_END);
+    ingress_conn_deadline(c, s->cfg->header_timeout_s);
+    return c;
 }
 
 /* ------------------------------------------------------------------ drain */
 
-static void drain_check(struct ingress_server *s)
+void ingress_server_drain_check(struct ingress_server *s)
 {
     if (s->nconns == 0 && s->npending == 0) {
         event_base_loopexit(s->base, NULL);
@@ -1050,7 +632,7 @@ static void on_drain_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    drain_check(arg);
+    ingress_server_drain_check(arg);
 }
 
 void ingress_server_drain(struct ingress_server *s)
@@ -1061,21 +643,18 @@ void ingress_server_drain(struct ingress_server *s)
     s->drain_deadline_ms = sg_mono_ms() + s->cfg->shutdown_grace_s * 1000;
     sg_log_info("draining", SG_KV_INT("connections", (long long)s->nconns),
                 SG_KV_INT("grace_s", s->cfg->shutdown_grace_s), SG_KV_END);
-    if (s->listener) {
-        evconnlistener_free(s->listener);
-        s->listener = NULL;
-    }
+    ingress_listen_stop(s);
     /* Idle keep-alive connections have nothing in flight: close them now. */
     struct conn *c = s->conns.next;
     while (c != &s->conns) {
         struct conn *next = c->next;
         if (c->state == C_IDLE && c->in.len == c->in_off)
-            conn_free(c);
+            ingress_conn_free(c);
         c = next;
     }
     struct timeval tv = {0, 50 * 1000};
     event_add(s->drain_timer, &tv);
-    drain_check(s);
+    ingress_server_drain_check(s);
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -1087,7 +666,6 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
                                           char *err, size_t errlen)
 {
     struct ingress_server *s = calloc(1, sizeof *s);
-    struct addrinfo *res = NULL;
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -1123,37 +701,11 @@ struct ingress_server *ingress_server_new(struct event_base *base, const struct 
         goto fail;
     }
 
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char port[16];
-    snprintf(port, sizeof port, "%lld", (long long)cfg->port);
-    int gai = getaddrinfo(cfg->host, port, &hints, &res);
-    if (gai) {
-        snprintf(err, errlen, "HOST: cannot resolve \"%s\": %s", cfg->host, gai_strerror(gai));
+    if (!ingress_listen_start(s, err, errlen))
         goto fail;
-    }
-    s->listener = evconnlistener_new_bind(
-        base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-        res->ai_addr, (int)res->ai_addrlen);
-    if (!s->listener) {
-        snprintf(err, errlen, "PORT: cannot listen on %s:%s: %s", cfg->host, port, strerror(errno));
-        goto fail;
-    }
-    evconnlistener_set_error_cb(s->listener, on_accept_error);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &sl) == 0)
-        s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    freeaddrinfo(res);
     ingress_redis_start(s->redis);
     return s;
 fail:
-    if (res)
-        freeaddrinfo(res);
     ingress_server_free(s);
     return NULL;
 }
@@ -1163,16 +715,22 @@ int ingress_server_port(const struct ingress_server *s)
     return s->port;
 }
 
+int ingress_server_metrics_port(const struct ingress_server *s)
+{
+    return s->metrics_port;
+}
+
 void ingress_server_free(struct ingress_server *s)
 {
     if (!s)
         return;
     while (s->conns.next != &s->conns) {
         s->draining = false; /* no drain checks while tearing down */
-        conn_free(s->conns.next);
+        ingress_conn_free(s->conns.next);
     }
-    if (s->listener)
-        evconnlistener_free(s->listener);
+    ingress_listen_stop(s);
+    if (s->accept_timer)
+        event_free(s->accept_timer);
     /* Pending requests get their callbacks (NULL reply) here; their connections are gone. */
     ingress_redis_free(s->redis);
     if (s->drain_timer)

@@ -3,12 +3,12 @@
  * signature has been verified. */
 #include "ingress_webhook.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "sg_buf.h"
-#include "sg_crypto.h"
 
 void ingress_webhook_result_init(struct ingress_webhook_result *r, size_t max_body)
 {
@@ -18,6 +18,7 @@ void ingress_webhook_result_init(struct ingress_webhook_result *r, size_t max_bo
     r->action = NULL;
     r->installation = 0;
     r->repo = NULL;
+    r->signature[0] = '\0';
 }
 
 void ingress_webhook_result_free(struct ingress_webhook_result *r)
@@ -152,6 +153,18 @@ static bool field_true(struct ingress_json_fields *f, enum ingress_json_field_id
     return f->v[id].type == IJT_BOOL && f->v[id].b;
 }
 
+/* A commit sha (40 hex digits) in lower case, else NULL. GitHub sends lower case, but a sha is a
+ * hex number: one commit must be one job sha (the worker's reuse of a stored result, the check
+ * run's head_sha) whichever case a payload used. */
+static const char *field_sha(struct ingress_json_fields *f, enum ingress_json_field_id id)
+{
+    if (f->v[id].type != IJT_STRING || !sg_sha_valid(f->v[id].str))
+        return NULL;
+    for (char *c = f->v[id].str; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return f->v[id].str;
+}
+
 /* A positive integer id, else 0 (absent, null, not an integer). */
 static int64_t field_id(struct ingress_json_fields *f, enum ingress_json_field_id id)
 {
@@ -206,35 +219,34 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
         return INGRESS_ROUTE_PING;
 
     if (strcmp(event, "push") == 0) {
-        const char *after = field_str(f, IJF_AFTER);
-        const char *before = field_str(f, IJF_BEFORE);
+        const char *after = field_sha(f, IJF_AFTER);
+        const char *before = field_sha(f, IJF_BEFORE);
         const char *ref = field_str(f, IJF_REF);
-        if (field_true(f, IJF_DELETED) || !after || !sg_sha_valid(after) || sg_sha_is_zero(after) ||
-            !ref || !ref[0] || strncmp(ref, "refs/tags/", 10) == 0)
+        if (field_true(f, IJF_DELETED) || !after || sg_sha_is_zero(after) || !ref || !ref[0] ||
+            strncmp(ref, "refs/tags/", 10) == 0)
             return INGRESS_ROUTE_IGNORED;
         if (!set_repo(f, job))
             return INGRESS_ROUTE_IGNORED;
         job->kind = SG_JOB_ANALYZE;
         job->sha = (char *)after;
         job->ref = (char *)ref;
-        job->base_sha =
-            before && sg_sha_valid(before) && !sg_sha_is_zero(before) ? (char *)before : NULL;
+        job->base_sha = before && !sg_sha_is_zero(before) ? (char *)before : NULL;
         return INGRESS_ROUTE_JOB;
     }
     if (strcmp(event, "pull_request") == 0) {
         if (!in_list(action, PR_ACTIONS) || !set_repo(f, job))
             return INGRESS_ROUTE_IGNORED;
-        const char *head = field_str(f, IJF_PR_HEAD_SHA);
-        const char *base = field_str(f, IJF_PR_BASE_SHA);
+        const char *head = field_sha(f, IJF_PR_HEAD_SHA);
+        const char *base = field_sha(f, IJF_PR_BASE_SHA);
         int64_t number = field_id(f, IJF_NUMBER);
-        if (!sg_sha_valid(head) || !number)
+        if (!head || !number)
             return INGRESS_ROUTE_IGNORED;
         n = snprintf(refbuf, refbuf_len, "refs/pull/%lld/head", (long long)number);
         if (n < 0 || (size_t)n >= refbuf_len)
             return INGRESS_ROUTE_IGNORED;
         job->kind = SG_JOB_ANALYZE;
         job->sha = (char *)head;
-        job->base_sha = sg_sha_valid(base) ? (char *)base : NULL;
+        job->base_sha = (char *)base;
         job->pull = number;
         job->ref = refbuf;
         return INGRESS_ROUTE_JOB;
@@ -244,9 +256,9 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
     if (is_cs || is_cr) {
         if (!in_list(action, is_cs ? CS_ACTIONS : CR_ACTIONS) || !set_repo(f, job))
             return INGRESS_ROUTE_IGNORED;
-        const char *sha = field_str(f, is_cs ? IJF_CS_HEAD_SHA : IJF_CR_HEAD_SHA);
+        const char *sha = field_sha(f, is_cs ? IJF_CS_HEAD_SHA : IJF_CR_HEAD_SHA);
         const char *branch = field_str(f, is_cs ? IJF_CS_HEAD_BRANCH : IJF_CR_CS_HEAD_BRANCH);
-        if (!sg_sha_valid(sha))
+        if (!sha)
             return INGRESS_ROUTE_IGNORED;
         job->kind = SG_JOB_ANALYZE;
         job->sha = (char *)sha;
@@ -272,8 +284,7 @@ enum ingress_route ingress_route_event(const char *event, const char *delivery,
     return INGRESS_ROUTE_IGNORED;
 }
 
-void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r)
+void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress_webhook_result *r)
 {
     char event[INGRESS_EVENT_MAX + 1];
     char delivery[INGRESS_DELIVERY_MAX + 1];
@@ -291,6 +302,7 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
     r->action = NULL;
     r->installation = 0;
     r->repo = NULL;
+    r->signature[0] = '\0';
     sg_buf_reset(&r->job);
 
     if (!in->event.p || !in->delivery.p) {
@@ -309,18 +321,18 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
         r->retry_after = in->blocked_s;
         return;
     }
-    bool sig_ok = false;
-    if (in->signature.p)
-        sig_ok = in->hmac ? ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
-                                                in->signature.len)
-                          : sg_webhook_signature_valid(secret, secret_len, in->body, in->body_len,
-                                                       in->signature.p, in->signature.len);
-    if (!sig_ok) {
+    if (!in->signature.p || !ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
+                                                 in->signature.len)) {
         r->status = 401;
         r->error = in->signature.p ? "signature mismatch" : "missing X-Hub-Signature-256";
         r->signature_failed = true;
         return;
     }
+    /* Verified, so the header is "sha256=" and 64 hex digits; either case is accepted, one case
+     * is remembered, or a replay in upper case would pass as a new body. */
+    for (size_t i = 0; i < INGRESS_HMAC_HEX_LEN; i++)
+        r->signature[i] = (char)tolower((unsigned char)in->signature.p[7 + i]);
+    r->signature[INGRESS_HMAC_HEX_LEN] = '\0';
     if (media_type_is(in->content_type, "application/x-www-form-urlencoded")) {
         if (ingress_form_payload(in->body, in->body_len, &r->form) != SG_OK) {
             r->status = 400;
@@ -337,8 +349,7 @@ void ingress_webhook_process(const char *secret, size_t secret_len,
     enum ingress_json_result jr = ingress_json_scan(json, json_len, &r->fields, NULL);
     if (jr != INGRESS_JSON_OK) {
         r->status = 400;
-        r->error = jr == INGRESS_JSON_DEPTH ? "JSON nested deeper than 1000 levels"
-                                            : "body is not valid JSON";
+        r->error = ingress_json_result_str(jr);
         return;
     }
     memcpy(event, in->event.p, in->event.len);

@@ -35,7 +35,10 @@ struct ingress_webhook_result {
     int64_t retry_after; /* seconds, for 429 */
     enum ingress_route route;
     struct ingress_json_fields fields;
-    struct sg_buf job;  /* the encoded job line when route == JOB */
+    struct sg_buf job; /* the encoded job line when route == JOB */
+    /* The verified X-Hub-Signature-256 digest in lower-case hex, "" before verification: the
+     * replay marker's key (a function of the body, unlike the delivery id). */
+    char signature[INGRESS_HMAC_HEX_LEN + 1];
     struct sg_buf form; /* decoded payload= of a form delivery (scratch) */
     /* Log context, valid after routing (point into fields or are static): */
     const char *action;
@@ -55,13 +58,12 @@ struct ingress_webhook_in {
     size_t body_len;
     int64_t received_at; /* unix ms */
     int64_t blocked_s;   /* > 0: the client address is over its failed-signature limit (429) */
-    struct ingress_hmac *hmac; /* precomputed key (fast path); NULL: secret/secret_len are used */
+    struct ingress_hmac *hmac; /* the webhook secret's precomputed HMAC key (required) */
 };
 
 /* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check.
  * Result: status != 0 -> answer it; otherwise route == JOB and r->job holds the line to push. */
-void ingress_webhook_process(const char *secret, size_t secret_len,
-                             const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
+void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
 
 /* Decodes the value of the "payload" field of an application/x-www-form-urlencoded body into out.
  * SG_ERR_PARSE when absent or badly escaped. */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "ingress_config.h"
 #include "ingress_server.h"
@@ -16,7 +17,8 @@ static void usage(FILE *f)
             "usage: singularity-ingress [--help] [--version]\n\n"
             "Receives GitHub webhooks on POST $WEBHOOK_PATH, verifies their signature, and pushes\n"
             "one job per delivery onto the Redis list analysis_queue. Also serves GET /healthz,\n"
-            "/readyz and /metrics. Configuration comes from the environment:\n\n");
+            "/readyz and /metrics (on METRICS_PORT when set). Configuration comes from the\n"
+            "environment:\n\n");
     ingress_config_print_help(f);
 }
 
@@ -27,6 +29,18 @@ static void on_log_flush(evutil_socket_t fd, short what, void *arg)
     (void)what;
     (void)arg;
     sg_log_flush();
+}
+
+/* Each connection is a descriptor: the soft limit (often 1024) is raised to the hard one, so
+ * MAX_CONNECTIONS can be honoured; the server lowers its cap if even that is too few. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            sg_log_warn("cannot raise the open-file limit", SG_KV_END);
+    }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -60,6 +74,7 @@ int main(int argc, char **argv)
         return 1;
     }
     sg_log_init(cfg.level, cfg.format, "ingress");
+    raise_nofile();
 
     int rc = 1;
     struct event *sigterm = NULL, *sigint = NULL, *logflush = NULL;
@@ -88,6 +103,7 @@ int main(int argc, char **argv)
         goto out;
     }
     sg_log_info("listening", SG_KV_STR("host", cfg.host), SG_KV_INT("port", ingress_server_port(s)),
+                SG_KV_INT("metrics_port", ingress_server_metrics_port(s)),
                 SG_KV_STR("path", cfg.webhook_path), SG_KV_STR("version", SG_VERSION), SG_KV_END);
     event_base_dispatch(base);
     sg_log_info("stopped", SG_KV_END);

@@ -6,6 +6,8 @@
 #
 #   scripts/bench-analysis.sh [WORKDIR]     (default /var/tmp/sg-compare, shared with compare-tokei.sh)
 #   SKIP_CLOC=1 to leave out cloc (about 100 s)
+#   SG_ANALYZE_OTHER=BINARY [ROUNDS=5]: instead, this engine against another build of it (say,
+#   an older commit's) on the tar.gz only, alternating in each round, medians at the end
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/var/tmp/sg-compare}
@@ -14,6 +16,32 @@ command -v tokei >/dev/null || PATH=$PATH:$HOME/.cargo/bin
 command -v scc >/dev/null || PATH=$PATH:$HOME/go/bin
 [ -x "$BIN" ] || { echo "build first: $BIN missing" >&2; exit 2; }
 TGZ=$WORK/linux.tar.gz TREE=$WORK/linux
+if [ -n "${SG_ANALYZE_OTHER:-}" ]; then
+  [ -f "$TGZ" ] || { mkdir -p "$WORK"; xz -dc /usr/src/linux-source-6.1.tar.xz | gzip -6 >"$TGZ.tmp" && mv "$TGZ.tmp" "$TGZ"; }
+  cat "$TGZ" >/dev/null
+  "$BIN" "$TGZ" --format json >"$WORK/this.json" || true
+  "$SG_ANALYZE_OTHER" "$TGZ" --format json >"$WORK/other.json" || true
+  cmp -s "$WORK/this.json" "$WORK/other.json" && echo "same JSON from both" || echo "the JSON differs"
+  T=$(mktemp)
+  for r in $(seq "${ROUNDS:-5}"); do
+    for which in this other; do
+      b=$BIN
+      [ "$which" = this ] || b=$SG_ANALYZE_OTHER
+      /usr/bin/time -f "%e %U %M" -o "$T" "$b" "$TGZ" --format json >/dev/null 2>&1 || true
+      echo "$which $r $(tail -n 1 "$T")"
+    done
+  done | tee "$T.rows"
+  python3 - "$T.rows" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+for which in ("this", "other"):
+    w = [float(r[2]) for r in rows if r[0] == which]; u = [float(r[3]) for r in rows if r[0] == which]
+    m = [int(r[4]) for r in rows if r[0] == which]
+    print(f"{which:6} median wall {statistics.median(w):7.2f} s  user {statistics.median(u):7.2f} s  peak RSS {max(m)/1024:6.1f} MB  ({len(w)} rounds)")
+PY
+  rm -f "$T" "$T.rows"
+  exit 0
+fi
 if [ ! -f "$TGZ" ] || [ ! -d "$TREE" ]; then
   echo "preparing $TGZ and $TREE (once)" >&2
   mkdir -p "$WORK"

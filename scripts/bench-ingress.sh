@@ -3,7 +3,8 @@
 # loopback with wrk: singularity-ingress + Redis, nginx answering `return 202` (the machine's HTTP
 # ceiling, 1 worker process) and a minimal Node.js receiver (@octokit/webhooks-methods verify +
 # ioredis LPUSH), each with a signed ~8 KB push and a ~24 KB pull_request payload from
-# @octokit/webhooks-examples, every request with a fresh delivery id. Run by hand, not in CI.
+# @octokit/webhooks-examples, every request with a fresh delivery id and a body of its own. Run by
+# hand, not in CI.
 #
 #   scripts/bench-ingress.sh [DURATION_S]        (default 10 s per run; wrk -t2 -c64)
 # Env: BENCH_CONNS (64), BENCH_THREADS (2), BENCH_TARGETS ("ingress nginx node"), BENCH_ROUNDS (3),
@@ -20,10 +21,18 @@ DUR=${1:-10}
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
 TARGETS=${BENCH_TARGETS:-"ingress nginx node"}
-SG_DEPS=bench scripts/deps.sh
-if [ ! -d scripts/bench/ingress/node_modules ]; then
-  (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The bench dependencies (wrk, nginx, ...) only when a tool the chosen targets use is missing;
+# the receiver's npm packages only when node is measured.
+need_tools="wrk"
+case " $TARGETS " in *" nginx "*) need_tools+=" nginx" ;; esac
+for tool in $need_tools; do
+  command -v "$tool" >/dev/null || { SG_DEPS=bench scripts/deps.sh; break; }
+done
+case " $TARGETS " in *" node "*)
+  if [ ! -d scripts/bench/ingress/node_modules ]; then
+    (cd scripts/bench/ingress && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  fi ;;
+esac
 BUILD=${BENCH_BUILD:-build-bench}
 PIN=${BENCH_PIN:-0}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSG_TESTS=OFF >/dev/null
@@ -109,7 +118,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 run() {
   local name=$1 port=${PORT_OF[$1]} pid=${PID_OF[$1]} fixture=$2 event=$3
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
-  export BENCH_BODY=$FIX/$fixture BENCH_EVENT=$event
+  export BENCH_BODY=$FIX/$fixture BENCH_EVENT=$event BENCH_SIGS=$SG_TMP/sigs.$fixture
   BENCH_SIG=sha256=$(openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r <"$BENCH_BODY" | cut -d' ' -f1)
   export BENCH_SIG
   local c0 r0 out c1 r1
@@ -121,6 +130,9 @@ run() {
   p99=$(echo "$out" | awk -F= '/p99_ms/ {split($2,a," "); print a[1]}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   [ -z "$non2xx" ] || echo "warning: $name answered $non2xx non-2xx" >&2
+  python3 -c "import sys; sys.exit(float(sys.argv[1]) * float(sys.argv[2]) > float(sys.argv[3]))" \
+    "$rps" "$DUR" $((THREADS * BENCH_SIGS_PER_THREAD)) ||
+    echo "warning: $name sent more requests than signed bodies (BENCH_SIGS_PER_THREAD)" >&2
   [ "$name" = nginx ] && r1=$r0
   # CPU time (ms) of the server process plus Redis, per request, in us
   python3 -c "import sys; rps,d,c,r=float(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]),int(sys.argv[4]); print('%.0f %s %.1f' % (rps, sys.argv[5], c*10000.0/(rps*d)))" \
@@ -136,8 +148,27 @@ echo "wrk -t$THREADS -c$CONNS -d${DUR}s x $ROUNDS rounds (targets interleaved, $
 echo
 echo "| payload | target | req/s (median) | vs nginx | p99 ms (median) | CPU us/req (server+Redis) | ingress peak RSS |"
 echo "|---|---|---:|---:|---:|---:|---:|"
+# Each request's body is its own (a replay of a body is a duplicate): the payload with a last
+# field "bench_seq":N, signed here once per payload; Redis is flushed before every run, so each
+# run reuses the same bodies. More requests than THREADS x BENCH_SIGS_PER_THREAD in one run would
+# repeat bodies (then the rps line warns).
+export BENCH_SIGS_PER_THREAD=${BENCH_SIGS_PER_THREAD:-400000}
+sign_bodies() { # sign_bodies FIXTURE -> $SG_TMP/sigs.FIXTURE
+  python3 - "$FIX/$1" "$WEBHOOK_SECRET" $((THREADS * BENCH_SIGS_PER_THREAD)) >"$SG_TMP/sigs.$1" <<'PY'
+import hashlib, hmac, re, sys
+head = re.sub(rb"\s*}\s*$", b"", open(sys.argv[1], "rb").read())
+h0 = hmac.new(sys.argv[2].encode(), head, hashlib.sha256)
+out = []
+for n in range(int(sys.argv[3])):
+    h = h0.copy()
+    h.update(b',"bench_seq":%d}' % n)
+    out.append("sha256=" + h.hexdigest())
+sys.stdout.write("\n".join(out) + "\n")
+PY
+}
 for payload in "push.none.5.json push" "pull_request.synchronize.1.json pull_request"; do
   set -- $payload
+  sign_bodies "$1"
   declare -A R P C
   for t in $TARGETS; do R[$t]=""; P[$t]=""; C[$t]=""; done
   for t in $TARGETS; do # warm-up

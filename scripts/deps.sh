@@ -35,7 +35,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian's redis-server and postgresql packages start machine-wide services; ours start their own.
 
-# gitleaks, the oracle the secret rules are tested against (tests/integration/secrets_oracle.sh),
+# gitleaks, the oracle the secret rules are tested against (tests/integration/an_secrets_oracle.sh),
 # built with the Go toolchain when there is one; the test says so when either is missing.
 if command -v go >/dev/null && ! command -v gitleaks >/dev/null &&
   [ ! -x "$(go env GOPATH)/bin/gitleaks" ]; then
@@ -51,3 +51,31 @@ if [ -z "${SG_NO_NPM:-}" ] && [ -f tests/package.json ]; then
     (cd tests && npm install --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules/.sg-stamp)
   fi
 fi
+
+# tokei, the line counter the analysis engine's counts are compared with (tests/integration/
+# acceptance.sh; scripts/compare-tokei.sh): the version whose language table the engine is
+# generated from (worker/analysis/gen_languages.py). Cargo builds it once; afterwards this is a
+# version check. A test tool like the npm packages, so SG_NO_NPM (running, not testing) skips it.
+TOKEI_VERSION=15
+PATH=$PATH:$HOME/.cargo/bin
+if [ -z "${SG_NO_NPM:-}" ] && ! tokei --version 2>/dev/null | grep -q "^tokei $TOKEI_VERSION\."; then
+  if ! command -v cargo >/dev/null; then
+    echo "deps: tokei needs cargo (Rust's package manager), which this machine lacks" >&2
+    exit 1
+  fi
+  echo "deps: cargo install tokei $TOKEI_VERSION (a few minutes, once)" >&2
+  cargo install --quiet --locked tokei --version "^$TOKEI_VERSION"
+fi
+
+# Deploy-test tools (SG_DEPS=deploy): Helm and actionlint with `go install`, cfn-lint from PyPI in
+# a venv of its own, tests/deploy's npm schema packages; the pinned versions and helpers are those
+# of tests/deploy/lib.sh, so the tests and this script never disagree.
+case " ${SG_DEPS:-} " in *" deploy "*)
+  (
+    SG_SOURCE_DIR=$(pwd)
+    . tests/deploy/lib.sh
+    sg_ensure_helm >/dev/null && sg_ensure_actionlint >/dev/null && sg_ensure_cfn_lint >/dev/null &&
+      { [ -n "${SG_NO_NPM:-}" ] || sg_ensure_deploy_npm; }
+  ) || { echo "deps: deploy-test tools failed to install" >&2; exit 1; }
+  ;;
+esac

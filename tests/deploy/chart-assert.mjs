@@ -6,18 +6,20 @@
 // SHUTDOWN_GRACE_S, and every reference (Secret keys, Services, scale targets) points at something
 // that is rendered.
 //
-//   node tests/deploy/chart-assert.mjs SCENARIO RENDERED.yaml
-//   SCENARIO: default | keda | hpa | none | everything | existing-secret
+//   node tests/deploy/chart-assert.mjs SCENARIO RENDERED.yaml...
+//   SCENARIO: one of the renders of chart.sh (default, keda, keda-forced, hpa, none, everything,
+//   existing-secret, existing-secret-address, redis-auth, netpol, preset-development,
+//   preset-high-load, cron, single-ingress), or cloudrun for deploy/cloudrun/*.yaml
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parser as promql } from '@prometheus-io/lezer-promql';
 
-const [scenario, file] = process.argv.slice(2);
-if (!scenario || !file) {
-  console.error('usage: node chart-assert.mjs SCENARIO RENDERED.yaml');
+const [scenario, ...files] = process.argv.slice(2);
+if (!scenario || !files.length) {
+  console.error('usage: node chart-assert.mjs SCENARIO RENDERED.yaml...');
   process.exit(2);
 }
-const docs = YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter(Boolean);
+const docs = files.flatMap((file) => YAML.parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()).filter(Boolean));
 
 let passed = 0;
 const failures = [];
@@ -51,8 +53,42 @@ function podSpecs() {
   return out;
 }
 
+const b64 = (s) => Buffer.from(s || '', 'base64').toString();
+const sameLabels = (sel, labels) => Object.entries(sel || {}).every(([k, v]) => (labels || {})[k] === v);
+
+// ---- Cloud Run: the ingress scales to zero behind Knative, the GKE worker drains in time
+if (scenario === 'cloudrun') {
+  const ks = one('Service', (d) => d.apiVersion === 'serving.knative.dev/v1');
+  const tpl = ks?.spec.template;
+  check('Knative Service for the ingress', !!ks);
+  check('ingress scales to zero', tpl?.metadata.annotations?.['autoscaling.knative.dev/minScale'] === '0');
+  const c = tpl?.spec.containers[0];
+  const env = envOf(c || {});
+  check('ingress listens on its containerPort 4000 (Cloud Run sets PORT)', c?.ports?.[0]?.containerPort === 4000 && !env.PORT);
+  check('ingress drains within Cloud Run\'s 10 s after SIGTERM', Number(env.SHUTDOWN_GRACE_S?.value) < 10);
+  check('ingress /metrics off the public port', env.METRICS_PORT?.value === '9090');
+  check('webhook secret and Redis URL from Secret Manager', !!env.WEBHOOK_SECRET?.valueFrom?.secretKeyRef && !!env.REDIS_URL?.valueFrom?.secretKeyRef);
+  check('ingress liveness GET /healthz', c?.livenessProbe?.httpGet?.path === '/healthz');
+  const w = one('Deployment', component('worker'));
+  const wc = w?.spec.template.spec.containers[0];
+  const wenv = envOf(wc || {});
+  check('GKE worker Deployment', !!w);
+  check('worker grace above SHUTDOWN_GRACE_S', w?.spec.template.spec.terminationGracePeriodSeconds > Number(wenv.SHUTDOWN_GRACE_S?.value));
+  const so = one('ScaledObject');
+  const redis = so?.spec.triggers.find((t) => t.type === 'redis');
+  check('worker scaled by KEDA on analysis_queue above 50', redis?.metadata.listName === 'analysis_queue' && redis.metadata.listLength === '50' && redis.metricType === 'Value');
+  check('KEDA reads address and password from the Secret', !!one('TriggerAuthentication', (t) => t.metadata.name === redis?.authenticationRef?.name));
+  const beh = so?.spec.advanced?.horizontalPodAutoscalerConfig?.behavior;
+  check('+2 pods up, -1 down', beh?.scaleUp?.policies?.[0]?.value === 2 && beh?.scaleDown?.policies?.[0]?.value === 1);
+  check('CPU trigger at 20%', so?.spec.triggers.some((t) => t.type === 'cpu' && t.metadata.value === '20'));
+  for (const f of failures) console.log('not ok - ' + f);
+  console.log(`chart-assert ${scenario}: ${passed} checks passed, ${failures.length} failed`);
+  process.exit(failures.length ? 1 : 0);
+}
+
 const secrets = new Map(all('Secret').map((s) => [s.metadata.name, s]));
-const existingSecret = scenario === 'existing-secret' ? 'singularity-credentials' : null;
+const existingSecret = scenario.startsWith('existing-secret') ? 'singularity-credentials' : null;
+const kedaApi = !['default', 'keda-forced', 'preset-development', 'preset-high-load', 'single-ingress'].includes(scenario);
 
 // ---- every pod: non-root, read-only root, no capabilities, seccomp, /tmp emptyDir, secrets exist
 for (const [where, spec, d] of podSpecs()) {
@@ -120,16 +156,29 @@ if (ingress) {
   const port = c.ports.find((p) => p.name === 'http');
   check('ingress PORT matches its containerPort', env.PORT?.value === String(port?.containerPort), env.PORT?.value);
   check('ingress liveness GET /healthz on http', c.livenessProbe?.httpGet?.path === '/healthz' && c.livenessProbe.httpGet.port === 'http');
+  check('ingress startupProbe GET /healthz', c.startupProbe?.httpGet?.path === '/healthz');
+  const mport = c.ports.find((p) => p.name === 'metrics');
+  check('ingress METRICS_PORT 9090 on a port of its own', env.METRICS_PORT?.value === '9090' && mport?.containerPort === 9090);
+  const preStop = Number(c.lifecycle?.preStop?.exec?.command?.[1] || 0);
+  const drain = Number(env.SHUTDOWN_GRACE_S?.value);
+  const igrace = ingress.spec.template.spec.terminationGracePeriodSeconds;
+  check('ingress preStop + drain + 5 s margin within its grace period', preStop > 0 && drain > 0 && preStop + drain + 5 <= igrace, `${preStop}+${drain} vs ${igrace}`);
   check('ingress readiness GET /readyz on http', c.readinessProbe?.httpGet?.path === '/readyz' && c.readinessProbe.httpGet.port === 'http');
   for (const n of ['REDIS_URL', 'WEBHOOK_SECRET_FILE', 'WEBHOOK_PATH', 'HOST']) check(`ingress env ${n}`, !!env[n]);
   check('ingress gets no DATABASE_URL (it never links libpq)', !env.DATABASE_URL);
   const svc = one('Service', component('ingress'));
   check('ingress Service selects the ingress pods', !!svc && Object.entries(svc.spec.selector).every(([k, v]) => ingress.spec.template.metadata.labels[k] === v));
   check('ingress Service targets port http', svc?.spec.ports[0].targetPort === 'http');
+  const pub = one('Service', (d) => d.metadata.name === ingress.metadata.name);
+  check('public ingress Service carries no metrics port', !!pub && pub.spec.ports.every((p) => p.targetPort !== 'metrics' && p.port !== 9090));
+  const msvc = one('Service', (d) => d.metadata.name === `${ingress.metadata.name}-metrics`);
+  check('ingress metrics Service on the metrics port', msvc?.spec.ports[0].targetPort === 'metrics' && msvc.spec.type === 'ClusterIP');
   const hpa = one('HorizontalPodAutoscaler', (h) => h.spec.scaleTargetRef.name === ingress.metadata.name);
   if (scenario === 'none') {
     check('ingress has no HPA when disabled', !hpa);
     check('ingress replicas fixed when HPA disabled', ingress.spec.replicas === 3, String(ingress.spec.replicas));
+  } else if (scenario === 'single-ingress') {
+    check('one ingress replica', ingress.spec.replicas === 1 && !hpa);
   } else {
     check('ingress HPA rendered', !!hpa);
     const cpu = hpa?.spec.metrics.find((m) => m.type === 'Resource' && m.resource.name === 'cpu');
@@ -137,7 +186,13 @@ if (ingress) {
     check('ingress HPA 2..10', hpa?.spec.minReplicas === 2 && hpa?.spec.maxReplicas === 10);
     check('ingress Deployment leaves replicas to the HPA', ingress.spec.replicas === undefined);
   }
-  check('ingress PDB rendered', !!one('PodDisruptionBudget', component('ingress')));
+  const ipdb = one('PodDisruptionBudget', component('ingress'));
+  if (scenario === 'single-ingress') {
+    check('no ingress PDB with one replica (it would block node drains)', !ipdb);
+  } else {
+    check('ingress PDB rendered', !!ipdb);
+    check('ingress PDB uses maxUnavailable 1', ipdb?.spec.maxUnavailable === 1 && ipdb.spec.minAvailable === undefined);
+  }
 }
 
 // ---- worker
@@ -154,31 +209,75 @@ if (worker) {
   check('worker METRICS_PORT matches its metrics port', env.METRICS_PORT?.value === String(mport?.containerPort));
   check('worker liveness GET /healthz on metrics', c.livenessProbe?.httpGet?.path === '/healthz' && c.livenessProbe.httpGet.port === 'metrics');
   for (const n of ['REDIS_URL', 'DATABASE_URL', 'APP_ID', 'PRIVATE_KEY_PATH', 'GITHUB_API_URL']) check(`worker env ${n}`, !!env[n]);
+  check('APP_ID in digits', /^[0-9]+$/.test(env.APP_ID?.value || ''), env.APP_ID?.value);
+  if (scenario !== 'everything') check('APP_ID 1234567 from a values file', env.APP_ID?.value === '1234567', env.APP_ID?.value);
+  check('worker startupProbe GET /healthz on metrics', c.startupProbe?.httpGet?.path === '/healthz' && c.startupProbe.httpGet.port === 'metrics');
+  const preset = { 'preset-development': ['256Mi', '250m'], 'preset-high-load': ['1Gi', '1'] }[scenario] || ['512Mi', '500m'];
+  check(`worker resources from the preset ${preset}`, c.resources?.requests?.memory === preset[0] && String(c.resources?.requests?.cpu) === preset[1] &&
+    c.resources?.limits?.memory === preset[0], JSON.stringify(c.resources));
   check('worker runs the default command (no args)', !c.args && !c.command);
   check('worker PDB rendered', !!one('PodDisruptionBudget', component('worker')));
   const so = one('ScaledObject');
   const hpa = one('HorizontalPodAutoscaler', (h) => h.spec.scaleTargetRef.name === worker.metadata.name);
-  const mode = { default: 'keda', keda: 'keda', everything: 'keda', 'existing-secret': 'keda', hpa: 'hpa', none: 'none' }[scenario];
-  if (mode === 'keda') {
+  const mode = { hpa: 'hpa', none: 'none' }[scenario] || (kedaApi || scenario === 'keda-forced' ? 'keda' : 'keda-absent');
+  if (mode === 'keda-absent') {
+    check('no KEDA object where the API is absent', !so && !one('TriggerAuthentication'));
+    check('no worker HPA either', !hpa);
+    check('workers fixed at replicaCount without KEDA', worker.spec.replicas === 2, String(worker.spec.replicas));
+  } else if (mode === 'keda') {
     check('ScaledObject rendered', !!so);
     check('no worker HPA besides KEDA', !hpa);
     check('ScaledObject targets the worker Deployment', so?.spec.scaleTargetRef.name === worker.metadata.name);
     const redis = so?.spec.triggers.find((t) => t.type === 'redis');
     check('ScaledObject has a redis trigger', !!redis);
     check('redis trigger watches analysis_queue', redis?.metadata.listName === 'analysis_queue', redis?.metadata.listName);
-    check('redis trigger listLength 10', redis?.metadata.listLength === '10', redis?.metadata.listLength);
-    check('redis trigger has host:port', /^[^:/]+:\d+$/.test(redis?.metadata.address || ''), redis?.metadata.address);
+    check('redis trigger: the whole queue above 50 (metricType Value)', redis?.metadata.listLength === '50' && redis?.metricType === 'Value', redis?.metadata.listLength);
+    const ta = one('TriggerAuthentication');
+    const params = Object.fromEntries((ta?.spec.secretTargetRef || []).map((r) => [r.parameter, r]));
+    check('redis trigger has host:port (metadata or TriggerAuthentication)', /^[^:/]+:\d+$/.test(redis?.metadata.address || '') || !!params.address, redis?.metadata.address);
+    check('authenticationRef exactly when a TriggerAuthentication exists', (!!ta) === (!!redis?.authenticationRef) && (!ta || redis.authenticationRef.name === ta.metadata.name));
+    for (const r of ta?.spec.secretTargetRef || []) {
+      if (existingSecret) check(`TriggerAuthentication ${r.parameter} from existingSecret`, r.name === existingSecret, r.name);
+      else check(`TriggerAuthentication ${r.parameter} key in the chart Secret`, r.key in (secrets.get(r.name)?.data || {}));
+    }
+    const cpu = so?.spec.triggers.find((t) => t.type === 'cpu');
+    check('CPU trigger at 20% (seed: -1 pod under 20%)', cpu?.metricType === 'Utilization' && cpu?.metadata.value === '20');
+    const beh = so?.spec.advanced?.horizontalPodAutoscalerConfig?.behavior;
+    check('ScaledObject behavior +2 pods up', beh?.scaleUp?.policies?.[0]?.type === 'Pods' && beh.scaleUp.policies[0].value === 2);
+    const cron = so?.spec.triggers.find((t) => t.type === 'cron');
+    if (scenario === 'cron' || scenario === 'everything') {
+      check('business-hours cron trigger', !!cron && cron.metadata.start === '0 8 * * 1-5' && cron.metadata.end === '0 18 * * 1-5' && cron.metadata.desiredReplicas === '3');
+    } else {
+      check('no cron trigger by default', !cron);
+    }
+    check('enableTLS follows the URL scheme', redis?.metadata.enableTLS === ({ everything: 'true', 'redis-auth': 'true', 'existing-secret-address': 'true' }[scenario] || 'false'), redis?.metadata.enableTLS);
     check('worker Deployment leaves replicas to KEDA', worker.spec.replicas === undefined);
     check('ScaledObject behavior scales down one pod at a time',
       so?.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.policies?.[0]?.value === 1);
     if (scenario === 'keda') {
       check('redis address parsed from redis.url', redis?.metadata.address === 'redis-master.data.svc:6380');
       check('redis db parsed from redis.url', redis?.metadata.databaseIndex === '2');
-      const ta = one('TriggerAuthentication');
-      check('TriggerAuthentication for the redis password', !!ta && redis?.authenticationRef?.name === ta.metadata.name);
-      const ref = ta?.spec.secretTargetRef[0];
-      const s = secrets.get(ref?.name);
-      check('TriggerAuthentication reads the password key', !!s && Buffer.from(s.data[ref.key], 'base64').toString() === 's3cret');
+      check('TriggerAuthentication for the redis password', !!params.password && !params.username);
+      check('TriggerAuthentication reads the password key', b64(secrets.get(params.password?.name)?.data[params.password?.key]) === 's3cret');
+    }
+    if (scenario === 'redis-auth') {
+      check('address from a rediss:// URL with user info', redis?.metadata.address === 'redis.data.svc:6380', redis?.metadata.address);
+      check('database from the URL', redis?.metadata.databaseIndex === '3');
+      check('password and ACL user through the TriggerAuthentication', !!params.password && !!params.username);
+      const sec = secrets.get(params.password?.name)?.data || {};
+      check('password percent-decoded (%2541 stays %41)', b64(sec[params.password?.key]) === 'p@ss:w%41rd', b64(sec[params.password?.key]));
+      check('ACL user', b64(sec[params.username?.key]) === 'sg-user', b64(sec[params.username?.key]));
+    }
+    if (scenario === 'existing-secret') {
+      check('no placeholder address: it comes from the Secret', !redis?.metadata.address && params.address?.key === 'redis-address');
+      check('password from the Secret', params.password?.key === 'redis-password');
+    }
+    if (scenario === 'existing-secret-address') {
+      check('explicit address in metadata', redis?.metadata.address === 'redis.data.svc:6379' && !params.address);
+      check('password and user from the Secret', params.password?.key === 'redis-password' && params.username?.key === 'redis-username');
+    }
+    if (['default', 'keda-forced', 'cron', 'netpol'].includes(scenario)) {
+      check('no TriggerAuthentication for a Redis without password', !ta);
     }
     if (scenario === 'everything') {
       const inflight = so?.spec.triggers.find((t) => t.type === 'prometheus');
@@ -193,7 +292,10 @@ if (worker) {
     check('worker HPA rendered', !!hpa);
     const ext = hpa?.spec.metrics.find((m) => m.type === 'External');
     check('worker HPA External metric analysis_queue_length', ext?.external.metric.name === 'analysis_queue_length', ext?.external.metric.name);
-    check('worker HPA AverageValue 10', ext?.external.target.type === 'AverageValue' && String(ext.external.target.averageValue) === '10');
+    check('worker HPA: the whole queue above 50 (Value)', ext?.external.target.type === 'Value' && String(ext.external.target.value) === '50');
+    const cpu = hpa?.spec.metrics.find((m) => m.type === 'Resource');
+    check('worker HPA CPU utilisation 20%', cpu?.resource.name === 'cpu' && cpu.resource.target.averageUtilization === 20);
+    check('worker HPA minReplicas >= 1', hpa?.spec.minReplicas >= 1);
     check('worker HPA behavior from values', hpa?.spec.behavior?.scaleUp?.policies?.[0]?.value === 2);
     check('worker Deployment leaves replicas to the HPA', worker.spec.replicas === undefined);
   } else {
@@ -239,6 +341,16 @@ if (testPod) {
 
 // ---- network policies
 check('NetworkPolicy for ingress and worker', all('NetworkPolicy').length === 2);
+{
+  const np = one('NetworkPolicy', component('ingress'));
+  const webhookRule = np?.spec.ingress.find((r) => r.ports.some((p) => p.port === 'http'));
+  const peers = webhookRule?.from;
+  // No `from` means anyone; otherwise one of the peers must select the helm test Pod.
+  check('helm test Pod may reach the ingress under the NetworkPolicy',
+    !!webhookRule && (!peers || peers.some((p) => p.podSelector && !p.namespaceSelector && sameLabels(p.podSelector.matchLabels, testPod?.metadata.labels))));
+  if (scenario === 'netpol' || scenario === 'everything') check('webhook port restricted to ingressFrom', !!peers && peers.length >= 2);
+  check('metrics port has a rule of its own', np?.spec.ingress.some((r) => r.ports.some((p) => p.port === 'metrics')));
+}
 for (const np of all('NetworkPolicy')) {
   const target = docs.find((d) => d.kind === 'Deployment' && Object.entries(np.spec.podSelector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
   check(`NetworkPolicy ${np.metadata.name} selects a Deployment`, !!target);
@@ -255,10 +367,15 @@ if (existingSecret) {
 if (scenario === 'everything') {
   const sms = all('ServiceMonitor');
   check('two ServiceMonitors', sms.length === 2);
+  const jobs = {};
   for (const sm of sms) {
-    const svc = docs.find((d) => d.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => d.metadata.labels[k] === v));
-    check(`ServiceMonitor ${sm.metadata.name} selects a Service`, !!svc);
+    const svcs = docs.filter((d) => d.kind === 'Service' && sameLabels(sm.spec.selector.matchLabels, d.metadata.labels));
+    check(`ServiceMonitor ${sm.metadata.name} selects exactly one Service`, svcs.length === 1, svcs.map((x) => x.metadata.name).join(','));
+    const svc = svcs[0];
     check(`ServiceMonitor ${sm.metadata.name} port exists`, !!svc && svc.spec.ports.some((p) => p.name === sm.spec.endpoints[0].port));
+    check(`ServiceMonitor ${sm.metadata.name} scrapes a metrics port`, sm.spec.endpoints[0].port === 'metrics' && svc?.spec.ports[0].targetPort === 'metrics');
+    // prometheus-operator's job label is the Service's name.
+    jobs[sm.metadata.labels['app.kubernetes.io/component']] = svc?.metadata.name;
   }
   const rule = one('PrometheusRule');
   const exprs = (rule?.spec.groups || []).flatMap((g) => g.rules);
@@ -268,7 +385,12 @@ if (scenario === 'everything') {
   check('alert on DB pool exhaustion', /max_connections/.test(byName.SingularityDatabasePoolExhausted || ''));
   check('alert on DB errors', /singularity_db_errors_total/.test(byName.SingularityDatabaseErrors || ''));
   check('alert on dead jobs', /analysis_queue_dead/.test(byName.SingularityDeadJobs || ''));
-  check('extra rule appended', 'SingularityIngressDown' in byName);
+  check('extra rule appended', 'SingularityWorkersDown' in byName);
+  check('ingress-down alert on the job the ServiceMonitor produces', !!jobs.ingress && (byName.SingularityIngressDown || '').includes(`absent(up{namespace="prod", job="${jobs.ingress}"})`), byName.SingularityIngressDown);
+  check('webhook 5xx alert', /singularity_ingress_requests_total\{[^}]*code=~"5\.\."/.test(byName.SingularityWebhookErrors || ''));
+  for (const r of exprs.filter((x) => x.alert.startsWith('Singularity') && x.alert !== 'SingularityWorkersDown')) {
+    check(`alert ${r.alert} has a runbook_url`, /^https:\/\/.+#singularity/.test(r.annotations?.runbook_url || ''));
+  }
   for (const r of exprs) check(`alert ${r.alert} expr is valid PromQL`, promqlOk(r.expr), r.expr);
   const cm = one('ConfigMap', (c) => c.metadata.labels?.grafana_dashboard === '1');
   check('dashboard ConfigMap with the sidecar label', !!cm);

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Why: no YAML in the chart goes untested. With the real Helm this lints the chart strictly,
-# renders it with the defaults, each worker autoscaling mode, an existingSecret and a values file
-# turning on everything optional; validates every rendered document against the Kubernetes, KEDA
-# and prometheus-operator schemas; asserts what matters (chart-assert.mjs); shows that wrong-typed
-# values are rejected by values.schema.json; renders NOTES.txt; and checks the README's values
-# table is up to date. Each checker is also fed a broken input once, to prove it can fail.
+# Why: no deployment file goes untested. With the real Helm this lints the chart strictly, renders
+# it (as `helm template --kube-version 1.30.0`) with the defaults on a cluster without KEDA, each
+# worker autoscaling mode, KEDA present or forced, existingSecret, Redis URLs with TLS, an ACL
+# user and a percent-encoded password, the NetworkPolicy with `helm test`, the size presets, the
+# business-hours trigger and a values file turning on everything optional; validates every
+# rendered document against the Kubernetes, KEDA and prometheus-operator schemas; asserts what
+# matters (chart-assert.mjs); shows that values which cannot work fail the install with their
+# message and wrong-typed values are rejected by values.schema.json; renders NOTES.txt; checks the
+# README's values table is up to date. Then the other platforms: the Cloud Run manifests against
+# the Knative Serving schema, the ECS template with cfn-lint, the release workflow with
+# actionlint. Each checker is also fed a broken input once, to prove it can fail.
 set -uo pipefail
 : "${SG_SOURCE_DIR:?}"
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -17,25 +22,39 @@ HELM=$(sg_ensure_helm) || sg_fail "helm $SG_HELM_VERSION unavailable"
 sg_ensure_deploy_npm || sg_fail "npm packages unavailable"
 echo "helm: $HELM ($("$HELM" version --template '{{.Version}}'))"
 
-render() { # render NAME [helm args...] -> $SG_TMP/NAME.yaml
+BASE="$HERE/values/base.yaml"   # credentials (the chart refuses to install without), App ID as a bare number
+KEDA_API=(--api-versions keda.sh/v1alpha1)
+render() { # render NAME [helm args...] -> $SG_TMP/NAME.yaml (always with the base credentials)
   local name=$1; shift
-  "$HELM" template sg "$CHART" --namespace prod "$@" >"$SG_TMP/$name.yaml" 2>"$SG_TMP/$name.err"
+  "$HELM" template sg "$CHART" --namespace prod --kube-version 1.30.0 -f "$BASE" "$@" >"$SG_TMP/$name.yaml" 2>"$SG_TMP/$name.err"
 }
 
 # ---- lint, strictly, with every values file
-sg_check "helm lint --strict (defaults)" "$HELM" lint --strict "$CHART" --quiet
+sg_check "helm lint --strict (defaults + credentials)" "$HELM" lint --strict "$CHART" -f "$BASE" --quiet
 for f in "$CHART"/ci/*-values.yaml; do
   sg_check "helm lint --strict -f ci/$(basename "$f")" "$HELM" lint --strict "$CHART" -f "$f" --quiet
 done
 
 # ---- render each scenario, validate against the schemas, assert
-sg_check "render defaults" render default
-for s in keda hpa none everything; do
-  sg_check "render ci/$s-values.yaml" render "$s" -f "$CHART/ci/$s-values.yaml"
+sg_check "render defaults (no KEDA API on the cluster)" render default
+sg_check "render ci/keda-values.yaml (KEDA API served)" render keda -f "$CHART/ci/keda-values.yaml" "${KEDA_API[@]}"
+sg_check "render KEDA forced where the API is absent" render keda-forced --set worker.autoscaling.keda.force=true
+for s in hpa none everything; do
+  sg_check "render ci/$s-values.yaml" render "$s" -f "$CHART/ci/$s-values.yaml" "${KEDA_API[@]}" --api-versions monitoring.coreos.com/v1
 done
-sg_check "render with existingSecret" render existing-secret \
-  --set existingSecret=singularity-credentials --set worker.autoscaling.keda.redisAddress=redis.data.svc:6379
-SCENARIOS=(default keda hpa none everything existing-secret)
+sg_check "render with existingSecret" render existing-secret "${KEDA_API[@]}" --set existingSecret=singularity-credentials
+sg_check "render with existingSecret and an explicit address" render existing-secret-address "${KEDA_API[@]}" \
+  --set existingSecret=singularity-credentials --set worker.autoscaling.keda.redisAddress=redis.data.svc:6379 \
+  --set 'worker.autoscaling.keda.existingSecretParameters={password,username}' --set worker.autoscaling.keda.redisTls=true
+sg_check "render ACL user, encoded password and TLS in redis.url" render redis-auth "${KEDA_API[@]}" -f "$HERE/values/redis-auth.yaml"
+sg_check "render NetworkPolicy with ingressFrom (helm test allowed)" render netpol "${KEDA_API[@]}" \
+  --set 'networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=ingress-nginx'
+sg_check "render the development preset" render preset-development --set worker.sizePreset=development
+sg_check "render the high-load preset" render preset-high-load --set worker.sizePreset=high-load
+sg_check "render the business-hours cron trigger" render cron "${KEDA_API[@]}" --set worker.autoscaling.keda.cron.enabled=true
+sg_check "render one ingress replica" render single-ingress --set ingress.autoscaling.enabled=false --set ingress.replicaCount=1
+SCENARIOS=(default keda keda-forced hpa none everything existing-secret existing-secret-address redis-auth netpol
+  preset-development preset-high-load cron single-ingress)
 RENDERS=()
 for s in "${SCENARIOS[@]}"; do RENDERS+=("$SG_TMP/$s.yaml"); done
 sg_check "schemas and no unknown fields: ${SCENARIOS[*]}" node "$HERE/validate.mjs" "${RENDERS[@]}"
@@ -44,6 +63,61 @@ for s in "${SCENARIOS[@]}"; do
 done
 sg_check "helm package" "$HELM" package "$CHART" -d "$SG_TMP/pkg"
 
+# ---- values that cannot work fail the install with one clear message
+fails_with() { # fails_with EXPECTED-TEXT helm-args...: helm template must fail and say so
+  local want=$1; shift
+  if "$HELM" template sg "$CHART" --kube-version 1.30.0 "$@" >/dev/null 2>"$SG_TMP/fail.err"; then
+    echo "  helm template accepted $*" >&2; return 1
+  fi
+  grep -qF -- "$want" "$SG_TMP/fail.err" || { echo "  expected: $want" >&2; cat "$SG_TMP/fail.err" >&2; return 1; }
+}
+sg_check "fails: no credentials" fails_with "github.webhookSecret and github.privateKey empty and no existingSecret"
+sg_check "fails: no App ID" fails_with "github.appId is empty" -f "$BASE" --set-string github.appId=
+sg_check "fails: App ID with a fraction in a values file" fails_with "github.appId must be a whole number, got 1234567.5" \
+  -f "$BASE" -f "$HERE/values/appid-fraction.yaml"
+sg_check "fails: App ID that is not a number" fails_with 'github.appId must be a whole number, got "12a"' -f "$BASE" --set-string github.appId=12a
+sg_check "fails: hpa with minReplicas 0" fails_with "worker.autoscaling.minReplicas is 0 with mode hpa: an autoscaling/v2 HPA cannot scale to zero" -f "$BASE" \
+  --set worker.autoscaling.mode=hpa --set worker.autoscaling.minReplicas=0
+sg_check "fails: KEDA TLS that contradicts redis.url" fails_with "redisTls is true but redis.url is redis://" \
+  -f "$BASE" "${KEDA_API[@]}" --set worker.autoscaling.keda.redisTls=true
+sg_check "fails: existingSecret without a Redis address for KEDA" fails_with "KEDA needs Redis's address" \
+  -f "$BASE" "${KEDA_API[@]}" --set existingSecret=creds --set 'worker.autoscaling.keda.existingSecretParameters={password}'
+sg_check "fails: a non-ASCII escape in the Redis password" fails_with "is not printable ASCII" \
+  -f "$BASE" --set redis.url=redis://:p%C3%A9@redis:6379/0
+sg_check "fails: an ingress grace period without margin" fails_with "ingress.terminationGracePeriodSeconds (25) must be at least" \
+  -f "$BASE" --set ingress.terminationGracePeriodSeconds=25
+sg_check "fails: an unknown size preset" fails_with "worker.sizePreset" -f "$BASE" --set worker.sizePreset=huge
+sg_check "fails: minReplicas above maxReplicas" fails_with "worker.autoscaling.minReplicas (5) is above maxReplicas (3)" \
+  -f "$BASE" --set worker.autoscaling.minReplicas=5 --set worker.autoscaling.maxReplicas=3
+
+# ---- Cloud Run (Knative Serving) and the GKE worker: schemas and what matters
+sg_check "Cloud Run manifests: Knative/Kubernetes/KEDA schemas" node "$HERE/validate.mjs" \
+  "$SG_SOURCE_DIR/deploy/cloudrun/ingress.yaml" "$SG_SOURCE_DIR/deploy/cloudrun/worker-gke.yaml"
+sg_check "Cloud Run manifests: assertions" node "$HERE/chart-assert.mjs" cloudrun "$SG_SOURCE_DIR/deploy/cloudrun/ingress.yaml" \
+  "$SG_SOURCE_DIR/deploy/cloudrun/worker-gke.yaml"
+sed 's/containerConcurrency: 200/containerConcurrency: many/' "$SG_SOURCE_DIR/deploy/cloudrun/ingress.yaml" >"$SG_TMP/bad-knative.yaml"
+sg_expect_fail "Knative schema rejects a non-numeric containerConcurrency" node "$HERE/validate.mjs" "$SG_TMP/bad-knative.yaml"
+sed 's/autoscaling.knative.dev\/minScale: "0"/autoscaling.knative.dev\/minScale: "1"/' "$SG_SOURCE_DIR/deploy/cloudrun/ingress.yaml" >"$SG_TMP/bad-minscale.yaml"
+sg_expect_fail "assertions catch a Cloud Run ingress that cannot scale to zero" node "$HERE/chart-assert.mjs" cloudrun \
+  "$SG_TMP/bad-minscale.yaml" "$SG_SOURCE_DIR/deploy/cloudrun/worker-gke.yaml"
+
+# ---- ECS: cfn-lint on the CloudFormation template, and what matters in it
+CFN_LINT=$(sg_ensure_cfn_lint) || sg_fail "cfn-lint unavailable"
+sg_check "cfn-lint deploy/ecs/singularity.yaml" "$CFN_LINT" "$SG_SOURCE_DIR/deploy/ecs/singularity.yaml"
+sg_check "ECS template: assertions" node "$HERE/platform-assert.mjs" ecs "$SG_SOURCE_DIR/deploy/ecs/singularity.yaml"
+sed 's/      HealthCheckPath: \/readyz/      HealthCheckPathh: \/readyz/' "$SG_SOURCE_DIR/deploy/ecs/singularity.yaml" >"$SG_TMP/bad-ecs.yaml"
+sg_expect_fail "cfn-lint rejects a misspelt property" "$CFN_LINT" "$SG_TMP/bad-ecs.yaml"
+sed 's/StopTimeout: 40/StopTimeout: 20/' "$SG_SOURCE_DIR/deploy/ecs/singularity.yaml" >"$SG_TMP/bad-stop.yaml"
+sg_expect_fail "assertions catch a worker stopTimeout under SHUTDOWN_GRACE_S" node "$HERE/platform-assert.mjs" ecs "$SG_TMP/bad-stop.yaml"
+
+# ---- the release workflow: actionlint
+ACTIONLINT=$(sg_ensure_actionlint) || sg_fail "actionlint unavailable"
+sg_check "actionlint .github/workflows" bash -c 'cd "$1" && "$2" -shellcheck= .github/workflows/*.yml' _ "$SG_SOURCE_DIR" "$ACTIONLINT"
+sg_check "release workflow: v* tags, both images, amd64+arm64, GHCR" node "$HERE/platform-assert.mjs" workflow \
+  "$SG_SOURCE_DIR/.github/workflows/release.yml"
+sed 's/name: release/name: release\non:\n  bogus: []/' "$SG_SOURCE_DIR/.github/workflows/release.yml" >"$SG_TMP/bad-workflow.yml"
+sg_expect_fail "actionlint rejects a broken workflow" "$ACTIONLINT" -shellcheck= "$SG_TMP/bad-workflow.yml"
+
 # ---- the checkers can fail: broken manifests must be caught
 sed 's/containerPort: 4000/containerPort: "four thousand"/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-type.yaml"
 sg_expect_fail "schemas reject a string containerPort" node "$HERE/validate.mjs" "$SG_TMP/bad-type.yaml"
@@ -51,10 +125,16 @@ sed 's/          livenessProbe:/          livenesProbe:/' "$SG_TMP/default.yaml"
 sg_expect_fail "schemas reject an unknown (misspelt) field" node "$HERE/validate.mjs" "$SG_TMP/bad-field.yaml"
 sed 's/^  triggers:/  trigger:/' "$SG_TMP/keda.yaml" >"$SG_TMP/bad-keda.yaml"
 sg_expect_fail "KEDA schema rejects a ScaledObject without triggers" node "$HERE/validate.mjs" "$SG_TMP/bad-keda.yaml"
-sed 's/^kind: ScaledObject/kind: ScaledThing/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-kind.yaml"
+sed 's/^kind: ScaledObject/kind: ScaledThing/' "$SG_TMP/keda.yaml" >"$SG_TMP/bad-kind.yaml"
 sg_expect_fail "schemas reject an unknown kind" node "$HERE/validate.mjs" "$SG_TMP/bad-kind.yaml"
-sed 's/listName: analysis_queue/listName: some_other_list/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-list.yaml"
-sg_expect_fail "assertions catch a trigger on the wrong list" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-list.yaml"
+sed 's/listName: analysis_queue/listName: some_other_list/' "$SG_TMP/keda.yaml" >"$SG_TMP/bad-list.yaml"
+sg_expect_fail "assertions catch a trigger on the wrong list" node "$HERE/chart-assert.mjs" keda "$SG_TMP/bad-list.yaml"
+sed 's/value: "1234567"/value: "1.234567e+06"/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-appid.yaml"
+sg_expect_fail "assertions catch an App ID in exponent form" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-appid.yaml"
+sed 's/enableTLS: "true"/enableTLS: "false"/' "$SG_TMP/redis-auth.yaml" >"$SG_TMP/bad-tls.yaml"
+sg_expect_fail "assertions catch KEDA without TLS on rediss://" node "$HERE/chart-assert.mjs" redis-auth "$SG_TMP/bad-tls.yaml"
+sed 's/^    - port: metrics$/    - port: http/' "$SG_TMP/everything.yaml" >"$SG_TMP/bad-metrics-port.yaml"
+sg_expect_fail "assertions catch /metrics scraped through the public port" node "$HERE/chart-assert.mjs" everything "$SG_TMP/bad-metrics-port.yaml"
 sed 's/name: analysis_queue_length/name: queue_length/' "$SG_TMP/hpa.yaml" >"$SG_TMP/bad-metric.yaml"
 sg_expect_fail "assertions catch a wrong External metric" node "$HERE/chart-assert.mjs" hpa "$SG_TMP/bad-metric.yaml"
 sed 's/terminationGracePeriodSeconds: 35/terminationGracePeriodSeconds: 20/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-grace.yaml"
@@ -89,23 +169,27 @@ printf 'worker:\n  shutdownGraceSeconds: "25"\n' >"$SG_TMP/wrong-type.yaml"
 sg_check "schema rejects a quoted number in a values file" schema_rejects "shutdownGraceSeconds" -f "$SG_TMP/wrong-type.yaml"
 
 # ---- NOTES.txt: the webhook URL and how to inspect the queue (rendered through a copy of the chart)
-notes() { # notes OUT helm-args...
+notes() { # notes OUT helm-args... (with the base credentials)
   local out=$1; shift
   rm -rf "$SG_TMP/notes-chart" && cp -r "$CHART" "$SG_TMP/notes-chart" || return 1
   { printf '{{- define "sgtest.notes" -}}\n'; cat "$CHART/templates/NOTES.txt"; printf '{{- end -}}\n'; } \
     >"$SG_TMP/notes-chart/templates/_sgtest_notes.tpl"
   printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n{{ include "sgtest.notes" . | indent 4 }}\n' \
     >"$SG_TMP/notes-chart/templates/sgtest-notes.yaml"
-  "$HELM" template sg "$SG_TMP/notes-chart" --namespace prod --show-only templates/sgtest-notes.yaml "$@" >"$out"
+  "$HELM" template sg "$SG_TMP/notes-chart" --namespace prod --show-only templates/sgtest-notes.yaml -f "$BASE" "$@" >"$out"
 }
 sg_check "NOTES.txt renders" notes "$SG_TMP/notes.txt"
 sg_check "NOTES: in-cluster webhook URL" grep -q "http://sg-singularity-ingress.prod.svc:80/webhooks/github" "$SG_TMP/notes.txt"
 sg_check "NOTES: redis-cli LLEN analysis_queue" grep -q "LLEN analysis_queue" "$SG_TMP/notes.txt"
 sg_check "NOTES: singularity-worker queue" grep -q "exec deploy/sg-singularity-worker -- singularity-worker queue" "$SG_TMP/notes.txt"
-sg_check "NOTES: warns about a missing webhook secret" grep -q "WARNING: github.webhookSecret is empty" "$SG_TMP/notes.txt"
+sg_check "NOTES: says workers are not autoscaled without KEDA" grep -q "NOT autoscaled: mode keda, but this cluster does not serve keda.sh/v1alpha1" "$SG_TMP/notes.txt"
+sg_check "NOTES: how to push your own images" grep -q "docs/deploy.md" "$SG_TMP/notes.txt"
+sg_check "NOTES renders with KEDA present" notes "$SG_TMP/notes-keda.txt" "${KEDA_API[@]}" --set worker.autoscaling.keda.cron.enabled=true
+sg_check "NOTES: KEDA policy and business hours" grep -q "+2 workers a minute while" "$SG_TMP/notes-keda.txt"
+sg_check "NOTES: cron floor" grep -q 'at least 3 from "0 8 \* \* 1-5"' "$SG_TMP/notes-keda.txt"
 sg_check "NOTES renders with everything on" notes "$SG_TMP/notes-all.txt" -f "$CHART/ci/everything-values.yaml"
 sg_check "NOTES: public webhook URL from the Ingress host" grep -q "https://singularity.example.com/webhooks/github" "$SG_TMP/notes-all.txt"
-sg_check "NOTES: no warning when a secret is set" bash -c "! grep -q WARNING '$SG_TMP/notes-all.txt'"
+sg_check "NOTES: no KEDA warning when the objects are rendered" bash -c "! grep -q 'NOT autoscaled' '$SG_TMP/notes-all.txt'"
 
 # ---- the README's values table is generated from values.yaml and up to date
 sg_check "chart README documents every value" node "$HERE/values-doc.mjs" --check "$CHART"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Why: docker-compose.yml is what a developer tries first, so it is run for real: podman-compose
-# brings up redis (AOF), postgres, the one-shot migration, the ingress and THREE workers, pointed
-# at the GitHub simulator (tests/deploy/docker-compose.github-sim.yml). Signed webhooks go in
-# through the published ingress port on 127.0.0.1; the test then waits for every analysis to be
+# Why: docker-compose.yml is what a developer tries first, so it is run for real, as the scaling
+# guide runs it: podman-compose brings up redis (AOF), postgres, the one-shot migration, THREE
+# ingress replicas behind the nginx load balancer and FIVE workers (what `docker compose up -d
+# --scale ingress=3 --scale worker=5` starts; podman-compose takes a single --scale, so the
+# counts come from INGRESS_REPLICAS and WORKER_REPLICAS), pointed at the GitHub simulator (tests/deploy/docker-compose.github-sim.yml).
+# Signed webhooks go in through the balancer's published port on 127.0.0.1; the test shows from
+# the ingress logs that every replica answered some of them, waits for every analysis to be
 # completed in PostgreSQL and a check run to be completed in the simulator, and asserts that more
 # than one worker did the work, that every Singularity process runs as UID 10001 on a read-only
 # root, that Redis has AOF on, and that a bad signature and a duplicate delivery queue nothing.
+# The images are those deploy_images built (scripts/images.sh reuses its cached layers).
 set -uo pipefail
 : "${SG_SOURCE_DIR:?}" "${SG_BUILD_DIR:?}"
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -17,11 +21,14 @@ SIM="$SG_BUILD_DIR/tests/github-sim/singularity-github-sim"
 [ -x "$SIM" ] || sg_fail "the GitHub simulator is not built ($SIM): the compose test needs it"
 PC=$(sg_ensure_podman_compose) || sg_fail "podman-compose unavailable"
 sg_ensure_deploy_npm || sg_fail "npm packages unavailable"
-JOBS=${SG_COMPOSE_JOBS:-9}
+# Enough deliveries that nginx's rotation over three replicas misses none (3 x (2/3)^30 < 1e-4).
+JOBS=${SG_COMPOSE_JOBS:-30}
+INGRESSES=3
+WORKERS=5
 
 SG_IMAGE_LOG_DIR=$SG_TMP "$SG_SOURCE_DIR/scripts/images.sh" ingress worker || sg_fail "scripts/images.sh failed"
-# Stand-ins for docker.io/library/redis and postgres (no registry here), built from Debian packages.
-for n in redis postgres; do
+# Stand-ins for docker.io/library/redis, postgres and nginx (no registry here), from Debian packages.
+for n in redis postgres nginx; do
   buildah bud --isolation chroot --format docker --layers --pull=never -f "$SG_SOURCE_DIR/tests/deploy/images/Dockerfile.$n" \
     -t "localhost/singularity-test-$n:latest" "$SG_SOURCE_DIR/tests/deploy/images" >"$SG_TMP/image-$n.log" 2>&1 ||
     { tail -20 "$SG_TMP/image-$n.log"; sg_fail "building the $n stand-in image failed"; }
@@ -37,6 +44,7 @@ chmod 0644 "$SG_TMP/secrets/"*
 export SINGULARITY_SECRETS_DIR="$SG_TMP/secrets" SG_BUILD_DIR SG_SOURCE_DIR
 export SINGULARITY_INGRESS_IMAGE=localhost/singularity-ingress:$VERSION SINGULARITY_WORKER_IMAGE=localhost/singularity-worker:$VERSION
 export REDIS_IMAGE=localhost/singularity-test-redis:latest POSTGRES_IMAGE=localhost/singularity-test-postgres:latest
+export NGINX_IMAGE=localhost/singularity-test-nginx:latest
 export INGRESS_PORT=$(sg_free_port)
 COMPOSE=("$PC" -p "$PROJECT" -f "$SG_SOURCE_DIR/docker-compose.yml" -f "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml")
 
@@ -64,19 +72,30 @@ sed 's/^    stop_grace_period:/    stop_grace_periode:/' "$SG_SOURCE_DIR/docker-
 sg_expect_fail "the Compose schema rejects an unknown key" node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_TMP/bad-compose2.yml"
 
 start=$(date +%s)
-sg_check "podman-compose up -d --scale worker=3" bash -c '"$@" up -d --scale worker=3 >"'"$SG_TMP"'/up.log" 2>&1' _ "${COMPOSE[@]}" ||
+# podman-compose 1.6 takes a single --scale and then ignores every other service's
+# deploy.replicas; Docker Compose takes several. So the counts come from the file's
+# deploy.replicas (INGRESS_REPLICAS, WORKER_REPLICAS), which is what `--scale` overrides.
+sg_check "podman-compose up -d with $INGRESSES ingress replicas and $WORKERS workers" bash -c \
+  'INGRESS_REPLICAS='$INGRESSES' WORKER_REPLICAS='$WORKERS' "$@" up -d >"'"$SG_TMP"'/up.log" 2>&1' _ "${COMPOSE[@]}" ||
   grep -v 'systemd connection' "$SG_TMP/up.log" | tail -30
 URL="http://127.0.0.1:$INGRESS_PORT"
-SG_WAIT_S=90 sg_check "ingress /readyz 200 through the published port" sg_wait_for sg_http_is "$URL/readyz" 200
+SG_WAIT_S=90 sg_check "ingress /readyz 200 through the load balancer" sg_wait_for sg_http_is "$URL/readyz" 200
+sg_check "$INGRESSES ingress containers" test "$(c ingress | wc -l)" = "$INGRESSES"
+# Every replica up before the deliveries go in (each answers /readyz inside the network).
+SG_WAIT_S=60 sg_check "every ingress replica ready" sg_wait_for bash -c \
+  "for i in $(c ingress | tr '\n' ' '); do podman exec \$i bash -c 'exec 3<>/dev/tcp/127.0.0.1/4000; printf \"GET /readyz HTTP/1.0\r\n\r\n\" >&3; head -n 1 <&3' 2>/dev/null | grep -q ' 200' || exit 1; done"
+sg_check "/metrics is not served through the load balancer" test "$(sg_http_status "$URL/metrics")" = 404
 SG_WAIT_S=120 sg_check "migrate ran once and exited 0" sg_wait_for bash -c \
   "[ \"\$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' ${PROJECT}_migrate_1)\" = 'exited 0' ]"
-sg_check "three worker containers" test "$(c worker | wc -l)" = 3
-sg_check "worker service: no container_name or host port (so it scales), read-only, no capabilities" node --input-type=module -e '
+sg_check "$WORKERS worker containers" test "$(c worker | wc -l)" = "$WORKERS"
+sg_check "ingress and worker services: no container_name or host port (so they scale), read-only, no capabilities" node --input-type=module -e '
 import { readFileSync } from "node:fs";
 import YAML from "'"$SG_SOURCE_DIR"'/tests/deploy/node_modules/yaml/dist/index.js";
-const w = YAML.parse(readFileSync(process.argv[1], "utf8"), { merge: true }).services.worker;
-if (!w.read_only || !(w.cap_drop || []).includes("ALL")) process.exit(1);
-process.exit(!w.container_name && !w.ports ? 0 : 1);
+const svcs = YAML.parse(readFileSync(process.argv[1], "utf8"), { merge: true }).services;
+for (const w of [svcs.ingress, svcs.worker, svcs.lb]) {
+  if (!w.read_only || !(w.cap_drop || []).includes("ALL")) process.exit(1);
+}
+process.exit([svcs.ingress, svcs.worker].every((w) => !w.container_name && !w.ports) ? 0 : 1);
 ' "$SG_SOURCE_DIR/docker-compose.yml"
 echo "stack up in $(( $(date +%s) - start ))s"
 
@@ -94,6 +113,16 @@ sg_check "a duplicate delivery is not queued again (200)" bash -c \
   "$(declare -f sg_signed_post); sg_signed_post '$URL/webhooks/github' '$SECRET' push 'compose-$$-1' '$body' | tail -1 | grep -qx 200"
 sg_check "a wrong signature is refused (401)" bash -c \
   "$(declare -f sg_signed_post); sg_signed_post '$URL/webhooks/github' not-the-secret push 'compose-$$-bad' '$body' | tail -1 | grep -qx 401"
+
+# Which replica answered which delivery: each logs one "webhook" line per delivery it answered.
+answered=0
+for i in $(c ingress); do
+  n=$(podman logs "$i" 2>/dev/null | grep '"msg":"webhook"' | grep -c "\"compose-$$-")
+  echo "$i answered $n delivery(ies)"
+  sg_check "$i answered some deliveries through the load balancer" test "$n" -gt 0
+  answered=$((answered + n))
+done
+sg_check "every delivery answered by exactly one replica ($JOBS + duplicate + bad signature)" test "$answered" = $((JOBS + 2))
 
 SG_WAIT_S=240 sg_check "all $JOBS analyses completed in PostgreSQL" sg_wait_for bash -c \
   "[ \"\$(podman exec ${PROJECT}_postgres_1 psql -U singularity -d singularity -tAc \"select count(*) from analyses where status = 'completed'\" 2>/dev/null)\" = $JOBS ]"

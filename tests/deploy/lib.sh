@@ -95,3 +95,32 @@ sg_signed_post() {
   curl -s -m 10 -w '\n%{http_code}' -H "X-GitHub-Event: $3" -H "X-GitHub-Delivery: $4" \
     -H "X-Hub-Signature-256: sha256=$sig" -H 'Content-Type: application/json' --data-binary "$5" "$1"
 }
+
+# cfn-lint (PyPI), pinned, in its own venv, for the ECS template. Prints the binary.
+SG_CFN_LINT_VERSION=1.51.0
+sg_ensure_cfn_lint() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/singularity/cfn-lint-$SG_CFN_LINT_VERSION"
+  if [ ! -x "$venv/bin/cfn-lint" ]; then
+    echo "installing cfn-lint $SG_CFN_LINT_VERSION (PyPI) into $venv" >&2
+    python3 -m venv "$venv" >&2 && timeout 600 "$venv/bin/pip" install -q "cfn-lint==$SG_CFN_LINT_VERSION" >&2 ||
+      { echo "sg_ensure_cfn_lint: install failed" >&2; rm -rf "$venv"; return 1; }
+  fi
+  echo "$venv/bin/cfn-lint"
+}
+
+# actionlint, pinned, with `go install` (cached in Go's bin directory), for .github/workflows.
+SG_ACTIONLINT_VERSION=v1.7.12
+sg_ensure_actionlint() {
+  local go gobin
+  go=$(sg_go) || { echo "sg_ensure_actionlint: no Go 1.22+ toolchain" >&2; return 1; }
+  gobin=$("$go" env GOBIN 2>/dev/null || true)
+  [ -n "$gobin" ] || gobin="$("$go" env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+  if [ -x "$gobin/actionlint" ] && "$gobin/actionlint" -version 2>/dev/null | head -n 1 | grep -qx "$SG_ACTIONLINT_VERSION"; then
+    echo "$gobin/actionlint"
+    return 0
+  fi
+  echo "installing actionlint $SG_ACTIONLINT_VERSION with go install" >&2
+  (cd / && GOFLAGS=-mod=mod GOBIN="$gobin" timeout 900 "$go" install "github.com/rhysd/actionlint/cmd/actionlint@$SG_ACTIONLINT_VERSION") >&2 ||
+    { echo "sg_ensure_actionlint: go install failed" >&2; return 1; }
+  echo "$gobin/actionlint"
+}

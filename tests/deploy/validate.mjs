@@ -1,7 +1,7 @@
 // Why: `helm lint` checks templates, not what the API server will accept. Every document that
-// `helm template` renders is validated here against the Kubernetes, KEDA and prometheus-operator
-// schemas (npm kubernetes-models and friends: their validate() is the OpenAPI schema compiled by
-// ajv). A document whose apiVersion/kind has no schema here is an error, so nothing passes
+// `helm template` renders, and each Cloud Run manifest, is validated here against the Kubernetes,
+// KEDA, prometheus-operator and Knative Serving schemas (npm kubernetes-models and friends: their
+// validate() is the OpenAPI schema compiled by ajv). A document whose apiVersion/kind has no schema here is an error, so nothing passes
 // unvalidated. Those validators ignore unknown fields (a misspelt `livenesProbe` would pass and
 // be dropped by the API server), so every field is also checked against the models' TypeScript
 // types, read with the TypeScript compiler: an unknown field anywhere is an error, as with
@@ -25,6 +25,8 @@ const MODULES = {
   'rbac.authorization.k8s.io/v1': 'kubernetes-models/rbac.authorization.k8s.io/v1',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+  // Cloud Run's service format is Knative Serving's (deploy/cloudrun/).
+  'serving.knative.dev/v1': '@kubernetes-models/knative/serving.knative.dev/v1',
 };
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -176,4 +178,4 @@ if (errors.length) {
   console.error(`validate: ${errors.length} problem(s) in ${count} document(s)`);
   process.exit(1);
 }
-console.log(`validate: ${count} document(s) valid against Kubernetes/KEDA/prometheus-operator schemas, no unknown fields`);
+console.log(`validate: ${count} document(s) valid against Kubernetes/KEDA/prometheus-operator/Knative schemas, no unknown fields`);

@@ -1,6 +1,6 @@
 # Fuzz targets for the GitHub client's response parsing and the check-run renderer (label fuzz).
 # New inputs go to a corpus dir in the build tree; the committed seeds are read only.
-if(SG_FUZZ AND TARGET sg_worker)
+if(SG_FUZZ)
   foreach(t github_response checkrun_render)
     add_executable(fuzz_${t} fuzz/fuzz_${t}.c)
     target_link_libraries(fuzz_${t} PRIVATE sg_worker)

@@ -1,8 +1,9 @@
 # ingress fuzz target (libFuzzer): the whole request path plus a JSON differential against json-c.
 # Registered for a bounded run over the seed corpus in tests/fuzz/corpus/ingress/.
-if(SG_FUZZ AND TARGET sg_ingress)
+if(SG_FUZZ)
   add_executable(ingress_fuzz fuzz/ingress_fuzz.c)
   target_link_libraries(ingress_fuzz PRIVATE sg_ingress PkgConfig::JSONC)
+  target_include_directories(ingress_fuzz PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
   target_link_options(ingress_fuzz PRIVATE -fsanitize=fuzzer)
   add_test(NAME ingress_fuzz
            COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1

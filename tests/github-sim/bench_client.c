@@ -9,7 +9,8 @@
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
-#include "github.h"
+#include "wk_github.h"
+#include "wk_redis.h"
 #include "sg_config.h"
 #include "sg_crypto.h"
 #include "sg_time.h"
@@ -26,7 +27,7 @@ static enum sg_err count_bytes(void *ud, const void *b, size_t len)
     return SG_OK;
 }
 
-static struct wk_github *client(const char *api, sg_pkey *key, redisContext *r)
+static struct wk_github *client(const char *api, sg_pkey *key, struct wk_redis *r)
 {
     struct wk_github_config c = {
         .api_url = api, .app_id = getenv("APP_ID"), .app_key = key, .redis = r, .pace_ms = -1};
@@ -83,11 +84,11 @@ int main(int argc, char **argv)
         fclose(f);
     pem[l] = '\0';
     sg_pkey *key = sg_pkey_load_pem(pem, err, sizeof err);
-    struct timeval tv = {2, 0};
-    redisContext *r = redisConnectWithTimeout("127.0.0.1", (int)port, tv);
-    if (!key || !r || r->err)
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", (int)port);
+    struct wk_redis *r = wk_redis_new(url, 2000, err, sizeof err);
+    if (!key || !r || wk_redis_connect(r) != SG_OK)
         return 1;
-    redisSetTimeout(r, tv);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct wk_github *local = client(api, key, NULL), *shared = client(api, key, r);
     run_gets(local, 50); /* warm up: tokens, connections */
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
            tars, bytes / s / 1e6);
     wk_github_free(local);
     wk_github_free(shared);
-    redisFree(r);
+    wk_redis_free(r);
     sg_pkey_free(key);
     curl_global_cleanup();
     return 0;

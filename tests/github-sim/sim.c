@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <sys/queue.h>
@@ -29,6 +30,8 @@
 #include "sg_config.h"
 #include "sg_crypto.h"
 #include "sg_time.h"
+#include "sg_utf8.h"
+#include "sim_apps.h"
 #include "sim_tar.h"
 
 #define MAX_BODY    (32u << 20)
@@ -69,6 +72,7 @@ struct sim_fault {
     size_t truncate_after;
     size_t bytes_per_s;
     bool foreign_link; /* pagination links name the other host (localhost <-> 127.0.0.1) */
+    bool drop_answer;  /* the request is applied, then the connection closes without an answer */
     char body[512];    /* with status: this JSON body instead of the route's answer */
 };
 
@@ -303,6 +307,14 @@ static void finish_raw(struct rq *r, int code, const char *ctype, const void *bo
     if (ctype && !evhttp_find_header(out, "Content-Type"))
         evhttp_add_header(out, "Content-Type", ctype);
     record(r, code);
+    if (r->has_fault && r->fault.drop_answer) {
+        /* An answer lost on the way back: the client reads an orderly close and not one byte
+         * (then libevent's write of the reply below fails and frees the connection). */
+        struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+        struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+        if (bev)
+            shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+    }
     struct evbuffer *b = evbuffer_new();
     if (b && body && len)
         evbuffer_add(b, body, len);
@@ -373,16 +385,19 @@ static bool over_limit(struct rq *r, int64_t *used)
     return true;
 }
 
+/* The App the last accepted JWT was signed for (sim_apps.h: the command line's or a created one).
+ */
+static int64_t jwt_app;
+
 /* App JWT auth; on failure answers 401 and returns false. */
 static bool auth_jwt(struct rq *r)
 {
     const char *t = bearer(r);
-    char iss[64] = "";
     if (!t) {
         finish_msg(r, 401, "A JSON web token could not be decoded", DOCS);
         return false;
     }
-    if (!sg_jwt_verify(S.key, t, now_s(), iss, sizeof iss) || strcmp(iss, S.app_id) != 0) {
+    if (!(jwt_app = sim_apps_verify_jwt(t, now_s()))) {
         finish_msg(r, 401,
                    "'Expiration time' claim ('exp') must be a numeric value representing the "
                    "future time at which the assertion expires",
@@ -485,6 +500,8 @@ static struct json_object *owner_json(const char *login)
     return o;
 }
 
+static struct json_object *installation_json(const struct sim_inst *in);
+
 static void h_installation_get(struct rq *r, int64_t inst_id)
 {
     if (!auth_jwt(r))
@@ -495,6 +512,12 @@ static void h_installation_get(struct rq *r, int64_t inst_id)
                    DOCS "/apps/apps#get-an-installation-for-the-authenticated-app");
         return;
     }
+    finish_json(r, 200, installation_json(in));
+}
+
+/* GitHub's "installation" object. */
+static struct json_object *installation_json(const struct sim_inst *in)
+{
     char login[256] = "octocat";
     if (in->nrepos) {
         snprintf(login, sizeof login, "%s", in->repos[0]);
@@ -541,7 +564,7 @@ static void h_installation_get(struct rq *r, int64_t inst_id)
     json_object_object_add(perm, "contents", json_object_new_string("read"));
     json_object_object_add(perm, "metadata", json_object_new_string("read"));
     json_object_object_add(o, "permissions", perm);
-    finish_json(r, 200, o);
+    return o;
 }
 
 static long query_long(const char *query, const char *name, long dflt)
@@ -1309,6 +1332,8 @@ static void c_faults_add(struct rq *r)
         x.bytes_per_s = (size_t)jint(f, "bytes_per_s", 0);
         x.foreign_link =
             json_object_object_get_ex(f, "foreign_link", &v) && json_object_get_boolean(v);
+        x.drop_answer =
+            json_object_object_get_ex(f, "drop_answer", &v) && json_object_get_boolean(v);
         if (json_object_object_get_ex(f, "body", &v) && json_object_is_type(v, json_type_string))
             snprintf(x.body, sizeof x.body, "%s", json_object_get_string(v));
         if (x.count < 1 || x.status < 0 || x.status > 599 || x.delay_ms < 0) {
@@ -1408,6 +1433,8 @@ static void c_checkruns(struct rq *r)
     finish_json(r, 200, arr);
 }
 
+static void c_apps(struct rq *r, const char *p);
+
 static void handle_control(struct rq *r)
 {
     r->rl_remaining = -1;
@@ -1437,6 +1464,8 @@ static void handle_control(struct rq *r)
         /* revokes every installation token, as if they had expired (tests a 401 refresh) */
         S.ntokens = 0;
         finish_json(r, 200, json_object_new_object());
+    } else if (!strcmp(p, "/manifests") || !strncmp(p, "/apps/", 6)) {
+        c_apps(r, p);
     } else {
         finish_msg(r, 404, "Not Found", NULL);
     }
@@ -1491,6 +1520,99 @@ static void reply_fault(struct rq *r)
     finish_msg(r, f->status, f->status >= 500 ? "Server Error" : reason_for(f->status), NULL);
 }
 
+/* ---- the App itself and its manifest flow (sim_apps.c) ---- */
+
+/* Where this simulator's stand-in for GitHub's web pages lives: GITHUB_URL in tests. */
+static void web_base(char *out, size_t outlen)
+{
+    snprintf(out, outlen, "http://%s:%d/_sim/web", S.host, S.port);
+}
+
+static void h_app(struct rq *r)
+{
+    char web[300];
+    if (!auth_jwt(r))
+        return;
+    web_base(web, sizeof web);
+    finish_json(r, 200, sim_apps_get(jwt_app, web));
+}
+
+static void h_app_installations(struct rq *r)
+{
+    size_t n;
+    if (!auth_jwt(r))
+        return;
+    const int64_t *ids = sim_apps_installations(jwt_app, &n);
+    struct json_object *arr = json_object_new_array();
+    struct json_object *app = sim_apps_get(jwt_app, ""), *slug = NULL;
+    json_object_object_get_ex(app, "slug", &slug);
+    long per_page = query_per_page(r);
+    for (size_t i = 0; i < n && (long)i < per_page; i++) {
+        struct sim_inst *in = find_inst(ids[i]);
+        if (!in)
+            continue;
+        struct json_object *o = installation_json(in);
+        json_object_object_add(o, "app_id", json_object_new_int64(jwt_app));
+        json_object_object_add(o, "app_slug", json_object_get(slug));
+        json_object_array_add(arr, o);
+    }
+    json_object_put(app);
+    finish_json(r, 200, arr);
+}
+
+static void h_manifest_conversion(struct rq *r, const char *code)
+{
+    char web[300];
+    int status;
+    web_base(web, sizeof web);
+    struct json_object *o = sim_apps_convert(code, web, now_s(), &status);
+    finish_json(r, status, o);
+}
+
+static bool add_installation(const char *spec);
+
+/* POST /_sim/manifests (sim_apps_create), PATCH /_sim/apps/{id} (permissions, events) and
+ * POST /_sim/apps/{id}/installations {"id", "repositories"}: the owner's clicks on GitHub. */
+static void c_apps(struct rq *r, const char *p)
+{
+    char web[300], spec[4096];
+    int status = 404;
+    int64_t app_id = 0;
+    struct json_object *o = NULL, *v;
+    web_base(web, sizeof web);
+    if (!r->body) {
+        finish_msg(r, 400, "Problems parsing JSON", NULL);
+        return;
+    }
+    if (!strcmp(p, "/manifests") && !strcmp(r->method, "POST")) {
+        o = sim_apps_create(r->body, web, &status);
+    } else if (!strncmp(p, "/apps/", 6) && (app_id = strtoll(p + 6, NULL, 10)) > 0) {
+        const char *rest = strchr(p + 6, '/');
+        if (!rest && !strcmp(r->method, "PATCH")) {
+            o = sim_apps_update(app_id, r->body, &status);
+        } else if (rest && !strcmp(rest, "/installations") && !strcmp(r->method, "POST") &&
+                   json_object_object_get_ex(r->body, "id", &v)) {
+            int64_t inst = json_object_get_int64(v);
+            int len = snprintf(spec, sizeof spec, "%lld=", (long long)inst);
+            struct json_object *repos = NULL;
+            json_object_object_get_ex(r->body, "repositories", &repos);
+            for (size_t i = 0; i < json_object_array_length(repos) && len < (int)sizeof spec; i++)
+                len += snprintf(spec + len, sizeof spec - (size_t)len, "%s%s", i ? "," : "",
+                                json_object_get_string(json_object_array_get_idx(repos, i)));
+            if (len < (int)sizeof spec && add_installation(spec) &&
+                sim_apps_install(app_id, inst)) {
+                status = 201;
+                o = installation_json(find_inst(inst));
+            }
+        }
+    }
+    if (!o) {
+        finish_msg(r, status == 404 ? 404 : 422, status == 404 ? "Not Found" : "Invalid", NULL);
+        return;
+    }
+    finish_json(r, status, o);
+}
+
 static void route(struct rq *r)
 {
     if (r->has_fault && r->fault.status > 0) {
@@ -1538,6 +1660,12 @@ static void route(struct rq *r)
     if (n == 5 && !strcmp(seg[0], "_codeload") && !strcmp(seg[3], "legacy.tar.gz") && get &&
         valid_segment(seg[1]) && valid_segment(seg[2]) && valid_segment(seg[4]))
         return h_codeload(r, seg[1], seg[2], seg[4]);
+    if (n == 3 && !strcmp(seg[0], "app-manifests") && !strcmp(seg[2], "conversions") && post)
+        return h_manifest_conversion(r, seg[1]);
+    if (n == 1 && !strcmp(seg[0], "app") && get)
+        return h_app(r);
+    if (n == 2 && !strcmp(seg[0], "app") && !strcmp(seg[1], "installations") && get)
+        return h_app_installations(r);
     finish_msg(r, 404, "Not Found", DOCS);
 }
 
@@ -1594,8 +1722,9 @@ static void gencb(struct evhttp_request *req, void *arg)
         evbuffer_remove(in, body, blen);
         struct json_tokener *tok = json_tokener_new();
         r->body = json_tokener_parse_ex(tok, body, (int)blen);
+        /* GitHub answers a body that is not valid UTF-8 with 400 "Problems parsing JSON" */
         if (!r->body || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) != blen) {
+            json_tokener_get_parse_end(tok) != blen || !sg_utf8_valid(body, blen)) {
             if (r->body)
                 json_object_put(r->body);
             r->body = NULL;
@@ -1775,6 +1904,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bad --app-key: %s\n", kerr);
         return 2;
     }
+    sim_apps_init(S.app_id, S.key);
+    for (size_t i = 0; i < S.ninsts; i++)
+        sim_apps_install(strtoll(S.app_id, NULL, 10), S.insts[i].id);
     if (record_path && !(S.record = fopen(record_path, "a"))) {
         fprintf(stderr, "cannot open %s: %s\n", record_path, strerror(errno));
         return 2;
@@ -1842,6 +1974,7 @@ out:
     free(S.tokens);
     free(S.codeloads);
     free(S.faults);
+    sim_apps_free();
     sg_pkey_free(S.key);
     return rc;
 }

@@ -1,4 +1,2 @@
 # Black-box acceptance suite (DESIGN.md against @octokit/webhooks-examples, webhooks-methods, openapi).
-if(TARGET singularity-ingress)
-  sg_add_shell_test(acceptance ${CMAKE_CURRENT_SOURCE_DIR}/integration/acceptance.sh integration TIMEOUT 300)
-endif()
+sg_add_shell_test(acceptance ${CMAKE_CURRENT_SOURCE_DIR}/integration/acceptance.sh integration TIMEOUT 300)

@@ -65,9 +65,15 @@ start_ingress() {
     sg_fail "ingress $name did not start: $(tail -5 "$SG_TMP/ingress-$name.log")"
 }
 
-# post PORT EVENT BODY [DELIVERY] [SECRET]: signed JSON delivery; prints "STATUS<TAB>HEADERS-FILE<TAB>BODY"
+# post PORT EVENT BODY [DELIVERY] [SECRET]: signed JSON delivery; prints "STATUS<TAB>HEADERS-FILE<TAB>BODY".
+# GitHub never sends one body under two delivery ids, and the ingress answers such a replay
+# "duplicate"; so a JSON object body gets a field naming the delivery id (routing ignores it) and
+# a redelivery (same id) sends the same bytes. POST_EXACT=1 sends the body as given (sizes at a limit).
 post() {
   local port=$1 event=$2 body=$3 delivery=${4:-$(cat /proc/sys/kernel/random/uuid)} secret=${5:-$WEBHOOK_SECRET} sig hf
+  if [ "${POST_EXACT:-0}" != 1 ] && [ "${body:0:1}" = "{" ]; then
+    body="{\"acceptance_delivery\":\"$delivery\",${body:1}"
+  fi
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)
   hf=$(mktemp "$SG_TMP/h.XXXXXX")
   local out
@@ -168,7 +174,7 @@ r=$(post "$INGRESS_PORT_small" push "$PUSH" "$D_TTL")
 sg_check "DEDUPE_TTL_S=1: the same delivery after the TTL is queued again (202)" [ "$(status_of "$r")" = 202 ]
 redis-cli -p "$REDIS_PORT" del analysis_queue >/dev/null
 at=$(python3 -c 'print("{\"a\":\"" + "x"*2040 + "\"}", end="")')  # 2048 bytes
-r=$(post "$INGRESS_PORT_small" star "$at")
+r=$(POST_EXACT=1 post "$INGRESS_PORT_small" star "$at")
 sg_check "MAX_BODY_BYTES=2048: a signed 2048-byte body is accepted (200 ignored)" [ "$(status_of "$r")" = 200 ]
 kill "$INGRESS_PID_small" 2>/dev/null
 
@@ -762,7 +768,9 @@ for x in r[\"results\"]:
     assert x[\"ruleId\"] and x[\"level\"] in (\"error\",\"warning\",\"note\") and x[\"message\"][\"text\"]
     pl=x[\"locations\"][0][\"physicalLocation\"]; assert pl[\"artifactLocation\"][\"uri\"] and pl[\"region\"][\"startLine\"]>=1
 assert any(x[\"ruleId\"]==\"SEC002\" and x[\"level\"]==\"error\" and x[\"locations\"][0][\"physicalLocation\"][\"artifactLocation\"][\"uri\"]==\"src/aws.py\" for x in r[\"results\"])'"
-# Section 5: "code/comment/blank counts agree with tokei" -- checked against tokei itself when installed.
+# Section 5: "code/comment/blank counts agree with tokei" -- checked against tokei itself, which
+# scripts/deps.sh installs (cargo puts it in ~/.cargo/bin); without it this is a failure.
+command -v tokei >/dev/null 2>&1 || PATH=$PATH:$HOME/.cargo/bin
 if command -v tokei >/dev/null 2>&1; then
   python3 - "$A/tokei" <<'PY'
 import os, sys
@@ -801,7 +809,7 @@ assert t and not bad, bad
 PY
   done
 else
-  echo "# tokei not installed: the tokei comparison is not run"
+  echo "not ok - tokei not installed (run scripts/deps.sh): the tokei comparison cannot run"; SG_FAILED=$((SG_FAILED+1))
 fi
 sg_check "--format sarif is SARIF 2.1.0" bash -c "'$ANALYZE' '$A/dirty/proj' --format sarif 2>/dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"version\"]==\"2.1.0\" and j[\"runs\"][0][\"results\"]'"
 
@@ -820,7 +828,7 @@ r=$(post "$INGRESS_PORT_limit" push "$PUSH" "" "wrong-secret")
 sg_check "with more than SIGNATURE_FAILURE_LIMIT (20) failures in the minute: 429 JSON error" is_err_json "$r" 429
 sg_check "429 carries Retry-After between 1 and 60 s" bash -c "v='$(header_of "$r" Retry-After)'; [[ \$v =~ ^[0-9]+$ ]] && [ \$v -ge 1 ] && [ \$v -le 60 ]"
 r=$(post "$INGRESS_PORT_limit" push "$PUSH")
-sg_check "a correctly signed delivery from that address is also 429 until the minute is over" [ "$(status_of "$r")" = 429 ]
+sg_check "a correctly signed delivery from that address still goes through: 202" [ "$(status_of "$r")" = 202 ]
 sig2=$(printf '%s' "$PUSH" | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -r | cut -d' ' -f1)
 sg_check "another client address (127.0.0.2) is not limited: 202" [ "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 \
   -X POST "http://127.0.0.1:$INGRESS_PORT_limit/webhooks/github" -H 'Content-Type: application/json' -H 'X-GitHub-Event: push' \

@@ -46,16 +46,20 @@ if (process.argv[2] === '--responses') {
     'checkrun-update': ['/repos/{owner}/{repo}/check-runs/{check_run_id}', 'patch', '200'],
     'checkrun-get': ['/repos/{owner}/{repo}/check-runs/{check_run_id}', 'get', '200'],
     'deliveries': ['/app/hook/deliveries', 'get', '200'],
+    'manifest-conversion': ['/app-manifests/{code}/conversions', 'post', '201'],
+    'app': ['/app', 'get', '200'],
   };
   let bad = 0, n = 0;
   for (const [name, [p, m, code]] of Object.entries(ops)) {
+    const file = path.join(dir, name + '.json');
+    if (!fs.existsSync(file)) continue; // each test saves the answers it is about
     const v = ajv.compile(respOf(p, m, code));
-    const body = JSON.parse(fs.readFileSync(path.join(dir, name + '.json'), 'utf8'));
+    const body = JSON.parse(fs.readFileSync(file, 'utf8'));
     n++;
     if (!v(body)) { bad++; console.error(`not ok - ${name}: ${ajv.errorsText(v.errors)}`); }
   }
   console.log(`validated ${n} simulator answers, ${bad} invalid`);
-  process.exit(bad ? 1 : 0);
+  process.exit(bad || n === 0 ? 1 : 0);
 }
 
 const lines = fs.readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean);

@@ -102,6 +102,8 @@ sg_check "422 body is GitHub's" bash -c "grep -q 'Invalid request' '$SG_TMP/body
 sg_check "bad status is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"running\"}")" = 422 ]
 sg_check "completed without conclusion is 422" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"completed\"}")" = 422 ]
 sg_check "invalid JSON is 400" [ "$(cr POST "" "{nope")" = 400 ]
+sg_check "a body that is not valid UTF-8 is 400, as on GitHub" \
+  [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"external_id\":\"inv"$'\xff\xfe'"\"}")" = 400 ]
 sg_check "create (201)" [ "$(cr POST "" "{\"name\":\"Singularity\",\"head_sha\":\"$SHA\",\"status\":\"in_progress\",\"external_id\":\"42\"}")" = 201 ]
 ID=$(jq_ 'd["id"]'); save checkrun-create
 sg_check "created in_progress" [ "$(jq_ 'd["status"]')" = in_progress ]
@@ -137,6 +139,8 @@ sg_check "redeliver unknown (404)" [ "$(code -X POST -H "Authorization: Bearer $
 
 if command -v node >/dev/null && [ -d "$SG_SOURCE_DIR/tests/node_modules/ajv" ]; then
   sg_check "answers match GitHub's OpenAPI response schemas" node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" --responses "$SG_TMP/resp"
+else
+  echo "not ok - node or tests/node_modules/ajv missing (run scripts/deps.sh)"; SG_FAILED=$((SG_FAILED+1))
 fi
 
 # --- recording: one JSON line per request, never a credential

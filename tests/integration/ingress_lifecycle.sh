@@ -6,9 +6,7 @@
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
-sg_tmpdir
-sg_start_redis
-ingress_pylib
+ingress_setup
 
 # --- configuration errors: one line naming the variable, exit 1
 env -u WEBHOOK_SECRET -u WEBHOOK_SECRET_FILE REDIS_URL="$REDIS_URL" "$INGRESS_BIN" \
@@ -108,5 +106,24 @@ dt=$(( ($(date +%s%N) - t0) / 1000000 ))
 exec 7>&-
 sg_check "grace expiry: exit 0" test $rc -eq 0
 sg_check "grace expiry: within SHUTDOWN_GRACE_S (+1 s slack), took ${dt} ms" test $dt -lt 2000
+
+# --- METRICS_PORT: /metrics (and the probes) on a port of its own, /metrics off the public one
+METRICS_PORT=$INGRESS_PORT PORT=$INGRESS_PORT "$INGRESS_BIN" >/dev/null 2>"$SG_TMP/e5"
+sg_check "METRICS_PORT equal to PORT named" grep -q '^singularity-ingress: configuration error: METRICS_PORT' "$SG_TMP/e5"
+METRICS_PORT=70000 "$INGRESS_BIN" >/dev/null 2>"$SG_TMP/e6"
+sg_check "bad METRICS_PORT named" grep -q 'configuration error: METRICS_PORT' "$SG_TMP/e6"
+TRUSTED_PROXIES="10.0.0.0/33" "$INGRESS_BIN" >/dev/null 2>"$SG_TMP/e7"
+sg_check "bad TRUSTED_PROXIES named" grep -q 'configuration error: TRUSTED_PROXIES' "$SG_TMP/e7"
+MPORT=$(sg_free_port)
+ingress_start METRICS_PORT="$MPORT"
+MURL=http://127.0.0.1:$MPORT
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+sg_check "METRICS_PORT serves /metrics" bash -c "curl -sf '$MURL/metrics' | grep -q '^analysis_queue_length '"
+sg_check "METRICS_PORT serves /healthz and /readyz" test "$(code "$MURL/healthz") $(code "$MURL/readyz")" = "200 200"
+sg_check "the public port answers /metrics with 404" test "$(code "$INGRESS_URL/metrics")" = 404
+sg_check "the public port still serves the probes" test "$(code "$INGRESS_URL/readyz")" = 200
+sg_check "no webhooks on METRICS_PORT (404)" test "$(code -X POST -d '{}' "$MURL/webhooks/github")" = 404
+ingress_stop_check
+
 sg_summary
 [ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] && [ "$SG_FAILED" -eq 0 ]

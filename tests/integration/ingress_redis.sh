@@ -2,7 +2,8 @@
 # Why: the ingress must never lose or double an accepted delivery across Redis outages: while
 # Redis is down (stopped, or hung with SIGSTOP) it answers 503 + Retry-After within about a
 # second and /readyz turns 503; after Redis returns it accepts again within seconds, and GitHub's
-# redelivery of the refused deliveries leaves every delivery on the queue exactly once.
+# redelivery of the refused deliveries leaves every delivery on the queue exactly once. A captured
+# body replayed under new delivery ids is a duplicate, like a redelivery.
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
@@ -112,6 +113,69 @@ check("hung delivery on the queue exactly once", ids.count("hung-1") == 1, ids.c
 finish()
 PY
 rc3=$?
+
+# --- replay: the delivery id is not signed, the body is. One captured body re-sent under new ids
+# is a duplicate (one job); a delivery that was not queued (Redis refusing writes, backpressure)
+# leaves neither the delivery marker nor the signature marker.
+ingress_py <<'PY'
+import hashlib, hmac
+from ih import *
+body = fixture("check_run.rerequested.1.json")
+hexsig = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+n0 = len(queue())
+rs = [webhook(body, "check_run", "replay-%d" % i, replay=True) for i in range(3)]
+check("replayed body: first 202, then 200 duplicate twice",
+      [r.status for r in rs] == [202, 200, 200] and
+      [r.json()["status"] for r in rs] == ["queued", "duplicate", "duplicate"], rs)
+check("replayed body: one job", len(queue()) == n0 + 1 and queue()[0]["delivery"] == "replay-0",
+      len(queue()) - n0)
+ttl = int(rcli("TTL", "webhook:signature:" + hexsig))
+check("signature marker with the dedupe TTL", 86000 < ttl <= 86400, ttl)
+check("a replay leaves no delivery marker for its new id",
+      rcli("EXISTS", "webhook:delivery:replay-1") == "0", rcli("KEYS", "webhook:delivery:replay-*"))
+r = webhook(body, "check_run", "replay-upper", signature="sha256=" + hexsig.upper())
+check("the same signature in upper-case hex is the same replay", r.status == 200 and
+      r.json()["status"] == "duplicate", r)
+r = webhook(body, "check_run", "replay-0", replay=True)
+check("GitHub's redelivery (same id, same body): duplicate", r.status == 200 and
+      r.json()["status"] == "duplicate", r)
+check("still one job", len(queue()) == n0 + 1, len(queue()) - n0)
+
+# Redis refusing writes (OOM): 503 and neither marker; accepted once Redis accepts writes again
+rcli("CONFIG", "SET", "maxmemory", "1")
+fresh = own_body(body, "oom-1")
+r = webhook(fresh, "check_run", "oom-1", replay=True)
+rcli("CONFIG", "SET", "maxmemory", "0")
+fsig = hmac.new(SECRET, fresh, hashlib.sha256).hexdigest()
+check("Redis refusing writes: 503", r.status == 503, r)
+check("Redis refusing writes: neither marker", rcli("EXISTS", "webhook:delivery:oom-1",
+      "webhook:signature:" + fsig) == "0")
+r = webhook(fresh, "check_run", "oom-2", replay=True)
+check("the refused body is queued later (202)", r.status == 202, r)
+finish()
+PY
+rc4=$?
+ingress_stop_check
+
+# backpressure refuses without marking: the same body is queued once the queue has room
+ingress_start QUEUE_HIGH_WATERMARK=1
+ingress_py <<'PY'
+import hashlib, hmac
+from ih import *
+body = own_body(fixture("check_run.rerequested.1.json"), "bp-1")
+hexsig = hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+check("queue above the watermark", len(queue()) >= 1)
+r = webhook(body, "check_run", "bp-1", replay=True)
+check("backpressure: 503", r.status == 503, r)
+check("backpressure: neither marker", rcli("EXISTS", "webhook:delivery:bp-1",
+      "webhook:signature:" + hexsig) == "0")
+rcli("DEL", "analysis_queue")
+r = webhook(body, "check_run", "bp-2", replay=True)
+check("the refused body is queued once the queue has room (202)", r.status == 202, r)
+finish()
+PY
+rc5=$?
 ingress_stop_check
 sg_summary
-[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ "$SG_FAILED" -eq 0 ]
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $rc3 -eq 0 ] && [ $rc4 -eq 0 ] && [ $rc5 -eq 0 ] &&
+  [ "$SG_FAILED" -eq 0 ]

@@ -44,11 +44,12 @@ sys_start_ingress() {
 
 # Starts a worker with the test App; extra VAR=value arguments override its environment.
 # Redis, PostgreSQL with the schema migrated, and the GitHub simulator serving the sample repository
+# (or the repositories under SYS_REPOS)
 # to installation SYS_INSTALLATION; extra arguments go to the simulator (e.g. --record FILE).
 sys_start_backends() {
   sg_start_redis
   sg_start_postgres
-  sg_start_github_sim --repos "$SG_SOURCE_DIR/tests/fixtures/sample-repo" \
+  sg_start_github_sim --repos "${SYS_REPOS:-$SG_SOURCE_DIR/tests/fixtures/sample-repo}" \
     --installation "$SYS_INSTALLATION=$SYS_OWNER/$SYS_REPO" "$@"
   "$(sys_bin worker)" migrate >/dev/null || sg_fail "migrate failed"
 }

@@ -2,7 +2,6 @@
  * every problem becomes one "FILE:LINE: key: problem" line in config_errors and the default stays.
  * libyaml's document loader gives line numbers for every node; the text is capped before parsing
  * and node counts are bounded by that cap, so a hostile file costs bounded time and memory. */
-#include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -222,11 +221,11 @@ static void an_parse_rules(struct an_config *c, const char *file, yaml_document_
         if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
             c->rules[r].off = true;
         } else if (s && strcasecmp(s, "error") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_ERROR};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_ERROR};
         } else if (s && strcasecmp(s, "warning") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_WARNING};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_WARNING};
         } else if (s && strcasecmp(s, "notice") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_NOTICE};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_NOTICE};
         } else {
             an_config_add_error(c, "%s:%lu: rules.%s: expected off, error, warning or notice", file,
                                 val ? an_line(val) : 0, id);
@@ -380,89 +379,4 @@ out:
     if (have_doc)
         yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
-}
-
-/* `**` matches across directories; fnmatch with FNM_PATHNAME does the rest. */
-static bool an_glob_rec(const char *pat, const char *path, int depth)
-{
-    if (depth > 8)
-        return false;
-    const char *ss = strstr(pat, "**");
-    if (!ss)
-        return fnmatch(pat, path, FNM_PATHNAME) == 0;
-    /* prefix before **, rest after (skip a following '/') */
-    size_t pl = (size_t)(ss - pat);
-    const char *rest = ss + 2;
-    if (*rest == '/')
-        rest++;
-    char pre[512];
-    if (pl >= sizeof pre)
-        return false;
-    memcpy(pre, pat, pl);
-    pre[pl] = '\0';
-    /* try every split of path where the prefix matches a leading part ending at a '/' (or empty) */
-    size_t n = strlen(path);
-    for (size_t i = 0; i <= n; i++) {
-        if (i != 0 && path[i - 1] != '/')
-            continue;
-        char head[512];
-        if (i >= sizeof head)
-            break;
-        memcpy(head, path, i);
-        head[i] = '\0';
-        if (pl == 0 ? i == 0 : fnmatch(pre, head, FNM_PATHNAME) == 0) {
-            for (size_t j = i; j <= n; j++) {
-                if (j != i && path[j - 1] != '/')
-                    continue;
-                if (!*rest || an_glob_rec(rest, path + j, depth + 1))
-                    return true;
-            }
-        }
-    }
-    return false;
-}
-
-bool an_glob_match(const char *pattern, const char *path)
-{
-    char pat[512];
-    size_t pl = strlen(pattern);
-    if (pl == 0 || pl >= sizeof pat)
-        return false;
-    memcpy(pat, pattern, pl + 1);
-    bool dir = pat[pl - 1] == '/';
-    if (dir)
-        pat[--pl] = '\0';
-    const char *p = pat;
-    if (*p == '/')
-        p++;
-    else if (*p == '.' && p[1] == '/')
-        p += 2;
-    bool anchored = strchr(p, '/') != NULL || pattern[0] == '/';
-    /* a pattern matches the path itself or any directory above it */
-    const char *s = path;
-    for (;;) {
-        const char *slash = strchr(s, '/');
-        size_t len = slash ? (size_t)(slash - path) : strlen(path);
-        char prefix[1024];
-        if (len < sizeof prefix) {
-            memcpy(prefix, path, len);
-            prefix[len] = '\0';
-            bool is_file = !slash;
-            if (!(dir && is_file)) {
-                if (anchored) {
-                    if (an_glob_rec(p, prefix, 0))
-                        return true;
-                } else {
-                    const char *comp = strrchr(prefix, '/');
-                    comp = comp ? comp + 1 : prefix;
-                    if (fnmatch(p, comp, 0) == 0)
-                        return true;
-                }
-            }
-        }
-        if (!slash)
-            break;
-        s = slash + 1;
-    }
-    return false;
 }

@@ -1,7 +1,8 @@
-/* Why: turns the per-file records of a session into the result the worker stores and the command
+/* Why: owns the running totals of an analysis and the result the worker stores and the command
  * prints: totals, languages, exact rule counts, capped findings with messages, and the score.
- * File-level rules (CPX001, SIZ001) and the configuration's rules/severities/excludes are applied
- * here, at the end, so a .singularity.yml read late still applies to every file it can.
+ * File-level rules (CPX001, SIZ001) are applied when a file is counted under the final
+ * configuration; rules and severities at the end, so a .singularity.yml read late still applies
+ * to every file it can.
  *
  * Score (docs/analysis.md, README "analysis"; stable across versions):
  *   KLOC    = max(code lines, 1000) / 1000
@@ -14,8 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "an_engine.h"
+#include "an_classify.h"
+#include "an_result.h"
 #include "an_secrets.h"
+
+struct an_fnd {               /* a kept finding; the message is built at the end */
+    uint32_t file, line, aux; /* file: index into the tally's ff; SEC rules: the gitleaks rule */
+    uint8_t rule;
+    char hint[4]; /* SEC rules: at most the secret's first 4 characters, never more */
+};
 
 double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n);
 double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n)
@@ -29,10 +37,9 @@ double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint
     return floor(s * 10.0 + 0.5) / 10.0;
 }
 
-static char *an_message(const struct sg_an *an, const struct an_fnd *f)
+static char *an_message(const struct an_config *c, const struct an_fnd *f)
 {
     char buf[256];
-    const struct an_config *c = &an->cfg;
     switch ((enum an_rule)f->rule) {
     case AN_SEC001:
     case AN_SEC002:
@@ -99,14 +106,14 @@ static char *an_message(const struct sg_an *an, const struct an_fnd *f)
     return strdup(buf);
 }
 
-static enum sg_an_severity an_sev(const struct an_config *c, int rule)
+static enum an_severity an_sev(const struct an_config *c, int rule)
 {
     return c->rules[rule].override ? c->rules[rule].sev : an_rule_default_sev[rule];
 }
 
 static int an_cmp_findings(const void *a, const void *b)
 {
-    const struct sg_an_finding *x = a, *y = b;
+    const struct an_finding *x = a, *y = b;
     if (x->severity != y->severity)
         return x->severity > y->severity ? -1 : 1;
     int c = strcmp(x->path, y->path);
@@ -119,13 +126,13 @@ static int an_cmp_findings(const void *a, const void *b)
 
 static int an_cmp_langs(const void *a, const void *b)
 {
-    const struct sg_an_language *x = a, *y = b;
+    const struct an_language *x = a, *y = b;
     if (x->counts.code != y->counts.code)
         return x->counts.code > y->counts.code ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-void sg_an_result_free(struct sg_an_result *r)
+void an_result_free(struct an_result *r)
 {
     if (!r)
         return;
@@ -139,95 +146,265 @@ void sg_an_result_free(struct sg_an_result *r)
     for (size_t i = 0; i < r->nconfig_errors; i++)
         free(r->config_errors[i]);
     free(r->config_errors);
-    for (size_t i = 0; i < r->nfiles; i++)
-        free(r->files[i].path);
-    free(r->files);
     free(r);
 }
 
-enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
+/* ------------------------------------------------------------------ running totals */
+
+#define AN_PROV_MAX_BYTES (8u * 1024 * 1024)
+
+struct an_ffile { /* a file with at least one kept finding */
+    size_t path;  /* offset into fpaths */
+    bool dropped; /* excluded once the configuration was known */
+};
+
+struct an_prov {   /* a file counted before the configuration was final */
+    uint32_t path; /* offset into ppaths */
+    int32_t ff;    /* its an_ffile, or -1 */
+    struct an_file_stats s;
+    uint32_t rc[AN_NRULES];
+};
+
+struct an_strs { /* NUL-terminated strings back to back, addressed by offset */
+    char *d;
+    size_t len, cap;
+};
+
+struct an_tally {
+    uint32_t max_findings;
+    struct an_counts *lc; /* per language, an_nlangs entries */
+    uint64_t counts[AN_NRULES], kept[AN_NRULES];
+    uint64_t excluded, unfiltered;
+    struct an_fnd *fnds;
+    size_t nfnds, cap_fnds;
+    struct an_ffile *ff;
+    size_t nff, cap_ff;
+    struct an_strs fpaths, ppaths;
+    struct an_prov *prov;
+    size_t nprov, cap_prov;
+    /* the current file */
+    const char *cur_path;
+    int32_t cur_ff;
+    uint32_t rc[AN_NRULES];
+};
+
+/* Grows *p (n used of *cap elements of size sz) to hold one more; false when out of memory. */
+static bool an_grow(void **p, size_t *cap, size_t n, size_t sz, size_t first)
 {
-    const struct an_config *c = &an->cfg;
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *np = realloc(*p, nc * sz);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = nc;
+    return true;
+}
+
+static bool an_strs_add(struct an_strs *s, const char *str, size_t *off)
+{
+    size_t n = strlen(str) + 1;
+    while (s->len + n > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 4096;
+        char *nd = realloc(s->d, nc);
+        if (!nd)
+            return false;
+        s->d = nd;
+        s->cap = nc;
+    }
+    memcpy(s->d + s->len, str, n);
+    *off = s->len;
+    s->len += n;
+    return true;
+}
+
+struct an_tally *an_tally_new(uint32_t max_findings)
+{
+    struct an_tally *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->lc = calloc(an_nlangs, sizeof *t->lc);
+    if (!t->lc) {
+        free(t);
+        return NULL;
+    }
+    t->max_findings = max_findings;
+    t->cur_ff = -1;
+    return t;
+}
+
+void an_tally_free(struct an_tally *t)
+{
+    if (!t)
+        return;
+    free(t->lc);
+    free(t->fnds);
+    free(t->ff);
+    free(t->fpaths.d);
+    free(t->ppaths.d);
+    free(t->prov);
+    free(t);
+}
+
+enum sg_err an_tally_file_begin(struct an_tally *t, const char *path)
+{
+    t->cur_path = path;
+    t->cur_ff = -1;
+    memset(t->rc, 0, sizeof t->rc);
+    return SG_OK;
+}
+
+/* The an_ffile of a path, made on first use; -1 when out of memory. */
+static int32_t an_ffile_of(struct an_tally *t, const char *path)
+{
+    size_t off;
+    if (!an_grow((void **)&t->ff, &t->cap_ff, t->nff, sizeof *t->ff, 64) ||
+        !an_strs_add(&t->fpaths, path, &off))
+        return -1;
+    t->ff[t->nff] = (struct an_ffile){.path = off};
+    return (int32_t)t->nff++;
+}
+
+static void an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
+                    uint32_t line, uint32_t aux, const char *hint)
+{
+    if (t->kept[rule] >= t->max_findings)
+        return;
+    if (*ff < 0 && (*ff = an_ffile_of(t, path)) < 0)
+        return;
+    if (!an_grow((void **)&t->fnds, &t->cap_fnds, t->nfnds, sizeof *t->fnds, 256))
+        return;
+    t->fnds[t->nfnds] =
+        (struct an_fnd){.file = (uint32_t)*ff, .line = line, .aux = aux, .rule = (uint8_t)rule};
+    if (hint)
+        memcpy(t->fnds[t->nfnds].hint, hint, strnlen(hint, sizeof t->fnds[0].hint));
+    t->nfnds++;
+    t->kept[rule]++;
+}
+
+void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
+{
+    struct an_tally *t = ctx;
+    t->rc[rule]++;
+    an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, NULL);
+}
+
+void an_tally_secret(void *ctx, enum an_rule rule, uint32_t line, uint32_t grule, const char *hint)
+{
+    struct an_tally *t = ctx;
+    t->rc[rule]++;
+    an_keep(t, &t->cur_ff, t->cur_path, rule, line, grule, hint);
+}
+
+/* Adds one file under the final configuration c; refilter: it was read before c was known. */
+static void an_count(struct an_tally *t, const struct an_config *c, const char *path, int32_t *ff,
+                     const struct an_file_stats *s, const uint32_t *rc, bool refilter)
+{
+    if (refilter && an_excluded(c, path, s->lang)) {
+        t->excluded++;
+        if (*ff >= 0)
+            t->ff[*ff].dropped = true;
+        return;
+    }
+    for (int k = 0; k < AN_NRULES; k++)
+        t->counts[k] += rc[k];
+    if (s->status != AN_REC_COUNTED)
+        return;
+    const struct an_lang *L = &an_langs[s->lang];
+    struct an_counts *x = &t->lc[s->lang];
+    x->files++, x->code += s->code, x->comment += s->comment, x->blank += s->blank;
+    x->bytes += s->bytes, x->complexity += s->complexity;
+    if (s->complexity > c->max_file_complexity) {
+        t->counts[AN_CPX001]++;
+        an_keep(t, ff, path, AN_CPX001, 1,
+                (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity), NULL);
+    }
+    /* "source file": a programming language (one with decision points), not markup or data */
+    if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && s->lines > c->max_file_lines) {
+        t->counts[AN_SIZ001]++;
+        an_keep(t, ff, path, AN_SIZ001, 1, s->lines, NULL);
+    }
+}
+
+void an_tally_settle(struct an_tally *t, const struct an_config *c)
+{
+    for (size_t i = 0; i < t->nprov; i++) {
+        struct an_prov *p = &t->prov[i];
+        an_count(t, c, t->ppaths.d + p->path, &p->ff, &p->s, p->rc, true);
+    }
+    free(t->prov);
+    free(t->ppaths.d);
+    t->prov = NULL;
+    t->ppaths = (struct an_strs){0};
+    t->nprov = t->cap_prov = 0;
+}
+
+uint64_t an_tally_unfiltered(const struct an_tally *t)
+{
+    return t->unfiltered;
+}
+
+enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
+                              const struct an_config *c, bool provisional)
+{
+    if (!provisional) {
+        an_count(t, c, t->cur_path, &t->cur_ff, s, t->rc, false);
+        return SG_OK;
+    }
+    size_t off;
+    if (!an_grow((void **)&t->prov, &t->cap_prov, t->nprov, sizeof *t->prov, 256) ||
+        !an_strs_add(&t->ppaths, t->cur_path, &off))
+        return SG_ERR_NOMEM;
+    struct an_prov *p = &t->prov[t->nprov++];
+    p->path = (uint32_t)off;
+    p->ff = t->cur_ff;
+    p->s = *s;
+    memcpy(p->rc, t->rc, sizeof p->rc);
+    if (t->nprov * sizeof *t->prov + t->ppaths.len > AN_PROV_MAX_BYTES) {
+        /* bounded memory first: count them under the configuration as it stands */
+        t->unfiltered += t->nprov;
+        an_tally_settle(t, c);
+    }
+    return SG_OK;
+}
+
+enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
+                            const struct an_skipped *skipped, struct an_result **out)
+{
     enum sg_err e = SG_ERR_NOMEM;
-    struct sg_an_result *r = calloc(1, sizeof *r);
-    bool *drop = calloc(an->nrecs ? an->nrecs : 1, sizeof *drop);
-    struct sg_an_counts *lc = calloc(an_nlangs, sizeof *lc);
-    uint64_t counts[AN_NRULES] = {0};
-    struct an_fnd *extra = NULL;
-    size_t nextra = 0;
-    if (!r || !drop || !lc)
+    *out = NULL;
+    an_tally_settle(t, c);
+    struct an_result *r = calloc(1, sizeof *r);
+    if (!r)
         goto out;
-    r->skipped = an->skipped;
+    r->skipped = *skipped;
+    r->skipped.excluded += t->excluded;
     r->threshold = c->quality_threshold;
-    if (an->keep_files) {
-        r->files = calloc(an->nrecs ? an->nrecs : 1, sizeof *r->files);
-        if (!r->files)
-            goto out;
-    }
-    extra = calloc(2 * an->nrecs + 1, sizeof *extra);
-    if (!extra)
-        goto out;
-    for (size_t i = 0; i < an->nrecs; i++) {
-        struct an_rec *rec = &an->recs[i];
-        if (rec->late && an_excluded(c, rec->path, rec->lang)) {
-            drop[i] = true;
-            r->skipped.excluded++;
-            continue;
-        }
-        for (int k = 0; k < AN_NRULES; k++)
-            counts[k] += rec->rc[k];
-        if (rec->status != AN_REC_COUNTED)
-            continue;
-        const struct an_lang *L = &an_langs[rec->lang];
-        struct sg_an_counts *x = &lc[rec->lang];
-        x->files++, x->code += rec->code, x->comment += rec->comment, x->blank += rec->blank;
-        x->bytes += rec->bytes, x->complexity += rec->complexity;
-        if (rec->complexity > c->max_file_complexity) {
-            counts[AN_CPX001]++;
-            extra[nextra++] = (struct an_fnd){
-                .file = (uint32_t)i,
-                .line = 1,
-                .rule = AN_CPX001,
-                .aux = (uint32_t)(rec->complexity > UINT32_MAX ? UINT32_MAX : rec->complexity)};
-        }
-        /* "source file": a programming language (one with decision points), not markup or data */
-        if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && rec->lines > c->max_file_lines) {
-            counts[AN_SIZ001]++;
-            extra[nextra++] = (struct an_fnd){
-                .file = (uint32_t)i, .line = 1, .rule = AN_SIZ001, .aux = rec->lines};
-        }
-        if (r->files) {
-            struct sg_an_file *f = &r->files[r->nfiles];
-            f->path = strdup(rec->path);
-            if (!f->path)
-                goto out;
-            f->language = L->name;
-            f->counts = (struct sg_an_counts){1,          rec->code,  rec->comment,
-                                              rec->blank, rec->bytes, rec->complexity};
-            r->nfiles++;
-        }
-    }
+
     /* languages and totals */
     for (size_t i = 0; i < an_nlangs; i++)
-        if (lc[i].files)
+        if (t->lc[i].files)
             r->nlanguages++;
     r->languages = calloc(r->nlanguages ? r->nlanguages : 1, sizeof *r->languages);
     if (!r->languages)
         goto out;
     for (size_t i = 0, j = 0; i < an_nlangs; i++) {
-        if (!lc[i].files)
+        const struct an_counts *l = &t->lc[i];
+        if (!l->files)
             continue;
         r->languages[j].name = an_langs[i].name;
-        r->languages[j].counts = lc[i];
-        struct sg_an_counts *t = &r->totals;
-        t->files += lc[i].files, t->code += lc[i].code, t->comment += lc[i].comment;
-        t->blank += lc[i].blank, t->bytes += lc[i].bytes, t->complexity += lc[i].complexity;
+        r->languages[j].counts = *l;
+        struct an_counts *x = &r->totals;
+        x->files += l->files, x->code += l->code, x->comment += l->comment;
+        x->blank += l->blank, x->bytes += l->bytes, x->complexity += l->complexity;
         j++;
     }
     qsort(r->languages, r->nlanguages, sizeof *r->languages, an_cmp_langs);
 
     /* rule counts after `rules: off` */
-    uint64_t sev[3] = {0};
+    uint64_t counts[AN_NRULES], sev[3] = {0};
+    memcpy(counts, t->counts, sizeof counts);
     for (int k = 0; k < AN_NRULES; k++) {
         if (c->rules[k].off)
             counts[k] = 0;
@@ -245,52 +422,50 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
         size_t j = 0;
         for (int k = 0; k < AN_NRULES; k++)
             if (counts[k])
-                r->rule_counts[j++] = (struct sg_an_rule_count){an_rule_ids[k], counts[k]};
+                r->rule_counts[j++] = (struct an_rule_count){an_rule_ids[k], counts[k]};
         for (size_t a = 1; a < j; a++)
             for (size_t b = a;
                  b > 0 && strcmp(r->rule_counts[b - 1].rule, r->rule_counts[b].rule) > 0; b--) {
-                struct sg_an_rule_count t = r->rule_counts[b];
+                struct an_rule_count x = r->rule_counts[b];
                 r->rule_counts[b] = r->rule_counts[b - 1];
-                r->rule_counts[b - 1] = t;
+                r->rule_counts[b - 1] = x;
             }
     }
 
-    /* findings: kept line findings plus the file-level ones, most severe first, capped */
+    /* findings: most severe first, capped */
     size_t cand = 0;
-    for (size_t i = 0; i < an->nfnds + nextra; i++) {
-        const struct an_fnd *f = i < an->nfnds ? &an->fnds[i] : &extra[i - an->nfnds];
-        if (!drop[f->file] && !c->rules[f->rule].off)
+    for (size_t i = 0; i < t->nfnds; i++) {
+        const struct an_fnd *f = &t->fnds[i];
+        if (!t->ff[f->file].dropped && !c->rules[f->rule].off)
             cand++;
     }
     r->findings = calloc(cand ? cand : 1, sizeof *r->findings);
     if (!r->findings)
         goto out;
-    uint64_t per_rule[AN_NRULES] = {0};
-    for (size_t i = 0; i < an->nfnds + nextra; i++) {
-        const struct an_fnd *f = i < an->nfnds ? &an->fnds[i] : &extra[i - an->nfnds];
-        if (drop[f->file] || c->rules[f->rule].off || per_rule[f->rule] >= an->limits.max_findings)
+    for (size_t i = 0; i < t->nfnds; i++) {
+        const struct an_fnd *f = &t->fnds[i];
+        if (t->ff[f->file].dropped || c->rules[f->rule].off)
             continue;
-        per_rule[f->rule]++;
-        struct sg_an_finding *o = &r->findings[r->nfindings];
+        struct an_finding *o = &r->findings[r->nfindings];
         o->rule = an_rule_ids[f->rule];
         o->severity = an_sev(c, f->rule);
-        o->path = strdup(an->recs[f->file].path);
+        o->path = strdup(t->fpaths.d + t->ff[f->file].path);
         o->line = f->line ? f->line : 1;
-        o->message = an_message(an, f);
+        o->message = an_message(c, f);
         r->nfindings++;
         if (!o->path || !o->message)
             goto out;
     }
     qsort(r->findings, r->nfindings, sizeof *r->findings, an_cmp_findings);
-    while (r->nfindings > an->limits.max_findings) {
+    while (r->nfindings > t->max_findings) {
         r->nfindings--;
         free(r->findings[r->nfindings].path);
         free(r->findings[r->nfindings].message);
     }
 
-    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
-                        sev[SG_AN_NOTICE]);
-    r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
+    r->score = an_score(r->totals.code, r->totals.complexity, sev[AN_ERROR], sev[AN_WARNING],
+                        sev[AN_NOTICE]);
+    r->passed = r->score >= r->threshold && sev[AN_ERROR] == 0;
 
     if (c->nerrors) {
         r->config_errors = calloc(c->nerrors, sizeof *r->config_errors);
@@ -307,9 +482,6 @@ enum sg_err an_build_result(struct sg_an *an, struct sg_an_result **out)
     r = NULL;
     e = SG_OK;
 out:
-    sg_an_result_free(r);
-    free(drop);
-    free(lc);
-    free(extra);
+    an_result_free(r);
     return e;
 }

@@ -13,6 +13,10 @@
 #endif
 
 #include "an_internal.h"
+#include "sg_time.h"
+
+/* How much input a scan covers between looks at the clock: a few milliseconds of work. */
+#define AN_CLOCK_EVERY (1u << 20)
 
 #define AN_MAX_DEPTH 64 /* nesting deeper than this is still tracked by count, not by token */
 
@@ -199,8 +203,8 @@ static inline unsigned an_cx_at(uint8_t fam, const unsigned char *s, const unsig
         return fam == AN_CX_RUST && h + 1 < e && h[1] == '>';
     if (h > s && an_ident[h[-1]])
         return 0;
-    const unsigned char *q = h + 1;
-    while (q < e && an_ident[*q])
+    const unsigned char *q = h + 1, *lim = e - h > 8 ? h + 8 : e; /* keywords: at most 7 */
+    while (q < lim && an_ident[*q])
         q++;
     return an_cx_word(fam, h, (size_t)(q - h));
 }
@@ -492,6 +496,7 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
     bool prose = L && (L->flags & AN_LANG_PROSE);
     struct an_finder nl_f, plain_f, cmt_f, q_f;
     const unsigned char *batch = NULL; /* start of the pending run of plain code lines */
+    size_t clock_at = cfg->deadline_ms ? AN_CLOCK_EVERY : SIZE_MAX;
     if (L) {
         an_finder_init(&nl_f, L->firstset, '\n');
         an_finder_init(&plain_f, L->firstset, '\\');
@@ -499,6 +504,13 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         an_finder_closers(&q_f, "", L->q, L->nq, L->vq, L->nvq, L->dq, L->ndq);
     }
     while (p < end) {
+        if ((size_t)(p - data) >= clock_at) {
+            if (sg_mono_ms() >= cfg->deadline_ms) {
+                out->timed_out = true;
+                return;
+            }
+            clock_at = (size_t)(p - data) + AN_CLOCK_EVERY;
+        }
         /* one search finds the line end or, first, a byte that may start a token: a line whose
          * end comes first needs no state machine (when it starts in plain state) */
         const unsigned char *nl;
@@ -611,133 +623,5 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         /* dominant style wins; report the first line indented the other way */
         uint32_t at = tab_lines >= space_lines ? first_space : first_tab;
         fn(ctx, AN_STY003, at, tab_lines >= space_lines ? 1u : 2u);
-    }
-}
-
-/* ---- secrets ---- */
-
-static inline bool an_alnum(unsigned char c)
-{
-    return an_ident[c] && c != '_';
-}
-
-static uint32_t an_line_at(const unsigned char *data, const unsigned char *at,
-                           const unsigned char **cursor, uint32_t *cline)
-{
-    const unsigned char *s = *cursor;
-    uint32_t n = *cline;
-    while (s < at) {
-        const unsigned char *nl = memchr(s, '\n', (size_t)(at - s));
-        if (!nl)
-            break;
-        n++;
-        s = nl + 1;
-    }
-    *cursor = s;
-    *cline = n;
-    (void)data;
-    return n;
-}
-
-static bool an_pem_private(const unsigned char *s, const unsigned char *end)
-{
-    /* "-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----" followed by a key body (a line of base64 or a
-     * legacy "Proc-Type:" header), so a parser's string constant is not reported as a key */
-    const unsigned char *p = s + 11, *lim = (end - p) > 48 ? p + 48 : end;
-    while (p < lim && ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == ' '))
-        p++;
-    if (p - (s + 11) < 11 || memcmp(p - 11, "PRIVATE KEY", 11) != 0)
-        return false;
-    if ((size_t)(end - p) < 5 || memcmp(p, "-----", 5) != 0)
-        return false;
-    p += 5;
-    if (p < end && *p == '\r')
-        p++;
-    if (p >= end || *p != '\n')
-        return false;
-    p++;
-    if ((size_t)(end - p) >= 10 && memcmp(p, "Proc-Type:", 10) == 0)
-        return true;
-    size_t b64 = 0;
-    while (p < end && (an_alnum(*p) || *p == '+' || *p == '/' || *p == '='))
-        p++, b64++;
-    return b64 >= 40;
-}
-
-/* Checks one candidate position (its first two bytes are "AK", "--", "gh" or "gi"). */
-static int an_secret_at(const unsigned char *data, const unsigned char *h, const unsigned char *end)
-{
-    if (h[0] == '-') {
-        if ((size_t)(end - h) >= 11 && memcmp(h, "-----BEGIN ", 11) == 0 && an_pem_private(h, end))
-            return AN_SEC001;
-        return -1;
-    }
-    if (h > data && an_alnum(h[-1]))
-        return -1;
-    if (h[0] == 'A') {
-        if (end - h < 20 || h[2] != 'I' || h[3] != 'A')
-            return -1;
-        for (int k = 4; k < 20; k++)
-            if (!((h[k] >= 'A' && h[k] <= 'Z') || (h[k] >= '0' && h[k] <= '9')))
-                return -1;
-        if (h + 20 < end && an_alnum(h[20]))
-            return -1;
-        return AN_SEC002;
-    }
-    /* "gh" */
-    if (end - h >= 4 && h[3] == '_' && h[2] && strchr("pousr", h[2])) {
-        size_t n = 0;
-        while (h + 4 + n < end && an_alnum(h[4 + n]))
-            n++;
-        return n == 36 ? AN_SEC003 : -1;
-    }
-    if (end - h >= 11 && memcmp(h, "github_pat_", 11) == 0) {
-        size_t n = 0;
-        while (h + 11 + n < end && (an_alnum(h[11 + n]) || h[11 + n] == '_'))
-            n++;
-        return n >= 22 ? AN_SEC003 : -1;
-    }
-    return -1;
-}
-
-/* One pass over the file looking for the two-byte starts of every secret pattern ("AK", "--",
- * "gh", "gi"); with SSE2 that is 16 positions per step, so secrets cost little next to counting. */
-void an_scan_secrets(const unsigned char *data, size_t len, an_finding_fn fn, void *ctx)
-{
-    const unsigned char *end = data + len, *cur = data;
-    uint32_t cl = 1;
-    size_t i = 0;
-    if (len < 2)
-        return;
-#ifdef __SSE2__
-    const __m128i vA = _mm_set1_epi8('A'), vK = _mm_set1_epi8('K'), vD = _mm_set1_epi8('-'),
-                  vg = _mm_set1_epi8('g'), vh = _mm_set1_epi8('h'), vi = _mm_set1_epi8('i');
-    for (; i + 17 <= len; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(data + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(data + i + 1));
-        __m128i m =
-            _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(a, vA), _mm_cmpeq_epi8(b, vK)),
-                                      _mm_and_si128(_mm_cmpeq_epi8(a, vD), _mm_cmpeq_epi8(b, vD))),
-                         _mm_and_si128(_mm_cmpeq_epi8(a, vg),
-                                       _mm_or_si128(_mm_cmpeq_epi8(b, vh), _mm_cmpeq_epi8(b, vi))));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        while (mask) {
-            unsigned bit = (unsigned)__builtin_ctz(mask);
-            mask &= mask - 1;
-            const unsigned char *h = data + i + bit;
-            int r = an_secret_at(data, h, end);
-            if (r >= 0)
-                fn(ctx, (enum an_rule)r, an_line_at(data, h, &cur, &cl), 0);
-        }
-    }
-#endif
-    for (; i + 1 < len; i++) {
-        unsigned char a = data[i], b = data[i + 1];
-        if ((a == 'A' && b == 'K') || (a == '-' && b == '-') ||
-            (a == 'g' && (b == 'h' || b == 'i'))) {
-            int r = an_secret_at(data, data + i, end);
-            if (r >= 0)
-                fn(ctx, (enum an_rule)r, an_line_at(data, data + i, &cur, &cl), 0);
-        }
     }
 }

@@ -18,13 +18,15 @@
 #include <string.h>
 
 #include "an_secrets.h"
+#include "sg_time.h"
 
-#define AN_SEC_MAX_KW     512        /* keyword literals (gitleaks has about 400) */
-#define AN_SEC_MAX_CANDS  65536      /* candidates verified in one batch */
-#define AN_SEC_LINE_CAP   4096       /* a candidate's window: this far around its line at most */
-#define AN_SEC_MATCH_LIM  1000000    /* PCRE2 steps per match attempt: hostile text stays linear */
-#define AN_SEC_BUDGET_X   16         /* a file's candidate windows: 16 times its size... */
-#define AN_SEC_BUDGET_MIN (1u << 20) /* ...plus 1 MiB */
+#define AN_SEC_MAX_KW      512        /* keyword literals (gitleaks has about 400) */
+#define AN_SEC_MAX_CANDS   65536      /* candidates verified in one batch */
+#define AN_SEC_LINE_CAP    4096       /* a candidate's window: this far around its line at most */
+#define AN_SEC_MATCH_LIM   1000000    /* PCRE2 steps per match attempt: hostile text stays linear */
+#define AN_SEC_BUDGET_X    16         /* a file's candidate windows: 16 times its size... */
+#define AN_SEC_BUDGET_MIN  (1u << 20) /* ...plus 1 MiB */
+#define AN_SEC_CLOCK_EVERY 256        /* candidates verified between two reads of the clock */
 
 enum { AN_ID_ANCHOR = 1 << 21 }; /* a keyword literal; other ids are rule indexes */
 
@@ -362,7 +364,9 @@ struct an_secrets {
     pcre2_match_context *mctx; /* the rules' regexes: a step limit and a start limit */
     pcre2_match_context *actx; /* allow-lists and paths: a step limit */
     size_t budget;             /* bytes of windows the file may still have searched */
-    pcre2_code **allow;        /* .singularity.yml secrets.allow */
+    int64_t deadline_ms;       /* sg_mono_ms() at which the scan stops; 0 = none */
+    bool timed_out;
+    pcre2_code **allow; /* .singularity.yml secrets.allow */
     size_t nallow;
     bool *disabled;
     /* per file */
@@ -768,10 +772,16 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
         s->done[r] = upto + 1;
 }
 
+/* Verifies the candidates so far; the clock is read every AN_SEC_CLOCK_EVERY of them. */
 static void an_flush(struct an_secrets *s)
 {
-    for (size_t i = 0; i < s->ncands; i++)
-        an_verify(s, &s->cands[i]);
+    for (size_t i = 0; i < s->ncands && !s->timed_out; i++) {
+        if (s->deadline_ms && i % AN_SEC_CLOCK_EVERY == AN_SEC_CLOCK_EVERY - 1 &&
+            sg_mono_ms() >= s->deadline_ms)
+            s->timed_out = true;
+        else
+            an_verify(s, &s->cands[i]);
+    }
     s->ncands = 0;
 }
 
@@ -813,7 +823,9 @@ static int an_cmp_found(const void *a, const void *b)
     const struct an_found *x = a, *y = b;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
-    return x->rule < y->rule ? -1 : x->rule > y->rule;
+    if (x->rule != y->rule)
+        return x->rule < y->rule ? -1 : 1;
+    return x->ss < y->ss ? -1 : x->ss > y->ss;
 }
 
 /* gitleaks' filter(): a generic finding gives way to a provider's finding on the same line whose
@@ -849,11 +861,13 @@ static void an_emit(struct an_secrets *s, const struct an_found *f, an_secret_fn
     fn(ctx, &h);
 }
 
-void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
-                     an_secret_fn fn, void *ctx)
+bool an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
+                     int64_t deadline_ms, an_secret_fn fn, void *ctx)
 {
     if (!s || n == 0 || n > UINT32_MAX)
-        return;
+        return true;
+    s->deadline_ms = deadline_ms;
+    s->timed_out = false;
     s->d = d;
     s->n = n;
     s->path = path;
@@ -870,19 +884,20 @@ void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char
     if (gr && an_re_hit(s, gr->allow_path[0], (const unsigned char *)path, strlen(path))) {
         s->ncands = s->nfound = 0;
         s->d = NULL;
-        return;
+        return true;
     }
     an_flush(s);
     if (s->nfound > 1)
         qsort(s->found, s->nfound, sizeof *s->found, an_cmp_found);
     for (size_t i = 0; i < s->nfound; i++) {
         const struct an_found *f = &s->found[i];
-        if (i > 0 && f->line == f[-1].line && f->rule == f[-1].rule)
-            continue; /* one finding per rule and line */
+        if (i > 0 && f->line == f[-1].line && f->rule == f[-1].rule && f->ss == f[-1].ss)
+            continue; /* the same secret found from two candidates */
         if (!an_shadowed(s, i))
             an_emit(s, f, fn, ctx);
     }
     s->d = NULL;
+    return !s->timed_out;
 }
 
 bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx)

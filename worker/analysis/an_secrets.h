@@ -66,9 +66,10 @@ struct an_secrets;
  * database cannot be built or memory runs out. */
 struct an_secrets *an_secrets_new(const struct an_config *c, char *err, size_t errlen);
 void an_secrets_free(struct an_secrets *s);
-/* Every secret in one text file, in line order. */
-void an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
-                     an_secret_fn fn, void *ctx);
+/* Every secret in one text file, in line order. false when deadline_ms (an sg_mono_ms() value;
+ * 0 = none) passed first: the findings are then partial. */
+bool an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
+                     int64_t deadline_ms, an_secret_fn fn, void *ctx);
 /* Path-only rules (a PKCS#12 file), for any file, binary or not: reports each to fn (when not
  * NULL) at line 1; true when there was one. */
 bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx);

@@ -2,13 +2,15 @@
  * tar.gz on stdin, so a developer sees locally exactly what the check run will say.
  * Exit status: 0 gate passed, 1 gate failed, 2 error (bad usage, unreadable or corrupt input). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg_analysis.h"
+#include "an_analysis.h"
+#include "sg_time.h"
 
 static void usage(FILE *f)
 {
@@ -16,6 +18,7 @@ static void usage(FILE *f)
         f,
         "usage: singularity-analyze PATH|FILE.tar.gz|- [--format table|json|sarif] [--config "
         "FILE]\n"
+        "       [--timeout SECONDS]\n"
         "\n"
         "Analyses a directory, a .tar.gz (GitHub's tarball layout: the top folder is removed from\n"
         "paths) or, with '-', a .tar.gz read from standard input. Prints languages, code/comment/\n"
@@ -25,9 +28,9 @@ static void usage(FILE *f)
         "  --format json    one JSON object (the worker's stored format)\n"
         "  --format sarif   SARIF 2.1.0 for GitHub code scanning\n"
         "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
-        "  --files          also list every file (path, language, counts) in the table / JSON\n"
         "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
         "                   override the safety limits\n"
+        "  --timeout SECONDS  give up after SECONDS (decimals allowed): an error, exit status 2\n"
         "  -h, --help       this text\n"
         "\n"
         "Exit status: 0 the quality gate passed, 1 it failed, 2 an error.\n");
@@ -46,10 +49,22 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Seconds as a positive decimal ("600", "0.5"); -1 when not one. */
+static double parse_seconds(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : -1;
+    if (errno || !end || *end || !isfinite(v) || v <= 0 || v > 1e9)
+        return -1;
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     const char *input = NULL, *format = "table";
-    struct sg_an_options opts;
+    double timeout_s = 0;
+    struct an_options opts;
     memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -65,8 +80,6 @@ int main(int argc, char **argv)
             opts.config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
             opts.config_path = a + 9;
-        } else if (strcmp(a, "--files") == 0) {
-            opts.keep_files = true;
         } else if (strcmp(a, "--max-file-bytes") == 0 && i + 1 < argc &&
                    parse_u64(argv[i + 1], &v) == 0) {
             opts.limits.max_file_bytes = v, i++;
@@ -79,6 +92,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--max-findings") == 0 && i + 1 < argc &&
                    parse_u64(argv[i + 1], &v) == 0 && v <= UINT32_MAX) {
             opts.limits.max_findings = (uint32_t)v, i++;
+        } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc &&
+                   (timeout_s = parse_seconds(argv[i + 1])) > 0) {
+            i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "singularity-analyze: unknown or incomplete option %s\n", a);
             usage(stderr);
@@ -105,7 +121,9 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
-    struct sg_an_result *r = NULL;
+    if (timeout_s > 0) /* from here on: reading the input counts too */
+        opts.deadline_ms = sg_mono_ms() + (int64_t)(timeout_s * 1000.0);
+    struct an_result *r = NULL;
     char err[1024];
     enum sg_err e;
     struct stat st;
@@ -114,9 +132,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(input, "-") != 0 && S_ISDIR(st.st_mode))
-        e = sg_an_analyze_dir(input, &opts, &r, err, sizeof err);
+        e = an_analyze_dir(input, &opts, &r, err, sizeof err);
     else
-        e = sg_an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
+        e = an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
     if (e != SG_OK) {
         fprintf(stderr, "singularity-analyze: %s\n", err[0] ? err : sg_err_str(e));
         return 2;
@@ -124,13 +142,13 @@ int main(int argc, char **argv)
     struct sg_buf b;
     sg_buf_init(&b, 0);
     if (strcmp(format, "json") == 0) {
-        e = sg_an_result_json(r, &b);
+        e = an_result_json(r, &b);
         if (!e)
             e = sg_buf_putc(&b, '\n');
     } else if (strcmp(format, "sarif") == 0) {
-        e = sg_an_result_sarif(r, &b);
+        e = an_result_sarif(r, &b);
     } else {
-        e = sg_an_result_table(r, &b);
+        e = an_result_table(r, &b);
     }
     int rc = r->passed ? 0 : 1;
     if (e != SG_OK || fwrite(sg_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
@@ -139,6 +157,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     sg_buf_free(&b);
-    sg_an_result_free(r);
+    an_result_free(r);
     return rc;
 }
