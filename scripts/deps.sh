@@ -12,6 +12,7 @@ APT_PKGS=(build-essential cmake ninja-build pkg-config git ca-certificates curl 
 APT_PKGS+=(redis-sentinel)  # tests/integration/redis_failover.sh: the sentinels (redis-server --sentinel)
 APT_PKGS+=(pgbouncer)  # worker tests: PgBouncer in transaction mode
 APT_PKGS+=(clang-format-14)  # scripts/check-style.sh (ctest check_style)
+APT_PKGS+=(libhyperscan-dev libpcre2-dev)  # the secret rules: Hyperscan prefilter, PCRE2 regexes
 command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 # Optional groups: fuzz (clang + libFuzzer), bench (wrk, nginx), deploy (buildah, podman, ...)
 case " ${SG_DEPS:-} " in *" fuzz "*) APT_PKGS+=(clang-14 libclang-rt-14-dev llvm-14) ;; esac
@@ -34,6 +35,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's redis-server and postgresql packages start machine-wide services; ours start their own.
+
+# gitleaks, the oracle the secret rules are tested against (tests/integration/an_secrets_oracle.sh),
+# built with the Go toolchain when there is one; the test says so when either is missing.
+if command -v go >/dev/null && ! command -v gitleaks >/dev/null &&
+  [ ! -x "$(go env GOPATH)/bin/gitleaks" ]; then
+  echo "deps: go install gitleaks" >&2
+  go install github.com/zricethezav/gitleaks/v8@v8.30.1
+fi
 
 # npm packages the tests use (GitHub's webhook examples, its reference signing code, its OpenAPI
 # description, Kubernetes schemas): tests/package.json, installed into tests/node_modules.

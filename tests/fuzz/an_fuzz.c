@@ -7,7 +7,10 @@
  *   mode 2: the rest is one file's content, analysed as C, Python, Rust, Markdown, Shell and as
  *           .singularity.yml, inside a GitHub-style tarball; its first line is also an exclude
  *           glob matched against each further line as a path (the glob matcher alone, where a
- *           slow case is easiest for the fuzzer to find: -timeout catches it) */
+ *           slow case is easiest for the fuzzer to find: -timeout catches it)
+ *   first byte 0xF0 and up: the rest goes straight to the secret matcher (Hyperscan prefilter,
+ *           PCRE2 windows, allow-lists) under paths that wake path rules, with a configuration
+ *           that allows and disables; every hit must be in the file and show at most 4 bytes */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +18,9 @@
 #include <zlib.h>
 
 #include "../unit/an_tarball.h"
-#include "an_internal.h"
 #include "an_analysis.h"
+#include "an_internal.h"
+#include "an_secrets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,10 +94,47 @@ static void globs(const uint8_t *data, size_t size)
         (void)an_glob_match(pattern, path);
 }
 
+struct sec_ctx {
+    uint32_t lines;
+};
+
+static void on_secret(void *ctx, const struct an_secret_hit *h)
+{
+    const struct sec_ctx *c = ctx;
+    if (h->line < 1 || h->line > c->lines || strlen(h->hint) > 4 || h->rule >= an_sec_nrules ||
+        h->sec < AN_SEC001 || h->sec > AN_SEC005)
+        abort();
+}
+
+static void run_secrets(const uint8_t *d, size_t n)
+{
+    static struct an_secrets *s;
+    if (!s) { /* one session for the whole run, as a worker keeps one per analysis */
+        static char allow0[] = "^AKIA", *allow[] = {allow0};
+        static char dis0[] = "slack-bot-token", *dis[] = {dis0};
+        struct an_config c;
+        an_config_defaults(&c);
+        c.sec_allow = allow, c.nsec_allow = 1, c.sec_disable = dis, c.nsec_disable = 1;
+        char err[256];
+        if (!(s = an_secrets_new(&c, err, sizeof err)))
+            abort();
+    }
+    struct sec_ctx c = {1};
+    for (size_t i = 0; i < n; i++)
+        c.lines += d[i] == '\n';
+    static const char *const paths[] = {"k8s/secret.yaml", "meta/r.bb", "x.php", "a.p12", "f"};
+    (void)an_secrets_scan(s, paths[n % 5], d, n, 0, on_secret, &c);
+    an_secrets_path(s, paths[n % 5], on_secret, &c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
         return 0;
+    if (data[0] >= 0xF0) {
+        run_secrets(data + 1, size - 1);
+        return 0;
+    }
     unsigned mode = data[0] % 3;
     size_t chunk = 1 + (data[0] / 3) * 37;
     data++, size--;

@@ -89,7 +89,7 @@ EOF
 
 # ---- gate failure and errors
 mkdir -p "$T/bad"
-printf 'aws_key = "AKIAIOSFODNN7EXAMPLE"\n' >"$T/bad/settings.py"
+printf 'aws_key = "AKIAZ4ZJQK3P7WV6LXRM"\n' >"$T/bad/settings.py"
 "$BIN" "$T/bad" >"$T/bad.txt"; rc=$?
 sg_check "a secret fails the gate (exit 1) and the table names it" \
   bash -c "[ $rc -eq 1 ] && grep -q 'SEC002' '$T/bad.txt' && grep -q 'Quality' '$T/bad.txt' && grep -q 'FAILED' '$T/bad.txt'"

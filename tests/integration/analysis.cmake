@@ -4,3 +4,5 @@ sg_add_shell_test(an_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_cli.sh integ
 # The repository analysed by its own engine under its own .singularity.yml passes its gate at 8.0
 # (fast, no servers: label unit).
 sg_add_shell_test(an_self ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_self.sh unit TIMEOUT 120)
+# The SEC rules against gitleaks itself on gitleaks' own rule samples (label integration).
+sg_add_shell_test(an_secrets_oracle ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_secrets_oracle.sh integration TIMEOUT 900)

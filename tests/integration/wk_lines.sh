@@ -15,7 +15,7 @@ cp -r "$SG_SOURCE_DIR/tests/fixtures/sample-repo/." "$SYS_REPOS/"
 W=$SYS_REPOS/$SYS_OWNER/$SYS_REPO
 # a finding in a file whose name is not UTF-8, and a config error whose quoted key (cut at 64
 # bytes) ends inside a 2-byte character
-printf 'KEY = "AKIAIOSFODNN7EXAMPLE"\n' >"$W/inv"$'\xff\xfe'".py"
+printf 'KEY = "AKIAZ4ZJQK3P7WV6LXRM"\n' >"$W/inv"$'\xff\xfe'".py"
 printf '%s\xc3\xa9: 1\n' "$(printf 'k%.0s' $(seq 63))" >"$W/.singularity.yml"
 sys_start_backends
 SIM="http://127.0.0.1:$GITHUB_SIM_PORT"

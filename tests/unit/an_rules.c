@@ -53,10 +53,11 @@ static void test_sec002_aws(void **st)
     (void)st;
     struct tb t = {0};
     tb_file(&t, "r/src/aws.c",
-            "int a;\n\nconst char *k = \"AKIAIOSFODNN7EXAMPLE\";\n"
-            "const char *x = \"AKIAIOSFODNN7EXAMPLEX\"; /* 17 chars: not a key */\n"
-            "const char *y = \"XAKIAIOSFODNN7EXAMPLE\";\n"
-            "const char *z = \"AKIAiosfodnn7example\";\n");
+            "int a;\n\nconst char *k = \"AKIAZ4ZJQK3P7WV6LXRM\";\n"
+            "const char *x = \"AKIAZ4ZJQK3P7WV6LXRMX\"; /* 17 chars: not a key */\n"
+            "const char *y = \"XAKIAZ4ZJQK3P7WV6LXRM\";\n"
+            "const char *z = \"AKIAiosfodnn7example\";\n"
+            "const char *e = \"AKIAIOSFODNN7EXAMPLE\"; /* AWS's documented example */\n");
     struct an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "SEC002"), 1);
     assert_int_equal(tb_find(r, "SEC002", "src/aws.c"), 3);
@@ -69,10 +70,10 @@ static void test_sec003_github_token(void **st)
     (void)st;
     struct tb t = {0};
     tb_file(&t, "r/.env",
-            "A=1\nGH=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789\n"
-            "SHORT=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678\n"
-            "PAT=github_pat_11ABCDEFG0abcdefghijkl_"
-            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVW\n"
+            "A=1\nGH=ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1\n"
+            "SHORT=ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh\n"
+            "PAT=github_pat_11AQZ3XHY0q7WmN2vR8tK5_"
+            "pL9dF4gH6jB1cV3xZ7nM0sA2eR5tY8uI4oP6lK9jH3gF5dS1aQ7wE2rT4yU8iO0pL3kJ5hG\n"
             "S=ghs_16C7e42F292c6912E7710c838347Ae178B4a\n");
     struct an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "SEC003"), 3);
@@ -238,7 +239,7 @@ static void test_config_rules_off_and_severity(void **st)
     struct tb t = {0};
     tb_file(&t, "r/.singularity.yml",
             "rules:\n  STY002: off\n  SEC002: warning\nquality_threshold: 1.5\n");
-    tb_file(&t, "r/a.c", "const char *k = \"AKIAIOSFODNN7EXAMPLE\"; \n");
+    tb_file(&t, "r/a.c", "const char *k = \"AKIAZ4ZJQK3P7WV6LXRM\"; \n");
     struct an_result *r = run(&t, NULL);
     assert_int_equal(tb_rule(r, "STY002"), 0);
     assert_int_equal(tb_rule(r, "SEC002"), 1);

@@ -17,7 +17,7 @@
 
 /* Changes whenever counting, rules or scoring change, so stored results made by another engine
  * are not reused for a job (DESIGN.md section 3: "same configuration"). */
-#define AN_ENGINE_VERSION "3"
+#define AN_ENGINE_VERSION "4"
 
 enum an_severity { AN_NOTICE = 0, AN_WARNING = 1, AN_ERROR = 2 };
 

@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "an_internal.h"
+#include "an_secrets.h"
 #include "sg_config.h"
 
 #define AN_CONFIG_MAX_ERRORS 50
@@ -57,6 +58,13 @@ void an_config_free(struct an_config *c)
     free(c->lang_globs);
     free(c->lang_of_glob);
     c->lang_globs = NULL, c->lang_of_glob = NULL, c->nlang_globs = 0;
+    for (size_t i = 0; i < c->nsec_allow; i++)
+        free(c->sec_allow[i]);
+    free(c->sec_allow);
+    for (size_t i = 0; i < c->nsec_disable; i++)
+        free(c->sec_disable[i]);
+    free(c->sec_disable);
+    c->sec_allow = c->sec_disable = NULL, c->nsec_allow = c->nsec_disable = 0;
     for (size_t i = 0; i < c->nerrors; i++)
         free(c->errors[i]);
     free(c->errors);
@@ -225,6 +233,73 @@ static void an_parse_rules(struct an_config *c, const char *file, yaml_document_
     }
 }
 
+/* One list of `secrets:`: allow regexes must compile (PCRE2), disabled ids must be gitleaks'. */
+static void an_parse_secret_list(struct an_config *c, const char *file, yaml_document_t *doc,
+                                 yaml_node_t *v, bool allow)
+{
+    const char *key = allow ? "secrets.allow" : "secrets.disable";
+    if (v->type != YAML_SEQUENCE_NODE) {
+        an_config_add_error(c, "%s:%lu: %s: expected a list", file, an_line(v), key);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start), cnt = 0;
+    if (n > AN_CONFIG_MAX_LIST) {
+        an_config_add_error(c, "%s:%lu: %s: more than %d entries", file, an_line(v), key,
+                            AN_CONFIG_MAX_LIST);
+        return;
+    }
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        return;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        yaml_node_t *e = yaml_document_get_node(doc, *it);
+        const char *s = an_scalar(e);
+        char why[200];
+        if (!s || !*s) {
+            an_config_add_error(c, "%s:%lu: %s: expected a string", file,
+                                e ? an_line(e) : an_line(v), key);
+        } else if (allow && !an_secrets_regex_ok(s, why, sizeof why)) {
+            an_config_add_error(c, "%s:%lu: %s: invalid regex \"%.64s\": %s", file, an_line(e), key,
+                                s, why);
+        } else if (!allow && an_secret_rule_index(s) < 0) {
+            an_config_add_error(c,
+                                "%s:%lu: %s: unknown rule \"%.64s\" (use gitleaks' rule ids, "
+                                "e.g. \"slack-bot-token\")",
+                                file, an_line(e), key, s);
+        } else if ((out[cnt] = strdup(s))) {
+            cnt++;
+        }
+    }
+    char ***dst = allow ? &c->sec_allow : &c->sec_disable;
+    size_t *dn = allow ? &c->nsec_allow : &c->nsec_disable;
+    for (size_t i = 0; i < *dn; i++)
+        free((*dst)[i]);
+    free(*dst);
+    *dst = out;
+    *dn = cnt;
+}
+
+static void an_parse_secrets(struct an_config *c, const char *file, yaml_document_t *doc,
+                             yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        an_config_add_error(c, "%s:%lu: secrets: expected a mapping with allow and disable", file,
+                            an_line(v));
+        return;
+    }
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                    *val = yaml_document_get_node(doc, p->value);
+        const char *key = an_scalar(k);
+        if (key && val && (strcmp(key, "allow") == 0 || strcmp(key, "disable") == 0))
+            an_parse_secret_list(c, file, doc, val, key[0] == 'a');
+        else
+            an_config_add_error(c, "%s:%lu: secrets: unknown setting \"%.64s\" (allow, disable)",
+                                file, k ? an_line(k) : 0, key ? key : "?");
+    }
+}
+
 void an_config_parse(struct an_config *c, const char *file, const unsigned char *text, size_t len)
 {
     yaml_parser_t parser;
@@ -294,6 +369,8 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
                                     an_line(v));
         } else if (strcmp(key, "rules") == 0) {
             an_parse_rules(c, file, &doc, v);
+        } else if (strcmp(key, "secrets") == 0) {
+            an_parse_secrets(c, file, &doc, v);
         } else {
             an_config_add_error(c, "%s:%lu: unknown setting \"%.64s\"", file, an_line(k), key);
         }

@@ -25,6 +25,7 @@
 
 #include "an_classify.h"
 #include "an_engine.h"
+#include "an_secrets.h"
 #include "sg_time.h"
 
 #define AN_SNIFF             8192
@@ -179,10 +180,28 @@ void an_free(struct an_session *an)
     free(an->cur_path);
     free(an->fbuf);
     an_config_free(&an->cfg);
+    an_secrets_free(an->sec);
     free(an);
 }
 
 /* ------------------------------------------------------------------ per-file pipeline */
+
+/* The session's secret matcher, built from the configuration known when it is first needed. */
+static struct an_secrets *an_sec_of(struct an_session *an)
+{
+    if (!an->sec) {
+        char err[256];
+        if (!(an->sec = an_secrets_new(&an->cfg, err, sizeof err)))
+            an_config_add_error(&an->cfg, "%s", err);
+    }
+    return an->sec;
+}
+
+/* A secret: the finding, with the gitleaks rule and at most 4 characters for its message. */
+static void an_on_secret(void *ctx, const struct an_secret_hit *h)
+{
+    an_tally_secret(ctx, h->sec, h->line, h->rule, h->hint);
+}
 
 /* The whole pipeline for one regular file whose bytes (or first AN_SNIFF bytes when it is larger
  * than max_file_bytes) are in d. provisional: the configuration may still change. */
@@ -193,12 +212,15 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
     struct an_file_stats fs = {.lang = -1, .bytes = size};
     if (memchr(d, 0, n)) {
         an->skipped.binary++;
-        if (size <= 1024 * 1024)
+        bool keyfile = an_secrets_path(an_sec_of(an), path, NULL, NULL); /* a .p12 file */
+        if (size <= 1024 * 1024 && !keyfile)
             return SG_OK;
         fs.status = AN_REC_BINARY;
         an_tally_file_begin(an->tally, path);
-        an_tally_finding(an->tally, AN_BIN001, 1,
-                         (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
+        if (size > 1024 * 1024)
+            an_tally_finding(an->tally, AN_BIN001, 1,
+                             (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
+        an_secrets_path(an->sec, path, an_on_secret, an->tally);
     } else {
         if (truncated) {
             an->skipped.too_large++;
@@ -232,8 +254,10 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
                                  .deadline_ms = an->deadline_ms};
         struct an_scan_out so;
         an_scan(L, d, n, &sc, &so, an_tally_finding, an->tally);
-        if (so.timed_out || !an_scan_secrets(d, n, an->deadline_ms, an_tally_finding, an->tally))
+        if (so.timed_out ||
+            !an_secrets_scan(an_sec_of(an), path, d, n, an->deadline_ms, an_on_secret, an->tally))
             return an_check_deadline(an);
+        an_secrets_path(an->sec, path, an_on_secret, an->tally);
         fs.lang = lang;
         fs.status = L ? AN_REC_COUNTED : AN_REC_TEXT;
         fs.code = so.code;
@@ -311,10 +335,14 @@ static enum sg_err an_load_repo_config(struct an_session *an, const unsigned cha
         an_note_unfiltered(an, &fresh);
         an_config_free(&an->cfg);
         an->cfg = fresh;
+        an_secrets_free(an->sec); /* the next file's matcher takes the new secrets settings */
+        an->sec = NULL;
         an_tally_settle(an->tally, &an->cfg); /* files read without it */
         return SG_OK;
     }
     an_config_parse(&an->cfg, ".singularity.yml", d, n);
+    an_secrets_free(an->sec);
+    an->sec = NULL;
     if (an->late_files && (an->cfg.max_line_length != 120 || !an->cfg.default_excludes))
         an_config_add_error(
             &an->cfg,

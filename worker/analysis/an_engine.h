@@ -23,6 +23,7 @@ enum { AN_CUR_READ = 0, AN_CUR_SNIFF, AN_CUR_SKIP };
 struct an_session {
     struct an_limits limits;
     struct an_config cfg;
+    struct an_secrets *sec; /* the secret matcher, built from cfg when a file first needs it */
     int64_t deadline_ms;
     bool config_resolved, config_seen;
     bool finished, dir_mode, dir_config_read;

@@ -79,6 +79,8 @@ enum an_rule {
     AN_SEC001,
     AN_SEC002,
     AN_SEC003,
+    AN_SEC004, /* a provider's credential (gitleaks' provider rules) */
+    AN_SEC005, /* a generic high-entropy secret (gitleaks' generic-api-key) */
     AN_GIT001,
     AN_STY001,
     AN_STY002,
@@ -108,10 +110,7 @@ struct an_scan_out {
 typedef void (*an_finding_fn)(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux);
 void an_scan(const struct an_lang *lang, const unsigned char *data, size_t len,
              const struct an_scan_cfg *cfg, struct an_scan_out *out, an_finding_fn fn, void *ctx);
-/* Secrets (SEC001-003) anywhere in a text file, known language or not; false when it stopped at
- * deadline_ms (0 = none). */
-bool an_scan_secrets(const unsigned char *data, size_t len, int64_t deadline_ms, an_finding_fn fn,
-                     void *ctx);
+/* Secrets (SEC001-SEC005) are found by an_secrets.c, in every text file. */
 
 /* ---- .singularity.yml ---- */
 struct an_rule_cfg {
@@ -131,6 +130,10 @@ struct an_config {
     int *lang_of_glob;
     size_t nlang_globs; /* `languages: {"*.inc": C}` overrides */
     struct an_rule_cfg rules[AN_NRULES];
+    char **sec_allow; /* `secrets: {allow: [regex...]}`: a secret one matches is no finding */
+    size_t nsec_allow;
+    char **sec_disable; /* `secrets: {disable: [gitleaks rule id...]}` */
+    size_t nsec_disable;
     char **errors;
     size_t nerrors; /* "FILE:LINE: key: problem" */
 };

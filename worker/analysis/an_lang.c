@@ -8,16 +8,17 @@
 
 #include "an_internal.h"
 
-const char *const an_rule_ids[AN_NRULES] = {"SEC001", "SEC002", "SEC003", "GIT001",
-                                            "STY001", "STY002", "STY003", "STY004",
+const char *const an_rule_ids[AN_NRULES] = {"SEC001", "SEC002", "SEC003", "SEC004", "SEC005",
+                                            "GIT001", "STY001", "STY002", "STY003", "STY004",
                                             "MNT001", "CPX001", "SIZ001", "BIN001"};
 static const char *const an_rule_names[AN_NRULES] = {
-    "Private key",        "AWS access key id",   "GitHub token",      "Merge conflict marker",
-    "Line too long",      "Trailing whitespace", "Mixed indentation", "No newline at end of file",
-    "Maintenance marker", "File too complex",    "File too long",     "Large binary file"};
+    "Private key",       "AWS access key id",         "GitHub token",       "Provider credential",
+    "Generic secret",    "Merge conflict marker",     "Line too long",      "Trailing whitespace",
+    "Mixed indentation", "No newline at end of file", "Maintenance marker", "File too complex",
+    "File too long",     "Large binary file"};
 const enum an_severity an_rule_default_sev[AN_NRULES] = {
-    AN_ERROR,  AN_ERROR,  AN_ERROR,  AN_ERROR,   AN_WARNING, AN_NOTICE,
-    AN_NOTICE, AN_NOTICE, AN_NOTICE, AN_WARNING, AN_WARNING, AN_WARNING};
+    AN_ERROR,  AN_ERROR,  AN_ERROR,  AN_ERROR,  AN_WARNING, AN_ERROR,   AN_WARNING,
+    AN_NOTICE, AN_NOTICE, AN_NOTICE, AN_NOTICE, AN_WARNING, AN_WARNING, AN_WARNING};
 
 int an_rule_index(const char *id)
 {

@@ -12,10 +12,12 @@
 #include "an_classify.h"
 #include "an_result.h"
 #include "an_score.h"
+#include "an_secrets.h"
 
 struct an_fnd {               /* a kept finding; the message is built at the end */
-    uint32_t file, line, aux; /* file: index into the tally's ff */
+    uint32_t file, line, aux; /* file: index into the tally's ff; SEC rules: the gitleaks rule */
     uint8_t rule;
+    char hint[4]; /* SEC rules: at most the secret's first 4 characters, never more */
 };
 
 static char *an_message(const struct an_config *c, const struct an_fnd *f)
@@ -23,17 +25,25 @@ static char *an_message(const struct an_config *c, const struct an_fnd *f)
     char buf[256];
     switch ((enum an_rule)f->rule) {
     case AN_SEC001:
-        snprintf(buf, sizeof buf,
-                 "private key block committed: remove it from the repository and rotate the key");
-        break;
     case AN_SEC002:
-        snprintf(buf, sizeof buf,
-                 "AWS access key id (AKIA...) committed: remove it and deactivate the key in IAM");
-        break;
     case AN_SEC003:
-        snprintf(buf, sizeof buf,
-                 "GitHub token committed: remove it and revoke the token in GitHub settings");
+    case AN_SEC004:
+    case AN_SEC005: {
+        static const char *const what[] = {
+            "private key block committed: remove it from the repository and rotate the key",
+            "AWS access key id committed: remove it and deactivate the key in IAM",
+            "GitHub token committed: remove it and revoke the token in GitHub settings",
+            "credential committed: remove it and revoke it with the provider",
+            "possible secret assigned to a key-like name: move it out of the repository"};
+        /* the message names gitleaks' rule and shows at most the first 4 characters */
+        const char *id = f->aux < an_sec_nrules ? an_sec_rules[f->aux].id : "secret";
+        if (f->hint[0])
+            snprintf(buf, sizeof buf, "%s: %s (starts with \"%.4s\")", id,
+                     what[f->rule - AN_SEC001], f->hint);
+        else /* a path-only rule: the file itself is the secret */
+            snprintf(buf, sizeof buf, "%s: %s", id, what[f->rule - AN_SEC001]);
         break;
+    }
     case AN_GIT001:
         snprintf(buf, sizeof buf,
                  "unresolved merge conflict: <<<<<<< / ======= / >>>>>>> markers starting here");
@@ -243,7 +253,7 @@ static int32_t an_ffile_of(struct an_tally *t, const char *path)
 }
 
 static void an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
-                    uint32_t line, uint32_t aux)
+                    uint32_t line, uint32_t aux, const char *hint)
 {
     if (t->kept[rule] >= t->max_findings)
         return;
@@ -251,8 +261,11 @@ static void an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_r
         return;
     if (!an_grow((void **)&t->fnds, &t->cap_fnds, t->nfnds, sizeof *t->fnds, 256))
         return;
-    t->fnds[t->nfnds++] =
+    t->fnds[t->nfnds] =
         (struct an_fnd){.file = (uint32_t)*ff, .line = line, .aux = aux, .rule = (uint8_t)rule};
+    if (hint)
+        memcpy(t->fnds[t->nfnds].hint, hint, strnlen(hint, sizeof t->fnds[0].hint));
+    t->nfnds++;
     t->kept[rule]++;
 }
 
@@ -260,7 +273,14 @@ void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
 {
     struct an_tally *t = ctx;
     t->rc[rule]++;
-    an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux);
+    an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, NULL);
+}
+
+void an_tally_secret(void *ctx, enum an_rule rule, uint32_t line, uint32_t grule, const char *hint)
+{
+    struct an_tally *t = ctx;
+    t->rc[rule]++;
+    an_keep(t, &t->cur_ff, t->cur_path, rule, line, grule, hint);
 }
 
 /* Adds one file under the final configuration c; refilter: it was read before c was known. */
@@ -291,12 +311,12 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
         t->counts[AN_CPX001]++;
         all[AN_CPX001] = 1;
         an_keep(t, ff, path, AN_CPX001, 1,
-                (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity));
+                (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity), NULL);
     }
     if (size_limit && s->lines > size_limit) {
         t->counts[AN_SIZ001]++;
         all[AN_SIZ001] = 1;
-        an_keep(t, ff, path, AN_SIZ001, 1, s->lines);
+        an_keep(t, ff, path, AN_SIZ001, 1, s->lines, NULL);
     }
     an_score_add_file(&t->score, c, L, all, s->complexity, s->lines);
     if (t->on_file) {

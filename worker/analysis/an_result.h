@@ -30,6 +30,9 @@ void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_fil
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
+/* A secret finding (SEC001-SEC005): grule is the gitleaks rule (an_sec_rules index), hint at most
+ * the secret's first 4 characters, kept for the message; never more of the secret. */
+void an_tally_secret(void *t, enum an_rule rule, uint32_t line, uint32_t grule, const char *hint);
 /* Ends the current file. provisional: c may still change (the repository's configuration has not
  * been read yet), so the file is filtered again by an_tally_settle() with the final one. */
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,

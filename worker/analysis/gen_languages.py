@@ -6,6 +6,8 @@
 # Run: python3 gen_languages.py > an_languages.c  (the output is committed)
 import json, os, sys
 
+from gen_common import cstr
+
 here = os.path.dirname(os.path.abspath(__file__))
 langs = json.load(open(os.path.join(here, 'tokei-languages.json')))['languages']
 
@@ -21,19 +23,6 @@ def unrust(s):
             out.append(c)
             i += 1
     return ''.join(out)
-
-def cstr(s):
-    r = '"'
-    for ch in s:
-        o = ord(ch)
-        if ch in '\\"':
-            r += '\\' + ch
-        elif 32 <= o < 127:
-            r += ch
-        else:
-            for b in ch.encode('utf-8'):
-                r += '\\%03o' % b
-    return r + '"'
 
 # Complexity families (decision points), see an_count.c.
 CX = {

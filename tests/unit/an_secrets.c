@@ -1,0 +1,285 @@
+/* Why: the secret rules are gitleaks' rules run by our own matcher, so each behaviour gitleaks
+ * has (and each we add) is pinned here: a private key wherever its block starts, provider rules
+ * naming gitleaks' rule id, every allow-list path (gitleaks' stop-words, documented examples,
+ * per-rule regexes on the secret, the match and the line, path-and-regex lists, global paths,
+ * entropy, inline gitleaks:allow / singularity:allow, .singularity.yml secrets.allow/disable and
+ * its errors), and that no output format ever carries a secret (at most its first 4 characters).
+ * The expectations were checked against gitleaks v8.30.1 itself
+ * (tests/integration/an_secrets_oracle.sh compares the two at scale). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "an_secrets.h"
+#include "an_tarball.h"
+
+/* The markers are split so this source holds no contiguous key block. */
+#define BEGIN_PK                                                                                   \
+    "-----BEGIN "                                                                                  \
+    "PRIVATE KEY-----"
+#define END_PK                                                                                     \
+    "-----END "                                                                                    \
+    "PRIVATE KEY-----"
+#define PK_BODY "MC4CAQAwBQYDK2VwBCIEIIU4mKmHnnxo16mgdIkg76VtkAQqrzFxiQXrotJOAg3n"
+#define SLACK                                                                                      \
+    "xoxb-781236542736-"                                                                           \
+    "2364535789652-GkwFDQoHqzXDVsC6GzqYUypD"
+#define GENERIC "7fj2LqZx0Pw7Tn4Rv8sKq"
+
+static struct an_result *run(struct tb *t)
+{
+    struct an_result *r = NULL;
+    char err[512];
+    tb_end(t);
+    if (tb_run(t, NULL, &r, err, sizeof err))
+        fail_msg("analysis failed: %s", err);
+    free(t->d);
+    memset(t, 0, sizeof *t);
+    return r;
+}
+
+/* Findings of rule at path and line (line 0: any line). */
+static unsigned count(const struct an_result *r, const char *rule, const char *path, uint32_t line)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < r->nfindings; i++) {
+        const struct an_finding *f = &r->findings[i];
+        if (strcmp(f->rule, rule) == 0 && strcmp(f->path, path) == 0 && (!line || f->line == line))
+            n++;
+    }
+    return n;
+}
+
+static const char *message(const struct an_result *r, const char *rule, const char *path)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (strcmp(r->findings[i].rule, rule) == 0 && strcmp(r->findings[i].path, path) == 0)
+            return r->findings[i].message;
+    return "";
+}
+
+static void test_matcher_tables(void **st)
+{
+    (void)st;
+    /* every rule's regex is taken by Hyperscan as a prefilter: none falls back to keywords */
+    assert_int_equal(an_secrets_fallbacks(), 0);
+    assert_true(an_sec_nrules >= 200);
+    char err[200];
+    for (size_t r = 0; r < an_sec_nrules; r++) {
+        const struct an_sec_rule *R = &an_sec_rules[r];
+        if (R->regex && !an_secrets_regex_ok(R->regex, err, sizeof err))
+            fail_msg("%s: %s", R->id, err);
+        for (size_t k = 0; k < R->nallow; k++)
+            if (R->allow[k].regex && !an_secrets_regex_ok(R->allow[k].regex, err, sizeof err))
+                fail_msg("%s allow-list: %s", R->id, err);
+    }
+    assert_int_equal(an_secret_rule_index("slack-bot-token") >= 0, 1);
+    assert_int_equal(an_secret_rule_index("no-such-rule"), -1);
+}
+
+static void test_sec001_anywhere_in_a_line(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/k8s/secret.yaml",
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  key: |\n    " BEGIN_PK "\n    " PK_BODY
+            "\n    " END_PK "\n");
+    tb_file(&t, "r/conf/key.json", "{\"key\": \"" BEGIN_PK "\\n" PK_BODY "\\n" END_PK "\\n\"}\n");
+    tb_file(&t, "r/.env", "A=1\nPRIVATE_KEY=\"" BEGIN_PK "\\n" PK_BODY "\\n" END_PK "\\n\"\n");
+    tb_file(&t, "r/src/k.py", "x = 1\nKEY = \"\"\"" BEGIN_PK "\n" PK_BODY "\n" END_PK "\n\"\"\"\n");
+    tb_file(&t, "r/src/pem.c", "static const char *hdr = \"" BEGIN_PK "\";\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(count(r, "SEC001", "k8s/secret.yaml", 5), 1);
+    assert_int_equal(count(r, "SEC001", "conf/key.json", 1), 1);
+    assert_int_equal(count(r, "SEC001", ".env", 2), 1);
+    assert_int_equal(count(r, "SEC001", "src/k.py", 2), 1);
+    assert_int_equal(count(r, "SEC001", "src/pem.c", 0), 0); /* a parser's constant, no key */
+    assert_non_null(strstr(message(r, "SEC001", ".env"), "private-key: "));
+    an_result_free(r);
+}
+
+static void test_sec004_sec005_name_gitleaks_rules(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/a.txt", "x\nslack = \"" SLACK "\"\napi_key = \"" GENERIC "\"\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(count(r, "SEC004", "a.txt", 2), 1);
+    assert_int_equal(count(r, "SEC005", "a.txt", 3), 1);
+    const char *m = message(r, "SEC004", "a.txt");
+    assert_non_null(strstr(m, "slack-bot-token: "));
+    assert_non_null(strstr(m, "\"xoxb\""));
+    assert_non_null(strstr(message(r, "SEC005", "a.txt"), "generic-api-key: "));
+    assert_int_equal(tb_rule(r, "SEC004"), 1); /* the generic rule gives way on the slack line */
+    assert_int_equal(tb_rule(r, "SEC005"), 1);
+    an_result_free(r);
+}
+
+static void test_gitleaks_allow_lists(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/a.txt",
+            "api_key = \"abcdefghijklmnopqrstuvwxyz123\"\n"          /* 1: global stop-word */
+            "api_key = \"" GENERIC "\"\n"                            /* 2: found */
+            "api_key = \"7fj2LqZx0Pw7Tn4Rv_sample\"\n"               /* 3: generic stop-word */
+            "RUN --mount=type=secret,id=api_key,token=" GENERIC "\n" /* 4: line regex */
+            "SRCREV_token = \"9f8e7d6c5b4a39281706f5e4d3c2b1a0\"\n"  /* 5: found in .txt */
+            "slack = \"xoxb-xxxxxxxxx-xxxxxxxxxx-xxxxxxxxxxxx\"\n"   /* 6: low entropy */
+            "aws = \"AKIAIOSFODNN7EXAMPLE\"\n"                       /* 7: documented example */
+            "token: ${API_TOKEN_VALUE}\n");                          /* 8: a variable */
+    /* gitleaks' path-and-regex allow-list (condition AND): the same line in a BitBake recipe */
+    tb_file(&t, "r/meta/r.bb", "SRCREV_token = \"9f8e7d6c5b4a39281706f5e4d3c2b1a0\"\n");
+    /* global path allow-list: gitleaks does not read images */
+    tb_file(&t, "r/logo.svg", "<svg>" SLACK "</svg>\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(count(r, "SEC005", "a.txt", 1), 0);
+    assert_int_equal(count(r, "SEC005", "a.txt", 2), 1);
+    assert_int_equal(count(r, "SEC005", "a.txt", 3), 0);
+    assert_int_equal(count(r, "SEC005", "a.txt", 4), 0);
+    assert_int_equal(count(r, "SEC005", "a.txt", 5), 1);
+    assert_int_equal(count(r, "SEC004", "a.txt", 6), 0);
+    assert_int_equal(count(r, "SEC002", "a.txt", 7), 0);
+    assert_int_equal(count(r, "SEC005", "a.txt", 8), 0);
+    assert_int_equal(count(r, "SEC005", "meta/r.bb", 0), 0);
+    assert_int_equal(count(r, "SEC004", "logo.svg", 0), 0);
+    assert_int_equal(tb_rule(r, "SEC004") + tb_rule(r, "SEC005") + tb_rule(r, "SEC002"), 2);
+    an_result_free(r);
+}
+
+static void test_inline_allow(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/a.py",
+            "a = \"" SLACK "\"  # gitleaks:allow\n"
+            "b = \"" SLACK "\"  # singularity:allow\n"
+            "c = \"" SLACK "\"\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(count(r, "SEC004", "a.py", 0), 1);
+    assert_int_equal(count(r, "SEC004", "a.py", 3), 1);
+    an_result_free(r);
+}
+
+static void test_config_allow_and_disable(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/.singularity.yml",
+            "secrets:\n  allow: ['^7fj2']\n  disable: [slack-bot-token]\n");
+    tb_file(&t, "r/a.txt",
+            "slack = \"" SLACK "\"\napi_key = \"" GENERIC "\"\n"
+            "api_key = \"Zq81LmN0pR7sT2uV4wX6y\"\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(r->nconfig_errors, 0);
+    assert_int_equal(count(r, "SEC004", "a.txt", 0), 0); /* disabled */
+    assert_int_equal(count(r, "SEC005", "a.txt", 1), 0); /* and the generic rule stays shadowed */
+    assert_int_equal(count(r, "SEC005", "a.txt", 2), 0); /* allowed by regex */
+    assert_int_equal(count(r, "SEC005", "a.txt", 3), 1);
+    an_result_free(r);
+}
+
+static void test_config_errors(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "r/.singularity.yml",
+            "secrets:\n  allow: ['(unclosed', '^ok$']\n  disable: [no-such-rule, github-pat]\n"
+            "  other: 1\n");
+    tb_file(&t, "r/a.txt", "gh = \"ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1\"\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(r->nconfig_errors, 3);
+    assert_non_null(
+        strstr(r->config_errors[0], ".singularity.yml:2: secrets.allow: invalid regex"));
+    assert_non_null(
+        strstr(r->config_errors[1], ".singularity.yml:3: secrets.disable: unknown rule"));
+    assert_non_null(strstr(r->config_errors[2], ".singularity.yml:4: secrets: unknown setting"));
+    assert_int_equal(count(r, "SEC003", "a.txt", 0), 0); /* the valid entries still apply */
+    an_result_free(r);
+}
+
+/* No output format carries a secret: messages show at most its first 4 characters. */
+static void test_never_print(void **st)
+{
+    (void)st;
+    static const char *const secrets[] = {SLACK,
+                                          GENERIC,
+                                          "ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1",
+                                          "AKIAZ4ZJQK3P7WV6LXRM",
+                                          "npm_Zt4kQ9wLm2Xv7Bn3Rc8Hy5Jd1Pf6Gs0Ka2Ue",
+                                          PK_BODY};
+    struct tb t = {0};
+    tb_file(&t, "r/all.env",
+            "SLACK=" SLACK "\napi_key = \"" GENERIC "\"\n"
+            "GH=ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1\nAWS=AKIAZ4ZJQK3P7WV6LXRM\n"
+            "NPM_TOKEN=npm_Zt4kQ9wLm2Xv7Bn3Rc8Hy5Jd1Pf6Gs0Ka2Ue\n"
+            "KEY=\"" BEGIN_PK "\\n" PK_BODY "\\n" END_PK "\"\n");
+    struct an_result *r = run(&t);
+    assert_int_equal(tb_rule(r, "SEC001") + tb_rule(r, "SEC002") + tb_rule(r, "SEC003") +
+                         tb_rule(r, "SEC004") + tb_rule(r, "SEC005"),
+                     6);
+    enum sg_err (*fmt[])(const struct an_result *,
+                         struct sg_buf *) = {an_result_json, an_result_sarif, an_result_table};
+    for (size_t k = 0; k < 3; k++) {
+        struct sg_buf b;
+        sg_buf_init(&b, 1 << 24);
+        assert_int_equal(fmt[k](r, &b), SG_OK);
+        for (size_t s = 0; s < sizeof secrets / sizeof secrets[0]; s++) {
+            char five[6];
+            snprintf(five, sizeof five, "%s", secrets[s]);
+            if (strstr(b.data, secrets[s]) || (strcmp(five, "-----") && strstr(b.data, five)))
+                fail_msg("format %zu shows more than 4 characters of %.4s...", k, secrets[s]);
+        }
+        sg_buf_free(&b);
+    }
+    an_result_free(r);
+}
+
+/* Text made to wake a rule on every line or every few bytes still costs time linear in its size:
+ * PCRE2 starts no match past the candidate line, and a file's windows are bounded. Before those
+ * bounds each of these took from 10 s to minutes; now well under a second each. */
+static void test_hostile_text_is_bounded(void **st)
+{
+    (void)st;
+    static const char *const unit[] = {"key=", "kind: secret\n", "curl ", "api_key = 'x9Q'\n"};
+    struct tb t = {0};
+    for (size_t k = 0; k < 4; k++) {
+        size_t ul = strlen(unit[k]), n = (2u << 20) / ul;
+        char *text = malloc(n * ul + 1), name[32];
+        assert_non_null(text);
+        for (size_t i = 0; i < n; i++)
+            memcpy(text + i * ul, unit[k], ul);
+        text[n * ul] = '\0';
+        snprintf(name, sizeof name, "r/h%zu.yaml", k);
+        tb_file(&t, name, text);
+        free(text);
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    struct an_result *r = run(&t);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if (s > 20.0) /* loose: a shared machine; the unbounded engine took minutes */
+        fail_msg("8 MiB of hostile text took %.1f s", s);
+    an_result_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matcher_tables),
+        cmocka_unit_test(test_sec001_anywhere_in_a_line),
+        cmocka_unit_test(test_sec004_sec005_name_gitleaks_rules),
+        cmocka_unit_test(test_gitleaks_allow_lists),
+        cmocka_unit_test(test_inline_allow),
+        cmocka_unit_test(test_config_allow_and_disable),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_never_print),
+        cmocka_unit_test(test_hostile_text_is_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
