@@ -110,4 +110,15 @@ sg_check "ingress with a wrong CA: the log says certificate verify failed" \
 out=$(REDIS_TLS_CA_FILE="$OTHER_CA" "$(sys_bin worker)" queue 2>&1)
 sg_check "worker 'queue' with a wrong CA: fails with certificate verify failed" \
   grep -q "certificate verify failed" <<<"$out"
+
+# A hung TLS server (SIGSTOP: the kernel still accepts, the handshake never answers) costs a
+# command its timeout, not the worker's life.
+kill -STOP "$SG_REDIS_TLS_PID"
+t0=$(date +%s%N)
+out=$(REDIS_TIMEOUT_MS=500 timeout 20 "$(sys_bin worker)" queue 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$SG_REDIS_TLS_PID"
+sg_check "a hung TLS Redis: worker 'queue' fails with a timeout within 3 s (took ${ms} ms)" \
+  bash -c "[ $rc = 1 ] && [ $ms -lt 3000 ] && grep -q 'timed out' <<<\"\$1\"" _ "$out"
 sg_summary
