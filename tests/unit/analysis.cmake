@@ -9,7 +9,7 @@ if(ISAL_FOUND)
   file(GLOB SG_ANALYSIS_SRC ${PROJECT_SOURCE_DIR}/worker/analysis/an_*.c)
   add_library(sg_analysis_zlib STATIC ${SG_ANALYSIS_SRC})
   target_include_directories(sg_analysis_zlib PUBLIC ${PROJECT_SOURCE_DIR}/worker/analysis)
-  target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML ZLIB::ZLIB m)
+  target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML PkgConfig::JSONC ZLIB::ZLIB m)
   sg_add_unit_test(test_analysis_stream_zlib SOURCES unit/analysis_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
 endif()
 # Inputs built to be slow (repeated secret prefixes, `**` globs, deep paths) and the time budget.

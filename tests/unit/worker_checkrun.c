@@ -23,10 +23,13 @@ static struct sg_an_language langs[] = {
 static struct sg_an_rule_count rules[] = {{"MNT001", 1}, {"SEC002", 1}, {"STY001", 2}};
 
 static struct sg_an_finding findings[] = {
-    {"SEC002", SG_AN_ERROR, "src/aws.c", 12, "AWS access key id AKIA...MPLE"},
-    {"STY001", SG_AN_WARNING, "src/main.c", 40, "line is 140 characters long (max 120)"},
-    {"STY001", SG_AN_WARNING, "src/main.c", 41, "line is 130 characters long (max 120)"},
-    {"MNT001", SG_AN_NOTICE, "src/util.py", 5, "FIXME in a comment"},
+    {"SEC002", SG_AN_ERROR, "src/aws.c", 12, "AWS access key id AKIA...MPLE", 0,
+     SG_AN_UNCLASSIFIED},
+    {"STY001", SG_AN_WARNING, "src/main.c", 40, "line is 140 characters long (max 120)", 0,
+     SG_AN_UNCLASSIFIED},
+    {"STY001", SG_AN_WARNING, "src/main.c", 41, "line is 130 characters long (max 120)", 0,
+     SG_AN_UNCLASSIFIED},
+    {"MNT001", SG_AN_NOTICE, "src/util.py", 5, "FIXME in a comment", 0, SG_AN_UNCLASSIFIED},
 };
 
 static void base_result(struct sg_an_result *r)
@@ -125,8 +128,9 @@ static void test_annotation_cap_and_note(void **state)
     enum { N = 130 };
     static struct sg_an_finding many[N];
     for (int i = 0; i < N; i++)
-        many[i] = (struct sg_an_finding){"STY002", SG_AN_NOTICE, "a.c", (uint32_t)i + 1,
-                                         "trailing white space"};
+        many[i] = (struct sg_an_finding){"STY002",          SG_AN_NOTICE,           "a.c",
+                                         (uint32_t)i + 1,   "trailing white space", 0,
+                                         SG_AN_UNCLASSIFIED};
     struct sg_an_rule_count rc[] = {{"STY002", 500}};
     struct sg_an_result r;
     base_result(&r);
@@ -229,7 +233,8 @@ static void test_limits(void **state)
     static char longmsg[70000];
     memset(longmsg, 'x', sizeof longmsg - 1);
     memcpy(longmsg + 65533, "ééé", 6); /* a 2-byte character straddles the limit */
-    struct sg_an_finding f[] = {{"SEC001", SG_AN_ERROR, "k.pem", 0, longmsg}};
+    struct sg_an_finding f[] = {
+        {"SEC001", SG_AN_ERROR, "k.pem", 0, longmsg, 0, SG_AN_UNCLASSIFIED}};
     r.findings = f;
     r.nfindings = 1;
     r.findings_total = 1;
@@ -287,8 +292,10 @@ static void test_invalid_utf8_replaced(void **state)
     struct sg_an_result r;
     base_result(&r);
     struct sg_an_finding f[] = {
-        {"SEC002", SG_AN_ERROR, "dir/inv\xff\xfe", 3, "key \xED\xA0\x80 here"},
-        {"STY001", SG_AN_WARNING, "ok/\xC3\xA9t\xC3\xA9.c", 1, "cut \xE2\x82"},
+        {"SEC002", SG_AN_ERROR, "dir/inv\xff\xfe", 3, "key \xED\xA0\x80 here", 0,
+         SG_AN_UNCLASSIFIED},
+        {"STY001", SG_AN_WARNING, "ok/\xC3\xA9t\xC3\xA9.c", 1, "cut \xE2\x82", 0,
+         SG_AN_UNCLASSIFIED},
     };
     r.findings = f;
     r.nfindings = 2;
@@ -336,7 +343,8 @@ static void test_cuts_between_characters(void **state)
 
             struct sg_an_result r;
             base_result(&r);
-            struct sg_an_finding f[] = {{"SEC001", SG_AN_ERROR, "k.pem", 1, msg}};
+            struct sg_an_finding f[] = {
+                {"SEC001", SG_AN_ERROR, "k.pem", 1, msg, 0, SG_AN_UNCLASSIFIED}};
             r.findings = f;
             r.nfindings = 1;
             r.findings_total = 1;

@@ -55,6 +55,8 @@ static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, con
     }
     close(fd);
     an_file_end(an);
+    if (an->progress)
+        an->progress(an->progress_ctx, an->total_out, an->nentries);
     return an->err;
 }
 

@@ -132,6 +132,8 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
     an_fill_limits(&an->limits, opts ? &opts->limits : NULL);
     an_config_defaults(&an->cfg);
     an->deadline_ms = opts ? opts->deadline_ms : 0;
+    an->progress = opts ? opts->progress : NULL;
+    an->progress_ctx = opts ? opts->progress_ctx : NULL;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
     an->tally = an_tally_new(an->limits.max_findings);
     if (!an->tally || an_gz_init(&an->gz) != SG_OK) {
@@ -194,7 +196,7 @@ static enum sg_err an_analyse(struct sg_an *an, const char *path, uint64_t size,
         if (size <= 1024 * 1024)
             return SG_OK;
         fs.status = AN_REC_BINARY;
-        an_tally_file_begin(an->tally, path);
+        an_tally_file_begin(an->tally, path, d, n);
         an_tally_finding(an->tally, AN_BIN001, 1,
                          (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
     } else {
@@ -224,7 +226,7 @@ static enum sg_err an_analyse(struct sg_an *an, const char *path, uint64_t size,
                 return SG_OK;
             }
         }
-        an_tally_file_begin(an->tally, path);
+        an_tally_file_begin(an->tally, path, d, n);
         struct an_scan_cfg sc = {.max_line_length = c->max_line_length,
                                  .minified = minified,
                                  .deadline_ms = an->deadline_ms};
@@ -503,6 +505,7 @@ enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_optio
     unsigned char *buf = NULL;
     struct sg_an *an = NULL;
     int fd = -1;
+    uint64_t read_total = 0;
     *out = NULL;
     if (errlen)
         err[0] = '\0';
@@ -531,6 +534,9 @@ enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_optio
         if (n == 0)
             break;
         e = sg_an_feed(an, buf, (size_t)n);
+        read_total += (uint64_t)n;
+        if (an->progress)
+            an->progress(an->progress_ctx, read_total, an->nentries);
         if (e) {
             snprintf(err, errlen, "%s: %s", path, sg_an_error(an));
             goto out;

@@ -24,6 +24,8 @@ struct sg_an {
     struct sg_an_limits limits;
     struct an_config cfg;
     int64_t deadline_ms;
+    void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
+    void *progress_ctx;
     bool config_resolved, config_seen;
     bool finished, dir_mode, dir_config_read;
     enum sg_err err;

@@ -104,6 +104,64 @@ void an_scan(const struct an_lang *lang, const unsigned char *data, size_t len,
 bool an_scan_secrets(const unsigned char *data, size_t len, int64_t deadline_ms, an_finding_fn fn,
                      void *ctx);
 
+/* ---- fingerprints (an_fingerprint.c; DESIGN.md section 9) ---- */
+uint64_t an_fp_begin(const char *path); /* the hash state after the path */
+/* The state after the line's text with its white space removed (NULL, 0 for a file-level rule),
+ * then after the rule id; an_fp_final() adds the occurrence number. */
+uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len);
+uint64_t an_fp_key(uint64_t text_state, const char *rule);
+uint64_t an_fp_final(uint64_t key, uint32_t occurrence);
+bool an_rule_is_file_level(const char *rule);
+
+/* One file's findings on their way to fingerprints: the line text is hashed when the finding is
+ * made (the file's bytes are at hand only then); occurrence numbers need all of the file's
+ * findings, so an_fpfile_resolve() assigns them when the file ends. */
+struct an_fpent {
+    uint64_t key, fp; /* fp: after an_fpfile_resolve() */
+    uint32_t line, seq;
+    int32_t fnd; /* the caller's index of the kept finding, -1 when beyond the cap */
+    uint8_t rule;
+};
+struct an_fpfile {
+    const unsigned char *data; /* the file's bytes, valid until the file ends (may be NULL) */
+    size_t len, cur_off;
+    uint32_t cur_line, text_line; /* text_line: the line text_state hashed (0 = none) */
+    uint64_t path_state, text_state;
+    struct an_fpent *e;
+    size_t n, cap;
+};
+void an_fpfile_begin(struct an_fpfile *f, const char *path, const unsigned char *data, size_t len);
+bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, uint32_t line,
+                   int32_t fnd);
+void an_fpfile_resolve(struct an_fpfile *f); /* sorts f->e by identity and sets each fp */
+void an_fpfile_free(struct an_fpfile *f);
+
+/* Every fingerprint of an analysis with its rule index (rules turned off are dropped only when
+ * the configuration is final, in an_fps_to_result). */
+struct an_fps {
+    uint64_t *fp;
+    uint8_t *rule;
+    size_t n, cap;
+};
+bool an_fps_add(struct an_fps *s, uint64_t fp, uint8_t rule);
+void an_fps_free(struct an_fps *s);
+struct an_config;
+/* r->fingerprints and r->fingerprint_severity: the set without rules that are off, ascending. */
+enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c,
+                             struct sg_an_result *r);
+void an_result_free_gate(struct sg_an_result *r);
+/* The gate's fields in the outputs (an_output_gate.c): after a finding's own JSON fields, at the
+ * end of the JSON object, and after a SARIF result's locations. */
+enum sg_err an_json_finding_gate(const struct sg_an_result *r, const struct sg_an_finding *f,
+                                 struct sg_buf *b);
+enum sg_err an_json_gate(const struct sg_an_result *r, struct sg_buf *b);
+enum sg_err an_sarif_result_gate(const struct sg_an_result *r, const struct sg_an_finding *f,
+                                 struct sg_buf *b);
+enum sg_err an_table_gate(const struct sg_an_result *r, struct sg_buf *b); /* the verdict lines */
+/* Sorts fingerprints ascending, carrying the parallel severities; false when out of memory. */
+bool an_fingerprints_sort(uint64_t *fp, uint8_t *sev,
+                          size_t n); /* what sg_an_classify/sg_an_gate added */
+
 /* ---- .singularity.yml ---- */
 struct an_rule_cfg {
     bool off;
@@ -122,6 +180,7 @@ struct an_config {
     int *lang_of_glob;
     size_t nlang_globs; /* `languages: {"*.inc": C}` overrides */
     struct an_rule_cfg rules[AN_NRULES];
+    struct sg_an_gate_cfg gate;
     char **errors;
     size_t nerrors; /* "FILE:LINE: key: problem" */
 };

@@ -21,6 +21,7 @@
 struct an_fnd {               /* a kept finding; the message is built at the end */
     uint32_t file, line, aux; /* file: index into the tally's ff */
     uint8_t rule;
+    uint64_t fp;
 };
 
 double an_score(uint64_t code, uint64_t complexity, uint64_t e, uint64_t w, uint64_t n);
@@ -133,6 +134,7 @@ void sg_an_result_free(struct sg_an_result *r)
     free(r->findings);
     free(r->languages);
     free(r->rule_counts);
+    an_result_free_gate(r);
     for (size_t i = 0; i < r->nconfig_errors; i++)
         free(r->config_errors[i]);
     free(r->config_errors);
@@ -148,9 +150,10 @@ struct an_ffile { /* a file with at least one kept finding */
     bool dropped; /* excluded once the configuration was known */
 };
 
-struct an_prov {   /* a file counted before the configuration was final */
-    uint32_t path; /* offset into ppaths */
-    int32_t ff;    /* its an_ffile, or -1 */
+struct an_prov {     /* a file counted before the configuration was final */
+    uint32_t path;   /* offset into ppaths */
+    size_t fp0, nfp; /* its fingerprints in the tally's pfps */
+    int32_t ff;      /* its an_ffile, or -1 */
     struct an_file_stats s;
     uint32_t rc[AN_NRULES];
 };
@@ -172,10 +175,13 @@ struct an_tally {
     struct an_strs fpaths, ppaths;
     struct an_prov *prov;
     size_t nprov, cap_prov;
+    struct an_fps fps, pfps; /* every finding's fingerprint; those of provisional files */
+    struct an_fpfile fpf;
     /* the current file */
     const char *cur_path;
     int32_t cur_ff;
     uint32_t rc[AN_NRULES];
+    bool fp_nomem;
 };
 
 /* Grows *p (n used of *cap elements of size sz) to hold one more; false when out of memory. */
@@ -234,11 +240,16 @@ void an_tally_free(struct an_tally *t)
     free(t->fpaths.d);
     free(t->ppaths.d);
     free(t->prov);
+    an_fps_free(&t->fps);
+    an_fps_free(&t->pfps);
+    an_fpfile_free(&t->fpf);
     free(t);
 }
 
-enum sg_err an_tally_file_begin(struct an_tally *t, const char *path)
+enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
+                                size_t len)
 {
+    an_fpfile_begin(&t->fpf, path, data, len);
     t->cur_path = path;
     t->cur_ff = -1;
     memset(t->rc, 0, sizeof t->rc);
@@ -256,30 +267,48 @@ static int32_t an_ffile_of(struct an_tally *t, const char *path)
     return (int32_t)t->nff++;
 }
 
-static void an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
-                    uint32_t line, uint32_t aux)
+/* Keeps a finding under the cap; its index in t->fnds, or -1 when beyond the cap. */
+static int32_t an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
+                       uint32_t line, uint32_t aux)
 {
     if (t->kept[rule] >= t->max_findings)
-        return;
+        return -1;
     if (*ff < 0 && (*ff = an_ffile_of(t, path)) < 0)
-        return;
+        return -1;
     if (!an_grow((void **)&t->fnds, &t->cap_fnds, t->nfnds, sizeof *t->fnds, 256))
-        return;
+        return -1;
     t->fnds[t->nfnds++] =
         (struct an_fnd){.file = (uint32_t)*ff, .line = line, .aux = aux, .rule = (uint8_t)rule};
     t->kept[rule]++;
+    return (int32_t)t->nfnds - 1;
 }
 
 void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
 {
     struct an_tally *t = ctx;
     t->rc[rule]++;
-    an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux);
+    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux);
+    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], (uint8_t)rule, line, k))
+        t->fp_nomem = true;
+}
+
+/* A file-level finding made at counting time (CPX001, SIZ001): its identity is the path. */
+static void an_keep_file_rule(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
+                              uint32_t aux)
+{
+    int32_t k = an_keep(t, ff, path, rule, 1, aux);
+    uint64_t fp =
+        an_fp_final(an_fp_key(an_fp_text(an_fp_begin(path), NULL, 0), an_rule_ids[rule]), 0);
+    if (k >= 0)
+        t->fnds[k].fp = fp;
+    if (!an_fps_add(&t->fps, fp, (uint8_t)rule))
+        t->fp_nomem = true;
 }
 
 /* Adds one file under the final configuration c; refilter: it was read before c was known. */
 static void an_count(struct an_tally *t, const struct an_config *c, const char *path, int32_t *ff,
-                     const struct an_file_stats *s, const uint32_t *rc, bool refilter)
+                     const struct an_file_stats *s, const uint32_t *rc, bool refilter,
+                     const struct an_fps *fps, size_t fp0, size_t nfp)
 {
     if (refilter && an_excluded(c, path, s->lang)) {
         t->excluded++;
@@ -287,6 +316,9 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
             t->ff[*ff].dropped = true;
         return;
     }
+    for (size_t i = fp0; i < fp0 + nfp; i++)
+        if (!an_fps_add(&t->fps, fps->fp[i], fps->rule[i]))
+            t->fp_nomem = true;
     for (int k = 0; k < AN_NRULES; k++)
         t->counts[k] += rc[k];
     if (s->status != AN_REC_COUNTED)
@@ -297,13 +329,13 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
     x->bytes += s->bytes, x->complexity += s->complexity;
     if (s->complexity > c->max_file_complexity) {
         t->counts[AN_CPX001]++;
-        an_keep(t, ff, path, AN_CPX001, 1,
-                (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity));
+        an_keep_file_rule(t, ff, path, AN_CPX001,
+                          (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity));
     }
     /* "source file": a programming language (one with decision points), not markup or data */
     if (L->cx != AN_CX_NONE && !(L->flags & AN_LANG_DATA) && s->lines > c->max_file_lines) {
         t->counts[AN_SIZ001]++;
-        an_keep(t, ff, path, AN_SIZ001, 1, s->lines);
+        an_keep_file_rule(t, ff, path, AN_SIZ001, s->lines);
     }
 }
 
@@ -311,8 +343,9 @@ void an_tally_settle(struct an_tally *t, const struct an_config *c)
 {
     for (size_t i = 0; i < t->nprov; i++) {
         struct an_prov *p = &t->prov[i];
-        an_count(t, c, t->ppaths.d + p->path, &p->ff, &p->s, p->rc, true);
+        an_count(t, c, t->ppaths.d + p->path, &p->ff, &p->s, p->rc, true, &t->pfps, p->fp0, p->nfp);
     }
+    t->pfps.n = 0;
     free(t->prov);
     free(t->ppaths.d);
     t->prov = NULL;
@@ -328,8 +361,22 @@ uint64_t an_tally_unfiltered(const struct an_tally *t)
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
                               const struct an_config *c, bool provisional)
 {
+    /* the file's fingerprints: to the kept findings now, to the set once the file is counted */
+    struct an_fpfile *f = &t->fpf;
+    an_fpfile_resolve(f);
+    struct an_fps *dst = provisional ? &t->pfps : &t->fps;
+    size_t fp0 = dst->n;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->e[i].fnd >= 0)
+            t->fnds[f->e[i].fnd].fp = f->e[i].fp;
+        if (!an_fps_add(dst, f->e[i].fp, f->e[i].rule))
+            return SG_ERR_NOMEM;
+    }
+    f->n = 0;
+    if (t->fp_nomem)
+        return SG_ERR_NOMEM;
     if (!provisional) {
-        an_count(t, c, t->cur_path, &t->cur_ff, s, t->rc, false);
+        an_count(t, c, t->cur_path, &t->cur_ff, s, t->rc, false, NULL, 0, 0);
         return SG_OK;
     }
     size_t off;
@@ -338,10 +385,12 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
         return SG_ERR_NOMEM;
     struct an_prov *p = &t->prov[t->nprov++];
     p->path = (uint32_t)off;
+    p->fp0 = fp0;
+    p->nfp = dst->n - fp0;
     p->ff = t->cur_ff;
     p->s = *s;
     memcpy(p->rc, t->rc, sizeof p->rc);
-    if (t->nprov * sizeof *t->prov + t->ppaths.len > AN_PROV_MAX_BYTES) {
+    if (t->nprov * sizeof *t->prov + t->ppaths.len + t->pfps.n * 9 > AN_PROV_MAX_BYTES) {
         /* bounded memory first: count them under the configuration as it stands */
         t->unfiltered += t->nprov;
         an_tally_settle(t, c);
@@ -432,6 +481,7 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         o->path = strdup(t->fpaths.d + t->ff[f->file].path);
         o->line = f->line ? f->line : 1;
         o->message = an_message(c, f);
+        o->fingerprint = f->fp;
         r->nfindings++;
         if (!o->path || !o->message)
             goto out;
@@ -446,6 +496,9 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
                         sev[SG_AN_NOTICE]);
     r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
+    r->gate = c->gate;
+    if (t->fp_nomem || an_fps_to_result(&t->fps, c, r) != SG_OK)
+        goto out;
 
     if (c->nerrors) {
         r->config_errors = calloc(c->nerrors, sizeof *r->config_errors);
@@ -458,6 +511,8 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
             r->nconfig_errors++;
         }
     }
+    if (sg_an_gate(r) != SG_OK)
+        goto out;
     *out = r;
     r = NULL;
     e = SG_OK;

@@ -25,7 +25,10 @@ struct an_tally;
 
 struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
-enum sg_err an_tally_file_begin(struct an_tally *t, const char *path);
+/* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
+ * from them for the fingerprints); NULL, 0 when there are none. */
+enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
+                                size_t len);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
 /* Ends the current file. provisional: c may still change (the repository's configuration has not

@@ -21,6 +21,17 @@
 
 enum sg_an_severity { SG_AN_NOTICE = 0, SG_AN_WARNING = 1, SG_AN_ERROR = 2 };
 
+/* A finding against its base (DESIGN.md section 9); UNCLASSIFIED when there is no base. */
+enum sg_an_status { SG_AN_UNCLASSIFIED = 0, SG_AN_NEW, SG_AN_EXISTING };
+
+/* `gate` and `annotate` of .singularity.yml (DESIGN.md section 9). */
+struct sg_an_gate_cfg {
+    bool scope_overall;    /* gate.scope: overall; false = new */
+    int fail_on;           /* gate.fail_on: lowest failing severity of a new finding; -1 = none */
+    double max_score_drop; /* gate.max_score_drop */
+    bool annotate_all;     /* annotate: all; false = new */
+};
+
 struct sg_an_limits {
     uint64_t max_file_bytes;  /* a larger file is counted in skipped.too_large, not read */
     uint64_t max_total_bytes; /* uncompressed bytes of the whole archive (gzip bomb guard) */
@@ -36,6 +47,10 @@ struct sg_an_options {
     int64_t deadline_ms;        /* sg_mono_ms() value after which the analysis stops:
                                    sg_an_feed()/sg_an_finish() return SG_ERR_TIMEOUT and
                                    sg_an_error() says the time budget ran out; 0 = none */
+    /* Called by sg_an_analyze_dir / sg_an_analyze_tar_gz_file after each file (tree) or chunk
+     * (archive) with the bytes read so far and the entries seen; NULL = none. */
+    void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
+    void *progress_ctx;
 };
 
 struct sg_an_finding {
@@ -44,6 +59,8 @@ struct sg_an_finding {
     char *path;                   /* relative to the repository root */
     uint32_t line;                /* 1-based */
     char *message;
+    uint64_t fingerprint;     /* sg_an_fingerprint: stable across moves (docs/analysis.md) */
+    enum sg_an_status status; /* after sg_an_classify() */
 };
 
 struct sg_an_counts {
@@ -80,7 +97,27 @@ struct sg_an_result {
     char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
                              integer" */
     size_t nconfig_errors;
+
+    /* Every finding's fingerprint, also beyond the findings cap, ascending, with its severity
+     * (parallel array), so classification and the gate are exact. */
+    uint64_t *fingerprints;
+    uint8_t *fingerprint_severity;
+    size_t nfingerprints;
+    struct sg_an_gate_cfg gate;
+    /* Filled by sg_an_classify(): */
+    bool has_base;
+    double base_score;
+    uint64_t base_findings;
+    uint64_t new_findings, fixed_findings, existing_findings;
+    uint64_t new_by_severity[3];
+    struct sg_an_finding *fixed; /* base findings the head lacks, capped at SG_AN_FIXED_MAX */
+    size_t nfixed;
+    /* Filled by sg_an_gate() (the result's own configuration): */
+    char **gate_reasons;
+    size_t ngate_reasons;
 };
+
+#define SG_AN_FIXED_MAX 100
 
 void sg_an_limits_default(struct sg_an_limits *l);
 
@@ -102,6 +139,24 @@ enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_optio
                                       struct sg_an_result **out, char *err, size_t errlen);
 
 void sg_an_result_free(struct sg_an_result *r);
+
+/* ---- the new-code gate (DESIGN.md section 9; an_fingerprint.c, an_baseline.c, an_gate.c) ---- */
+
+/* "0123456789abcdef": the 16 lower-case hex digits of a fingerprint, NUL-terminated. */
+void sg_an_fingerprint_hex(uint64_t fp, char out[17]);
+/* 16 hex digits to a fingerprint; false when s is not exactly that. */
+bool sg_an_fingerprint_parse(const char *s, uint64_t *out);
+/* Classifies head's findings against base: status of every kept finding, the exact new / fixed /
+ * existing counts, the (capped) fixed findings copied from base, then sg_an_gate(head). Renames
+ * are the caller's: base fingerprints are compared as they are. */
+enum sg_err sg_an_classify(struct sg_an_result *head, const struct sg_an_result *base);
+/* Evaluates r->gate (scope new with a base, else the overall rule): sets r->passed and
+ * r->gate_reasons (each one sentence). */
+enum sg_err sg_an_gate(struct sg_an_result *r);
+/* A result printed earlier by --format json (which carries every fingerprint), read back as a
+ * base: score, findings with their fingerprints, rule counts and all fingerprints. */
+enum sg_err sg_an_result_from_json(const char *text, size_t len, struct sg_an_result **out,
+                                   char *err, size_t errlen);
 
 /* Output formats (DESIGN.md section 5). */
 enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *out);
