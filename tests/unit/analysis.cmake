@@ -16,3 +16,5 @@ endif()
 sg_add_unit_test(test_analysis_hostile SOURCES unit/analysis_hostile.c LIBS sg_analysis ZLIB::ZLIB)
 # A million empty files streamed through the engine: peak RSS under 64 MB (its own process).
 sg_add_unit_test(test_analysis_memory SOURCES unit/analysis_memory.c LIBS sg_analysis ZLIB::ZLIB)
+# Fingerprints, classification against a base and each gate setting (DESIGN.md section 9).
+sg_add_unit_test(test_analysis_gate SOURCES unit/analysis_gate.c LIBS sg_analysis ZLIB::ZLIB)

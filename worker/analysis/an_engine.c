@@ -136,7 +136,8 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
     an->progress_ctx = opts ? opts->progress_ctx : NULL;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
     an->tally = an_tally_new(an->limits.max_findings);
-    if (!an->tally || an_gz_init(&an->gz) != SG_OK) {
+    if (!an->tally || an_gz_init(&an->gz) != SG_OK ||
+        (opts && an_tally_set_renames(an->tally, opts->renames, opts->nrenames) != SG_OK)) {
         sg_an_free(an);
         return NULL;
     }

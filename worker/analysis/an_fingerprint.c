@@ -112,8 +112,12 @@ static int an_fpent_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void an_fpfile_begin(struct an_fpfile *f, const char *path, const unsigned char *data, size_t len)
+void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
+                     const unsigned char *data, size_t len)
 {
+    f->has_alias = alias_path != NULL;
+    if (alias_path)
+        f->alias_state = an_fp_begin(alias_path);
     f->data = data;
     f->len = len;
     f->cur_line = 1;
@@ -160,21 +164,26 @@ bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, ui
         f->e = ne;
         f->cap = nc;
     }
-    uint64_t ts;
+    uint64_t ts, ats = 0;
     if (an_rule_is_file_level(rule) || !f->data) {
         ts = an_fp_text(f->path_state, NULL, 0);
+        ats = an_fp_text(f->alias_state, NULL, 0);
     } else if (f->text_line == line) { /* several findings on one line: hash its text once */
         ts = f->text_state;
+        ats = f->alias_text_state;
     } else {
         const unsigned char *text;
         size_t tlen;
         an_fpfile_line(f, line, &text, &tlen);
         ts = f->text_state = an_fp_text(f->path_state, text, tlen);
+        if (f->has_alias)
+            ats = f->alias_text_state = an_fp_text(f->alias_state, text, tlen);
         f->text_line = line;
     }
     f->e[f->n] = (struct an_fpent){.key = an_fp_key(ts, rule),
                                    .line = line,
                                    .seq = (uint32_t)f->n,
+                                   .akey = f->has_alias ? an_fp_key(ats, rule) : 0,
                                    .fnd = fnd,
                                    .rule = rule_index};
     f->n++;
@@ -188,6 +197,8 @@ void an_fpfile_resolve(struct an_fpfile *f)
     for (size_t i = 0; i < f->n; i++) {
         occ = i && f->e[i].key == f->e[i - 1].key ? occ + 1 : 0;
         f->e[i].fp = an_fp_final(f->e[i].key, occ);
+        if (f->has_alias)
+            f->e[i].afp = an_fp_final(f->e[i].akey, occ);
     }
 }
 

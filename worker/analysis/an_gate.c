@@ -37,25 +37,69 @@ void an_result_free_gate(struct sg_an_result *r)
     an_free_fixed(r);
     free(r->fingerprints);
     free(r->fingerprint_severity);
+    free(r->fingerprint_aliases);
+    r->fingerprint_aliases = NULL;
+    r->nfingerprint_aliases = 0;
     r->fingerprints = NULL;
     r->fingerprint_severity = NULL;
     r->nfingerprints = 0;
 }
 
-static bool an_has_fp(const struct sg_an_result *r, uint64_t fp)
+static bool an_in(const uint64_t *v, size_t n, uint64_t fp)
 {
-    size_t lo = 0, hi = r->nfingerprints;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (r->fingerprints[mid] < fp)
+        if (v[mid] < fp)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < r->nfingerprints && r->fingerprints[lo] == fp;
+    return lo < n && v[lo] == fp;
 }
 
+/* A head fingerprint as the base knows it: under a renamed file's previous path, if renamed. */
+static uint64_t an_as_base(const struct sg_an_result *h, uint64_t fp)
+{
+    size_t lo = 0, hi = h->nfingerprint_aliases;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->fingerprint_aliases[mid].fp < fp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < h->nfingerprint_aliases && h->fingerprint_aliases[lo].fp == fp
+               ? h->fingerprint_aliases[lo].as_base
+               : fp;
+}
+
+static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_result *b,
+                                    const uint64_t *hf, const uint8_t *hs);
+
 enum sg_err sg_an_classify(struct sg_an_result *h, const struct sg_an_result *b)
+{
+    enum sg_err e = SG_ERR_NOMEM;
+    /* the head's set in the base's terms (renamed files' fingerprints under their old paths) */
+    size_t n = h->nfingerprints;
+    uint64_t *hf = malloc((n ? n : 1) * sizeof *hf);
+    uint8_t *hs = malloc(n ? n : 1);
+    if (!hf || !hs)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        hf[i] = an_as_base(h, h->fingerprints[i]);
+    memcpy(hs, h->fingerprint_severity, n);
+    if (h->nfingerprint_aliases && !an_fingerprints_sort(hf, hs, n))
+        goto out;
+    e = an_classify_sets(h, b, hf, hs);
+out:
+    free(hf);
+    free(hs);
+    return e;
+}
+
+static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_result *b,
+                                    const uint64_t *hf, const uint8_t *hs)
 {
     an_free_fixed(h);
     h->has_base = true;
@@ -66,14 +110,11 @@ enum sg_err sg_an_classify(struct sg_an_result *h, const struct sg_an_result *b)
     /* multiset difference of two ascending arrays */
     size_t i = 0, j = 0;
     while (i < h->nfingerprints || j < b->nfingerprints) {
-        if (j == b->nfingerprints ||
-            (i < h->nfingerprints && h->fingerprints[i] < b->fingerprints[j])) {
+        if (j == b->nfingerprints || (i < h->nfingerprints && hf[i] < b->fingerprints[j])) {
             h->new_findings++;
-            h->new_by_severity[h->fingerprint_severity[i] <= SG_AN_ERROR
-                                   ? h->fingerprint_severity[i]
-                                   : SG_AN_ERROR]++;
+            h->new_by_severity[hs[i] <= SG_AN_ERROR ? hs[i] : SG_AN_ERROR]++;
             i++;
-        } else if (i == h->nfingerprints || b->fingerprints[j] < h->fingerprints[i]) {
+        } else if (i == h->nfingerprints || b->fingerprints[j] < hf[i]) {
             h->fixed_findings++;
             j++;
         } else {
@@ -83,10 +124,12 @@ enum sg_err sg_an_classify(struct sg_an_result *h, const struct sg_an_result *b)
     }
     for (size_t k = 0; k < h->nfindings; k++)
         h->findings[k].status =
-            an_has_fp(b, h->findings[k].fingerprint) ? SG_AN_EXISTING : SG_AN_NEW;
+            an_in(b->fingerprints, b->nfingerprints, an_as_base(h, h->findings[k].fingerprint))
+                ? SG_AN_EXISTING
+                : SG_AN_NEW;
     size_t nfixed = 0;
     for (size_t k = 0; k < b->nfindings; k++)
-        if (!an_has_fp(h, b->findings[k].fingerprint))
+        if (!an_in(hf, h->nfingerprints, b->findings[k].fingerprint))
             nfixed++;
     if (nfixed > SG_AN_FIXED_MAX)
         nfixed = SG_AN_FIXED_MAX;
@@ -96,7 +139,7 @@ enum sg_err sg_an_classify(struct sg_an_result *h, const struct sg_an_result *b)
             return SG_ERR_NOMEM;
         for (size_t k = 0; k < b->nfindings && h->nfixed < nfixed; k++) {
             const struct sg_an_finding *f = &b->findings[k];
-            if (an_has_fp(h, f->fingerprint))
+            if (an_in(hf, h->nfingerprints, f->fingerprint))
                 continue;
             struct sg_an_finding *o = &h->fixed[h->nfixed++];
             *o = *f;

@@ -117,7 +117,8 @@ bool an_rule_is_file_level(const char *rule);
  * made (the file's bytes are at hand only then); occurrence numbers need all of the file's
  * findings, so an_fpfile_resolve() assigns them when the file ends. */
 struct an_fpent {
-    uint64_t key, fp; /* fp: after an_fpfile_resolve() */
+    uint64_t key, fp;   /* fp: after an_fpfile_resolve() */
+    uint64_t akey, afp; /* the same under a renamed file's previous path (has_alias) */
     uint32_t line, seq;
     int32_t fnd; /* the caller's index of the kept finding, -1 when beyond the cap */
     uint8_t rule;
@@ -127,10 +128,13 @@ struct an_fpfile {
     size_t len, cur_off;
     uint32_t cur_line, text_line; /* text_line: the line text_state hashed (0 = none) */
     uint64_t path_state, text_state;
+    bool has_alias; /* the file was renamed: alias_state is its previous path's */
+    uint64_t alias_state, alias_text_state;
     struct an_fpent *e;
     size_t n, cap;
 };
-void an_fpfile_begin(struct an_fpfile *f, const char *path, const unsigned char *data, size_t len);
+void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
+                     const unsigned char *data, size_t len);
 bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, uint32_t line,
                    int32_t fnd);
 void an_fpfile_resolve(struct an_fpfile *f); /* sorts f->e by identity and sets each fp */

@@ -177,6 +177,10 @@ struct an_tally {
     size_t nprov, cap_prov;
     struct an_fps fps, pfps; /* every finding's fingerprint; those of provisional files */
     struct an_fpfile fpf;
+    struct sg_an_rename *renames; /* copies, ascending by `to` */
+    size_t nrenames;
+    struct sg_an_fp_alias *aliases;
+    size_t naliases, cap_aliases;
     /* the current file */
     const char *cur_path;
     int32_t cur_ff;
@@ -215,6 +219,45 @@ static bool an_strs_add(struct an_strs *s, const char *str, size_t *off)
     return true;
 }
 
+static int an_cmp_rename(const void *a, const void *b)
+{
+    return strcmp(((const struct sg_an_rename *)a)->to, ((const struct sg_an_rename *)b)->to);
+}
+
+static int an_cmp_alias(const void *a, const void *b)
+{
+    const struct sg_an_fp_alias *x = a, *y = b;
+    return x->fp < y->fp ? -1 : x->fp > y->fp;
+}
+
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct sg_an_rename *r, size_t n)
+{
+    if (!n)
+        return SG_OK;
+    if (!(t->renames = calloc(n, sizeof *t->renames)))
+        return SG_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct sg_an_rename *d = &t->renames[t->nrenames++];
+        d->from = strdup(r[i].from ? r[i].from : "");
+        d->to = strdup(r[i].to ? r[i].to : "");
+        if (!d->from || !d->to)
+            return SG_ERR_NOMEM;
+    }
+    qsort(t->renames, t->nrenames, sizeof *t->renames, an_cmp_rename);
+    return SG_OK;
+}
+
+/* The base's path of a file renamed since the base, or NULL. */
+static const char *an_renamed_from(const struct an_tally *t, const char *path)
+{
+    if (!t->nrenames)
+        return NULL;
+    struct sg_an_rename key = {.to = path};
+    const struct sg_an_rename *hit =
+        bsearch(&key, t->renames, t->nrenames, sizeof *t->renames, an_cmp_rename);
+    return hit ? hit->from : NULL;
+}
+
 struct an_tally *an_tally_new(uint32_t max_findings)
 {
     struct an_tally *t = calloc(1, sizeof *t);
@@ -243,13 +286,19 @@ void an_tally_free(struct an_tally *t)
     an_fps_free(&t->fps);
     an_fps_free(&t->pfps);
     an_fpfile_free(&t->fpf);
+    for (size_t i = 0; i < t->nrenames; i++) {
+        free((char *)t->renames[i].from);
+        free((char *)t->renames[i].to);
+    }
+    free(t->renames);
+    free(t->aliases);
     free(t);
 }
 
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
                                 size_t len)
 {
-    an_fpfile_begin(&t->fpf, path, data, len);
+    an_fpfile_begin(&t->fpf, path, an_renamed_from(t, path), data, len);
     t->cur_path = path;
     t->cur_ff = -1;
     memset(t->rc, 0, sizeof t->rc);
@@ -292,6 +341,14 @@ void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
         t->fp_nomem = true;
 }
 
+static void an_alias(struct an_tally *t, uint64_t fp, uint64_t as_base)
+{
+    if (!an_grow((void **)&t->aliases, &t->cap_aliases, t->naliases, sizeof *t->aliases, 64))
+        t->fp_nomem = true;
+    else
+        t->aliases[t->naliases++] = (struct sg_an_fp_alias){fp, as_base};
+}
+
 /* A file-level finding made at counting time (CPX001, SIZ001): its identity is the path. */
 static void an_keep_file_rule(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
                               uint32_t aux)
@@ -301,6 +358,11 @@ static void an_keep_file_rule(struct an_tally *t, int32_t *ff, const char *path,
         an_fp_final(an_fp_key(an_fp_text(an_fp_begin(path), NULL, 0), an_rule_ids[rule]), 0);
     if (k >= 0)
         t->fnds[k].fp = fp;
+    const char *from = an_renamed_from(t, path);
+    if (from)
+        an_alias(
+            t, fp,
+            an_fp_final(an_fp_key(an_fp_text(an_fp_begin(from), NULL, 0), an_rule_ids[rule]), 0));
     if (!an_fps_add(&t->fps, fp, (uint8_t)rule))
         t->fp_nomem = true;
 }
@@ -371,6 +433,8 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
             t->fnds[f->e[i].fnd].fp = f->e[i].fp;
         if (!an_fps_add(dst, f->e[i].fp, f->e[i].rule))
             return SG_ERR_NOMEM;
+        if (f->has_alias)
+            an_alias(t, f->e[i].fp, f->e[i].afp);
     }
     f->n = 0;
     if (t->fp_nomem)
@@ -499,6 +563,13 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     r->gate = c->gate;
     if (t->fp_nomem || an_fps_to_result(&t->fps, c, r) != SG_OK)
         goto out;
+    if (t->naliases) {
+        qsort(t->aliases, t->naliases, sizeof *t->aliases, an_cmp_alias);
+        r->fingerprint_aliases = t->aliases;
+        r->nfingerprint_aliases = t->naliases;
+        t->aliases = NULL;
+        t->naliases = t->cap_aliases = 0;
+    }
 
     if (c->nerrors) {
         r->config_errors = calloc(c->nerrors, sizeof *r->config_errors);

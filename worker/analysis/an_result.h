@@ -25,6 +25,8 @@ struct an_tally;
 
 struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
+/* Files renamed since the base (copied): their findings also get an alias fingerprint. */
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct sg_an_rename *r, size_t n);
 /* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
  * from them for the fingerprints); NULL, 0 when there are none. */
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,

@@ -32,6 +32,8 @@ static void usage(FILE *f)
         "  --base BASE      judge the change against BASE: a directory, a .tar.gz or a file\n"
         "                   printed earlier by --format json; the gate of .singularity.yml\n"
         "                   (gate.scope, gate.fail_on, gate.max_score_drop) decides\n"
+        "  --rename OLD NEW the file OLD of the base is NEW here (git diff -M): its findings\n"
+        "                   keep their identity; repeatable\n"
         "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
         "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
         "                   override the safety limits\n"
@@ -191,6 +193,8 @@ static double parse_seconds(const char *s)
 int main(int argc, char **argv)
 {
     const char *input = NULL, *format = "table", *base = NULL;
+    struct sg_an_rename *renames = NULL; /* points into argv; freed at exit */
+    size_t nrenames = 0;
     double timeout_s = 0;
     struct sg_an_options opts;
     memset(&opts, 0, sizeof opts);
@@ -208,6 +212,15 @@ int main(int argc, char **argv)
             base = argv[++i];
         } else if (strncmp(a, "--base=", 7) == 0) {
             base = a + 7;
+        } else if (strcmp(a, "--rename") == 0 && i + 2 < argc && nrenames < 4096) {
+            struct sg_an_rename *nr = realloc(renames, (nrenames + 1) * sizeof *nr);
+            if (!nr)
+                return 2;
+            renames = nr;
+            renames[nrenames++] = (struct sg_an_rename){argv[i + 1], argv[i + 2]};
+            opts.renames = renames;
+            opts.nrenames = nrenames;
+            i += 2;
         } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
             opts.config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
@@ -289,5 +302,6 @@ int main(int argc, char **argv)
     }
     sg_buf_free(&b);
     sg_an_result_free(r);
+    free(renames);
     return rc;
 }

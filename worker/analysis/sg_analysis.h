@@ -40,6 +40,12 @@ struct sg_an_limits {
     uint32_t max_findings;    /* findings kept in the result; rule_counts stay exact */
 };
 
+/* A file renamed between the base and this commit (GitHub's compare API, status "renamed"). */
+struct sg_an_rename {
+    const char *from; /* previous_filename, the base's path */
+    const char *to;   /* the path in this commit */
+};
+
 struct sg_an_options {
     struct sg_an_limits limits; /* zero fields take the defaults (sg_an_limits_default) */
     const char *config_path;    /* --config FILE: used instead of the repository's
@@ -51,6 +57,15 @@ struct sg_an_options {
      * (archive) with the bytes read so far and the entries seen; NULL = none. */
     void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
     void *progress_ctx;
+    /* Files renamed since the base: their findings also get a fingerprint under the base's path
+     * (result's fingerprint_aliases), so a rename keeps their identity. Copied by sg_an_new. */
+    const struct sg_an_rename *renames;
+    size_t nrenames;
+};
+
+/* A finding's fingerprint as the base knows it (under a renamed file's previous path). */
+struct sg_an_fp_alias {
+    uint64_t fp, as_base;
 };
 
 struct sg_an_finding {
@@ -103,6 +118,8 @@ struct sg_an_result {
     uint64_t *fingerprints;
     uint8_t *fingerprint_severity;
     size_t nfingerprints;
+    struct sg_an_fp_alias *fingerprint_aliases; /* ascending by fp; only with renames */
+    size_t nfingerprint_aliases;
     struct sg_an_gate_cfg gate;
     /* Filled by sg_an_classify(): */
     bool has_base;
