@@ -371,6 +371,61 @@ static void test_cuts_between_characters(void **state)
     wk_checkrun_output_free(&out);
 }
 
+/* With a base (DESIGN.md section 9): the gate decides, the title counts new findings, the summary
+ * opens with the verdict, and only new findings are annotated unless `annotate: all`. */
+static void test_judges_the_change(void **state)
+{
+    (void)state;
+    struct sg_an_finding f[4];
+    memcpy(f, findings, sizeof f);
+    f[0].status = SG_AN_EXISTING; /* the old AWS key: no annotation, no failure */
+    f[1].status = SG_AN_NEW;
+    f[2].status = SG_AN_EXISTING;
+    f[3].status = SG_AN_EXISTING;
+    struct sg_an_result r;
+    base_result(&r);
+    r.findings = f;
+    r.has_base = true;
+    r.base_score = 8.1;
+    r.new_findings = 1;
+    r.fixed_findings = 2;
+    r.existing_findings = 3;
+    r.passed = true;
+    char reason[] = "no new finding of severity error or above and the score did not fall more "
+                    "than 0.5";
+    char *reasons[] = {reason};
+    r.gate_reasons = reasons;
+    r.ngate_reasons = 1;
+    r.gate = (struct sg_an_gate_cfg){.fail_on = SG_AN_ERROR, .max_score_drop = 0.5};
+    double trend[] = {7.9, 7.9, 8.1, 8.1, 8.4};
+    struct wk_checkrun_render_opts o = {.trend = trend, .ntrend = 5};
+    struct wk_checkrun_output out;
+    assert_int_equal(wk_checkrun_render(&r, NULL, &o, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (+0.3) · 1 new finding");
+    assert_string_equal(out.conclusion, "success"); /* the old error finding does not fail it */
+    assert_true(strncmp(out.summary, "## ✅ Passed\n\n- no new finding", 30) == 0);
+    assert_non_null(
+        strstr(out.summary, "### New findings\n\n- **STY001** warning `src/main.c:40`"));
+    assert_non_null(strstr(out.summary, "**1 new · 2 fixed · 3 existing**"));
+    assert_non_null(strstr(out.summary, "▇▇▇▇▇ 7.9 → 8.4"));
+    assert_null(strstr(out.summary, "severity **error**"));
+    assert_int_equal(out.nannotations, 1);
+    assert_string_equal(out.annotations[0].path, "src/main.c");
+    assert_int_equal(out.annotations[0].start_line, 40);
+    wk_checkrun_output_free(&out);
+
+    r.gate.annotate_all = true;
+    r.new_findings = 0;
+    r.passed = false;
+    r.score = 7.0;
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 7.0/10 (-1.1) · no new findings");
+    assert_string_equal(out.conclusion, "failure");
+    assert_true(strncmp(out.summary, "## ❌ Failed\n", strlen("## ❌ Failed\n")) == 0);
+    assert_int_equal(out.nannotations, 4);
+    wk_checkrun_output_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_failure_output),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_cuts_between_characters),
+        cmocka_unit_test(test_judges_the_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
