@@ -228,3 +228,9 @@ enum sg_err sg_an_gate(struct sg_an_result *r)
     bool ok = r->has_base && !r->gate.scope_overall ? an_gate_new(r) : an_gate_overall(r);
     return ok ? SG_OK : SG_ERR_NOMEM;
 }
+
+const char *sg_an_rule_id(const char *rule_id)
+{
+    int k = rule_id ? an_rule_index(rule_id) : -1;
+    return k < 0 ? NULL : an_rule_ids[k];
+}

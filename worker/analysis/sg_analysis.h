@@ -183,5 +183,7 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *out)
 const char *sg_an_severity_str(enum sg_an_severity s); /* "error", "warning", "notice" */
 /* Rule metadata: name ("AWS access key id") and default severity; NULL for an unknown id. */
 const char *sg_an_rule_name(const char *rule_id);
+/* The engine's own (static) copy of a rule id, as results carry it; NULL for an unknown id. */
+const char *sg_an_rule_id(const char *rule_id);
 
 #endif
