@@ -18,6 +18,7 @@
 #include "checkrun.h"
 #include "config.h"
 #include "db.h"
+#include "gate.h"
 #include "github.h"
 #include "metrics.h"
 #include "queue.h"
@@ -308,6 +309,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct sg_an *an = NULL;
     struct sg_an_result *res = NULL;
     struct wk_db_base base = {0};
+    struct wk_db_gate_base gb = {0};
     struct wk_checkrun_output out = {0};
     struct wk_github_error ge = {0};
     enum sg_err e;
@@ -361,6 +363,20 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         c->claim.check_run_id = id;
     }
 
+    /* the base to judge the change against (DESIGN.md section 9), analysed now if never before */
+    struct wk_gate_stats gs;
+    e = wk_gate_find_or_analyse_base(r, job, sg_mono_ms() + cfg->analysis_timeout_s * 1000, &gb,
+                                     &gs, &ge);
+    if (e) {
+        if (e == SG_ERR_DB || e == SG_ERR_NOMEM)
+            set_step(se, e, "database", wk_db_error(r->db));
+        else if (e == SG_ERR_TIMEOUT)
+            out_of_time(c, se);
+        else
+            from_gh(se, e, "downloading the base commit's archive", &ge);
+        goto out;
+    }
+
     struct sg_an_options opts = {0};
     sg_an_limits_default(&opts.limits);
     opts.limits.max_findings = (uint32_t)cfg->max_stored_findings;
@@ -397,9 +413,14 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         set_step(se, e, "the repository archive could not be analysed", sg_an_error(an));
         goto out;
     }
+    if (gb.found && (e = sg_an_classify(res, gb.result)) != SG_OK) {
+        set_step(se, e, "classifying the findings against the base", sg_err_str(e));
+        goto out;
+    }
     int64_t dl_ms = sg_mono_ms() - t_dl;
     int64_t t_store = sg_mono_ms();
-    struct wk_db_base_query bq = {.repository_id = job->repo_id,
+    struct wk_db_base_query bq = {.gate_base_id = gb.found ? gb.id : 0,
+                                  .repository_id = job->repo_id,
                                   .head_sha = job->sha,
                                   .base_sha = job->base_sha,
                                   .ref = job->ref,
@@ -423,7 +444,13 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         cb.nrule_counts = base.nrule_counts;
         cbp = &cb;
     }
-    struct wk_checkrun_render_opts ro = {.max_annotations = (size_t)cfg->max_annotations};
+    double trend[8];
+    size_t ntrend = 0;
+    if (res->has_base && wk_db_trend(r->db, job->repo_id, job->ref, SG_AN_ENGINE_VERSION, trend,
+                                     sizeof trend / sizeof trend[0], &ntrend) != SG_OK)
+        ntrend = 0; /* the sparkline is a nicety: the check run goes out without it */
+    struct wk_checkrun_render_opts ro = {
+        .max_annotations = (size_t)cfg->max_annotations, .trend = trend, .ntrend = ntrend};
     e = wk_checkrun_render(res, cbp, &ro, &out);
     if (e) {
         set_step(se, e, "rendering the check run", sg_err_str(e));
@@ -449,6 +476,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
 out:
     wk_checkrun_output_free(&out);
     wk_db_base_free(&base);
+    wk_db_gate_base_free(&gb);
     sg_an_result_free(res);
     sg_an_free(an);
     return e;

@@ -857,7 +857,10 @@ static void h_codeload(struct rq *r, const char *owner, const char *repo, const 
     }
     char dir[4096];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/%s/%s", S.repos_dir ? S.repos_dir : "", owner, repo);
+    /* a commit's own tree (DIR/owner/repo@sha) when the test made one, else the repository's */
+    snprintf(dir, sizeof dir, "%s/%s/%s@%s", S.repos_dir ? S.repos_dir : "", owner, repo, sha);
+    if (!S.repos_dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        snprintf(dir, sizeof dir, "%s/%s/%s", S.repos_dir ? S.repos_dir : "", owner, repo);
     if (!S.repos_dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         finish_raw(r, 404, "text/plain", "404: Not Found", 14);
         return;
