@@ -24,14 +24,23 @@ enum sg_err wk_checkrun_gate_title(const struct sg_an_result *r, struct sg_buf *
     return e;
 }
 
-/* ▁▂▃▄▅▆▇█ on the absolute 0-10 scale, so a flat line means a steady score, not a tiny one. */
+/* ▁▂▃▄▅▆▇█ over the series' own range, widened by half a point below and a fifth above: on the
+ * absolute 0-10 scale a branch moving between 7.9 and 8.4 would be a flat line, and the trend is
+ * the point. The numbers after it give the absolute values. */
 static enum sg_err put_sparkline(struct sg_buf *b, const double *v, size_t n)
 {
     static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    double lo = v[0], hi = v[0];
+    for (size_t i = 1; i < n; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    lo -= 0.5;
+    hi += 0.2;
     enum sg_err e = SG_OK;
     for (size_t i = 0; i < n && e == SG_OK; i++) {
-        double s = v[i] < 0 ? 0 : v[i] > 10 ? 10 : v[i];
-        e = sg_buf_puts(b, bars[(int)(s / 10.0 * 7.0 + 0.5)]);
+        int k = (int)((v[i] - lo) / (hi - lo) * 7.0 + 0.5);
+        e = sg_buf_puts(b, bars[k < 0 ? 0 : k > 7 ? 7 : k]);
     }
     return e;
 }

@@ -5,7 +5,8 @@
 # annotation on the old finding; one that adds a token fails with exactly one annotation; one that
 # fixes a finding counts it; a pull request whose base was never analysed costs one extra tarball
 # download, stores the base once (trigger 'base', no check run) and the next pull request on that
-# base reuses it; and with the stored findings capped, the counts stay exact.
+# base reuses it; and with the stored findings capped, the counts stay exact. Every check-run body
+# is validated against @octokit/openapi.
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
 . "$SG_SOURCE_DIR/tests/integration/system_lib.sh"
@@ -40,7 +41,7 @@ for i in $(seq 1 300); do printf 'v%d = 1 \n' "$i"; done >"$R/$SYS_REPO@$B7/many
 commit "$H7" "$B7"
 for i in $(seq 1 50); do printf 'w%d = 2 \n' "$i"; done >>"$R/$SYS_REPO@$H7/many.py"
 
-SYS_REPOS="$SG_TMP/repos" sys_start_backends
+SYS_REPOS="$SG_TMP/repos" sys_start_backends --record "$SG_TMP/record.jsonl"
 sys_start_ingress
 sys_start_worker g MAX_STORED_FINDINGS=20
 SIM="http://127.0.0.1:$GITHUB_SIM_PORT"
@@ -116,4 +117,6 @@ sg_check "50 new of 350 findings, 20 stored, every fingerprint kept" \
   [ "$(psql -tAc "select new_findings || '/' || fixed_findings || '/' || findings_total || '/' || findings_stored || '/' || length(fingerprints) / 8 from analyses where head_sha = '$H7'")" = "50/0/350/20/350" ]
 run_of "$H7" >"$SG_TMP/h7.json"
 sg_check "the title says 50 new findings" python3 -c "import json,sys; t=json.load(open(sys.argv[1]))['output']['title']; assert t.endswith('· 50 new findings'), t" "$SG_TMP/h7.json"
+sg_check "every check-run body matches GitHub's OpenAPI schemas" \
+  node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" "$SG_TMP/record.jsonl"
 sg_summary

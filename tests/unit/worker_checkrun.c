@@ -407,7 +407,7 @@ static void test_judges_the_change(void **state)
     assert_non_null(
         strstr(out.summary, "### New findings\n\n- **STY001** warning `src/main.c:40`"));
     assert_non_null(strstr(out.summary, "**1 new · 2 fixed · 3 existing**"));
-    assert_non_null(strstr(out.summary, "▇▇▇▇▇ 7.9 → 8.4"));
+    assert_non_null(strstr(out.summary, "▄▄▅▅▇ 7.9 → 8.4"));
     assert_null(strstr(out.summary, "severity **error**"));
     assert_int_equal(out.nannotations, 1);
     assert_string_equal(out.annotations[0].path, "src/main.c");

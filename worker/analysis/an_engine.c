@@ -228,7 +228,8 @@ static enum sg_err an_analyse(struct sg_an *an, const char *path, uint64_t size,
             }
         }
         an_tally_file_begin(an->tally, path, d, n);
-        struct an_scan_cfg sc = {.max_line_length = c->max_line_length,
+        struct an_scan_cfg sc = {.hint = an_tally_line_hint(an->tally),
+                                 .max_line_length = c->max_line_length,
                                  .minified = minified,
                                  .deadline_ms = an->deadline_ms};
         struct an_scan_out so;

@@ -5,6 +5,7 @@
  * findings; white-space-only edits (re-indenting, trailing blanks) keep them too.
  *
  * The hash is 64-bit FNV-1a over `path NUL text-without-white-space NUL rule NUL occurrence`
+ * (the text folded in 8 bytes at a time, see an_fp_text)
  * (occurrence in decimal, 0 for the first), then MurmurHash3's 64-bit finaliser, so findings that
  * differ only in their last bytes (occurrence 0 and 1) differ in every digit. FNV is used because
  * it is tiny, streams over bytes that are skipped as they are read, and is stable forever: the
@@ -32,15 +33,28 @@ uint64_t an_fp_begin(const char *path)
     return an_fnv(h, (const unsigned char *)"", 1);
 }
 
+/* The text without white space, folded in 8 bytes at a time (little-endian words, the last one
+ * zero-padded) and then its length: a flagged line is often long (STY001), and byte-at-a-time
+ * FNV made hashing them a visible part of a Linux-sized analysis. */
 uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len)
 {
-    uint64_t h = path_state;
+    uint64_t h = path_state, w = 0, kept = 0;
+    unsigned fill = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = text[i];
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
             continue;
-        h = (h ^ c) * AN_FNV_PRIME;
+        w |= (uint64_t)c << (8 * fill);
+        kept++;
+        if (++fill == 8) {
+            h = (h ^ w) * AN_FNV_PRIME;
+            w = 0;
+            fill = 0;
+        }
     }
+    if (fill)
+        h = (h ^ w) * AN_FNV_PRIME;
+    h = (h ^ kept) * AN_FNV_PRIME;
     return an_fnv(h, (const unsigned char *)"", 1);
 }
 
@@ -51,25 +65,18 @@ uint64_t an_fp_key(uint64_t text_state, const char *rule)
 
 uint64_t an_fp_final(uint64_t key, uint32_t occurrence)
 {
-    char d[16];
-    int n = snprintf(d, sizeof d, "%u", occurrence);
-    uint64_t h = an_fnv(key, (const unsigned char *)d, (size_t)n);
+    unsigned char d[16];
+    size_t n = sizeof d;
+    do { /* decimal, without printf: this runs once per finding */
+        d[--n] = (unsigned char)('0' + occurrence % 10);
+        occurrence /= 10;
+    } while (occurrence);
+    uint64_t h = an_fnv(key, d + n, sizeof d - n);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 33);
-}
-
-bool an_rule_is_file_level(const char *rule)
-{
-    /* about the whole file: the line a finding points at is only where to look, so its text is
-     * not part of the identity (editing the first line must not make CPX001 "new") */
-    static const char *const file_rules[] = {"STY003", "STY004", "CPX001", "SIZ001", "BIN001"};
-    for (size_t i = 0; i < sizeof file_rules / sizeof file_rules[0]; i++)
-        if (strcmp(rule, file_rules[i]) == 0)
-            return true;
-    return false;
 }
 
 void sg_an_fingerprint_hex(uint64_t fp, char out[17])
@@ -102,16 +109,6 @@ bool sg_an_fingerprint_parse(const char *s, uint64_t *out)
 
 /* ------------------------------------------------------------------ one file's findings */
 
-static int an_fpent_cmp(const void *a, const void *b)
-{
-    const struct an_fpent *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->line != y->line)
-        return x->line < y->line ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
                      const unsigned char *data, size_t len)
 {
@@ -124,12 +121,17 @@ void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_pa
     f->cur_off = 0;
     f->path_state = an_fp_begin(path);
     f->text_line = 0;
-    f->n = 0;
+    f->hint = (struct an_line_hint){0};
+    for (size_t i = 0; i < f->nused; i++) /* forget the last file's keys, touching only those */
+        f->cnt[f->used[i]] = 0;
+    f->nused = 0;
 }
 
 void an_fpfile_free(struct an_fpfile *f)
 {
-    free(f->e);
+    free(f->key);
+    free(f->cnt);
+    free(f->used);
     memset(f, 0, sizeof *f);
 }
 
@@ -153,19 +155,58 @@ static void an_fpfile_line(struct an_fpfile *f, uint32_t line, const unsigned ch
     *n = nl ? (size_t)(nl - s) : f->len - f->cur_off;
 }
 
-bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, uint32_t line,
-                   int32_t fnd)
+static bool an_fpfile_grow(struct an_fpfile *f)
 {
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 64;
-        struct an_fpent *ne = realloc(f->e, nc * sizeof *ne);
-        if (!ne)
-            return false;
-        f->e = ne;
-        f->cap = nc;
+    size_t nc = f->cap ? f->cap * 2 : 256;
+    uint64_t *nk = malloc(nc * sizeof *nk);
+    uint32_t *ncnt = calloc(nc, sizeof *ncnt), *nu = malloc(nc / 2 * sizeof *nu);
+    if (!nk || !ncnt || !nu) {
+        free(nk);
+        free(ncnt);
+        free(nu);
+        return false;
     }
+    size_t nused = 0;
+    for (size_t i = 0; i < f->nused; i++) {
+        uint64_t k = f->key[f->used[i]];
+        size_t j = (size_t)(k * 0x9e3779b97f4a7c15ull >> 20) & (nc - 1);
+        while (ncnt[j])
+            j = (j + 1) & (nc - 1);
+        nk[j] = k;
+        ncnt[j] = f->cnt[f->used[i]];
+        nu[nused++] = (uint32_t)j;
+    }
+    free(f->key);
+    free(f->cnt);
+    free(f->used);
+    f->key = nk, f->cnt = ncnt, f->used = nu, f->cap = nc, f->nused = nused;
+    return true;
+}
+
+/* How many findings with this key the file had before this one (its occurrence number). Findings
+ * of one rule come in line order, so the first of two identical lines is occurrence 0 in every
+ * commit; an open-addressing table costs O(1) per finding where sorting each file's findings
+ * cost a few per cent of a Linux-sized analysis. */
+static bool an_fpfile_occ(struct an_fpfile *f, uint64_t key, uint32_t *occ)
+{
+    if (2 * (f->nused + 1) > f->cap && !an_fpfile_grow(f))
+        return false;
+    size_t j = (size_t)(key * 0x9e3779b97f4a7c15ull >> 20) & (f->cap - 1);
+    while (f->cnt[j] && f->key[j] != key)
+        j = (j + 1) & (f->cap - 1);
+    if (!f->cnt[j]) {
+        f->key[j] = key;
+        f->used[f->nused++] = (uint32_t)j;
+    }
+    *occ = f->cnt[j]++;
+    return true;
+}
+
+bool an_fpfile_add(struct an_fpfile *f, const char *rule, bool file_level, uint32_t line,
+                   uint64_t *fp, uint64_t *afp)
+{
     uint64_t ts, ats = 0;
-    if (an_rule_is_file_level(rule) || !f->data) {
+    if (file_level || !f->data) {
         ts = an_fp_text(f->path_state, NULL, 0);
         ats = an_fp_text(f->alias_state, NULL, 0);
     } else if (f->text_line == line) { /* several findings on one line: hash its text once */
@@ -174,32 +215,24 @@ bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, ui
     } else {
         const unsigned char *text;
         size_t tlen;
-        an_fpfile_line(f, line, &text, &tlen);
+        if (f->hint.line == line && f->hint.start) { /* the scanner's own line: no search */
+            text = f->hint.start;
+            tlen = (size_t)(f->hint.end - f->hint.start);
+        } else {
+            an_fpfile_line(f, line, &text, &tlen);
+        }
         ts = f->text_state = an_fp_text(f->path_state, text, tlen);
         if (f->has_alias)
             ats = f->alias_text_state = an_fp_text(f->alias_state, text, tlen);
         f->text_line = line;
     }
-    f->e[f->n] = (struct an_fpent){.key = an_fp_key(ts, rule),
-                                   .line = line,
-                                   .seq = (uint32_t)f->n,
-                                   .akey = f->has_alias ? an_fp_key(ats, rule) : 0,
-                                   .fnd = fnd,
-                                   .rule = rule_index};
-    f->n++;
+    uint64_t key = an_fp_key(ts, rule);
+    uint32_t occ;
+    if (!an_fpfile_occ(f, key, &occ))
+        return false;
+    *fp = an_fp_final(key, occ);
+    *afp = f->has_alias ? an_fp_final(an_fp_key(ats, rule), occ) : 0;
     return true;
-}
-
-void an_fpfile_resolve(struct an_fpfile *f)
-{
-    qsort(f->e, f->n, sizeof *f->e, an_fpent_cmp);
-    uint32_t occ = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        occ = i && f->e[i].key == f->e[i - 1].key ? occ + 1 : 0;
-        f->e[i].fp = an_fp_final(f->e[i].key, occ);
-        if (f->has_alias)
-            f->e[i].afp = an_fp_final(f->e[i].akey, occ);
-    }
 }
 
 /* ------------------------------------------------------------------ the analysis' set */

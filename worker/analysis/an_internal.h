@@ -86,7 +86,14 @@ extern const enum sg_an_severity an_rule_default_sev[AN_NRULES];
 int an_rule_index(const char *id); /* -1 when unknown */
 
 /* ---- one file's scan: counts, complexity and line findings in one pass ---- */
+/* The line the scanner is on, so a finding's callback can read its text without searching the
+ * file for it (the fingerprints, an_fingerprint.c). */
+struct an_line_hint {
+    uint32_t line;
+    const unsigned char *start, *end; /* without the newline */
+};
 struct an_scan_cfg {
+    struct an_line_hint *hint; /* NULL = none; written before the line's findings */
     uint32_t max_line_length;
     bool minified;       /* long lines are expected */
     int64_t deadline_ms; /* sg_mono_ms() value at which to stop; 0 = none */
@@ -111,33 +118,26 @@ uint64_t an_fp_begin(const char *path); /* the hash state after the path */
 uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len);
 uint64_t an_fp_key(uint64_t text_state, const char *rule);
 uint64_t an_fp_final(uint64_t key, uint32_t occurrence);
-bool an_rule_is_file_level(const char *rule);
 
 /* One file's findings on their way to fingerprints: the line text is hashed when the finding is
- * made (the file's bytes are at hand only then); occurrence numbers need all of the file's
- * findings, so an_fpfile_resolve() assigns them when the file ends. */
-struct an_fpent {
-    uint64_t key, fp;   /* fp: after an_fpfile_resolve() */
-    uint64_t akey, afp; /* the same under a renamed file's previous path (has_alias) */
-    uint32_t line, seq;
-    int32_t fnd; /* the caller's index of the kept finding, -1 when beyond the cap */
-    uint8_t rule;
-};
+ * made (the file's bytes are at hand only then) and the occurrence number counted per key. */
 struct an_fpfile {
+    struct an_line_hint hint;  /* filled by an_scan (see an_scan_cfg) */
     const unsigned char *data; /* the file's bytes, valid until the file ends (may be NULL) */
     size_t len, cur_off;
     uint32_t cur_line, text_line; /* text_line: the line text_state hashed (0 = none) */
     uint64_t path_state, text_state;
     bool has_alias; /* the file was renamed: alias_state is its previous path's */
     uint64_t alias_state, alias_text_state;
-    struct an_fpent *e;
-    size_t n, cap;
+    uint64_t *key; /* occurrence counts by key: open addressing, cap a power of two */
+    uint32_t *cnt, *used;
+    size_t cap, nused;
 };
 void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
                      const unsigned char *data, size_t len);
-bool an_fpfile_add(struct an_fpfile *f, const char *rule, uint8_t rule_index, uint32_t line,
-                   int32_t fnd);
-void an_fpfile_resolve(struct an_fpfile *f); /* sorts f->e by identity and sets each fp */
+/* The finding's fingerprint, and under the alias path (0 without one); false when out of memory. */
+bool an_fpfile_add(struct an_fpfile *f, const char *rule, bool file_level, uint32_t line,
+                   uint64_t *fp, uint64_t *afp);
 void an_fpfile_free(struct an_fpfile *f);
 
 /* Every fingerprint of an analysis with its rule index (rules turned off are dropped only when

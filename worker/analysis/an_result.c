@@ -175,7 +175,7 @@ struct an_tally {
     struct an_strs fpaths, ppaths;
     struct an_prov *prov;
     size_t nprov, cap_prov;
-    struct an_fps fps, pfps; /* every finding's fingerprint; those of provisional files */
+    struct an_fps fps, pfps, cur; /* every finding's fingerprint; provisional files'; this file's */
     struct an_fpfile fpf;
     struct sg_an_rename *renames; /* copies, ascending by `to` */
     size_t nrenames;
@@ -285,6 +285,7 @@ void an_tally_free(struct an_tally *t)
     free(t->prov);
     an_fps_free(&t->fps);
     an_fps_free(&t->pfps);
+    an_fps_free(&t->cur);
     an_fpfile_free(&t->fpf);
     for (size_t i = 0; i < t->nrenames; i++) {
         free((char *)t->renames[i].from);
@@ -299,6 +300,7 @@ enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsi
                                 size_t len)
 {
     an_fpfile_begin(&t->fpf, path, an_renamed_from(t, path), data, len);
+    t->cur.n = 0;
     t->cur_path = path;
     t->cur_ff = -1;
     memset(t->rc, 0, sizeof t->rc);
@@ -332,21 +334,36 @@ static int32_t an_keep(struct an_tally *t, int32_t *ff, const char *path, enum a
     return (int32_t)t->nfnds - 1;
 }
 
-void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
-{
-    struct an_tally *t = ctx;
-    t->rc[rule]++;
-    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux);
-    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], (uint8_t)rule, line, k))
-        t->fp_nomem = true;
-}
-
 static void an_alias(struct an_tally *t, uint64_t fp, uint64_t as_base)
 {
     if (!an_grow((void **)&t->aliases, &t->cap_aliases, t->naliases, sizeof *t->aliases, 64))
         t->fp_nomem = true;
     else
         t->aliases[t->naliases++] = (struct sg_an_fp_alias){fp, as_base};
+}
+
+/* Rules about a whole file: their line's text is not part of their fingerprint. */
+static bool an_file_level(enum an_rule rule)
+{
+    return rule == AN_STY003 || rule == AN_STY004 || rule == AN_CPX001 || rule == AN_SIZ001 ||
+           rule == AN_BIN001;
+}
+
+void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
+{
+    struct an_tally *t = ctx;
+    t->rc[rule]++;
+    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux);
+    uint64_t fp, afp;
+    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], an_file_level(rule), line, &fp, &afp) ||
+        !an_fps_add(&t->cur, fp, (uint8_t)rule)) {
+        t->fp_nomem = true;
+        return;
+    }
+    if (k >= 0)
+        t->fnds[k].fp = fp;
+    if (t->fpf.has_alias)
+        an_alias(t, fp, afp);
 }
 
 /* A file-level finding made at counting time (CPX001, SIZ001): its identity is the path. */
@@ -415,6 +432,11 @@ void an_tally_settle(struct an_tally *t, const struct an_config *c)
     t->nprov = t->cap_prov = 0;
 }
 
+struct an_line_hint *an_tally_line_hint(struct an_tally *t)
+{
+    return &t->fpf.hint;
+}
+
 uint64_t an_tally_unfiltered(const struct an_tally *t)
 {
     return t->unfiltered;
@@ -423,20 +445,13 @@ uint64_t an_tally_unfiltered(const struct an_tally *t)
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
                               const struct an_config *c, bool provisional)
 {
-    /* the file's fingerprints: to the kept findings now, to the set once the file is counted */
-    struct an_fpfile *f = &t->fpf;
-    an_fpfile_resolve(f);
+    /* the file's fingerprints join the set now, or once a provisional file is counted */
     struct an_fps *dst = provisional ? &t->pfps : &t->fps;
     size_t fp0 = dst->n;
-    for (size_t i = 0; i < f->n; i++) {
-        if (f->e[i].fnd >= 0)
-            t->fnds[f->e[i].fnd].fp = f->e[i].fp;
-        if (!an_fps_add(dst, f->e[i].fp, f->e[i].rule))
+    for (size_t i = 0; i < t->cur.n; i++)
+        if (!an_fps_add(dst, t->cur.fp[i], t->cur.rule[i]))
             return SG_ERR_NOMEM;
-        if (f->has_alias)
-            an_alias(t, f->e[i].fp, f->e[i].afp);
-    }
-    f->n = 0;
+    t->cur.n = 0;
     if (t->fp_nomem)
         return SG_ERR_NOMEM;
     if (!provisional) {

@@ -41,6 +41,8 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
 void an_tally_settle(struct an_tally *t, const struct an_config *c);
 /* Files counted before the configuration was final because the provisional records were full. */
 uint64_t an_tally_unfiltered(const struct an_tally *t);
+/* Where the scanner tells the current file's line (an_scan_cfg.hint). */
+struct an_line_hint *an_tally_line_hint(struct an_tally *t);
 /* Settles and builds the result: languages, rule counts, capped findings, score. */
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
                             const struct sg_an_skipped *skipped, struct sg_an_result **out);
