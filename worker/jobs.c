@@ -207,7 +207,8 @@ struct job_ctx {
     int64_t t0;
     size_t findings_stored;
     uint64_t findings_total;
-    int64_t store_ms; /* analysis row + findings COPY, one transaction */
+    int64_t store_ms;    /* analysis row + findings COPY, one transaction */
+    int64_t classify_us; /* new / existing / fixed against the base */
     const char *conclusion;
     double score;
 };
@@ -413,10 +414,12 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         set_step(se, e, "the repository archive could not be analysed", sg_an_error(an));
         goto out;
     }
+    int64_t t_cl = sg_mono_us();
     if (gb.found && (e = sg_an_classify(res, gb.result)) != SG_OK) {
         set_step(se, e, "classifying the findings against the base", sg_err_str(e));
         goto out;
     }
+    c->classify_us = sg_mono_us() - t_cl;
     int64_t dl_ms = sg_mono_ms() - t_dl;
     int64_t t_store = sg_mono_ms();
     struct wk_db_base_query bq = {.gate_base_id = gb.found ? gb.id : 0,
@@ -687,14 +690,14 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     }
     if (!e) {
         o = finish(r, do_ack, line, len, NULL, 0) ? done : WK_OUT_LOST;
-        sg_log_info(done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
-                    SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
-                    SG_KV_INT("check_run", c.claim.check_run_id),
-                    SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
-                    SG_KV_INT("findings", (long long)c.findings_total),
-                    SG_KV_INT("stored", (long long)c.findings_stored),
-                    SG_KV_INT("store_ms", c.store_ms), SG_KV_STR("outcome", wk_outcome_str(o)),
-                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+        sg_log_info(
+            done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
+            SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
+            SG_KV_INT("check_run", c.claim.check_run_id), SG_KV_STR("conclusion", c.conclusion),
+            SG_KV_DBL("score", c.score), SG_KV_INT("findings", (long long)c.findings_total),
+            SG_KV_INT("stored", (long long)c.findings_stored), SG_KV_INT("store_ms", c.store_ms),
+            SG_KV_INT("classify_us", c.classify_us), SG_KV_STR("outcome", wk_outcome_str(o)),
+            SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     enum wk_disposition disp = se.permanent ? WK_DISP_PERMANENT : wk_jobs_classify(e);
