@@ -23,10 +23,10 @@ mkdir -p "$R/$SYS_REPO" "$R/$SYS_REPO@$B" "$R/$SYS_REPO@$H" "$R/$SYS_REPO@$H2"
 python3 - "$R/$SYS_REPO@$B" "$R/$SYS_REPO@$H" "$R/$SYS_REPO@$H2" "$N" <<'PY'
 import os, sys
 base, head, head2, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-def write(d, lo, hi):
-    for f in range(0, hi - lo, 5000):
-        with open(os.path.join(d, f"f{f // 5000:04d}.py"), "w") as o:
-            o.writelines(f"v{i} = {i} \n" for i in range(lo + f, min(lo + f + 5000, hi)))
+def write(d, lo, hi):  # line i always in file i // 5000, so shared lines share their path
+    for f in range(lo // 5000, (hi + 4999) // 5000):
+        with open(os.path.join(d, f"f{f:04d}.py"), "w") as o:
+            o.writelines(f"v{i} = {i} \n" for i in range(max(lo, f * 5000), min(hi, f * 5000 + 5000)))
 write(base, 0, n)
 write(head, n // 10, n + n // 10)
 write(head2, n // 5, n + n // 5)
@@ -38,20 +38,21 @@ sys_send pull_request "$(sys_pr_payload opened "$H" "$B" 1)" >/dev/null
 sys_wait_check_runs 1 600
 sys_send pull_request "$(sys_pr_payload opened "$H2" "$B" 2)" >/dev/null
 sys_wait_check_runs 2 600
+SG_WAIT_S=60 sg_wait_for bash -c "[ \$(grep -c '\"msg\":\"job done\"' '$SG_TMP/worker-b.log') -ge 2 ]"
 echo "== $N + $N findings (worker log: job done)"
-grep '"msg":"job done"' "$SG_TMP/worker-b.log" |
-  python3 -c 'import json,sys
+grep '"msg":"job done"' "$SG_TMP/worker-b.log" | python3 -c '
+import json, sys
 for l in sys.stdin:
     j = json.loads(l)
-    print(f"findings {j[\"findings\"]:>7}  stored {j[\"stored\"]:>5}  classify {j[\"classify_us\"]/1000:6.2f} ms  store {j[\"store_ms\"]:>4} ms  job {j[\"dur_ms\"]} ms")'
-echo "tarball downloads of the base: $(curl -sf "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/requests" | grep -o "/tarball/$B" | wc -l)"
+    print("findings %7d  stored %5d  classify %6.2f ms  store %4d ms  job %d ms" % (j["findings"], j["stored"], j["classify_us"] / 1000, j["store_ms"], j["dur_ms"]))'
+echo "tarball downloads of the base: $(curl -sf "http://127.0.0.1:$GITHUB_SIM_PORT/_sim/requests" | python3 -c "import json,sys; print(sum(1 for q in json.load(sys.stdin) if q.get('path','').endswith('/tarball/' + sys.argv[1])))" "$B")"
 psql -tAc "select head_sha, trigger, new_findings, fixed_findings, findings_total, pg_column_size(fingerprints) from analyses order by id"
 
 echo "== migration 0005 on $ROWS findings rows"
 psql -qc "create database upg"
 DATABASE_URL_UPG="${DATABASE_URL%/*}/upg"
 mkdir -p "$SG_TMP/mig" && cp migrations/000[123]_*.sql "$SG_TMP/mig/"
-for f in "$SG_TMP"/mig/*.sql; do psql -q -d upg -f "$f" >/dev/null; done
+for f in "$SG_TMP"/mig/*.sql; do psql -q -1 -d upg -f "$f" >/dev/null; done
 psql -q -d upg -c "select singularity_ensure_partitions(1)" >/dev/null
 psql -q -d upg <<SQL
 insert into analyses (repository_id, head_sha, trigger, engine_version, status, score, findings_total)
@@ -63,6 +64,6 @@ analyze;
 SQL
 psql -tAc "select count(*) from findings" -d upg | sed 's/^/findings rows: /'
 start=$(date +%s%N)
-psql -q -d upg -v ON_ERROR_STOP=1 -f migrations/0005_new_code_gate.sql
+psql -q -1 -d upg -v ON_ERROR_STOP=1 -f migrations/0005_new_code_gate.sql
 echo "migration 0005: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 psql -tAc "select count(*) from findings where is_new is null" -d upg | sed 's/^/old rows still readable (is_new null): /'
