@@ -159,11 +159,6 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
                                   bool success, struct sg_buf *b)
 {
     enum sg_err e = SG_OK;
-#define P(...)                                                                                     \
-    do {                                                                                           \
-        if (e == SG_OK)                                                                            \
-            e = sg_buf_printf(b, __VA_ARGS__);                                                     \
-    } while (0)
     uint64_t errors = 0, warnings = 0, notices = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
         if (r->findings[i].severity == SG_AN_ERROR)
@@ -328,7 +323,6 @@ static enum sg_err render_summary(const struct sg_an_result *r, const struct wk_
     }
     if (o && o->details_url && *o->details_url)
         P("\n[Details](%s)\n", o->details_url);
-#undef P
     return e;
 }
 

@@ -49,11 +49,6 @@ enum sg_err wk_checkrun_gate_summary(const struct sg_an_result *r,
                                      const struct wk_checkrun_render_opts *o, struct sg_buf *b)
 {
     enum sg_err e = SG_OK;
-#define P(...)                                                                                     \
-    do {                                                                                           \
-        if (e == SG_OK)                                                                            \
-            e = sg_buf_printf(b, __VA_ARGS__);                                                     \
-    } while (0)
     P("## %s\n\n", r->passed ? "✅ Passed" : "❌ Failed");
     for (size_t i = 0; i < r->ngate_reasons && e == SG_OK; i++) {
         P("- ");
@@ -97,7 +92,6 @@ enum sg_err wk_checkrun_gate_summary(const struct sg_an_result *r,
           wk_checkrun_round1(o->trend[o->ntrend - 1]));
     }
     P("\n---\n\n");
-#undef P
     return e;
 }
 

@@ -10,6 +10,13 @@
 
 struct wk_checkrun_render_opts;
 
+/* Appends to the Markdown buffer b unless an earlier write failed (e holds the first error). */
+#define P(...)                                                                                     \
+    do {                                                                                           \
+        if (e == SG_OK)                                                                            \
+            e = sg_buf_printf(b, __VA_ARGS__);                                                     \
+    } while (0)
+
 double wk_checkrun_round1(double v);
 enum sg_err wk_checkrun_md_code(struct sg_buf *b, const char *s); /* `s`, safely */
 enum sg_err wk_checkrun_md_text(struct sg_buf *b, const char *s); /* a table-safe cell */

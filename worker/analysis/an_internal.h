@@ -154,6 +154,14 @@ struct an_config;
 enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c,
                              struct sg_an_result *r);
 void an_result_free_gate(struct sg_an_result *r);
+/* The output writers' error check: return the first error of a buffer write. */
+#define CK(x)                                                                                      \
+    do {                                                                                           \
+        enum sg_err e_ = (x);                                                                      \
+        if (e_)                                                                                    \
+            return e_;                                                                             \
+    } while (0)
+
 /* The gate's fields in the outputs (an_output_gate.c): after a finding's own JSON fields, at the
  * end of the JSON object, and after a SARIF result's locations. */
 enum sg_err an_json_finding_gate(const struct sg_an_result *r, const struct sg_an_finding *f,

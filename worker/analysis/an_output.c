@@ -7,13 +7,6 @@
 
 #include "an_internal.h"
 
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        enum sg_err e_ = (x);                                                                      \
-        if (e_)                                                                                    \
-            return e_;                                                                             \
-    } while (0)
-
 static enum sg_err an_json_counts(struct sg_buf *b, const struct sg_an_counts *c, bool totals)
 {
     if (totals)

@@ -6,13 +6,6 @@
 
 #include "an_internal.h"
 
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        enum sg_err e_ = (x);                                                                      \
-        if (e_)                                                                                    \
-            return e_;                                                                             \
-    } while (0)
-
 static const char *an_status_str(enum sg_an_status s)
 {
     return s == SG_AN_NEW ? "new" : "existing";
