@@ -91,6 +91,15 @@ enum sg_err wk_gate_find_or_analyse_base(struct wk_runner *r, const struct sg_jo
         strcmp(job->base_sha, job->sha) == 0 || strspn(job->base_sha, "0") == strlen(job->base_sha))
         return e; /* found, or no base commit to analyse (a new branch's before is all zeros) */
     e = analyse_base(r, job, deadline_ms, st, err);
+    if (e == SG_ERR_NOT_FOUND) {
+        /* a force push's `before` may be gone from GitHub: judge against the branch's previous
+         * analysis instead of failing the job */
+        sg_log_warn(
+            "the base commit is not on GitHub; judged against the branch's previous analysis",
+            SG_KV_STR("base_sha", job->base_sha), SG_KV_END);
+        return wk_db_find_gate_base(r->db, job->repo_id, SG_AN_ENGINE_VERSION, NULL, job->ref,
+                                    job->sha, out);
+    }
     if (e)
         return e;
     return wk_db_find_gate_base(r->db, job->repo_id, SG_AN_ENGINE_VERSION, job->base_sha, job->ref,

@@ -22,8 +22,9 @@ struct wk_gate_stats {
 
 /* The base of job (base_sha, else the ref's previous analysis). When base_sha has no completed
  * analysis, analyses it now and stores it. out->found false: no base (the overall rule applies).
- * Errors: database (retryable), GitHub (as wk_github_tarball: err says which), SG_ERR_PARSE when
- * the base's archive cannot be analysed (the job then goes on without a base: not returned). */
+ * Errors: database (retryable), GitHub (as wk_github_tarball: err says which). Not returned: a
+ * base commit GitHub does not have (404: the branch's previous analysis is used instead) and a
+ * base archive that cannot be analysed (the job goes on without a base). */
 enum sg_err wk_gate_find_or_analyse_base(struct wk_runner *r, const struct sg_job *job,
                                          int64_t deadline_ms, struct wk_db_gate_base *out,
                                          struct wk_gate_stats *st, struct wk_github_error *err);
