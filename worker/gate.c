@@ -105,3 +105,20 @@ enum sg_err wk_gate_find_or_analyse_base(struct wk_runner *r, const struct sg_jo
     return wk_db_find_gate_base(r->db, job->repo_id, SG_AN_ENGINE_VERSION, job->base_sha, job->ref,
                                 job->sha, out);
 }
+
+void wk_gate_renames(struct wk_runner *r, const struct sg_job *job,
+                     const struct wk_db_gate_base *base, struct wk_github_renames *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!base->found || !strcmp(base->sha, job->sha))
+        return;
+    struct wk_github_error ge = {0};
+    enum sg_err e = wk_github_compare_renames(r->gh, job->installation, job->repo_full_name,
+                                              base->sha, job->sha, out, &ge);
+    if (e)
+        sg_log_warn("renames unknown: the compare request failed", SG_KV_STR("base_sha", base->sha),
+                    SG_KV_STR("err", sg_err_str(e)), SG_KV_END);
+    else if (out->truncated)
+        sg_log_info("renames known for the first 300 changed files only (GitHub's compare limit)",
+                    SG_KV_STR("base_sha", base->sha), SG_KV_END);
+}

@@ -29,4 +29,10 @@ enum sg_err wk_gate_find_or_analyse_base(struct wk_runner *r, const struct sg_jo
                                          int64_t deadline_ms, struct wk_db_gate_base *out,
                                          struct wk_gate_stats *st, struct wk_github_error *err);
 
+/* The files renamed between the base and the head (GitHub's compare API, one request), so their
+ * findings keep their identity. Best effort: on any failure, or with no base, out stays empty and
+ * the failure is logged (renamed files' findings then count as new and fixed). */
+void wk_gate_renames(struct wk_runner *r, const struct sg_job *job,
+                     const struct wk_db_gate_base *base, struct wk_github_renames *out);
+
 #endif

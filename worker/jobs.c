@@ -311,6 +311,7 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct sg_an_result *res = NULL;
     struct wk_db_base base = {0};
     struct wk_db_gate_base gb = {0};
+    struct wk_github_renames renames = {0};
     struct wk_checkrun_output out = {0};
     struct wk_github_error ge = {0};
     enum sg_err e;
@@ -381,6 +382,9 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct sg_an_options opts = {0};
     sg_an_limits_default(&opts.limits);
     opts.limits.max_findings = (uint32_t)cfg->max_stored_findings;
+    wk_gate_renames(r, job, &gb, &renames);
+    opts.renames = renames.v;
+    opts.nrenames = renames.n;
     opts.deadline_ms = sg_mono_ms() + cfg->analysis_timeout_s * 1000;
     an = sg_an_new(&opts);
     if (!an) {
@@ -480,6 +484,7 @@ out:
     wk_checkrun_output_free(&out);
     wk_db_base_free(&base);
     wk_db_gate_base_free(&gb);
+    wk_github_renames_free(&renames);
     sg_an_result_free(res);
     sg_an_free(an);
     return e;

@@ -3,7 +3,8 @@
 # and the GitHub simulator, each commit with its own tree (the simulator's DIR/owner/repo@sha):
 # a base with an old committed AWS key; a pull request that adds nothing bad passes with no
 # annotation on the old finding; one that adds a token fails with exactly one annotation; one that
-# fixes a finding counts it; a pull request whose base was never analysed costs one extra tarball
+# fixes a finding counts it; a renamed file keeps its findings (GitHub's compare API); a pull
+# request whose base was never analysed costs one extra tarball
 # download, stores the base once (trigger 'base', no check run) and the next pull request on that
 # base reuses it; and with the stored findings capped, the counts stay exact. Every check-run body
 # is validated against @octokit/openapi.
@@ -19,7 +20,7 @@ commit() { # SHA FROM_SHA|- : a commit's tree, a copy of another's (or empty) to
   [ "$2" = - ] || cp -r "$R/$SYS_REPO@$2/." "$R/$SYS_REPO@$1/"
 }
 sha() { printf '%s%038x' "$1" 0; }
-B0=$(sha b0) H1=$(sha c1) H2=$(sha c2) H3=$(sha c3) B9=$(sha b9) H4=$(sha c4) H5=$(sha c5) B7=$(sha b7) H7=$(sha c7)
+B0=$(sha b0) H6=$(sha c6) H1=$(sha c1) H2=$(sha c2) H3=$(sha c3) B9=$(sha b9) H4=$(sha c4) H5=$(sha c5) B7=$(sha b7) H7=$(sha c7)
 commit "$B0" -
 printf 'aws = "AKIAIOSFODNN7EXAMPLE"\n' >"$R/$SYS_REPO@$B0/settings.py"
 printf 'def main():\n    return 0  # TODO: exit code\n' >"$R/$SYS_REPO@$B0/main.py"
@@ -30,6 +31,8 @@ commit "$H2" "$B0"
 printf 'TOKEN = "ghp_%s"\n' "$(printf 'a%.0s' $(seq 36))" >"$R/$SYS_REPO@$H2/token.py"
 commit "$H3" "$B0"
 printf 'def main():\n    return 0\n' >"$R/$SYS_REPO@$H3/main.py"
+commit "$H6" "$B0" # settings.py renamed, nothing else
+mkdir -p "$R/$SYS_REPO@$H6/config" && mv "$R/$SYS_REPO@$H6/settings.py" "$R/$SYS_REPO@$H6/config/settings.py"
 commit "$B9" "$B0"
 printf 'def other():\n    return 2\n' >"$R/$SYS_REPO@$B9/other.py"
 commit "$H4" "$B9"
@@ -94,6 +97,20 @@ sys_send pull_request "$(sys_pr_payload opened "$H3" "$B0" 3)" >/dev/null
 sg_check "check run completed" wait_run "$H3"
 sg_check "fixed 1, new 0, judged against the base's analysis" \
   [ "$(psql -tAc "select a.new_findings || '/' || a.fixed_findings || '/' || (a.base_analysis_id = b.id) from analyses a, analyses b where a.head_sha = '$H3' and b.head_sha = '$B0' and b.status = 'completed'")" = "0/1/true" ]
+
+echo "# a pull request that renames the file with the old key"
+sys_send pull_request "$(sys_pr_payload opened "$H6" "$B0" 6)" >/dev/null
+sg_check "check run completed" wait_run "$H6"
+run_of "$H6" >"$SG_TMP/h6.json"
+sg_check "the renamed file's key is not new (GitHub's compare said renamed): success, no annotation" \
+  python3 - "$SG_TMP/h6.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["conclusion"] == "success" and c["output"]["title"].endswith("· no new findings"), c["output"]["title"]
+assert "**0 new · 0 fixed · 2 existing**" in c["output"]["summary"], c["output"]["summary"][:400]
+assert not c.get("annotations"), c.get("annotations")
+PY
+sg_check "one compare request for it" [ "$(curl -sf "$SIM/_sim/requests" | python3 -c "import json,sys; print(sum(1 for q in json.load(sys.stdin) if q.get('path','').startswith('/repos/$SYS_OWNER/$SYS_REPO/compare/$B0...$H6')))")" = 1 ]
 
 echo "# a pull request whose base was never analysed, then another on the same base"
 sys_send pull_request "$(sys_pr_payload opened "$H4" "$B9" 4)" >/dev/null
