@@ -870,14 +870,9 @@ static void h_compare(struct rq *r, const char *owner, const char *repo, const c
         finish_msg(r, 404, "Not Found", DOCS "/commits/commits#compare-two-commits");
         return;
     }
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "status", json_object_new_string("ahead"));
-    json_object_object_add(o, "ahead_by", json_object_new_int(1));
-    json_object_object_add(o, "behind_by", json_object_new_int(0));
-    json_object_object_add(o, "total_commits", json_object_new_int(1));
-    json_object_object_add(o, "commits", json_object_new_array());
-    json_object_object_add(o, "files", files);
-    finish_json(r, 200, o);
+    char api[300];
+    self_base(r, api, sizeof api, false);
+    finish_json(r, 200, sim_compare_answer(api, full, base, dots + 3, files));
 }
 
 static void h_codeload(struct rq *r, const char *owner, const char *repo, const char *sha)

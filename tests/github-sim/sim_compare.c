@@ -135,3 +135,62 @@ out:
     sim_tree_free(&h);
     return files;
 }
+
+/* A commit object as GitHub's compare answer nests it (base_commit, merge_base_commit). */
+static struct json_object *sim_commit(const char *api, const char *full, const char *sha)
+{
+    char u[1024];
+    struct json_object *c = json_object_new_object(), *inner = json_object_new_object(),
+                       *tree = json_object_new_object(), *who = json_object_new_object();
+    snprintf(u, sizeof u, "%s/repos/%s/commits/%s", api, full, sha);
+    json_object_object_add(c, "url", json_object_new_string(u));
+    json_object_object_add(c, "sha", json_object_new_string(sha));
+    json_object_object_add(c, "node_id", json_object_new_string("C_sim"));
+    snprintf(u, sizeof u, "https://github.com/%s/commit/%s", full, sha);
+    json_object_object_add(c, "html_url", json_object_new_string(u));
+    snprintf(u, sizeof u, "%s/repos/%s/commits/%s/comments", api, full, sha);
+    json_object_object_add(c, "comments_url", json_object_new_string(u));
+    json_object_object_add(who, "name", json_object_new_string("octocat"));
+    json_object_object_add(who, "email", json_object_new_string("octocat@example.com"));
+    json_object_object_add(who, "date", json_object_new_string("2026-01-01T00:00:00Z"));
+    json_object_object_add(inner, "author", who);
+    json_object_object_add(inner, "committer", json_object_get(who));
+    json_object_object_add(inner, "comment_count", json_object_new_int(0));
+    json_object_object_add(inner, "message", json_object_new_string("commit"));
+    json_object_object_add(tree, "sha", json_object_new_string(sha));
+    snprintf(u, sizeof u, "%s/repos/%s/git/trees/%s", api, full, sha);
+    json_object_object_add(tree, "url", json_object_new_string(u));
+    json_object_object_add(inner, "tree", tree);
+    snprintf(u, sizeof u, "%s/repos/%s/git/commits/%s", api, full, sha);
+    json_object_object_add(inner, "url", json_object_new_string(u));
+    json_object_object_add(c, "commit", inner);
+    json_object_object_add(c, "author", NULL);
+    json_object_object_add(c, "committer", NULL);
+    json_object_object_add(c, "parents", json_object_new_array());
+    return c;
+}
+
+struct json_object *sim_compare_answer(const char *api, const char *full, const char *base,
+                                       const char *head, struct json_object *files)
+{
+    char u[1024];
+    struct json_object *o = json_object_new_object();
+    snprintf(u, sizeof u, "%s/repos/%s/compare/%s...%s", api, full, base, head);
+    json_object_object_add(o, "url", json_object_new_string(u));
+    snprintf(u, sizeof u, "https://github.com/%s/compare/%s...%s", full, base, head);
+    json_object_object_add(o, "html_url", json_object_new_string(u));
+    json_object_object_add(o, "permalink_url", json_object_new_string(u));
+    snprintf(u, sizeof u, "https://github.com/%s/compare/%s...%s.diff", full, base, head);
+    json_object_object_add(o, "diff_url", json_object_new_string(u));
+    snprintf(u, sizeof u, "https://github.com/%s/compare/%s...%s.patch", full, base, head);
+    json_object_object_add(o, "patch_url", json_object_new_string(u));
+    json_object_object_add(o, "base_commit", sim_commit(api, full, base));
+    json_object_object_add(o, "merge_base_commit", sim_commit(api, full, base));
+    json_object_object_add(o, "status", json_object_new_string("ahead"));
+    json_object_object_add(o, "ahead_by", json_object_new_int(1));
+    json_object_object_add(o, "behind_by", json_object_new_int(0));
+    json_object_object_add(o, "total_commits", json_object_new_int(1));
+    json_object_object_add(o, "commits", json_object_new_array());
+    json_object_object_add(o, "files", files);
+    return o;
+}

@@ -10,4 +10,8 @@
  * at most max entries, as GitHub lists at most 300. NULL when a tree cannot be read. */
 struct json_object *sim_compare_files(const char *base_dir, const char *head_dir, size_t max);
 
+/* The whole answer around files (taken over), in the shape of GitHub's OpenAPI description. */
+struct json_object *sim_compare_answer(const char *api, const char *full, const char *base,
+                                       const char *head, struct json_object *files);
+
 #endif
