@@ -157,6 +157,8 @@ enum sg_err wk_github_compare_renames(struct wk_github *gh, int64_t installation
                                       const char *head_sha, struct wk_github_renames *out,
                                       struct wk_github_error *err);
 void wk_github_renames_free(struct wk_github_renames *rn);
+/* The renames in a compare answer's body (fuzzed); SG_ERR_PARSE without a files array. */
+enum sg_err wk_github_renames_parse(const char *body, struct wk_github_renames *out);
 
 /* Receives tarball bytes as libcurl gets them (e.g. a wrapper around sg_an_feed). Return SG_OK to
  * continue; any other value aborts the download and is what wk_github_tarball() returns. */

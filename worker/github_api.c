@@ -582,14 +582,20 @@ enum sg_err wk_github_compare_renames(struct wk_github *gh, int64_t installation
              base_sha, head_sha);
     struct wk_gh_resp r;
     wk_gh_resp_init(&r, gh->max_response);
-    struct json_object *o = NULL, *files;
     enum sg_err e = wk_gh_inst_call(gh, installation_id, "GET", url, NULL, &r, err);
-    if (e)
-        goto out;
-    o = json_tokener_parse(sg_buf_str(&r.body));
+    if (!e && (e = wk_github_renames_parse(sg_buf_str(&r.body), out)) == SG_ERR_PARSE)
+        wk_gh_err_set(err, (int)r.status, 0, "compare: no files array");
+    wk_gh_resp_free(&r);
+    return e;
+}
+
+enum sg_err wk_github_renames_parse(const char *body, struct wk_github_renames *out)
+{
+    memset(out, 0, sizeof *out);
+    enum sg_err e = SG_OK;
+    struct json_object *o = json_tokener_parse(body), *files;
     if (!o || !json_object_object_get_ex(o, "files", &files) ||
         !json_object_is_type(files, json_type_array)) {
-        wk_gh_err_set(err, (int)r.status, 0, "compare: no files array");
         e = SG_ERR_PARSE;
         goto out;
     }
@@ -621,7 +627,6 @@ enum sg_err wk_github_compare_renames(struct wk_github *gh, int64_t installation
     }
 out:
     json_object_put(o);
-    wk_gh_resp_free(&r);
     if (e)
         wk_github_renames_free(out);
     return e;
