@@ -12,7 +12,7 @@
 # (2000 completed analyses per month of history), BENCH_DB_BEFORE (0003: the first migration the
 # "before" schema leaves out), BENCH_DB_FUNCS=1 (also each function's mean time per call).
 #
-# A pgbench script is one job, its transactions as worker/db.c sends them:
+# A pgbench script is one job, its transactions as worker/wk_db.c sends them:
 # - push (weight 4): a new commit claimed, its result stored and compared with the repository's
 #   last commit (analysed this month), completed;
 # - branch (weight 1): the first push of a new branch: no base commit, so the base is looked for on
@@ -85,7 +85,7 @@ VACUUM ANALYZE;
 SQL
 }
 
-# job_sql REF BASE: the job's three transactions as worker/db.c sends them (BEGIN and SET LOCAL
+# job_sql REF BASE: the job's three transactions as worker/wk_db.c sends them (BEGIN and SET LOCAL
 # with the first statement, COMMIT with the last), for a push of a new commit on REF compared with
 # BASE (SQL expressions).
 job_sql() {

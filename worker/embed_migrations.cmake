@@ -3,7 +3,7 @@
 # Usage: cmake -DDIR=migrations -DOUT=file.c -P embed_migrations.cmake
 file(GLOB files ${DIR}/*.sql)
 list(SORT files)
-set(body "/* Why: generated from the migrations/ SQL files by worker/embed_migrations.cmake; do not edit. */\n#include \"migrate.h\"\n\n")
+set(body "/* Why: generated from the migrations/ SQL files by worker/embed_migrations.cmake; do not edit. */\n#include \"wk_migrate.h\"\n\n")
 set(table "")
 set(i 0)
 foreach(f ${files})

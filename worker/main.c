@@ -1,6 +1,6 @@
 /* Why: the singularity-worker binary; everything lives in the sg_worker library (cli.c) so tests
  * link the same code. */
-#include "cli.h"
+#include "wk_cli.h"
 
 int main(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
 # Analysis engine fuzz target (libFuzzer): tar stream + gzip + per-file pipeline + config + outputs.
 # New inputs go to a corpus dir in the build tree; the committed seeds are read only.
 if(SG_FUZZ)
-  add_executable(fuzz_analysis fuzz/analysis_fuzz.c)
+  add_executable(fuzz_analysis fuzz/an_fuzz.c)
   target_link_libraries(fuzz_analysis PRIVATE sg_analysis ZLIB::ZLIB)
   target_link_options(fuzz_analysis PRIVATE -fsanitize=fuzzer)
   file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz-corpus/analysis)

@@ -2,7 +2,7 @@
 # (app.yml) reader and comparison (label fuzz). Seeds in fuzz/corpus/app_setup (first byte: 0
 # request, 1 conversion answer, 2 manifest).
 if(SG_FUZZ AND TARGET sg_worker)
-  add_executable(fuzz_app_setup fuzz/fuzz_app_setup.c)
+  add_executable(fuzz_app_setup fuzz/wk_app_setup_fuzz.c)
   target_link_libraries(fuzz_app_setup PRIVATE sg_worker)
   target_link_options(fuzz_app_setup PRIVATE -fsanitize=fuzzer)
   file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/fuzz-corpus/app_setup)

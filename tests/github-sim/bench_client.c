@@ -9,8 +9,8 @@
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
-#include "github.h"
-#include "redis.h"
+#include "wk_github.h"
+#include "wk_redis.h"
 #include "sg_config.h"
 #include "sg_crypto.h"
 #include "sg_time.h"

@@ -3,7 +3,7 @@
  * base again (DESIGN.md section 9). Only what classification needs is read: the score, the
  * findings (for the fixed list) and every fingerprint, which the JSON carries also beyond its
  * printed cap. The file is outside input: sizes are capped, json-c's depth is bounded, and every
- * field is checked for its type before use (fuzzed by tests/fuzz/analysis_fuzz.c). */
+ * field is checked for its type before use (fuzzed by tests/fuzz/an_fuzz.c). */
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,11 +26,11 @@ static enum sg_err an_bad(char *err, size_t errlen, const char *fmt, ...)
     return SG_ERR_PARSE;
 }
 
-static enum sg_an_severity an_sev_of(const char *s)
+static enum an_severity an_sev_of(const char *s)
 {
-    return s && strcmp(s, "error") == 0     ? SG_AN_ERROR
-           : s && strcmp(s, "warning") == 0 ? SG_AN_WARNING
-                                            : SG_AN_NOTICE;
+    return s && strcmp(s, "error") == 0     ? AN_ERROR
+           : s && strcmp(s, "warning") == 0 ? AN_WARNING
+                                            : AN_NOTICE;
 }
 
 static const char *an_str(struct json_object *o, const char *key)
@@ -42,7 +42,7 @@ static const char *an_str(struct json_object *o, const char *key)
 }
 
 /* The findings array: each needs rule, path and fingerprint; the rest has defaults. */
-static enum sg_err an_read_findings(struct json_object *arr, struct sg_an_result *r, char *err,
+static enum sg_err an_read_findings(struct json_object *arr, struct an_result *r, char *err,
                                     size_t errlen)
 {
     size_t n = json_object_array_length(arr);
@@ -57,10 +57,10 @@ static enum sg_err an_read_findings(struct json_object *arr, struct sg_an_result
                    *msg = an_str(f, "message"), *fp = an_str(f, "fingerprint");
         int k = rule ? an_rule_index(rule) : -1;
         uint64_t x;
-        if (k < 0 || !path || !fp || !sg_an_fingerprint_parse(fp, &x))
+        if (k < 0 || !path || !fp || !an_fingerprint_parse(fp, &x))
             return an_bad(err, errlen,
                           "findings[%zu]: expected a known rule, a path and a fingerprint", i);
-        struct sg_an_finding *o = &r->findings[r->nfindings];
+        struct an_finding *o = &r->findings[r->nfindings];
         o->rule = an_rule_ids[k];
         o->severity = an_sev_of(an_str(f, "severity"));
         o->fingerprint = x;
@@ -76,7 +76,7 @@ static enum sg_err an_read_findings(struct json_object *arr, struct sg_an_result
     return SG_OK;
 }
 
-static enum sg_err an_read_fingerprints(struct json_object *arr, struct sg_an_result *r, char *err,
+static enum sg_err an_read_fingerprints(struct json_object *arr, struct an_result *r, char *err,
                                         size_t errlen)
 {
     size_t n = json_object_array_length(arr);
@@ -87,7 +87,7 @@ static enum sg_err an_read_fingerprints(struct json_object *arr, struct sg_an_re
     for (size_t i = 0; i < n; i++) {
         struct json_object *v = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(v, json_type_string) ||
-            !sg_an_fingerprint_parse(json_object_get_string(v), &r->fingerprints[i]))
+            !an_fingerprint_parse(json_object_get_string(v), &r->fingerprints[i]))
             return an_bad(err, errlen, "fingerprints[%zu] is not 16 hex digits", i);
     }
     r->nfingerprints = n;
@@ -95,13 +95,13 @@ static enum sg_err an_read_fingerprints(struct json_object *arr, struct sg_an_re
     return an_fingerprints_sort(r->fingerprints, r->fingerprint_severity, n) ? SG_OK : SG_ERR_NOMEM;
 }
 
-enum sg_err sg_an_result_from_json(const char *text, size_t len, struct sg_an_result **out,
-                                   char *err, size_t errlen)
+enum sg_err an_result_from_json(const char *text, size_t len, struct an_result **out, char *err,
+                                size_t errlen)
 {
     enum sg_err e = SG_ERR_NOMEM;
     struct json_object *root = NULL, *v;
     struct json_tokener *tok = NULL;
-    struct sg_an_result *r = NULL;
+    struct an_result *r = NULL;
     *out = NULL;
     if (errlen)
         err[0] = '\0';
@@ -149,7 +149,7 @@ enum sg_err sg_an_result_from_json(const char *text, size_t len, struct sg_an_re
     r = NULL;
     e = SG_OK;
 out:
-    sg_an_result_free(r);
+    an_result_free(r);
     json_object_put(root);
     if (tok)
         json_tokener_free(tok);

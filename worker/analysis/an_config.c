@@ -24,7 +24,7 @@ void an_config_defaults(struct an_config *c)
     c->max_file_lines = 1000;
     c->max_file_complexity = 100;
     c->default_excludes = true;
-    c->gate = (struct sg_an_gate_cfg){.fail_on = SG_AN_ERROR, .max_score_drop = 0.5};
+    c->gate = (struct an_gate_cfg){.fail_on = AN_ERROR, .max_score_drop = 0.5};
 }
 
 void an_config_add_error(struct an_config *c, const char *fmt, ...)
@@ -214,11 +214,11 @@ static void an_parse_rules(struct an_config *c, const char *file, yaml_document_
         if (s && (strcasecmp(s, "off") == 0 || strcasecmp(s, "false") == 0)) {
             c->rules[r].off = true;
         } else if (s && strcasecmp(s, "error") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_ERROR};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_ERROR};
         } else if (s && strcasecmp(s, "warning") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_WARNING};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_WARNING};
         } else if (s && strcasecmp(s, "notice") == 0) {
-            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = SG_AN_NOTICE};
+            c->rules[r] = (struct an_rule_cfg){.override = true, .sev = AN_NOTICE};
         } else {
             an_config_add_error(c, "%s:%lu: rules.%s: expected off, error, warning or notice", file,
                                 val ? an_line(val) : 0, id);
@@ -249,11 +249,11 @@ static void an_parse_gate(struct an_config *c, const char *file, yaml_document_t
                 an_config_add_error(c, "%s:%lu: gate.scope: expected new or overall", file, ln);
         } else if (key && strcmp(key, "fail_on") == 0) {
             if (s && strcmp(s, "error") == 0)
-                c->gate.fail_on = SG_AN_ERROR;
+                c->gate.fail_on = AN_ERROR;
             else if (s && strcmp(s, "warning") == 0)
-                c->gate.fail_on = SG_AN_WARNING;
+                c->gate.fail_on = AN_WARNING;
             else if (s && strcmp(s, "notice") == 0)
-                c->gate.fail_on = SG_AN_NOTICE;
+                c->gate.fail_on = AN_NOTICE;
             else if (s && strcmp(s, "none") == 0)
                 c->gate.fail_on = -1;
             else

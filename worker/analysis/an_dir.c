@@ -20,7 +20,7 @@ static int an_cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, const char *rel,
+static enum sg_err an_read_file(struct an_session *an, int dfd, const char *name, const char *rel,
                                 uint64_t size, unsigned char *buf, size_t buflen)
 {
     enum sg_err e = an_file_begin(an, rel, size);
@@ -60,7 +60,7 @@ static enum sg_err an_read_file(struct sg_an *an, int dfd, const char *name, con
     return an->err;
 }
 
-static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth,
+static enum sg_err an_walk(struct an_session *an, int dfd, const char *rel, int depth,
                            unsigned char *buf, size_t buflen)
 {
     enum sg_err e = SG_OK;
@@ -103,7 +103,7 @@ static enum sg_err an_walk(struct sg_an *an, int dfd, const char *rel, int depth
             continue;
         }
         if (depth == 0 && strcmp(names[i], ".singularity.yml") == 0 && an->dir_config_read)
-            continue; /* read first, in sg_an_analyze_dir */
+            continue; /* read first, in an_analyze_dir */
         struct stat st;
         if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
@@ -129,15 +129,15 @@ out:
     return e;
 }
 
-enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts,
-                              struct sg_an_result **out, char *err, size_t errlen)
+enum sg_err an_analyze_dir(const char *path, const struct an_options *opts, struct an_result **out,
+                           char *err, size_t errlen)
 {
     enum sg_err e = SG_OK;
     unsigned char *buf = NULL;
     *out = NULL;
     if (errlen)
         err[0] = '\0';
-    struct sg_an *an = sg_an_new(opts);
+    struct an_session *an = an_new(opts);
     if (!an || !(buf = malloc(256 * 1024))) {
         snprintf(err, errlen, "out of memory");
         e = SG_ERR_NOMEM;
@@ -162,11 +162,11 @@ enum sg_err sg_an_analyze_dir(const char *path, const struct sg_an_options *opts
     if (!e)
         e = an_walk(an, dfd, "", 0, buf, 256 * 1024);
     if (!e)
-        e = sg_an_finish(an, out);
+        e = an_finish(an, out);
     if (e)
         snprintf(err, errlen, "%s: %s", path, an->errmsg[0] ? an->errmsg : sg_err_str(e));
 out:
     free(buf);
-    sg_an_free(an);
+    an_free(an);
     return e;
 }

@@ -31,7 +31,7 @@
 #define AN_PENDING_MAX       (16u * 1024 * 1024)
 #define AN_PENDING_MAX_FILES 100000
 
-void sg_an_limits_default(struct sg_an_limits *l)
+void an_limits_default(struct an_limits *l)
 {
     l->max_file_bytes = 16u * 1024 * 1024;
     l->max_total_bytes = 8ull * 1024 * 1024 * 1024;
@@ -40,9 +40,9 @@ void sg_an_limits_default(struct sg_an_limits *l)
     l->max_findings = 1000;
 }
 
-static void an_fill_limits(struct sg_an_limits *l, const struct sg_an_limits *in)
+static void an_fill_limits(struct an_limits *l, const struct an_limits *in)
 {
-    sg_an_limits_default(l);
+    an_limits_default(l);
     if (!in)
         return;
     if (in->max_file_bytes)
@@ -57,9 +57,9 @@ static void an_fill_limits(struct sg_an_limits *l, const struct sg_an_limits *in
         l->max_findings = in->max_findings;
 }
 
-static enum sg_err an_fail(struct sg_an *an, enum sg_err e, const char *fmt, ...)
+static enum sg_err an_fail(struct an_session *an, enum sg_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static enum sg_err an_fail(struct sg_an *an, enum sg_err e, const char *fmt, ...)
+static enum sg_err an_fail(struct an_session *an, enum sg_err e, const char *fmt, ...)
 {
     if (an->err)
         return an->err;
@@ -72,19 +72,19 @@ static enum sg_err an_fail(struct sg_an *an, enum sg_err e, const char *fmt, ...
 }
 
 /* A part (inflater, tar parser) failed with its message already in errmsg. */
-static enum sg_err an_part_failed(struct sg_an *an, enum sg_err e)
+static enum sg_err an_part_failed(struct an_session *an, enum sg_err e)
 {
     if (e && !an->err)
         an->err = e;
     return an->err ? an->err : e;
 }
 
-const char *sg_an_error(const struct sg_an *an)
+const char *an_error(const struct an_session *an)
 {
     return an ? an->errmsg : "";
 }
 
-enum sg_err an_check_deadline(struct sg_an *an)
+enum sg_err an_check_deadline(struct an_session *an)
 {
     if (an->err)
         return an->err;
@@ -112,7 +112,7 @@ static enum sg_err an_sink_end(void *ctx)
     return an_file_end(ctx);
 }
 
-static void an_saw_path(struct sg_an *an, const char *path);
+static void an_saw_path(struct an_session *an, const char *path);
 
 static void an_sink_other(void *ctx, const char *path, bool unsafe)
 {
@@ -124,9 +124,9 @@ static void an_sink_other(void *ctx, const char *path, bool unsafe)
 
 static const struct an_tar_sink an_sink = {an_sink_begin, an_sink_data, an_sink_end, an_sink_other};
 
-struct sg_an *sg_an_new(const struct sg_an_options *opts)
+struct an_session *an_new(const struct an_options *opts)
 {
-    struct sg_an *an = calloc(1, sizeof *an);
+    struct an_session *an = calloc(1, sizeof *an);
     if (!an)
         return NULL;
     an_fill_limits(&an->limits, opts ? &opts->limits : NULL);
@@ -138,7 +138,7 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
     an->tally = an_tally_new(an->limits.max_findings);
     if (!an->tally || an_gz_init(&an->gz) != SG_OK ||
         (opts && an_tally_set_renames(an->tally, opts->renames, opts->nrenames) != SG_OK)) {
-        sg_an_free(an);
+        an_free(an);
         return NULL;
     }
     if (opts && opts->config_path) {
@@ -158,7 +158,7 @@ struct sg_an *sg_an_new(const struct sg_an_options *opts)
     return an;
 }
 
-static void an_pending_free(struct sg_an *an)
+static void an_pending_free(struct an_session *an)
 {
     for (size_t i = 0; i < an->npending; i++) {
         free(an->pending[i].path);
@@ -169,7 +169,7 @@ static void an_pending_free(struct sg_an *an)
     an->npending = an->cap_pending = an->pending_bytes = 0;
 }
 
-void sg_an_free(struct sg_an *an)
+void an_free(struct an_session *an)
 {
     if (!an)
         return;
@@ -187,7 +187,7 @@ void sg_an_free(struct sg_an *an)
 
 /* The whole pipeline for one regular file whose bytes (or first AN_SNIFF bytes when it is larger
  * than max_file_bytes) are in d. provisional: the configuration may still change. */
-static enum sg_err an_analyse(struct sg_an *an, const char *path, uint64_t size,
+static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t size,
                               const unsigned char *d, size_t n, bool truncated, bool provisional)
 {
     const struct an_config *c = &an->cfg;
@@ -249,7 +249,7 @@ static enum sg_err an_analyse(struct sg_an *an, const char *path, uint64_t size,
     return SG_OK;
 }
 
-static enum sg_err an_resolve_config(struct sg_an *an)
+static enum sg_err an_resolve_config(struct an_session *an)
 {
     if (an->config_resolved)
         return SG_OK;
@@ -273,14 +273,14 @@ static bool an_is_root_config(const char *path)
 
 /* Called for every entry (any type) in archive order: git writes entries sorted by path, so once
  * an entry sorts after ".singularity.yml" the configuration is final. */
-static void an_saw_path(struct sg_an *an, const char *path)
+static void an_saw_path(struct an_session *an, const char *path)
 {
     if (!an->config_resolved && strcmp(path, ".singularity.yml") > 0)
         an_resolve_config(an);
 }
 
 /* Files counted before the configuration was read, without the settings it brings. */
-static void an_note_unfiltered(struct sg_an *an, struct an_config *c)
+static void an_note_unfiltered(struct an_session *an, struct an_config *c)
 {
     struct an_config d;
     an_config_defaults(&d);
@@ -295,7 +295,7 @@ static void an_note_unfiltered(struct sg_an *an, struct an_config *c)
     an_config_free(&d);
 }
 
-static enum sg_err an_load_repo_config(struct sg_an *an, const unsigned char *d, size_t n)
+static enum sg_err an_load_repo_config(struct an_session *an, const unsigned char *d, size_t n)
 {
     if (an->config_seen) /* --config given, or a second copy */
         return SG_OK;
@@ -328,7 +328,7 @@ static enum sg_err an_load_repo_config(struct sg_an *an, const unsigned char *d,
     return an_resolve_config(an);
 }
 
-enum sg_err an_file_begin(struct sg_an *an, const char *path, uint64_t size)
+enum sg_err an_file_begin(struct an_session *an, const char *path, uint64_t size)
 {
     an_saw_path(an, path);
     if (an_check_deadline(an))
@@ -381,7 +381,7 @@ enum sg_err an_file_begin(struct sg_an *an, const char *path, uint64_t size)
     return SG_OK;
 }
 
-void an_file_data(struct sg_an *an, const unsigned char *d, size_t n)
+void an_file_data(struct an_session *an, const unsigned char *d, size_t n)
 {
     if (an->cur_mode == AN_CUR_SKIP)
         return;
@@ -392,7 +392,7 @@ void an_file_data(struct sg_an *an, const unsigned char *d, size_t n)
     an->cur_len += n;
 }
 
-enum sg_err an_file_end(struct sg_an *an)
+enum sg_err an_file_end(struct an_session *an)
 {
     if (an->err)
         return an->err;
@@ -436,7 +436,7 @@ enum sg_err an_file_end(struct sg_an *an)
     return an_analyse(an, path, an->cur_size, an->fbuf, an->cur_len, truncated, !an->config_seen);
 }
 
-void an_file_unsafe(struct sg_an *an, const char *path)
+void an_file_unsafe(struct an_session *an, const char *path)
 {
     if (path)
         an_saw_path(an, path);
@@ -448,7 +448,7 @@ void an_file_unsafe(struct sg_an *an, const char *path)
 /* Inflated bytes: the gzip bomb guard and the time budget, then the tar parser. */
 static enum sg_err an_out(void *ctx, const unsigned char *d, size_t n)
 {
-    struct sg_an *an = ctx;
+    struct an_session *an = ctx;
     an->total_out += n;
     if (an->total_out > an->limits.max_total_bytes)
         return an_fail(
@@ -460,21 +460,21 @@ static enum sg_err an_out(void *ctx, const unsigned char *d, size_t n)
     return an_part_failed(an, an_tar_feed(&an->tar, d, n));
 }
 
-enum sg_err sg_an_feed(struct sg_an *an, const void *data, size_t len)
+enum sg_err an_feed(struct an_session *an, const void *data, size_t len)
 {
     if (!an)
         return SG_ERR_INVALID;
     if (an->err)
         return an->err;
     if (an->finished)
-        return an_fail(an, SG_ERR_INVALID, "sg_an_feed after sg_an_finish");
+        return an_fail(an, SG_ERR_INVALID, "an_feed after an_finish");
     if (an_check_deadline(an))
         return an->err;
     return an_part_failed(
         an, an_gz_feed(&an->gz, data, len, an_out, an, an->errmsg, sizeof an->errmsg));
 }
 
-enum sg_err sg_an_finish(struct sg_an *an, struct sg_an_result **out)
+enum sg_err an_finish(struct an_session *an, struct an_result **out)
 {
     *out = NULL;
     if (!an)
@@ -500,12 +500,12 @@ enum sg_err sg_an_finish(struct sg_an *an, struct sg_an_result **out)
 
 /* ------------------------------------------------------------------ whole inputs */
 
-enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_options *opts,
-                                      struct sg_an_result **out, char *err, size_t errlen)
+enum sg_err an_analyze_tar_gz_file(const char *path, const struct an_options *opts,
+                                   struct an_result **out, char *err, size_t errlen)
 {
     enum sg_err e = SG_OK;
     unsigned char *buf = NULL;
-    struct sg_an *an = NULL;
+    struct an_session *an = NULL;
     int fd = -1;
     uint64_t read_total = 0;
     *out = NULL;
@@ -517,7 +517,7 @@ enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_optio
         e = SG_ERR_IO;
         goto out;
     }
-    an = sg_an_new(opts);
+    an = an_new(opts);
     buf = malloc(256 * 1024);
     if (!an || !buf) {
         snprintf(err, errlen, "out of memory");
@@ -535,22 +535,22 @@ enum sg_err sg_an_analyze_tar_gz_file(const char *path, const struct sg_an_optio
         }
         if (n == 0)
             break;
-        e = sg_an_feed(an, buf, (size_t)n);
+        e = an_feed(an, buf, (size_t)n);
         read_total += (uint64_t)n;
         if (an->progress)
             an->progress(an->progress_ctx, read_total, an->nentries);
         if (e) {
-            snprintf(err, errlen, "%s: %s", path, sg_an_error(an));
+            snprintf(err, errlen, "%s: %s", path, an_error(an));
             goto out;
         }
     }
-    e = sg_an_finish(an, out);
+    e = an_finish(an, out);
     if (e)
-        snprintf(err, errlen, "%s: %s", path, sg_an_error(an));
+        snprintf(err, errlen, "%s: %s", path, an_error(an));
 out:
     if (fd > 0)
         close(fd);
     free(buf);
-    sg_an_free(an);
+    an_free(an);
     return e;
 }

@@ -1,7 +1,7 @@
 /* Why: the session structure, shared by the stream session (an_engine.c) and the directory
  * walker (an_dir.c); it is private to the engine. The tar parser, the inflater and the running
  * totals are parts it owns; none of them knows the session.
- * Ownership: every pointer inside belongs to the session and is freed by sg_an_free(). */
+ * Ownership: every pointer inside belongs to the session and is freed by an_free(). */
 #ifndef AN_ENGINE_H
 #define AN_ENGINE_H
 
@@ -20,8 +20,8 @@ struct an_pending { /* a file held back until the configuration is known */
 
 enum { AN_CUR_READ = 0, AN_CUR_SNIFF, AN_CUR_SKIP };
 
-struct sg_an {
-    struct sg_an_limits limits;
+struct an_session {
+    struct an_limits limits;
     struct an_config cfg;
     int64_t deadline_ms;
     void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
@@ -48,14 +48,14 @@ struct sg_an {
     uint64_t late_files;
 
     struct an_tally *tally;
-    struct sg_an_skipped skipped;
+    struct an_skipped skipped;
 };
 
-enum sg_err an_file_begin(struct sg_an *an, const char *path, uint64_t size);
-void an_file_data(struct sg_an *an, const unsigned char *d, size_t n);
-enum sg_err an_file_end(struct sg_an *an);
-void an_file_unsafe(struct sg_an *an, const char *path);
+enum sg_err an_file_begin(struct an_session *an, const char *path, uint64_t size);
+void an_file_data(struct an_session *an, const unsigned char *d, size_t n);
+enum sg_err an_file_end(struct an_session *an);
+void an_file_unsafe(struct an_session *an, const char *path);
 /* SG_ERR_TIMEOUT (and the session's error set) once the deadline has passed. */
-enum sg_err an_check_deadline(struct sg_an *an);
+enum sg_err an_check_deadline(struct an_session *an);
 
 #endif

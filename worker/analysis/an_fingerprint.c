@@ -79,12 +79,12 @@ uint64_t an_fp_final(uint64_t key, uint32_t occurrence)
     return h ^ (h >> 33);
 }
 
-void sg_an_fingerprint_hex(uint64_t fp, char out[17])
+void an_fingerprint_hex(uint64_t fp, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)fp);
 }
 
-bool sg_an_fingerprint_parse(const char *s, uint64_t *out)
+bool an_fingerprint_parse(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     size_t i = 0;
@@ -306,8 +306,7 @@ bool an_fingerprints_sort(uint64_t *fp, uint8_t *sev, size_t n)
     return n < 2 || an_fp_sort(fp, sev, n);
 }
 
-enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c,
-                             struct sg_an_result *r)
+enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c, struct an_result *r)
 {
     r->fingerprints = malloc((s->n ? s->n : 1) * sizeof *r->fingerprints);
     r->fingerprint_severity = malloc(s->n ? s->n : 1);

@@ -11,7 +11,7 @@
 
 #include "an_internal.h"
 
-static void an_free_reasons(struct sg_an_result *r)
+static void an_free_reasons(struct an_result *r)
 {
     for (size_t i = 0; i < r->ngate_reasons; i++)
         free(r->gate_reasons[i]);
@@ -20,7 +20,7 @@ static void an_free_reasons(struct sg_an_result *r)
     r->ngate_reasons = 0;
 }
 
-static void an_free_fixed(struct sg_an_result *r)
+static void an_free_fixed(struct an_result *r)
 {
     for (size_t i = 0; i < r->nfixed; i++) {
         free(r->fixed[i].path);
@@ -31,7 +31,7 @@ static void an_free_fixed(struct sg_an_result *r)
     r->nfixed = 0;
 }
 
-void an_result_free_gate(struct sg_an_result *r)
+void an_result_free_gate(struct an_result *r)
 {
     an_free_reasons(r);
     an_free_fixed(r);
@@ -59,7 +59,7 @@ static bool an_in(const uint64_t *v, size_t n, uint64_t fp)
 }
 
 /* A head fingerprint as the base knows it: under a renamed file's previous path, if renamed. */
-static uint64_t an_as_base(const struct sg_an_result *h, uint64_t fp)
+static uint64_t an_as_base(const struct an_result *h, uint64_t fp)
 {
     size_t lo = 0, hi = h->nfingerprint_aliases;
     while (lo < hi) {
@@ -74,10 +74,10 @@ static uint64_t an_as_base(const struct sg_an_result *h, uint64_t fp)
                : fp;
 }
 
-static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_result *b,
+static enum sg_err an_classify_sets(struct an_result *h, const struct an_result *b,
                                     const uint64_t *hf, const uint8_t *hs);
 
-enum sg_err sg_an_classify(struct sg_an_result *h, const struct sg_an_result *b)
+enum sg_err an_classify(struct an_result *h, const struct an_result *b)
 {
     enum sg_err e = SG_ERR_NOMEM;
     /* the head's set in the base's terms (renamed files' fingerprints under their old paths) */
@@ -98,7 +98,7 @@ out:
     return e;
 }
 
-static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_result *b,
+static enum sg_err an_classify_sets(struct an_result *h, const struct an_result *b,
                                     const uint64_t *hf, const uint8_t *hs)
 {
     an_free_fixed(h);
@@ -112,7 +112,7 @@ static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_r
     while (i < h->nfingerprints || j < b->nfingerprints) {
         if (j == b->nfingerprints || (i < h->nfingerprints && hf[i] < b->fingerprints[j])) {
             h->new_findings++;
-            h->new_by_severity[hs[i] <= SG_AN_ERROR ? hs[i] : SG_AN_ERROR]++;
+            h->new_by_severity[hs[i] <= AN_ERROR ? hs[i] : AN_ERROR]++;
             i++;
         } else if (i == h->nfingerprints || b->fingerprints[j] < hf[i]) {
             h->fixed_findings++;
@@ -125,37 +125,37 @@ static enum sg_err an_classify_sets(struct sg_an_result *h, const struct sg_an_r
     for (size_t k = 0; k < h->nfindings; k++)
         h->findings[k].status =
             an_in(b->fingerprints, b->nfingerprints, an_as_base(h, h->findings[k].fingerprint))
-                ? SG_AN_EXISTING
-                : SG_AN_NEW;
+                ? AN_EXISTING
+                : AN_NEW;
     size_t nfixed = 0;
     for (size_t k = 0; k < b->nfindings; k++)
         if (!an_in(hf, h->nfingerprints, b->findings[k].fingerprint))
             nfixed++;
-    if (nfixed > SG_AN_FIXED_MAX)
-        nfixed = SG_AN_FIXED_MAX;
+    if (nfixed > AN_FIXED_MAX)
+        nfixed = AN_FIXED_MAX;
     if (nfixed) {
         h->fixed = calloc(nfixed, sizeof *h->fixed);
         if (!h->fixed)
             return SG_ERR_NOMEM;
         for (size_t k = 0; k < b->nfindings && h->nfixed < nfixed; k++) {
-            const struct sg_an_finding *f = &b->findings[k];
+            const struct an_finding *f = &b->findings[k];
             if (an_in(hf, h->nfingerprints, f->fingerprint))
                 continue;
-            struct sg_an_finding *o = &h->fixed[h->nfixed++];
+            struct an_finding *o = &h->fixed[h->nfixed++];
             *o = *f;
             o->path = strdup(f->path);
             o->message = strdup(f->message);
-            o->status = SG_AN_UNCLASSIFIED;
+            o->status = AN_UNCLASSIFIED;
             if (!o->path || !o->message)
                 return SG_ERR_NOMEM;
         }
     }
-    return sg_an_gate(h);
+    return an_gate(h);
 }
 
-static bool an_reason(struct sg_an_result *r, const char *fmt, ...)
+static bool an_reason(struct an_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static bool an_reason(struct sg_an_result *r, const char *fmt, ...)
+static bool an_reason(struct an_result *r, const char *fmt, ...)
 {
     char buf[256];
     va_list ap;
@@ -172,11 +172,11 @@ static bool an_reason(struct sg_an_result *r, const char *fmt, ...)
     return true;
 }
 
-static bool an_gate_overall(struct sg_an_result *r)
+static bool an_gate_overall(struct an_result *r)
 {
     uint64_t errors = 0;
     for (size_t i = 0; i < r->nfingerprints; i++)
-        errors += r->fingerprint_severity[i] == SG_AN_ERROR;
+        errors += r->fingerprint_severity[i] == AN_ERROR;
     bool ok = true;
     r->passed = r->score >= r->threshold && errors == 0;
     if (r->score < r->threshold)
@@ -192,17 +192,17 @@ static bool an_gate_overall(struct sg_an_result *r)
     return ok;
 }
 
-static bool an_gate_new(struct sg_an_result *r)
+static bool an_gate_new(struct an_result *r)
 {
-    const struct sg_an_gate_cfg *g = &r->gate;
+    const struct an_gate_cfg *g = &r->gate;
     uint64_t failing = 0;
-    for (int s = g->fail_on < 0 ? 3 : g->fail_on; s <= SG_AN_ERROR; s++)
+    for (int s = g->fail_on < 0 ? 3 : g->fail_on; s <= AN_ERROR; s++)
         failing += r->new_by_severity[s];
     double drop = r->base_score - r->score;
     bool dropped = drop > g->max_score_drop + 1e-9;
     bool ok = true;
     r->passed = failing == 0 && !dropped;
-    const char *sev = g->fail_on < 0 ? "none" : sg_an_severity_str((enum sg_an_severity)g->fail_on);
+    const char *sev = g->fail_on < 0 ? "none" : an_severity_str((enum an_severity)g->fail_on);
     if (failing)
         ok &= an_reason(r, "%llu new finding%s of severity %s or above",
                         (unsigned long long)failing, failing == 1 ? "" : "s", sev);
@@ -222,14 +222,14 @@ static bool an_gate_new(struct sg_an_result *r)
     return ok;
 }
 
-enum sg_err sg_an_gate(struct sg_an_result *r)
+enum sg_err an_gate(struct an_result *r)
 {
     an_free_reasons(r);
     bool ok = r->has_base && !r->gate.scope_overall ? an_gate_new(r) : an_gate_overall(r);
     return ok ? SG_OK : SG_ERR_NOMEM;
 }
 
-const char *sg_an_rule_id(const char *rule_id)
+const char *an_rule_id(const char *rule_id)
 {
     int k = rule_id ? an_rule_index(rule_id) : -1;
     return k < 0 ? NULL : an_rule_ids[k];

@@ -15,9 +15,9 @@ static const char *const an_rule_names[AN_NRULES] = {
     "Private key",        "AWS access key id",   "GitHub token",      "Merge conflict marker",
     "Line too long",      "Trailing whitespace", "Mixed indentation", "No newline at end of file",
     "Maintenance marker", "File too complex",    "File too long",     "Large binary file"};
-const enum sg_an_severity an_rule_default_sev[AN_NRULES] = {
-    SG_AN_ERROR,  SG_AN_ERROR,  SG_AN_ERROR,  SG_AN_ERROR,   SG_AN_WARNING, SG_AN_NOTICE,
-    SG_AN_NOTICE, SG_AN_NOTICE, SG_AN_NOTICE, SG_AN_WARNING, SG_AN_WARNING, SG_AN_WARNING};
+const enum an_severity an_rule_default_sev[AN_NRULES] = {
+    AN_ERROR,  AN_ERROR,  AN_ERROR,  AN_ERROR,   AN_WARNING, AN_NOTICE,
+    AN_NOTICE, AN_NOTICE, AN_NOTICE, AN_WARNING, AN_WARNING, AN_WARNING};
 
 int an_rule_index(const char *id)
 {
@@ -29,18 +29,18 @@ int an_rule_index(const char *id)
     return -1;
 }
 
-const char *sg_an_rule_name(const char *rule_id)
+const char *an_rule_name(const char *rule_id)
 {
     int i = an_rule_index(rule_id);
     return i < 0 ? NULL : an_rule_names[i];
 }
 
-const char *sg_an_severity_str(enum sg_an_severity s)
+const char *an_severity_str(enum an_severity s)
 {
     switch (s) {
-    case SG_AN_ERROR:
+    case AN_ERROR:
         return "error";
-    case SG_AN_WARNING:
+    case AN_WARNING:
         return "warning";
     default:
         return "notice";

@@ -7,7 +7,7 @@
 
 #include "an_internal.h"
 
-static enum sg_err an_json_counts(struct sg_buf *b, const struct sg_an_counts *c, bool totals)
+static enum sg_err an_json_counts(struct sg_buf *b, const struct an_counts *c, bool totals)
 {
     if (totals)
         return sg_buf_printf(b,
@@ -32,7 +32,7 @@ static enum sg_err an_put_num(struct sg_buf *b, double v)
     return sg_buf_printf(b, "%.6g", v);
 }
 
-enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
+enum sg_err an_result_json(const struct an_result *r, struct sg_buf *b)
 {
     CK(sg_buf_puts(b, "{\"score\":"));
     CK(an_put_num(b, r->score));
@@ -50,9 +50,9 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
     }
     CK(sg_buf_puts(b, "],\"findings\":["));
     for (size_t i = 0; i < r->nfindings; i++) {
-        const struct sg_an_finding *f = &r->findings[i];
+        const struct an_finding *f = &r->findings[i];
         CK(sg_buf_printf(b, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"path\":", i ? "," : "",
-                         f->rule, sg_an_severity_str(f->severity)));
+                         f->rule, an_severity_str(f->severity)));
         CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
         CK(sg_buf_printf(b, ",\"line\":%u,\"message\":", f->line));
         CK(sg_buf_put_json_str(b, f->message, strlen(f->message)));
@@ -63,7 +63,7 @@ enum sg_err sg_an_result_json(const struct sg_an_result *r, struct sg_buf *b)
     for (size_t i = 0; i < r->nrule_counts; i++)
         CK(sg_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", r->rule_counts[i].rule,
                          (unsigned long long)r->rule_counts[i].count));
-    const struct sg_an_skipped *s = &r->skipped;
+    const struct an_skipped *s = &r->skipped;
     CK(sg_buf_printf(
         b,
         "},\"skipped\":{\"binary\":%llu,\"vendored\":%llu,\"generated\":%llu,\"minified\":%llu,"
@@ -97,12 +97,12 @@ static enum sg_err an_put_uri(struct sg_buf *b, const char *p)
     return sg_buf_putc(b, '"');
 }
 
-static const char *an_sarif_level(enum sg_an_severity s)
+static const char *an_sarif_level(enum an_severity s)
 {
-    return s == SG_AN_ERROR ? "error" : s == SG_AN_WARNING ? "warning" : "note";
+    return s == AN_ERROR ? "error" : s == AN_WARNING ? "warning" : "note";
 }
 
-enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
+enum sg_err an_result_sarif(const struct an_result *r, struct sg_buf *b)
 {
     CK(sg_buf_puts(
         b,
@@ -111,7 +111,7 @@ enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
         "\"semanticVersion\":\"" SG_VERSION "\","
         "\"informationUri\":\"https://github.com/singularity/singularity\",\"rules\":["));
     for (int k = 0; k < AN_NRULES; k++) {
-        const char *name = sg_an_rule_name(an_rule_ids[k]);
+        const char *name = an_rule_name(an_rule_ids[k]);
         /* SARIF rule names are PascalCase identifiers; the readable name is the short description
          */
         char pascal[64];
@@ -142,7 +142,7 @@ enum sg_err sg_an_result_sarif(const struct sg_an_result *r, struct sg_buf *b)
                       "\"columnKind\":\"unicodeCodePoints\",\"results\":["));
     /* the findings, then (with a base) the fixed ones, as results with baselineState absent */
     for (size_t i = 0; i < r->nfindings + r->nfixed; i++) {
-        const struct sg_an_finding *f =
+        const struct an_finding *f =
             i < r->nfindings ? &r->findings[i] : &r->fixed[i - r->nfindings];
         int k = an_rule_index(f->rule);
         CK(sg_buf_printf(
@@ -175,7 +175,7 @@ static const char *an_safe(const char *s, char *buf, size_t len)
     return buf;
 }
 
-enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
+enum sg_err an_result_table(const struct an_result *r, struct sg_buf *b)
 {
     char sp[1024];
     static const char *const rule =
@@ -183,13 +183,13 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
     CK(sg_buf_printf(b, "%s %-24s %8s %10s %10s %10s %10s\n%s", rule, "Language", "Files", "Code",
                      "Comment", "Blank", "Complexity", rule));
     for (size_t i = 0; i < r->nlanguages; i++) {
-        const struct sg_an_counts *c = &r->languages[i].counts;
+        const struct an_counts *c = &r->languages[i].counts;
         CK(sg_buf_printf(b, " %-24s %8llu %10llu %10llu %10llu %10llu\n", r->languages[i].name,
                          (unsigned long long)c->files, (unsigned long long)c->code,
                          (unsigned long long)c->comment, (unsigned long long)c->blank,
                          (unsigned long long)c->complexity));
     }
-    const struct sg_an_counts *t = &r->totals;
+    const struct an_counts *t = &r->totals;
     CK(sg_buf_printf(b, "%s %-24s %8llu %10llu %10llu %10llu %10llu\n%s", rule, "Total",
                      (unsigned long long)t->files, (unsigned long long)t->code,
                      (unsigned long long)t->comment, (unsigned long long)t->blank,
@@ -199,21 +199,21 @@ enum sg_err sg_an_result_table(const struct sg_an_result *r, struct sg_buf *b)
         CK(sg_buf_puts(b, "\nFindings by rule:\n"));
         for (size_t i = 0; i < r->nrule_counts; i++) {
             const char *id = r->rule_counts[i].rule;
-            CK(sg_buf_printf(b, "  %-7s %-28s %8llu\n", id, sg_an_rule_name(id),
+            CK(sg_buf_printf(b, "  %-7s %-28s %8llu\n", id, an_rule_name(id),
                              (unsigned long long)r->rule_counts[i].count));
         }
         size_t top = r->nfindings < 20 ? r->nfindings : 20;
         CK(sg_buf_printf(b, "\nTop findings (%zu of %llu):\n", top,
                          (unsigned long long)r->findings_total));
         for (size_t i = 0; i < top; i++) {
-            const struct sg_an_finding *f = &r->findings[i];
-            CK(sg_buf_printf(b, "  %-7s %s %s:%u: %s\n", sg_an_severity_str(f->severity), f->rule,
+            const struct an_finding *f = &r->findings[i];
+            CK(sg_buf_printf(b, "  %-7s %s %s:%u: %s\n", an_severity_str(f->severity), f->rule,
                              an_safe(f->path, sp, sizeof sp), f->line, f->message));
         }
     } else {
         CK(sg_buf_puts(b, "\nNo findings.\n"));
     }
-    const struct sg_an_skipped *s = &r->skipped;
+    const struct an_skipped *s = &r->skipped;
     CK(sg_buf_printf(
         b,
         "\nSkipped: binary %llu, vendored %llu, generated %llu, minified %llu, too large %llu, "

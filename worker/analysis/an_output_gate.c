@@ -6,18 +6,18 @@
 
 #include "an_internal.h"
 
-static const char *an_status_str(enum sg_an_status s)
+static const char *an_status_str(enum an_status s)
 {
-    return s == SG_AN_NEW ? "new" : "existing";
+    return s == AN_NEW ? "new" : "existing";
 }
 
-enum sg_err an_json_finding_gate(const struct sg_an_result *r, const struct sg_an_finding *f,
+enum sg_err an_json_finding_gate(const struct an_result *r, const struct an_finding *f,
                                  struct sg_buf *b)
 {
     char hex[17];
-    sg_an_fingerprint_hex(f->fingerprint, hex);
+    an_fingerprint_hex(f->fingerprint, hex);
     CK(sg_buf_printf(b, ",\"fingerprint\":\"%s\"", hex));
-    if (r->has_base && f->status != SG_AN_UNCLASSIFIED)
+    if (r->has_base && f->status != AN_UNCLASSIFIED)
         CK(sg_buf_printf(b, ",\"status\":\"%s\"", an_status_str(f->status)));
     return SG_OK;
 }
@@ -27,7 +27,7 @@ static enum sg_err an_num(struct sg_buf *b, double v)
     return sg_buf_printf(b, "%.1f", v);
 }
 
-enum sg_err an_json_gate(const struct sg_an_result *r, struct sg_buf *b)
+enum sg_err an_json_gate(const struct an_result *r, struct sg_buf *b)
 {
     if (r->has_base) {
         CK(sg_buf_puts(b, ",\"base\":{\"score\":"));
@@ -38,9 +38,9 @@ enum sg_err an_json_gate(const struct sg_an_result *r, struct sg_buf *b)
                          (unsigned long long)r->base_findings, (unsigned long long)r->new_findings,
                          (unsigned long long)r->fixed_findings));
         for (size_t i = 0; i < r->nfixed; i++) {
-            const struct sg_an_finding *f = &r->fixed[i];
+            const struct an_finding *f = &r->fixed[i];
             char hex[17];
-            sg_an_fingerprint_hex(f->fingerprint, hex);
+            an_fingerprint_hex(f->fingerprint, hex);
             CK(sg_buf_printf(b, "%s{\"rule\":\"%s\",\"path\":", i ? "," : "", f->rule));
             CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
             CK(sg_buf_puts(b, ",\"message\":"));
@@ -74,21 +74,21 @@ enum sg_err an_json_gate(const struct sg_an_result *r, struct sg_buf *b)
     return sg_buf_putc(b, ']');
 }
 
-enum sg_err an_sarif_result_gate(const struct sg_an_result *r, const struct sg_an_finding *f,
+enum sg_err an_sarif_result_gate(const struct an_result *r, const struct an_finding *f,
                                  struct sg_buf *b)
 {
     char hex[17];
-    sg_an_fingerprint_hex(f->fingerprint, hex);
+    an_fingerprint_hex(f->fingerprint, hex);
     CK(sg_buf_printf(b, ",\"partialFingerprints\":{\"singularity/v1\":\"%s\"}", hex));
-    if (f->status != SG_AN_UNCLASSIFIED)
+    if (f->status != AN_UNCLASSIFIED)
         CK(sg_buf_printf(b, ",\"baselineState\":\"%s\"",
-                         f->status == SG_AN_NEW ? "new" : "unchanged"));
+                         f->status == AN_NEW ? "new" : "unchanged"));
     else if (r->has_base) /* a fixed one, printed from the base */
         CK(sg_buf_puts(b, ",\"baselineState\":\"absent\""));
     return SG_OK;
 }
 
-enum sg_err an_table_gate(const struct sg_an_result *r, struct sg_buf *b)
+enum sg_err an_table_gate(const struct an_result *r, struct sg_buf *b)
 {
     if (!r->has_base)
         CK(sg_buf_printf(b, "\nQuality %.1f/10 (threshold %.1f): %s\n", r->score, r->threshold,
@@ -107,16 +107,16 @@ enum sg_err an_table_gate(const struct sg_an_result *r, struct sg_buf *b)
                      (unsigned long long)r->existing_findings));
     size_t shown = 0;
     for (size_t i = 0; i < r->nfindings && shown < 20; i++) {
-        const struct sg_an_finding *f = &r->findings[i];
-        if (f->status != SG_AN_NEW)
+        const struct an_finding *f = &r->findings[i];
+        if (f->status != AN_NEW)
             continue;
         char sp[512];
         size_t j = 0;
         for (; f->path[j] && j + 1 < sizeof sp; j++) /* no escape sequences from file names */
             sp[j] = ((unsigned char)f->path[j] < 0x20 || f->path[j] == 0x7f) ? '?' : f->path[j];
         sp[j] = '\0';
-        CK(sg_buf_printf(b, "  new %-7s %s %s:%u: %s\n", sg_an_severity_str(f->severity), f->rule,
-                         sp, f->line, f->message));
+        CK(sg_buf_printf(b, "  new %-7s %s %s:%u: %s\n", an_severity_str(f->severity), f->rule, sp,
+                         f->line, f->message));
         shown++;
     }
     return SG_OK;

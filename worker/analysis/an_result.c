@@ -97,14 +97,14 @@ static char *an_message(const struct an_config *c, const struct an_fnd *f)
     return strdup(buf);
 }
 
-static enum sg_an_severity an_sev(const struct an_config *c, int rule)
+static enum an_severity an_sev(const struct an_config *c, int rule)
 {
     return c->rules[rule].override ? c->rules[rule].sev : an_rule_default_sev[rule];
 }
 
 static int an_cmp_findings(const void *a, const void *b)
 {
-    const struct sg_an_finding *x = a, *y = b;
+    const struct an_finding *x = a, *y = b;
     if (x->severity != y->severity)
         return x->severity > y->severity ? -1 : 1;
     int c = strcmp(x->path, y->path);
@@ -117,13 +117,13 @@ static int an_cmp_findings(const void *a, const void *b)
 
 static int an_cmp_langs(const void *a, const void *b)
 {
-    const struct sg_an_language *x = a, *y = b;
+    const struct an_language *x = a, *y = b;
     if (x->counts.code != y->counts.code)
         return x->counts.code > y->counts.code ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
-void sg_an_result_free(struct sg_an_result *r)
+void an_result_free(struct an_result *r)
 {
     if (!r)
         return;
@@ -165,7 +165,7 @@ struct an_strs { /* NUL-terminated strings back to back, addressed by offset */
 
 struct an_tally {
     uint32_t max_findings;
-    struct sg_an_counts *lc; /* per language, an_nlangs entries */
+    struct an_counts *lc; /* per language, an_nlangs entries */
     uint64_t counts[AN_NRULES], kept[AN_NRULES];
     uint64_t excluded, unfiltered;
     struct an_fnd *fnds;
@@ -177,9 +177,9 @@ struct an_tally {
     size_t nprov, cap_prov;
     struct an_fps fps, pfps, cur; /* every finding's fingerprint; provisional files'; this file's */
     struct an_fpfile fpf;
-    struct sg_an_rename *renames; /* copies, ascending by `to` */
+    struct an_rename *renames; /* copies, ascending by `to` */
     size_t nrenames;
-    struct sg_an_fp_alias *aliases;
+    struct an_fp_alias *aliases;
     size_t naliases, cap_aliases;
     /* the current file */
     const char *cur_path;
@@ -221,23 +221,23 @@ static bool an_strs_add(struct an_strs *s, const char *str, size_t *off)
 
 static int an_cmp_rename(const void *a, const void *b)
 {
-    return strcmp(((const struct sg_an_rename *)a)->to, ((const struct sg_an_rename *)b)->to);
+    return strcmp(((const struct an_rename *)a)->to, ((const struct an_rename *)b)->to);
 }
 
 static int an_cmp_alias(const void *a, const void *b)
 {
-    const struct sg_an_fp_alias *x = a, *y = b;
+    const struct an_fp_alias *x = a, *y = b;
     return x->fp < y->fp ? -1 : x->fp > y->fp;
 }
 
-enum sg_err an_tally_set_renames(struct an_tally *t, const struct sg_an_rename *r, size_t n)
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n)
 {
     if (!n)
         return SG_OK;
     if (!(t->renames = calloc(n, sizeof *t->renames)))
         return SG_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        struct sg_an_rename *d = &t->renames[t->nrenames++];
+        struct an_rename *d = &t->renames[t->nrenames++];
         d->from = strdup(r[i].from ? r[i].from : "");
         d->to = strdup(r[i].to ? r[i].to : "");
         if (!d->from || !d->to)
@@ -252,8 +252,8 @@ static const char *an_renamed_from(const struct an_tally *t, const char *path)
 {
     if (!t->nrenames)
         return NULL;
-    struct sg_an_rename key = {.to = path};
-    const struct sg_an_rename *hit =
+    struct an_rename key = {.to = path};
+    const struct an_rename *hit =
         bsearch(&key, t->renames, t->nrenames, sizeof *t->renames, an_cmp_rename);
     return hit ? hit->from : NULL;
 }
@@ -339,7 +339,7 @@ static void an_alias(struct an_tally *t, uint64_t fp, uint64_t as_base)
     if (!an_grow((void **)&t->aliases, &t->cap_aliases, t->naliases, sizeof *t->aliases, 64))
         t->fp_nomem = true;
     else
-        t->aliases[t->naliases++] = (struct sg_an_fp_alias){fp, as_base};
+        t->aliases[t->naliases++] = (struct an_fp_alias){fp, as_base};
 }
 
 /* Rules about a whole file: their line's text is not part of their fingerprint. */
@@ -403,7 +403,7 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
     if (s->status != AN_REC_COUNTED)
         return;
     const struct an_lang *L = &an_langs[s->lang];
-    struct sg_an_counts *x = &t->lc[s->lang];
+    struct an_counts *x = &t->lc[s->lang];
     x->files++, x->code += s->code, x->comment += s->comment, x->blank += s->blank;
     x->bytes += s->bytes, x->complexity += s->complexity;
     if (s->complexity > c->max_file_complexity) {
@@ -478,12 +478,12 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
 }
 
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
-                            const struct sg_an_skipped *skipped, struct sg_an_result **out)
+                            const struct an_skipped *skipped, struct an_result **out)
 {
     enum sg_err e = SG_ERR_NOMEM;
     *out = NULL;
     an_tally_settle(t, c);
-    struct sg_an_result *r = calloc(1, sizeof *r);
+    struct an_result *r = calloc(1, sizeof *r);
     if (!r)
         goto out;
     r->skipped = *skipped;
@@ -498,12 +498,12 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     if (!r->languages)
         goto out;
     for (size_t i = 0, j = 0; i < an_nlangs; i++) {
-        const struct sg_an_counts *l = &t->lc[i];
+        const struct an_counts *l = &t->lc[i];
         if (!l->files)
             continue;
         r->languages[j].name = an_langs[i].name;
         r->languages[j].counts = *l;
-        struct sg_an_counts *x = &r->totals;
+        struct an_counts *x = &r->totals;
         x->files += l->files, x->code += l->code, x->comment += l->comment;
         x->blank += l->blank, x->bytes += l->bytes, x->complexity += l->complexity;
         j++;
@@ -530,11 +530,11 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         size_t j = 0;
         for (int k = 0; k < AN_NRULES; k++)
             if (counts[k])
-                r->rule_counts[j++] = (struct sg_an_rule_count){an_rule_ids[k], counts[k]};
+                r->rule_counts[j++] = (struct an_rule_count){an_rule_ids[k], counts[k]};
         for (size_t a = 1; a < j; a++)
             for (size_t b = a;
                  b > 0 && strcmp(r->rule_counts[b - 1].rule, r->rule_counts[b].rule) > 0; b--) {
-                struct sg_an_rule_count x = r->rule_counts[b];
+                struct an_rule_count x = r->rule_counts[b];
                 r->rule_counts[b] = r->rule_counts[b - 1];
                 r->rule_counts[b - 1] = x;
             }
@@ -554,7 +554,7 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         const struct an_fnd *f = &t->fnds[i];
         if (t->ff[f->file].dropped || c->rules[f->rule].off)
             continue;
-        struct sg_an_finding *o = &r->findings[r->nfindings];
+        struct an_finding *o = &r->findings[r->nfindings];
         o->rule = an_rule_ids[f->rule];
         o->severity = an_sev(c, f->rule);
         o->path = strdup(t->fpaths.d + t->ff[f->file].path);
@@ -572,9 +572,9 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         free(r->findings[r->nfindings].message);
     }
 
-    r->score = an_score(r->totals.code, r->totals.complexity, sev[SG_AN_ERROR], sev[SG_AN_WARNING],
-                        sev[SG_AN_NOTICE]);
-    r->passed = r->score >= r->threshold && sev[SG_AN_ERROR] == 0;
+    r->score = an_score(r->totals.code, r->totals.complexity, sev[AN_ERROR], sev[AN_WARNING],
+                        sev[AN_NOTICE]);
+    r->passed = r->score >= r->threshold && sev[AN_ERROR] == 0;
     r->gate = c->gate;
     if (t->fp_nomem || an_fps_to_result(&t->fps, c, r) != SG_OK)
         goto out;
@@ -597,12 +597,12 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
             r->nconfig_errors++;
         }
     }
-    if (sg_an_gate(r) != SG_OK)
+    if (an_gate(r) != SG_OK)
         goto out;
     *out = r;
     r = NULL;
     e = SG_OK;
 out:
-    sg_an_result_free(r);
+    an_result_free(r);
     return e;
 }

@@ -5,7 +5,7 @@
  * provisional records (up to AN_PROV_MAX_BYTES), and only files with a kept finding keep a path.
  *
  * Ownership: an_tally_new() / an_tally_free(); an_tally_result() gives the caller a result to free
- * with sg_an_result_free(). The path given to an_tally_file_begin() must stay valid until the
+ * with an_result_free(). The path given to an_tally_file_begin() must stay valid until the
  * matching an_tally_file_end(). */
 #ifndef AN_RESULT_H
 #define AN_RESULT_H
@@ -26,7 +26,7 @@ struct an_tally;
 struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
 /* Files renamed since the base (copied): their findings also get an alias fingerprint. */
-enum sg_err an_tally_set_renames(struct an_tally *t, const struct sg_an_rename *r, size_t n);
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n);
 /* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
  * from them for the fingerprints); NULL, 0 when there are none. */
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
@@ -45,6 +45,6 @@ uint64_t an_tally_unfiltered(const struct an_tally *t);
 struct an_line_hint *an_tally_line_hint(struct an_tally *t);
 /* Settles and builds the result: languages, rule counts, capped findings, score. */
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
-                            const struct sg_an_skipped *skipped, struct sg_an_result **out);
+                            const struct an_skipped *skipped, struct an_result **out);
 
 #endif

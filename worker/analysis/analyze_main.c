@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg_analysis.h"
+#include "an_analysis.h"
 #include "sg_time.h"
 
 static void usage(FILE *f)
@@ -118,8 +118,8 @@ static bool is_gzip(const char *path)
 }
 
 /* Analyses (or, for a base, reads) one input; 0 on success, else prints why and returns 2. */
-static int analyze_input(const char *input, const struct sg_an_options *o, bool as_base,
-                         struct sg_an_result **r)
+static int analyze_input(const char *input, const struct an_options *o, bool as_base,
+                         struct an_result **r)
 {
     char err[1024] = "";
     enum sg_err e;
@@ -137,7 +137,7 @@ static int analyze_input(const char *input, const struct sg_an_options *o, bool 
             fprintf(stderr, "singularity-analyze: --base %s: %s\n", input, strerror(errno));
             return 2;
         }
-        e = sg_an_result_from_json(text, len, r, err, sizeof err);
+        e = an_result_from_json(text, len, r, err, sizeof err);
         free(text);
         if (e != SG_OK) {
             fprintf(stderr, "singularity-analyze: --base %s: %s\n", input,
@@ -146,7 +146,7 @@ static int analyze_input(const char *input, const struct sg_an_options *o, bool 
         }
         return 0;
     }
-    struct sg_an_options opts = *o;
+    struct an_options opts = *o;
     struct progress p = {.what = input, .start_ms = sg_mono_ms()};
     if (isatty(STDERR_FILENO)) {
         p.size = dir || strcmp(input, "-") == 0 ? 0 : (uint64_t)st.st_size;
@@ -154,9 +154,9 @@ static int analyze_input(const char *input, const struct sg_an_options *o, bool 
         opts.progress_ctx = &p;
     }
     if (dir)
-        e = sg_an_analyze_dir(input, &opts, r, err, sizeof err);
+        e = an_analyze_dir(input, &opts, r, err, sizeof err);
     else
-        e = sg_an_analyze_tar_gz_file(input, &opts, r, err, sizeof err);
+        e = an_analyze_tar_gz_file(input, &opts, r, err, sizeof err);
     if (p.shown)
         fputs("\r\033[K", stderr);
     if (e != SG_OK) {
@@ -193,10 +193,10 @@ static double parse_seconds(const char *s)
 int main(int argc, char **argv)
 {
     const char *input = NULL, *format = "table", *base = NULL;
-    struct sg_an_rename *renames = NULL; /* points into argv; freed at exit */
+    struct an_rename *renames = NULL; /* points into argv; freed at exit */
     size_t nrenames = 0;
     double timeout_s = 0;
-    struct sg_an_options opts;
+    struct an_options opts;
     memset(&opts, 0, sizeof opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -213,11 +213,11 @@ int main(int argc, char **argv)
         } else if (strncmp(a, "--base=", 7) == 0) {
             base = a + 7;
         } else if (strcmp(a, "--rename") == 0 && i + 2 < argc && nrenames < 4096) {
-            struct sg_an_rename *nr = realloc(renames, (nrenames + 1) * sizeof *nr);
+            struct an_rename *nr = realloc(renames, (nrenames + 1) * sizeof *nr);
             if (!nr)
                 return 2;
             renames = nr;
-            renames[nrenames++] = (struct sg_an_rename){argv[i + 1], argv[i + 2]};
+            renames[nrenames++] = (struct an_rename){argv[i + 1], argv[i + 2]};
             opts.renames = renames;
             opts.nrenames = nrenames;
             i += 2;
@@ -268,31 +268,31 @@ int main(int argc, char **argv)
     }
     if (timeout_s > 0) /* from here on: reading the input counts too */
         opts.deadline_ms = sg_mono_ms() + (int64_t)(timeout_s * 1000.0);
-    struct sg_an_result *r = NULL, *br = NULL;
+    struct an_result *r = NULL, *br = NULL;
     enum sg_err e;
     if (analyze_input(input, &opts, false, &r) != 0)
         return 2;
     if (base && analyze_input(base, &opts, true, &br) != 0) {
-        sg_an_result_free(r);
+        an_result_free(r);
         return 2;
     }
-    if (br && (e = sg_an_classify(r, br)) != SG_OK) {
+    if (br && (e = an_classify(r, br)) != SG_OK) {
         fprintf(stderr, "singularity-analyze: %s\n", sg_err_str(e));
-        sg_an_result_free(r);
-        sg_an_result_free(br);
+        an_result_free(r);
+        an_result_free(br);
         return 2;
     }
-    sg_an_result_free(br);
+    an_result_free(br);
     struct sg_buf b;
     sg_buf_init(&b, 0);
     if (strcmp(format, "json") == 0) {
-        e = sg_an_result_json(r, &b);
+        e = an_result_json(r, &b);
         if (!e)
             e = sg_buf_putc(&b, '\n');
     } else if (strcmp(format, "sarif") == 0) {
-        e = sg_an_result_sarif(r, &b);
+        e = an_result_sarif(r, &b);
     } else {
-        e = sg_an_result_table(r, &b);
+        e = an_result_table(r, &b);
     }
     int rc = r->passed ? 0 : 1;
     if (e != SG_OK || fwrite(sg_buf_str(&b), 1, b.len, stdout) != b.len || fflush(stdout) != 0) {
@@ -301,7 +301,7 @@ int main(int argc, char **argv)
         rc = 2;
     }
     sg_buf_free(&b);
-    sg_an_result_free(r);
+    an_result_free(r);
     free(renames);
     return rc;
 }

@@ -1,3 +1,0 @@
-# A job resumed after its worker died (or lost PostgreSQL) between creating the check run and
-# storing its id reuses that check run, found on GitHub by external_id (label integration).
-sg_add_shell_test(worker_checkrun_resume ${CMAKE_CURRENT_SOURCE_DIR}/integration/worker_checkrun_resume.sh integration TIMEOUT 240)

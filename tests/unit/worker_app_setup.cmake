@@ -1,2 +1,0 @@
-# Unit tests of register's and doctor's pure parts (request reader, manifest, conversion answer).
-sg_add_unit_test(test_worker_app_setup SOURCES unit/worker_app_setup.c LIBS sg_worker)
