@@ -82,3 +82,85 @@ $$;
 
 ALTER FUNCTION singularity_find_gate_base SET plan_cache_mode = force_generic_plan;
 
+-- A commit first analysed as another change's base (trigger 'base') has no check run of its own.
+-- The claim of migration 0003 took any completed analysis of the commit as the job's own, so a
+-- later push or pull request of that commit was counted as done and never got its check run.
+-- Here a 'base' row is not the commit's own analysis: the job inserts its own row, creates its
+-- check run and analyses the commit. Base lookups (singularity_find_gate_base, singularity_find_base)
+-- still find 'base' rows. Same parameters and results as before.
+CREATE OR REPLACE FUNCTION singularity_claim(
+    p_repository_id bigint, p_installation_id bigint, p_full_name text, p_head_sha text,
+    p_forced boolean, p_match text, p_ref text, p_pull bigint, p_base_sha text, p_trigger text,
+    p_delivery text, p_engine_version text, p_worker_id text, p_attempt integer)
+RETURNS TABLE (o_inserted boolean, o_id bigint, o_created_at text, o_status text,
+               o_worker_id text, o_check_run_id bigint, o_idle_s bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    a record;
+    v_first timestamptz;
+    v_found boolean := false;
+BEGIN
+    INSERT INTO installations (id) VALUES (p_installation_id) ON CONFLICT DO NOTHING;
+    INSERT INTO repositories (id, installation_id, full_name)
+    VALUES (p_repository_id, p_installation_id, p_full_name)
+    ON CONFLICT (id) DO NOTHING;
+    UPDATE repositories r
+    SET full_name = p_full_name, installation_id = p_installation_id, removed_at = NULL,
+        updated_at = now()
+    WHERE r.id = p_repository_id
+      AND (r.full_name IS DISTINCT FROM p_full_name
+           OR r.installation_id IS DISTINCT FROM p_installation_id
+           OR r.removed_at IS NOT NULL);
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_repository_id::text || ':' || p_head_sha, 0));
+    -- Read after the lock: an analysis committed by the claim we waited for is seen, with its row
+    -- here (the trigger wrote both in that claim's transaction).
+    SELECT c.first_at INTO v_first
+    FROM analysed_commits c
+    WHERE c.repository_id = p_repository_id AND c.head_sha = p_head_sha;
+    IF v_first IS NOT NULL THEN
+        IF p_forced THEN
+            SELECT x.id, x.created_at, x.status, x.worker_id, x.check_run_id, x.updated_at INTO a
+            FROM analyses x
+            WHERE x.repository_id = p_repository_id AND x.head_sha = p_head_sha
+              AND x.delivery = p_match AND x.status IN ('running', 'completed')
+              AND x.trigger <> 'base'
+              AND x.created_at >= v_first
+            ORDER BY x.created_at DESC, x.id DESC LIMIT 1;
+        ELSE
+            SELECT x.id, x.created_at, x.status, x.worker_id, x.check_run_id, x.updated_at INTO a
+            FROM analyses x
+            WHERE x.repository_id = p_repository_id AND x.head_sha = p_head_sha
+              AND x.engine_version = p_match AND x.status IN ('running', 'completed')
+              AND x.trigger <> 'base'
+              AND x.created_at >= v_first
+            ORDER BY x.created_at DESC, x.id DESC LIMIT 1;
+        END IF;
+        v_found := FOUND;
+    END IF;
+    IF v_found THEN
+        o_inserted := false;
+        o_status := a.status;
+        o_worker_id := a.worker_id;
+        o_check_run_id := coalesce(a.check_run_id, 0);
+        o_idle_s := extract(epoch FROM now() - a.updated_at)::bigint;
+    ELSE
+        INSERT INTO analyses AS x (repository_id, installation_id, head_sha, ref, pull, base_sha,
+                                   trigger, delivery, forced, engine_version, status, worker_id,
+                                   attempt)
+        VALUES (p_repository_id, p_installation_id, p_head_sha, p_ref, p_pull, p_base_sha,
+                p_trigger, p_delivery, p_forced, p_engine_version, 'running', p_worker_id,
+                p_attempt)
+        RETURNING x.id, x.created_at INTO a;
+        o_inserted := true;
+        o_status := 'running';
+        o_worker_id := p_worker_id;
+        o_check_run_id := 0;
+        o_idle_s := 0;
+    END IF;
+    o_id := a.id;
+    o_created_at := to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    RETURN NEXT;
+END
+$$;
+
+ALTER FUNCTION singularity_claim SET plan_cache_mode = force_generic_plan;

@@ -6,7 +6,8 @@
 # fixes a finding counts it; a renamed file keeps its findings (GitHub's compare API); a pull
 # request whose base was never analysed costs one extra tarball
 # download, stores the base once (trigger 'base', no check run) and the next pull request on that
-# base reuses it; and with the stored findings capped, the counts stay exact. Every check-run body
+# base reuses it; that base commit pushed later gets a check run of its own; and with the stored
+# findings capped, the counts stay exact. Every check-run body
 # is validated against @octokit/openapi.
 set -uo pipefail
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -126,6 +127,13 @@ sg_check "the next pull request reused the stored base: no second download" [ "$
 sg_check "and one base row" [ "$(psql -tAc "select count(*) from analyses where head_sha = '$B9'")" = 1 ]
 sg_check "both judged against it" \
   [ "$(psql -tAc "select count(*) from analyses a join analyses b on b.id = a.base_analysis_id where a.head_sha in ('$H4', '$H5') and b.head_sha = '$B9'")" = 2 ]
+
+echo "# a commit stored only as a base, then pushed: it gets its own check run"
+sys_send push "$(sys_push_payload "$B9")" >/dev/null
+sg_check "the push's check run completed" wait_run "$B9"
+sg_check "exactly one completed check run for it" [ "$(completed_runs "$B9")" = 1 ]
+sg_check "its own analysis next to the base row, with the check run's id" \
+  [ "$(psql -tAc "select string_agg(trigger || ':' || status || ':' || (check_run_id is not null), ',' order by trigger) from analyses where head_sha = '$B9'")" = "base:completed:false,push:completed:true" ]
 
 echo "# the stored findings capped at 20: counts stay exact"
 sys_send pull_request "$(sys_pr_payload opened "$H7" "$B7" 7)" >/dev/null
