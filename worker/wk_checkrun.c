@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wk_checkrun_internal.h"
 #include "sg_buf.h"
 #include "sg_utf8.h"
 
@@ -123,6 +124,21 @@ static double round1(double v)
     return x == 0.0 ? 0.0 : x;
 }
 
+double wk_checkrun_round1(double v)
+{
+    return round1(v);
+}
+
+enum sg_err wk_checkrun_md_code(struct sg_buf *b, const char *s)
+{
+    return md_code(b, s);
+}
+
+enum sg_err wk_checkrun_md_text(struct sg_buf *b, const char *s)
+{
+    return md_cell(b, s);
+}
+
 static enum sg_err put_delta_i(struct sg_buf *b, int64_t d)
 {
     if (d == 0)
@@ -151,11 +167,6 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
                                   bool success, struct sg_buf *b)
 {
     enum sg_err e = SG_OK;
-#define P(...)                                                                                     \
-    do {                                                                                           \
-        if (e == SG_OK)                                                                            \
-            e = sg_buf_printf(b, __VA_ARGS__);                                                     \
-    } while (0)
     uint64_t errors = 0, warnings = 0, notices = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
         if (r->findings[i].severity == AN_ERROR)
@@ -184,7 +195,7 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
       (unsigned long long)r->totals.files, r->totals.files == 1 ? "" : "s",
       (unsigned long long)r->totals.code, (unsigned long long)r->totals.comment,
       (unsigned long long)r->totals.blank, (unsigned long long)r->totals.complexity);
-    if (!success) {
+    if (!success && !r->has_base) {
         if (has_error_finding(r))
             P("\nThe check fails because there is at least one finding of severity **error**.\n");
         else if (round1(r->score) < round1(r->threshold))
@@ -317,7 +328,10 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
         P(".\n");
     }
 
-    if (r->findings_total > nannotations) {
+    if (r->has_base && !r->gate.annotate_all) {
+        P("\nAnnotations mark the new findings only (`.singularity.yml` `annotate: all` marks "
+          "every finding).\n");
+    } else if (r->findings_total > nannotations) {
         P("\n%llu finding%s shown as annotations; %llu more %s not annotated%s.\n",
           (unsigned long long)nannotations, nannotations == 1 ? " is" : "s are",
           (unsigned long long)(r->findings_total - nannotations),
@@ -326,7 +340,6 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
     }
     if (o && o->details_url && *o->details_url)
         P("\n[Details](%s)\n", o->details_url);
-#undef P
     return e;
 }
 
@@ -373,13 +386,21 @@ enum sg_err wk_checkrun_render(const struct an_result *r, const struct wk_checkr
     struct sg_buf b;
     sg_buf_init(&b, SUMMARY_BUILD_MAX);
 
-    bool success = round1(r->score) >= round1(r->threshold) && !has_error_finding(r) && r->passed;
+    bool success = r->has_base ? r->passed
+                               : round1(r->score) >= round1(r->threshold) &&
+                                     !has_error_finding(r) && r->passed;
     out->conclusion = success ? "success" : "failure";
 
     size_t max_ann = o && o->max_annotations ? o->max_annotations : DEFAULT_MAX_ANNOTATIONS;
-    size_t nann = r->nfindings < max_ann ? r->nfindings : max_ann;
+    size_t nann = 0;
+    for (size_t i = 0; i < r->nfindings && nann < max_ann; i++)
+        nann += wk_checkrun_annotates(r, &r->findings[i]);
 
     /* title */
+    if (r->has_base) {
+        e = wk_checkrun_gate_title(r, other_engine(base), &b);
+        goto titled;
+    }
     e = sg_buf_printf(&b, "Quality %.1f/10", round1(r->score));
     if (e == SG_OK && other_engine(base))
         e = sg_buf_puts(&b, " (new score formula)");
@@ -390,12 +411,16 @@ enum sg_err wk_checkrun_render(const struct an_result *r, const struct wk_checkr
                 ? sg_buf_printf(&b, " · %llu finding%s", (unsigned long long)r->findings_total,
                                 r->findings_total == 1 ? "" : "s")
                 : sg_buf_puts(&b, " · no findings");
+titled:
     if (e != SG_OK || !(out->title = dup_capped(sg_buf_str(&b), WK_CHECKRUN_TITLE_MAX)))
         goto fail;
 
     /* summary */
     sg_buf_reset(&b);
-    e = render_summary(r, base, o, nann, success, &b);
+    if (r->has_base)
+        e = wk_checkrun_gate_summary(r, o, &b);
+    if (e == SG_OK)
+        e = render_summary(r, base, o, nann, success, &b);
     if (e == SG_ERR_TOO_LARGE)
         e = SG_OK; /* the build cap only bounds memory: the summary is cut below anyway */
     if (e == SG_OK)
@@ -409,10 +434,12 @@ enum sg_err wk_checkrun_render(const struct an_result *r, const struct wk_checkr
         if (!out->annotations)
             goto fail;
     }
-    for (size_t i = 0; i < nann; i++) {
+    for (size_t i = 0, k = 0; k < nann; i++) {
         const struct an_finding *f = &r->findings[i];
-        struct wk_checkrun_annotation *a = &out->annotations[i];
-        out->nannotations = i + 1;
+        if (!wk_checkrun_annotates(r, f))
+            continue;
+        struct wk_checkrun_annotation *a = &out->annotations[k++];
+        out->nannotations = k;
         const char *name = f->rule ? an_rule_name(f->rule) : NULL;
         char t[512];
         snprintf(t, sizeof t, "%s%s%s", f->rule ? f->rule : "", name ? " " : "", name ? name : "");

@@ -46,6 +46,8 @@ struct wk_checkrun_render_opts {
     size_t max_annotations;  /* annotations rendered (and later sent); 0: 1000. The summary says
                                 how many findings are not annotated. */
     const char *details_url; /* optional link shown at the end of the summary (may be NULL) */
+    const double *trend;     /* the ref's recent scores, oldest first, ending with this one */
+    size_t ntrend;           /* (a sparkline when 2 or more; only with a base) */
 };
 
 struct wk_checkrun_annotation {
@@ -67,7 +69,10 @@ struct wk_checkrun_output {
 };
 
 /* conclusion: "success" when r->score >= r->threshold and no finding has severity error (taken
- * from rule_counts' effective severities via the findings list and r->passed), else "failure".
+ * from rule_counts' effective severities via the findings list and r->passed), else "failure";
+ * a result classified against its base (r->has_base) follows its gate (r->passed) instead and is
+ * titled "Quality 8.4/10 (+0.3) · 2 new findings", its summary opening with the verdict, and
+ * only new findings annotated unless `annotate: all` (DESIGN.md section 9).
  * title: "Quality 8.4/10" + " (+0.3 vs base)" when base is given (" (new score formula)" when
  * another engine scored it) + " · 12 findings".
  * summary: score line, language table, findings by rule (id, name, severity, count, change vs

@@ -80,6 +80,7 @@ enum sg_err wk_db_claim(struct wk_db *db, const struct sg_job *job, const char *
                         int64_t stale_s, struct wk_claim *out);
 /* What wk_db_store_result looks up as the base commit's analysis (struct wk_db_base). */
 struct wk_db_base_query {
+    int64_t gate_base_id; /* the analysis r was classified against (r->has_base) */
     int64_t repository_id;
     const char *head_sha, *base_sha, *ref, *engine_version;
 };

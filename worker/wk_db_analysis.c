@@ -335,8 +335,11 @@ static enum sg_err put_rows(struct wk_db *db, const struct wk_claim *c, const st
             e = sg_buf_printf(buf, "\t%s\t", an_severity_str(f->severity));
         if (!e)
             e = wk_db_copy_escape(buf, f->message ? f->message : "");
-        if (!e)
-            e = sg_buf_putc(buf, '\n');
+        if (!e) /* the uint64 as bigint: the same bits */
+            e = sg_buf_printf(buf, "\t%lld\t%s\n", (long long)(int64_t)f->fingerprint,
+                              f->status == AN_UNCLASSIFIED ? "\\N"
+                              : f->status == AN_NEW        ? "t"
+                                                           : "f");
         if (!e && (buf->len >= 65536 || i + 1 == n)) {
             if (PQputCopyData(db->conn, buf->data, (int)buf->len) != 1) {
                 e = SG_ERR_DB;
@@ -358,7 +361,8 @@ static enum sg_err store_query(struct wk_db *db, const struct wk_claim *c,
                                const char *after, PGresult **rows)
 {
     static const char copy_sql[] = "COPY findings (analysis_id, analysis_created_at, ordinal, "
-                                   "path, line, rule, severity, message) FROM STDIN";
+                                   "path, line, rule, severity, message, fingerprint, is_new) "
+                                   "FROM STDIN";
     *rows = NULL;
     if (!db->conn)
         return SG_ERR_DB;
@@ -510,6 +514,8 @@ enum sg_err wk_db_store_result(struct wk_db *db, const struct wk_claim *c,
     struct sg_buf q;
     sg_buf_init(&q, 0);
     e = append_call(db, &q, "SELECT singularity_store_result", upd, 21);
+    if (!e)
+        e = wk_db_gate_update_sql(db, c, r, bq ? bq->gate_base_id : 0, &q);
     if (!e && want_base)
         e = append_call(db, &q, "SELECT * FROM singularity_find_base_any", ba.p, 7);
     if (!e)

@@ -46,6 +46,12 @@ enum sg_err wk_db_pipeline(struct wk_db *db, const struct wk_db_stmt *st, size_t
 /* One statement in its own transaction. */
 enum sg_err wk_db_exec_tx(struct wk_db *db, const char *sql, int n, const char *const *p,
                           PGresult **out);
+/* The new-code gate's columns of an analysis row (db_gate.c), appended to a query string. */
+struct an_result;
+struct sg_buf;
+enum sg_err wk_db_gate_update_sql(struct wk_db *db, const struct wk_claim *c,
+                                  const struct an_result *r, int64_t base_analysis_id,
+                                  struct sg_buf *q);
 /* An integer as a query parameter's text. */
 void wk_db_i64s(char *buf, size_t n, int64_t v);
 

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "an_analysis.h"
 #include "sg_crypto.h"
 #include "sg_err.h"
 #include "sg_metrics.h"
@@ -140,6 +141,24 @@ enum sg_err wk_github_checkrun_fail(struct wk_github *gh, int64_t installation_i
                                     const char *repo_full_name, const char *head_sha,
                                     int64_t check_run_id, const char *title, const char *message,
                                     struct wk_github_error *err);
+
+/* Files renamed between two commits (GET /repos/{repo}/compare/{base}...{head}, entries with
+ * status "renamed" and previous_filename), one request. GitHub lists at most 300 files: truncated
+ * says the list may be cut, and renames past it are then not known (their findings count as new
+ * and fixed: the caller goes on with what it has). Free with wk_github_renames_free(). */
+#define WK_GITHUB_COMPARE_MAX_FILES 300
+struct wk_github_renames {
+    struct an_rename *v; /* strings owned */
+    size_t n;
+    bool truncated;
+};
+enum sg_err wk_github_compare_renames(struct wk_github *gh, int64_t installation_id,
+                                      const char *repo_full_name, const char *base_sha,
+                                      const char *head_sha, struct wk_github_renames *out,
+                                      struct wk_github_error *err);
+void wk_github_renames_free(struct wk_github_renames *rn);
+/* The renames in a compare answer's body (fuzzed); SG_ERR_PARSE without a files array. */
+enum sg_err wk_github_renames_parse(const char *body, struct wk_github_renames *out);
 
 /* Receives tarball bytes as libcurl gets them (e.g. a wrapper around an_feed). Return SG_OK to
  * continue; any other value aborts the download and is what wk_github_tarball() returns. */

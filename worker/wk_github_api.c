@@ -550,3 +550,84 @@ enum sg_err wk_github_delivery_redeliver(struct wk_github *gh, int64_t delivery_
     wk_gh_resp_free(&r);
     return e;
 }
+
+/* ---------- renames between two commits ---------- */
+
+void wk_github_renames_free(struct wk_github_renames *rn)
+{
+    if (!rn)
+        return;
+    for (size_t i = 0; i < rn->n; i++) {
+        free((char *)rn->v[i].from);
+        free((char *)rn->v[i].to);
+    }
+    free(rn->v);
+    memset(rn, 0, sizeof *rn);
+}
+
+enum sg_err wk_github_compare_renames(struct wk_github *gh, int64_t installation_id,
+                                      const char *repo_full_name, const char *base_sha,
+                                      const char *head_sha, struct wk_github_renames *out,
+                                      struct wk_github_error *err)
+{
+    wk_gh_err_clear(err);
+    memset(out, 0, sizeof *out);
+    if (!gh || !valid_repo(repo_full_name) || !valid_ref(base_sha) || !valid_ref(head_sha)) {
+        wk_gh_err_set(err, 0, 0, "bad arguments");
+        return SG_ERR_INVALID;
+    }
+    char url[4096];
+    /* per_page=1: the commits list is paginated, the files (at most 300) come with any page */
+    snprintf(url, sizeof url, "%s/repos/%s/compare/%s...%s?per_page=1", gh->api_url, repo_full_name,
+             base_sha, head_sha);
+    struct wk_gh_resp r;
+    wk_gh_resp_init(&r, gh->max_response);
+    enum sg_err e = wk_gh_inst_call(gh, installation_id, "GET", url, NULL, &r, err);
+    if (!e && (e = wk_github_renames_parse(sg_buf_str(&r.body), out)) == SG_ERR_PARSE)
+        wk_gh_err_set(err, (int)r.status, 0, "compare: no files array");
+    wk_gh_resp_free(&r);
+    return e;
+}
+
+enum sg_err wk_github_renames_parse(const char *body, struct wk_github_renames *out)
+{
+    memset(out, 0, sizeof *out);
+    enum sg_err e = SG_OK;
+    struct json_object *o = json_tokener_parse(body), *files;
+    if (!o || !json_object_object_get_ex(o, "files", &files) ||
+        !json_object_is_type(files, json_type_array)) {
+        e = SG_ERR_PARSE;
+        goto out;
+    }
+    size_t n = json_object_array_length(files);
+    out->truncated = n >= WK_GITHUB_COMPARE_MAX_FILES;
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v) {
+        e = SG_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *f = json_object_array_get_idx(files, i), *st, *to, *from;
+        if (!json_object_object_get_ex(f, "status", &st) ||
+            !json_object_is_type(st, json_type_string) ||
+            strcmp(json_object_get_string(st), "renamed") != 0 ||
+            !json_object_object_get_ex(f, "filename", &to) ||
+            !json_object_is_type(to, json_type_string) ||
+            !json_object_object_get_ex(f, "previous_filename", &from) ||
+            !json_object_is_type(from, json_type_string))
+            continue;
+        struct an_rename *x = &out->v[out->n];
+        x->from = strdup(json_object_get_string(from));
+        x->to = strdup(json_object_get_string(to));
+        out->n++;
+        if (!x->from || !x->to) {
+            e = SG_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    json_object_put(o);
+    if (e)
+        wk_github_renames_free(out);
+    return e;
+}

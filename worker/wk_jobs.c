@@ -18,6 +18,7 @@
 #include "wk_checkrun.h"
 #include "wk_config.h"
 #include "wk_db.h"
+#include "wk_gate.h"
 #include "wk_github.h"
 #include "wk_metrics.h"
 #include "wk_queue.h"
@@ -206,7 +207,8 @@ struct job_ctx {
     int64_t t0;
     size_t findings_stored;
     uint64_t findings_total;
-    int64_t store_ms; /* analysis row + findings COPY, one transaction */
+    int64_t store_ms;    /* analysis row + findings COPY, one transaction */
+    int64_t classify_us; /* new / existing / fixed against the base */
     const char *conclusion;
     double score;
 };
@@ -308,6 +310,8 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
     struct an_session *an = NULL;
     struct an_result *res = NULL;
     struct wk_db_base base = {0};
+    struct wk_db_gate_base gb = {0};
+    struct wk_github_renames renames = {0};
     struct wk_checkrun_output out = {0};
     struct wk_github_error ge = {0};
     enum sg_err e;
@@ -361,10 +365,28 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         c->claim.check_run_id = id;
     }
 
+    /* the base to judge the change against (DESIGN.md section 9), analysed now if never before;
+     * both analyses share the job's one time budget */
+    int64_t deadline_ms = sg_mono_ms() + cfg->analysis_timeout_s * 1000;
+    struct wk_gate_stats gs;
+    e = wk_gate_find_or_analyse_base(r, job, deadline_ms, &gb, &gs, &ge);
+    if (e) {
+        if (e == SG_ERR_DB || e == SG_ERR_NOMEM)
+            set_step(se, e, "database", wk_db_error(r->db));
+        else if (e == SG_ERR_TIMEOUT)
+            out_of_time(c, se);
+        else
+            from_gh(se, e, "downloading the base commit's archive", &ge);
+        goto out;
+    }
+
     struct an_options opts = {0};
     an_limits_default(&opts.limits);
     opts.limits.max_findings = (uint32_t)cfg->max_stored_findings;
-    opts.deadline_ms = sg_mono_ms() + cfg->analysis_timeout_s * 1000;
+    wk_gate_renames(r, job, &gb, &renames);
+    opts.renames = renames.v;
+    opts.nrenames = renames.n;
+    opts.deadline_ms = deadline_ms;
     an = an_new(&opts);
     if (!an) {
         set_step(se, SG_ERR_NOMEM, "analysis", "out of memory");
@@ -397,9 +419,16 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         set_step(se, e, "the repository archive could not be analysed", an_error(an));
         goto out;
     }
+    int64_t t_cl = sg_mono_us();
+    if (gb.found && (e = an_classify(res, gb.result)) != SG_OK) {
+        set_step(se, e, "classifying the findings against the base", sg_err_str(e));
+        goto out;
+    }
+    c->classify_us = sg_mono_us() - t_cl;
     int64_t dl_ms = sg_mono_ms() - t_dl;
     int64_t t_store = sg_mono_ms();
-    struct wk_db_base_query bq = {.repository_id = job->repo_id,
+    struct wk_db_base_query bq = {.gate_base_id = gb.found ? gb.id : 0,
+                                  .repository_id = job->repo_id,
                                   .head_sha = job->sha,
                                   .base_sha = job->base_sha,
                                   .ref = job->ref,
@@ -424,7 +453,13 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
         cb.engine_version = base.engine_version;
         cbp = &cb;
     }
-    struct wk_checkrun_render_opts ro = {.max_annotations = (size_t)cfg->max_annotations};
+    double trend[8];
+    size_t ntrend = 0;
+    if (res->has_base && wk_db_trend(r->db, job->repo_id, job->ref, AN_ENGINE_VERSION, trend,
+                                     sizeof trend / sizeof trend[0], &ntrend) != SG_OK)
+        ntrend = 0; /* the sparkline is a nicety: the check run goes out without it */
+    struct wk_checkrun_render_opts ro = {
+        .max_annotations = (size_t)cfg->max_annotations, .trend = trend, .ntrend = ntrend};
     e = wk_checkrun_render(res, cbp, &ro, &out);
     if (e) {
         set_step(se, e, "rendering the check run", sg_err_str(e));
@@ -450,6 +485,8 @@ static enum sg_err run_analyze(struct job_ctx *c, struct step_err *se, enum wk_o
 out:
     wk_checkrun_output_free(&out);
     wk_db_base_free(&base);
+    wk_db_gate_base_free(&gb);
+    wk_github_renames_free(&renames);
     an_result_free(res);
     an_free(an);
     return e;
@@ -660,14 +697,14 @@ enum wk_outcome wk_jobs_run(struct wk_runner *r, const char *line, size_t len)
     }
     if (!e) {
         o = finish(r, do_ack, line, len, NULL, 0) ? done : WK_OUT_LOST;
-        sg_log_info(done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
-                    SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
-                    SG_KV_INT("check_run", c.claim.check_run_id),
-                    SG_KV_STR("conclusion", c.conclusion), SG_KV_DBL("score", c.score),
-                    SG_KV_INT("findings", (long long)c.findings_total),
-                    SG_KV_INT("stored", (long long)c.findings_stored),
-                    SG_KV_INT("store_ms", c.store_ms), SG_KV_STR("outcome", wk_outcome_str(o)),
-                    SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
+        sg_log_info(
+            done == WK_OUT_REUSED ? "job done: commit already analysed" : "job done",
+            SG_KV_STR("job", kind), SG_KV_INT("analysis", c.claim.analysis_id),
+            SG_KV_INT("check_run", c.claim.check_run_id), SG_KV_STR("conclusion", c.conclusion),
+            SG_KV_DBL("score", c.score), SG_KV_INT("findings", (long long)c.findings_total),
+            SG_KV_INT("stored", (long long)c.findings_stored), SG_KV_INT("store_ms", c.store_ms),
+            SG_KV_INT("classify_us", c.classify_us), SG_KV_STR("outcome", wk_outcome_str(o)),
+            SG_KV_INT("dur_ms", sg_mono_ms() - t0), SG_KV_END);
         goto out;
     }
     enum wk_disposition disp = se.permanent ? WK_DISP_PERMANENT : wk_jobs_classify(e);

@@ -7,7 +7,9 @@
  *   mode 2: the rest is one file's content, analysed as C, Python, Rust, Markdown, Shell and as
  *           .singularity.yml, inside a GitHub-style tarball; its first line is also an exclude
  *           glob matched against each further line as a path (the glob matcher alone, where a
- *           slow case is easiest for the fuzzer to find: -timeout catches it)
+ *           slow case is easiest for the fuzzer to find: -timeout catches it); the same bytes are
+ *           also read as a --format json base (an_result_from_json) and, when they parse, the
+ *           analysis is classified against it (with a rename) before every output is rendered
  *   first byte 0xF0 and up: the rest goes straight to the secret matcher (Hyperscan prefilter,
  *           PCRE2 windows, allow-lists) under paths that wake path rules, with a configuration
  *           that allows and disables; every hit must be in the file and show at most 4 bytes */
@@ -52,9 +54,11 @@ static void tar_entry(unsigned char **buf, size_t *len, const char *name, const 
     *len += need;
 }
 
-static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
+static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config,
+                const struct an_result *base)
 {
-    struct an_options o = {.config_path = config};
+    static const struct an_rename rn = {"old.c", "a.c"};
+    struct an_options o = {.config_path = config, .renames = &rn, .nrenames = 1};
     o.limits.max_total_bytes = 64u << 20;
     o.limits.max_findings = 50;
     struct an_session *an = an_new(&o);
@@ -65,6 +69,9 @@ static void run(const uint8_t *gz, size_t n, size_t chunk, const char *config)
         e = an_feed(an, gz + off, n - off < chunk ? n - off : chunk);
     struct an_result *r = NULL;
     if (!e && an_finish(an, &r) == SG_OK) {
+        if (base && an_classify(r, base) == SG_OK &&
+            r->new_findings + r->existing_findings != r->nfingerprints)
+            abort();
         struct sg_buf b;
         sg_buf_init(&b, 0);
         an_result_json(r, &b);
@@ -139,10 +146,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t chunk = 1 + (data[0] / 3) * 37;
     data++, size--;
     if (mode == 1) {
-        run(data, size, chunk, NULL);
+        run(data, size, chunk, NULL, NULL);
         return 0;
     }
     unsigned char *tar = NULL;
+    struct an_result *base = NULL;
     size_t tl = 0;
     if (mode == 0) {
         tar = malloc(size + 1024);
@@ -151,6 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tl = size + 1024;
     } else {
         globs(data, size);
+        char err[256];
+        (void)an_result_from_json((const char *)data, size, &base, err, sizeof err);
         static const char *const names[] = {"top/.singularity.yml",
                                             "top/a.c",
                                             "top/b.py",
@@ -169,7 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     size_t gl;
     unsigned char *gz = tb_gzip_level(tar, tl, 0, &gl);
-    run(gz, gl, chunk, NULL);
+    run(gz, gl, chunk, NULL, base);
+    an_result_free(base);
     free(gz);
     free(tar);
     return 0;

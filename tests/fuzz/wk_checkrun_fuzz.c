@@ -44,6 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fs[i].path = strs[i % n];
         fs[i].message = strs[(i + 1) % n];
         fs[i].line = (uint32_t)(i * 7);
+        fs[i].fingerprint = i;
+        fs[i].status = (data[2] >> (i % 8)) & 1 ? AN_NEW : AN_EXISTING;
     }
     for (size_t i = 0; i < ne; i++)
         errs[i] = strs[(i + 2) % n];
@@ -60,10 +62,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.nrule_counts = 2;
     r.config_errors = errs;
     r.nconfig_errors = ne;
+    /* judged against a base (DESIGN.md section 9): verdict, reasons from the repository's bytes,
+     * new findings, counts and the sparkline */
+    double trend[8];
+    for (size_t i = 0; i < 8; i++)
+        trend[i] = data[(i + 1) % 4] / 25.5;
+    if (data[1] & 2) {
+        r.has_base = true;
+        r.base_score = data[3] / 25.5;
+        r.new_findings = nf;
+        r.fixed_findings = data[2];
+        r.gate_reasons = errs;
+        r.ngate_reasons = ne;
+        r.gate.annotate_all = data[1] & 4;
+    }
     struct wk_checkrun_base b = {
         .sha = strs[0], .score = 5.0, .rule_counts = rc, .nrule_counts = 1};
     struct wk_checkrun_render_opts o = {.max_annotations = (size_t)(data[0] % 7),
-                                        .details_url = strs[n - 1]};
+                                        .details_url = strs[n - 1],
+                                        .trend = trend,
+                                        .ntrend = data[0] % 9};
     struct wk_checkrun_output out;
     if (wk_checkrun_render(&r, (data[1] & 1) ? &b : NULL, &o, &out) == SG_OK) {
         if (!fits(out.title, WK_CHECKRUN_TITLE_MAX) || !fits(out.summary, WK_CHECKRUN_SUMMARY_MAX))

@@ -1,7 +1,8 @@
 /* Why: GitHub's answers are outside input to the worker: the status, the rate-limit headers,
  * Retry-After, the Link header and the JSON error body all feed wk_github_classify() and
  * wk_github_link_next(). This target feeds them arbitrary bytes: input lines are status,
- * Retry-After, X-RateLimit-Remaining, X-RateLimit-Reset, Link, then the body. */
+ * Retry-After, X-RateLimit-Remaining, X-RateLimit-Reset, Link, then the body, which is also read
+ * as a compare answer (the renamed files). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char next[512];
     if (wk_github_link_next(f[4], next, sizeof next) && strlen(next) >= sizeof next)
         abort();
+    struct wk_github_renames rn;
+    if (f[5] && wk_github_renames_parse(f[5], &rn) == SG_OK) {
+        for (size_t i = 0; i < rn.n; i++)
+            if (!rn.v[i].from || !rn.v[i].to)
+                abort();
+        wk_github_renames_free(&rn);
+    }
     free(s);
     return 0;
 }

@@ -32,6 +32,7 @@
 #include "sg_time.h"
 #include "sg_utf8.h"
 #include "sim_apps.h"
+#include "sim_compare.h"
 #include "sim_tar.h"
 
 #define MAX_BODY    (32u << 20)
@@ -834,6 +835,46 @@ static void tar_cache_put(const char *dir, const char *sha, const struct sg_buf 
 }
 
 /* codeload: token in the query only; an Authorization header is refused (it would be a leak). */
+/* A commit's tree: its own (DIR/owner/repo@sha) when the test made one, else the repository's;
+ * false when there is none. */
+static bool commit_dir(const char *owner, const char *repo, const char *sha, char *dir, size_t len)
+{
+    struct stat st;
+    snprintf(dir, len, "%s/%s/%s@%s", S.repos_dir ? S.repos_dir : "", owner, repo, sha);
+    if (!S.repos_dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        snprintf(dir, len, "%s/%s/%s", S.repos_dir ? S.repos_dir : "", owner, repo);
+    return S.repos_dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* GET /repos/{o}/{r}/compare/{base}...{head}: the files between two commits' trees, at most 300
+ * as GitHub lists (sim_compare.c); commits are not simulated. */
+static void h_compare(struct rq *r, const char *owner, const char *repo, const char *basehead)
+{
+    struct sim_inst *in = auth_token(r);
+    if (!in)
+        return;
+    char full[256], base[128], bdir[4096], hdir[4096];
+    snprintf(full, sizeof full, "%s/%s", owner, repo);
+    const char *dots = strstr(basehead, "...");
+    size_t bl = dots ? (size_t)(dots - basehead) : 0;
+    if (!inst_has_repo(in, full) || !dots || bl == 0 || bl >= sizeof base || !dots[3]) {
+        finish_msg(r, 404, "Not Found", DOCS "/commits/commits#compare-two-commits");
+        return;
+    }
+    memcpy(base, basehead, bl);
+    base[bl] = '\0';
+    struct json_object *files = NULL;
+    if (!commit_dir(owner, repo, base, bdir, sizeof bdir) ||
+        !commit_dir(owner, repo, dots + 3, hdir, sizeof hdir) ||
+        !(files = sim_compare_files(bdir, hdir, 300))) {
+        finish_msg(r, 404, "Not Found", DOCS "/commits/commits#compare-two-commits");
+        return;
+    }
+    char api[300];
+    self_base(r, api, sizeof api, false);
+    finish_json(r, 200, sim_compare_answer(api, full, base, dots + 3, files));
+}
+
 static void h_codeload(struct rq *r, const char *owner, const char *repo, const char *sha)
 {
     r->rl_remaining = -1;
@@ -856,9 +897,7 @@ static void h_codeload(struct rq *r, const char *owner, const char *repo, const 
         return;
     }
     char dir[4096];
-    struct stat st;
-    snprintf(dir, sizeof dir, "%s/%s/%s", S.repos_dir ? S.repos_dir : "", owner, repo);
-    if (!S.repos_dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!commit_dir(owner, repo, sha, dir, sizeof dir)) {
         finish_raw(r, 404, "text/plain", "404: Not Found", 14);
         return;
     }
@@ -1649,6 +1688,8 @@ static void route(struct rq *r)
     if (n >= 4 && !strcmp(seg[0], "repos") && valid_segment(seg[1]) && valid_segment(seg[2])) {
         if (n == 5 && !strcmp(seg[3], "tarball") && get)
             return h_tarball(r, seg[1], seg[2], seg[4]);
+        if (n == 5 && !strcmp(seg[3], "compare") && get)
+            return h_compare(r, seg[1], seg[2], seg[4]);
         if (n == 4 && !strcmp(seg[3], "check-runs") && post)
             return h_checkrun_create(r, seg[1], seg[2]);
         if (n == 5 && !strcmp(seg[3], "check-runs") && (patch || get))

@@ -639,18 +639,22 @@ j = json.load(open(sys.argv[1]))
 def same(name, got, want):
     if set(got) != set(want):
         print("%s keys %s, expected %s" % (name, sorted(got), sorted(want))); sys.exit(1)
-same("top", j, ["score", "threshold", "passed", "score_breakdown", "totals", "languages", "findings", "rule_counts", "skipped", "config_errors"])
+# section 5's keys, and section 9's that every result carries (no base here: no base/new/fixed)
+same("top", j, ["score", "threshold", "passed", "score_breakdown", "totals", "languages", "findings", "rule_counts", "skipped", "config_errors", "gate", "fingerprints"])
 for b in j["score_breakdown"]: same("score_breakdown[]", b, ["kind", "cost", "findings", "files"])
+same("gate", j["gate"], ["scope", "passed", "reasons"])
+assert j["gate"]["scope"] == "overall" and j["gate"]["passed"] == j["passed"], j["gate"]
+assert len(j["fingerprints"]) == sum(j["rule_counts"].values()), len(j["fingerprints"])
 same("totals", j["totals"], ["files", "code", "comment", "blank", "bytes", "complexity"])
 for l in j["languages"]: same("languages[]", l, ["name", "files", "code", "comment", "blank", "complexity"])
-for f in j["findings"]: same("findings[]", f, ["rule", "severity", "path", "line", "message"])
+for f in j["findings"]: same("findings[]", f, ["rule", "severity", "path", "line", "message", "fingerprint"])
 same("skipped", j["skipped"], ["binary", "vendored", "generated", "minified", "too_large", "unsafe"])
 assert isinstance(j["score"], (int, float)) and 0 <= j["score"] <= 10 and round(j["score"], 1) == j["score"], j["score"]
 assert j["threshold"] == 7.0 and isinstance(j["passed"], bool) and isinstance(j["config_errors"], list)
 assert isinstance(j["rule_counts"], dict)
 PY
-sg_check "--format json (clean): exactly section 5's keys at every level" python3 "$SG_TMP/keys.py" "$A/clean.json"
-sg_check "--format json (dirty): exactly section 5's keys at every level" python3 "$SG_TMP/keys.py" "$A/dirty.json"
+sg_check "--format json (clean): exactly sections 5 and 9's keys at every level" python3 "$SG_TMP/keys.py" "$A/clean.json"
+sg_check "--format json (dirty): exactly sections 5 and 9's keys at every level" python3 "$SG_TMP/keys.py" "$A/dirty.json"
 sg_check "clean: passed true; C: 1 file, code 3, comment 1, blank 1; Python: code 2 (tokei names)" python3 -c '
 import json,sys; j=json.load(open(sys.argv[1])); L={l["name"]:l for l in j["languages"]}
 assert j["passed"] is True, j["passed"]

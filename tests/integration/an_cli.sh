@@ -50,16 +50,20 @@ EOF
 sg_check "JSON object has exactly DESIGN.md's keys (and score_breakdown) and types" python3 - "$T/tgz.json" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert list(d) == ["score","threshold","passed","score_breakdown","totals","languages","findings","rule_counts","skipped","config_errors"], list(d)
+# without a base: the gate's verdict (the overall rule) and every fingerprint, none of the base's keys
+assert list(d) == ["score","threshold","passed","score_breakdown","totals","languages","findings","rule_counts","skipped","config_errors","gate","fingerprints"], list(d)
 kinds = ["secrets","conflicts","complexity","size","style","maintenance","binaries"]
 assert [b["kind"] for b in d["score_breakdown"]] == kinds, d["score_breakdown"]
 assert all(list(b) == ["kind","cost","findings","files"] for b in d["score_breakdown"])
 assert round(sum(b["cost"] for b in d["score_breakdown"]) * 10) == round((10 - d["score"]) * 10)
 assert {b["kind"]: b["findings"] for b in d["score_breakdown"]}["maintenance"] == 1
+assert d["gate"]["scope"] == "overall" and d["gate"]["passed"] == d["passed"] and d["gate"]["reasons"]
+assert len(d["fingerprints"]) == sum(d["rule_counts"].values()) and d["fingerprints"] == sorted(d["fingerprints"])
 assert list(d["totals"]) == ["files","code","comment","blank","bytes","complexity"]
 assert list(d["skipped"]) == ["binary","vendored","generated","minified","too_large","unsafe"]
 assert all(list(l) == ["name","files","code","comment","blank","complexity"] for l in d["languages"])
-assert all(list(f) == ["rule","severity","path","line","message"] for f in d["findings"])
+assert all(list(f) == ["rule","severity","path","line","message","fingerprint"] for f in d["findings"])
+assert all(f["fingerprint"] in d["fingerprints"] for f in d["findings"])
 assert isinstance(d["score"], float) and 0 <= d["score"] <= 10 and d["threshold"] == 6.5
 c = {l["name"]: l for l in d["languages"]}
 assert c["C"]["code"] == 8 and c["C"]["comment"] == 1 and c["C"]["blank"] == 1 and c["C"]["complexity"] == 2, c["C"]

@@ -6,3 +6,5 @@ sg_add_shell_test(an_cli ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_cli.sh integ
 sg_add_shell_test(an_self ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_self.sh unit TIMEOUT 120)
 # The SEC rules against gitleaks itself on gitleaks' own rule samples (label integration).
 sg_add_shell_test(an_secrets_oracle ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_secrets_oracle.sh integration TIMEOUT 900)
+# singularity-analyze --base: the new-code gate from the command line (DESIGN.md section 9).
+sg_add_shell_test(an_base ${CMAKE_CURRENT_SOURCE_DIR}/integration/an_base.sh integration TIMEOUT 180)

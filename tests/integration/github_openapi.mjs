@@ -48,6 +48,7 @@ if (process.argv[2] === '--responses') {
     'deliveries': ['/app/hook/deliveries', 'get', '200'],
     'manifest-conversion': ['/app-manifests/{code}/conversions', 'post', '201'],
     'app': ['/app', 'get', '200'],
+    'compare': ['/repos/{owner}/{repo}/compare/{basehead}', 'get', '200'],
   };
   let bad = 0, n = 0;
   for (const [name, [p, m, code]] of Object.entries(ops)) {

@@ -137,6 +137,13 @@ sg_check "page 2 is the failed one" [ "$(jq_ 'd[0]["guid"]+" "+str(d[0]["status_
 sg_check "redeliver (202)" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/hook/deliveries/1/attempts")" = 202 ]
 sg_check "redeliver unknown (404)" [ "$(code -X POST -H "Authorization: Bearer $JWT" "$API/app/hook/deliveries/77/attempts")" = 404 ]
 
+# --- compare: the files between two commits' trees (octo/hello@renamed moves README.md to docs/)
+sg_check "compare (200)" [ "$(code "${AUTH[@]}" "$API/repos/octo/hello/compare/$SHA...renamed?per_page=1")" = 200 ]
+save compare
+sg_check "compare lists the move as renamed, with previous_filename" \
+  [ "$(jq_ '[(f["status"], f.get("previous_filename"), f["filename"]) for f in d["files"]]')" = "[('renamed', 'README.md', 'docs/README.md')]" ]
+sg_check "compare without three dots (404)" [ "$(code "${AUTH[@]}" "$API/repos/octo/hello/compare/$SHA")" = 404 ]
+
 if command -v node >/dev/null && [ -d "$SG_SOURCE_DIR/tests/node_modules/ajv" ]; then
   sg_check "answers match GitHub's OpenAPI response schemas" node "$SG_SOURCE_DIR/tests/integration/github_openapi.mjs" --responses "$SG_TMP/resp"
 else

@@ -70,16 +70,19 @@ sg_check "sha1 now has two completed analyses" \
 sg_check "repository_quality trend is computed against the previous analysis" \
   [ "$(psql -tAc "select previous_score is not null and trend is not null from repository_quality where repository_id=$SYS_REPO_ID")" = t ]
 
-# A later push on main whose `before` was never analysed: compared with the previous analysis on
-# the branch (sha1's), found by the same lookup as the base commit.
+# A later push on main whose `before` was never analysed: the before commit is its base (DESIGN.md
+# section 9), analysed in the same job (trigger base, no check run of its own) and compared with.
 SHA3=3333333333333333333333333333333333333333
 sg_check "push of sha3 accepted" [ "$(sys_send push "$(sys_push_payload $SHA3 4444444444444444444444444444444444444444)")" = 202 ]
 sg_check "fourth check run completed" sys_wait_check_runs 4 60
-sg_check "sha3's summary compares with the previous analysis on main (sha1)" bash -c "
+sg_check "sha3's summary compares with its before commit, analysed in the same job" bash -c "
   curl -sf http://127.0.0.1:$GITHUB_SIM_PORT/_sim/check-runs | python3 -c \"
 import json,sys
 c=[c for c in json.load(sys.stdin) if c['head_sha']=='$SHA3'][0]
-assert '${SHA1:0:7}' in c['output']['summary'], c['output']['summary']\""
+assert '4444444' in c['output']['summary'], c['output']['summary']
+assert c['output']['title'].endswith('· no new findings'), c['output']['title']\""
+sg_check "the before commit stored as a base analysis, without a check run" \
+  [ "$(psql -tAc "select trigger || ':' || status || ':' || (check_run_id is null) from analyses where head_sha = '4444444444444444444444444444444444444444'")" = "base:completed:true" ]
 
 # sync: installation created -> installation and repositories recorded.
 sg_check "installation created accepted" [ "$(sys_send installation "$(sys_installation_payload created)")" = 202 ]

@@ -38,7 +38,8 @@ sg_check "one check run" [ "$(runs_for $A1)" = 1 ]
 echo "# 2. the creating POST applied, its answer lost"
 A2=f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2f2
 fault '{"method":"POST","path_prefix":"/repos/acme/widgets/check-runs","drop_answer":true,"count":1}'
-enqueue "$(job $A2)"
+# on a branch of its own: no base, so every finding is annotated (with a base only new ones are)
+enqueue "$(job $A2 | sed 's#refs/heads/main#refs/heads/answers-a2#')"
 sg_check "the job completed" wait_completed $A2 30
 sg_check "one check run, none left in_progress" \
   bash -c "[ \"$(runs_for $A2)\" = 1 ] && [ \"$(completed_for $A2)\" = 1 ]"

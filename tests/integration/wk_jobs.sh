@@ -284,5 +284,7 @@ sg_check "the base lookup in the same query found the previous analysis on the b
   bash -c "curl -sf $SIM/_sim/check-runs | python3 -c \"
 import json,sys
 c=[c for c in json.load(sys.stdin) if c['head_sha']=='$S13'][0]
-assert 'vs base' in c['output']['title'], c['output']['title']\""
+import re
+# judged against the branch's previous analysis (DESIGN.md section 9): the title carries the change
+assert re.match(r'Quality \\d+\\.\\d/10 \\([+-]\\d+\\.\\d\\) · (no new findings|\\d+ new findings?)$', c['output']['title']), c['output']['title']\""
 sg_summary

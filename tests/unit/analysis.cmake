@@ -11,8 +11,8 @@ if(ISAL_FOUND)
   file(GLOB SG_ANALYSIS_SRC ${PROJECT_SOURCE_DIR}/worker/analysis/an_*.c)
   add_library(sg_analysis_zlib STATIC ${SG_ANALYSIS_SRC})
   target_include_directories(sg_analysis_zlib PUBLIC ${PROJECT_SOURCE_DIR}/worker/analysis)
-  target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML ZLIB::ZLIB
-    PkgConfig::HS PkgConfig::PCRE2 Threads::Threads m)
+  target_link_libraries(sg_analysis_zlib PUBLIC sg_common PRIVATE PkgConfig::YAML PkgConfig::JSONC
+    ZLIB::ZLIB PkgConfig::HS PkgConfig::PCRE2 Threads::Threads m)
   sg_add_unit_test(test_an_stream_zlib SOURCES unit/an_stream.c LIBS sg_analysis_zlib ZLIB::ZLIB)
 endif()
 # Inputs built to be slow (repeated secret prefixes, `**` globs, deep paths) and the time budget.
@@ -21,3 +21,5 @@ sg_add_unit_test(test_an_hostile SOURCES unit/an_hostile.c LIBS sg_analysis ZLIB
 sg_add_unit_test(test_an_memory SOURCES unit/an_memory.c LIBS sg_analysis ZLIB::ZLIB)
 # The secret rules: gitleaks' behaviour rule by rule, every allow-list path, never printing a secret.
 sg_add_unit_test(test_an_secrets SOURCES unit/an_secrets.c LIBS sg_analysis ZLIB::ZLIB)
+# Fingerprints, classification against a base and each gate setting (DESIGN.md section 9).
+sg_add_unit_test(test_an_gate SOURCES unit/an_gate.c LIBS sg_analysis ZLIB::ZLIB)

@@ -23,10 +23,12 @@ static struct an_language langs[] = {
 static struct an_rule_count rules[] = {{"MNT001", 1}, {"SEC002", 1}, {"STY001", 2}};
 
 static struct an_finding findings[] = {
-    {"SEC002", AN_ERROR, "src/aws.c", 12, "AWS access key id AKIA...MPLE"},
-    {"STY001", AN_WARNING, "src/main.c", 40, "line is 140 characters long (max 120)"},
-    {"STY001", AN_WARNING, "src/main.c", 41, "line is 130 characters long (max 120)"},
-    {"MNT001", AN_NOTICE, "src/util.py", 5, "FIXME in a comment"},
+    {"SEC002", AN_ERROR, "src/aws.c", 12, "AWS access key id AKIA...MPLE", 0, AN_UNCLASSIFIED},
+    {"STY001", AN_WARNING, "src/main.c", 40, "line is 140 characters long (max 120)", 0,
+     AN_UNCLASSIFIED},
+    {"STY001", AN_WARNING, "src/main.c", 41, "line is 130 characters long (max 120)", 0,
+     AN_UNCLASSIFIED},
+    {"MNT001", AN_NOTICE, "src/util.py", 5, "FIXME in a comment", 0, AN_UNCLASSIFIED},
 };
 
 static void base_result(struct an_result *r)
@@ -125,8 +127,9 @@ static void test_annotation_cap_and_note(void **state)
     enum { N = 130 };
     static struct an_finding many[N];
     for (int i = 0; i < N; i++)
-        many[i] = (struct an_finding){"STY002", AN_NOTICE, "a.c", (uint32_t)i + 1,
-                                      "trailing white space"};
+        many[i] = (struct an_finding){
+            "STY002", AN_NOTICE,      "a.c", (uint32_t)i + 1, "trailing white space",
+            0,        AN_UNCLASSIFIED};
     struct an_rule_count rc[] = {{"STY002", 500}};
     struct an_result r;
     base_result(&r);
@@ -263,7 +266,7 @@ static void test_limits(void **state)
     static char longmsg[70000];
     memset(longmsg, 'x', sizeof longmsg - 1);
     memcpy(longmsg + 65533, "ééé", 6); /* a 2-byte character straddles the limit */
-    struct an_finding f[] = {{"SEC001", AN_ERROR, "k.pem", 0, longmsg}};
+    struct an_finding f[] = {{"SEC001", AN_ERROR, "k.pem", 0, longmsg, 0, AN_UNCLASSIFIED}};
     r.findings = f;
     r.nfindings = 1;
     r.findings_total = 1;
@@ -321,8 +324,8 @@ static void test_invalid_utf8_replaced(void **state)
     struct an_result r;
     base_result(&r);
     struct an_finding f[] = {
-        {"SEC002", AN_ERROR, "dir/inv\xff\xfe", 3, "key \xED\xA0\x80 here"},
-        {"STY001", AN_WARNING, "ok/\xC3\xA9t\xC3\xA9.c", 1, "cut \xE2\x82"},
+        {"SEC002", AN_ERROR, "dir/inv\xff\xfe", 3, "key \xED\xA0\x80 here", 0, AN_UNCLASSIFIED},
+        {"STY001", AN_WARNING, "ok/\xC3\xA9t\xC3\xA9.c", 1, "cut \xE2\x82", 0, AN_UNCLASSIFIED},
     };
     r.findings = f;
     r.nfindings = 2;
@@ -370,7 +373,7 @@ static void test_cuts_between_characters(void **state)
 
             struct an_result r;
             base_result(&r);
-            struct an_finding f[] = {{"SEC001", AN_ERROR, "k.pem", 1, msg}};
+            struct an_finding f[] = {{"SEC001", AN_ERROR, "k.pem", 1, msg, 0, AN_UNCLASSIFIED}};
             r.findings = f;
             r.nfindings = 1;
             r.findings_total = 1;
@@ -397,6 +400,61 @@ static void test_cuts_between_characters(void **state)
     wk_checkrun_output_free(&out);
 }
 
+/* With a base (DESIGN.md section 9): the gate decides, the title counts new findings, the summary
+ * opens with the verdict, and only new findings are annotated unless `annotate: all`. */
+static void test_judges_the_change(void **state)
+{
+    (void)state;
+    struct an_finding f[4];
+    memcpy(f, findings, sizeof f);
+    f[0].status = AN_EXISTING; /* the old AWS key: no annotation, no failure */
+    f[1].status = AN_NEW;
+    f[2].status = AN_EXISTING;
+    f[3].status = AN_EXISTING;
+    struct an_result r;
+    base_result(&r);
+    r.findings = f;
+    r.has_base = true;
+    r.base_score = 8.1;
+    r.new_findings = 1;
+    r.fixed_findings = 2;
+    r.existing_findings = 3;
+    r.passed = true;
+    char reason[] = "no new finding of severity error or above and the score did not fall more "
+                    "than 0.5";
+    char *reasons[] = {reason};
+    r.gate_reasons = reasons;
+    r.ngate_reasons = 1;
+    r.gate = (struct an_gate_cfg){.fail_on = AN_ERROR, .max_score_drop = 0.5};
+    double trend[] = {7.9, 7.9, 8.1, 8.1, 8.4};
+    struct wk_checkrun_render_opts o = {.trend = trend, .ntrend = 5};
+    struct wk_checkrun_output out;
+    assert_int_equal(wk_checkrun_render(&r, NULL, &o, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 8.4/10 (+0.3) · 1 new finding");
+    assert_string_equal(out.conclusion, "success"); /* the old error finding does not fail it */
+    assert_true(strncmp(out.summary, "## ✅ Passed\n\n- no new finding", 30) == 0);
+    assert_non_null(
+        strstr(out.summary, "### New findings\n\n- **STY001** warning `src/main.c:40`"));
+    assert_non_null(strstr(out.summary, "**1 new · 2 fixed · 3 existing**"));
+    assert_non_null(strstr(out.summary, "▄▄▅▅▇ 7.9 → 8.4"));
+    assert_null(strstr(out.summary, "severity **error**"));
+    assert_int_equal(out.nannotations, 1);
+    assert_string_equal(out.annotations[0].path, "src/main.c");
+    assert_int_equal(out.annotations[0].start_line, 40);
+    wk_checkrun_output_free(&out);
+
+    r.gate.annotate_all = true;
+    r.new_findings = 0;
+    r.passed = false;
+    r.score = 7.0;
+    assert_int_equal(wk_checkrun_render(&r, NULL, NULL, &out), SG_OK);
+    assert_string_equal(out.title, "Quality 7.0/10 (-1.1) · no new findings");
+    assert_string_equal(out.conclusion, "failure");
+    assert_true(strncmp(out.summary, "## ❌ Failed\n", strlen("## ❌ Failed\n")) == 0);
+    assert_int_equal(out.nannotations, 4);
+    wk_checkrun_output_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_failure_output),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_cuts_between_characters),
+        cmocka_unit_test(test_judges_the_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,20 @@
 
 /* Changes whenever counting, rules or scoring change, so stored results made by another engine
  * are not reused for a job (DESIGN.md section 3: "same configuration"). */
-#define AN_ENGINE_VERSION "4"
+#define AN_ENGINE_VERSION "5"
 
 enum an_severity { AN_NOTICE = 0, AN_WARNING = 1, AN_ERROR = 2 };
+
+/* A finding against its base (DESIGN.md section 9); UNCLASSIFIED when there is no base. */
+enum an_status { AN_UNCLASSIFIED = 0, AN_NEW, AN_EXISTING };
+
+/* `gate` and `annotate` of .singularity.yml (DESIGN.md section 9). */
+struct an_gate_cfg {
+    bool scope_overall;    /* gate.scope: overall; false = new */
+    int fail_on;           /* gate.fail_on: lowest failing severity of a new finding; -1 = none */
+    double max_score_drop; /* gate.max_score_drop */
+    bool annotate_all;     /* annotate: all; false = new */
+};
 
 struct an_limits {
     uint64_t max_file_bytes;  /* a larger file is counted in skipped.too_large, not read */
@@ -30,6 +41,12 @@ struct an_limits {
 };
 
 struct an_file; /* below */
+
+/* A file renamed between the base and this commit (GitHub's compare API, status "renamed"). */
+struct an_rename {
+    const char *from; /* previous_filename, the base's path */
+    const char *to;   /* the path in this commit */
+};
 
 struct an_options {
     struct an_limits limits; /* zero fields take the defaults (an_limits_default) */
@@ -42,6 +59,19 @@ struct an_options {
      * without the engine keeping them (singularity-analyze --files; scripts/calibrate.sh). */
     void (*on_file)(void *ctx, const struct an_file *f);
     void *on_file_ctx;
+    /* Called by an_analyze_dir / an_analyze_tar_gz_file after each file (tree) or chunk
+     * (archive) with the bytes read so far and the entries seen; NULL = none. */
+    void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
+    void *progress_ctx;
+    /* Files renamed since the base: their findings also get a fingerprint under the base's path
+     * (result's fingerprint_aliases), so a rename keeps their identity. Copied by an_new. */
+    const struct an_rename *renames;
+    size_t nrenames;
+};
+
+/* A finding's fingerprint as the base knows it (under a renamed file's previous path). */
+struct an_fp_alias {
+    uint64_t fp, as_base;
 };
 
 struct an_finding {
@@ -50,6 +80,8 @@ struct an_finding {
     char *path;                /* relative to the repository root */
     uint32_t line;             /* 1-based */
     char *message;
+    uint64_t fingerprint;  /* an_fingerprint: stable across moves (docs/analysis.md) */
+    enum an_status status; /* after an_classify() */
 };
 
 struct an_counts {
@@ -113,7 +145,29 @@ struct an_result {
     char **config_errors; /* each one line, e.g. ".singularity.yml:3: max_line_length: expected an
                              integer" */
     size_t nconfig_errors;
+
+    /* Every finding's fingerprint, also beyond the findings cap, ascending, with its severity
+     * (parallel array), so classification and the gate are exact. */
+    uint64_t *fingerprints;
+    uint8_t *fingerprint_severity;
+    size_t nfingerprints;
+    struct an_fp_alias *fingerprint_aliases; /* ascending by fp; only with renames */
+    size_t nfingerprint_aliases;
+    struct an_gate_cfg gate;
+    /* Filled by an_classify(): */
+    bool has_base;
+    double base_score;
+    uint64_t base_findings;
+    uint64_t new_findings, fixed_findings, existing_findings;
+    uint64_t new_by_severity[3];
+    struct an_finding *fixed; /* base findings the head lacks, capped at AN_FIXED_MAX */
+    size_t nfixed;
+    /* Filled by an_gate() (the result's own configuration): */
+    char **gate_reasons;
+    size_t ngate_reasons;
 };
+
+#define AN_FIXED_MAX 100
 
 void an_limits_default(struct an_limits *l);
 
@@ -136,6 +190,24 @@ enum sg_err an_analyze_tar_gz_file(const char *path, const struct an_options *op
 
 void an_result_free(struct an_result *r);
 
+/* ---- the new-code gate (DESIGN.md section 9; an_fingerprint.c, an_baseline.c, an_gate.c) ---- */
+
+/* "0123456789abcdef": the 16 lower-case hex digits of a fingerprint, NUL-terminated. */
+void an_fingerprint_hex(uint64_t fp, char out[17]);
+/* 16 hex digits to a fingerprint; false when s is not exactly that. */
+bool an_fingerprint_parse(const char *s, uint64_t *out);
+/* Classifies head's findings against base: status of every kept finding, the exact new / fixed /
+ * existing counts, the (capped) fixed findings copied from base, then an_gate(head). Renames
+ * are the caller's: base fingerprints are compared as they are. */
+enum sg_err an_classify(struct an_result *head, const struct an_result *base);
+/* Evaluates r->gate (scope new with a base, else the overall rule): sets r->passed and
+ * r->gate_reasons (each one sentence). */
+enum sg_err an_gate(struct an_result *r);
+/* A result printed earlier by --format json (which carries every fingerprint), read back as a
+ * base: score, findings with their fingerprints, rule counts and all fingerprints. */
+enum sg_err an_result_from_json(const char *text, size_t len, struct an_result **out, char *err,
+                                size_t errlen);
+
 /* Output formats (DESIGN.md section 5). */
 enum sg_err an_result_json(const struct an_result *r, struct sg_buf *out);
 enum sg_err an_result_sarif(const struct an_result *r, struct sg_buf *out);
@@ -149,5 +221,7 @@ const char *an_debt_str(enum an_debt d);         /* "secrets", "complexity", ...
 enum sg_err an_score_explain(const struct an_result *r, struct sg_buf *out);
 /* Rule metadata: name ("AWS access key id") and default severity; NULL for an unknown id. */
 const char *an_rule_name(const char *rule_id);
+/* The engine's own (static) copy of a rule id, as results carry it; NULL for an unknown id. */
+const char *an_rule_id(const char *rule_id);
 
 #endif

@@ -25,6 +25,7 @@ void an_config_defaults(struct an_config *c)
     c->max_file_lines = 2000;     /* p95 of source files in the reference set */
     c->max_file_complexity = 200; /* p95 likewise (docs/analysis.md, "File kinds") */
     c->default_excludes = true;
+    c->gate = (struct an_gate_cfg){.fail_on = AN_ERROR, .max_score_drop = 0.5};
 }
 
 void an_config_add_error(struct an_config *c, const char *fmt, ...)
@@ -300,6 +301,54 @@ static void an_parse_secrets(struct an_config *c, const char *file, yaml_documen
     }
 }
 
+/* `gate:` (DESIGN.md section 9): scope, fail_on, max_score_drop. */
+static void an_parse_gate(struct an_config *c, const char *file, yaml_document_t *doc,
+                          yaml_node_t *v)
+{
+    if (v->type != YAML_MAPPING_NODE) {
+        an_config_add_error(c, "%s:%lu: gate: expected a mapping (scope, fail_on, max_score_drop)",
+                            file, an_line(v));
+        return;
+    }
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(doc, p->key),
+                    *val = yaml_document_get_node(doc, p->value);
+        const char *key = an_scalar(k), *s = an_scalar(val);
+        unsigned long ln = val ? an_line(val) : 0;
+        if (key && strcmp(key, "scope") == 0) {
+            if (s && strcmp(s, "new") == 0)
+                c->gate.scope_overall = false;
+            else if (s && strcmp(s, "overall") == 0)
+                c->gate.scope_overall = true;
+            else
+                an_config_add_error(c, "%s:%lu: gate.scope: expected new or overall", file, ln);
+        } else if (key && strcmp(key, "fail_on") == 0) {
+            if (s && strcmp(s, "error") == 0)
+                c->gate.fail_on = AN_ERROR;
+            else if (s && strcmp(s, "warning") == 0)
+                c->gate.fail_on = AN_WARNING;
+            else if (s && strcmp(s, "notice") == 0)
+                c->gate.fail_on = AN_NOTICE;
+            else if (s && strcmp(s, "none") == 0)
+                c->gate.fail_on = -1;
+            else
+                an_config_add_error(
+                    c, "%s:%lu: gate.fail_on: expected error, warning, notice or none", file, ln);
+        } else if (key && strcmp(key, "max_score_drop") == 0) {
+            char *e = NULL;
+            double d = s ? strtod(s, &e) : NAN;
+            if (!s || e == s || *e || !(d >= 0.0 && d <= 10.0))
+                an_config_add_error(
+                    c, "%s:%lu: gate.max_score_drop: expected a number from 0 to 10", file, ln);
+            else
+                c->gate.max_score_drop = d;
+        } else {
+            an_config_add_error(c, "%s:%lu: gate: unknown setting \"%.64s\"", file,
+                                k ? an_line(k) : 0, key ? key : "?");
+        }
+    }
+}
+
 void an_config_parse(struct an_config *c, const char *file, const unsigned char *text, size_t len)
 {
     yaml_parser_t parser;
@@ -371,6 +420,14 @@ void an_config_parse(struct an_config *c, const char *file, const unsigned char 
             an_parse_rules(c, file, &doc, v);
         } else if (strcmp(key, "secrets") == 0) {
             an_parse_secrets(c, file, &doc, v);
+        } else if (strcmp(key, "gate") == 0) {
+            an_parse_gate(c, file, &doc, v);
+        } else if (strcmp(key, "annotate") == 0) {
+            const char *s = an_scalar(v);
+            if (s && (strcmp(s, "new") == 0 || strcmp(s, "all") == 0))
+                c->gate.annotate_all = strcmp(s, "all") == 0;
+            else
+                an_config_add_error(c, "%s:%lu: annotate: expected new or all", file, an_line(v));
         } else {
             an_config_add_error(c, "%s:%lu: unknown setting \"%.64s\"", file, an_line(k), key);
         }

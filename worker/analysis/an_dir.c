@@ -55,6 +55,8 @@ static enum sg_err an_read_file(struct an_session *an, int dfd, const char *name
     }
     close(fd);
     an_file_end(an);
+    if (an->progress)
+        an->progress(an->progress_ctx, an->total_out, an->nentries);
     return an->err;
 }
 

@@ -133,11 +133,14 @@ struct an_session *an_new(const struct an_options *opts)
     an_fill_limits(&an->limits, opts ? &opts->limits : NULL);
     an_config_defaults(&an->cfg);
     an->deadline_ms = opts ? opts->deadline_ms : 0;
+    an->progress = opts ? opts->progress : NULL;
+    an->progress_ctx = opts ? opts->progress_ctx : NULL;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
     an->tally = an_tally_new(an->limits.max_findings);
     if (an->tally && opts)
         an_tally_on_file(an->tally, opts->on_file, opts->on_file_ctx);
-    if (!an->tally || an_gz_init(&an->gz) != SG_OK) {
+    if (!an->tally || an_gz_init(&an->gz) != SG_OK ||
+        (opts && an_tally_set_renames(an->tally, opts->renames, opts->nrenames) != SG_OK)) {
         an_free(an);
         return NULL;
     }
@@ -216,7 +219,7 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
         if (size <= 1024 * 1024 && !keyfile)
             return SG_OK;
         fs.status = AN_REC_BINARY;
-        an_tally_file_begin(an->tally, path);
+        an_tally_file_begin(an->tally, path, d, n);
         if (size > 1024 * 1024)
             an_tally_finding(an->tally, AN_BIN001, 1,
                              (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
@@ -248,8 +251,9 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
                 return SG_OK;
             }
         }
-        an_tally_file_begin(an->tally, path);
-        struct an_scan_cfg sc = {.max_line_length = c->max_line_length,
+        an_tally_file_begin(an->tally, path, d, n);
+        struct an_scan_cfg sc = {.hint = an_tally_line_hint(an->tally),
+                                 .max_line_length = c->max_line_length,
                                  .minified = minified,
                                  .deadline_ms = an->deadline_ms};
         struct an_scan_out so;
@@ -533,6 +537,7 @@ enum sg_err an_analyze_tar_gz_file(const char *path, const struct an_options *op
     unsigned char *buf = NULL;
     struct an_session *an = NULL;
     int fd = -1;
+    uint64_t read_total = 0;
     *out = NULL;
     if (errlen)
         err[0] = '\0';
@@ -561,6 +566,9 @@ enum sg_err an_analyze_tar_gz_file(const char *path, const struct an_options *op
         if (n == 0)
             break;
         e = an_feed(an, buf, (size_t)n);
+        read_total += (uint64_t)n;
+        if (an->progress)
+            an->progress(an->progress_ctx, read_total, an->nentries);
         if (e) {
             snprintf(err, errlen, "%s: %s", path, an_error(an));
             goto out;

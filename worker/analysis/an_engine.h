@@ -25,6 +25,8 @@ struct an_session {
     struct an_config cfg;
     struct an_secrets *sec; /* the secret matcher, built from cfg when a file first needs it */
     int64_t deadline_ms;
+    void (*progress)(void *ctx, uint64_t bytes_read, uint64_t files);
+    void *progress_ctx;
     bool config_resolved, config_seen;
     bool finished, dir_mode, dir_config_read;
     enum sg_err err;

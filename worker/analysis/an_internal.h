@@ -97,7 +97,14 @@ extern const enum an_severity an_rule_default_sev[AN_NRULES];
 int an_rule_index(const char *id); /* -1 when unknown */
 
 /* ---- one file's scan: counts, complexity and line findings in one pass ---- */
+/* The line the scanner is on, so a finding's callback can read its text without searching the
+ * file for it (the fingerprints, an_fingerprint.c). */
+struct an_line_hint {
+    uint32_t line;
+    const unsigned char *start, *end; /* without the newline */
+};
 struct an_scan_cfg {
+    struct an_line_hint *hint; /* NULL = none; written before the line's findings */
     uint32_t max_line_length;
     bool minified;       /* long lines are expected */
     int64_t deadline_ms; /* sg_mono_ms() value at which to stop; 0 = none */
@@ -111,6 +118,69 @@ typedef void (*an_finding_fn)(void *ctx, enum an_rule rule, uint32_t line, uint3
 void an_scan(const struct an_lang *lang, const unsigned char *data, size_t len,
              const struct an_scan_cfg *cfg, struct an_scan_out *out, an_finding_fn fn, void *ctx);
 /* Secrets (SEC001-SEC005) are found by an_secrets.c, in every text file. */
+
+/* ---- fingerprints (an_fingerprint.c; DESIGN.md section 9) ---- */
+uint64_t an_fp_begin(const char *path); /* the hash state after the path */
+/* The state after the line's text with its white space removed (NULL, 0 for a file-level rule),
+ * then after the rule id; an_fp_final() adds the occurrence number. */
+uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len);
+uint64_t an_fp_key(uint64_t text_state, const char *rule);
+uint64_t an_fp_final(uint64_t key, uint32_t occurrence);
+
+/* One file's findings on their way to fingerprints: the line text is hashed when the finding is
+ * made (the file's bytes are at hand only then) and the occurrence number counted per key. */
+struct an_fpfile {
+    struct an_line_hint hint;  /* filled by an_scan (see an_scan_cfg) */
+    const unsigned char *data; /* the file's bytes, valid until the file ends (may be NULL) */
+    size_t len, cur_off;
+    uint32_t cur_line, text_line; /* text_line: the line text_state hashed (0 = none) */
+    uint64_t path_state, text_state;
+    bool has_alias; /* the file was renamed: alias_state is its previous path's */
+    uint64_t alias_state, alias_text_state;
+    uint64_t *key; /* occurrence counts by key: open addressing, cap a power of two */
+    uint32_t *cnt, *used;
+    size_t cap, nused;
+};
+void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
+                     const unsigned char *data, size_t len);
+/* The finding's fingerprint, and under the alias path (0 without one); false when out of memory. */
+bool an_fpfile_add(struct an_fpfile *f, const char *rule, bool file_level, uint32_t line,
+                   uint64_t *fp, uint64_t *afp);
+void an_fpfile_free(struct an_fpfile *f);
+
+/* Every fingerprint of an analysis with its rule index (rules turned off are dropped only when
+ * the configuration is final, in an_fps_to_result). */
+struct an_fps {
+    uint64_t *fp;
+    uint8_t *rule;
+    size_t n, cap;
+};
+bool an_fps_add(struct an_fps *s, uint64_t fp, uint8_t rule);
+void an_fps_free(struct an_fps *s);
+struct an_config;
+/* r->fingerprints and r->fingerprint_severity: the set without rules that are off, ascending. */
+enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c,
+                             struct an_result *r);
+void an_result_free_gate(struct an_result *r);
+/* The output writers' error check: return the first error of a buffer write. */
+#define CK(x)                                                                                      \
+    do {                                                                                           \
+        enum sg_err e_ = (x);                                                                      \
+        if (e_)                                                                                    \
+            return e_;                                                                             \
+    } while (0)
+
+/* The gate's fields in the outputs (an_output_gate.c): after a finding's own JSON fields, at the
+ * end of the JSON object, and after a SARIF result's locations. */
+enum sg_err an_json_finding_gate(const struct an_result *r, const struct an_finding *f,
+                                 struct sg_buf *b);
+enum sg_err an_json_gate(const struct an_result *r, struct sg_buf *b);
+enum sg_err an_sarif_result_gate(const struct an_result *r, const struct an_finding *f,
+                                 struct sg_buf *b);
+enum sg_err an_table_gate(const struct an_result *r, struct sg_buf *b); /* the verdict lines */
+/* Sorts fingerprints ascending, carrying the parallel severities; false when out of memory. */
+bool an_fingerprints_sort(uint64_t *fp, uint8_t *sev,
+                          size_t n); /* what an_classify/an_gate added */
 
 /* ---- .singularity.yml ---- */
 struct an_rule_cfg {
@@ -134,6 +204,7 @@ struct an_config {
     size_t nsec_allow;
     char **sec_disable; /* `secrets: {disable: [gitleaks rule id...]}` */
     size_t nsec_disable;
+    struct an_gate_cfg gate;
     char **errors;
     size_t nerrors; /* "FILE:LINE: key: problem" */
 };

@@ -7,13 +7,6 @@
 
 #include "an_internal.h"
 
-#define CK(x)                                                                                      \
-    do {                                                                                           \
-        enum sg_err e_ = (x);                                                                      \
-        if (e_)                                                                                    \
-            return e_;                                                                             \
-    } while (0)
-
 static enum sg_err an_json_counts(struct sg_buf *b, const struct an_counts *c, bool totals)
 {
     if (totals)
@@ -72,6 +65,7 @@ enum sg_err an_result_json(const struct an_result *r, struct sg_buf *b)
         CK(sg_buf_put_json_str(b, f->path, strlen(f->path)));
         CK(sg_buf_printf(b, ",\"line\":%u,\"message\":", f->line));
         CK(sg_buf_put_json_str(b, f->message, strlen(f->message)));
+        CK(an_json_finding_gate(r, f, b));
         CK(sg_buf_putc(b, '}'));
     }
     CK(sg_buf_puts(b, "],\"rule_counts\":{"));
@@ -92,6 +86,7 @@ enum sg_err an_result_json(const struct an_result *r, struct sg_buf *b)
         CK(sg_buf_put_json_str(b, r->config_errors[i], strlen(r->config_errors[i])));
     }
     CK(sg_buf_putc(b, ']'));
+    CK(an_json_gate(r, b));
     return sg_buf_putc(b, '}');
 }
 
@@ -154,8 +149,10 @@ enum sg_err an_result_sarif(const struct an_result *r, struct sg_buf *b)
     CK(sg_buf_puts(b, "]}},\"originalUriBaseIds\":{\"SRCROOT\":{\"description\":{\"text\":\"The "
                       "repository root.\"}}},"
                       "\"columnKind\":\"unicodeCodePoints\",\"results\":["));
-    for (size_t i = 0; i < r->nfindings; i++) {
-        const struct an_finding *f = &r->findings[i];
+    /* the findings, then (with a base) the fixed ones, as results with baselineState absent */
+    for (size_t i = 0; i < r->nfindings + r->nfixed; i++) {
+        const struct an_finding *f =
+            i < r->nfindings ? &r->findings[i] : &r->fixed[i - r->nfindings];
         int k = an_rule_index(f->rule);
         CK(sg_buf_printf(
             b, "%s{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
@@ -168,8 +165,10 @@ enum sg_err an_result_sarif(const struct an_result *r, struct sg_buf *b)
         CK(sg_buf_puts(b,
                        "},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":"));
         CK(an_put_uri(b, f->path));
-        CK(sg_buf_printf(b, ",\"uriBaseId\":\"SRCROOT\"},\"region\":{\"startLine\":%u}}}]}",
+        CK(sg_buf_printf(b, ",\"uriBaseId\":\"SRCROOT\"},\"region\":{\"startLine\":%u}}}]",
                          f->line));
+        CK(an_sarif_result_gate(r, f, b));
+        CK(sg_buf_putc(b, '}'));
     }
     return sg_buf_puts(b, "]}]}\n");
 }
@@ -204,10 +203,7 @@ enum sg_err an_result_table(const struct an_result *r, struct sg_buf *b)
                      (unsigned long long)t->files, (unsigned long long)t->code,
                      (unsigned long long)t->comment, (unsigned long long)t->blank,
                      (unsigned long long)t->complexity, rule));
-    CK(sg_buf_printf(b, "\nQuality %.1f/10 (threshold %.1f): %s\n  ", r->score, r->threshold,
-                     r->passed ? "passed" : "FAILED"));
-    CK(an_score_explain(r, b));
-    CK(sg_buf_putc(b, '\n'));
+    CK(an_table_gate(r, b));
     if (r->nrule_counts) {
         CK(sg_buf_puts(b, "\nFindings by rule:\n"));
         for (size_t i = 0; i < r->nrule_counts; i++) {

@@ -18,6 +18,7 @@ struct an_fnd {               /* a kept finding; the message is built at the end
     uint32_t file, line, aux; /* file: index into the tally's ff; SEC rules: the gitleaks rule */
     uint8_t rule;
     char hint[4]; /* SEC rules: at most the secret's first 4 characters, never more */
+    uint64_t fp;
 };
 
 static char *an_message(const struct an_config *c, const struct an_fnd *f)
@@ -126,6 +127,7 @@ void an_result_free(struct an_result *r)
     free(r->findings);
     free(r->languages);
     free(r->rule_counts);
+    an_result_free_gate(r);
     for (size_t i = 0; i < r->nconfig_errors; i++)
         free(r->config_errors[i]);
     free(r->config_errors);
@@ -141,9 +143,10 @@ struct an_ffile { /* a file with at least one kept finding */
     bool dropped; /* excluded once the configuration was known */
 };
 
-struct an_prov {   /* a file counted before the configuration was final */
-    uint32_t path; /* offset into ppaths */
-    int32_t ff;    /* its an_ffile, or -1 */
+struct an_prov {     /* a file counted before the configuration was final */
+    uint32_t path;   /* offset into ppaths */
+    size_t fp0, nfp; /* its fingerprints in the tally's pfps */
+    int32_t ff;      /* its an_ffile, or -1 */
     struct an_file_stats s;
     uint32_t rc[AN_NRULES];
 };
@@ -168,10 +171,17 @@ struct an_tally {
     struct an_score_acc score; /* what the score needs of every counted file */
     void (*on_file)(void *, const struct an_file *);
     void *on_file_ctx;
+    struct an_fps fps, pfps, cur; /* every finding's fingerprint; provisional files'; this file's */
+    struct an_fpfile fpf;
+    struct an_rename *renames; /* copies, ascending by `to` */
+    size_t nrenames;
+    struct an_fp_alias *aliases;
+    size_t naliases, cap_aliases;
     /* the current file */
     const char *cur_path;
     int32_t cur_ff;
     uint32_t rc[AN_NRULES];
+    bool fp_nomem;
 };
 
 /* Grows *p (n used of *cap elements of size sz) to hold one more; false when out of memory. */
@@ -205,6 +215,45 @@ static bool an_strs_add(struct an_strs *s, const char *str, size_t *off)
     return true;
 }
 
+static int an_cmp_rename(const void *a, const void *b)
+{
+    return strcmp(((const struct an_rename *)a)->to, ((const struct an_rename *)b)->to);
+}
+
+static int an_cmp_alias(const void *a, const void *b)
+{
+    const struct an_fp_alias *x = a, *y = b;
+    return x->fp < y->fp ? -1 : x->fp > y->fp;
+}
+
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n)
+{
+    if (!n)
+        return SG_OK;
+    if (!(t->renames = calloc(n, sizeof *t->renames)))
+        return SG_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct an_rename *d = &t->renames[t->nrenames++];
+        d->from = strdup(r[i].from ? r[i].from : "");
+        d->to = strdup(r[i].to ? r[i].to : "");
+        if (!d->from || !d->to)
+            return SG_ERR_NOMEM;
+    }
+    qsort(t->renames, t->nrenames, sizeof *t->renames, an_cmp_rename);
+    return SG_OK;
+}
+
+/* The base's path of a file renamed since the base, or NULL. */
+static const char *an_renamed_from(const struct an_tally *t, const char *path)
+{
+    if (!t->nrenames)
+        return NULL;
+    struct an_rename key = {.to = path};
+    const struct an_rename *hit =
+        bsearch(&key, t->renames, t->nrenames, sizeof *t->renames, an_cmp_rename);
+    return hit ? hit->from : NULL;
+}
+
 struct an_tally *an_tally_new(uint32_t max_findings)
 {
     struct an_tally *t = calloc(1, sizeof *t);
@@ -230,11 +279,24 @@ void an_tally_free(struct an_tally *t)
     free(t->fpaths.d);
     free(t->ppaths.d);
     free(t->prov);
+    an_fps_free(&t->fps);
+    an_fps_free(&t->pfps);
+    an_fps_free(&t->cur);
+    an_fpfile_free(&t->fpf);
+    for (size_t i = 0; i < t->nrenames; i++) {
+        free((char *)t->renames[i].from);
+        free((char *)t->renames[i].to);
+    }
+    free(t->renames);
+    free(t->aliases);
     free(t);
 }
 
-enum sg_err an_tally_file_begin(struct an_tally *t, const char *path)
+enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
+                                size_t len)
 {
+    an_fpfile_begin(&t->fpf, path, an_renamed_from(t, path), data, len);
+    t->cur.n = 0;
     t->cur_path = path;
     t->cur_ff = -1;
     memset(t->rc, 0, sizeof t->rc);
@@ -252,40 +314,92 @@ static int32_t an_ffile_of(struct an_tally *t, const char *path)
     return (int32_t)t->nff++;
 }
 
-static void an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
-                    uint32_t line, uint32_t aux, const char *hint)
+/* Keeps a finding under the cap; its index in t->fnds, or -1 when beyond the cap. */
+static int32_t an_keep(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
+                       uint32_t line, uint32_t aux, const char *hint)
 {
     if (t->kept[rule] >= t->max_findings)
-        return;
+        return -1;
     if (*ff < 0 && (*ff = an_ffile_of(t, path)) < 0)
-        return;
+        return -1;
     if (!an_grow((void **)&t->fnds, &t->cap_fnds, t->nfnds, sizeof *t->fnds, 256))
-        return;
+        return -1;
     t->fnds[t->nfnds] =
         (struct an_fnd){.file = (uint32_t)*ff, .line = line, .aux = aux, .rule = (uint8_t)rule};
     if (hint)
         memcpy(t->fnds[t->nfnds].hint, hint, strnlen(hint, sizeof t->fnds[0].hint));
     t->nfnds++;
     t->kept[rule]++;
+    return (int32_t)t->nfnds - 1;
+}
+
+static void an_alias(struct an_tally *t, uint64_t fp, uint64_t as_base)
+{
+    if (!an_grow((void **)&t->aliases, &t->cap_aliases, t->naliases, sizeof *t->aliases, 64))
+        t->fp_nomem = true;
+    else
+        t->aliases[t->naliases++] = (struct an_fp_alias){fp, as_base};
+}
+
+/* Rules about a whole file: their line's text is not part of their fingerprint. */
+static bool an_file_level(enum an_rule rule)
+{
+    return rule == AN_STY003 || rule == AN_STY004 || rule == AN_CPX001 || rule == AN_SIZ001 ||
+           rule == AN_BIN001;
+}
+
+/* One finding of the current file, kept under the cap, with its fingerprint. */
+static void an_add_finding(struct an_tally *t, enum an_rule rule, uint32_t line, uint32_t aux,
+                           const char *hint)
+{
+    t->rc[rule]++;
+    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, hint);
+    /* a secret found by its path alone (no hint) is about the whole file */
+    bool file_level = an_file_level(rule) || (hint && !hint[0]);
+    uint64_t fp, afp;
+    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], file_level, line, &fp, &afp) ||
+        !an_fps_add(&t->cur, fp, (uint8_t)rule)) {
+        t->fp_nomem = true;
+        return;
+    }
+    if (k >= 0)
+        t->fnds[k].fp = fp;
+    if (t->fpf.has_alias)
+        an_alias(t, fp, afp);
 }
 
 void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
 {
-    struct an_tally *t = ctx;
-    t->rc[rule]++;
-    an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, NULL);
+    an_add_finding(ctx, rule, line, aux, NULL);
 }
 
 void an_tally_secret(void *ctx, enum an_rule rule, uint32_t line, uint32_t grule, const char *hint)
 {
-    struct an_tally *t = ctx;
-    t->rc[rule]++;
-    an_keep(t, &t->cur_ff, t->cur_path, rule, line, grule, hint);
+    an_add_finding(ctx, rule, line, grule, hint ? hint : "");
+}
+
+/* A file-level finding made at counting time (CPX001, SIZ001): its identity is the path. */
+static void an_keep_file_rule(struct an_tally *t, int32_t *ff, const char *path, enum an_rule rule,
+                              uint32_t aux)
+{
+    int32_t k = an_keep(t, ff, path, rule, 1, aux, NULL);
+    uint64_t fp =
+        an_fp_final(an_fp_key(an_fp_text(an_fp_begin(path), NULL, 0), an_rule_ids[rule]), 0);
+    if (k >= 0)
+        t->fnds[k].fp = fp;
+    const char *from = an_renamed_from(t, path);
+    if (from)
+        an_alias(
+            t, fp,
+            an_fp_final(an_fp_key(an_fp_text(an_fp_begin(from), NULL, 0), an_rule_ids[rule]), 0));
+    if (!an_fps_add(&t->fps, fp, (uint8_t)rule))
+        t->fp_nomem = true;
 }
 
 /* Adds one file under the final configuration c; refilter: it was read before c was known. */
 static void an_count(struct an_tally *t, const struct an_config *c, const char *path, int32_t *ff,
-                     const struct an_file_stats *s, const uint32_t *rc, bool refilter)
+                     const struct an_file_stats *s, const uint32_t *rc, bool refilter,
+                     const struct an_fps *fps, size_t fp0, size_t nfp)
 {
     if (refilter && an_excluded(c, path, s->lang)) {
         t->excluded++;
@@ -293,6 +407,9 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
             t->ff[*ff].dropped = true;
         return;
     }
+    for (size_t i = fp0; i < fp0 + nfp; i++)
+        if (!an_fps_add(&t->fps, fps->fp[i], fps->rule[i]))
+            t->fp_nomem = true;
     for (int k = 0; k < AN_NRULES; k++)
         t->counts[k] += rc[k];
     if (s->status != AN_REC_COUNTED) {
@@ -310,13 +427,13 @@ static void an_count(struct an_tally *t, const struct an_config *c, const char *
     if (cx_limit && s->complexity > cx_limit) {
         t->counts[AN_CPX001]++;
         all[AN_CPX001] = 1;
-        an_keep(t, ff, path, AN_CPX001, 1,
-                (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity), NULL);
+        an_keep_file_rule(t, ff, path, AN_CPX001,
+                          (uint32_t)(s->complexity > UINT32_MAX ? UINT32_MAX : s->complexity));
     }
     if (size_limit && s->lines > size_limit) {
         t->counts[AN_SIZ001]++;
         all[AN_SIZ001] = 1;
-        an_keep(t, ff, path, AN_SIZ001, 1, s->lines, NULL);
+        an_keep_file_rule(t, ff, path, AN_SIZ001, s->lines);
     }
     an_score_add_file(&t->score, c, L, all, s->complexity, s->lines);
     if (t->on_file) {
@@ -339,13 +456,19 @@ void an_tally_settle(struct an_tally *t, const struct an_config *c)
 {
     for (size_t i = 0; i < t->nprov; i++) {
         struct an_prov *p = &t->prov[i];
-        an_count(t, c, t->ppaths.d + p->path, &p->ff, &p->s, p->rc, true);
+        an_count(t, c, t->ppaths.d + p->path, &p->ff, &p->s, p->rc, true, &t->pfps, p->fp0, p->nfp);
     }
+    t->pfps.n = 0;
     free(t->prov);
     free(t->ppaths.d);
     t->prov = NULL;
     t->ppaths = (struct an_strs){0};
     t->nprov = t->cap_prov = 0;
+}
+
+struct an_line_hint *an_tally_line_hint(struct an_tally *t)
+{
+    return &t->fpf.hint;
 }
 
 uint64_t an_tally_unfiltered(const struct an_tally *t)
@@ -356,8 +479,17 @@ uint64_t an_tally_unfiltered(const struct an_tally *t)
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
                               const struct an_config *c, bool provisional)
 {
+    /* the file's fingerprints join the set now, or once a provisional file is counted */
+    struct an_fps *dst = provisional ? &t->pfps : &t->fps;
+    size_t fp0 = dst->n;
+    for (size_t i = 0; i < t->cur.n; i++)
+        if (!an_fps_add(dst, t->cur.fp[i], t->cur.rule[i]))
+            return SG_ERR_NOMEM;
+    t->cur.n = 0;
+    if (t->fp_nomem)
+        return SG_ERR_NOMEM;
     if (!provisional) {
-        an_count(t, c, t->cur_path, &t->cur_ff, s, t->rc, false);
+        an_count(t, c, t->cur_path, &t->cur_ff, s, t->rc, false, NULL, 0, 0);
         return SG_OK;
     }
     size_t off;
@@ -366,10 +498,12 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
         return SG_ERR_NOMEM;
     struct an_prov *p = &t->prov[t->nprov++];
     p->path = (uint32_t)off;
+    p->fp0 = fp0;
+    p->nfp = dst->n - fp0;
     p->ff = t->cur_ff;
     p->s = *s;
     memcpy(p->rc, t->rc, sizeof p->rc);
-    if (t->nprov * sizeof *t->prov + t->ppaths.len > AN_PROV_MAX_BYTES) {
+    if (t->nprov * sizeof *t->prov + t->ppaths.len + t->pfps.n * 9 > AN_PROV_MAX_BYTES) {
         /* bounded memory first: count them under the configuration as it stands */
         t->unfiltered += t->nprov;
         an_tally_settle(t, c);
@@ -460,6 +594,7 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
         o->path = strdup(t->fpaths.d + t->ff[f->file].path);
         o->line = f->line ? f->line : 1;
         o->message = an_message(c, f);
+        o->fingerprint = f->fp;
         r->nfindings++;
         if (!o->path || !o->message)
             goto out;
@@ -474,6 +609,16 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
     r->score =
         an_score_compute(&t->score, c, counts, r->totals.code, r->totals.complexity, r->breakdown);
     r->passed = r->score >= r->threshold && sev[AN_ERROR] == 0;
+    r->gate = c->gate;
+    if (t->fp_nomem || an_fps_to_result(&t->fps, c, r) != SG_OK)
+        goto out;
+    if (t->naliases) {
+        qsort(t->aliases, t->naliases, sizeof *t->aliases, an_cmp_alias);
+        r->fingerprint_aliases = t->aliases;
+        r->nfingerprint_aliases = t->naliases;
+        t->aliases = NULL;
+        t->naliases = t->cap_aliases = 0;
+    }
 
     if (c->nerrors) {
         r->config_errors = calloc(c->nerrors, sizeof *r->config_errors);
@@ -486,6 +631,8 @@ enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
             r->nconfig_errors++;
         }
     }
+    if (an_gate(r) != SG_OK)
+        goto out;
     *out = r;
     r = NULL;
     e = SG_OK;

@@ -27,7 +27,12 @@ struct an_tally *an_tally_new(uint32_t max_findings);
 void an_tally_free(struct an_tally *t);
 /* fn (may be NULL) is called with each file an_count() counts (an_options.on_file). */
 void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_file *), void *ctx);
-enum sg_err an_tally_file_begin(struct an_tally *t, const char *path);
+/* Files renamed since the base (copied): their findings also get an alias fingerprint. */
+enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n);
+/* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
+ * from them for the fingerprints); NULL, 0 when there are none. */
+enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
+                                size_t len);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
 /* A secret finding (SEC001-SEC005): grule is the gitleaks rule (an_sec_rules index), hint at most
@@ -41,6 +46,8 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
 void an_tally_settle(struct an_tally *t, const struct an_config *c);
 /* Files counted before the configuration was final because the provisional records were full. */
 uint64_t an_tally_unfiltered(const struct an_tally *t);
+/* Where the scanner tells the current file's line (an_scan_cfg.hint). */
+struct an_line_hint *an_tally_line_hint(struct an_tally *t);
 /* Settles and builds the result: languages, rule counts, capped findings, score. */
 enum sg_err an_tally_result(struct an_tally *t, const struct an_config *c,
                             const struct an_skipped *skipped, struct an_result **out);

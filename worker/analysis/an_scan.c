@@ -526,6 +526,8 @@ void an_scan(const struct an_lang *L, const unsigned char *data, size_t len,
         const unsigned char *le = nl ? nl : end; /* line content end */
         const unsigned char *lnext = nl ? nl + 1 : end;
         line++;
+        if (cfg->hint)
+            *cfg->hint = (struct an_line_hint){line, p, le};
         /* visible end: without a trailing CR */
         const unsigned char *ve = (le > p && le[-1] == '\r') ? le - 1 : le;
 

@@ -1,7 +1,10 @@
 /* Why: singularity-analyze runs the worker's analysis engine on a directory, a .tar.gz file or a
- * tar.gz on stdin, so a developer sees locally exactly what the check run will say.
+ * tar.gz on stdin, so a developer sees locally exactly what the check run will say; with --base it
+ * judges the change against a base (a tree, an archive or an earlier --format json result), which
+ * makes it a pull-request gate in any CI (DESIGN.md section 9).
  * Exit status: 0 gate passed, 1 gate failed, 2 error (bad usage, unreadable or corrupt input). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +19,8 @@ static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: singularity-analyze PATH|FILE.tar.gz|- [--format table|json|sarif] [--config "
-        "FILE]\n"
-        "       [--timeout SECONDS] [--files FILE]\n"
+        "usage: singularity-analyze PATH|FILE.tar.gz|- [--base BASE] [--format table|json|sarif]\n"
+        "       [--config FILE] [--timeout SECONDS] [--files FILE]\n"
         "\n"
         "Analyses a directory, a .tar.gz (GitHub's tarball layout: the top folder is removed from\n"
         "paths) or, with '-', a .tar.gz read from standard input. Prints languages, code/comment/\n"
@@ -27,6 +29,11 @@ static void usage(FILE *f)
         "  --format table   a readable table (default)\n"
         "  --format json    one JSON object (the worker's stored format)\n"
         "  --format sarif   SARIF 2.1.0 for GitHub code scanning\n"
+        "  --base BASE      judge the change against BASE: a directory, a .tar.gz or a file\n"
+        "                   printed earlier by --format json; the gate of .singularity.yml\n"
+        "                   (gate.scope, gate.fail_on, gate.max_score_drop) decides\n"
+        "  --rename OLD NEW the file OLD of the base is NEW here (git diff -M): its findings\n"
+        "                   keep their identity; repeatable\n"
         "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
         "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
         "                   override the safety limits\n"
@@ -65,6 +72,131 @@ static void write_file_line(void *ctx, const struct an_file *f)
         o->failed = true;
 }
 
+/* Progress on a terminal while a large tree or archive is read: people otherwise cannot tell a
+ * slow read from a hang. Drawn at once, redrawn at most ten times a second, erased when done (so a
+ * small input leaves nothing behind). */
+struct progress {
+    const char *what;
+    uint64_t size; /* of the archive; 0 for a tree or standard input */
+    int64_t start_ms, last_ms;
+    bool shown;
+};
+
+static void progress_cb(void *ctx, uint64_t bytes, uint64_t files)
+{
+    struct progress *p = ctx;
+    int64_t now = sg_mono_ms();
+    if (p->shown && now - p->last_ms < 100)
+        return;
+    p->last_ms = now;
+    p->shown = true;
+    double mib = (double)bytes / (1024.0 * 1024.0), s = (double)(now - p->start_ms) / 1000.0;
+    if (p->size)
+        fprintf(stderr, "\r\033[K%.60s: %.1f of %.1f MiB (%.0f%%), %llu files, %.1f s", p->what,
+                mib, (double)p->size / (1024.0 * 1024.0), 100.0 * (double)bytes / (double)p->size,
+                (unsigned long long)files, s);
+    else
+        fprintf(stderr, "\r\033[K%.60s: %.1f MiB, %llu files, %.1f s", p->what, mib,
+                (unsigned long long)files, s);
+}
+
+/* Reads a whole small file (a JSON base) into memory; NULL with errno set on failure. */
+static char *read_all(const char *path, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = 0, sz = 1 << 16;
+    char *d = malloc(sz);
+    while (d) {
+        if (n == sz) {
+            char *nd = sz < cap ? realloc(d, sz * 2) : NULL;
+            if (!nd) {
+                free(d);
+                d = NULL;
+                errno = sz < cap ? ENOMEM : EFBIG;
+                break;
+            }
+            d = nd, sz *= 2;
+        }
+        size_t got = fread(d + n, 1, sz - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (d && ferror(f)) {
+        free(d);
+        d = NULL;
+        errno = EIO;
+    }
+    fclose(f);
+    *len = n;
+    return d;
+}
+
+/* A file that is not gzip (1f 8b) is taken as a --format json result (as a base only). */
+static bool is_gzip(const char *path)
+{
+    unsigned char m[2] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true; /* let the archive reader name the error */
+    ssize_t n = read(fd, m, 2);
+    close(fd);
+    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Analyses (or, for a base, reads) one input; 0 on success, else prints why and returns 2. */
+static int analyze_input(const char *input, const struct an_options *o, bool as_base,
+                         struct an_result **r)
+{
+    char err[1024] = "";
+    enum sg_err e;
+    struct stat st;
+    const char *label = as_base ? "--base " : "";
+    if (strcmp(input, "-") != 0 && stat(input, &st) != 0) {
+        fprintf(stderr, "singularity-analyze: %s%s: %s\n", label, input, strerror(errno));
+        return 2;
+    }
+    bool dir = strcmp(input, "-") != 0 && S_ISDIR(st.st_mode);
+    if (as_base && !dir && strcmp(input, "-") != 0 && !is_gzip(input)) {
+        size_t len = 0;
+        char *text = read_all(input, (size_t)1 << 30, &len);
+        if (!text) {
+            fprintf(stderr, "singularity-analyze: --base %s: %s\n", input, strerror(errno));
+            return 2;
+        }
+        e = an_result_from_json(text, len, r, err, sizeof err);
+        free(text);
+        if (e != SG_OK) {
+            fprintf(stderr, "singularity-analyze: --base %s: %s\n", input,
+                    err[0] ? err : sg_err_str(e));
+            return 2;
+        }
+        return 0;
+    }
+    struct an_options opts = *o;
+    if (as_base) /* --files lists the analysed commit's files, not its base's */
+        opts.on_file = NULL;
+    struct progress p = {.what = input, .start_ms = sg_mono_ms()};
+    if (isatty(STDERR_FILENO)) {
+        p.size = dir || strcmp(input, "-") == 0 ? 0 : (uint64_t)st.st_size;
+        opts.progress = progress_cb;
+        opts.progress_ctx = &p;
+    }
+    if (dir)
+        e = an_analyze_dir(input, &opts, r, err, sizeof err);
+    else
+        e = an_analyze_tar_gz_file(input, &opts, r, err, sizeof err);
+    if (p.shown)
+        fputs("\r\033[K", stderr);
+    if (e != SG_OK) {
+        fprintf(stderr, "singularity-analyze: %s%s\n", label, err[0] ? err : sg_err_str(e));
+        return 2;
+    }
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end = NULL;
@@ -91,7 +223,9 @@ static double parse_seconds(const char *s)
 
 int main(int argc, char **argv)
 {
-    const char *input = NULL, *format = "table";
+    const char *input = NULL, *format = "table", *base = NULL;
+    struct an_rename *renames = NULL; /* points into argv; freed at exit */
+    size_t nrenames = 0;
     double timeout_s = 0;
     const char *files_path = NULL;
     struct an_options opts;
@@ -106,6 +240,19 @@ int main(int argc, char **argv)
             format = argv[++i];
         } else if (strncmp(a, "--format=", 9) == 0) {
             format = a + 9;
+        } else if (strcmp(a, "--base") == 0 && i + 1 < argc) {
+            base = argv[++i];
+        } else if (strncmp(a, "--base=", 7) == 0) {
+            base = a + 7;
+        } else if (strcmp(a, "--rename") == 0 && i + 2 < argc && nrenames < 4096) {
+            struct an_rename *nr = realloc(renames, (nrenames + 1) * sizeof *nr);
+            if (!nr)
+                return 2;
+            renames = nr;
+            renames[nrenames++] = (struct an_rename){argv[i + 1], argv[i + 2]};
+            opts.renames = renames;
+            opts.nrenames = nrenames;
+            i += 2;
         } else if (strcmp(a, "--config") == 0 && i + 1 < argc) {
             opts.config_path = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
@@ -165,30 +312,30 @@ int main(int argc, char **argv)
     }
     if (timeout_s > 0) /* from here on: reading the input counts too */
         opts.deadline_ms = sg_mono_ms() + (int64_t)(timeout_s * 1000.0);
-    struct an_result *r = NULL;
-    char err[1024];
+    struct an_result *r = NULL, *br = NULL;
     enum sg_err e;
-    struct stat st;
-    if (strcmp(input, "-") != 0 && stat(input, &st) != 0) {
-        fprintf(stderr, "singularity-analyze: %s: %s\n", input, strerror(errno));
+    if (analyze_input(input, &opts, false, &r) != 0)
+        return 2;
+    if (base && analyze_input(base, &opts, true, &br) != 0) {
+        an_result_free(r);
         return 2;
     }
-    if (strcmp(input, "-") != 0 && S_ISDIR(st.st_mode))
-        e = an_analyze_dir(input, &opts, &r, err, sizeof err);
-    else
-        e = an_analyze_tar_gz_file(input, &opts, &r, err, sizeof err);
     if (fo.f) {
         sg_buf_free(&fo.line);
         if (fclose(fo.f) != 0 || fo.failed) {
             fprintf(stderr, "singularity-analyze: --files %s: cannot write it\n", files_path);
             an_result_free(r);
+            an_result_free(br);
             return 2;
         }
     }
-    if (e != SG_OK) {
-        fprintf(stderr, "singularity-analyze: %s\n", err[0] ? err : sg_err_str(e));
+    if (br && (e = an_classify(r, br)) != SG_OK) {
+        fprintf(stderr, "singularity-analyze: %s\n", sg_err_str(e));
+        an_result_free(r);
+        an_result_free(br);
         return 2;
     }
+    an_result_free(br);
     struct sg_buf b;
     sg_buf_init(&b, 0);
     if (strcmp(format, "json") == 0) {
@@ -208,5 +355,6 @@ int main(int argc, char **argv)
     }
     sg_buf_free(&b);
     an_result_free(r);
+    free(renames);
     return rc;
 }

@@ -1,0 +1,294 @@
+/* Why: the fingerprint and the gate decide whether a pull request may merge (DESIGN.md section
+ * 9), so each property a user relies on has a case: a finding that only moved, whose neighbours
+ * were edited, or whose line was only re-indented keeps its fingerprint; two identical lines are
+ * two findings; a renamed file keeps its findings' identity through the rename aliases; every gate
+ * setting; exact counts beyond the cap; a --format json result read back as a base. The last case
+ * times classification of 100,000 + 100,000 findings and prints the figure (not asserted: CI
+ * machines vary). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "an_internal.h" /* an_fingerprints_sort, to time the sort a job pays */
+#include "an_tarball.h"
+#include "sg_time.h"
+
+/* Analyses files given as name, text pairs (NULL-terminated), with an optional config text. */
+static struct an_result *an_files(const struct an_options *o, ...)
+{
+    struct tb t = {0};
+    va_list ap;
+    va_start(ap, o);
+    for (const char *name; (name = va_arg(ap, const char *));) {
+        char full[256];
+        snprintf(full, sizeof full, "top/%s", name);
+        tb_file(&t, full, va_arg(ap, const char *));
+    }
+    va_end(ap);
+    tb_end(&t);
+    struct an_options d = {0};
+    struct an_result *r = NULL;
+    char err[256];
+    assert_int_equal(tb_run(&t, o ? o : &d, &r, err, sizeof err), SG_OK);
+    free(t.d);
+    return r;
+}
+
+static uint64_t fp_of(const struct an_result *r, const char *rule, uint32_t line)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (strcmp(r->findings[i].rule, rule) == 0 && r->findings[i].line == line)
+            return r->findings[i].fingerprint;
+    fail_msg("no %s finding on line %u", rule, line);
+    return 0;
+}
+
+static void test_fingerprint_moves_and_edits(void **st)
+{
+    (void)st;
+    struct an_result *b = an_files(NULL, "a.py", "x = 1\n# TODO: one\ny = 2\n", NULL);
+    /* moved down two lines, a neighbour edited, the line itself re-indented */
+    struct an_result *h =
+        an_files(NULL, "a.py", "import os\n\nx = 100\n    #  TODO:   one\ny = 3\n", NULL);
+    assert_int_equal(fp_of(b, "MNT001", 2), fp_of(h, "MNT001", 4));
+    char hex[17];
+    an_fingerprint_hex(fp_of(b, "MNT001", 2), hex);
+    uint64_t back;
+    assert_true(an_fingerprint_parse(hex, &back) && back == fp_of(b, "MNT001", 2));
+    assert_int_equal(strlen(hex), 16);
+    assert_int_equal(an_classify(h, b), SG_OK);
+    assert_int_equal(h->new_findings, 0);
+    assert_int_equal(h->fixed_findings, 0);
+    assert_int_equal(h->existing_findings, 1);
+    assert_int_equal(h->findings[0].status, AN_EXISTING);
+    /* editing the finding's own text makes it another finding: one new, one fixed */
+    struct an_result *e = an_files(NULL, "a.py", "x = 1\n# TODO: two\ny = 2\n", NULL);
+    assert_int_not_equal(fp_of(b, "MNT001", 2), fp_of(e, "MNT001", 2));
+    assert_int_equal(an_classify(e, b), SG_OK);
+    assert_int_equal(e->new_findings, 1);
+    assert_int_equal(e->fixed_findings, 1);
+    assert_int_equal(e->nfixed, 1);
+    assert_string_equal(e->fixed[0].rule, "MNT001");
+    an_result_free(b);
+    an_result_free(h);
+    an_result_free(e);
+}
+
+static void test_fingerprint_duplicates_and_paths(void **st)
+{
+    (void)st;
+    struct an_result *b = an_files(NULL, "a.py", "# TODO: x\n", NULL);
+    struct an_result *h =
+        an_files(NULL, "a.py", "# TODO: x\n# TODO: x\n", "b.py", "# TODO: x\n", NULL);
+    uint64_t f1 = fp_of(h, "MNT001", 1), f2 = fp_of(h, "MNT001", 2);
+    assert_int_not_equal(f1, f2);                /* two identical lines are two findings */
+    assert_int_equal(f1, fp_of(b, "MNT001", 1)); /* the first keeps occurrence 0 */
+    assert_int_equal(h->nfingerprints, 3); /* the same text in another file is another finding */
+    assert_int_equal(an_classify(h, b), SG_OK);
+    assert_int_equal(h->new_findings, 2);
+    assert_int_equal(h->existing_findings, 1);
+    an_result_free(b);
+    an_result_free(h);
+}
+
+static void test_fingerprint_rename(void **st)
+{
+    (void)st;
+    const char *text = "k = 'AKIAZ4ZJQK3P7WV6LXRM'\n# TODO: z\n";
+    struct an_result *b = an_files(NULL, "old/a.py", text, NULL);
+    struct an_result *plain = an_files(NULL, "new/a.py", text, NULL);
+    assert_int_equal(an_classify(plain, b), SG_OK);
+    assert_int_equal(plain->new_findings, 2); /* without rename information: new and fixed */
+    assert_int_equal(plain->fixed_findings, 2);
+    struct an_rename rn = {"old/a.py", "new/a.py"};
+    struct an_options o = {.renames = &rn, .nrenames = 1};
+    struct an_result *h = an_files(&o, "new/a.py", text, NULL);
+    assert_int_equal(h->nfingerprint_aliases, 2);
+    assert_int_equal(an_classify(h, b), SG_OK);
+    assert_int_equal(h->new_findings, 0);
+    assert_int_equal(h->fixed_findings, 0);
+    assert_true(h->passed);
+    for (size_t i = 0; i < h->nfindings; i++) {
+        assert_int_equal(h->findings[i].status, AN_EXISTING);
+        assert_string_equal(h->findings[i].path, "new/a.py"); /* reported where it is now */
+    }
+    an_result_free(b);
+    an_result_free(plain);
+    an_result_free(h);
+}
+
+static void test_fingerprint_file_rules_ignore_line_text(void **st)
+{
+    (void)st;
+    /* STY004 points at the last line, but is about the file: editing that line keeps it */
+    struct an_result *b = an_files(NULL, "a.py", "x = 1\ny = 2", NULL);
+    struct an_result *h = an_files(NULL, "a.py", "x = 1\ny = 3", NULL);
+    assert_int_equal(fp_of(b, "STY004", 2), fp_of(h, "STY004", 2));
+    an_result_free(b);
+    an_result_free(h);
+}
+
+/* gate cases: base has an old secret; head adds what `add` says, under the given config */
+static struct an_result *gate_case(const char *cfg, const char *add, bool with_base)
+{
+    static const char *const old = "k = 'AKIAZ4ZJQK3P7WV6LXRM'\nx = 1\n";
+    char head[4096];
+    snprintf(head, sizeof head, "%s%s", old, add);
+    struct an_result *h = an_files(NULL, ".singularity.yml", cfg, "a.py", head, NULL);
+    if (with_base) {
+        struct an_result *b = an_files(NULL, ".singularity.yml", cfg, "a.py", old, NULL);
+        assert_int_equal(an_classify(h, b), SG_OK);
+        an_result_free(b);
+    }
+    return h;
+}
+
+static void expect_gate(const char *cfg, const char *add, bool with_base, bool passed,
+                        const char *reason)
+{
+    struct an_result *h = gate_case(cfg, add, with_base);
+    assert_int_equal(h->nconfig_errors, 0);
+    if (h->passed != passed || (reason && !strstr(h->gate_reasons[0], reason)))
+        fail_msg("cfg %s add %s: passed %d, reason %s", cfg, add, h->passed,
+                 h->ngate_reasons ? h->gate_reasons[0] : "-");
+    an_result_free(h);
+}
+
+static void test_gate_settings(void **st)
+{
+    (void)st;
+    /* default: scope new, fail_on error, max_score_drop 0.5 */
+    expect_gate("{}", "", true, true, "no new finding of severity error");
+    expect_gate("{}", "t = 'ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1'\n", true, false,
+                "1 new finding of severity error or above");
+    expect_gate("{}", "", false, false, "1 finding of severity error"); /* no base: overall */
+    /* scope overall: the old secret fails even a clean change */
+    expect_gate("gate: {scope: overall}", "", true, false, NULL);
+    /* fail_on: a new long line (warning) */
+    char longl[300];
+    memset(longl, 'a', 200);
+    strcpy(longl + 200, "\n");
+    expect_gate("gate: {fail_on: warning, max_score_drop: 10}", longl, true, false,
+                "new finding of severity warning");
+    expect_gate("gate: {fail_on: error, max_score_drop: 10}", longl, true, true, NULL);
+    expect_gate("gate: {fail_on: notice, max_score_drop: 10}", "# TODO: n\n", true, false,
+                "severity notice");
+    expect_gate("gate: {fail_on: none, max_score_drop: 10}",
+                "t = 'ghp_Qw3rTy7UiOp9AsDfGh2JkLzXcVbNm4Lk8Jh1'\n", true, true, "fail_on is none");
+    /* max_score_drop: a new warning lowers the score of this tiny file a lot */
+    expect_gate("gate: {fail_on: none, max_score_drop: 0.1}", longl, true, false,
+                "more than max_score_drop 0.1");
+    /* annotate and bad values */
+    struct an_result *h = gate_case("annotate: all\ngate: {scope: bad, fail_on: x}\n", "", true);
+    assert_true(h->gate.annotate_all);
+    assert_int_equal(h->nconfig_errors, 2);
+    assert_int_equal(h->gate.fail_on, AN_ERROR);
+    an_result_free(h);
+}
+
+static void test_cap_and_json_base(void **st)
+{
+    (void)st;
+    struct sg_buf big;
+    sg_buf_init(&big, 0);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(sg_buf_printf(&big, "v%d = 1 \n", i), SG_OK);
+    struct an_options o = {.limits = {.max_findings = 5}};
+    struct an_result *b = an_files(&o, "a.py", sg_buf_str(&big), NULL);
+    assert_int_equal(b->nfindings, 5);
+    assert_int_equal(b->nfingerprints, 500);
+    struct sg_buf js;
+    sg_buf_init(&js, 0);
+    assert_int_equal(an_result_json(b, &js), SG_OK);
+    struct an_result *bj = NULL;
+    char err[256];
+    assert_int_equal(an_result_from_json(sg_buf_str(&js), js.len, &bj, err, sizeof err), SG_OK);
+    assert_int_equal(bj->nfingerprints, 500);
+    assert_memory_equal(bj->fingerprints, b->fingerprints, 500 * sizeof(uint64_t));
+    assert_int_equal(sg_buf_printf(&big, "w = 2 \n"), SG_OK);
+    struct an_result *h = an_files(&o, "a.py", sg_buf_str(&big), NULL);
+    assert_int_equal(an_classify(h, bj), SG_OK);
+    assert_int_equal(h->new_findings, 1);
+    assert_int_equal(h->existing_findings, 500);
+    /* hostile bases are refused with a reason, never crash */
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{\"score\":5}",
+                                      "{\"score\":11,\"fingerprints\":[]}",
+                                      "{\"score\":5,\"fingerprints\":[\"xyz\"]}",
+                                      "{\"score\":5,\"fingerprints\":[],\"findings\":[{}]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct an_result *x = NULL;
+        assert_int_not_equal(an_result_from_json(bad[i], strlen(bad[i]), &x, err, sizeof err),
+                             SG_OK);
+        assert_null(x);
+        assert_true(err[0] != '\0');
+    }
+    sg_buf_free(&big);
+    sg_buf_free(&js);
+    an_result_free(b);
+    an_result_free(bj);
+    an_result_free(h);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* 100,000 findings in base and head, 90% shared: classification time printed for the notes. */
+static void test_classify_100k_timed(void **st)
+{
+    (void)st;
+    enum { N = 100000 };
+    struct an_result *b = calloc(1, sizeof *b), *h = calloc(1, sizeof *h);
+    assert_non_null(b);
+    assert_non_null(h);
+    b->fingerprints = malloc(N * sizeof(uint64_t));
+    b->fingerprint_severity = calloc(N, 1);
+    h->fingerprints = malloc(N * sizeof(uint64_t));
+    h->fingerprint_severity = calloc(N, 1);
+    for (uint64_t i = 0; i < N; i++) {
+        b->fingerprints[i] = mix(i);
+        h->fingerprints[i] = mix(i < N * 9 / 10 ? i : i + N);
+    }
+    b->nfingerprints = h->nfingerprints = N;
+    int64_t t0 = sg_mono_us();
+    /* the engine hands sorted sets; sorting is part of what a job pays, so it is timed too */
+    assert_true(an_fingerprints_sort(b->fingerprints, b->fingerprint_severity, N));
+    assert_true(an_fingerprints_sort(h->fingerprints, h->fingerprint_severity, N));
+    int64_t t1 = sg_mono_us();
+    assert_int_equal(an_classify(h, b), SG_OK);
+    int64_t t2 = sg_mono_us();
+    assert_int_equal(h->new_findings, N / 10);
+    assert_int_equal(h->fixed_findings, N / 10);
+    assert_int_equal(h->existing_findings, N * 9 / 10);
+    printf("classify 100000+100000 findings: sort %.2f ms, classify %.2f ms\n",
+           (double)(t1 - t0) / 1000.0, (double)(t2 - t1) / 1000.0);
+    an_result_free(b);
+    an_result_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint_moves_and_edits),
+        cmocka_unit_test(test_fingerprint_duplicates_and_paths),
+        cmocka_unit_test(test_fingerprint_rename),
+        cmocka_unit_test(test_fingerprint_file_rules_ignore_line_text),
+        cmocka_unit_test(test_gate_settings),
+        cmocka_unit_test(test_cap_and_json_base),
+        cmocka_unit_test(test_classify_100k_timed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,327 @@
+/* Why: owns the fingerprint of a finding (DESIGN.md section 9), the identity that lets a check run
+ * judge the change instead of the repository. It hashes what a reader would call "the same
+ * finding": the rule, the file, the line's text without any white space, and which occurrence of
+ * that text it is. The line number is left out on purpose, so code that only moved keeps its
+ * findings; white-space-only edits (re-indenting, trailing blanks) keep them too.
+ *
+ * The hash is 64-bit FNV-1a over `path NUL text-without-white-space NUL rule NUL occurrence`
+ * (the text folded in 8 bytes at a time, see an_fp_text)
+ * (occurrence in decimal, 0 for the first), then MurmurHash3's 64-bit finaliser, so findings that
+ * differ only in their last bytes (occurrence 0 and 1) differ in every digit. FNV is used because
+ * it is tiny, streams over bytes that are skipped as they are read, and is stable forever: the
+ * value is stored in PostgreSQL and in JSON results, so it can never change without a new
+ * "singularity/vN" name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_internal.h"
+
+#define AN_FNV_OFFSET 0xcbf29ce484222325ull
+#define AN_FNV_PRIME  0x100000001b3ull
+
+static uint64_t an_fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * AN_FNV_PRIME;
+    return h;
+}
+
+uint64_t an_fp_begin(const char *path)
+{
+    uint64_t h = an_fnv(AN_FNV_OFFSET, (const unsigned char *)path, strlen(path));
+    return an_fnv(h, (const unsigned char *)"", 1);
+}
+
+/* The text without white space, folded in 8 bytes at a time (little-endian words, the last one
+ * zero-padded) and then its length: a flagged line is often long (STY001), and byte-at-a-time
+ * FNV made hashing them a visible part of a Linux-sized analysis. */
+uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len)
+{
+    uint64_t h = path_state, w = 0, kept = 0;
+    unsigned fill = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = text[i];
+        if (c == ' ' || (c >= '\t' && c <= '\r'))
+            continue;
+        w |= (uint64_t)c << (8 * fill);
+        kept++;
+        if (++fill == 8) {
+            h = (h ^ w) * AN_FNV_PRIME;
+            w = 0;
+            fill = 0;
+        }
+    }
+    if (fill)
+        h = (h ^ w) * AN_FNV_PRIME;
+    h = (h ^ kept) * AN_FNV_PRIME;
+    return an_fnv(h, (const unsigned char *)"", 1);
+}
+
+uint64_t an_fp_key(uint64_t text_state, const char *rule)
+{
+    return an_fnv(text_state, (const unsigned char *)rule, strlen(rule) + 1);
+}
+
+uint64_t an_fp_final(uint64_t key, uint32_t occurrence)
+{
+    unsigned char d[16];
+    size_t n = sizeof d;
+    do { /* decimal, without printf: this runs once per finding */
+        d[--n] = (unsigned char)('0' + occurrence % 10);
+        occurrence /= 10;
+    } while (occurrence);
+    uint64_t h = an_fnv(key, d + n, sizeof d - n);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+void an_fingerprint_hex(uint64_t fp, char out[17])
+{
+    snprintf(out, 17, "%016llx", (unsigned long long)fp);
+}
+
+bool an_fingerprint_parse(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; s[i] && i < 17; i++) {
+        char c = s[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    if (i != 16)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ------------------------------------------------------------------ one file's findings */
+
+void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
+                     const unsigned char *data, size_t len)
+{
+    f->has_alias = alias_path != NULL;
+    if (alias_path)
+        f->alias_state = an_fp_begin(alias_path);
+    f->data = data;
+    f->len = len;
+    f->cur_line = 1;
+    f->cur_off = 0;
+    f->path_state = an_fp_begin(path);
+    f->text_line = 0;
+    f->hint = (struct an_line_hint){0};
+    for (size_t i = 0; i < f->nused; i++) /* forget the last file's keys, touching only those */
+        f->cnt[f->used[i]] = 0;
+    f->nused = 0;
+}
+
+void an_fpfile_free(struct an_fpfile *f)
+{
+    free(f->key);
+    free(f->cnt);
+    free(f->used);
+    memset(f, 0, sizeof *f);
+}
+
+/* The bytes of line `line` (1-based, without its newline). The scanner reports findings mostly in
+ * ascending line order (one pass for the rules, one for secrets), so a cursor that restarts only
+ * when asked for an earlier line reads each file's bytes about twice at most, with memchr. */
+static void an_fpfile_line(struct an_fpfile *f, uint32_t line, const unsigned char **p, size_t *n)
+{
+    if (line < f->cur_line) {
+        f->cur_line = 1;
+        f->cur_off = 0;
+    }
+    while (f->cur_line < line && f->cur_off < f->len) {
+        const unsigned char *nl = memchr(f->data + f->cur_off, '\n', f->len - f->cur_off);
+        f->cur_off = nl ? (size_t)(nl - f->data) + 1 : f->len;
+        f->cur_line++;
+    }
+    const unsigned char *s = f->data + f->cur_off;
+    const unsigned char *nl = f->cur_off < f->len ? memchr(s, '\n', f->len - f->cur_off) : NULL;
+    *p = s;
+    *n = nl ? (size_t)(nl - s) : f->len - f->cur_off;
+}
+
+static bool an_fpfile_grow(struct an_fpfile *f)
+{
+    size_t nc = f->cap ? f->cap * 2 : 256;
+    uint64_t *nk = malloc(nc * sizeof *nk);
+    uint32_t *ncnt = calloc(nc, sizeof *ncnt), *nu = malloc(nc / 2 * sizeof *nu);
+    if (!nk || !ncnt || !nu) {
+        free(nk);
+        free(ncnt);
+        free(nu);
+        return false;
+    }
+    size_t nused = 0;
+    for (size_t i = 0; i < f->nused; i++) {
+        uint64_t k = f->key[f->used[i]];
+        size_t j = (size_t)(k * 0x9e3779b97f4a7c15ull >> 20) & (nc - 1);
+        while (ncnt[j])
+            j = (j + 1) & (nc - 1);
+        nk[j] = k;
+        ncnt[j] = f->cnt[f->used[i]];
+        nu[nused++] = (uint32_t)j;
+    }
+    free(f->key);
+    free(f->cnt);
+    free(f->used);
+    f->key = nk, f->cnt = ncnt, f->used = nu, f->cap = nc, f->nused = nused;
+    return true;
+}
+
+/* How many findings with this key the file had before this one (its occurrence number). Findings
+ * of one rule come in line order, so the first of two identical lines is occurrence 0 in every
+ * commit; an open-addressing table costs O(1) per finding where sorting each file's findings
+ * cost a few per cent of a Linux-sized analysis. */
+static bool an_fpfile_occ(struct an_fpfile *f, uint64_t key, uint32_t *occ)
+{
+    if (2 * (f->nused + 1) > f->cap && !an_fpfile_grow(f))
+        return false;
+    size_t j = (size_t)(key * 0x9e3779b97f4a7c15ull >> 20) & (f->cap - 1);
+    while (f->cnt[j] && f->key[j] != key)
+        j = (j + 1) & (f->cap - 1);
+    if (!f->cnt[j]) {
+        f->key[j] = key;
+        f->used[f->nused++] = (uint32_t)j;
+    }
+    *occ = f->cnt[j]++;
+    return true;
+}
+
+bool an_fpfile_add(struct an_fpfile *f, const char *rule, bool file_level, uint32_t line,
+                   uint64_t *fp, uint64_t *afp)
+{
+    uint64_t ts, ats = 0;
+    if (file_level || !f->data) {
+        ts = an_fp_text(f->path_state, NULL, 0);
+        ats = an_fp_text(f->alias_state, NULL, 0);
+    } else if (f->text_line == line) { /* several findings on one line: hash its text once */
+        ts = f->text_state;
+        ats = f->alias_text_state;
+    } else {
+        const unsigned char *text;
+        size_t tlen;
+        if (f->hint.line == line && f->hint.start) { /* the scanner's own line: no search */
+            text = f->hint.start;
+            tlen = (size_t)(f->hint.end - f->hint.start);
+        } else {
+            an_fpfile_line(f, line, &text, &tlen);
+        }
+        ts = f->text_state = an_fp_text(f->path_state, text, tlen);
+        if (f->has_alias)
+            ats = f->alias_text_state = an_fp_text(f->alias_state, text, tlen);
+        f->text_line = line;
+    }
+    uint64_t key = an_fp_key(ts, rule);
+    uint32_t occ;
+    if (!an_fpfile_occ(f, key, &occ))
+        return false;
+    *fp = an_fp_final(key, occ);
+    *afp = f->has_alias ? an_fp_final(an_fp_key(ats, rule), occ) : 0;
+    return true;
+}
+
+/* ------------------------------------------------------------------ the analysis' set */
+
+bool an_fps_add(struct an_fps *s, uint64_t fp, uint8_t rule)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 1024;
+        uint64_t *nf = realloc(s->fp, nc * sizeof *nf);
+        if (!nf)
+            return false;
+        s->fp = nf;
+        uint8_t *nr = realloc(s->rule, nc);
+        if (!nr)
+            return false;
+        s->rule = nr;
+        s->cap = nc;
+    }
+    s->fp[s->n] = fp;
+    s->rule[s->n] = rule;
+    s->n++;
+    return true;
+}
+
+void an_fps_free(struct an_fps *s)
+{
+    free(s->fp);
+    free(s->rule);
+    memset(s, 0, sizeof *s);
+}
+
+/* LSD radix sort of (fingerprint, severity) pairs on the fingerprint: a million findings sort in a
+ * few milliseconds, where qsort's comparator calls would be what a large analysis waits on. */
+static bool an_fp_sort(uint64_t *fp, uint8_t *sev, size_t n)
+{
+    uint64_t *tf = malloc((n ? n : 1) * sizeof *tf);
+    uint8_t *ts = malloc(n ? n : 1);
+    if (!tf || !ts) {
+        free(tf);
+        free(ts);
+        return false;
+    }
+    for (int pass = 0; pass < 8; pass++) {
+        size_t cnt[256] = {0};
+        int sh = pass * 8;
+        for (size_t i = 0; i < n; i++)
+            cnt[(fp[i] >> sh) & 0xff]++;
+        if (cnt[(fp[0] >> sh) & 0xff] == n)
+            continue; /* every key has the same byte here */
+        size_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[b];
+            cnt[b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t d = cnt[(fp[i] >> sh) & 0xff]++;
+            tf[d] = fp[i];
+            ts[d] = sev[i];
+        }
+        memcpy(fp, tf, n * sizeof *fp);
+        memcpy(sev, ts, n);
+    }
+    free(tf);
+    free(ts);
+    return true;
+}
+
+bool an_fingerprints_sort(uint64_t *fp, uint8_t *sev, size_t n)
+{
+    return n < 2 || an_fp_sort(fp, sev, n);
+}
+
+enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c, struct an_result *r)
+{
+    r->fingerprints = malloc((s->n ? s->n : 1) * sizeof *r->fingerprints);
+    r->fingerprint_severity = malloc(s->n ? s->n : 1);
+    if (!r->fingerprints || !r->fingerprint_severity)
+        return SG_ERR_NOMEM;
+    size_t j = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct an_rule_cfg *rc = &c->rules[s->rule[i]];
+        if (rc->off)
+            continue;
+        r->fingerprints[j] = s->fp[i];
+        r->fingerprint_severity[j] =
+            (uint8_t)(rc->override ? rc->sev : an_rule_default_sev[s->rule[i]]);
+        j++;
+    }
+    r->nfingerprints = j;
+    return an_fingerprints_sort(r->fingerprints, r->fingerprint_severity, j) ? SG_OK : SG_ERR_NOMEM;
+}
