@@ -22,6 +22,7 @@
 
 #include "sg_time.h"
 #include "sg_tls.h"
+#include "sg_redis_reader.h"
 
 struct pending {
     struct pending *next;
@@ -205,7 +206,7 @@ struct ingress_rlink *ingress_rlink_new(struct event_base *base, struct evdns_ba
                                         size_t errlen)
 {
     struct ingress_rlink *l = calloc(1, sizeof *l);
-    if (!l || !(l->reader = redisReaderCreate())) {
+    if (!l || !(l->reader = sg_redis_reader_new())) {
         free(l);
         snprintf(err, errlen, "out of memory");
         return NULL;

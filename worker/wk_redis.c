@@ -13,6 +13,7 @@
 
 #include "wk_redis_primary.h"
 #include "sg_tls.h"
+#include "sg_redis_reader.h"
 
 struct wk_redis {
     struct wk_wire *w;
@@ -157,7 +158,7 @@ static void *create_capped_string(const redisReadTask *t, char *str, size_t len)
 
 static void init_capped(void)
 {
-    redisReader *rd = redisReaderCreate();
+    redisReader *rd = sg_redis_reader_new(); /* the element cap stays */
     if (!rd)
         return; /* capped_fns stays empty: strings are read whole, and still refused by callers */
     plain_fns = *rd->fn;

@@ -22,6 +22,7 @@
 #include "sg_buf.h"
 #include "sg_time.h"
 #include "sg_tls.h"
+#include "sg_redis_reader.h"
 
 /* A command larger than this is refused before it is sent: job lines are capped at 1 MiB, and a
  * batch of them is the largest thing the worker writes. */
@@ -180,7 +181,7 @@ struct wk_wire *wk_wire_open(const char *host, int port, const char *unix_path, 
     }
     w->fd = -1;
     sg_buf_init(&w->obuf, WIRE_OBUF_MAX);
-    w->reader = redisReaderCreate();
+    w->reader = sg_redis_reader_new();
     int64_t deadline = sg_mono_ms() + timeout_ms;
     bool ok = w->reader != NULL;
     if (ok && unix_path) {

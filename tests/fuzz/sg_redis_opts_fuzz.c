@@ -12,6 +12,7 @@
 
 #include "sg_redis_opts.h"
 #include "sg_url.h"
+#include "sg_redis_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sg_hostports_free(hp, n);
         }
     } else {
-        redisReader *r = redisReaderCreate();
+        redisReader *r = sg_redis_reader_new();
         redisReaderFeed(r, (const char *)data + 1, size - 1);
         void *rep = NULL;
         while (redisReaderGetReply(r, &rep) == REDIS_OK && rep) {

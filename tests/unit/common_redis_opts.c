@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "sg_redis_opts.h"
+#include "sg_redis_reader.h"
 
 static const char *const *fake_env;
 
@@ -117,7 +118,7 @@ static void test_refusals(void **state)
 /* Parses one complete RESP reply of len bytes. */
 static redisReply *reply_of_n(const char *resp, size_t len)
 {
-    redisReader *r = redisReaderCreate();
+    redisReader *r = sg_redis_reader_new();
     void *rep = NULL;
     redisReaderFeed(r, resp, len);
     assert_int_equal(redisReaderGetReply(r, &rep), REDIS_OK);
@@ -129,6 +130,21 @@ static redisReply *reply_of_n(const char *resp, size_t len)
 static redisReply *reply_of(const char *resp)
 {
     return reply_of_n(resp, strlen(resp));
+}
+
+/* A server announcing a huge array is a protocol error, not a huge allocation. */
+static void test_reader_element_cap(void **state)
+{
+    (void)state;
+    redisReader *r = sg_redis_reader_new();
+    void *rep = NULL;
+    redisReaderFeed(r, "*5000000\r\n", 10); /* allocatable, over the cap */
+    assert_int_equal(redisReaderGetReply(r, &rep), REDIS_ERR);
+    assert_null(rep);
+    redisReaderFree(r);
+    assert_non_null(rep = reply_of("*3\r\n:1\r\n:2\r\n:3\r\n"));
+    assert_int_equal(((redisReply *)rep)->elements, 3);
+    freeReplyObject(rep);
 }
 
 static void test_sentinel_reply(void **state)
@@ -184,9 +200,10 @@ static void test_role_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_tls_url_and_acl_user),
-        cmocka_unit_test(test_sentinels),      cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_sentinel_reply), cmocka_unit_test(test_role_and_errors),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_tls_url_and_acl_user),
+        cmocka_unit_test(test_sentinels),       cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_sentinel_reply),  cmocka_unit_test(test_reader_element_cap),
+        cmocka_unit_test(test_role_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
