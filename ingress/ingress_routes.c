@@ -110,12 +110,6 @@ void ingress_routes_webhook(struct conn *c, const char *body, size_t len)
         .blocked_s = ingress_limiter_blocked(s->limiter, c->client, now_ms / 1000),
         .hmac = s->hmac,
     };
-    /* The limiter only shields us from guessing: a correctly signed delivery goes through even
-     * from a blocked address (behind a proxy GitHub shares it with everyone). A blocked client's
-     * bad signature still gets 429 without its body being parsed. */
-    if (in.blocked_s && in.signature.p &&
-        ingress_hmac_verify(s->hmac, body, len, in.signature.p, in.signature.len))
-        in.blocked_s = 0;
     ingress_webhook_process(&in, r);
     char delivery[INGRESS_DELIVERY_MAX + 1], event[INGRESS_EVENT_MAX + 1];
     ingress_routes_copy_str(delivery, sizeof delivery, c->req.delivery);

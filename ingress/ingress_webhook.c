@@ -315,14 +315,17 @@ void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress
         r->error = !event_ok(in->event) ? "invalid X-GitHub-Event" : "invalid X-GitHub-Delivery";
         return;
     }
-    if (in->blocked_s > 0) {
-        r->status = 429;
-        r->error = "too many failed signatures from this address";
-        r->retry_after = in->blocked_s;
-        return;
-    }
     if (!in->signature.p || !ingress_hmac_verify(in->hmac, in->body, in->body_len, in->signature.p,
                                                  in->signature.len)) {
+        /* The limiter only shields us from guessing: a correctly signed delivery goes through even
+         * from a blocked address (behind a proxy GitHub shares it with everyone); a blocked
+         * client's bad signature gets 429 and is not counted again. */
+        if (in->blocked_s > 0) {
+            r->status = 429;
+            r->error = "too many failed signatures from this address";
+            r->retry_after = in->blocked_s;
+            return;
+        }
         r->status = 401;
         r->error = in->signature.p ? "signature mismatch" : "missing X-Hub-Signature-256";
         r->signature_failed = true;

@@ -61,7 +61,7 @@ struct ingress_webhook_in {
     struct ingress_hmac *hmac; /* the webhook secret's precomputed HMAC key (required) */
 };
 
-/* Runs checks 2-6 (without dedupe); a blocked address gets 429 right after the header check.
+/* Runs checks 2-6 (without dedupe); a blocked address gets 429 instead of 401 for a bad signature.
  * Result: status != 0 -> answer it; otherwise route == JOB and r->job holds the line to push. */
 void ingress_webhook_process(const struct ingress_webhook_in *in, struct ingress_webhook_result *r);
 

@@ -142,8 +142,10 @@ static void test_check_order(void **state)
     } cases[] = {
         {NULL, "d", "bad", "text/plain", "{", 0, 400}, /* headers before signature */
         {"ping", NULL, "bad", "text/plain", "{", 0, 400},
-        {"ping", "d", "bad", "text/plain", "{", 5, 429}, /* blocked address */
-        {"ping", "d", NULL, "text/plain", "{", 0, 401},  /* signature before type */
+        {"ping", "d", "bad", "text/plain", "{", 5, 429}, /* blocked address, bad signature */
+        {"ping", "d", NULL, "text/plain", "{", 5, 429},
+        {"ping", "d", sig, "application/json", body, 5, 200}, /* blocked, signed: goes through */
+        {"ping", "d", NULL, "text/plain", "{", 0, 401},       /* signature before type */
         {"ping", "d", "sha256=00", "text/plain", body, 0, 401},
         {"ping", "d", sig, "text/plain", body, 0, 415}, /* type before JSON */
         {"ping", "d", sig, NULL, body, 0, 415},
