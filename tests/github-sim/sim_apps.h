@@ -1,9 +1,9 @@
 /* Why: the simulator's GitHub Apps — the one given on the command line and those "created"
- * through the manifest flow — apart from sim.c's request plumbing. Each App has its own RSA key
- * (a created App's key is generated here and handed out once, in the code conversion, as GitHub
- * does), its permissions and events (which tests may change, as an owner editing the App's
+ * through the manifest flow — apart from the HTTP side (sim_app_api.c). Each App has its own RSA
+ * key (a created App's key is generated here and handed out once, in the code conversion, as
+ * GitHub does), its permissions and events (which tests may change, as an owner editing the App's
  * settings would), and the installations it owns. Functions answer with a status and a JSON body
- * that sim.c sends.
+ * that sim_app_api.c sends.
  *
  * Ownership: json_object results belong to the caller. Apps live until sim_apps_free(). */
 #ifndef SIM_APPS_H

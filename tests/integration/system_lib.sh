@@ -14,7 +14,7 @@
 
 SYS_OWNER=${SYS_OWNER:-acme}
 SYS_REPO=${SYS_REPO:-widgets}
-# The id GitHub (the simulator: FNV-1a of the full name, tests/github-sim/sim.c repo_id) gives the
+# The id GitHub (the simulator: FNV-1a of the full name, tests/github-sim/sim_installations.c repo_id) gives the
 # repository, so webhook payloads and the installation's repository list agree, as on GitHub.
 SYS_REPO_ID=${SYS_REPO_ID:-$(python3 -c 'import sys
 h = 2166136261
