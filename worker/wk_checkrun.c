@@ -176,8 +176,16 @@ static enum sg_err render_summary(const struct an_result *r, const struct wk_che
         else
             notices++;
     }
-    P("## Quality %.1f/10 — %s (threshold %.1f)\n\n", round1(r->score),
-      success ? "passed" : "failed", round1(r->threshold));
+    if (!r->has_base) /* the whole repository is judged: its score against the threshold */
+        P("## Quality %.1f/10 — %s (threshold %.1f)\n\n", round1(r->score),
+          success ? "passed" : "failed", round1(r->threshold));
+    else if (r->gate.scope_overall) /* the verdict above is this score's; not said twice */
+        P("## Whole repository: %.1f/10 (threshold %.1f)\n\n", round1(r->score),
+          round1(r->threshold));
+    else /* the verdict above judged the change: the threshold did not decide it */
+        P("## Whole repository: %.1f/10 (threshold %.1f, applied only with `gate.scope: "
+          "overall`)\n\n",
+          round1(r->score), round1(r->threshold));
     /* why the score is what it is, in one line: the costs of its breakdown, largest first */
     P("**Why %.1f:** ", round1(r->score));
     if (e == SG_OK)

@@ -238,6 +238,103 @@ static void test_cap_and_json_base(void **st)
     an_result_free(h);
 }
 
+/* The fingerprint is stored in PostgreSQL and JSON results, so its value may never change: two
+ * values computed when it was defined, a short line and a long one (word-at-a-time hashing, a tab,
+ * UTF-8 bytes, white space inside). */
+static void test_fingerprint_values_are_stable(void **st)
+{
+    (void)st;
+    struct an_result *a = an_files(NULL, "a.py", "x = 1\n# TODO: one\ny = 2\n", NULL);
+    assert_int_equal(fp_of(a, "MNT001", 2), 0x670a1f860e99addeull);
+    char line[400];
+    int n = snprintf(line, sizeof line, "x = 1\nvalue = \"");
+    for (int i = 0; i < 12; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "abcdefgh");
+    snprintf(
+        line + n, sizeof line - (size_t)n, "%s",
+        "\" + \"\t\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+        "  zzzzzzzzz\"  # long\n");
+    struct an_result *b = an_files(NULL, "a.py", line, NULL);
+    assert_int_equal(fp_of(b, "STY001", 2), 0x98af660bf374097cull);
+    an_result_free(a);
+    an_result_free(b);
+}
+
+/* The definition, one byte at a time: the text without ' ' \t \n \v \f \r in little-endian
+ * 8-byte words (the last zero-padded), then the kept length, then a NUL. */
+static uint64_t fp_text_ref(uint64_t h, const unsigned char *t, size_t n)
+{
+    uint64_t w = 0, kept = 0;
+    unsigned fill = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == ' ' || (t[i] >= '\t' && t[i] <= '\r'))
+            continue;
+        w |= (uint64_t)t[i] << (8 * fill);
+        kept++;
+        if (++fill == 8) {
+            h = (h ^ w) * 0x100000001b3ull;
+            w = 0;
+            fill = 0;
+        }
+    }
+    if (fill)
+        h = (h ^ w) * 0x100000001b3ull;
+    h = (h ^ kept) * 0x100000001b3ull;
+    return h * 0x100000001b3ull; /* the NUL: (h ^ 0) * prime */
+}
+
+/* The engine reads the text a word at a time; on every mix of white space, near-white-space
+ * bytes (0x08, 0x0e, 0x1f, 0x21) and bytes with the high bit set (0x89, 0xa0: white space plus
+ * 0x80), at every length and alignment, it agrees with the definition. */
+static void test_fingerprint_text_word_at_a_time(void **st)
+{
+    (void)st;
+    static const unsigned char palette[] = {' ',  '\t', '\n', '\v', '\f', '\r', 0x08, 0x0e, 0x1f,
+                                            0x21, 'a',  'Z',  '0',  0x89, 0xa0, 0x8d, 0xff, 0x7f};
+    unsigned char buf[300];
+    uint64_t x = 1;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(round % 97) + (round % 5 == 0 ? 150 : 0);
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            /* runs of one class make whole-word paths (all kept, all blank) likely too */
+            buf[i] = (round & 1) && i > 0 && (x >> 60) < 12 ? buf[i - 1]
+                                                            : palette[(x >> 33) % sizeof palette];
+        }
+        size_t off = (size_t)round % 3;
+        assert_int_equal(an_fp_text(0xcbf29ce484222325ull, buf + off, n > off ? n - off : 0),
+                         fp_text_ref(0xcbf29ce484222325ull, buf + off, n > off ? n - off : 0));
+    }
+}
+
+/* Sorting keeps each fingerprint with its severity, both for small sets (8-bit digits) and large
+ * ones (16-bit digits), including sets whose keys share digits. */
+static void test_fingerprint_sort(void **st)
+{
+    (void)st;
+    size_t sizes[] = {0, 1, 2, 1000, 65535, 65536, 300000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint64_t *fp = malloc((n + 1) * sizeof *fp);
+        uint8_t *sev = malloc(n + 1);
+        assert_non_null(fp);
+        assert_non_null(sev);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = (uint64_t)(n - i) * 0x9e3779b97f4a7c15ull;
+            fp[i] = k % 2 ? v & 0xffff00000000ffffull : v; /* odd sizes: middle digits equal */
+            sev[i] = (uint8_t)(fp[i] >> 56);
+        }
+        assert_true(an_fingerprints_sort(fp, sev, n));
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                assert_true(fp[i - 1] <= fp[i]);
+            assert_int_equal(sev[i], (uint8_t)(fp[i] >> 56));
+        }
+        free(fp);
+        free(sev);
+    }
+}
+
 static uint64_t mix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -286,6 +383,9 @@ int main(void)
         cmocka_unit_test(test_fingerprint_duplicates_and_paths),
         cmocka_unit_test(test_fingerprint_rename),
         cmocka_unit_test(test_fingerprint_file_rules_ignore_line_text),
+        cmocka_unit_test(test_fingerprint_values_are_stable),
+        cmocka_unit_test(test_fingerprint_text_word_at_a_time),
+        cmocka_unit_test(test_fingerprint_sort),
         cmocka_unit_test(test_gate_settings),
         cmocka_unit_test(test_cap_and_json_base),
         cmocka_unit_test(test_classify_100k_timed),

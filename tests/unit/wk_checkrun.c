@@ -438,6 +438,11 @@ static void test_judges_the_change(void **state)
     assert_non_null(strstr(out.summary, "**1 new · 2 fixed · 3 existing**"));
     assert_non_null(strstr(out.summary, "▄▄▅▅▇ 7.9 → 8.4"));
     assert_null(strstr(out.summary, "severity **error**"));
+    /* the tables' heading does not contradict the verdict: the threshold did not decide it */
+    assert_non_null(strstr(out.summary, "## Whole repository: 8.4/10 (threshold 7.0, applied only "
+                                        "with `gate.scope: overall`)\n"));
+    assert_null(strstr(out.summary, "— passed"));
+    assert_null(strstr(out.summary, "— failed"));
     assert_int_equal(out.nannotations, 1);
     assert_string_equal(out.annotations[0].path, "src/main.c");
     assert_int_equal(out.annotations[0].start_line, 40);

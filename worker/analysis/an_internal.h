@@ -158,9 +158,9 @@ struct an_fps {
 bool an_fps_add(struct an_fps *s, uint64_t fp, uint8_t rule);
 void an_fps_free(struct an_fps *s);
 struct an_config;
-/* r->fingerprints and r->fingerprint_severity: the set without rules that are off, ascending. */
-enum sg_err an_fps_to_result(const struct an_fps *s, const struct an_config *c,
-                             struct an_result *r);
+/* r->fingerprints and r->fingerprint_severity: the set without rules that are off, ascending.
+ * The set's arrays are moved into r (no copy of a million fingerprints); s is left empty. */
+enum sg_err an_fps_to_result(struct an_fps *s, const struct an_config *c, struct an_result *r);
 void an_result_free_gate(struct an_result *r);
 /* The output writers' error check: return the first error of a buffer write. */
 #define CK(x)                                                                                      \
