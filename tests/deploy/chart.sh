@@ -4,13 +4,15 @@
 # worker autoscaling mode, KEDA present or forced, existingSecret, Redis URLs with TLS, an ACL
 # user and a percent-encoded password, the NetworkPolicy with `helm test`, the size presets, the
 # business-hours trigger, Redis Sentinel, TLS with a private CA or without verification, PgBouncer
-# and a read replica (also with existingSecret), and a values file turning on everything optional; validates every
-# rendered document against the Kubernetes, KEDA and prometheus-operator schemas; asserts what
-# matters (chart-assert.mjs); shows that values which cannot work fail the install with their
-# message and wrong-typed values are rejected by values.schema.json; renders NOTES.txt; checks the
-# README's values table is up to date. Then the other platforms: the Cloud Run manifests against
-# the Knative Serving schema, the ECS template with cfn-lint, the release workflow with
-# actionlint. Each checker is also fed a broken input once, to prove it can fail.
+# and a read replica (also with existingSecret), and a values file turning on everything
+# optional; validates every rendered document against the Kubernetes, KEDA and prometheus-operator
+# schemas; asserts what matters (chart-assert.mjs); shows that values which cannot work fail the
+# install with their message and wrong-typed values are rejected by values.schema.json; renders
+# NOTES.txt; checks the README's values table is up to date; runs the rendered PgBouncer config
+# with Debian's pgbouncer in front of a real PostgreSQL and logs in with the workers' rendered URL.
+# Then the other platforms: the Cloud Run manifests against the Knative Serving schema, the ECS
+# template with cfn-lint, the release workflow with actionlint. Each checker is also fed a broken
+# input once, to prove it can fail.
 set -uo pipefail
 : "${SG_SOURCE_DIR:?}"
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -131,6 +133,48 @@ sg_check "fails: an sslmode PgBouncer does not know" fails_with "sslmode=bogus i
   -f "$BASE" "${PGB[@]}" --set 'postgresql.url=postgres://u:p@pg:5432/db?sslmode=bogus'
 sg_check "fails: a non-ASCII escape in the PostgreSQL password (PgBouncer's auth_file)" fails_with "postgresql.url: the escape %C3 in it is not printable ASCII" \
   -f "$BASE" "${PGB[@]}" --set postgresql.url=postgres://u:p%C3%A9@pg:5432/db
+
+# ---- the PgBouncer the chart configures works: Debian's pgbouncer (the one the integration tests
+# use) runs the rendered pgbouncer.ini and auth_file, and the workers' URL from the rendered Secret
+# logs in through it, with SCRAM both ways, to a real PostgreSQL that checks the password. Only
+# the listen address and the auth_file's path are changed (the container's are fixed paths).
+pgbouncer_live() { # pgbouncer_live [go-quoted]: with go-quoted, the auth_file is quoted as Go does (\"), not as PgBouncer reads it
+  local dir="$SG_TMP/pgbouncer-live-${1:-ok}" bport url
+  mkdir -p "$dir" && chown postgres "$dir" || return 1
+  bport=$(sg_free_port)
+  "$HELM" template sg "$CHART" --namespace prod -f "$BASE" -f "$CHART/ci/pgbouncer-values.yaml" \
+    --set "postgresql.url=postgres://singularity:p%40ss%22word@127.0.0.1:$PG_PORT/singularity" \
+    --set postgresql.pgbouncer.port="$bport" >"$dir/render.yaml" || return 1
+  node --input-type=module -e '
+import { readFileSync, writeFileSync } from "node:fs";
+import YAML from "'"$HERE"'/node_modules/yaml/dist/index.js";
+const [render, dir, mode] = process.argv.slice(1);
+const docs = YAML.parseAllDocuments(readFileSync(render, "utf8")).map((d) => d.toJS()).filter(Boolean);
+const cm = docs.find((d) => d.kind === "ConfigMap" && d.metadata.name.endsWith("-pgbouncer"));
+const sec = docs.find((d) => d.kind === "Secret" && !d.metadata.annotations);
+const b64 = (k) => Buffer.from(sec.data[k], "base64").toString();
+writeFileSync(dir + "/pgbouncer.ini", cm.data["pgbouncer.ini"].replace(/^listen_addr = .*$/m, "listen_addr = 127.0.0.1")
+  .replace(/^auth_file = .*$/m, "auth_file = " + dir + "/userlist.txt"));
+const users = b64("pgbouncer-userlist.txt");
+writeFileSync(dir + "/userlist.txt", mode === "go-quoted" ? users.replace(/""/g, "\\\"") : users);
+writeFileSync(dir + "/url", b64("pgbouncer-database-url").replace(/@[^:/]+:/, "@127.0.0.1:"));
+' "$dir/render.yaml" "$dir" "${1:-ok}" || return 1
+  chown postgres "$dir"/* && chmod 600 "$dir/userlist.txt"
+  runuser -u postgres -- /usr/sbin/pgbouncer "$dir/pgbouncer.ini" >"$dir/pgbouncer.log" 2>&1 &
+  sg_track $!
+  url=$(cat "$dir/url")
+  sg_wait_for pg_isready -q -h 127.0.0.1 -p "$bport" || { tail -5 "$dir/pgbouncer.log" >&2; return 1; }
+  [ "$(psql "$url" -tAc 'select current_user' 2>"$dir/psql.err")" = singularity ] || { cat "$dir/psql.err" >&2; return 1; }
+  # A wrong password is refused by PgBouncer itself: the auth_file is what it checks.
+  ! psql "${url/p%40ss%22word/wrong}" -tAc 'select 1' >/dev/null 2>&1
+}
+[ -x /usr/sbin/pgbouncer ] || sg_fail "/usr/sbin/pgbouncer is missing (scripts/deps.sh installs it)"
+sg_start_postgres >/dev/null
+printf 'host all singularity 127.0.0.1/32 scram-sha-256\n%s\n' "$(cat "$SG_PG_DATA/pg_hba.conf")" >"$SG_PG_DATA/pg_hba.conf"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SG_PG_DATA" reload >/dev/null
+psql -d postgres -qc "create role singularity login password 'p@ss\"word'" || sg_fail "create role failed"
+sg_check "the rendered PgBouncer runs, and the workers' URL logs in through it to PostgreSQL" pgbouncer_live
+sg_expect_fail "the live check catches an auth_file quoted the Go way" pgbouncer_live go-quoted
 
 # ---- Cloud Run (Knative Serving) and the GKE worker: schemas and what matters
 sg_check "Cloud Run manifests: Knative/Kubernetes/KEDA schemas" node "$HERE/validate.mjs" \
