@@ -1,6 +1,8 @@
 // Why: schema validation says the manifests are well-formed; this says they do what matters.
-// Workers scale on analysis_queue (KEDA redis trigger or the External metric
-// analysis_queue_length), the migration Job is a pre-install/pre-upgrade hook whose Secret exists
+// Workers scale on analysis_queue (KEDA redis or redis-sentinel trigger, or the External metric
+// analysis_queue_length), both binaries reach Redis with the same settings and KEDA the way they
+// do (sentinels, TLS, CA, passwords), PgBouncer sits between the workers and PostgreSQL in
+// transaction mode when asked, the migration Job is a pre-install/pre-upgrade hook whose Secret exists
 // before it, every pod is non-root with a read-only root and /tmp as its only writable path,
 // probes hit /healthz and /readyz on the right ports, workers get more time to stop than
 // SHUTDOWN_GRACE_S, and every reference (Secret keys, Services, scale targets) points at something
@@ -9,7 +11,8 @@
 //   node tests/deploy/chart-assert.mjs SCENARIO RENDERED.yaml...
 //   SCENARIO: one of the renders of chart.sh (default, keda, keda-forced, hpa, none, everything,
 //   existing-secret, existing-secret-address, redis-auth, netpol, preset-development,
-//   preset-high-load, cron, single-ingress), or cloudrun for deploy/cloudrun/*.yaml
+//   preset-high-load, cron, single-ingress, sentinel, sentinel-tls, tls-ca, tls-insecure,
+//   pgbouncer, existing-secret-ha), or cloudrun for deploy/cloudrun/*.yaml
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { parser as promql } from '@prometheus-io/lezer-promql';
@@ -133,16 +136,33 @@ for (const [where, spec, d] of podSpecs()) {
         }
       }
     }
-    // *_FILE / *_PATH variables must name a file inside a mounted Secret volume that carries it.
+    // *_FILE / *_PATH variables must name a file inside a mounted Secret volume that carries it
+    // (the Redis CA, which is public, may come from a ConfigMap).
     for (const e of c.env || []) {
       if (!/(_FILE|KEY_PATH)$/.test(e.name)) continue;
       const m = (c.volumeMounts || []).find((vm) => e.value.startsWith(vm.mountPath + '/'));
       check(`${w} ${e.name} is under a mount`, !!m, e.value);
       if (!m) continue;
       const v = vols[m.name];
+      const src = v?.secret || (e.name === 'REDIS_TLS_CA_FILE' ? v?.configMap : undefined);
       const rel = e.value.slice(m.mountPath.length + 1);
-      check(`${w} ${e.name} comes from a Secret volume`, !!v?.secret);
-      check(`${w} ${e.name} file ${rel} is projected`, !!v?.secret && (v.secret.items || []).some((it) => it.path === rel));
+      check(`${w} ${e.name} comes from a Secret${e.name === 'REDIS_TLS_CA_FILE' ? ' or ConfigMap' : ''} volume`, !!src);
+      check(`${w} ${e.name} file ${rel} is projected`, !!src && (src.items || []).some((it) => it.path === rel));
+    }
+    // Every key a volume projects from the chart's own Secret or ConfigMap exists in it.
+    for (const m of c.volumeMounts || []) {
+      const v = vols[m.name] || {};
+      const sources = [...(v.projected?.sources || []), v].flatMap((x) => [
+        x.secret && ['Secret', x.secret.secretName || x.secret.name, x.secret.items],
+        x.configMap && ['ConfigMap', x.configMap.name, x.configMap.items]].filter(Boolean));
+      for (const [kind, name, items] of sources) {
+        const obj = one(kind, (o) => o.metadata.name === name);
+        if (!obj) {
+          if (kind === 'Secret' && !existingSecret && m.name !== 'redis-tls') check(`${w} volume ${m.name}: Secret ${name} is rendered`, false);
+          continue; // the operator's own (existingSecret, redis.tls.caFrom)
+        }
+        for (const it of items || []) check(`${w} volume ${m.name}: ${kind} ${name} has key ${it.key}`, it.key in (obj.data || {}));
+      }
     }
   }
 }
@@ -228,17 +248,19 @@ if (worker) {
     check('ScaledObject rendered', !!so);
     check('no worker HPA besides KEDA', !hpa);
     check('ScaledObject targets the worker Deployment', so?.spec.scaleTargetRef.name === worker.metadata.name);
-    const redis = so?.spec.triggers.find((t) => t.type === 'redis');
-    check('ScaledObject has a redis trigger', !!redis);
+    const redis = so?.spec.triggers.find((t) => t.type === 'redis' || t.type === 'redis-sentinel');
+    check('ScaledObject has a redis or redis-sentinel trigger', !!redis);
     check('redis trigger watches analysis_queue', redis?.metadata.listName === 'analysis_queue', redis?.metadata.listName);
     check('redis trigger: the whole queue above 50 (metricType Value)', redis?.metadata.listLength === '50' && redis?.metricType === 'Value', redis?.metadata.listLength);
     const ta = one('TriggerAuthentication');
     const params = Object.fromEntries((ta?.spec.secretTargetRef || []).map((r) => [r.parameter, r]));
-    check('redis trigger has host:port (metadata or TriggerAuthentication)', /^[^:/]+:\d+$/.test(redis?.metadata.address || '') || !!params.address, redis?.metadata.address);
+    check('redis trigger has host:port (metadata or TriggerAuthentication), or the sentinels\'', /^[^:/]+:\d+$/.test(redis?.metadata.address || '') || !!params.address ||
+      (redis?.type === 'redis-sentinel' && /^[^,:]+:\d+(,[^,:]+:\d+)*$/.test(redis.metadata.addresses || '')), redis?.metadata.address);
     check('authenticationRef exactly when a TriggerAuthentication exists', (!!ta) === (!!redis?.authenticationRef) && (!ta || redis.authenticationRef.name === ta.metadata.name));
     for (const r of ta?.spec.secretTargetRef || []) {
       if (existingSecret) check(`TriggerAuthentication ${r.parameter} from existingSecret`, r.name === existingSecret, r.name);
-      else check(`TriggerAuthentication ${r.parameter} key in the chart Secret`, r.key in (secrets.get(r.name)?.data || {}));
+      else if (r.name === 'sg-singularity') check(`TriggerAuthentication ${r.parameter} key in the chart Secret`, r.key in (secrets.get(r.name)?.data || {}));
+      else check(`TriggerAuthentication ${r.parameter}: the operator's Secret is the CA's (redis.tls.caFrom.secret)`, r.parameter === 'ca');
     }
     const cpu = so?.spec.triggers.find((t) => t.type === 'cpu');
     check('CPU trigger at 20% (seed: -1 pod under 20%)', cpu?.metricType === 'Utilization' && cpu?.metadata.value === '20');
@@ -250,7 +272,6 @@ if (worker) {
     } else {
       check('no cron trigger by default', !cron);
     }
-    check('enableTLS follows the URL scheme', redis?.metadata.enableTLS === ({ everything: 'true', 'redis-auth': 'true', 'existing-secret-address': 'true' }[scenario] || 'false'), redis?.metadata.enableTLS);
     check('worker Deployment leaves replicas to KEDA', worker.spec.replicas === undefined);
     check('ScaledObject behavior scales down one pod at a time',
       so?.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.policies?.[0]?.value === 1);
@@ -330,6 +351,189 @@ if (cron) {
   check('CronJob forbids overlapping runs', cron.spec.concurrencyPolicy === 'Forbid');
 }
 
+// ---- Redis: both binaries get the same settings, the Jobs none, and KEDA follows them
+// What each scenario's values ask for (ci/*-values.yaml, values/*.yaml, the --set of chart.sh).
+const REDIS = {
+  sentinel: { sentinels: 'redis-sentinel-0.redis-sentinel.data.svc:26379,redis-sentinel-1.redis-sentinel.data.svc:26379,redis-sentinel-2.redis-sentinel.data.svc:26379',
+    master: 'singularity', sentinelPassword: 'sentinel-pass', password: 'data-pass', db: '4', ack: '1', waitMs: '250', tls: false },
+  'sentinel-tls': { sentinels: '10.0.0.11:26379,10.0.0.12:26379', master: 'mymaster', password: 's3cret', user: 'sg-user', db: '0',
+    tls: true, ca: { kind: 'Secret', name: 'redis-ca', key: 'ca.crt' }, serverName: 'redis.data.svc' },
+  'tls-ca': { address: 'redis.data.svc:6380', password: 's3cret', db: '0', tls: true, ca: { kind: 'ConfigMap', name: 'sg-singularity-redis-tls', key: 'ca.crt' } },
+  'tls-insecure': { address: 'redis.data.svc:6380', db: '0', tls: true, insecure: true },
+  'existing-secret-ha': { sentinels: 'sentinel-a.data.svc:26379,sentinel-b.data.svc:26379', master: 'mymaster', db: '0', tls: true,
+    ca: { kind: 'ConfigMap', name: 'redis-ca-bundle', key: 'ca.pem' } },
+  keda: { address: 'redis-master.data.svc:6380', password: 's3cret', db: '2' },
+  everything: { address: 'redis.data.svc:6380', password: 'pw', db: '1', tls: true },
+  'redis-auth': { address: 'redis.data.svc:6380', password: 'p@ss:w%41rd', user: 'sg-user', db: '3', tls: true },
+}[scenario] || { tls: scenario === 'existing-secret-address' };
+const redisEnvOf = (c) => (c.env || []).filter((e) => e.name.startsWith('REDIS_'));
+const secretValue = (ref) => (ref && !existingSecret ? b64(secrets.get(ref.name)?.data?.[ref.key]) : undefined);
+{
+  const ingressC = ingress?.spec.template.spec.containers[0];
+  const workerC = worker?.spec.template.spec.containers[0];
+  if (ingressC && workerC) {
+    check('ingress and workers get the same Redis settings (one helper)',
+      JSON.stringify(redisEnvOf(ingressC)) === JSON.stringify(redisEnvOf(workerC)),
+      `${redisEnvOf(ingressC).map((e) => e.name)} vs ${redisEnvOf(workerC).map((e) => e.name)}`);
+  }
+  for (const [where, spec, d] of podSpecs()) {
+    if (d.kind === 'Job' || d.kind === 'CronJob') {
+      check(`${where} gets no Redis settings (it never touches Redis)`, spec.containers.every((c) => !redisEnvOf(c).length));
+    }
+  }
+  for (const [name, c, spec] of [['ingress', ingressC, ingress?.spec.template.spec], ['worker', workerC, worker?.spec.template.spec]]) {
+    if (!c) continue;
+    const env = envOf(c);
+    const vols = Object.fromEntries((spec.volumes || []).map((v) => [v.name, v]));
+    check(`${name} REDIS_URL from the Secret`, !!env.REDIS_URL?.valueFrom?.secretKeyRef);
+    check(`${name} REDIS_SENTINELS ${REDIS.sentinels || 'unset'}`, env.REDIS_SENTINELS?.value === REDIS.sentinels, env.REDIS_SENTINELS?.value);
+    check(`${name} REDIS_SENTINEL_MASTER ${REDIS.master || 'unset'}`, env.REDIS_SENTINEL_MASTER?.value === REDIS.master, env.REDIS_SENTINEL_MASTER?.value);
+    const sp = env.REDIS_SENTINEL_PASSWORD?.valueFrom?.secretKeyRef;
+    if (REDIS.sentinelPassword) check(`${name} REDIS_SENTINEL_PASSWORD from the Secret`, secretValue(sp) === REDIS.sentinelPassword, secretValue(sp));
+    else if (existingSecret && REDIS.sentinels) check(`${name} REDIS_SENTINEL_PASSWORD optional from existingSecret`, sp?.optional === true && sp.key === 'redis-sentinel-password');
+    else check(`${name} no REDIS_SENTINEL_PASSWORD`, !env.REDIS_SENTINEL_PASSWORD);
+    check(`${name} REDIS_MIN_REPLICAS_ACK ${REDIS.ack || '0'}`, env.REDIS_MIN_REPLICAS_ACK?.value === (REDIS.ack || '0'), env.REDIS_MIN_REPLICAS_ACK?.value);
+    check(`${name} REDIS_WAIT_TIMEOUT_MS ${REDIS.waitMs || '200'}`, env.REDIS_WAIT_TIMEOUT_MS?.value === (REDIS.waitMs || '200'), env.REDIS_WAIT_TIMEOUT_MS?.value);
+    check(`${name} REDIS_TLS_SERVER_NAME ${REDIS.serverName || 'unset'}`, env.REDIS_TLS_SERVER_NAME?.value === REDIS.serverName);
+    check(`${name} REDIS_TLS_INSECURE ${REDIS.insecure ? '1' : 'unset'}`, env.REDIS_TLS_INSECURE?.value === (REDIS.insecure ? '1' : undefined));
+    const caMount = (c.volumeMounts || []).find((m) => env.REDIS_TLS_CA_FILE && env.REDIS_TLS_CA_FILE.value.startsWith(m.mountPath + '/'));
+    const caVol = caMount && vols[caMount.name];
+    const caSrc = caVol?.secret ? { kind: 'Secret', name: caVol.secret.secretName, key: caVol.secret.items?.[0]?.key }
+      : caVol?.configMap ? { kind: 'ConfigMap', name: caVol.configMap.name, key: caVol.configMap.items?.[0]?.key } : undefined;
+    check(`${name} the Redis CA ${REDIS.ca ? `mounted from ${REDIS.ca.kind} ${REDIS.ca.name}` : 'not set (system roots)'}`,
+      JSON.stringify(caSrc) === JSON.stringify(REDIS.ca), JSON.stringify(caSrc));
+    if (REDIS.ca) check(`${name} the Redis CA mount is read-only`, caMount?.readOnly === true);
+    if (REDIS.ca?.kind === 'ConfigMap' && REDIS.ca.name.endsWith('-redis-tls')) {
+      check(`${name} pods roll when the CA changes`, !!(name === 'ingress' ? ingress : worker).spec.template.metadata.annotations?.['checksum/redis-tls']);
+    }
+  }
+  const cm = one('ConfigMap', (c) => c.metadata.name === 'sg-singularity-redis-tls');
+  check(`the chart's Redis TLS ConfigMap ${REDIS.ca ? 'says tls: enable' : 'is not rendered'}`, REDIS.ca ? cm?.data?.tls === 'enable' : !cm);
+  if (REDIS.ca?.name === 'sg-singularity-redis-tls') check('the CA in that ConfigMap is a PEM certificate', /^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n?$/.test(cm?.data?.['ca.crt'] || ''));
+
+  // KEDA: the trigger reaches Redis the way the binaries do.
+  const so = one('ScaledObject');
+  const trig = so?.spec.triggers.find((t) => t.type === 'redis' || t.type === 'redis-sentinel');
+  if (trig) {
+    const m = trig.metadata;
+    const ta = one('TriggerAuthentication');
+    const refs = {};
+    for (const r of ta?.spec.secretTargetRef || []) refs[r.parameter] = { kind: 'Secret', name: r.name, key: r.key };
+    for (const r of ta?.spec.configMapTargetRef || []) refs[r.parameter] = { kind: 'ConfigMap', name: r.name, key: r.key };
+    const wenv = envOf(worker.spec.template.spec.containers[0]);
+    if (REDIS.sentinels) {
+      check('KEDA uses the redis-sentinel trigger', trig.type === 'redis-sentinel', trig.type);
+      check('redis-sentinel addresses = the binaries\' REDIS_SENTINELS', m.addresses === wenv.REDIS_SENTINELS?.value, m.addresses);
+      check('redis-sentinel sentinelMaster = REDIS_SENTINEL_MASTER', m.sentinelMaster === wenv.REDIS_SENTINEL_MASTER?.value, m.sentinelMaster);
+      check('no single address with Sentinel', !m.address && !refs.address);
+    } else {
+      check('KEDA uses the redis trigger', trig.type === 'redis', trig.type);
+      check('no sentinel metadata on the redis trigger', !m.addresses && !m.sentinelMaster);
+      if (REDIS.address) check(`redis trigger address ${REDIS.address}`, m.address === REDIS.address, m.address);
+    }
+    if (REDIS.db) check(`databaseIndex ${REDIS.db}`, m.databaseIndex === REDIS.db, m.databaseIndex);
+    if (REDIS.ca) {
+      // KEDA refuses enableTLS beside the TriggerAuthentication's tls: the CA path uses tls + ca only.
+      check('with a CA, no enableTLS/unsafeSsl in the metadata', m.enableTLS === undefined && m.unsafeSsl === undefined, `${m.enableTLS} ${m.unsafeSsl}`);
+      const tlsRef = refs.tls;
+      const tlsCm = tlsRef && one(tlsRef.kind, (o) => o.metadata.name === tlsRef.name);
+      check('KEDA tls parameter reads "enable" from a rendered ConfigMap', tlsCm?.data?.[tlsRef.key] === 'enable');
+      check(`KEDA ca parameter = the CA the binaries mount (${REDIS.ca.kind} ${REDIS.ca.name} ${REDIS.ca.key})`, JSON.stringify(refs.ca) === JSON.stringify(REDIS.ca), JSON.stringify(refs.ca));
+    } else {
+      check(`enableTLS ${REDIS.tls}`, m.enableTLS === String(!!REDIS.tls), m.enableTLS);
+      check(`unsafeSsl ${!!REDIS.insecure} (REDIS_TLS_INSECURE)`, m.unsafeSsl === String(!!REDIS.insecure), m.unsafeSsl);
+      check('no tls/ca parameters without a CA', !refs.tls && !refs.ca);
+    }
+    const val = (p) => (refs[p]?.kind === 'Secret' ? secretValue(refs[p]) : undefined);
+    if (!existingSecret) {
+      check(`KEDA password ${REDIS.password ? 'from the URL' : 'unset'}`, val('password') === REDIS.password, val('password'));
+      check(`KEDA username ${REDIS.user ? 'from the URL' : 'unset'}`, val('username') === REDIS.user, val('username'));
+      check(`KEDA sentinelPassword ${REDIS.sentinelPassword ? '= REDIS_SENTINEL_PASSWORD' : 'unset'}`, val('sentinelPassword') === REDIS.sentinelPassword &&
+        (!REDIS.sentinelPassword || JSON.stringify(refs.sentinelPassword) === JSON.stringify({ kind: 'Secret', ...wenv.REDIS_SENTINEL_PASSWORD.valueFrom.secretKeyRef })));
+    } else if (scenario === 'existing-secret-ha') {
+      check('KEDA password and sentinelPassword from existingSecret, no address with Sentinel',
+        refs.password?.key === 'redis-password' && refs.sentinelPassword?.key === 'redis-sentinel-password' && !refs.address);
+    }
+  }
+}
+
+// ---- PostgreSQL: PgBouncer in front (workers through it, migrations direct), the read URL
+const PG = {
+  pgbouncer: { host: 'pg.data.svc', port: '5433', db: 'singularity', sslmode: 'require', user: 'singularity', password: 'p@ss"word', replicas: 2,
+    readUrl: 'postgres://singularity_ro:ro-pass@pg-replica.data.svc:5432/singularity', extra: 'query_wait_timeout = 60' },
+  'existing-secret-ha': { host: 'pg.data.svc', port: '5432', db: 'singularity', sslmode: 'verify-full', replicas: 1 },
+}[scenario];
+{
+  const bouncer = one('Deployment', component('pgbouncer'));
+  const wenv = worker ? envOf(worker.spec.template.spec.containers[0]) : {};
+  const menv = mig ? envOf(mig.spec.template.spec.containers[0]) : {};
+  const cenv = cron ? envOf(cron.spec.jobTemplate.spec.template.spec.containers[0]) : {};
+  const url = (ref) => { try { return new URL(secretValue(ref)); } catch { return null; } };
+  check(`PgBouncer ${PG ? 'rendered' : 'not rendered'}`, !!bouncer === !!PG && !!one('Service', component('pgbouncer')) === !!PG &&
+    !!one('ConfigMap', component('pgbouncer')) === !!PG);
+  check('the migration connects directly (key database-url)', menv.DATABASE_URL?.valueFrom?.secretKeyRef?.key === 'database-url');
+  if (PG) {
+    const svc = one('Service', component('pgbouncer'));
+    const c = bouncer.spec.template.spec.containers[0];
+    const port = c.ports.find((p) => p.name === 'pgbouncer');
+    check('PgBouncer Service selects the PgBouncer pods', Object.entries(svc.spec.selector).every(([k, v]) => bouncer.spec.template.metadata.labels[k] === v));
+    check('PgBouncer Service targets its port', svc.spec.ports[0].targetPort === 'pgbouncer' && svc.spec.ports[0].port === port?.containerPort);
+    check('workers\' DATABASE_URL is the PgBouncer one', wenv.DATABASE_URL?.valueFrom?.secretKeyRef?.key === 'pgbouncer-database-url');
+    check('redelivery Job\'s DATABASE_URL is the PgBouncer one', cenv.DATABASE_URL?.valueFrom?.secretKeyRef?.key === 'pgbouncer-database-url');
+    if (!existingSecret) {
+      const w = url(wenv.DATABASE_URL.valueFrom.secretKeyRef);
+      check('workers\' URL names the PgBouncer Service and port', w?.hostname === svc.metadata.name && w?.port === String(svc.spec.ports[0].port), String(w));
+      check('workers\' URL keeps the user, password and database', decodeURIComponent(w?.username || '') === PG.user &&
+        decodeURIComponent(w?.password || '') === PG.password && w?.pathname === `/${PG.db}`, String(w));
+      check('workers\' URL leaves TLS to PgBouncer (no sslmode)', !w?.searchParams.has('sslmode'), String(w));
+      const d = url(menv.DATABASE_URL.valueFrom.secretKeyRef);
+      check('the migration\'s URL is PostgreSQL itself', d?.hostname === PG.host && d?.port === PG.port, String(d));
+      const ul = b64(secrets.get(wenv.DATABASE_URL.valueFrom.secretKeyRef.name)?.data?.['pgbouncer-userlist.txt']);
+      check('auth_file: the user and the decoded password, quotes doubled', ul === `"${PG.user}" "${PG.password.replace(/"/g, '""')}"\n`, ul);
+    }
+    const cm = one('ConfigMap', component('pgbouncer'));
+    const ini = cm?.data?.['pgbouncer.ini'] || '';
+    const setting = (k) => (ini.match(new RegExp(`^${k} = (.*)$`, 'm')) || [])[1];
+    check('pool_mode = transaction', setting('pool_mode') === 'transaction' && (ini.match(/^pool_mode/mg) || []).length === 1, setting('pool_mode'));
+    check(`[databases] ${PG.db} -> ${PG.host}:${PG.port}`, new RegExp(`^${PG.db} = host=${PG.host} port=${PG.port} dbname=${PG.db}$`, 'm').test(ini));
+    check(`listen_port = the container port`, setting('listen_port') === String(port?.containerPort));
+    check(`server_tls_sslmode = ${PG.sslmode}`, setting('server_tls_sslmode') === PG.sslmode);
+    if (PG.sslmode.startsWith('verify-')) check('verify-* checks against the system CA bundle', setting('server_tls_ca_file') === '/etc/ssl/certs/ca-certificates.crt');
+    check('auth_file is the projected userlist', setting('auth_file') === '/etc/pgbouncer/userlist.txt' && setting('auth_type') === 'scram-sha-256');
+    if (PG.extra) check(`extra setting ${PG.extra}`, ini.includes(`\n${PG.extra}\n`));
+    check('no Unix socket (read-only root)', /^unix_socket_dir =$/m.test(ini));
+    const mount = (c.volumeMounts || []).find((m) => m.mountPath === '/etc/pgbouncer');
+    const vol = bouncer.spec.template.spec.volumes.find((v) => v.name === mount?.name);
+    const srcs = vol?.projected?.sources || [];
+    check('pgbouncer.ini from the ConfigMap', srcs.some((x) => x.configMap?.name === cm?.metadata.name && x.configMap.items.some((i) => i.key === 'pgbouncer.ini' && i.path === 'pgbouncer.ini')));
+    check('userlist.txt from the Secret key pgbouncer-userlist.txt', srcs.some((x) => x.secret?.name === (existingSecret || 'sg-singularity') &&
+      x.secret.items.some((i) => i.key === 'pgbouncer-userlist.txt' && i.path === 'userlist.txt')));
+    check('PgBouncer runs the ini it is given, as PID 1', JSON.stringify(c.command) === '["/usr/bin/pgbouncer","/etc/pgbouncer/pgbouncer.ini"]', JSON.stringify(c.command));
+    check('PgBouncer probes: TCP on its port', c.readinessProbe?.tcpSocket?.port === 'pgbouncer' && c.livenessProbe?.tcpSocket?.port === 'pgbouncer');
+    check('PgBouncer preStop asks for a safe shutdown (SIGINT) within its grace period', /kill -INT 1; sleep (\d+)/.test(c.lifecycle?.preStop?.exec?.command?.[2] || '') &&
+      Number(c.lifecycle.preStop.exec.command[2].match(/sleep (\d+)/)[1]) < bouncer.spec.template.spec.terminationGracePeriodSeconds);
+    check('PgBouncer image is pinned', /^[^:]+\/[^:]+:[0-9][^:]*$/.test(c.image), c.image);
+    check(`PgBouncer replicas ${PG.replicas}`, bouncer.spec.replicas === PG.replicas);
+    const pdb = one('PodDisruptionBudget', component('pgbouncer'));
+    check(`PgBouncer PDB ${PG.replicas > 1 ? 'maxUnavailable 1' : 'absent with one replica'}`, PG.replicas > 1 ? pdb?.spec.maxUnavailable === 1 : !pdb);
+    const np = one('NetworkPolicy', component('pgbouncer'));
+    const rule = np?.spec.ingress?.find((r) => r.ports.some((p) => p.port === 'pgbouncer'));
+    check('PgBouncer NetworkPolicy admits the workers', !!rule?.from?.some((p) => sameLabels(p.podSelector?.matchLabels, worker?.spec.template.metadata.labels)));
+    check('PgBouncer NetworkPolicy admits nothing else but the redelivery Job', (rule?.from || []).every((p) => ['worker', 'redeliver'].includes(p.podSelector?.matchLabels?.['app.kubernetes.io/component'])));
+    const wnp = one('NetworkPolicy', component('worker'));
+    const open = (wnp?.spec.egress || []).some((r) => !r.to && !r.ports);
+    check('workers may reach PgBouncer under their egress policy', open || (wnp?.spec.egress || []).some((r) =>
+      (r.to || []).some((t) => sameLabels(t.podSelector?.matchLabels, bouncer.spec.template.metadata.labels)) && r.ports.some((p) => p.port === port?.containerPort)));
+  } else {
+    check('workers\' DATABASE_URL is PostgreSQL\'s (key database-url)', wenv.DATABASE_URL?.valueFrom?.secretKeyRef?.key === 'database-url');
+  }
+  const rr = wenv.DATABASE_READ_URL?.valueFrom?.secretKeyRef;
+  if (PG?.readUrl) check('workers get DATABASE_READ_URL (report)', secretValue(rr) === PG.readUrl, secretValue(rr));
+  else if (existingSecret) check('DATABASE_READ_URL optional from existingSecret', rr?.optional === true && rr.key === 'database-read-url');
+  else check('no DATABASE_READ_URL without postgresql.readUrl', !rr);
+  check('the migration gets no DATABASE_READ_URL', !menv.DATABASE_READ_URL);
+}
+
 // ---- helm test
 const testPod = one('Pod', (p) => hooks(p).includes('test'));
 check('helm test Pod rendered', !!testPod);
@@ -340,7 +544,7 @@ if (testPod) {
 }
 
 // ---- network policies
-check('NetworkPolicy for ingress and worker', all('NetworkPolicy').length === 2);
+check('NetworkPolicy for ingress and worker (and PgBouncer)', all('NetworkPolicy').length === (one('Deployment', component('pgbouncer')) ? 3 : 2));
 {
   const np = one('NetworkPolicy', component('ingress'));
   const webhookRule = np?.spec.ingress.find((r) => r.ports.some((p) => p.port === 'http'));

@@ -3,13 +3,16 @@
 # it (as `helm template --kube-version 1.30.0`) with the defaults on a cluster without KEDA, each
 # worker autoscaling mode, KEDA present or forced, existingSecret, Redis URLs with TLS, an ACL
 # user and a percent-encoded password, the NetworkPolicy with `helm test`, the size presets, the
-# business-hours trigger and a values file turning on everything optional; validates every
-# rendered document against the Kubernetes, KEDA and prometheus-operator schemas; asserts what
-# matters (chart-assert.mjs); shows that values which cannot work fail the install with their
-# message and wrong-typed values are rejected by values.schema.json; renders NOTES.txt; checks the
-# README's values table is up to date. Then the other platforms: the Cloud Run manifests against
-# the Knative Serving schema, the ECS template with cfn-lint, the release workflow with
-# actionlint. Each checker is also fed a broken input once, to prove it can fail.
+# business-hours trigger, Redis Sentinel, TLS with a private CA or without verification, PgBouncer
+# and a read replica (also with existingSecret), and a values file turning on everything
+# optional; validates every rendered document against the Kubernetes, KEDA and prometheus-operator
+# schemas; asserts what matters (chart-assert.mjs); shows that values which cannot work fail the
+# install with their message and wrong-typed values are rejected by values.schema.json; renders
+# NOTES.txt; checks the README's values table is up to date; runs the rendered PgBouncer config
+# with Debian's pgbouncer in front of a real PostgreSQL and logs in with the workers' rendered URL.
+# Then the other platforms: the Cloud Run manifests against the Knative Serving schema, the ECS
+# template with cfn-lint, the release workflow with actionlint. Each checker is also fed a broken
+# input once, to prove it can fail.
 set -uo pipefail
 : "${SG_SOURCE_DIR:?}"
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -53,8 +56,18 @@ sg_check "render the development preset" render preset-development --set worker.
 sg_check "render the high-load preset" render preset-high-load --set worker.sizePreset=high-load
 sg_check "render the business-hours cron trigger" render cron "${KEDA_API[@]}" --set worker.autoscaling.keda.cron.enabled=true
 sg_check "render one ingress replica" render single-ingress --set ingress.autoscaling.enabled=false --set ingress.replicaCount=1
+# Redis HA and PostgreSQL: Sentinel, Sentinel over TLS with a CA Secret, a CA in values, TLS
+# without verification, PgBouncer with a read replica, and all of it with an existing Secret.
+for s in sentinel sentinel-tls tls-ca pgbouncer; do
+  sg_check "render ci/$s-values.yaml" render "$s" -f "$CHART/ci/$s-values.yaml" "${KEDA_API[@]}"
+done
+sg_check "render rediss:// with insecureSkipVerify" render tls-insecure "${KEDA_API[@]}" \
+  --set redis.url=rediss://redis.data.svc:6380/0 --set redis.tls.insecureSkipVerify=true
+sg_check "render existingSecret with Sentinel, a CA bundle and PgBouncer" render existing-secret-ha "${KEDA_API[@]}" \
+  -f "$HERE/values/existing-secret-ha.yaml"
 SCENARIOS=(default keda keda-forced hpa none everything existing-secret existing-secret-address redis-auth netpol
-  preset-development preset-high-load cron single-ingress)
+  preset-development preset-high-load cron single-ingress sentinel sentinel-tls tls-ca tls-insecure pgbouncer
+  existing-secret-ha)
 RENDERS=()
 for s in "${SCENARIOS[@]}"; do RENDERS+=("$SG_TMP/$s.yaml"); done
 sg_check "schemas and no unknown fields: ${SCENARIOS[*]}" node "$HERE/validate.mjs" "${RENDERS[@]}"
@@ -89,6 +102,79 @@ sg_check "fails: an ingress grace period without margin" fails_with "ingress.ter
 sg_check "fails: an unknown size preset" fails_with "worker.sizePreset" -f "$BASE" --set worker.sizePreset=huge
 sg_check "fails: minReplicas above maxReplicas" fails_with "worker.autoscaling.minReplicas (5) is above maxReplicas (3)" \
   -f "$BASE" --set worker.autoscaling.minReplicas=5 --set worker.autoscaling.maxReplicas=3
+SENTINEL=(--set redis.sentinel.enabled=true --set 'redis.sentinel.addresses={sentinel-0.data.svc:26379}')
+sg_check "fails: Sentinel without addresses" fails_with "redis.sentinel.enabled is true but redis.sentinel.addresses is empty" \
+  -f "$BASE" --set redis.sentinel.enabled=true
+sg_check "fails: a Redis TLS setting with redis://" fails_with "redis.tls.serverName is set but redis.url is redis://" \
+  -f "$BASE" --set redis.tls.serverName=redis.data.svc
+sg_check "fails: a CA and insecureSkipVerify together" fails_with "without verification the CA is never checked" \
+  -f "$BASE" --set redis.url=rediss://redis:6380/0 --set redis.tls.insecureSkipVerify=true --set redis.tls.caFrom.secret=redis-ca
+sg_check "fails: the CA given two ways" fails_with "redis.tls.caFrom.configMap and redis.tls.caFrom.secret: give the Redis CA one way only" \
+  -f "$BASE" --set redis.url=rediss://redis:6380/0 --set redis.tls.caFrom.configMap=a --set redis.tls.caFrom.secret=b
+sg_check "fails: a CA that is not PEM" fails_with "redis.tls.ca is not a PEM certificate" \
+  -f "$BASE" --set redis.url=rediss://redis:6380/0 --set redis.tls.ca=hello
+sg_check "fails: KEDA's single address with Sentinel" fails_with "redisAddress names one Redis, but redis.sentinel.enabled is true" \
+  -f "$BASE" "${KEDA_API[@]}" "${SENTINEL[@]}" --set worker.autoscaling.keda.redisAddress=redis:6379
+sg_check "fails: existingSecret with a CA but KEDA without TLS" fails_with "redis.tls is set but worker.autoscaling.keda.redisTls is false" \
+  -f "$BASE" "${KEDA_API[@]}" --set existingSecret=creds --set redis.tls.caFrom.secret=redis-ca
+sg_check "fails: KEDA's sentinelPassword without Sentinel" fails_with "lists sentinelPassword, but redis.sentinel.enabled is false" \
+  -f "$BASE" "${KEDA_API[@]}" --set existingSecret=creds --set 'worker.autoscaling.keda.existingSecretParameters={address,sentinelPassword}'
+PGB=(--set postgresql.pgbouncer.enabled=true)
+sg_check "fails: PgBouncer with a password-less postgresql.url" fails_with "postgresql.url has no password; PgBouncer checks the workers" \
+  -f "$BASE" "${PGB[@]}"
+printf 'postgresql:\n  url: postgres://u:p@pg-a:5432,pg-b:5432/singularity\n' >"$SG_TMP/pg-hosts.yaml"
+sg_check "fails: PgBouncer with two PostgreSQL hosts" fails_with "with one host; got \"postgres://u:***@pg-a:5432,pg-b:5432/singularity\"" \
+  -f "$BASE" -f "$SG_TMP/pg-hosts.yaml" "${PGB[@]}"
+sg_check "fails: PgBouncer with existingSecret and no upstream" fails_with "set postgresql.pgbouncer.upstream.host and .database" \
+  -f "$BASE" --set existingSecret=creds "${PGB[@]}"
+sg_check "fails: PgBouncer in another pool mode" fails_with "pool_mode is always transaction" \
+  -f "$BASE" "${PGB[@]}" --set postgresql.url=postgres://u:p@pg:5432/db --set postgresql.pgbouncer.extraSettings.pool_mode=session
+sg_check "fails: an sslmode PgBouncer does not know" fails_with "sslmode=bogus is not one PgBouncer knows" \
+  -f "$BASE" "${PGB[@]}" --set 'postgresql.url=postgres://u:p@pg:5432/db?sslmode=bogus'
+sg_check "fails: a non-ASCII escape in the PostgreSQL password (PgBouncer's auth_file)" fails_with "postgresql.url: the escape %C3 in it is not printable ASCII" \
+  -f "$BASE" "${PGB[@]}" --set postgresql.url=postgres://u:p%C3%A9@pg:5432/db
+
+# ---- the PgBouncer the chart configures works: Debian's pgbouncer (the one the integration tests
+# use) runs the rendered pgbouncer.ini and auth_file, and the workers' URL from the rendered Secret
+# logs in through it, with SCRAM both ways, to a real PostgreSQL that checks the password. Only
+# the listen address and the auth_file's path are changed (the container's are fixed paths).
+pgbouncer_live() { # pgbouncer_live [go-quoted]: with go-quoted, the auth_file is quoted as Go does (\"), not as PgBouncer reads it
+  local dir="$SG_TMP/pgbouncer-live-${1:-ok}" bport url
+  mkdir -p "$dir" && chown postgres "$dir" || return 1
+  bport=$(sg_free_port)
+  "$HELM" template sg "$CHART" --namespace prod -f "$BASE" -f "$CHART/ci/pgbouncer-values.yaml" \
+    --set "postgresql.url=postgres://singularity:p%40ss%22word@127.0.0.1:$PG_PORT/singularity" \
+    --set postgresql.pgbouncer.port="$bport" >"$dir/render.yaml" || return 1
+  node --input-type=module -e '
+import { readFileSync, writeFileSync } from "node:fs";
+import YAML from "'"$HERE"'/node_modules/yaml/dist/index.js";
+const [render, dir, mode] = process.argv.slice(1);
+const docs = YAML.parseAllDocuments(readFileSync(render, "utf8")).map((d) => d.toJS()).filter(Boolean);
+const cm = docs.find((d) => d.kind === "ConfigMap" && d.metadata.name.endsWith("-pgbouncer"));
+const sec = docs.find((d) => d.kind === "Secret" && !d.metadata.annotations);
+const b64 = (k) => Buffer.from(sec.data[k], "base64").toString();
+writeFileSync(dir + "/pgbouncer.ini", cm.data["pgbouncer.ini"].replace(/^listen_addr = .*$/m, "listen_addr = 127.0.0.1")
+  .replace(/^auth_file = .*$/m, "auth_file = " + dir + "/userlist.txt"));
+const users = b64("pgbouncer-userlist.txt");
+writeFileSync(dir + "/userlist.txt", mode === "go-quoted" ? users.replace(/""/g, "\\\"") : users);
+writeFileSync(dir + "/url", b64("pgbouncer-database-url").replace(/@[^:/]+:/, "@127.0.0.1:"));
+' "$dir/render.yaml" "$dir" "${1:-ok}" || return 1
+  chown postgres "$dir"/* && chmod 600 "$dir/userlist.txt"
+  runuser -u postgres -- /usr/sbin/pgbouncer "$dir/pgbouncer.ini" >"$dir/pgbouncer.log" 2>&1 &
+  sg_track $!
+  url=$(cat "$dir/url")
+  sg_wait_for pg_isready -q -h 127.0.0.1 -p "$bport" || { tail -5 "$dir/pgbouncer.log" >&2; return 1; }
+  [ "$(psql "$url" -tAc 'select current_user' 2>"$dir/psql.err")" = singularity ] || { cat "$dir/psql.err" >&2; return 1; }
+  # A wrong password is refused by PgBouncer itself: the auth_file is what it checks.
+  ! psql "${url/p%40ss%22word/wrong}" -tAc 'select 1' >/dev/null 2>&1
+}
+[ -x /usr/sbin/pgbouncer ] || sg_fail "/usr/sbin/pgbouncer is missing (scripts/deps.sh installs it)"
+sg_start_postgres >/dev/null
+printf 'host all singularity 127.0.0.1/32 scram-sha-256\n%s\n' "$(cat "$SG_PG_DATA/pg_hba.conf")" >"$SG_PG_DATA/pg_hba.conf"
+runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SG_PG_DATA" reload >/dev/null
+psql -d postgres -qc "create role singularity login password 'p@ss\"word'" || sg_fail "create role failed"
+sg_check "the rendered PgBouncer runs, and the workers' URL logs in through it to PostgreSQL" pgbouncer_live
+sg_expect_fail "the live check catches an auth_file quoted the Go way" pgbouncer_live go-quoted
 
 # ---- Cloud Run (Knative Serving) and the GKE worker: schemas and what matters
 sg_check "Cloud Run manifests: Knative/Kubernetes/KEDA schemas" node "$HERE/validate.mjs" \
@@ -147,6 +233,27 @@ sed 's/analysis_queue_length{namespace="prod"}) > 100/analysis_queue_length{name
 sg_expect_fail "assertions catch an alert that is not valid PromQL" node "$HERE/chart-assert.mjs" everything "$SG_TMP/bad-promql.yaml"
 sed 's/helm.sh\/hook: pre-install,pre-upgrade/helm.sh\/hook: post-install/' "$SG_TMP/default.yaml" >"$SG_TMP/bad-hook.yaml"
 sg_expect_fail "assertions catch a migration that is not pre-install/pre-upgrade" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-hook.yaml"
+sed 's/^  configMapTargetRef:/  configMapTargetRefs:/' "$SG_TMP/tls-ca.yaml" >"$SG_TMP/bad-cmref.yaml"
+sg_expect_fail "schemas reject a misspelt TriggerAuthentication field" node "$HERE/validate.mjs" "$SG_TMP/bad-cmref.yaml"
+sed 's/^    - type: redis-sentinel/    - type: redis/' "$SG_TMP/sentinel.yaml" >"$SG_TMP/bad-sentinel.yaml"
+sg_expect_fail "assertions catch KEDA's plain redis trigger with Sentinel" node "$HERE/chart-assert.mjs" sentinel "$SG_TMP/bad-sentinel.yaml"
+sed '0,/value: "250"/s//value: "300"/' "$SG_TMP/sentinel.yaml" >"$SG_TMP/bad-disagree.yaml"
+sg_expect_fail "assertions catch the ingress and the workers disagreeing on Redis" node "$HERE/chart-assert.mjs" sentinel "$SG_TMP/bad-disagree.yaml"
+sed 's/^      name: redis-ca$/      name: other-ca/' "$SG_TMP/sentinel-tls.yaml" >"$SG_TMP/bad-ca.yaml"
+sg_expect_fail "assertions catch KEDA given another CA than the binaries" node "$HERE/chart-assert.mjs" sentinel-tls "$SG_TMP/bad-ca.yaml"
+sed 's/^        listName: analysis_queue$/        listName: analysis_queue\n        enableTLS: "true"/' "$SG_TMP/tls-ca.yaml" >"$SG_TMP/bad-enabletls.yaml"
+sg_expect_fail "assertions catch enableTLS beside KEDA's tls/ca parameters" node "$HERE/chart-assert.mjs" tls-ca "$SG_TMP/bad-enabletls.yaml"
+sed 's/unsafeSsl: "true"/unsafeSsl: "false"/' "$SG_TMP/tls-insecure.yaml" >"$SG_TMP/bad-unsafe.yaml"
+sg_expect_fail "assertions catch KEDA verifying where the binaries do not" node "$HERE/chart-assert.mjs" tls-insecure "$SG_TMP/bad-unsafe.yaml"
+sed 's/pool_mode = transaction/pool_mode = session/' "$SG_TMP/pgbouncer.yaml" >"$SG_TMP/bad-pool.yaml"
+sg_expect_fail "assertions catch PgBouncer in session mode" node "$HERE/chart-assert.mjs" pgbouncer "$SG_TMP/bad-pool.yaml"
+sed 's/key: pgbouncer-database-url/key: database-url/' "$SG_TMP/pgbouncer.yaml" >"$SG_TMP/bad-bypass.yaml"
+sg_expect_fail "assertions catch workers that bypass PgBouncer" node "$HERE/chart-assert.mjs" pgbouncer "$SG_TMP/bad-bypass.yaml"
+sed '/^        - name: migrate$/,/^            - name: TMPDIR$/ s/^            - name: TMPDIR$/            - name: REDIS_URL\n              value: redis:\/\/redis:6379\/0\n            - name: TMPDIR/' \
+  "$SG_TMP/default.yaml" >"$SG_TMP/bad-job-redis.yaml"
+sg_expect_fail "assertions catch Redis settings on the migration Job" node "$HERE/chart-assert.mjs" default "$SG_TMP/bad-job-redis.yaml"
+sed 's/key: database-read-url/key: database-url/' "$SG_TMP/pgbouncer.yaml" >"$SG_TMP/bad-readurl.yaml"
+sg_expect_fail "assertions catch a DATABASE_READ_URL that is not the replica" node "$HERE/chart-assert.mjs" pgbouncer "$SG_TMP/bad-readurl.yaml"
 
 # ---- values.schema.json rejects wrong types and unknown keys (both helm template and helm lint)
 schema_rejects() { # schema_rejects EXPECTED-TEXT helm-args...
@@ -165,6 +272,10 @@ sg_check "schema rejects a list for redis.url" schema_rejects "redis.url" --set 
 sg_check "schema rejects an http:// redis URL" schema_rejects "redis.url" --set redis.url=http://redis:6379
 sg_check "schema rejects a misspelt key" schema_rejects "workr" --set workr.replicaCount=2
 sg_check "schema rejects a bad duration" schema_rejects "redelivery.since" --set redelivery.since=2hours
+sg_check "schema rejects a sentinel without a port" schema_rejects "redis.sentinel.addresses" --set 'redis.sentinel.addresses={sentinel-0}'
+sg_check "schema rejects REDIS_MIN_REPLICAS_ACK above 64" schema_rejects "redis.minReplicasAck" --set redis.minReplicasAck=65
+sg_check "schema rejects a read URL that is not PostgreSQL's" schema_rejects "postgresql.readUrl" --set postgresql.readUrl=http://replica
+sg_check "schema rejects an unknown PgBouncer sslmode" schema_rejects "sslmode" --set postgresql.pgbouncer.upstream.sslmode=maybe
 printf 'worker:\n  shutdownGraceSeconds: "25"\n' >"$SG_TMP/wrong-type.yaml"
 sg_check "schema rejects a quoted number in a values file" schema_rejects "shutdownGraceSeconds" -f "$SG_TMP/wrong-type.yaml"
 
@@ -190,6 +301,10 @@ sg_check "NOTES: cron floor" grep -q 'at least 3 from "0 8 \* \* 1-5"' "$SG_TMP/
 sg_check "NOTES renders with everything on" notes "$SG_TMP/notes-all.txt" -f "$CHART/ci/everything-values.yaml"
 sg_check "NOTES: public webhook URL from the Ingress host" grep -q "https://singularity.example.com/webhooks/github" "$SG_TMP/notes-all.txt"
 sg_check "NOTES: no KEDA warning when the objects are rendered" bash -c "! grep -q 'NOT autoscaled' '$SG_TMP/notes-all.txt'"
+sg_check "NOTES renders with Sentinel and PgBouncer" notes "$SG_TMP/notes-ha.txt" -f "$CHART/ci/sentinel-values.yaml" -f "$CHART/ci/pgbouncer-values.yaml"
+sg_check "NOTES: the sentinels and the replica acknowledgement" grep -q 'found through the sentinels redis-sentinel-0.*A delivery is answered 2xx only once 1 replica' \
+  <(tr -d '\n' <"$SG_TMP/notes-ha.txt")
+sg_check "NOTES: workers through PgBouncer, migrations direct" grep -q "through PgBouncer (transaction mode): sg-singularity-pgbouncer.prod.svc:6432" "$SG_TMP/notes-ha.txt"
 
 # ---- the README's values table is generated from values.yaml and up to date
 sg_check "chart README documents every value" node "$HERE/values-doc.mjs" --check "$CHART"

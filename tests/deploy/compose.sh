@@ -9,7 +9,11 @@
 # completed in PostgreSQL and a check run to be completed in the simulator, and asserts that more
 # than one worker did the work, that every Singularity process runs as UID 10001 on a read-only
 # root, that Redis has AOF on, and that a bad signature and a duplicate delivery queue nothing.
-# The images are those deploy_images built (scripts/images.sh reuses its cached layers).
+# Then a second, short run with deploy/compose/pgbouncer.yml: a few deliveries analysed with the
+# workers' connections going through PgBouncer in transaction mode, shown from PgBouncer's admin
+# console (SHOW CLIENTS, SHOW POOLS) and from PostgreSQL's pg_stat_activity (every session from
+# PgBouncer's address, none from the workers'). The images are those deploy_images built
+# (scripts/images.sh reuses its cached layers).
 set -uo pipefail
 : "${SG_SOURCE_DIR:?}" "${SG_BUILD_DIR:?}"
 . "$SG_SOURCE_DIR/tests/lib/servers.sh"
@@ -27,8 +31,9 @@ INGRESSES=3
 WORKERS=5
 
 SG_IMAGE_LOG_DIR=$SG_TMP "$SG_SOURCE_DIR/scripts/images.sh" ingress worker || sg_fail "scripts/images.sh failed"
-# Stand-ins for docker.io/library/redis, postgres and nginx (no registry here), from Debian packages.
-for n in redis postgres nginx; do
+# Stand-ins for docker.io/library/redis, postgres, nginx and CloudNativePG's pgbouncer (no
+# registry here), from Debian packages.
+for n in redis postgres nginx pgbouncer; do
   buildah bud --isolation chroot --format docker --layers --pull=never -f "$SG_SOURCE_DIR/tests/deploy/images/Dockerfile.$n" \
     -t "localhost/singularity-test-$n:latest" "$SG_SOURCE_DIR/tests/deploy/images" >"$SG_TMP/image-$n.log" 2>&1 ||
     { tail -20 "$SG_TMP/image-$n.log"; sg_fail "building the $n stand-in image failed"; }
@@ -44,7 +49,10 @@ chmod 0644 "$SG_TMP/secrets/"*
 export SINGULARITY_SECRETS_DIR="$SG_TMP/secrets" SG_BUILD_DIR SG_SOURCE_DIR
 export SINGULARITY_INGRESS_IMAGE=localhost/singularity-ingress:$VERSION SINGULARITY_WORKER_IMAGE=localhost/singularity-worker:$VERSION
 export REDIS_IMAGE=localhost/singularity-test-redis:latest POSTGRES_IMAGE=localhost/singularity-test-postgres:latest
-export NGINX_IMAGE=localhost/singularity-test-nginx:latest
+export NGINX_IMAGE=localhost/singularity-test-nginx:latest PGBOUNCER_IMAGE=localhost/singularity-test-pgbouncer:latest
+# The stack's own Redis and PostgreSQL, whatever the calling environment says.
+unset REDIS_URL REDIS_SENTINELS REDIS_SENTINEL_MASTER REDIS_SENTINEL_PASSWORD REDIS_TLS_CA_FILE REDIS_TLS_SERVER_NAME \
+  REDIS_TLS_INSECURE REDIS_MIN_REPLICAS_ACK REDIS_WAIT_TIMEOUT_MS DATABASE_READ_URL POSTGRES_PASSWORD
 export INGRESS_PORT=$(sg_free_port)
 COMPOSE=("$PC" -p "$PROJECT" -f "$SG_SOURCE_DIR/docker-compose.yml" -f "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml")
 
@@ -64,8 +72,12 @@ q() { podman exec "${PROJECT}_postgres_1" psql -U singularity -d singularity -tA
 c() { podman ps -a --filter "label=io.podman.compose.project=$PROJECT" --format '{{.Names}}' | grep "_$1_" | sort; }
 
 # The files are valid Compose (the spec's JSON schema, after interpolation), and the check bites.
-sg_check "docker-compose.yml and the simulator override follow the Compose spec" \
-  node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_SOURCE_DIR/docker-compose.yml" "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml"
+sg_check "docker-compose.yml, the PgBouncer and simulator overrides follow the Compose spec" \
+  node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_SOURCE_DIR/docker-compose.yml" \
+  "$SG_SOURCE_DIR/deploy/compose/pgbouncer.yml" "$SG_SOURCE_DIR/tests/deploy/docker-compose.github-sim.yml"
+sed 's/^    read_only: true/    read_only: yes please/' "$SG_SOURCE_DIR/deploy/compose/pgbouncer.yml" >"$SG_TMP/bad-pgbouncer.yml"
+sg_expect_fail "the Compose schema rejects a non-boolean read_only in the PgBouncer override" \
+  node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_TMP/bad-pgbouncer.yml"
 sed 's/^    stop_grace_period: 35s/    stop_grace_period: 35 seconds/' "$SG_SOURCE_DIR/docker-compose.yml" >"$SG_TMP/bad-compose.yml"
 sg_expect_fail "the Compose schema rejects a bad duration" node "$SG_SOURCE_DIR/tests/deploy/compose-validate.mjs" "$SG_TMP/bad-compose.yml"
 sed 's/^    stop_grace_period:/    stop_grace_periode:/' "$SG_SOURCE_DIR/docker-compose.yml" >"$SG_TMP/bad-compose2.yml"
@@ -170,6 +182,78 @@ t0=$(date +%s)
 "${COMPOSE[@]}" stop -t 35 worker >/dev/null 2>&1
 sg_check "workers stop on SIGTERM before the grace period ends" bash -c \
   "for w in $(c worker | tr '\n' ' '); do [ \"\$(podman inspect --format '{{.State.ExitCode}}' \$w)\" != 137 ] || exit 1; done"
-echo "workers stopped in $(( $(date +%s) - t0 ))s; compose test took $(( $(date +%s) - start ))s"
+echo "workers stopped in $(( $(date +%s) - t0 ))s; compose run took $(( $(date +%s) - start ))s"
+
+# ---- again, briefly, with PgBouncer between the workers and PostgreSQL (deploy/compose/pgbouncer.yml):
+# one ingress, two workers, a few deliveries; then proof that every worker connection went through it.
+compose_cleanup
+t1=$(date +%s)
+PGB_JOBS=${SG_COMPOSE_PGBOUNCER_JOBS:-6}
+COMPOSE+=(-f "$SG_SOURCE_DIR/deploy/compose/pgbouncer.yml")
+sg_check "podman-compose up -d with PgBouncer, one ingress and two workers" bash -c \
+  'INGRESS_REPLICAS=1 WORKER_REPLICAS=2 "$@" up -d >"'"$SG_TMP"'/up-pgbouncer.log" 2>&1' _ "${COMPOSE[@]}" ||
+  grep -v 'systemd connection' "$SG_TMP/up-pgbouncer.log" | tail -30
+SG_WAIT_S=90 sg_check "ingress /readyz 200 (PgBouncer stack)" sg_wait_for sg_http_is "$URL/readyz" 200
+SG_WAIT_S=120 sg_check "migrate exited 0 (directly to PostgreSQL)" sg_wait_for bash -c \
+  "[ \"\$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' ${PROJECT}_migrate_1)\" = 'exited 0' ]"
+PGB=${PROJECT}_pgbouncer_1
+sg_check "workers' DATABASE_URL names pgbouncer:6432" bash -c \
+  "for w in $(c worker | tr '\n' ' '); do podman inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \$w | grep -q '^DATABASE_URL=postgres://singularity:[^@]*@pgbouncer:6432/singularity$' || exit 1; done"
+sg_check "migrate's DATABASE_URL is PostgreSQL itself" bash -c \
+  "podman inspect --format '{{range .Config.Env}}{{println .}}{{end}}' ${PROJECT}_migrate_1 | grep -q '^DATABASE_URL=postgres://singularity:[^@]*@postgres:5432/singularity$'"
+queued=0
+for i in $(seq 1 "$PGB_JOBS"); do
+  sha=$(printf '%040x' $((0xb0b000000 + i)))
+  body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"installation":{"id":7},"repository":{"id":1296269,"name":"hello","full_name":"octo/hello","owner":{"login":"octo"},"default_branch":"main"}}' \
+    0000000000000000000000000000000000000000 "$sha")
+  code=$(sg_signed_post "$URL/webhooks/github" "$SECRET" push "compose-pgb-$$-$i" "$body" | tail -1)
+  [ "$code" = 202 ] && queued=$((queued + 1))
+done
+sg_check "$PGB_JOBS signed push webhooks answered 202 (PgBouncer stack)" test "$queued" = "$PGB_JOBS"
+SG_WAIT_S=180 sg_check "all $PGB_JOBS analyses completed through PgBouncer" sg_wait_for bash -c \
+  "[ \"\$(podman exec ${PROJECT}_postgres_1 psql -U singularity -d singularity -tAc \"select count(*) from analyses where status = 'completed'\" 2>/dev/null)\" = $PGB_JOBS ]"
+podman exec "${PROJECT}_github-sim_1" bash -c \
+  'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /_sim/check-runs HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; cat <&3' \
+  2>/dev/null | sed '1,/^\r$/d' >"$SG_TMP/check-runs-pgbouncer.json"
+sg_check "a completed check run per analysed commit (PgBouncer stack)" python3 -c '
+import json, sys
+runs = json.load(open(sys.argv[1]))
+runs = runs.get("check_runs", runs) if isinstance(runs, dict) else runs
+done = {r["head_sha"] for r in runs if r.get("status") == "completed"}
+sys.exit(0 if len(done) == int(sys.argv[2]) else 1)
+' "$SG_TMP/check-runs-pgbouncer.json" "$PGB_JOBS"
+# PgBouncer's own view (its admin console, as the stats user): the workers are its clients and
+# the pool is in transaction mode.
+pgb() { podman exec "$PGB" psql "postgres://singularity:singularity-dev@127.0.0.1:6432/pgbouncer" -AF '|' -c "$1" 2>/dev/null; }
+pgb 'SHOW CLIENTS' >"$SG_TMP/pgb-clients.txt"
+pgb 'SHOW POOLS' >"$SG_TMP/pgb-pools.txt"
+cat "$SG_TMP/pgb-pools.txt"
+rows() { # rows FILE COLUMN=VALUE...: how many rows of a psql -A table match every COLUMN=VALUE
+  python3 -c '
+import sys
+lines = [l.rstrip("\n").split("|") for l in open(sys.argv[1]) if "|" in l]
+head, body = lines[0], lines[1:]
+want = [a.split("=", 1) for a in sys.argv[2:]]
+print(sum(all(r[head.index(k)] == v for k, v in want) for r in body if len(r) == len(head)))
+' "$@"
+}
+sg_check "PgBouncer's clients include both workers (SHOW CLIENTS)" \
+  test "$(rows "$SG_TMP/pgb-clients.txt" database=singularity application_name=singularity-worker)" -ge 2
+sg_check "the pool is in transaction mode (SHOW POOLS)" \
+  test "$(rows "$SG_TMP/pgb-pools.txt" database=singularity pool_mode=transaction)" = 1
+# PostgreSQL's view: every worker session comes from PgBouncer's address, none from the workers'
+# (they share the simulator's network namespace, so that is their address).
+ip_of() { podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+PGB_IP=$(ip_of "$PGB") WORKER_IP=$(ip_of "${PROJECT}_github-sim_1")
+echo "pgbouncer at $PGB_IP, workers at $WORKER_IP"
+echo "sessions: $(q "select coalesce(host(client_addr), 'local'), application_name, count(*) from pg_stat_activity where datname = 'singularity' and backend_type = 'client backend' group by 1, 2" | tr '\n' ' ')"
+sg_check "PostgreSQL's sessions come from PgBouncer" \
+  test "$(q "select count(*) from pg_stat_activity where datname = 'singularity' and host(client_addr) = '$PGB_IP'")" -ge 1
+sg_check "no PostgreSQL session from the workers themselves" \
+  test "$(q "select count(*) from pg_stat_activity where datname = 'singularity' and host(client_addr) = '$WORKER_IP'")" = 0
+sg_check "pgbouncer runs as uid 10001, read-only, without capabilities" bash -c \
+  "podman top '$PGB' huser | tail -n +2 | grep -qx 10001 &&
+   [ \"\$(podman inspect --format '{{.HostConfig.ReadonlyRootfs}} {{.EffectiveCaps}}' '$PGB')\" = 'true []' ]"
+echo "PgBouncer run took $(( $(date +%s) - t1 ))s; compose test took $(( $(date +%s) - start ))s"
 
 sg_summary
