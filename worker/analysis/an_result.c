@@ -348,7 +348,8 @@ static bool an_file_level(enum an_rule rule)
            rule == AN_BIN001;
 }
 
-/* One finding of the current file, kept under the cap, with its fingerprint. */
+/* One finding of the current file, kept under the cap; its fingerprint is made when the file
+ * ends (an_fp_done). */
 static void an_add_finding(struct an_tally *t, enum an_rule rule, uint32_t line, uint32_t aux,
                            const char *hint)
 {
@@ -356,16 +357,23 @@ static void an_add_finding(struct an_tally *t, enum an_rule rule, uint32_t line,
     int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, hint);
     /* a secret found by its path alone (no hint) is about the whole file */
     bool file_level = an_file_level(rule) || (hint && !hint[0]);
-    uint64_t fp, afp;
-    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], file_level, line, &fp, &afp) ||
-        !an_fps_add(&t->cur, fp, (uint8_t)rule)) {
+#ifdef AN_BENCH_NO_FINGERPRINTS /* a benchmark's build: what the engine costs without this step */
+    return;
+#endif
+    if (!an_fpfile_defer(&t->fpf, (uint8_t)rule, file_level, line, k))
         t->fp_nomem = true;
-        return;
-    }
+}
+
+static bool an_fp_done(void *ctx, uint8_t rule, int32_t k, uint64_t fp, uint64_t afp)
+{
+    struct an_tally *t = ctx;
+    if (!an_fps_add(&t->cur, fp, rule))
+        return false;
     if (k >= 0)
         t->fnds[k].fp = fp;
     if (t->fpf.has_alias)
         an_alias(t, fp, afp);
+    return true;
 }
 
 void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
@@ -482,6 +490,8 @@ enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
     /* the file's fingerprints join the set now, or once a provisional file is counted */
     struct an_fps *dst = provisional ? &t->pfps : &t->fps;
     size_t fp0 = dst->n;
+    if (!an_fpfile_flush(&t->fpf, an_rule_ids, an_fp_done, t))
+        t->fp_nomem = true;
     for (size_t i = 0; i < t->cur.n; i++)
         if (!an_fps_add(dst, t->cur.fp[i], t->cur.rule[i]))
             return SG_ERR_NOMEM;
