@@ -7,7 +7,9 @@
 #   scripts/bench-analysis.sh [WORKDIR]     (default /var/tmp/sg-compare, shared with compare-tokei.sh)
 #   SKIP_CLOC=1 to leave out cloc (about 100 s)
 #   SG_ANALYZE_OTHER=BINARY [ROUNDS=5]: instead, this engine against another build of it (say,
-#   an older commit's) on the tar.gz only, alternating in each round, medians at the end
+#   an older commit's) on the tar.gz only, alternating in each round, medians at the end. The
+#   fingerprints' cost: the other build configured with -DSG_BENCH_NO_FINGERPRINTS=ON (the same
+#   engine without its fingerprint step; its JSON then differs in the fingerprints only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/var/tmp/sg-compare}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Why: the secret rules must cost little next to counting. One run on the same machine measures
 # singularity-analyze (all secret rules on) on the glibc and Linux tarballs against a build without
-# them (SG_BASE_ANALYZE, e.g. a worktree of an older commit built in /tmp), tokei on one thread and
+# them (SG_BASE_ANALYZE: the same tree configured with -DSG_BENCH_NO_SECRETS=ON, or an older
+# commit's build), tokei on one thread and
 # `gitleaks dir` on the extracted trees. Prints wall time, CPU time, peak RSS and ratios. Run by
 # hand, not in CI.
 #

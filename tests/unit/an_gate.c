@@ -307,8 +307,8 @@ static void test_fingerprint_text_word_at_a_time(void **st)
     }
 }
 
-/* Sorting keeps each fingerprint with its severity, both for small sets (8-bit digits) and large
- * ones (16-bit digits), including sets whose keys share digits. */
+/* Sorting keeps each fingerprint with its severity, for empty, tiny and large sets, including
+ * sets whose keys share bytes (passes that are skipped). */
 static void test_fingerprint_sort(void **st)
 {
     (void)st;

@@ -317,6 +317,29 @@ static void test_deadline_whole_inputs(void **st)
     free(t.d);
 }
 
+/* The findings limit counts every finding, also beyond the kept ones, and stops the analysis
+ * with its message; at exactly the limit the analysis completes. */
+static void test_total_findings_limit(void **st)
+{
+    (void)st;
+    struct tb t = {0};
+    tb_file(&t, "top/a.py", "x \nx \nx \nx \nx \n"); /* five STY002 */
+    tb_file(&t, "top/b.py", "y \ny \n");             /* two more */
+    tb_end(&t);
+    struct an_options o = {.limits = {.max_total_findings = 7}};
+    struct an_result *r = NULL;
+    char err[256];
+    assert_int_equal(tb_run(&t, &o, &r, err, sizeof err), SG_OK);
+    assert_int_equal(r->nfingerprints, 7);
+    an_result_free(r);
+    r = NULL;
+    o.limits.max_total_findings = 6;
+    assert_int_equal(tb_run(&t, &o, &r, err, sizeof err), SG_ERR_TOO_LARGE);
+    assert_null(r);
+    assert_non_null(strstr(err, "more than 6 findings (limit max_total_findings)"));
+    free(t.d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_deadline_reached_mid_stream),
         cmocka_unit_test(test_deadline_inside_one_scan),
         cmocka_unit_test(test_deadline_whole_inputs),
+        cmocka_unit_test(test_total_findings_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * empty files is only a few megabytes compressed. This program streams such an archive straight
  * from a generator into the engine (never holding the archive itself) and checks its own peak
  * RSS; it runs alone so no other test's allocations count. Files before .singularity.yml's place
- * in the order are included too: those are held back or kept as provisional records. */
+ * in the order are included too: those are held back or kept as provisional records. Then a
+ * findings bomb (files of a finding on every 3-byte line, each finding keeping a fingerprint):
+ * the analysis stops at max_total_findings with its message, still within 64 MB. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,10 +91,58 @@ static void test_a_million_empty_files_stay_under_64_mb(void **st)
 #endif
 }
 
+/* 16 MiB files of "x \n" lines: 5.6 million findings (STY002) each, 2 million allowed. */
+static void test_a_findings_bomb_stops_at_the_limit(void **st)
+{
+    (void)st;
+    struct gen g;
+    memset(&g, 0, sizeof g);
+    assert_int_equal(deflateInit2(&g.zs, 1, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    g.an = an_new(NULL);
+    assert_non_null(g.an);
+    size_t n = 16u * 1024 * 1024 - 64;
+    n -= n % 3;
+    unsigned char chunk[3 * 21845]; /* the file is streamed, never held by the test */
+    for (size_t i = 0; i < sizeof chunk; i += 3)
+        memcpy(chunk + i, "x \n", 3);
+    static const unsigned char zeros[512];
+    struct tb t = {0};
+    for (int f = 0; f < 3 && !g.e; f++) {
+        char name[32];
+        snprintf(name, sizeof name, "top/bomb%d.py", f);
+        tb_entry(&t, name, '0', NULL, n);
+        gen_push(&g, t.d, t.len, Z_NO_FLUSH);
+        t.len = 0;
+        for (size_t off = 0; off < n && !g.e; off += sizeof chunk)
+            gen_push(&g, chunk, n - off < sizeof chunk ? n - off : sizeof chunk, Z_NO_FLUSH);
+        if (n % 512)
+            gen_push(&g, zeros, 512 - n % 512, Z_NO_FLUSH);
+    }
+    tb_end(&t);
+    gen_push(&g, t.d, t.len, Z_FINISH);
+    deflateEnd(&g.zs);
+    free(t.d);
+    struct an_result *r = NULL;
+    if (!g.e)
+        g.e = an_finish(g.an, &r);
+    assert_int_equal(g.e, SG_ERR_TOO_LARGE);
+    assert_null(r);
+    assert_non_null(
+        strstr(an_error(g.an), "more than 2000000 findings (limit max_total_findings)"));
+    an_free(g.an);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    print_message("findings bomb: %s; peak RSS %ld KB\n", "stopped", ru.ru_maxrss);
+#ifndef SG_SANITIZED
+    assert_true(ru.ru_maxrss < 64 * 1024);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_million_empty_files_stay_under_64_mb),
+        cmocka_unit_test(test_a_findings_bomb_stops_at_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

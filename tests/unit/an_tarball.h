@@ -66,7 +66,7 @@ static inline void tb_entry(struct tb *t, const char *name, char type, const voi
     snprintf((char *)h + 148, 8, "%06o", sum);
     h[155] = ' ';
     tb_put(t, h, 512);
-    if (n) {
+    if (n && data) { /* data NULL: the header only, the caller streams the bytes and padding */
         tb_put(t, data, n);
         tb_pad(t);
     }

@@ -33,11 +33,13 @@ struct an_gate_cfg {
 };
 
 struct an_limits {
-    uint64_t max_file_bytes;  /* a larger file is counted in skipped.too_large, not read */
-    uint64_t max_total_bytes; /* uncompressed bytes of the whole archive (gzip bomb guard) */
-    uint64_t max_files;       /* entries in the archive */
-    uint32_t max_path_len;    /* a longer path is skipped as unsafe */
-    uint32_t max_findings;    /* findings kept in the result; rule_counts stay exact */
+    uint64_t max_file_bytes;     /* a larger file is counted in skipped.too_large, not read */
+    uint64_t max_total_bytes;    /* uncompressed bytes of the whole archive (gzip bomb guard) */
+    uint64_t max_files;          /* entries in the archive */
+    uint32_t max_path_len;       /* a longer path is skipped as unsafe */
+    uint32_t max_findings;       /* findings kept in the result; rule_counts stay exact */
+    uint64_t max_total_findings; /* findings in all (each keeps a fingerprint, 9 bytes): beyond
+                                    it the analysis stops, so memory stays bounded */
 };
 
 struct an_file; /* below */

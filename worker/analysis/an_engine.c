@@ -39,6 +39,7 @@ void an_limits_default(struct an_limits *l)
     l->max_files = 1000000;
     l->max_path_len = 4096;
     l->max_findings = 1000;
+    l->max_total_findings = 2000000; /* the Linux kernel has about 1 million */
 }
 
 static void an_fill_limits(struct an_limits *l, const struct an_limits *in)
@@ -56,6 +57,8 @@ static void an_fill_limits(struct an_limits *l, const struct an_limits *in)
         l->max_path_len = in->max_path_len;
     if (in->max_findings)
         l->max_findings = in->max_findings;
+    if (in->max_total_findings)
+        l->max_total_findings = in->max_total_findings;
 }
 
 static enum sg_err an_fail(struct an_session *an, enum sg_err e, const char *fmt, ...)
@@ -136,7 +139,7 @@ struct an_session *an_new(const struct an_options *opts)
     an->progress = opts ? opts->progress : NULL;
     an->progress_ctx = opts ? opts->progress_ctx : NULL;
     an_tar_init(&an->tar, an->limits.max_path_len, &an_sink, an, an->errmsg, sizeof an->errmsg);
-    an->tally = an_tally_new(an->limits.max_findings);
+    an->tally = an_tally_new(an->limits.max_findings, an->limits.max_total_findings);
     if (an->tally && opts)
         an_tally_on_file(an->tally, opts->on_file, opts->on_file_ctx);
     if (!an->tally || an_gz_init(&an->gz) != SG_OK ||
@@ -192,6 +195,9 @@ void an_free(struct an_session *an)
 /* The session's secret matcher, built from the configuration known when it is first needed. */
 static struct an_secrets *an_sec_of(struct an_session *an)
 {
+#ifdef AN_BENCH_NO_SECRETS /* a benchmark's build: what the engine costs without the secret rules */
+    return NULL;
+#endif
     if (!an->sec) {
         char err[256];
         if (!(an->sec = an_secrets_new(&an->cfg, err, sizeof err)))
@@ -219,7 +225,7 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
         if (size <= 1024 * 1024 && !keyfile)
             return SG_OK;
         fs.status = AN_REC_BINARY;
-        an_tally_file_begin(an->tally, path, d, n);
+        an_tally_file_begin(an->tally, path, d, n, provisional);
         if (size > 1024 * 1024)
             an_tally_finding(an->tally, AN_BIN001, 1,
                              (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size));
@@ -251,7 +257,7 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
                 return SG_OK;
             }
         }
-        an_tally_file_begin(an->tally, path, d, n);
+        an_tally_file_begin(an->tally, path, d, n, provisional);
         struct an_scan_cfg sc = {.hint = an_tally_line_hint(an->tally),
                                  .max_line_length = c->max_line_length,
                                  .minified = minified,
@@ -270,7 +276,11 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
         fs.complexity = so.complexity;
         fs.lines = so.lines;
     }
-    if (an_tally_file_end(an->tally, &fs, c, provisional) != SG_OK)
+    enum sg_err e = an_tally_file_end(an->tally, &fs, c, provisional);
+    if (e == SG_ERR_TOO_LARGE)
+        return an_fail(an, e, "more than %llu findings (limit max_total_findings)",
+                       (unsigned long long)an->limits.max_total_findings);
+    if (e != SG_OK)
         return an_fail(an, SG_ERR_NOMEM, "out of memory");
     return SG_OK;
 }

@@ -127,8 +127,17 @@ uint64_t an_fp_text(uint64_t path_state, const unsigned char *text, size_t len);
 uint64_t an_fp_key(uint64_t text_state, const char *rule);
 uint64_t an_fp_final(uint64_t key, uint32_t occurrence);
 
-/* One file's findings on their way to fingerprints: the line text is hashed when the finding is
- * made (the file's bytes are at hand only then) and the occurrence number counted per key. */
+/* One file's findings on their way to fingerprints. A finding is queued as it is made (with its
+ * line's bytes when the scanner is on that line) and hashed when the file ends, in the order the
+ * findings were made: the scanner runs without the hashing's branches and tables in between,
+ * and the occurrence numbers come out as if each were hashed at once. */
+struct an_fp_pend {
+    const unsigned char *text; /* the line's bytes, or NULL: looked up at the flush */
+    uint32_t tlen, line;
+    int32_t k; /* index of the kept finding, or -1 */
+    uint8_t rule;
+    bool file_level;
+};
 struct an_fpfile {
     struct an_line_hint hint;  /* filled by an_scan (see an_scan_cfg) */
     const unsigned char *data; /* the file's bytes, valid until the file ends (may be NULL) */
@@ -140,12 +149,17 @@ struct an_fpfile {
     uint64_t *key; /* occurrence counts by key: open addressing, cap a power of two */
     uint32_t *cnt, *used;
     size_t cap, nused;
+    struct an_fp_pend *pend; /* this file's findings not hashed yet */
+    size_t npend, cap_pend;
 };
 void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_path,
                      const unsigned char *data, size_t len);
-/* The finding's fingerprint, and under the alias path (0 without one); false when out of memory. */
-bool an_fpfile_add(struct an_fpfile *f, const char *rule, bool file_level, uint32_t line,
-                   uint64_t *fp, uint64_t *afp);
+/* Queues a finding of rule index `rule`; false when out of memory. */
+bool an_fpfile_defer(struct an_fpfile *f, uint8_t rule, bool file_level, uint32_t line, int32_t k);
+/* Hashes the queued findings in order and hands each to fn (fingerprint, and under the alias
+ * path, 0 without one); false when out of memory or when fn says so. */
+typedef bool (*an_fp_fn)(void *ctx, uint8_t rule, int32_t k, uint64_t fp, uint64_t afp);
+bool an_fpfile_flush(struct an_fpfile *f, const char *const *rule_ids, an_fp_fn fn, void *ctx);
 void an_fpfile_free(struct an_fpfile *f);
 
 /* Every fingerprint of an analysis with its rule index (rules turned off are dropped only when

@@ -11,8 +11,11 @@
 
 #include "an_classify.h"
 #include "an_result.h"
+
 #include "an_score.h"
 #include "an_secrets.h"
+
+#define AN_FP_BATCH 4096 /* findings hashed together (an_fpfile_flush) */
 
 struct an_fnd {               /* a kept finding; the message is built at the end */
     uint32_t file, line, aux; /* file: index into the tally's ff; SEC rules: the gitleaks rule */
@@ -171,7 +174,11 @@ struct an_tally {
     struct an_score_acc score; /* what the score needs of every counted file */
     void (*on_file)(void *, const struct an_file *);
     void *on_file_ctx;
-    struct an_fps fps, pfps, cur; /* every finding's fingerprint; provisional files'; this file's */
+    struct an_fps fps, pfps; /* every finding's fingerprint; provisional files' */
+    struct an_fps *cur_dst;  /* where this file's go (fps or pfps), from cur_fp0 on */
+    size_t cur_fp0;
+    uint64_t max_total; /* fingerprints at most (limit max_total_findings) */
+    bool fp_limit;      /* that many were made: the analysis stops at the file's end */
     struct an_fpfile fpf;
     struct an_rename *renames; /* copies, ascending by `to` */
     size_t nrenames;
@@ -254,7 +261,7 @@ static const char *an_renamed_from(const struct an_tally *t, const char *path)
     return hit ? hit->from : NULL;
 }
 
-struct an_tally *an_tally_new(uint32_t max_findings)
+struct an_tally *an_tally_new(uint32_t max_findings, uint64_t max_total_findings)
 {
     struct an_tally *t = calloc(1, sizeof *t);
     if (!t)
@@ -265,6 +272,7 @@ struct an_tally *an_tally_new(uint32_t max_findings)
         return NULL;
     }
     t->max_findings = max_findings;
+    t->max_total = max_total_findings;
     t->cur_ff = -1;
     return t;
 }
@@ -281,7 +289,6 @@ void an_tally_free(struct an_tally *t)
     free(t->prov);
     an_fps_free(&t->fps);
     an_fps_free(&t->pfps);
-    an_fps_free(&t->cur);
     an_fpfile_free(&t->fpf);
     for (size_t i = 0; i < t->nrenames; i++) {
         free((char *)t->renames[i].from);
@@ -293,10 +300,13 @@ void an_tally_free(struct an_tally *t)
 }
 
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
-                                size_t len)
+                                size_t len, bool provisional)
 {
     an_fpfile_begin(&t->fpf, path, an_renamed_from(t, path), data, len);
-    t->cur.n = 0;
+    /* the file's fingerprints join the set as they are made, or once a provisional file is
+     * counted (an_tally_settle) */
+    t->cur_dst = provisional ? &t->pfps : &t->fps;
+    t->cur_fp0 = t->cur_dst->n;
     t->cur_path = path;
     t->cur_ff = -1;
     memset(t->rc, 0, sizeof t->rc);
@@ -348,24 +358,44 @@ static bool an_file_level(enum an_rule rule)
            rule == AN_BIN001;
 }
 
-/* One finding of the current file, kept under the cap, with its fingerprint. */
-static void an_add_finding(struct an_tally *t, enum an_rule rule, uint32_t line, uint32_t aux,
-                           const char *hint)
+static bool an_fp_done(void *ctx, uint8_t rule, int32_t k, uint64_t fp, uint64_t afp)
 {
-    t->rc[rule]++;
-    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, hint);
-    /* a secret found by its path alone (no hint) is about the whole file */
-    bool file_level = an_file_level(rule) || (hint && !hint[0]);
-    uint64_t fp, afp;
-    if (!an_fpfile_add(&t->fpf, an_rule_ids[rule], file_level, line, &fp, &afp) ||
-        !an_fps_add(&t->cur, fp, (uint8_t)rule)) {
+    struct an_tally *t = ctx;
+    if (t->fps.n + t->pfps.n >= t->max_total) {
+        t->fp_limit = true;
+        return false;
+    }
+    if (!an_fps_add(t->cur_dst, fp, rule)) {
         t->fp_nomem = true;
-        return;
+        return false;
     }
     if (k >= 0)
         t->fnds[k].fp = fp;
     if (t->fpf.has_alias)
         an_alias(t, fp, afp);
+    return true;
+}
+
+/* One finding of the current file, kept under the cap; its fingerprint is made when the file
+ * ends (an_fp_done). */
+static void an_add_finding(struct an_tally *t, enum an_rule rule, uint32_t line, uint32_t aux,
+                           const char *hint)
+{
+    t->rc[rule]++;
+    if (t->fp_limit)
+        return;
+    int32_t k = an_keep(t, &t->cur_ff, t->cur_path, rule, line, aux, hint);
+    /* a secret found by its path alone (no hint) is about the whole file */
+    bool file_level = an_file_level(rule) || (hint && !hint[0]);
+#ifdef AN_BENCH_NO_FINGERPRINTS /* a benchmark's build: what the engine costs without this step */
+    return;
+#endif
+    if (!an_fpfile_defer(&t->fpf, (uint8_t)rule, file_level, line, k))
+        t->fp_nomem = true;
+    /* a batch at a time: a file of millions of findings queues no more than this */
+    else if (t->fpf.npend >= AN_FP_BATCH && !an_fpfile_flush(&t->fpf, an_rule_ids, an_fp_done, t) &&
+             !t->fp_limit)
+        t->fp_nomem = true;
 }
 
 void an_tally_finding(void *ctx, enum an_rule rule, uint32_t line, uint32_t aux)
@@ -479,13 +509,12 @@ uint64_t an_tally_unfiltered(const struct an_tally *t)
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
                               const struct an_config *c, bool provisional)
 {
-    /* the file's fingerprints join the set now, or once a provisional file is counted */
-    struct an_fps *dst = provisional ? &t->pfps : &t->fps;
-    size_t fp0 = dst->n;
-    for (size_t i = 0; i < t->cur.n; i++)
-        if (!an_fps_add(dst, t->cur.fp[i], t->cur.rule[i]))
-            return SG_ERR_NOMEM;
-    t->cur.n = 0;
+    struct an_fps *dst = t->cur_dst;
+    size_t fp0 = t->cur_fp0;
+    if (!an_fpfile_flush(&t->fpf, an_rule_ids, an_fp_done, t) && !t->fp_limit)
+        t->fp_nomem = true;
+    if (t->fp_limit)
+        return SG_ERR_TOO_LARGE;
     if (t->fp_nomem)
         return SG_ERR_NOMEM;
     if (!provisional) {

@@ -23,16 +23,19 @@ struct an_file_stats { /* one analysed file */
 
 struct an_tally;
 
-struct an_tally *an_tally_new(uint32_t max_findings);
+/* max_findings: findings kept with their text; max_total_findings: findings in all, beyond which
+ * an_tally_file_end() answers SG_ERR_TOO_LARGE. */
+struct an_tally *an_tally_new(uint32_t max_findings, uint64_t max_total_findings);
 void an_tally_free(struct an_tally *t);
 /* fn (may be NULL) is called with each file an_count() counts (an_options.on_file). */
 void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_file *), void *ctx);
 /* Files renamed since the base (copied): their findings also get an alias fingerprint. */
 enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n);
 /* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
- * from them for the fingerprints); NULL, 0 when there are none. */
+ * from them for the fingerprints); NULL, 0 when there are none. provisional: as it will be given
+ * to an_tally_file_end(). */
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
-                                size_t len);
+                                size_t len, bool provisional);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
 void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
 /* A secret finding (SEC001-SEC005): grule is the gitleaks rule (an_sec_rules index), hint at most

@@ -35,7 +35,8 @@ static void usage(FILE *f)
         "  --rename OLD NEW the file OLD of the base is NEW here (git diff -M): its findings\n"
         "                   keep their identity; repeatable\n"
         "  --config FILE    use FILE instead of the repository's .singularity.yml\n"
-        "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N\n"
+        "  --max-file-bytes N, --max-total-bytes N, --max-files N, --max-findings N,\n"
+        "  --max-total-findings N\n"
         "                   override the safety limits\n"
         "  --timeout SECONDS  give up after SECONDS (decimals allowed): an error, exit status 2\n"
         "  --files FILE     also write every counted file to FILE, one JSON object a line\n"
@@ -271,6 +272,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--max-findings") == 0 && i + 1 < argc &&
                    parse_u64(argv[i + 1], &v) == 0 && v <= UINT32_MAX) {
             opts.limits.max_findings = (uint32_t)v, i++;
+        } else if (strcmp(a, "--max-total-findings") == 0 && i + 1 < argc &&
+                   parse_u64(argv[i + 1], &v) == 0) {
+            opts.limits.max_total_findings = v, i++;
         } else if (strcmp(a, "--timeout") == 0 && i + 1 < argc &&
                    (timeout_s = parse_seconds(argv[i + 1])) > 0) {
             i++;
