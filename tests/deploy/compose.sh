@@ -112,15 +112,21 @@ process.exit([svcs.ingress, svcs.worker].every((w) => !w.container_name && !w.po
 echo "stack up in $(( $(date +%s) - start ))s"
 
 # ---- webhooks in
-queued=0
-for i in $(seq 1 "$JOBS"); do
-  sha=$(printf '%040x' $((0xc0ffee000 + i)))
-  body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"installation":{"id":7},"repository":{"id":1296269,"name":"hello","full_name":"octo/hello","owner":{"login":"octo"},"default_branch":"main"}}' \
-    0000000000000000000000000000000000000000 "$sha")
-  code=$(sg_signed_post "$URL/webhooks/github" "$SECRET" push "compose-$$-$i" "$body" | tail -1)
-  [ "$code" = 202 ] && queued=$((queued + 1))
-done
-sg_check "$JOBS signed push webhooks answered 202" test "$queued" = "$JOBS"
+# N signed pushes of commits FIRST+1.. under delivery ids ID-1..: how many were answered 202
+# (the last body stays in $body for the duplicate below).
+post_pushes() {
+  local n=$1 first=$2 id=$3 i sha code queued=0
+  for i in $(seq 1 "$n"); do
+    sha=$(printf '%040x' $((first + i)))
+    body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"installation":{"id":7},"repository":{"id":1296269,"name":"hello","full_name":"octo/hello","owner":{"login":"octo"},"default_branch":"main"}}' \
+      0000000000000000000000000000000000000000 "$sha")
+    code=$(sg_signed_post "$URL/webhooks/github" "$SECRET" push "$id-$i" "$body" | tail -1)
+    [ "$code" = 202 ] && queued=$((queued + 1))
+  done
+  queued_count=$queued
+}
+post_pushes "$JOBS" $((0xc0ffee000)) "compose-$$"
+sg_check "$JOBS signed push webhooks answered 202" test "$queued_count" = "$JOBS"
 sg_check "a duplicate delivery is not queued again (200)" bash -c \
   "$(declare -f sg_signed_post); sg_signed_post '$URL/webhooks/github' '$SECRET' push 'compose-$$-1' '$body' | tail -1 | grep -qx 200"
 sg_check "a wrong signature is refused (401)" bash -c \
@@ -152,17 +158,20 @@ for w in $(c worker); do
 done
 sg_check "analyses done by more than one worker" test "$busy" -ge 2
 
-# The simulator saw completed check runs for the analysed commits.
-podman exec "${PROJECT}_github-sim_1" bash -c \
-  'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /_sim/check-runs HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; cat <&3' \
-  2>/dev/null | sed '1,/^\r$/d' >"$SG_TMP/check-runs.json"
-sg_check "a completed check run per analysed commit" python3 -c '
+# The simulator saw a completed check run for each of N analysed commits (N, file to keep them).
+check_runs_completed() {
+  podman exec "${PROJECT}_github-sim_1" bash -c \
+    'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /_sim/check-runs HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; cat <&3' \
+    2>/dev/null | sed '1,/^\r$/d' >"$2"
+  python3 -c '
 import json, sys
 runs = json.load(open(sys.argv[1]))
 runs = runs.get("check_runs", runs) if isinstance(runs, dict) else runs
 done = {r["head_sha"] for r in runs if r.get("status") == "completed"}
 sys.exit(0 if len(done) == int(sys.argv[2]) else 1)
-' "$SG_TMP/check-runs.json" "$JOBS"
+' "$2" "$1"
+}
+sg_check "a completed check run per analysed commit" check_runs_completed "$JOBS" "$SG_TMP/check-runs.json"
 
 # ---- how it runs
 for ctr in $(c ingress) $(c worker); do
@@ -201,27 +210,12 @@ sg_check "workers' DATABASE_URL names pgbouncer:6432" bash -c \
   "for w in $(c worker | tr '\n' ' '); do podman inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \$w | grep -q '^DATABASE_URL=postgres://singularity:[^@]*@pgbouncer:6432/singularity$' || exit 1; done"
 sg_check "migrate's DATABASE_URL is PostgreSQL itself" bash -c \
   "podman inspect --format '{{range .Config.Env}}{{println .}}{{end}}' ${PROJECT}_migrate_1 | grep -q '^DATABASE_URL=postgres://singularity:[^@]*@postgres:5432/singularity$'"
-queued=0
-for i in $(seq 1 "$PGB_JOBS"); do
-  sha=$(printf '%040x' $((0xb0b000000 + i)))
-  body=$(printf '{"ref":"refs/heads/main","before":"%s","after":"%s","deleted":false,"installation":{"id":7},"repository":{"id":1296269,"name":"hello","full_name":"octo/hello","owner":{"login":"octo"},"default_branch":"main"}}' \
-    0000000000000000000000000000000000000000 "$sha")
-  code=$(sg_signed_post "$URL/webhooks/github" "$SECRET" push "compose-pgb-$$-$i" "$body" | tail -1)
-  [ "$code" = 202 ] && queued=$((queued + 1))
-done
-sg_check "$PGB_JOBS signed push webhooks answered 202 (PgBouncer stack)" test "$queued" = "$PGB_JOBS"
+post_pushes "$PGB_JOBS" $((0xb0b000000)) "compose-pgb-$$"
+sg_check "$PGB_JOBS signed push webhooks answered 202 (PgBouncer stack)" test "$queued_count" = "$PGB_JOBS"
 SG_WAIT_S=180 sg_check "all $PGB_JOBS analyses completed through PgBouncer" sg_wait_for bash -c \
   "[ \"\$(podman exec ${PROJECT}_postgres_1 psql -U singularity -d singularity -tAc \"select count(*) from analyses where status = 'completed'\" 2>/dev/null)\" = $PGB_JOBS ]"
-podman exec "${PROJECT}_github-sim_1" bash -c \
-  'exec 3<>/dev/tcp/127.0.0.1/8080; printf "GET /_sim/check-runs HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; cat <&3' \
-  2>/dev/null | sed '1,/^\r$/d' >"$SG_TMP/check-runs-pgbouncer.json"
-sg_check "a completed check run per analysed commit (PgBouncer stack)" python3 -c '
-import json, sys
-runs = json.load(open(sys.argv[1]))
-runs = runs.get("check_runs", runs) if isinstance(runs, dict) else runs
-done = {r["head_sha"] for r in runs if r.get("status") == "completed"}
-sys.exit(0 if len(done) == int(sys.argv[2]) else 1)
-' "$SG_TMP/check-runs-pgbouncer.json" "$PGB_JOBS"
+sg_check "a completed check run per analysed commit (PgBouncer stack)" \
+  check_runs_completed "$PGB_JOBS" "$SG_TMP/check-runs-pgbouncer.json"
 # PgBouncer's own view (its admin console, as the stats user): the workers are its clients and
 # the pool is in transaction mode.
 pgb() { podman exec "$PGB" psql "postgres://singularity:singularity-dev@127.0.0.1:6432/pgbouncer" -AF '|' -c "$1" 2>/dev/null; }

@@ -195,7 +195,8 @@ void an_free(struct an_session *an)
 /* The session's secret matcher, built from the configuration known when it is first needed. */
 static struct an_secrets *an_sec_of(struct an_session *an)
 {
-#ifdef AN_BENCH_NO_SECRETS /* a benchmark's build: what the engine costs without the secret rules */
+    /* a benchmark's build (SG_BENCH_NO_SECRETS): what the engine costs without the secret rules */
+#ifdef AN_BENCH_NO_SECRETS
     return NULL;
 #endif
     if (!an->sec) {

@@ -290,14 +290,8 @@ static bool an_fpfile_one(struct an_fpfile *f, const char *rule, bool file_level
 
 bool an_fpfile_defer(struct an_fpfile *f, uint8_t rule, bool file_level, uint32_t line, int32_t k)
 {
-    if (f->npend == f->cap_pend) {
-        size_t nc = f->cap_pend ? f->cap_pend * 2 : 64;
-        struct an_fp_pend *np = realloc(f->pend, nc * sizeof *np);
-        if (!np)
-            return false;
-        f->pend = np;
-        f->cap_pend = nc;
-    }
+    if (!an_grow((void **)&f->pend, &f->cap_pend, f->npend, sizeof *f->pend, 64))
+        return false;
     struct an_fp_pend *p = &f->pend[f->npend++];
     *p = (struct an_fp_pend){.line = line, .k = k, .rule = rule, .file_level = file_level};
     if (!file_level && f->data && f->hint.line == line && f->hint.start) {

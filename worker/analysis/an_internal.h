@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "an_analysis.h"
 #include "sg_buf.h"
@@ -118,6 +119,21 @@ typedef void (*an_finding_fn)(void *ctx, enum an_rule rule, uint32_t line, uint3
 void an_scan(const struct an_lang *lang, const unsigned char *data, size_t len,
              const struct an_scan_cfg *cfg, struct an_scan_out *out, an_finding_fn fn, void *ctx);
 /* Secrets (SEC001-SEC005) are found by an_secrets.c, in every text file. */
+
+/* Room for element n of the array *p of *cap elements of sz bytes: doubles it (first: the size of
+ * a new one); false when out of memory, *p unchanged. */
+static inline bool an_grow(void **p, size_t *cap, size_t n, size_t sz, size_t first)
+{
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *np = realloc(*p, nc * sz);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = nc;
+    return true;
+}
 
 /* ---- fingerprints (an_fingerprint.c; DESIGN.md section 9) ---- */
 uint64_t an_fp_begin(const char *path); /* the hash state after the path */

@@ -191,20 +191,6 @@ struct an_tally {
     bool fp_nomem;
 };
 
-/* Grows *p (n used of *cap elements of size sz) to hold one more; false when out of memory. */
-static bool an_grow(void **p, size_t *cap, size_t n, size_t sz, size_t first)
-{
-    if (n < *cap)
-        return true;
-    size_t nc = *cap ? *cap * 2 : first;
-    void *np = realloc(*p, nc * sz);
-    if (!np)
-        return false;
-    *p = np;
-    *cap = nc;
-    return true;
-}
-
 static bool an_strs_add(struct an_strs *s, const char *str, size_t *off)
 {
     size_t n = strlen(str) + 1;
