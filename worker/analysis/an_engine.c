@@ -277,7 +277,7 @@ static enum sg_err an_analyse(struct an_session *an, const char *path, uint64_t 
         fs.complexity = so.complexity;
         fs.lines = so.lines;
     }
-    enum sg_err e = an_tally_file_end(an->tally, &fs, c, provisional);
+    enum sg_err e = an_tally_file_end(an->tally, &fs, c);
     if (e == SG_ERR_TOO_LARGE)
         return an_fail(an, e, "more than %llu findings (limit max_total_findings)",
                        (unsigned long long)an->limits.max_total_findings);

@@ -176,10 +176,10 @@ void an_fpfile_begin(struct an_fpfile *f, const char *path, const char *alias_pa
         f->key = NULL;
         f->cnt = f->used = NULL;
         f->cap = 0;
+    } else { /* forget the last file's keys, touching only those */
+        for (size_t i = 0; i < f->nused; i++)
+            f->cnt[f->used[i]] = 0;
     }
-    for (size_t i = 0; i < f->nused && f->cnt;
-         i++) /* forget the last file's keys, touching only those */
-        f->cnt[f->used[i]] = 0;
     f->nused = 0;
 }
 
@@ -412,8 +412,12 @@ enum sg_err an_fps_to_result(struct an_fps *s, const struct an_config *c, struct
         s->rule[j] = (uint8_t)(rc->override ? rc->sev : an_rule_default_sev[s->rule[i]]);
         j++;
     }
-    if (!s->fp && !an_fps_add(s, 0, 0)) /* an empty set still gets arrays */
-        return SG_ERR_NOMEM;
+    if (!s->fp) { /* an empty set: the result's arrays are still allocated, like any result's */
+        s->fp = malloc(sizeof *s->fp);
+        s->rule = malloc(1);
+        if (!s->fp || !s->rule)
+            return SG_ERR_NOMEM; /* the tally frees both */
+    }
     r->fingerprints = s->fp;
     r->fingerprint_severity = s->rule;
     r->nfingerprints = j;

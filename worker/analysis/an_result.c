@@ -11,7 +11,6 @@
 
 #include "an_classify.h"
 #include "an_result.h"
-
 #include "an_score.h"
 #include "an_secrets.h"
 
@@ -493,10 +492,11 @@ uint64_t an_tally_unfiltered(const struct an_tally *t)
 }
 
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
-                              const struct an_config *c, bool provisional)
+                              const struct an_config *c)
 {
     struct an_fps *dst = t->cur_dst;
     size_t fp0 = t->cur_fp0;
+    bool provisional = dst == &t->pfps;
     if (!an_fpfile_flush(&t->fpf, an_rule_ids, an_fp_done, t) && !t->fp_limit)
         t->fp_nomem = true;
     if (t->fp_limit)

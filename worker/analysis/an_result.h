@@ -32,8 +32,9 @@ void an_tally_on_file(struct an_tally *t, void (*fn)(void *, const struct an_fil
 /* Files renamed since the base (copied): their findings also get an alias fingerprint. */
 enum sg_err an_tally_set_renames(struct an_tally *t, const struct an_rename *r, size_t n);
 /* data/len: the file's bytes, valid until an_tally_file_end() (findings' line texts are read
- * from them for the fingerprints); NULL, 0 when there are none. provisional: as it will be given
- * to an_tally_file_end(). */
+ * from them for the fingerprints); NULL, 0 when there are none. provisional: the configuration may
+ * still change (the repository's has not been read yet), so the file is filtered again by
+ * an_tally_settle() with the final one. */
 enum sg_err an_tally_file_begin(struct an_tally *t, const char *path, const unsigned char *data,
                                 size_t len, bool provisional);
 /* An an_finding_fn (ctx is the tally): a finding in the current file. */
@@ -41,10 +42,9 @@ void an_tally_finding(void *t, enum an_rule rule, uint32_t line, uint32_t aux);
 /* A secret finding (SEC001-SEC005): grule is the gitleaks rule (an_sec_rules index), hint at most
  * the secret's first 4 characters, kept for the message; never more of the secret. */
 void an_tally_secret(void *t, enum an_rule rule, uint32_t line, uint32_t grule, const char *hint);
-/* Ends the current file. provisional: c may still change (the repository's configuration has not
- * been read yet), so the file is filtered again by an_tally_settle() with the final one. */
+/* Ends the current file (provisional or not, as it began). */
 enum sg_err an_tally_file_end(struct an_tally *t, const struct an_file_stats *s,
-                              const struct an_config *c, bool provisional);
+                              const struct an_config *c);
 /* c is final: provisional files are filtered by its excludes and languages and counted. */
 void an_tally_settle(struct an_tally *t, const struct an_config *c);
 /* Files counted before the configuration was final because the provisional records were full. */
