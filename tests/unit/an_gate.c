@@ -135,6 +135,69 @@ static void test_fingerprint_file_rules_ignore_line_text(void **st)
     an_result_free(h);
 }
 
+/* A file with more findings than are hashed in one batch (4,096): occurrence numbers go on across
+ * batches (10,000 identical lines, 10,000 distinct fingerprints), and a line added above them
+ * moves them all without making one new. */
+static void test_fingerprint_many_in_one_file(void **st)
+{
+    (void)st;
+    enum { N = 10000 };
+    size_t len = (size_t)N * 7 + 8;
+    char *text = malloc(len + 1), *p = text;
+    assert_non_null(text);
+    for (int i = 0; i < N; i++)
+        p += sprintf(p, "x = 1 \n"); /* trailing space: STY002 */
+    struct an_result *b = an_files(NULL, "a.py", text, NULL);
+    char *moved = malloc(len + 16);
+    assert_non_null(moved);
+    sprintf(moved, "import os\n%s", text);
+    struct an_result *h = an_files(NULL, "a.py", moved, NULL);
+    assert_int_equal(tb_rule(b, "STY002"), N);
+    assert_int_equal(b->nfingerprints, N + 1); /* and SIZ001: a file this long */
+    for (size_t i = 1; i < b->nfingerprints; i++)
+        assert_true(b->fingerprints[i - 1] < b->fingerprints[i]); /* sorted, all distinct */
+    assert_int_equal(h->nfingerprints, N + 1);
+    assert_memory_equal(h->fingerprints, b->fingerprints, (N + 1) * sizeof(uint64_t));
+    assert_int_equal(an_classify(h, b), SG_OK);
+    assert_int_equal(h->new_findings, 0);
+    assert_int_equal(h->fixed_findings, 0);
+    an_result_free(b);
+    an_result_free(h);
+    free(text);
+    free(moved);
+}
+
+/* Files before .singularity.yml in git's order (`.github/` and `.gitlab/` sort before it) are held
+ * back until it is read; past the hold-back budget (16 MiB) they are analysed provisionally and
+ * judged again under it. Three 9 MiB files: the first is held back, the other two are provisional;
+ * the excluded ones' fingerprints leave the set with their findings, the kept one's stay. */
+static void test_fingerprint_files_before_the_config(void **st)
+{
+    (void)st;
+    size_t big = 9u * 1024 * 1024;
+    char *t[3];
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(t[i] = malloc(big + 32));
+        for (size_t k = 0; k + 6 <= big; k += 6)
+            memcpy(t[i] + k, "x = 1\n", 6);
+        sprintf(t[i] + big / 6 * 6, "# TODO: %c\n", 'a' + i);
+    }
+    const char *cfg = "exclude:\n  - \".github/**\"\n";
+    struct an_result *r = an_files(NULL, ".github/a.py", t[0], ".github/b.py", t[1], ".gitlab/c.py",
+                                   t[2], ".singularity.yml", cfg, "d.py", "# TODO: d\n", NULL);
+    assert_int_equal(r->nconfig_errors, 0);
+    assert_int_equal(r->skipped.excluded, 2);
+    assert_int_equal(tb_rule(r, "MNT001"), 2);
+    struct an_result *kept = an_files(NULL, ".gitlab/c.py", t[2], "d.py", "# TODO: d\n", NULL);
+    assert_int_equal(r->nfingerprints, kept->nfingerprints); /* MNT001 x 2, SIZ001 x 1 */
+    assert_memory_equal(r->fingerprints, kept->fingerprints,
+                        kept->nfingerprints * sizeof(uint64_t));
+    an_result_free(r);
+    an_result_free(kept);
+    for (int i = 0; i < 3; i++)
+        free(t[i]);
+}
+
 /* gate cases: base has an old secret; head adds what `add` says, under the given config */
 static struct an_result *gate_case(const char *cfg, const char *add, bool with_base)
 {
@@ -386,6 +449,8 @@ int main(void)
         cmocka_unit_test(test_fingerprint_values_are_stable),
         cmocka_unit_test(test_fingerprint_text_word_at_a_time),
         cmocka_unit_test(test_fingerprint_sort),
+        cmocka_unit_test(test_fingerprint_many_in_one_file),
+        cmocka_unit_test(test_fingerprint_files_before_the_config),
         cmocka_unit_test(test_gate_settings),
         cmocka_unit_test(test_cap_and_json_base),
         cmocka_unit_test(test_classify_100k_timed),
