@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include <cmocka.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "an_secrets.h"
 #include "an_tarball.h"
@@ -268,6 +270,126 @@ static void test_hostile_text_is_bounded(void **st)
     an_result_free(r);
 }
 
+/* A small deterministic generator for the lines below. */
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static size_t put(char *o, size_t n, const char *w)
+{
+    size_t l = strlen(w);
+    memcpy(o + n, w, l);
+    return n + l;
+}
+
+/* A line made of what gitleaks' assignment rules look for: identifiers (some over 50 bytes), a
+ * rule's keywords in any case, operators, quotes, white space and values of every class; most
+ * lines are one or two assignments built from those, the rest any sequence of them. */
+static size_t core_line(uint64_t *x, const struct an_sec_rule *R, char *o)
+{
+    static const char *const op[] = {"=",  " = ", ":",  ": ", "=>", " => ", "||",
+                                     ":=", "::=", "?=", ",",  ">",  "-",    " "};
+    static const char *const piece[] = {
+        "_",   ".",   "-",   " ",     "\t",   "'",     "\"",    "`",      ";",      "\\n", "\n",
+        "key", "api", "API", "token", "_pub", "live_", "test_", "secret", "passwd", "X9"};
+    static const char cls[] =
+        "abcdef0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/=_.-";
+    size_t n = 0, parts = 1 + rnd(x) % 3;
+    for (size_t i = 0; i < parts; i++) {
+        if (rnd(x) % 4 == 0) { /* anything */
+            n = put(o, n, piece[rnd(x) % (sizeof piece / sizeof *piece)]);
+            continue;
+        }
+        size_t id = rnd(x) % 4 ? rnd(x) % 8 : 40 + rnd(x) % 30; /* some over 50 bytes */
+        for (size_t j = 0; j < id; j++)
+            o[n++] = "abz_.-X9"[rnd(x) % 8];
+        const char *w = R->nkeywords ? R->keywords[rnd(x) % R->nkeywords] : "key";
+        for (; *w; w++) /* the keyword, in a random case */
+            o[n++] = (char)(rnd(x) % 2 && *w >= 'a' && *w <= 'z' ? *w - 32 : *w);
+        for (size_t j = rnd(x) % 3 ? 0 : rnd(x) % 24; j > 0; j--)
+            o[n++] = "_a.-Z 9"[rnd(x) % 7];
+        for (size_t j = rnd(x) % 3; j > 0; j--)
+            o[n++] = " '\""[rnd(x) % 3];
+        n = put(o, n, op[rnd(x) % (sizeof op / sizeof *op)]);
+        for (size_t j = rnd(x) % 3; j > 0; j--)
+            o[n++] = "`'\" ="[rnd(x) % 5];
+        if (rnd(x) % 4 == 0)
+            n = put(o, n, rnd(x) % 2 ? "live_" : "test_");
+        uint64_t k = rnd(x) % 4;
+        size_t l = 8 + rnd(x) % 96, m = k < 2 ? 16 : k < 3 ? 62 : sizeof cls - 1;
+        for (size_t j = 0; j < l; j++) /* a value: hex, alphanumeric or anything */
+            o[n++] = cls[rnd(x) % m];
+        n = put(o, n, (const char *[]){"", "'", "\"", ";", " ", "\\n", "\n", ")"}[rnd(x) % 8]);
+    }
+    o[n] = '\0';
+    return n;
+}
+
+/* A rule with a core (its regex without gitleaks' leading [\w.-]{0,50}?) is searched for its
+ * core first and then anchored where the identifier before it begins: the result must be the
+ * regex's own leftmost match, from any start and with any start limit. Checked against PCRE2
+ * running each whole regex on generated lines, every rule that has a core. */
+static void test_core_search_is_the_regex(void **st)
+{
+    (void)st;
+    char err[200], line[1024]; /* core_line writes at most 3 * 300 bytes */
+    struct an_secrets *s = an_secrets_new(NULL, err, sizeof err);
+    assert_non_null(s);
+    pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    size_t rules = 0, matched = 0, matches = 0, tries = 0;
+    for (size_t r = 0; r < an_sec_nrules; r++) {
+        const struct an_sec_rule *R = &an_sec_rules[r];
+        if (!R->core)
+            continue;
+        rules++;
+        int ec;
+        PCRE2_SIZE eo;
+        pcre2_code *re =
+            pcre2_compile((PCRE2_SPTR)R->regex, PCRE2_ZERO_TERMINATED,
+                          PCRE2_DOLLAR_ENDONLY | PCRE2_USE_OFFSET_LIMIT, &ec, &eo, NULL);
+        assert_non_null(re);
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        size_t before = matches;
+        for (int i = 0; i < 800; i++) {
+            size_t n = core_line(&x, R, line);
+            size_t from = i % 3 == 0 || !n ? 0 : rnd(&x) % n;
+            size_t upto = i % 2 ? n : from + rnd(&x) % (n - from + 1);
+            pcre2_set_offset_limit(mc, upto);
+            int rc = pcre2_match(re, (PCRE2_SPTR)line, n, from, 0, md, mc);
+            size_t ms = 0, me = 0;
+            bool got =
+                an_secrets_first_match(s, r, (const unsigned char *)line, n, from, upto, &ms, &me);
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            if ((rc >= 0) != got || (got && (ms != ov[0] || me != ov[1])))
+                fail_msg("%s on \"%s\" from %zu upto %zu: regex %d [%zu, %zu), core search %d "
+                         "[%zu, %zu)",
+                         R->id, line, from, upto, rc, rc >= 0 ? (size_t)ov[0] : 0,
+                         rc >= 0 ? (size_t)ov[1] : 0, got, ms, me);
+            matches += got;
+            tries++;
+        }
+        pcre2_code_free(re);
+        matched += matches > before;
+    }
+    /* the lines must exercise the search, not only its failures */
+    assert_true(rules >= 80);
+    print_message("%zu rules (%zu of them matched), %zu searches, %zu matches\n", rules, matched,
+                  tries, matches);
+    /* values are random, not each provider's format: about half the rules match some line; the
+     * other half still check every failed search */
+    assert_true(matched * 2 >= rules);
+    assert_true(matches * 200 >= tries);
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    an_secrets_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_never_print),
         cmocka_unit_test(test_hostile_text_is_bounded),
+        cmocka_unit_test(test_core_search_is_the_regex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

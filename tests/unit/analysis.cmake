@@ -20,6 +20,6 @@ sg_add_unit_test(test_an_hostile SOURCES unit/an_hostile.c LIBS sg_analysis ZLIB
 # A million empty files streamed through the engine: peak RSS under 64 MB (its own process).
 sg_add_unit_test(test_an_memory SOURCES unit/an_memory.c LIBS sg_analysis ZLIB::ZLIB)
 # The secret rules: gitleaks' behaviour rule by rule, every allow-list path, never printing a secret.
-sg_add_unit_test(test_an_secrets SOURCES unit/an_secrets.c LIBS sg_analysis ZLIB::ZLIB)
+sg_add_unit_test(test_an_secrets SOURCES unit/an_secrets.c LIBS sg_analysis ZLIB::ZLIB PkgConfig::PCRE2)
 # Fingerprints, classification against a base and each gate setting (DESIGN.md section 9).
 sg_add_unit_test(test_an_gate SOURCES unit/an_gate.c LIBS sg_analysis ZLIB::ZLIB)

@@ -16,6 +16,7 @@
 #include "an_internal.h"
 
 enum { AN_SEC_T_SECRET = 0, AN_SEC_T_MATCH, AN_SEC_T_LINE }; /* what an allow regex tests */
+enum { AN_SEC_CORE_BACK = 50 }; /* gitleaks' optional identifier before a rule's core: bytes */
 
 struct an_sec_allow { /* one gitleaks allow-list */
     uint8_t target;
@@ -30,6 +31,7 @@ struct an_sec_rule {   /* one gitleaks rule */
     const char *id;    /* gitleaks' rule id, also the name in messages and `secrets.disable` */
     enum an_rule sec;  /* the SEC rule that reports it */
     const char *regex; /* PCRE2 syntax; NULL for a path-only rule */
+    const char *core;  /* regex without its leading [\w.-]{0,50}? (AN_SEC_CORE_BACK), or NULL */
     const char *hs;    /* Hyperscan prefilter pattern; NULL: found from its keywords */
     const char *path;  /* only files whose path matches, or NULL */
     const char *const *keywords; /* lower case; the file must contain one */
@@ -70,6 +72,11 @@ void an_secrets_free(struct an_secrets *s);
  * 0 = none) passed first: the findings are then partial. */
 bool an_secrets_scan(struct an_secrets *s, const char *path, const unsigned char *d, size_t n,
                      int64_t deadline_ms, an_secret_fn fn, void *ctx);
+/* Rule r's leftmost match in d[0, n) starting in [from, upto], found as a scan finds it (a rule
+ * with a core: the core, then the regex anchored where its identifier begins): true with its
+ * bounds in *ms, *me. Tests compare it with the regex run whole. */
+bool an_secrets_first_match(struct an_secrets *s, size_t r, const unsigned char *d, size_t n,
+                            size_t from, size_t upto, size_t *ms, size_t *me);
 /* Path-only rules (a PKCS#12 file), for any file, binary or not: reports each to fn (when not
  * NULL) at line 1; true when there was one. */
 bool an_secrets_path(struct an_secrets *s, const char *path, an_secret_fn fn, void *ctx);

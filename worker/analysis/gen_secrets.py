@@ -57,6 +57,22 @@ TERMINATOR = '(?:[\\x60\'"\\s;]|\\\\[nr]|$)'
 
 
 
+# gitleaks' assignment-style rules begin with an optional identifier, [\w.-]{0,50}?, that PCRE2
+# would try at every byte of a candidate window, 51 lengths each: most of generic-api-key's cost.
+# The regex without it (its core) is searched instead, and the match's start recovered from where
+# the core starts (an_verify): the same match, a fraction of the steps.
+CORE_PREFIXES = ('(?i)[\\w.-]{0,50}?', '[\\w.-]{0,50}?')
+
+
+def core_of(rx):
+    """The regex without its leading optional identifier, or None."""
+    if rx.startswith(CORE_PREFIXES[0]):
+        return '(?i)' + rx[len(CORE_PREFIXES[0]):]
+    if rx.startswith(CORE_PREFIXES[1]):
+        return rx[len(CORE_PREFIXES[1]):]
+    return None
+
+
 def rewrite_pcre(rid, rx):
     """Go RE2 -> PCRE2. The syntax gitleaks uses is nearly all common to both; the differences
     are semantic and handled by compile options on the C side (PCRE2_DOLLAR_ENDONLY: Go's `$`
@@ -158,8 +174,10 @@ for i, r in enumerate(cfg['rules']):
         hs = rewrite_hs(rid, rx)
     if ml and not kws:
         sys.exit('%s: a multi-line rule needs keywords to anchor it' % rid)
-    rules.append('    {%s, %s, %s, %s, %s, %s, %d, %d, %s, %s, %d, %d, %d, %s, %s},' % (
+    core = core_of(pre) if pre and not ml else None
+    rules.append('    {%s, %s, %s, %s, %s, %s, %s, %d, %d, %s, %s, %d, %d, %d, %s, %s},' % (
         cstr(rid), SEC_OF.get(rid, 'AN_SEC004'), cstr(pre) if pre else 'NULL',
+        cstr(core) if core else 'NULL',
         cstr(hs) if hs else 'NULL', cstr(r['path']) if r.get('path') else 'NULL', kwname,
         len(kws), r.get('secretGroup', 0), repr(float(r.get('entropy', 0.0))), al, nal,
         ml[0] if ml else 0, ml[1] if ml else 0, 'true' if ml and ml[2] else 'false',
