@@ -9,6 +9,8 @@
 #   SG_BASE_ANALYZE=/tmp/sg-base/build/worker/analysis/singularity-analyze \
 #     scripts/bench-secrets.sh [WORKDIR]          (default /var/tmp/sg-secrets)
 #   GITLEAKS_LINUX=1 also runs gitleaks on the Linux tree (tens of minutes)
+#   HS_SETS="lits pre lits+pre" then also times the Hyperscan pass alone, set by set, on the first
+#   MB (default 300) megabytes of the Linux tree's text (scripts/bench/secrets/hs_sets.c)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/var/tmp/sg-secrets}
@@ -63,3 +65,11 @@ for label, wall, user, sys_, rss in rows:
         base = cpu
     print(f"{label:42} {float(wall):8.2f} {cpu:8.2f} {int(rss)/1024:12.1f} {cpu/base:10.2f}x")
 PY
+if [ -n "${HS_SETS:-}" ]; then
+  HSX=$(mktemp -d)
+  trap 'rm -rf "$HSX" "$OUT" "$OUT.rows" "$OUT.gitleaks.json"' EXIT
+  cc -O2 -o "$HSX/hs_sets" scripts/bench/secrets/hs_sets.c worker/analysis/an_secret_rules.c \
+    -Iworker/analysis -Icommon -lhs
+  # shellcheck disable=SC2086 # one argument per set
+  find "$WORK/linux" -type f -size -1000k | sort | "$HSX/hs_sets" $HS_SETS
+fi
