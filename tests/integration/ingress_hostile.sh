@@ -202,8 +202,10 @@ check("a delivery still gets 202", r is not None and r.status == 202, r)
 close_all_and_finish(held)
 PY
 # connections that are mid-request cannot be reclaimed: with descriptors truly exhausted accept()
-# fails, and the listener rests instead of spinning, logging at most once per 10 s
-INGRESS_BIN=$(with_ulimit tiny-ingress "-n 48") ingress_start
+# fails, and the listener rests instead of spinning, logging at most once per 10 s. 32 descriptors
+# leave the lowered cap (16) and the ingress' own few only a handful for lingering 503s, so they
+# run out however slowly a loaded machine accepts
+INGRESS_BIN=$(with_ulimit tiny-ingress "-n 32") ingress_start
 INGRESS_PID=$INGRESS_PID INGRESS_LOG=$INGRESS_LOG hostile_py <<'PY'
 from ih import *
 pid = int(os.environ["INGRESS_PID"])
@@ -217,10 +219,14 @@ for i in range(150):
     except OSError:
         pass
 time.sleep(3)
+for _ in range(50): # a loaded machine may still be accepting: up to 5 s more
+    if "accept failed" in open(os.environ["INGRESS_LOG"]).read():
+        break
+    time.sleep(0.1)
 cpu = cpu_s(pid) - cpu0
 failed = open(os.environ["INGRESS_LOG"]).read().count("accept failed")
-print("ulimit -n 48, %d half-sent requests: %.2f s CPU, %d accept-failed lines" % (len(held), cpu, failed))
-check("out of descriptors: no accept() spin", cpu < 0.4, "%.2f s" % cpu)
+print("ulimit -n 32, %d half-sent requests: %.2f s CPU, %d accept-failed lines" % (len(held), cpu, failed))
+check("out of descriptors: no accept() spin", cpu < 0.8, "%.2f s" % cpu)
 check("accept failures logged at most once per 10 s", 1 <= failed <= 2, failed)
 close_all_and_finish(held)
 PY

@@ -45,7 +45,8 @@ static void add(const char *e, unsigned f)
 /* A keyword as a Hyperscan literal, as an_secrets.c writes it. */
 static const char *literal(const char *w)
 {
-    char *o = malloc(strlen(w) * 4 + 1), *p = o;
+    size_t cap = strlen(w) * 4 + 1;
+    char *o = malloc(cap), *p = o;
     if (!o)
         exit(2);
     for (; *w; w++) {
@@ -53,7 +54,7 @@ static const char *literal(const char *w)
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
             *p++ = (char)c;
         else
-            p += sprintf(p, "\\x%02x", c);
+            p += snprintf(p, cap - (size_t)(p - o), "\\x%02x", c);
     }
     *p = '\0';
     return o;
@@ -65,7 +66,7 @@ static void add_part(const char *t)
         const struct an_sec_rule *R = &an_sec_rules[r];
         if (strncmp(t, "lits", 4) == 0 && R->regex && !R->hs)
             for (size_t k = 0; k < R->nkeywords; k++)
-                if (strlen(R->keywords[k]) >= (size_t)atoi(t + 4))
+                if (strlen(R->keywords[k]) >= strtoul(t + 4, NULL, 10))
                     add(literal(R->keywords[k]), HS_FLAG_CASELESS);
         if (R->hs &&
             (strcmp(t, "pre") == 0 || (strncmp(t, "pre:", 4) == 0 && !strcmp(t + 4, R->id))))
@@ -88,7 +89,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    size_t cap = (size_t)atoi(getenv("MB") ? getenv("MB") : "300") << 20, total = 0, nf = 0;
+    size_t cap = strtoul(getenv("MB") ? getenv("MB") : "300", NULL, 10) << 20, total = 0, nf = 0;
     size_t file_cap = 4u << 20, *off = malloc(sizeof *off * 1000000);
     char *buf = malloc(cap + file_cap), path[4096];
     if (!buf || !off)
