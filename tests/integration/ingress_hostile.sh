@@ -9,8 +9,9 @@ set -uo pipefail
 . "$SG_SOURCE_DIR/tests/integration/ingress_lib.sh"
 ingress_setup
 # Memory bounds are meaningless under ASan (shadow memory, quarantine): there only survival counts.
+# (ldd's whole output is read first: `ldd | grep -q` under pipefail fails when grep stops early)
 SANITIZED=0
-ldd "$INGRESS_BIN" 2>/dev/null | grep -q libasan && SANITIZED=1
+case "$(ldd "$INGRESS_BIN" 2>/dev/null)" in *libasan*) SANITIZED=1 ;; esac
 export SANITIZED
 PY_FAILED=0
 # hostile_py: runs one section's Python (stdin), then stops the ingress and checks its exit
