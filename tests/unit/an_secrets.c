@@ -377,6 +377,21 @@ static void test_core_search_is_the_regex(void **st)
         pcre2_code_free(re);
         matched += matches > before;
     }
+    /* a regex with another alternative at its top level has no core: atlassian's ATATT3 token
+     * after identifier bytes is found where it starts (a core search once anchored at the
+     * identifier's start, where only the prefixed alternative can match, and missed it) */
+    int at = an_secret_rule_index("atlassian-api-token");
+    assert_true(at >= 0);
+    assert_null(an_sec_rules[at].core);
+    size_t n = (size_t)snprintf(line, sizeof line, "cfg.-ATATT3");
+    for (; n < 11 + 186; n++)
+        line[n] = "Ab3_x-Q="[n % 8];
+    line[n++] = '\n';
+    size_t ms = 0, me = 0;
+    assert_true(
+        an_secrets_first_match(s, (size_t)at, (const unsigned char *)line, n, 0, n, &ms, &me));
+    assert_int_equal(ms, 5);
+    assert_int_equal(me, n);
     /* the lines must exercise the search, not only its failures */
     assert_true(rules >= 80);
     print_message("%zu rules (%zu of them matched), %zu searches, %zu matches\n", rules, matched,

@@ -709,31 +709,32 @@ static bool an_is_ident(unsigned char c)
            c == '.' || c == '-';
 }
 
-/* The leftmost match of a rule whose regex is [\w.-]{0,50}? + core, starting in [ws, upto]. The
- * core's leftmost start q (from ws) is the keyword every match goes through: no match can start
- * before p, the first byte of the identifier run that ends at q (at most 50 bytes back), since a
- * match from there would need a core match before q; and the regex anchored at p matches, lazily
- * reaching q. So the result is the whole regex's own leftmost match, in two short searches
- * instead of one that tries 51 prefix lengths at every byte. */
+/* The leftmost match of a rule whose regex is [\w.-]{0,50}? + core (no top-level alternation:
+ * gen_secrets.py), starting in [ws, upto]. The core's leftmost start q (from ws) is the keyword
+ * every match goes through: no match can start before p, the first byte of the identifier run
+ * that ends at q (at most 50 bytes back), since a match from there would need a core match before
+ * q; and the regex anchored at p matches, lazily reaching q. So the result is the whole regex's
+ * own leftmost match, in two short searches instead of one that tries 51 prefix lengths at every
+ * byte. Should the anchored search fail all the same (its step limit), the whole regex is
+ * searched the slow way rather than a match lost. */
 static int an_match_core(struct an_secrets *s, struct an_sec_res *res, size_t ws, size_t we,
                          size_t upto)
 {
     const unsigned char *d = s->d;
     pcre2_set_offset_limit(s->mctx, upto + AN_SEC_CORE_BACK);
-    for (;;) {
-        int rc = pcre2_match(res->core, d, we, ws, 0, s->md, s->mctx);
-        if (rc < 0)
-            return rc;
-        size_t q = pcre2_get_ovector_pointer(s->md)[0], p = q;
-        while (p > ws && q - p < AN_SEC_CORE_BACK && an_is_ident(d[p - 1]))
-            p--;
-        if (p > upto)
-            return PCRE2_ERROR_NOMATCH;
-        rc = pcre2_match(res->re, d, we, p, PCRE2_ANCHORED, s->md, s->mctx);
-        if (rc >= 0 || q >= we)
-            return rc;
-        ws = q + 1; /* only a step limit fails here: the next keyword */
-    }
+    int rc = pcre2_match(res->core, d, we, ws, 0, s->md, s->mctx);
+    if (rc < 0)
+        return rc;
+    size_t q = pcre2_get_ovector_pointer(s->md)[0], p = q;
+    while (p > ws && q - p < AN_SEC_CORE_BACK && an_is_ident(d[p - 1]))
+        p--;
+    if (p > upto)
+        return PCRE2_ERROR_NOMATCH;
+    rc = pcre2_match(res->re, d, we, p, PCRE2_ANCHORED, s->md, s->mctx);
+    if (rc >= 0)
+        return rc;
+    pcre2_set_offset_limit(s->mctx, upto);
+    return pcre2_match(res->re, d, we, ws, 0, s->md, s->mctx);
 }
 
 /* Rule r's leftmost match in s->d[0, we) that starts in [ws, upto] (any start for an anchored

@@ -60,16 +60,36 @@ TERMINATOR = '(?:[\\x60\'"\\s;]|\\\\[nr]|$)'
 # gitleaks' assignment-style rules begin with an optional identifier, [\w.-]{0,50}?, that PCRE2
 # would try at every byte of a candidate window, 51 lengths each: most of generic-api-key's cost.
 # The regex without it (its core) is searched instead, and the match's start recovered from where
-# the core starts (an_verify): the same match, a fraction of the steps.
+# the core starts (an_match_core): the same match, a fraction of the steps. That holds only when
+# every match goes through the prefix: a regex with another alternative at its top level
+# (atlassian-api-token's `...|\b(ATATT3...)`) gets no core.
 CORE_PREFIXES = ('(?i)[\\w.-]{0,50}?', '[\\w.-]{0,50}?')
+
+
+def top_level_alternation(rx):
+    depth, i, in_class = 0, 0, False
+    while i < len(rx):
+        c = rx[i]
+        if c == '\\':
+            i += 2
+            continue
+        if in_class:
+            in_class = c != ']'
+        elif c == '[':
+            in_class = True
+        elif c in '()':
+            depth += 1 if c == '(' else -1
+        elif c == '|' and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def core_of(rx):
     """The regex without its leading optional identifier, or None."""
-    if rx.startswith(CORE_PREFIXES[0]):
-        return '(?i)' + rx[len(CORE_PREFIXES[0]):]
-    if rx.startswith(CORE_PREFIXES[1]):
-        return rx[len(CORE_PREFIXES[1]):]
+    for prefix, flags in zip(CORE_PREFIXES, ('(?i)', '')):
+        if rx.startswith(prefix) and not top_level_alternation(rx[len(prefix):]):
+            return flags + rx[len(prefix):]
     return None
 
 
