@@ -204,21 +204,28 @@ close_all_and_finish(held)
 PY
 # connections that are mid-request cannot be reclaimed: with descriptors truly exhausted accept()
 # fails, and the listener rests instead of spinning, logging at most once per 10 s. 32 descriptors
-# leave the lowered cap (16) and the ingress' own few only a handful for lingering 503s, so they
-# run out however slowly a loaded machine accepts
+# leave the lowered cap (16) and the ingress' own few only a handful for lingering 503s. The cap
+# is filled first and the ingress given time to read those requests: a connection it has not read
+# from yet is idle, and an idle one makes room for the next instead of holding its descriptor
 INGRESS_BIN=$(with_ulimit tiny-ingress "-n 32") ingress_start
 INGRESS_PID=$INGRESS_PID INGRESS_LOG=$INGRESS_LOG hostile_py <<'PY'
 from ih import *
 pid = int(os.environ["INGRESS_PID"])
 cpu0 = cpu_s(pid)
 held = []
-for i in range(150):
+def half_sent(i):
     try:
         c = src_connect("127.0.4.%d" % (1 + i % 8), timeout=2)
         c.sendall(b"GET /healthz HTTP/1.1\r\n")
         held.append(c)
     except OSError:
         pass
+for i in range(16):
+    half_sent(i)
+    time.sleep(0.02)
+time.sleep(1)
+for i in range(16, 150):
+    half_sent(i)
 time.sleep(3)
 for _ in range(50): # a loaded machine may still be accepting: up to 5 s more
     if "accept failed" in open(os.environ["INGRESS_LOG"]).read():
