@@ -227,14 +227,10 @@ time.sleep(1)
 for i in range(16, 150):
     half_sent(i)
 time.sleep(3)
-for _ in range(50): # a loaded machine may still be accepting: up to 5 s more
-    if "accept failed" in open(os.environ["INGRESS_LOG"]).read():
-        break
-    time.sleep(0.1)
 cpu = cpu_s(pid) - cpu0
 failed = open(os.environ["INGRESS_LOG"]).read().count("accept failed")
 print("ulimit -n 32, %d half-sent requests: %.2f s CPU, %d accept-failed lines" % (len(held), cpu, failed))
-check("out of descriptors: no accept() spin", cpu < 0.8, "%.2f s" % cpu)
+check("out of descriptors: no accept() spin", cpu < 0.4, "%.2f s" % cpu)
 check("accept failures logged at most once per 10 s", 1 <= failed <= 2, failed)
 close_all_and_finish(held)
 PY

@@ -329,6 +329,62 @@ static size_t core_line(uint64_t *x, const struct an_sec_rule *R, char *o)
     return n;
 }
 
+/* Whether a regex has a '|' outside every group and class. */
+static bool top_level_alternation(const char *rx)
+{
+    int depth = 0;
+    bool in_class = false;
+    for (; *rx; rx++) {
+        if (*rx == '\\' && rx[1])
+            rx++;
+        else if (in_class)
+            in_class = *rx != ']';
+        else if (*rx == '[')
+            in_class = true;
+        else if (*rx == '(' || *rx == ')')
+            depth += *rx == '(' ? 1 : -1;
+        else if (*rx == '|' && depth == 0)
+            return true;
+    }
+    return false;
+}
+
+/* What the two-step search relies on: a rule's core is its regex without gitleaks' leading
+ * [\w.-]{0,50}? (the case flag kept), so every match goes through that prefix; a regex with
+ * another alternative at its top level has none. */
+static void test_cores_are_the_regex_without_its_prefix(void **st)
+{
+    (void)st;
+    static const char *const prefix[] = {"(?i)[\\w.-]{0,50}?", "[\\w.-]{0,50}?"};
+    size_t cores = 0;
+    for (size_t r = 0; r < an_sec_nrules; r++) {
+        const struct an_sec_rule *R = &an_sec_rules[r];
+        const char *rest = NULL;
+        for (size_t k = 0; R->regex && k < 2 && !rest; k++)
+            if (strncmp(R->regex, prefix[k], strlen(prefix[k])) == 0)
+                rest = R->regex + strlen(prefix[k]);
+        if (!rest || top_level_alternation(rest)) {
+            if (R->core)
+                fail_msg("%s has a core but not the prefixed form", R->id);
+            continue;
+        }
+        if (!R->core)
+            fail_msg("%s has the prefixed form but no core", R->id);
+        const char *core = R->core;
+        if (strncmp(R->regex, "(?i)", 4) == 0) { /* the flag moves to the core */
+            assert_int_equal(strncmp(core, "(?i)", 4), 0);
+            core += 4;
+        }
+        assert_string_equal(core, rest);
+        cores++;
+    }
+    assert_true(cores >= 100);
+    assert_true(top_level_alternation("a|b") && !top_level_alternation("(a|b)[|]\\|c"));
+    int at = an_secret_rule_index("atlassian-api-token"); /* `...|\b(ATATT3...)` */
+    assert_true(at >= 0);
+    assert_null(an_sec_rules[at].core);
+}
+
 /* A rule with a core (its regex without gitleaks' leading [\w.-]{0,50}?) is searched for its
  * core first and then anchored where the identifier before it begins: the result must be the
  * regex's own leftmost match, from any start and with any start limit. Checked against PCRE2
@@ -377,12 +433,11 @@ static void test_core_search_is_the_regex(void **st)
         pcre2_code_free(re);
         matched += matches > before;
     }
-    /* a regex with another alternative at its top level has no core: atlassian's ATATT3 token
-     * after identifier bytes is found where it starts (a core search once anchored at the
-     * identifier's start, where only the prefixed alternative can match, and missed it) */
+    /* atlassian's ATATT3 token after identifier bytes is found where it starts (a core search
+     * anchored at the identifier's start, where only the prefixed alternative can match, would
+     * miss it: test_cores_are_the_regex_without_its_prefix) */
     int at = an_secret_rule_index("atlassian-api-token");
     assert_true(at >= 0);
-    assert_null(an_sec_rules[at].core);
     size_t n = (size_t)snprintf(line, sizeof line, "cfg.-ATATT3");
     for (; n < 11 + 186; n++)
         line[n] = "Ab3_x-Q="[n % 8];
@@ -417,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_never_print),
         cmocka_unit_test(test_hostile_text_is_bounded),
+        cmocka_unit_test(test_cores_are_the_regex_without_its_prefix),
         cmocka_unit_test(test_core_search_is_the_regex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

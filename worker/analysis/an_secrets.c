@@ -715,8 +715,8 @@ static bool an_is_ident(unsigned char c)
  * that ends at q (at most 50 bytes back), since a match from there would need a core match before
  * q; and the regex anchored at p matches, lazily reaching q. So the result is the whole regex's
  * own leftmost match, in two short searches instead of one that tries 51 prefix lengths at every
- * byte. Should the anchored search fail all the same (its step limit), the whole regex is
- * searched the slow way rather than a match lost. */
+ * byte. (The anchored search can then fail only on its step limit, which ends the candidate as
+ * any PCRE2 failure does.) */
 static int an_match_core(struct an_secrets *s, struct an_sec_res *res, size_t ws, size_t we,
                          size_t upto)
 {
@@ -730,21 +730,17 @@ static int an_match_core(struct an_secrets *s, struct an_sec_res *res, size_t ws
         p--;
     if (p > upto)
         return PCRE2_ERROR_NOMATCH;
-    rc = pcre2_match(res->re, d, we, p, PCRE2_ANCHORED, s->md, s->mctx);
-    if (rc >= 0)
-        return rc;
-    pcre2_set_offset_limit(s->mctx, upto);
-    return pcre2_match(res->re, d, we, ws, 0, s->md, s->mctx);
+    return pcre2_match(res->re, d, we, p, PCRE2_ANCHORED, s->md, s->mctx);
 }
 
-/* Rule r's leftmost match in s->d[0, we) that starts in [ws, upto] (any start for an anchored
- * rule, which passes PCRE2_ANCHORED in opts); its bounds are then in s->md. */
-static int an_first_match(struct an_secrets *s, size_t r, struct an_sec_res *res, size_t ws,
-                          size_t we, size_t upto, uint32_t opts)
+/* A rule's leftmost match in s->d[0, we) that starts in [ws, upto], or exactly at ws with
+ * PCRE2_ANCHORED in opts (a multi-line rule from its keyword); its bounds are then in s->md. */
+static int an_first_match(struct an_secrets *s, struct an_sec_res *res, size_t ws, size_t we,
+                          size_t upto, uint32_t opts)
 {
     if (res->core)
         return an_match_core(s, res, ws, we, upto);
-    pcre2_set_offset_limit(s->mctx, an_sec_rules[r].anchored ? PCRE2_UNSET : upto);
+    pcre2_set_offset_limit(s->mctx, (opts & PCRE2_ANCHORED) ? PCRE2_UNSET : upto);
     return pcre2_match(res->re, s->d, we, ws, opts, s->md, s->mctx);
 }
 
@@ -756,7 +752,7 @@ bool an_secrets_first_match(struct an_secrets *s, size_t r, const unsigned char 
         return false;
     s->d = d;
     s->n = n;
-    int rc = an_first_match(s, r, res, from, n, upto, 0);
+    int rc = an_first_match(s, res, from, n, upto, 0);
     s->d = NULL;
     if (rc < 0)
         return false;
@@ -810,7 +806,7 @@ static void an_verify(struct an_secrets *s, const struct an_cand *c)
     /* a match must start by the candidate line's end: PCRE2 stops trying there */
     bool grown = false;
     while (ws <= upto && ws <= we) {
-        int rc = an_first_match(s, r, res, ws, we, upto, opts);
+        int rc = an_first_match(s, res, ws, we, upto, opts);
         if (rc < 0)
             break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
